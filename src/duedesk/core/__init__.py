@@ -1,0 +1,1 @@
+"""The rules: pure Python, no Django. Given state and time, return decisions."""
