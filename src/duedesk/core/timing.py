@@ -62,9 +62,7 @@ class SendWindow:
         return not w.days or w.start >= w.end
 
     @classmethod
-    def from_config(
-        cls, start: str | None, end: str | None, days: str | Iterable[int] | None
-    ) -> SendWindow:
+    def from_config(cls, start: str | None, end: str | None, days: str | Iterable[int] | None) -> SendWindow:
         """Build from settings text such as ("09:00", "19:00", "mon-sat").
 
         Raises ValueError naming the field ("start", "end" or "days").
@@ -201,9 +199,7 @@ def window_opening(day: date, tz: str | ZoneInfo, window: SendWindow) -> datetim
     return next_open(wall_to_utc(day, time(0), tz), tz, w)
 
 
-def add_business_days(
-    day: date, n: int, weekdays: frozenset[int] = frozenset({0, 1, 2, 3, 4})
-) -> date:
+def add_business_days(day: date, n: int, weekdays: frozenset[int] = frozenset({0, 1, 2, 3, 4})) -> date:
     """Move n allowed weekdays forward (or back when n < 0); n == 0 returns day."""
     if not weekdays:
         raise ValueError("weekdays: at least one weekday is needed")
@@ -216,7 +212,12 @@ def add_business_days(
     return day
 
 
-_DURATION_UNITS = {"w": timedelta(weeks=1), "d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
+_DURATION_UNITS = {
+    "w": timedelta(weeks=1),
+    "d": timedelta(days=1),
+    "h": timedelta(hours=1),
+    "m": timedelta(minutes=1),
+}
 _DURATION_PART = re.compile(r"(\d+)\s*([wdhm])")
 
 
