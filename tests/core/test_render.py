@@ -1,0 +1,266 @@
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from duedesk.core.render import (
+    OPT_OUT_LINE,
+    UNSUBSCRIBE_LINE,
+    MessageContext,
+    RenderError,
+    lang_code,
+    limited_content_problems,
+    long_date,
+    money,
+    pick,
+    render_email,
+    render_sms,
+    short_date,
+    spoken_number,
+    template_problems,
+    template_variables,
+    voicemail_text,
+)
+
+CTX = MessageContext(
+    org_name="Riverside Clinic",
+    first_name="Ana",
+    lang="en",
+    amount=Decimal("1234.5"),
+    due_date=date(2026, 12, 4),
+    pay_link="https://pay.example.org/i/abc",
+    callback_number="+12125552368",
+)
+CTX_ES = MessageContext(
+    org_name="Clínica Riverside",
+    first_name="Ana",
+    lang="es",
+    amount=Decimal("1234.5"),
+    due_date=date(2026, 12, 4),
+)
+
+
+# --- formatting ---------------------------------------------------------------
+
+
+def test_money():
+    assert money(Decimal("1234.5"), "USD", "en") == "$1,234.50"
+    assert money(Decimal("1234.5"), "USD", "es") == "$1,234.50"
+    assert money(Decimal("0.1"), "USD", "es-MX") == "$0.10"
+    assert money(Decimal("20"), "EUR", "en") == "€20.00"
+
+
+def test_dates():
+    d = date(2026, 12, 4)
+    assert long_date(d, "en") == "Friday, December 4"
+    assert long_date(d, "es") == "viernes, 4 de diciembre"
+    assert short_date(d, "en") == "Dec 4"
+    assert short_date(d, "es") == "4 dic"
+    assert "." not in short_date(date(2026, 9, 4), "es")
+
+
+def test_lang_code_falls_back_to_english():
+    assert lang_code("es-MX") == "es"
+    assert lang_code("ES_us") == "es"
+    assert lang_code("fr") == "en"
+    assert lang_code("") == "en"
+
+
+def test_template_variables_are_the_privacy_minimum():
+    v = template_variables(CTX)
+    assert v == {
+        "org": {"name": "Riverside Clinic", "callback_number": "+12125552368"},
+        "contact": {"first_name": "Ana"},
+        "invoice": {"amount": "$1,234.50", "due_date": "Friday, December 4", "pay_link": CTX.pay_link},
+        "promise": {},
+    }
+
+
+# --- SMS ----------------------------------------------------------------------
+
+
+def test_render_sms_appends_opt_out_and_keeps_org():
+    text = render_sms(
+        "Hi {{ contact.first_name }}, {{ org.name }} here: {{ invoice.amount }} is due\n"
+        "{{ invoice.due_date }}.   Pay: {{ invoice.pay_link }}",
+        CTX,
+    )
+    assert text == (
+        "Hi Ana, Riverside Clinic here: $1,234.50 is due Friday, December 4. "
+        "Pay: https://pay.example.org/i/abc Reply STOP to opt out."
+    )
+
+
+def test_render_sms_prefixes_org_when_missing():
+    assert (
+        render_sms("Hi {{ contact.first_name }}.", CTX) == "Riverside Clinic: Hi Ana. Reply STOP to opt out."
+    )
+
+
+def test_render_sms_opt_out_line_only_once():
+    text = render_sms("{{ org.name }}: hi. reply stop to opt out.", CTX)
+    assert text.lower().count("reply stop to opt out") == 1
+    text = render_sms("{{ org.name }}: hi. Reply STOP to opt out.", CTX)
+    assert text == "Riverside Clinic: hi. Reply STOP to opt out."
+
+
+def test_render_sms_spanish():
+    text = render_sms("Hola {{ contact.first_name }}, vence el {{ invoice.due_date }}.", CTX_ES)
+    assert text == f"Clínica Riverside: Hola Ana, vence el viernes, 4 de diciembre. {OPT_OUT_LINE['es']}"
+
+
+def test_sms_is_not_html_escaped():
+    ctx = MessageContext(org_name="Smith & Jones", first_name="O'Neil <3", lang="en")
+    assert render_sms("{{ org.name }}: hi {{ contact.first_name }}", ctx).startswith(
+        "Smith & Jones: hi O'Neil <3"
+    )
+
+
+def test_strict_undefined_raises():
+    with pytest.raises(RenderError):
+        render_sms("Hi {{ contact.last_name }}", CTX)
+    with pytest.raises(RenderError):
+        render_sms("Hi {{ patient }}", CTX)
+    # promise.date is missing in this context: fail instead of sending a blank
+    with pytest.raises(RenderError):
+        render_sms("You promised {{ promise.date }}", CTX)
+
+
+def test_syntax_error_raises_render_error():
+    with pytest.raises(RenderError, match="line 1"):
+        render_sms("Hi {{ contact.first_name ", CTX)
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        "{{ ''.__class__ }}",
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ contact.__class__ }}",
+        "{{ contact.first_name.__class__.__init__.__globals__ }}",
+        "{{ 'x' * 100000000 }}",
+        "{{ contact.update({'first_name': 'x'}) }}",
+        "{{ range(10) }}",
+    ],
+)
+def test_sandbox_blocks_tricks(src):
+    with pytest.raises(RenderError):
+        render_sms(src, CTX)
+
+
+def test_render_error_is_a_value_error():
+    assert issubclass(RenderError, ValueError)
+
+
+# --- email ----------------------------------------------------------------------
+
+
+def test_render_email():
+    ctx = MessageContext(
+        org_name="Riverside Clinic",
+        first_name="<b>Ana</b>",
+        lang="en",
+        amount=Decimal("50"),
+        pay_link="https://pay.example.org/i/abc?x=1&y=2",
+    )
+    subject, plain, html = render_email(
+        "Your {{ org.name }}\nstatement",
+        "Hi {{ contact.first_name }},\n\nYou owe {{ invoice.amount }} & change.\nPay at {{ invoice.pay_link }}\n\n\n\nThanks",
+        ctx,
+    )
+    assert subject == "Your Riverside Clinic statement"
+    assert plain == (
+        "Hi <b>Ana</b>,\n\nYou owe $50.00 & change.\nPay at https://pay.example.org/i/abc?x=1&y=2\n\n"
+        "Thanks\n\n" + UNSUBSCRIBE_LINE["en"]
+    )
+    assert "<b>Ana</b>" not in html and "&lt;b&gt;Ana&lt;/b&gt;" in html
+    assert "$50.00 &amp; change." in html
+    assert '<a href="https://pay.example.org/i/abc?x=1&amp;y=2"' in html
+    assert UNSUBSCRIBE_LINE["en"] in html
+    assert html.count('<p style="') == 4
+
+
+def test_render_email_spanish_unsubscribe_and_no_javascript_links():
+    ctx = MessageContext(org_name="Clínica", first_name="Ana", lang="es", pay_link="javascript:alert(1)")
+    _, plain, html = render_email("Hola", "Pague en {{ invoice.pay_link }}", ctx)
+    assert plain.endswith(UNSUBSCRIBE_LINE["es"])
+    assert "<a " not in html
+    assert 'lang="es"' in html
+
+
+# --- voicemail ----------------------------------------------------------------------
+
+FORBIDDEN = ("debt", "balance", "payment", "invoice", "bill", "deuda", "saldo", "pago", "factura")
+
+
+def test_voicemail_word_for_word():
+    text = voicemail_text("Riverside Clinic", "Sam", "+12125552368", "en")
+    assert (
+        text
+        == "Hello, this is Sam from Riverside Clinic. Please call us back at 2 1 2, 5 5 5, 2 3 6 8. Thank you."
+    )
+    es = voicemail_text("Clínica Riverside", "Sam", "(212) 555-2368", "es")
+    assert (
+        es
+        == "Hola, le habla Sam de Clínica Riverside. Por favor, llámenos al 2 1 2, 5 5 5, 2 3 6 8. Gracias."
+    )
+    for t in (text, es):
+        assert not any(w in t.lower() for w in FORBIDDEN)
+
+
+def test_voicemail_refuses_names_that_reveal_a_debt():
+    assert limited_content_problems("Riverside Billing Office", "Sam")
+    assert limited_content_problems("Clinic", "Debt desk")
+    assert limited_content_problems("Oficina de Pagos", "Sam")
+    assert limited_content_problems("Riverside Clinic", "Sam") == []
+    with pytest.raises(ValueError):
+        voicemail_text("Riverside Billing", "Sam", "+12125552368", "en")
+
+
+def test_spoken_number():
+    assert spoken_number("+18005550199") == "8 0 0, 5 5 5, 0 1 9 9"
+    assert spoken_number("ext 42") == "4 2"
+
+
+# --- editing help -------------------------------------------------------------------
+
+
+def test_template_problems_clean():
+    assert (
+        template_problems("Hi {{ contact.first_name|title }} from {{ org.name }} {{ invoice['amount'] }}")
+        == []
+    )
+    assert template_problems("{% set n = contact.first_name %}{{ n }}") == []
+
+
+def test_template_problems_syntax():
+    (p,) = template_problems("Hi {{ contact.first_name ")
+    assert p.startswith("Line 1:")
+    (p,) = template_problems("{{ org.name|nosuchfilter }}")
+    assert "nosuchfilter" in p
+
+
+def test_template_problems_unknown_names_and_fields():
+    problems = template_problems(
+        "{{ patient.ssn }} {{ contact.last_name }} {{ invoice.amount.upper }} {{ contact.diagnosis }} {{ contact.last_name }}"
+    )
+    assert problems == [
+        "Unknown variable 'patient'; use one of: contact, invoice, org, promise.",
+        "Unknown field 'contact.last_name'; contact has: first_name.",
+        "'invoice.amount.upper' does not exist: 'invoice.amount' is already text.",
+        "Unknown field 'contact.diagnosis'; contact has: first_name.",
+    ]
+
+
+def test_template_problems_private_attributes():
+    assert template_problems("{{ ''.__class__ }}") == ["'__class__' is not allowed in a template."]
+
+
+def test_pick():
+    templates = {"en": "Hello", "es": "Hola"}
+    assert pick(templates, "es") == "Hola"
+    assert pick(templates, "es-MX") == "Hola"
+    assert pick(templates, "fr") == "Hello"
+    assert pick({"en": "Hello", "es": ""}, "es") == "Hello"
+    with pytest.raises(KeyError):
+        pick({"es": "Hola"}, "fr")
