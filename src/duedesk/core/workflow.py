@@ -490,6 +490,7 @@ class _Reader:
                 continue
             seen[step.id] = step.line
             steps.append(step)
+            self._record_lines(step.id, step_node)
         return steps
 
     def _step(self, node: yaml.Node, position: int) -> Step | None:
@@ -569,13 +570,17 @@ class _Reader:
 
         if step_id is None:
             return None
-        for key in (*KINDS, "next", "otherwise"):
-            if key in values:
-                self.lines[(step_id, key)] = _line(values[key])
-        if isinstance(values.get("on"), yaml.MappingNode):
-            for key_node, value_node in values["on"].value:
-                self.lines[(step_id, f"on.{getattr(key_node, 'value', '')}")] = _line(value_node)
         return Step(id=step_id, kind=kind, line=_line(node), **extra)  # type: ignore[arg-type]
+
+    def _record_lines(self, step_id: str, node: yaml.MappingNode) -> None:
+        """Remember where a step's references are written, to point problems at their own line."""
+        for key_node, value_node in node.value:
+            key = getattr(key_node, "value", "")
+            if key in (*KINDS, "next", "otherwise"):
+                self.lines[(step_id, key)] = _line(value_node)
+            if key == "on" and isinstance(value_node, yaml.MappingNode):
+                for outcome_node, target_node in value_node.value:
+                    self.lines[(step_id, f"on.{getattr(outcome_node, 'value', '')}")] = _line(target_node)
 
     def _timing(self, node: yaml.Node, what: str) -> Timing | None:
         text = self.text_value(node, what)
