@@ -1,0 +1,42 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test test-sqlite test-postgres lint bench clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/duedesk migrate --noinput
+	@$(BIN)/python -c "import os; os.environ.setdefault('DJANGO_SETTINGS_MODULE','duedesk.settings'); import django; django.setup(); from duedesk.records.models import Organization; raise SystemExit(0 if Organization.objects.exists() else 1)" || $(BIN)/duedesk demo
+	@echo "duedesk is at http://127.0.0.1:8000/  (stop with Ctrl-C)"
+	$(BIN)/duedesk run
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+
+test-sqlite: $(STAMP)
+	$(BIN)/pytest
+
+# Integration tests again on PostgreSQL when DUEDESK_TEST_POSTGRES_URL is set (CI sets it).
+test-postgres: $(STAMP)
+	@if [ -n "$$DUEDESK_TEST_POSTGRES_URL" ]; then \
+		DUEDESK_DATABASE_URL="$$DUEDESK_TEST_POSTGRES_URL" $(BIN)/pytest --ignore=tests/core -m "not sqlite_only"; \
+	else echo "DUEDESK_TEST_POSTGRES_URL is not set: PostgreSQL tests skipped"; fi
+
+test: lint test-sqlite test-postgres
+
+bench: $(STAMP)
+	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,3 @@
+from duedesk.cli import main
+
+main()

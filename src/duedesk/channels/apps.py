@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ChannelsConfig(AppConfig):
+    name = "duedesk.channels"
+    label = "channels"
+    verbose_name = "Channels"

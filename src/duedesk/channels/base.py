@@ -1,0 +1,64 @@
+"""The transport interface every channel implements (simulated, Twilio, SMTP).
+
+The engine calls `send` after it has committed the message row as `sending`; it never calls it twice
+for one idempotency key unless `lookup` said the provider has no such message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from duedesk.channels.errors import TransportError  # noqa: F401  (re-exported for callers)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    channel: str  # "sms" | "email"
+    to: str
+    body: str
+    idempotency_key: str
+    sender: str = ""
+    subject: str = ""
+    html: str = ""
+    status_callback: str = ""
+    organization_id: int | None = None
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    to: str
+    sender: str
+    idempotency_key: str
+    call_id: int  # our Call row, so answer/status webhooks find it
+    answer_url: str = ""
+    status_callback: str = ""
+    amd_callback: str = ""
+    record: bool = False
+    organization_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Accepted:
+    provider_id: str
+    status: str = "queued"
+    extra: dict = field(default_factory=dict)
+
+
+class Transport(Protocol):
+    name: str
+
+    def send(self, msg: Outgoing) -> Accepted: ...
+
+    def lookup(self, idempotency_key: str, to: str, since: datetime) -> Accepted | None:
+        """The provider's record of a send we are unsure about, or None if it has none."""
+        ...
+
+
+class VoiceTransport(Protocol):
+    name: str
+
+    def place_call(self, req: CallRequest) -> Accepted: ...
+
+    def lookup(self, idempotency_key: str, to: str, since: datetime) -> Accepted | None: ...

@@ -1,0 +1,169 @@
+"""The one command-line entry point. Our own commands are below; anything else is handed to Django
+(`duedesk migrate`, `duedesk createsuperuser`, `duedesk shell` …)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(help="duedesk: payment-reminder outreach for clinics.", no_args_is_help=True,
+                  add_completion=False)
+workflow_app = typer.Typer(help="Workflow definitions.", no_args_is_help=True)
+import_app = typer.Typer(help="Import records.", no_args_is_help=True)
+nlu_app = typer.Typer(help="Understanding patients' words.", no_args_is_help=True)
+app.add_typer(workflow_app, name="workflow")
+app.add_typer(import_app, name="import")
+app.add_typer(nlu_app, name="nlu")
+
+OUR_COMMANDS = {"serve", "run", "worker", "demo", "simulate", "import", "workflow", "nlu", "fake-twilio",
+                "--help", "-h"}
+
+
+def _django():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "duedesk.settings")
+    import django
+
+    django.setup()
+
+
+@workflow_app.command("check")
+def workflow_check(file: Path):
+    """Validate a workflow file: every error with its line and the reason."""
+    from duedesk.core import workflow as wf
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        typer.echo(f"{file}: cannot read: {error}", err=True)
+        raise typer.Exit(2) from error
+    problems = wf.check(text)
+    if problems:
+        typer.echo(wf.format_problems(problems, str(file)), err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{file}: ok")
+
+
+@nlu_app.command("classify")
+def nlu_classify():
+    """Read JSON lines on standard input; write one understanding per line."""
+    from duedesk.core.nlu.evaluate import classify_lines
+
+    for line in classify_lines(sys.stdin):
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
+@nlu_app.command("eval")
+def nlu_eval(file: Path):
+    """Accuracy per intent and for dates on a labelled JSON-lines file."""
+    from duedesk.core.nlu.evaluate import evaluate
+
+    report, _ = evaluate(str(file))
+    typer.echo(report)
+
+
+@app.command()
+def worker(batch: int = typer.Option(100, help="Steps claimed per batch")):
+    """Run the outreach worker until SIGTERM."""
+    _django()
+    from duedesk.channels.providers import transports_for_process
+    from duedesk.engine.worker import Worker
+
+    Worker(transports_for_process(), batch=batch).run_forever()
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000, dev: bool = typer.Option(False, "--dev"),
+          workers: int = typer.Option(2, help="gunicorn worker processes")):
+    """Serve the web app and webhooks (gunicorn; Django's server with --dev)."""
+    _django()
+    if dev:
+        from django.core.management import call_command
+
+        call_command("runserver", f"{host}:{port}", use_reloader=False)
+        return
+    _gunicorn(host, port, workers)
+
+
+def _gunicorn(host: str, port: int, workers: int):
+    from gunicorn.app.wsgiapp import WSGIApplication
+
+    sys.argv = ["gunicorn", "duedesk.wsgi:application", "--bind", f"{host}:{port}", "--workers", str(workers),
+                "--access-logfile", "-"]
+    WSGIApplication().run()
+
+
+@app.command()
+def run(host: str = "127.0.0.1", port: int = 8000):
+    """Web and worker together on one machine (SQLite)."""
+    import subprocess
+
+    _django()
+    child = subprocess.Popen([sys.executable, "-m", "duedesk", "worker"])
+    try:
+        from django.core.management import call_command
+
+        call_command("collectstatic", interactive=False, verbosity=0)
+        _gunicorn(host, port, 2)
+    finally:
+        child.terminate()
+        child.wait(timeout=30)
+
+
+@app.command()
+def demo(force: bool = typer.Option(False, help="Seed even if the database has organizations")):
+    """Seed a demo organization and print its login."""
+    _django()
+    from duedesk.simulate.demo import seed_demo
+
+    username, password = seed_demo(force=force)
+    if username:
+        typer.echo(f"Username: {username}")
+        typer.echo(f"Password: {password}")
+    else:
+        typer.echo("The database already has an organization; nothing seeded.")
+
+
+@app.command()
+def simulate(scenario: str, json_output: bool = typer.Option(False, "--json", help="One JSON array of events")):
+    """Run a scenario through the real engine on a virtual clock (throwaway SQLite database)."""
+    from duedesk.simulate.runner import run_scenario
+
+    output = run_scenario(scenario, as_json=json_output)
+    sys.stdout.write(output + ("\n" if not output.endswith("\n") else ""))
+
+
+@import_app.command("invoices")
+def import_invoices(file: Path, org: str = typer.Option(None, "--org", help="Organization slug")):
+    """Upsert invoices (and their contacts) from a CSV file."""
+    _django()
+    from duedesk.records.importer import import_invoices_cli
+
+    raise typer.Exit(import_invoices_cli(file, org))
+
+
+@app.command("fake-twilio")
+def fake_twilio(port: int = 8900, auth_token: str = typer.Option("test-token", envvar="DUEDESK_TWILIO_AUTH_TOKEN"),
+                account_sid: str = typer.Option("AC" + "0" * 32, envvar="DUEDESK_TWILIO_ACCOUNT_SID")):
+    """A local stand-in for Twilio's API, for trying things out and benchmarks."""
+    from duedesk.channels.twilio.fake import serve as serve_fake
+
+    serve_fake(port=port, auth_token=auth_token, account_sid=account_sid)
+
+
+def main():
+    argv = sys.argv[1:]
+    if argv and argv[0] not in OUR_COMMANDS and not argv[0].startswith("-"):
+        _django()
+        from django.core.management import execute_from_command_line
+
+        execute_from_command_line(["duedesk", *argv])
+        return
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class EngineConfig(AppConfig):
+    name = "duedesk.engine"
+    label = "engine"
+    verbose_name = "Outreach engine"

@@ -1,0 +1,91 @@
+"""When a workflow step runs. The same planner serves the engine and the workflow preview.
+
+A send lands at the opening of the send window on its local day; waits and checks run at the start
+of their local day. A reminder whose day has already passed is skipped when it was meant for before
+(or on) its anchor date: "due in 3 days" is no longer true. Later steps (a late call) run at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import dateparser
+
+from duedesk.core import timing
+from duedesk.core import workflow as wf
+
+SENDS = ("sms", "email", "call")
+
+
+@dataclass(frozen=True)
+class Plan:
+    run_at: datetime | None  # None: skip the step
+    reason: str = ""  # why it was skipped
+
+
+@dataclass(frozen=True)
+class Anchors:
+    """The dates a timing can refer to."""
+
+    due_date: date | None
+    promise_date: date | None = None
+    contact_fields: dict | None = None
+    invoice_dates: dict | None = None
+
+
+def field_date(timing_: wf.Timing, anchors: Anchors) -> date | None:
+    name = timing_.field or "due_date"
+    if name in ("due_date", "invoice.due_date"):
+        return anchors.due_date
+    if name == "promise.date":
+        return anchors.promise_date
+    if name.startswith("contact.fields."):
+        return _as_date((anchors.contact_fields or {}).get(name.removeprefix("contact.fields.")))
+    if name.startswith("invoice."):
+        return _as_date((anchors.invoice_dates or {}).get(name.removeprefix("invoice.")))
+    return None
+
+
+def _as_date(value) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    parsed = dateparser.parse(str(value), languages=["en", "es"], settings={"DATE_ORDER": "MDY"})
+    return parsed.date() if parsed else None
+
+
+def _local_midnight(day: date, tz: str) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(tz)).astimezone(ZoneInfo("UTC"))
+
+
+def plan(step: wf.Step, anchors: Anchors, now: datetime, tz: str, window: timing.SendWindow) -> Plan:
+    at = step.at
+    send = step.kind in SENDS
+    if at is None:
+        return Plan(timing.next_open(now, tz, window) if send else now)
+    if at.kind == "after":
+        moment = now + (at.duration or timedelta(0))
+        return Plan(timing.next_open(moment, tz, window) if send else moment)
+
+    today = timing.local_date(now, tz)
+    if at.kind == "day_of_month":
+        target = timing.day_of_month_on_or_after(today, at.day or 1)
+        late_is_stale = True
+    else:
+        base = field_date(at, anchors)
+        if base is None:
+            return Plan(None, f"no {at.field or 'due_date'} to count from")
+        target = base + timedelta(days=at.days)
+        late_is_stale = at.days <= 0 or (at.field == "promise.date")
+    if target < today:
+        if send and late_is_stale:
+            return Plan(None, f"{target.isoformat()} has passed")
+        return Plan(timing.next_open(now, tz, window) if send else now)
+    if send:
+        return Plan(max(timing.window_opening(target, tz, window), timing.next_open(now, tz, window)))
+    return Plan(max(_local_midnight(target, tz), now))

@@ -1,0 +1,325 @@
+"""Running one claimed step: gate, record, send, settle.
+
+The row is committed as `sending` before the provider is asked, so a crash in between leaves a trace
+that `recover` reconciles with the provider instead of sending again (DESIGN.md invariant 1).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+
+from duedesk.channels.base import CallRequest, Outgoing
+from duedesk.channels.errors import TransportError
+from duedesk.core import compliance, render
+from duedesk.core import workflow as wf
+from duedesk.core.timing import next_open
+from duedesk.engine import actions, definitions
+from duedesk.engine.models import Enrollment, Step
+from duedesk.records.models import Call, Contact, Invoice, Message
+from duedesk.records.timeline import log
+
+logger = logging.getLogger("duedesk.worker")
+
+SENDS = ("sms", "email", "call")
+MAX_TRANSIENT_ATTEMPTS = 5
+_rng = random.Random()
+
+
+def gate_input(channel: str, invoice: Invoice, contact: Contact, now: datetime,
+               purpose: str = "reminder") -> compliance.GateInput:
+    org = contact.organization
+    attempts = ()
+    if channel == "call":
+        attempts = tuple(
+            Call.objects.filter(invoice=invoice, created_at__gte=now - timedelta(days=7))
+            .values_list("created_at", flat=True)
+        )
+    return compliance.GateInput(
+        channel=channel,
+        now=now,
+        tz=contact.tz(),
+        window=org.send_window(),
+        opted_out=contact.opted_out_channels(),
+        unreachable=frozenset(contact.unreachable),
+        outreach_on=contact.outreach_on,
+        invoice_status=invoice.status,
+        invoice_balance=invoice.balance,
+        paused_until=invoice.paused_until,
+        call_attempts=attempts,
+        last_conversation=contact.last_conversation_at,
+        purpose=purpose,
+    )
+
+
+def message_context(invoice: Invoice, contact: Contact) -> render.MessageContext:
+    org = contact.organization
+    promise = invoice.promises.filter(status="pending").order_by("-created_at").first()
+    return render.MessageContext(
+        org_name=org.name,
+        first_name=contact.first_name,
+        lang=contact.language or "en",
+        amount=invoice.balance,
+        currency=invoice.currency,
+        due_date=invoice.due_date,
+        pay_link=invoice.pay_link,
+        promise_date=promise.promised_date if promise else None,
+        callback_number=org.callback_number,
+    )
+
+
+def _backoff(attempt: int) -> float:
+    return min(300.0, 2.0 ** attempt) * _rng.uniform(0.5, 1.0)
+
+
+class StepRunner:
+    def __init__(self, transports_for, worker_id: str):
+        self.transports_for = transports_for
+        self.worker_id = worker_id
+
+    # ------------------------------------------------------------------ entry
+
+    def run(self, step_pk: int, now: datetime) -> str:
+        prepared = self._prepare(step_pk, now)
+        if prepared is None or isinstance(prepared, str):
+            return prepared or "lost"
+        return self._send(prepared, now)
+
+    # ------------------------------------------------------------------ phase 1: decide and record
+
+    def _prepare(self, step_pk: int, now: datetime):
+        with transaction.atomic():
+            step = (
+                Step.objects.select_for_update(of=("self",))
+                .select_related("enrollment__invoice__contact__organization", "enrollment__workflow")
+                .get(pk=step_pk)
+            )
+            if step.status != "claimed" or step.leased_by != self.worker_id:
+                return "lost"
+            enrollment = step.enrollment
+            invoice = enrollment.invoice
+            contact = invoice.contact
+            enrollment.contact = contact
+            enrollment.organization = contact.organization
+            if enrollment.status not in Enrollment.LIVE:
+                step.status = "cancelled"
+                step.finished_at = now
+                step.save(update_fields=["status", "finished_at"])
+                return "cancelled"
+            definition = definitions.parsed(enrollment.workflow)
+            step_def = definition.step(step.step_id)
+            if step_def.kind not in SENDS:
+                return self._run_block(step, step_def, definition, now)
+            channel = step_def.kind
+            decision = compliance.check(gate_input(channel, invoice, contact, now))
+            if isinstance(decision, compliance.Defer):
+                step.status = "pending"
+                step.run_at = decision.until
+                step.lease_until = None
+                step.save(update_fields=["status", "run_at", "lease_until"])
+                log(contact.organization_id, "step.deferred", now, contact=contact, invoice=invoice,
+                    channel=channel, step=step.step_id, rule=decision.rule, until=decision.until)
+                return "deferred"
+            if isinstance(decision, compliance.Block):
+                return self._blocked(step, enrollment, decision, channel, now)
+            step.status = "sending"
+            step.save(update_fields=["status"])
+            if channel == "call":
+                record = self._record_call(step, invoice, contact, now)
+            else:
+                record = self._record_message(step, step_def, definition, invoice, contact, channel, now)
+            return step, record, channel, contact
+
+    def _blocked(self, step, enrollment, decision, channel, now):
+        step.status = "blocked"
+        step.outcome = decision.rule
+        step.finished_at = now
+        step.lease_until = None
+        step.save(update_fields=["status", "outcome", "finished_at", "lease_until"])
+        log(enrollment.organization_id, "step.blocked", now, contact=enrollment.contact, invoice=enrollment.invoice,
+            channel=channel, step=step.step_id, rule=decision.rule)
+        definition = definitions.parsed(enrollment.workflow)
+        if decision.rule in ("opted_out", "channel_unreachable"):
+            outcome = "opted_out" if decision.rule == "opted_out" else "unreachable"
+            actions._go_to(enrollment, definition, definition.next_for(step.step_id, outcome), now)
+        elif decision.rule == "outreach_off":
+            enrollment.status = "paused"
+            enrollment.save(update_fields=["status"])
+            held = actions._retry_step(step, enrollment, now, now)
+            held.status = "held"
+            held.save(update_fields=["status"])
+        else:
+            actions._finish(enrollment, "exited", decision.rule, now)
+        return "blocked"
+
+    def _record_message(self, step, step_def, definition, invoice, contact, channel, now):
+        ctx = message_context(invoice, contact)
+        lang = ctx.lang
+        subject = ""
+        if channel == "sms":
+            body = render.render_sms(definition.text(step_def.template, lang), ctx)
+            to = contact.phone
+        else:
+            subject_src = definition.subject(step_def.template, lang) or "{{ org.name }}"
+            subject, body, _html = render.render_email(subject_src, definition.text(step_def.template, lang), ctx)
+            to = contact.email
+        message, _ = Message.objects.update_or_create(
+            idempotency_key=step.idempotency_key,
+            defaults=dict(
+                organization_id=contact.organization_id, contact=contact, invoice=invoice, step=step,
+                channel=channel, direction="out", to=to, subject=subject, body=body, status="sending",
+                created_at=now,
+            ),
+        )
+        return message
+
+    def _record_call(self, step, invoice, contact, now):
+        org = contact.organization
+        call, _ = Call.objects.get_or_create(
+            idempotency_key=step.idempotency_key,
+            defaults=dict(
+                organization_id=org.pk, contact=contact, invoice=invoice, step=step, to=contact.phone,
+                sender=org.voice_caller_id, status="dialing", created_at=now,
+            ),
+        )
+        return call
+
+    # ------------------------------------------------------------------ phase 2: ask the provider
+
+    def _send(self, prepared, now: datetime) -> str:
+        step, record, channel, contact = prepared
+        transports = self.transports_for(contact.organization)
+        transport = transports.for_channel(channel)
+        base = settings.PUBLIC_URL
+        try:
+            if channel == "call":
+                accepted = transport.place_call(CallRequest(
+                    to=record.to, sender=record.sender, idempotency_key=step.idempotency_key, call_id=record.pk,
+                    answer_url=f"{base}/hooks/twilio/voice/answer",
+                    status_callback=f"{base}/hooks/twilio/voice/status",
+                    amd_callback=f"{base}/hooks/twilio/voice/amd",
+                    record=contact.organization.recording, organization_id=contact.organization_id,
+                ))
+            else:
+                accepted = transport.send(Outgoing(
+                    channel=channel, to=record.to, body=record.body, idempotency_key=step.idempotency_key,
+                    subject=record.subject, status_callback=f"{base}/hooks/twilio/sms/status",
+                    organization_id=contact.organization_id,
+                ))
+        except TransportError as error:
+            if error.accepted_unknown:
+                found = self._lookup(transport, step, record)
+                if found is not None:
+                    return settle_sent(step, record, channel, found, now)
+            return self._failed(step, record, channel, contact, error, now)
+        return settle_sent(step, record, channel, accepted, now)
+
+    def _lookup(self, transport, step, record):
+        try:
+            return transport.lookup(step.idempotency_key, record.to, record.created_at - timedelta(minutes=5))
+        except TransportError:
+            return None
+
+    def _failed(self, step, record, channel, contact, error: TransportError, now: datetime) -> str:
+        with transaction.atomic():
+            step = Step.objects.select_for_update().select_related("enrollment").get(pk=step.pk)
+            enrollment = step.enrollment
+            record.error_code = error.code or (str(error.http_status) if error.http_status else "")
+            if not error.permanent and step.attempts + 1 < MAX_TRANSIENT_ATTEMPTS:
+                step.attempts += 1
+                delay = error.retry_after or _backoff(step.attempts)
+                step.run_at = now + timedelta(seconds=delay)
+                step.status = "pending"
+                step.lease_until = None
+                step.last_error = str(error)
+                step.save(update_fields=["attempts", "run_at", "status", "lease_until", "last_error"])
+                record.status = "retrying"
+                record.save(update_fields=["status", "error_code"])
+                log(contact.organization_id, f"{_kind(channel)}.retrying", now, contact=contact,
+                    invoice=enrollment.invoice, channel=channel, code=record.error_code, attempt=step.attempts)
+                return "retrying"
+            record.status = "failed"
+            record.save(update_fields=["status", "error_code"])
+            step.status = "failed"
+            step.finished_at = now
+            step.last_error = str(error)
+            step.save(update_fields=["status", "finished_at", "last_error"])
+            log(contact.organization_id, f"{_kind(channel)}.failed", now, contact=contact,
+                invoice=enrollment.invoice, channel=channel, code=record.error_code, permanent=error.permanent,
+                error=str(error))
+            if error.permanent:
+                actions.mark_unreachable(contact, channel, error.code or "permanent", now, code=error.code or "")
+            if enrollment.status in Enrollment.LIVE:
+                definition = definitions.parsed(enrollment.workflow)
+                outcome = "unreachable" if error.permanent else "failed"
+                actions._go_to(enrollment, definition, definition.next_for(step.step_id, outcome), now)
+            return "failed"
+
+    # ------------------------------------------------------------------ blocks without a channel
+
+    def _run_block(self, step: Step, step_def: wf.Step, definition: wf.Workflow, now: datetime) -> str:
+        enrollment = step.enrollment
+        outcome = "completed"
+        target = None
+        if step_def.kind == "branch":
+            target = actions.run_branch(step, step_def, now) or definition.following(step.step_id)
+        elif step_def.kind == "update":
+            actions.run_update(step, step_def, now)
+            enrollment.refresh_from_db(fields=["status"])
+        elif step_def.kind == "handoff":
+            last = enrollment.data.get("last_outcome")
+            actions.open_handoff(
+                enrollment.contact, wf.handoff_reason(step_def, last), now, invoice=enrollment.invoice,
+                summary=step_def.note or "", collected=enrollment.data.get("collected", {}),
+                transcript=enrollment.data.get("transcript", []), actor="workflow",
+            )
+        elif step_def.kind == "end":
+            step.status = "done"
+            step.outcome = "end"
+            step.finished_at = now
+            step.save(update_fields=["status", "outcome", "finished_at"])
+            actions._finish(enrollment, "done", step_def.note or "end", now)
+            return "done"
+        step.status = "done"
+        step.outcome = outcome
+        step.finished_at = now
+        step.lease_until = None
+        step.save(update_fields=["status", "outcome", "finished_at", "lease_until"])
+        if enrollment.status in Enrollment.LIVE:
+            actions._go_to(enrollment, definition, target or definition.next_for(step.step_id, outcome), now)
+        return "done"
+
+
+def _kind(channel: str) -> str:
+    return {"sms": "sms", "email": "email", "call": "call"}[channel]
+
+
+def settle_sent(step: Step, record, channel: str, accepted, now: datetime) -> str:
+    """The provider took it: a text or email is sent (the step is done); a call is now ringing."""
+    with transaction.atomic():
+        step = Step.objects.select_for_update().select_related("enrollment__contact", "enrollment__invoice").get(
+            pk=step.pk)
+        record.provider_id = accepted.provider_id
+        record.status = accepted.status if channel != "call" else "ringing"
+        record.save(update_fields=["provider_id", "status"])
+        step.provider_id = accepted.provider_id
+        enrollment = step.enrollment
+        if channel == "call":
+            step.status = "waiting"
+            step.save(update_fields=["provider_id", "status"])
+            enrollment.status = "waiting" if enrollment.status == "active" else enrollment.status
+            enrollment.save(update_fields=["status"])
+            log(step.organization_id, "call.placed", now, contact=enrollment.contact, invoice=enrollment.invoice,
+                channel="call", step=step.step_id)
+            return "calling"
+        step.save(update_fields=["provider_id"])
+        detail = {"step": step.step_id, "body": record.body} if channel == "sms" else {
+            "step": step.step_id, "subject": record.subject}
+        log(step.organization_id, f"{channel}.sent", now, contact=enrollment.contact, invoice=enrollment.invoice,
+            channel=channel, **detail)
+        actions.complete_step(step, "sent", now)
+        return "sent"

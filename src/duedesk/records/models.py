@@ -1,0 +1,252 @@
+"""The billing office's records: organizations, contacts, invoices, promises, handoffs, messages, calls
+and the timeline (Event). Every row belongs to one organization; every query is scoped by it."""
+
+from datetime import time
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+
+from duedesk.core.phones import contact_timezone
+from duedesk.core.timing import SendWindow
+
+
+class Organization(models.Model):
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=200)
+    timezone = models.CharField(max_length=64, default="America/New_York")
+    window_start = models.TimeField(default=time(9, 0))
+    window_end = models.TimeField(default=time(19, 0))
+    window_days = models.CharField(max_length=40, default="mon-sat", help_text="e.g. mon-sat or mon,tue,wed")
+    business_hours_start = models.TimeField(default=time(9, 0))
+    business_hours_end = models.TimeField(default=time(17, 0))
+    callback_number = models.CharField(max_length=20, blank=True)
+    voicemail_name = models.CharField(max_length=100, blank=True, help_text="A person's name said in voicemails")
+    transfer_number = models.CharField(max_length=20, blank=True, help_text="Staff number for warm transfers")
+    billing_email = models.EmailField(blank=True)
+    slack_webhook_url = models.URLField(blank=True)
+    default_currency = models.CharField(max_length=3, default="USD")
+    pay_link_base = models.URLField(blank=True, help_text="Pay link prefix; the invoice reference is appended")
+    workflow_slug = models.SlugField(default="payment-reminders")
+    identity_check = models.CharField(
+        max_length=10, default="dob", choices=[("dob", "Date of birth"), ("zip", "ZIP code"), ("name_only", "Name only")]
+    )
+    recording = models.BooleanField(default=False)
+    promise_window_days = models.PositiveIntegerField(default=30)
+    # Channels. Secrets never live here: the auth token comes from the environment variable named below.
+    twilio_account_sid = models.CharField(max_length=64, blank=True)
+    twilio_auth_token_env = models.CharField(max_length=64, blank=True, default="DUEDESK_TWILIO_AUTH_TOKEN")
+    sms_from = models.CharField(max_length=20, blank=True)
+    messaging_service_sid = models.CharField(max_length=64, blank=True)
+    voice_caller_id = models.CharField(max_length=20, blank=True)
+    sms_per_second = models.DecimalField(max_digits=6, decimal_places=2, default=Decimal("1.00"))
+    max_concurrent_calls = models.PositiveIntegerField(default=5)
+    email_from = models.EmailField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.name
+
+    def send_window(self) -> SendWindow:
+        return SendWindow.from_config(
+            self.window_start.strftime("%H:%M"), self.window_end.strftime("%H:%M"), self.window_days
+        )
+
+
+class Membership(models.Model):
+    ROLES = [("owner", "Owner"), ("staff", "Staff"), ("viewer", "Viewer")]
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=ROLES, default="staff")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "organization"], name="one_membership_per_org")]
+
+
+class Contact(models.Model):
+    CHANNELS = ("sms", "call", "email")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="contacts")
+    external_id = models.CharField(max_length=100, blank=True)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    phone = models.CharField(max_length=20, blank=True, help_text="E.164")
+    email = models.EmailField(blank=True)
+    zip_code = models.CharField(max_length=10, blank=True)
+    timezone = models.CharField(max_length=64, blank=True, help_text="Blank: from ZIP, else phone, else organization")
+    language = models.CharField(max_length=5, default="en")
+    date_of_birth = models.DateField(null=True, blank=True)
+    fields = models.JSONField(default=dict, blank=True, help_text="Custom fields, as kept in the CRM")
+    outreach_on = models.BooleanField(default=True)
+    consent = models.JSONField(default=dict, blank=True, help_text="channel -> true/false; absent means allowed")
+    opted_out = models.JSONField(default=dict, blank=True, help_text="channel ('sms','call','email','all') -> ISO time")
+    unreachable = models.JSONField(default=dict, blank=True, help_text="channel -> reason from a permanent error")
+    last_conversation_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "phone"]),
+            models.Index(fields=["organization", "last_name", "first_name"]),
+        ]
+
+    def __str__(self):
+        return self.full_name or self.phone or self.email
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def tz(self) -> str:
+        if self.timezone:
+            return self.timezone
+        return contact_timezone(
+            zip_code=self.zip_code or None, phone=self.phone or None, fallback=self.organization.timezone
+        )
+
+    def opted_out_channels(self) -> frozenset[str]:
+        blocked = set(self.opted_out)
+        blocked |= {ch for ch, ok in self.consent.items() if ok is False}
+        return frozenset(blocked)
+
+
+class Invoice(models.Model):
+    STATUSES = [
+        ("open", "Open"),
+        ("paid", "Paid"),
+        ("disputed", "Disputed"),
+        ("hardship", "Hardship"),
+        ("in_plan", "In a payment plan"),
+        ("written_off", "Written off"),
+    ]
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invoices")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="invoices")
+    external_ref = models.CharField(max_length=100)
+    amount_due = models.DecimalField(max_digits=12, decimal_places=2)
+    balance = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, default="USD")
+    due_date = models.DateField()
+    status = models.CharField(max_length=12, choices=STATUSES, default="open")
+    pay_link = models.URLField(blank=True)
+    paused_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "external_ref"], name="one_invoice_per_ref")]
+        indexes = [models.Index(fields=["organization", "status", "due_date"])]
+
+    def __str__(self):
+        return self.external_ref
+
+
+class Promise(models.Model):
+    STATUSES = [("pending", "Pending"), ("kept", "Kept"), ("broken", "Broken"), ("cancelled", "Cancelled")]
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="promises")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="promises")
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="promises")
+    promised_date = models.DateField()
+    amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    channel = models.CharField(max_length=10, default="call")
+    status = models.CharField(max_length=10, choices=STATUSES, default="pending")
+    created_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "status"])]
+
+
+class Handoff(models.Model):
+    REASONS = [
+        ("dispute", "Dispute"),
+        ("hardship", "Hardship"),
+        ("payment_plan", "Payment plan"),
+        ("request_human", "Asked for a person"),
+        ("verify_payment", "Verify payment"),
+        ("reply_needs_reading", "Reply needs reading"),
+        ("unknown_send", "Unknown send"),
+        ("broken_promise", "Broken promise"),
+        ("no_response", "No response"),
+        ("identity_failed", "Identity not confirmed"),
+    ]
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="handoffs")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="handoffs")
+    invoice = models.ForeignKey(Invoice, on_delete=models.SET_NULL, null=True, blank=True, related_name="handoffs")
+    reason = models.CharField(max_length=30)
+    status = models.CharField(max_length=10, default="open", choices=[("open", "Open"), ("resolved", "Resolved")])
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="handoffs"
+    )
+    summary = models.TextField(blank=True)
+    collected = models.JSONField(default=dict, blank=True)
+    transcript = models.JSONField(default=list, blank=True)
+    resolution = models.CharField(max_length=30, blank=True)
+    resolution_note = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "status", "created_at"])]
+
+    def reason_label(self) -> str:
+        return dict(self.REASONS).get(self.reason, self.reason.replace("_", " "))
+
+
+class Message(models.Model):
+    """One text or email, in or out. Written before the provider is asked (record-before-send)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="messages")
+    contact = models.ForeignKey(Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages")
+    invoice = models.ForeignKey(Invoice, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages")
+    step = models.ForeignKey("engine.Step", on_delete=models.SET_NULL, null=True, blank=True, related_name="messages")
+    channel = models.CharField(max_length=10, default="sms")
+    direction = models.CharField(max_length=3, default="out", choices=[("out", "Outbound"), ("in", "Inbound")])
+    to = models.CharField(max_length=254)
+    sender = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField()
+    status = models.CharField(max_length=20, default="sending")
+    provider_id = models.CharField(max_length=64, blank=True, db_index=True)
+    idempotency_key = models.CharField(max_length=120, null=True, blank=True, unique=True)
+    error_code = models.CharField(max_length=20, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class Call(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="calls")
+    contact = models.ForeignKey(Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="calls")
+    invoice = models.ForeignKey(Invoice, on_delete=models.SET_NULL, null=True, blank=True, related_name="calls")
+    step = models.ForeignKey("engine.Step", on_delete=models.SET_NULL, null=True, blank=True, related_name="calls")
+    to = models.CharField(max_length=20)
+    sender = models.CharField(max_length=20, blank=True)
+    status = models.CharField(max_length=20, default="dialing")
+    answered_by = models.CharField(max_length=30, blank=True)
+    provider_id = models.CharField(max_length=64, blank=True, db_index=True)
+    idempotency_key = models.CharField(max_length=120, null=True, blank=True, unique=True)
+    dialog_state = models.JSONField(default=dict, blank=True)
+    outcome = models.CharField(max_length=30, blank=True)
+    created_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+
+
+class Event(models.Model):
+    """The append-only timeline. Written in the same transaction as the change it reports."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="events")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, null=True, blank=True, related_name="events")
+    invoice = models.ForeignKey(Invoice, on_delete=models.SET_NULL, null=True, blank=True, related_name="events")
+    handoff = models.ForeignKey(Handoff, on_delete=models.SET_NULL, null=True, blank=True, related_name="events")
+    kind = models.CharField(max_length=40)
+    channel = models.CharField(max_length=10, blank=True)
+    actor = models.CharField(max_length=100, default="duedesk", help_text="who or what did it")
+    detail = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "contact", "at"]),
+            models.Index(fields=["organization", "kind", "at"]),
+        ]
+        ordering = ["at", "id"]
