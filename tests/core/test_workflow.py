@@ -375,6 +375,17 @@ def test_template_roots():
     assert p.line == 7 and "uses 'patient'" in p.message
 
 
+def test_template_fields_and_filters_are_checked_by_the_renderer():
+    templates = ('templates:\n  hello:\n    en: "Hi {{ contact.last_name }}"\n'
+                 '    es: "Hola {{ contact.first_name | shout }}"\n')
+    found = problems(wf("""\
+      - id: a
+        sms: hello
+    """, templates=templates))
+    assert [p.line for p in found] == [7, 8]
+    assert "contact.last_name" in found[0].message and "shout" in found[1].message
+
+
 def test_email_templates_need_a_subject():
     templates = ('templates:\n  hello:\n    en: "Hi"\n    subject:\n      en: "Your balance"\n'
                  '      es: "Su saldo"\n  bare:\n    en: "Hi"\n')

@@ -16,10 +16,11 @@ from decimal import Decimal
 from typing import NamedTuple
 
 import yaml
-from jinja2 import TemplateSyntaxError, meta
+from jinja2 import TemplateAssertionError, TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from duedesk.core.conditions import ConditionError, compile_condition
+from duedesk.core.render import template_problems
 
 KINDS = ("sms", "email", "call", "wait", "branch", "handoff", "update", "end")
 OUTCOMES = ("sent", "failed", "paid", "promised", "dispute", "hardship", "payment_plan", "request_human",
@@ -464,10 +465,17 @@ class _Reader:
             self.problem(first_line + max((exc.lineno or 1) - 1, 0),
                          f"template '{key}': the {what} has a mistake in its {{{{ }}}} placeholders: {exc.message}")
             return body
-        for name in sorted(meta.find_undeclared_variables(tree)):
-            if name not in TEMPLATE_ROOTS:
-                self.problem(first_line, f"template '{key}': the {what} uses '{name}', but a message may only "
-                                         f"use {', '.join(TEMPLATE_ROOTS)}")
+        try:
+            outside = sorted(set(meta.find_undeclared_variables(tree)) - set(TEMPLATE_ROOTS))
+        except TemplateAssertionError:
+            outside = []  # an unknown filter: the renderer, which knows its filters, reports it
+        for name in outside:
+            self.problem(first_line, f"template '{key}': the {what} uses '{name}', but a message may only "
+                                     f"use {', '.join(TEMPLATE_ROOTS)}")
+        if not outside:
+            # The renderer's own checks: only the fields a message may show, known filters.
+            for message in template_problems(body):
+                self.problem(first_line, f"template '{key}': the {what}: {message.rstrip('.')}")
         return body
 
     # -- steps --
