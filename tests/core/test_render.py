@@ -217,6 +217,18 @@ def test_voicemail_refuses_names_that_reveal_a_debt():
         voicemail_text("Riverside Billing", "Sam", "+12125552368", "en")
 
 
+def test_voicemail_without_caller_name():
+    assert voicemail_text("Riverside Clinic", "", "+12125552368", "en") == (
+        "Hello, this is Riverside Clinic. Please call us back at 2 1 2, 5 5 5, 2 3 6 8. Thank you."
+    )
+    assert voicemail_text("Clínica", "  ", "+12125552368", "es").startswith("Hola, le llamamos de Clínica.")
+
+
+def test_voicemail_needs_callback_number():
+    with pytest.raises(ValueError, match="callback number"):
+        voicemail_text("Riverside Clinic", "Sam", "", "en")
+
+
 def test_spoken_number():
     assert spoken_number("+18005550199") == "8 0 0, 5 5 5, 0 1 9 9"
     assert spoken_number("ext 42") == "4 2"

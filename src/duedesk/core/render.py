@@ -217,19 +217,28 @@ _VOICEMAIL = {
     "en": "Hello, this is {person} from {org}. Please call us back at {number}. Thank you.",
     "es": "Hola, le habla {person} de {org}. Por favor, llámenos al {number}. Gracias.",
 }
+# When no caller name is configured the organization introduces itself.
+_VOICEMAIL_NO_PERSON = {
+    "en": "Hello, this is {org}. Please call us back at {number}. Thank you.",
+    "es": "Hola, le llamamos de {org}. Por favor, llámenos al {number}. Gracias.",
+}
 
 
 def voicemail_text(org_name: str, person_name: str, callback_number: str, lang: str) -> str:
     """The limited-content voicemail: who called and how to call back, nothing else.
 
-    Raises ValueError if a name would reveal a debt (see limited_content_problems).
+    Raises ValueError if a name would reveal a debt (see limited_content_problems)
+    or there is no callback number (the message would be useless).
     """
     problems = limited_content_problems(org_name, person_name)
     if problems:
         raise ValueError(" ".join(problems))
-    return _VOICEMAIL[lang_code(lang)].format(
-        person=_collapse(person_name), org=_collapse(org_name), number=spoken_number(callback_number)
-    )
+    number = spoken_number(callback_number or "")
+    if not number:
+        raise ValueError("A voicemail needs the organization's callback number.")
+    person = _collapse(person_name or "")
+    templates = _VOICEMAIL if person else _VOICEMAIL_NO_PERSON
+    return templates[lang_code(lang)].format(person=person, org=_collapse(org_name), number=number)
 
 
 def template_problems(src: str) -> list[str]:
