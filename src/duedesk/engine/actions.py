@@ -61,8 +61,12 @@ def _anchors(enrollment: Enrollment) -> Anchors:
         due_date=invoice.due_date,
         promise_date=promise.promised_date if promise else None,
         contact_fields=enrollment.contact.fields,
-        invoice_dates={"due_date": invoice.due_date},
+        invoice_dates={"due_date": invoice.due_date, "next_instalment": _next_instalment(invoice)},
     )
+
+
+def _next_instalment(invoice: Invoice) -> date | None:
+    return invoice.instalments.filter(status="pending").order_by("due_date").values_list("due_date", flat=True).first()
 
 
 def _go_to(enrollment: Enrollment, definition: wf.Workflow, step_id: str | None, now: datetime,

@@ -17,7 +17,6 @@ from duedesk.channels.base import CallRequest, Outgoing
 from duedesk.channels.errors import TransportError
 from duedesk.core import compliance, render
 from duedesk.core import workflow as wf
-from duedesk.core.timing import next_open
 from duedesk.engine import actions, definitions
 from duedesk.engine.models import Enrollment, Step
 from duedesk.records.models import Call, Contact, Invoice, Message

@@ -250,3 +250,19 @@ class Event(models.Model):
             models.Index(fields=["organization", "kind", "at"]),
         ]
         ordering = ["at", "id"]
+
+
+class Instalment(models.Model):
+    """One payment of a payment plan a person agreed with the patient; the engine reminds per instalment."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="instalments")
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="instalments")
+    due_date = models.DateField()
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    status = models.CharField(
+        max_length=10, default="pending", choices=[("pending", "Pending"), ("paid", "Paid"), ("missed", "Missed")]
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["due_date", "id"]
