@@ -98,7 +98,7 @@ class Step:
     id: str
     kind: str
     line: int
-    at: Timing | None = None
+    at: Timing | None = None  # None: right after the previous step; a wait keeps its time here too
     template: str | None = None  # sms/email: template key; call: a script label
     on: Mapping[str, str] = _EMPTY
     next: str | None = None
@@ -128,7 +128,7 @@ class Workflow:
     templates: Mapping[str, Mapping[str, str]]  # key -> {"en": ..., "es": ..., "subject.en": ...}
     on_reply: Mapping[str, str]
     description: str = ""
-    _index: Mapping[str, int] = field(default=_EMPTY, repr=False, compare=False)
+    _index: Mapping[str, int] = field(default=_EMPTY, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         object.__setattr__(self, "_index", FrozenMap((s.id, i) for i, s in enumerate(self.steps)))
@@ -363,7 +363,8 @@ class _Reader:
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark else 1
-            self.problem(line, f"this is not valid YAML: {exc.problem or exc.context}")
+            what = ", ".join(part for part in (exc.context, exc.problem) if part)
+            self.problem(line, f"this is not valid YAML: {what}")
             return None
         except yaml.YAMLError as exc:
             self.problem(1, f"this is not valid YAML: {exc}")
