@@ -1,0 +1,485 @@
+"""The call's state machine: verify -> disclose -> ask -> resolve -> close.
+
+Pure: every decision comes from the CallContext, the stored state and what was heard.
+The state is plain JSON so the voice webhook can keep it between Twilio requests; it also
+carries the transcript and the collected answers for the timeline and any handoff.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from duedesk.core import timing
+from duedesk.core.dialog import spoken
+from duedesk.core.dialog.phrases_en import PHRASES as _EN
+from duedesk.core.dialog.phrases_es import PHRASES as _ES
+from duedesk.core.dialog.speech import limited_content, long_date, money, spoken_number
+from duedesk.core.dialog.types import CallContext, Effect, Turn
+
+MAX_IDENTITY_TRIES = 2
+MAX_MISSES = 2  # unclear or silent answers in a row before a person takes over
+MAX_VAGUE = 2  # "sometime next week" answers before a person takes over
+MAX_PATIENT_TURNS = 20  # a call that goes round in circles ends with a handoff
+PAUSE_BUSINESS_DAYS = 3  # reminders wait this long while staff check a reported payment
+CALLBACK_DELAY = timedelta(hours=2)  # "call me later" with no day: not sooner than this
+
+HANDOFF_INTENTS = ("payment_plan", "dispute", "hardship", "request_human")
+IDENTITY_STEPS = ("verify_name", "verify_dob", "verify_zip")
+_PHRASES = {"en": _EN, "es": _ES}
+_VOICES = {"en": "en-US", "es-US": "es-US", "es": "es-US"}
+
+# Words that make an opt-out cover texts as well as calls.
+_ALL_CHANNELS = re.compile(
+    r"\b(text|texts|texting|message|messages|sms|contact|contacting|anything|everything|"
+    r"mensaje|mensajes|texto|textos|contacten|contactar|contacto|nada)\b"
+)
+
+_HANDOFF_LABELS = {
+    "payment_plan": "Asked for a payment plan",
+    "dispute": "Disputes the balance",
+    "hardship": "Reported financial hardship",
+    "request_human": "Asked to speak with a person",
+    "verify_payment": "Says the invoice is already paid: please verify the payment",
+    "unclear": "The call could not go on: the patient could not be understood",
+    "silence": "The call could not go on: no answer was heard",
+}
+
+
+# ---- public API ---------------------------------------------------------------------
+
+
+def start(ctx: CallContext) -> Turn:
+    """The opener (with the recording notice when recording) and the name question."""
+    st: dict[str, Any] = {
+        "v": 1,
+        "step": "verify_name",
+        "tries": 0,
+        "misses": 0,
+        "vague": 0,
+        "patient_turns": 0,
+        "pending_date": None,
+        "outcome": None,
+        "transcript": [],
+        "collected": {
+            "identity_verified": False,
+            "promised_date": None,
+            "stated_reason": None,
+            "amount_offered": None,
+            "outcome": None,
+        },
+    }
+    parts = [_p(ctx, "opener", org=ctx.org_name)]
+    if ctx.recording:
+        parts.append(_p(ctx, "recording"))
+    parts.append(_p(ctx, "ask_name", name=_name(ctx)))
+    return _ask(ctx, st, parts)
+
+
+def respond(ctx: CallContext, state: Mapping[str, Any], heard: Any | None, text: str | None) -> Turn:
+    """The next turn after the patient answered; `heard` None means nothing was said.
+
+    `heard` is a duedesk.core.nlu Understanding (only its fields are read).
+    """
+    st = copy.deepcopy(dict(state))
+    if st["step"] == "done":  # a repeated webhook after the end: nothing more to say or do
+        return Turn(say="", lang=_voice(ctx), listen=False, state=st, outcome=st["outcome"], done=True)
+    intent = heard.intent if heard is not None else None
+    st["transcript"].append({"speaker": "patient", "text": text or "", "intent": intent})
+    st["patient_turns"] += 1
+    if st["patient_turns"] > MAX_PATIENT_TURNS:
+        return _give_up(ctx, st, "unclear", text)
+    if heard is None:
+        return _miss(ctx, st, "silence", text)
+    if st["step"] in IDENTITY_STEPS:
+        return _identity(ctx, st, heard, text)
+    return _resolve(ctx, st, heard, text)
+
+
+def transcript(state: Mapping[str, Any]) -> list[dict]:
+    """Every turn, both speakers: {"speaker", "text", "intent"}."""
+    return [dict(t) for t in state.get("transcript", [])]
+
+
+def collected(state: Mapping[str, Any]) -> dict:
+    """The answers gathered so far, for the timeline and any handoff."""
+    return dict(state.get("collected", {}))
+
+
+# ---- identity -----------------------------------------------------------------------
+
+
+def _identity(ctx: CallContext, st: dict, heard: Any, text: str | None) -> Turn:
+    intent = heard.intent
+    # These are honoured before identity because they disclose nothing.
+    if intent == "wrong_person":
+        return _wrong_person(ctx, st)
+    if intent == "opt_out":
+        return _opt_out(ctx, st, text)
+    if intent == "request_human":
+        return _handoff(ctx, st, "request_human", text)
+    if intent == "callback_later":
+        return _callback(ctx, st, heard)
+
+    step = st["step"]
+    if step == "verify_name":
+        if intent == "affirm":
+            st["misses"] = 0
+            return _after_name(ctx, st)
+        if intent == "deny":  # someone else in the household: ask the patient to call back
+            return _end_unverified(ctx, st, "not_available", "not_the_patient")
+        answer = None
+    elif step == "verify_dob":
+        answer = spoken.matches_date_of_birth(text, ctx.date_of_birth, _today(ctx))
+    else:
+        answer = spoken.matches_zip(text, ctx.zip_code or "")
+    if answer is True:
+        return _verified(ctx, st)
+    if answer is False:
+        return _identity_try(ctx, st, [])
+    if intent == "question":
+        st["misses"] = 0
+        topic = "who" if heard.question_topic == "who" else "details_after_identity"
+        said = _p(ctx, "who", org=ctx.org_name) if topic == "who" else _p(ctx, topic)
+        return _ask(ctx, st, [said, *_prompt(ctx, st)])
+    if intent == "unclear":
+        return _miss(ctx, st, "unclear", text)
+    # Anything else (a dispute, a promise, "yes" to a date question) is not an answer to the
+    # identity question, and nothing about the invoice may be said yet.
+    return _identity_try(ctx, st, [_p(ctx, "identity_first")])
+
+
+def _identity_try(ctx: CallContext, st: dict, lead: list[str]) -> Turn:
+    st["tries"] += 1
+    st["misses"] = 0
+    if st["tries"] >= MAX_IDENTITY_TRIES:
+        return _end_unverified(ctx, st, "identity_failed", "mismatch")
+    # A wrong answer hears "couldn't confirm that"; a non-answer hears the question again.
+    key = "ask_" + st["step"].removeprefix("verify_") + ("" if lead else "_again")
+    return _ask(ctx, st, [*lead, _p(ctx, key, name=_name(ctx))])
+
+
+def _identity_method(ctx: CallContext) -> str | None:
+    """The second factor to ask for; a missing one falls back to the other, else None."""
+    if ctx.identity_check == "name_only":
+        return "name_only"
+    order = ("zip", "dob") if ctx.identity_check == "zip" else ("dob", "zip")
+    have = {"dob": ctx.date_of_birth is not None, "zip": bool(ctx.zip_code)}
+    return next((m for m in order if have[m]), None)
+
+
+def _after_name(ctx: CallContext, st: dict) -> Turn:
+    method = _identity_method(ctx)
+    if method == "name_only":
+        return _verified(ctx, st)
+    if method is None:  # nothing on file to check against: say nothing about the invoice
+        return _end_unverified(ctx, st, "identity_failed", "no_identity_data")
+    st["step"], st["tries"] = f"verify_{method}", 0
+    return _ask(ctx, st, [_p(ctx, f"ask_{method}")])
+
+
+def _verified(ctx: CallContext, st: dict) -> Turn:
+    st["collected"]["identity_verified"] = True
+    st["step"], st["tries"], st["misses"] = "ask_how", 0, 0
+    effects = [Effect("identity_verified", {"method": _identity_method(ctx)})]
+    return _ask(ctx, st, [_disclosure(ctx), _p(ctx, "ask_how")], effects)
+
+
+def _end_unverified(ctx: CallContext, st: dict, key: str, reason: str) -> Turn:
+    """The limited-content message: organization, a person to call, the number. Nothing else."""
+    parts = [_p(ctx, key), _limited(ctx), _p(ctx, "goodbye")]
+    return _end(ctx, st, parts, "identity_failed", [Effect("identity_failed", {"reason": reason})])
+
+
+# ---- resolving ------------------------------------------------------------------------
+
+
+def _resolve(ctx: CallContext, st: dict, heard: Any, text: str | None) -> Turn:
+    intent = heard.intent
+    step = st["step"]
+    has_date = heard.date is not None or bool(heard.vague_date)
+
+    if step == "confirm_link":  # the pay link went out; whatever they say next, close warmly
+        if intent == "affirm":
+            return _end(ctx, st, [_p(ctx, "link_ok")], "paid")
+        if intent in ("deny", "unclear"):
+            return _link_wait(ctx, st)
+    if step == "confirm_date":
+        same_day = heard.date is None or heard.date.isoformat() == st["pending_date"]
+        if intent in ("affirm", "promise_to_pay") and same_day and not heard.vague_date:
+            return _record_promise(ctx, st)  # "yes", "yes, Friday", "I'll pay then"
+        if intent in ("deny", "affirm", "promise_to_pay", "unclear") and has_date:
+            return _take_date(ctx, st, heard)
+        if intent == "deny":
+            st["step"], st["misses"] = "ask_date", 0
+            return _ask(ctx, st, [_p(ctx, "ask_day_again")])
+    if step in ("ask_how", "ask_date") and (
+        intent == "promise_to_pay" or (has_date and intent in ("unclear", "affirm"))
+    ):
+        return _take_date(ctx, st, heard)
+
+    if intent == "pay_now":
+        st["step"], st["misses"] = "confirm_link", 0
+        return _ask(ctx, st, [_p(ctx, "link_sent")], [Effect("send_pay_link", {})])
+    if intent == "already_paid":
+        return _already_paid(ctx, st, text)
+    if intent in HANDOFF_INTENTS:
+        return _handoff(ctx, st, intent, text)
+    if intent == "wrong_person":
+        return _wrong_person(ctx, st)
+    if intent == "opt_out":
+        return _opt_out(ctx, st, text)
+    if intent == "callback_later":
+        return _callback(ctx, st, heard)
+    if intent == "question":
+        st["misses"] = 0
+        return _ask(ctx, st, [_answer(ctx, heard.question_topic), *_prompt(ctx, st)])
+    if step == "confirm_link":
+        return _link_wait(ctx, st)
+    return _miss(ctx, st, "unclear", text)
+
+
+def _take_date(ctx: CallContext, st: dict, heard: Any) -> Turn:
+    st["misses"] = 0
+    if heard.amount is not None:
+        st["collected"]["amount_offered"] = str(heard.amount)
+    if heard.date is None or heard.vague_date:
+        st["vague"] += 1
+        if st["vague"] >= MAX_VAGUE:
+            return _give_up(ctx, st, "unclear", None)
+        st["step"] = "ask_date"
+        return _ask(ctx, st, [_p(ctx, "ask_day")])
+    day: date = heard.date
+    today = _today(ctx)
+    if day < today:
+        st["step"] = "ask_date"
+        return _ask(ctx, st, [_p(ctx, "date_passed")])
+    if day > today + timedelta(days=ctx.promise_window_days):
+        note = (
+            f"Asked to pay on {day.isoformat()}, beyond the {ctx.promise_window_days}-day promise "
+            "window; offered a payment plan"
+        )
+        return _handoff(ctx, st, "payment_plan", None, lead="too_far", note=note)
+    st["step"], st["pending_date"] = "confirm_date", day.isoformat()
+    spoken_day = long_date(day, _lang(ctx))
+    offered = st["collected"]["amount_offered"]
+    if offered is not None:
+        amount = money(_decimal(offered), ctx.currency, _lang(ctx))
+        return _ask(ctx, st, [_p(ctx, "read_back_amount", amount=amount, date=spoken_day)])
+    return _ask(ctx, st, [_p(ctx, "read_back", date=spoken_day)])
+
+
+def _record_promise(ctx: CallContext, st: dict) -> Turn:
+    day = date.fromisoformat(st["pending_date"])
+    st["collected"]["promised_date"] = day.isoformat()
+    offered = st["collected"]["amount_offered"]
+    data = {"date": day, "amount": _decimal(offered) if offered is not None else None}
+    parts = [_p(ctx, "promise_recorded", date=long_date(day, _lang(ctx)))]
+    return _end(ctx, st, parts, "promised", [Effect("record_promise", data)])
+
+
+def _link_wait(ctx: CallContext, st: dict) -> Turn:
+    if ctx.callback_number:
+        return _end(ctx, st, [_p(ctx, "link_wait", callback=spoken_number(ctx.callback_number))], "paid")
+    return _end(ctx, st, [_p(ctx, "link_wait_no_number")], "paid")
+
+
+def _already_paid(ctx: CallContext, st: dict, text: str | None) -> Turn:
+    until = timing.add_business_days(_today(ctx), PAUSE_BUSINESS_DAYS)
+    effects = [
+        Effect("pause_invoice", {"until": until}),
+        Effect(
+            "open_handoff", {"reason": "verify_payment", "summary": _summary(ctx, st, "verify_payment", text)}
+        ),
+    ]
+    return _end(ctx, st, [_p(ctx, "already_paid")], "already_paid", effects)
+
+
+def _handoff(
+    ctx: CallContext, st: dict, reason: str, text: str | None, *, lead: str | None = None, note: str = ""
+) -> Turn:
+    """One kind sentence, a handoff with the context, and a warm transfer when staff are in."""
+    verified = st["collected"]["identity_verified"]
+    if reason in ("dispute", "hardship") and text:
+        st["collected"]["stated_reason"] = text
+    effects = [Effect("open_handoff", {"reason": reason, "summary": _summary(ctx, st, reason, text, note)})]
+    transfer = ctx.transfer_number if ctx.business_hours_open and ctx.transfer_number else None
+    if verified:
+        parts = [
+            _p(ctx, lead or f"lead_{reason}"),
+            _p(ctx, "connect_billing" if transfer else "billing_will_call"),
+        ]
+    else:  # not a word about billing to someone we have not identified
+        parts = [_p(ctx, "connect_office" if transfer else "office_will_call")]
+    if transfer:
+        effects.append(Effect("transfer", {"number": transfer}))
+    return _end(ctx, st, parts, reason, effects, transfer_to=transfer)
+
+
+def _wrong_person(ctx: CallContext, st: dict) -> Turn:
+    return _end(ctx, st, [_p(ctx, "wrong_person")], "wrong_person", [Effect("mark_wrong_number", {})])
+
+
+def _opt_out(ctx: CallContext, st: dict, text: str | None) -> Turn:
+    channel = "all" if _ALL_CHANNELS.search(spoken._fold(text or "")) else "call"
+    return _end(
+        ctx, st, [_p(ctx, f"opt_out_{channel}")], "opted_out", [Effect("opt_out", {"channel": channel})]
+    )
+
+
+def _callback(ctx: CallContext, st: dict, heard: Any) -> Turn:
+    """A new attempt inside the send window: on the day asked for, else a little later."""
+    today = _today(ctx)
+    asked: date | None = heard.date if heard.date is not None and heard.date > today else None
+    if asked is not None:
+        at = timing.window_opening(asked, ctx.tz, ctx.send_window)
+        parts = [_p(ctx, "callback_on", date=long_date(asked, _lang(ctx)))]
+    else:
+        at = timing.next_open(ctx.now + CALLBACK_DELAY, ctx.tz, ctx.send_window)
+        parts = [_p(ctx, "callback")]
+    effect = Effect("schedule_callback", {"at": at, "date": asked})
+    return _end(ctx, st, parts, "callback_later", [effect])
+
+
+def _answer(ctx: CallContext, topic: str | None) -> str:
+    """Answers come from the records in the context only."""
+    if topic == "amount":
+        return _p(ctx, "answer_amount", amount=_amount(ctx))
+    if topic == "due_date":
+        return _due_phrase(ctx, "answer_due")
+    if topic == "who":
+        return _p(ctx, "who", org=ctx.org_name)
+    if topic == "what_for":
+        return _p(ctx, "answer_what_for", org=ctx.org_name)
+    return _p(ctx, "answer_unknown")
+
+
+# ---- misses and endings -----------------------------------------------------------------
+
+
+def _miss(ctx: CallContext, st: dict, kind: str, text: str | None) -> Turn:
+    """Silence or an answer we could not understand: ask again once, then hand over."""
+    st["misses"] += 1
+    if st["misses"] >= MAX_MISSES:
+        return _give_up(ctx, st, kind, text)
+    lead = _p(ctx, "still_there" if kind == "silence" else "didnt_catch")
+    return _ask(ctx, st, [lead, *_prompt(ctx, st)])
+
+
+def _give_up(ctx: CallContext, st: dict, kind: str, text: str | None) -> Turn:
+    effects = [Effect("open_handoff", {"reason": "unclear", "summary": _summary(ctx, st, kind, text)})]
+    if st["collected"]["identity_verified"]:
+        parts = [_p(ctx, "trouble"), _p(ctx, "billing_will_call")]
+    else:
+        parts = [_p(ctx, "trouble_pre"), _limited(ctx), _p(ctx, "goodbye")]
+    return _end(ctx, st, parts, "unclear", effects)
+
+
+def _prompt(ctx: CallContext, st: dict) -> list[str]:
+    """The question the current step is waiting on, to ask again."""
+    step = st["step"]
+    if step == "verify_name":
+        return [_p(ctx, "ask_name", name=_name(ctx))]
+    if step in ("verify_dob", "verify_zip"):
+        return [_p(ctx, "ask_" + step.removeprefix("verify_"))]
+    if step == "ask_date":
+        return [_p(ctx, "ask_day")]
+    if step == "confirm_date":
+        return [_p(ctx, "read_back", date=long_date(date.fromisoformat(st["pending_date"]), _lang(ctx)))]
+    if step == "confirm_link":
+        return [_p(ctx, "link_check")]
+    return [_p(ctx, "ask_how_again")]
+
+
+def _ask(ctx: CallContext, st: dict, parts: list[str], effects: Iterable[Effect] = ()) -> Turn:
+    say = " ".join(p for p in parts if p)
+    st["transcript"].append({"speaker": "assistant", "text": say, "intent": None})
+    return Turn(say=say, lang=_voice(ctx), listen=True, state=st, effects=tuple(effects))
+
+
+def _end(
+    ctx: CallContext,
+    st: dict,
+    parts: list[str],
+    outcome: str,
+    effects: Iterable[Effect] = (),
+    transfer_to: str | None = None,
+) -> Turn:
+    say = " ".join(p for p in parts if p)
+    st["transcript"].append({"speaker": "assistant", "text": say, "intent": None})
+    st["step"], st["outcome"] = "done", outcome
+    st["collected"]["outcome"] = outcome
+    return Turn(
+        say=say,
+        lang=_voice(ctx),
+        listen=False,
+        state=st,
+        effects=tuple(effects),
+        transfer_to=transfer_to,
+        outcome=outcome,
+        done=True,
+    )
+
+
+# ---- wording ------------------------------------------------------------------------------
+
+
+def _lang(ctx: CallContext) -> str:
+    return "es" if (ctx.lang or "").lower().startswith("es") else "en"
+
+
+def _voice(ctx: CallContext) -> str:
+    return _VOICES[_lang(ctx)]
+
+
+def _p(ctx: CallContext, key: str, **values: object) -> str:
+    return _PHRASES[_lang(ctx)][key].format(**values)
+
+
+def _name(ctx: CallContext) -> str:
+    return f"{ctx.first_name} {ctx.last_name}".strip()
+
+
+def _today(ctx: CallContext) -> date:
+    return timing.local_date(ctx.now, ctx.tz)
+
+
+def _amount(ctx: CallContext) -> str:
+    return money(ctx.amount, ctx.currency, _lang(ctx))
+
+
+def _decimal(text: str) -> Decimal:
+    return Decimal(text)
+
+
+def _due_phrase(ctx: CallContext, prefix: str, **values: object) -> str:
+    today = _today(ctx)
+    when = "past" if ctx.due_date < today else "today" if ctx.due_date == today else "future"
+    return _p(ctx, f"{prefix}_{when}", date=long_date(ctx.due_date, _lang(ctx)), **values)
+
+
+def _disclosure(ctx: CallContext) -> str:
+    return _due_phrase(ctx, "disclose", amount=_amount(ctx))
+
+
+def _limited(ctx: CallContext) -> str:
+    return limited_content(ctx.org_name, ctx.voicemail_name, ctx.callback_number, _lang(ctx))
+
+
+def _summary(ctx: CallContext, st: dict, kind: str, text: str | None, note: str = "") -> str:
+    """A line for the staff inbox (in English, the office's working language)."""
+    who = _name(ctx)
+    checked = "identity verified" if st["collected"]["identity_verified"] else "identity not verified"
+    parts = [
+        _HANDOFF_LABELS.get(kind, kind) + ".",
+        f"{who}: balance {money(ctx.amount, ctx.currency, 'en')} due {ctx.due_date.isoformat()}; {checked}.",
+    ]
+    if note:
+        parts.append(note + ".")
+    if text:
+        parts.append(f'Patient said: "{text}".')
+    return " ".join(parts)

@@ -1,0 +1,55 @@
+"""The values the call script takes and returns (shared with the voice webhook)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from duedesk.core.timing import SendWindow
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallContext:
+    """What the call may know: the organization's settings and the invoice's records."""
+
+    org_name: str
+    first_name: str
+    last_name: str
+    lang: str  # "en" | "es"
+    amount: Decimal
+    currency: str
+    due_date: date
+    identity_check: str = "dob"  # "dob" | "zip" | "name_only"
+    date_of_birth: date | None = None
+    zip_code: str | None = None
+    recording: bool = False
+    promise_window_days: int = 30
+    transfer_number: str | None = None  # staff number for a warm transfer
+    business_hours_open: bool = False  # computed by the caller for `now`
+    callback_number: str = ""
+    voicemail_name: str = ""  # the person the limited-content message asks them to call
+    send_window: SendWindow = SendWindow()  # where a requested callback may land
+    now: datetime
+    tz: str
+
+
+@dataclass(frozen=True)
+class Effect:
+    """Something the shell must do through an engine action (see docs/call-script.md)."""
+
+    kind: str
+    data: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Turn:
+    say: str
+    lang: str  # Twilio voice language: "en-US" | "es-US"
+    listen: bool  # gather speech/keypad after speaking; False: speak, then hang up or transfer
+    state: Mapping[str, object]  # JSON-serializable; hand it back to respond() on the next turn
+    effects: tuple[Effect, ...] = ()
+    transfer_to: str | None = None
+    outcome: str | None = None  # set once the call is over
+    done: bool = False
