@@ -7,7 +7,7 @@ its Event. Views, webhooks, the worker and the simulator call these; they never 
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import transaction
@@ -141,8 +141,15 @@ def complete_step(step: Step, outcome: str, now: datetime, **detail) -> None:
         enrollment = step.enrollment
         if enrollment.status not in Enrollment.LIVE:
             return
+        _remember_outcome(enrollment, outcome)
         definition = definitions.parsed(enrollment.workflow)
         _go_to(enrollment, definition, definition.next_for(step.step_id, outcome), now)
+
+
+def _remember_outcome(enrollment: Enrollment, outcome: str) -> None:
+    # A handoff step reached through an outcome records that outcome as its reason.
+    enrollment.data["last_outcome"] = outcome
+    enrollment.save(update_fields=["data"])
 
 
 def route_outcome(enrollment: Enrollment, outcome: str, now: datetime) -> bool:
@@ -153,6 +160,7 @@ def route_outcome(enrollment: Enrollment, outcome: str, now: datetime) -> bool:
         return False
     with transaction.atomic():
         _cancel_pending(enrollment, now)
+        _remember_outcome(enrollment, outcome)
         _go_to(enrollment, definition, target, now)
     return True
 
@@ -477,6 +485,3 @@ def live_enrollments(invoice: Invoice):
 def pending_steps(invoice: Invoice):
     return Step.objects.filter(enrollment__invoice=invoice).filter(Q(status__in=Step.PENDING) | Q(status="waiting"))
 
-
-__all__ = [name for name in dir() if not name.startswith("_")]
-_ = timedelta

@@ -1,0 +1,292 @@
+"""Dates a patient gives ("Friday", "the 15th", "a fin de mes"), as local dates.
+
+Input is normalised text (see ``text.normalize``) and the contact's local
+``today``. The patterns people actually use are handled here with plain
+arithmetic, because dateparser costs milliseconds per call; dateparser handles
+whatever is left, and only when the text has a date-like token at all.
+
+Conventions (written down in docs/understanding.md):
+- a weekday means the next one strictly after today; "next Friday" is the same
+  day as "Friday"; "Friday next week" is the Friday of next week;
+- a bare day of the month ("the 15th") is the next such day strictly after today;
+- a month and day with no year is this year's, or next year's once it has passed;
+- promises look forward; when ``past`` is set (a payment already made) they look back;
+- "next week", "soon", "when I get paid" are vague: no date, ``vague`` set.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from . import lexicon_en, lexicon_es
+
+
+@dataclass(frozen=True)
+class DateResult:
+    date: date | None = None
+    vague: bool = False
+
+
+NONE = DateResult()
+
+_WEEKDAYS = {**lexicon_en.WEEKDAYS, **lexicon_es.WEEKDAYS}
+_MONTHS = {**lexicon_en.MONTHS, **lexicon_es.MONTHS}
+_ORDINALS = {**lexicon_en.ORDINALS, **lexicon_es.ORDINALS}
+_NUMBERS = {**lexicon_en.NUMBERS, **lexicon_es.NUMBERS}
+
+_WD = "|".join(sorted(_WEEKDAYS, key=len, reverse=True))
+_MON = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_ORDW = "|".join(sorted(_ORDINALS, key=len, reverse=True))
+_NUMW = "|".join(sorted(_NUMBERS, key=len, reverse=True))
+_DAYNUM = r"(?P<d>\d{1,2})(?:st|nd|rd|th|ro|ero|vo|to|o)?"
+_DAYTOK = rf"(?:{_DAYNUM}|(?P<dw>{_ORDW}))"
+_YEAR = r"(?:,? (?:de(?:l)? )?(?P<y>20\d\d))?"
+
+# "december 20th", "dec 20 2026", "diciembre 20"
+_MONTH_DAY = re.compile(rf"\b(?P<m>{_MON}) (?:the )?{_DAYTOK}\b{_YEAR}")
+# "20 december", "the 20th of december", "20 de diciembre", "el veinte de diciembre"
+_DAY_MONTH = re.compile(rf"\b{_DAYTOK} (?:of |de |del )?(?P<m>{_MON})\b{_YEAR}")
+_NUMERIC = re.compile(r"\b(?P<a>\d{1,2})/(?P<b>\d{1,2})(?:/(?P<y>\d{2}|\d{4}))?\b")
+
+_DAY_AFTER_TOMORROW = re.compile(r"\b(?:day after tomorrow|pasado manana)\b")
+_DAY_BEFORE_YESTERDAY = re.compile(r"\b(?:day before yesterday|antier|anteayer|antes de ayer)\b")
+_TOMORROW = re.compile(r"\btomorrow\b|(?<!\bla )(?<!\besta )(?<!\blas )\bmanana\b")
+_YESTERDAY = re.compile(r"\b(?:yesterday|ayer)\b")
+_TODAY = re.compile(
+    r"\b(?:today|tonight|this (?:morning|afternoon|evening)|hoy|esta (?:tarde|noche|manana))\b"
+)
+
+_NEXT_WEEK_WD = re.compile(
+    rf"\b(?P<w>{_WD}) (?:of )?(?:next week|de la (?:proxima|otra) semana|de la semana que (?:viene|entra))\b"
+    rf"|\b(?:next week|la (?:proxima|otra) semana|la semana que (?:viene|entra)),? (?:on )?(?:el )?(?P<w2>{_WD})\b"
+    rf"|\b(?P<w3>{_WD}) after next\b|\bel otro (?P<w4>{_WD})\b"
+)
+_WEEK_FROM_WD = re.compile(rf"\ba week from (?:this |next )?(?P<w>{_WD})\b")
+_LAST_WD = re.compile(rf"\b(?:last|past) (?P<w>{_WD})\b|\b(?:el )?(?P<w2>{_WD}) pasado\b")
+_WEEKDAY = re.compile(rf"\b(?P<w>{_WD})\b")
+
+_END_NEXT_MONTH = re.compile(
+    r"\bend of (?:the )?next month\b|\bfin(?:es|al)? del? (?:proximo mes|mes que viene|otro mes)\b"
+)
+_END_MONTH_NAMED = re.compile(rf"\b(?:end|fin(?:es|al)?) (?:of |de |del )(?P<m>{_MON})\b")
+_END_MONTH = re.compile(
+    r"\b(?:end|last day) of (?:the |this )?month\b|\bmonth end\b|\bend of month\b"
+    r"|\bfin(?:es|ales|al)? (?:de|del) (?:este )?mes\b|\bultimo dia del mes\b"
+)
+_WEEKEND = re.compile(r"\b(?:weekend|fin de semana|finde)\b")
+_END_WEEK = re.compile(r"\bend of (?:the |this )?week\b")
+
+_UNIT = r"(?P<u>days?|weeks?|months?|dias?|semanas?|mes|meses)"
+_COUNT = rf"(?P<n>\d{{1,3}}|{_NUMW})"
+_IN_N = re.compile(rf"\b(?:in|within|en|dentro de) {_COUNT} {_UNIT}\b")
+_N_FROM_NOW = re.compile(rf"\b{_COUNT} {_UNIT} from (?:now|today)\b|\bde hoy en (?P<h>ocho|quince|8|15)\b")
+
+_FIRST_OF_NEXT = re.compile(r"\b(?:the )?(?:1st|first) of (?:the |next )?month\b|\bprimero de(?:l)? mes\b")
+# "the 15th", "on the fifteenth", "payday is the first"; nouns after "first" mean something else.
+_THE_DAY = re.compile(
+    rf"\b(?:the|el dia|el|dia|para el|on) {_DAYTOK}\b(?! (?:payment|time|thing|one|part|half|step|bill|"
+    r"of the year|pago|vez|cosa|dolares|dollars|bucks|pesos|a month|al mes|por ciento|percent|semanas?|weeks?"
+    r"|dias?|days?|meses|months?|minutes|minutos|horas?|hours?|am|pm|de la manana|de la tarde))"
+)
+_BARE_ORD = re.compile(r"\b(?P<d>\d{1,2})(?:st|nd|rd|th)\b")
+
+_VAGUE = re.compile("|".join(lexicon_en.VAGUE_DATE + lexicon_es.VAGUE_DATE))
+
+# Only a text with one of these goes to dateparser.
+_DATEISH = re.compile(
+    rf"\b(?:{_MON})\b|\d/\d|\b\d{{1,2}}(?:st|nd|rd|th)\b|\b(?:days?|weeks?|months?|dias?|semanas?|mes|meses)\b"
+)
+
+
+def _next_weekday(today: date, wd: int, past: bool = False) -> date:
+    if past:
+        delta = (today.weekday() - wd) % 7 or 7
+        return today - timedelta(days=delta)
+    delta = (wd - today.weekday()) % 7 or 7
+    return today + timedelta(days=delta)
+
+
+def _add_months(d: date, n: int, day: int | None = None) -> date:
+    m = d.month - 1 + n
+    y, m = d.year + m // 12, m % 12 + 1
+    last = calendar.monthrange(y, m)[1]
+    return date(y, m, min(day or d.day, last))
+
+
+def _end_of_month(d: date) -> date:
+    return date(d.year, d.month, calendar.monthrange(d.year, d.month)[1])
+
+
+def _day_of_month(today: date, day: int, past: bool = False) -> date | None:
+    if not 1 <= day <= 31:
+        return None
+    if past:
+        for k in range(0, 13):
+            cand = _add_months(today, -k, day)
+            if cand.day == day and cand <= today:
+                return cand
+        return None
+    for k in range(0, 13):
+        cand = _add_months(today, k, day)
+        if cand.day == day and cand > today:
+            return cand
+    return None
+
+
+def _month_day(today: date, month: int, day: int, year: int | None, past: bool) -> date | None:
+    try:
+        if year:
+            return date(year if year > 99 else 2000 + year, month, day)
+        cand = date(today.year, month, day)
+    except ValueError:
+        return None
+    if past and cand > today:
+        return cand.replace(year=cand.year - 1)
+    if not past and cand < today:
+        try:
+            return cand.replace(year=cand.year + 1)
+        except ValueError:  # 29 February
+            return None
+    return cand
+
+
+def _day_value(m: re.Match) -> int | None:
+    if m.group("d"):
+        return int(m.group("d"))
+    word = m.group("dw")
+    return _ORDINALS.get(word) if word else None
+
+
+def _count(word: str) -> int | None:
+    return int(word) if word.isdigit() else _NUMBERS.get(word)
+
+
+def _fast(t: str, today: date, lang: str, past: bool) -> DateResult | None:
+    for rx in (_MONTH_DAY, _DAY_MONTH):
+        m = rx.search(t)
+        if m:
+            day = _day_value(m)
+            y = m.group("y")
+            if day:
+                d = _month_day(today, _MONTHS[m.group("m")], day, int(y) if y else None, past)
+                if d:
+                    return DateResult(d)
+    m = _NUMERIC.search(t)
+    if m:
+        a, b = int(m.group("a")), int(m.group("b"))
+        y = int(m.group("y")) if m.group("y") else None
+        order = [(b, a), (a, b)] if lang == "es" else [(a, b), (b, a)]
+        for month, day in order:
+            if 1 <= month <= 12:
+                d = _month_day(today, month, day, y, past)
+                if d:
+                    return DateResult(d)
+    if _DAY_AFTER_TOMORROW.search(t):
+        return DateResult(today + timedelta(days=2))
+    if _DAY_BEFORE_YESTERDAY.search(t):
+        return DateResult(today - timedelta(days=2))
+    if _END_NEXT_MONTH.search(t):
+        return DateResult(_end_of_month(_add_months(today, 1, 1)))
+    m = _END_MONTH_NAMED.search(t)
+    if m:
+        first = _month_day(today, _MONTHS[m.group("m")], 1, None, past) or today
+        return DateResult(_end_of_month(first))
+    if _END_MONTH.search(t):
+        return DateResult(_end_of_month(today))
+    m = _WEEK_FROM_WD.search(t)
+    if m:
+        return DateResult(_next_weekday(today, _WEEKDAYS[m.group("w")]) + timedelta(days=7))
+    m = _NEXT_WEEK_WD.search(t)
+    if m:
+        w = _WEEKDAYS[m.group("w") or m.group("w2") or m.group("w3") or m.group("w4")]
+        monday = today - timedelta(days=today.weekday()) + timedelta(days=7)
+        d = monday + timedelta(days=w)
+        if m.group("w3") or m.group("w4"):  # "friday after next": the one after the coming one
+            d = _next_weekday(today, w) + timedelta(days=7)
+        return DateResult(d)
+    m = _LAST_WD.search(t)
+    if m:
+        return DateResult(_next_weekday(today, _WEEKDAYS[m.group("w") or m.group("w2")], past=True))
+    m = _WEEKDAY.search(t)
+    if m:
+        return DateResult(_next_weekday(today, _WEEKDAYS[m.group("w")], past))
+    if _TOMORROW.search(t):
+        return DateResult(today + timedelta(days=1))
+    if _YESTERDAY.search(t):
+        return DateResult(today - timedelta(days=1))
+    if _TODAY.search(t):
+        return DateResult(today)
+    if _END_WEEK.search(t):
+        return DateResult(_next_weekday(today, 4) if today.weekday() >= 4 else today + timedelta(4 - today.weekday()))
+    if _WEEKEND.search(t):
+        return DateResult(today if today.weekday() == 5 else _next_weekday(today, 5))
+    m = _IN_N.search(t) or _N_FROM_NOW.search(t)
+    if m:
+        if m.groupdict().get("h"):
+            return DateResult(today + timedelta(days=int(_count(m.group("h")) or 0)))
+        n = _count(m.group("n"))
+        if n is not None:
+            unit = m.group("u")
+            if unit.startswith(("day", "dia")):
+                return DateResult(today + timedelta(days=n))
+            if unit.startswith(("week", "semana")):
+                return DateResult(today + timedelta(days=7 * n))
+            return DateResult(_add_months(today, n))
+    if _FIRST_OF_NEXT.search(t):
+        return DateResult(_day_of_month(today, 1, past))
+    for rx in (_THE_DAY, _BARE_ORD):
+        for m in rx.finditer(t):
+            day = _day_value(m) if "dw" in m.groupdict() else int(m.group("d"))
+            if day:
+                d = _day_of_month(today, day, past)
+                if d:
+                    return DateResult(d)
+    return None
+
+
+_DP_SETTINGS_BASE = {
+    "PREFER_DATES_FROM": "future",
+    "RETURN_AS_TIMEZONE_AWARE": False,
+    "STRICT_PARSING": False,
+    "PREFER_DAY_OF_MONTH": "first",
+}
+
+
+def _dateparser(t: str, today: date, lang: str, past: bool) -> date | None:
+    from dateparser.search import search_dates  # imported on first use: it is slow to load
+
+    settings = dict(_DP_SETTINGS_BASE)
+    settings["RELATIVE_BASE"] = datetime(today.year, today.month, today.day, 12, 0)
+    settings["PREFER_DATES_FROM"] = "past" if past else "future"
+    settings["DATE_ORDER"] = "DMY" if lang == "es" else "MDY"
+    try:
+        found = search_dates(t, languages=[lang], settings=settings)
+    except Exception:  # dateparser raises on odd input; a missing date is the safe answer
+        return None
+    for text, value in found or ():
+        if _DATEISH.search(text):
+            return value.date()
+    return None
+
+
+def extract_date(t: str, today: date, lang: str = "en", past: bool = False) -> DateResult:
+    """The date in normalised text ``t`` as a local date, or vague, or nothing."""
+    found = _fast(t, today, lang, past)
+    if found is not None:
+        return found if found.date is not None else NONE
+    if _VAGUE.search(t):
+        return DateResult(None, vague=True)
+    if _DATEISH.search(t):
+        d = _dateparser(t, today, lang, past)
+        if d is not None:
+            return DateResult(d)
+    return NONE
+
+
+def warm_up() -> None:
+    """Load dateparser's language data now rather than on a patient's first message."""
+    _dateparser("december 20", date(2026, 1, 1), "en", False)
+    _dateparser("20 de diciembre", date(2026, 1, 1), "es", False)

@@ -1,0 +1,63 @@
+"""Who may see and change what: every page is scoped to the user's organization, and roles decide
+what they may change. Another organization's row is a 404 (we do not confirm it exists)."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+
+from duedesk.records.models import Membership
+
+CHANGE_ROLES = ("owner", "staff")
+
+
+def current_membership(request) -> Membership | None:
+    """The user's organization is their first membership."""
+    if not request.user.is_authenticated:
+        return None
+    cached = getattr(request, "_membership", None)
+    if cached is None:
+        cached = (
+            Membership.objects.select_related("organization").filter(user=request.user).order_by("pk").first()
+        )
+        request._membership = cached
+    return cached
+
+
+def actor(request) -> str:
+    return f"staff:{request.user.get_username()}"
+
+
+def member(view=None, *, roles: tuple[str, ...] | None = None):
+    """Login required, a membership required; viewers never POST; `roles` limits the whole view."""
+
+    def decorate(fn):
+        @wraps(fn)
+        def wrapped(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            membership = current_membership(request)
+            if membership is None:
+                raise PermissionDenied("You are not a member of any organization.")
+            if roles and membership.role not in roles:
+                raise PermissionDenied("Your role does not allow this page.")
+            if request.method not in ("GET", "HEAD", "OPTIONS") and membership.role not in CHANGE_ROLES:
+                raise PermissionDenied("Viewers can look but not change anything.")
+            request.membership = membership
+            request.org = membership.organization
+            return fn(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate(view) if view is not None else decorate
+
+
+def scoped(request, model_or_qs, **lookup):
+    """One row of the user's organization, else 404."""
+    qs = model_or_qs if hasattr(model_or_qs, "filter") and not isinstance(model_or_qs, type) else None
+    if qs is None:
+        qs = model_or_qs.objects.all()
+    return get_object_or_404(qs, organization=request.org, **lookup)
