@@ -67,7 +67,14 @@ def test_a_birth_date_is_never_in_the_future():
 
 @pytest.mark.parametrize(
     "text",
-    ["nine oh two one oh", "90210", "9 0 2 1 0", "nueve cero dos uno cero", "it's 90210-1234", "nine zero two ten"],
+    [
+        "nine oh two one oh",
+        "90210",
+        "9 0 2 1 0",
+        "nueve cero dos uno cero",
+        "it's 90210-1234",
+        "nine zero two ten",
+    ],
 )
 def test_zip_matches(text):
     assert spoken.matches_zip(text, "90210") is True

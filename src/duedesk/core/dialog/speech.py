@@ -10,7 +10,10 @@ __all__ = ["limited_content", "long_date", "money", "spoken_number"]
 # them (render's voicemail_text is recorded in a staff member's name).
 _LIMITED = {
     "en": ("Please call {org} back at {number}.", "Please call {org} back at {number} and ask for {person}."),
-    "es": ("Por favor, llame a {org} al {number}.", "Por favor, llame a {org} al {number} y pregunte por {person}."),
+    "es": (
+        "Por favor, llame a {org} al {number}.",
+        "Por favor, llame a {org} al {number} y pregunte por {person}.",
+    ),
 }
 
 
