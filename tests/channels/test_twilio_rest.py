@@ -107,7 +107,11 @@ def test_500_is_transient(rest, fake):
     fake.fail_next(1, status=500)
     with pytest.raises(TransportError) as caught:
         send(rest)
-    assert (caught.value.permanent, caught.value.http_status, caught.value.accepted_unknown) == (False, 500, False)
+    assert (caught.value.permanent, caught.value.http_status, caught.value.accepted_unknown) == (
+        False,
+        500,
+        False,
+    )
     assert fake.messages == []
 
 

@@ -198,7 +198,7 @@ def _parse(response: httpx.Response, *, accepted: bool) -> dict:
         body = {}
     code = body.get("code")
     code = str(code) if code is not None else None
-    message = body.get("message") or codes.describe(code) if code else body.get("message")
+    message = body.get("message") or (codes.describe(code) if code else None)
     retry_after = _retry_after(response.headers.get("Retry-After"))
     if status == 429 or status >= 500:
         permanent = False

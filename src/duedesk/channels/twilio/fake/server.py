@@ -31,6 +31,15 @@ _ROUTE = re.compile(
 
 
 class FakeTwilio:
+    """Twilio's Messages and Calls API on loopback, with scripted callees and injectable faults.
+
+    callbacks: True delivers webhooks on background threads (wait_idle() to sync), "manual"
+    delivers them only on flush(), False never sends them (resources then stay "queued").
+    A machine that answered under async AMD waits, in-progress, for update_call(); that wait is
+    not pending work, so wait_idle() returns while such a call is still open.
+    Faults from fail_next()/slow_next() apply to the next API requests of any kind.
+    """
+
     def __init__(
         self,
         account_sid: str = TEST_ACCOUNT_SID,
@@ -68,7 +77,9 @@ class FakeTwilio:
         self._server = ThreadingHTTPServer((self.host, self.port), handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-twilio", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="fake-twilio", daemon=True
+        )
         self._thread.start()
         self._dispatcher.start()
         return self

@@ -41,6 +41,7 @@ class CallRunner:
             return self._status(kind, "completed")
         machine = kind == "machine"
         call.answered_by = call.callee.answered_by
+        call.seconds += len(call.callee.greeting.split()) / _WORDS_PER_SECOND  # the machine's greeting
         self._status("in-progress", "answered")
         amd = bool(call.get("MachineDetection"))
         async_amd = amd and str(call.get("AsyncAmd", "")).lower() == "true"
