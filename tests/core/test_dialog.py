@@ -101,7 +101,7 @@ def test_recording_notice_only_when_recording():
 
 def test_date_of_birth_verifies_then_balance_is_disclosed():
     turns = verified()
-    assert "date of birth" in turns[1].say
+    assert turns[1].say == "Thank you. To protect your privacy, could you please tell me your date of birth?"
     assert_no_details(turns[:2])
     last = turns[-1]
     assert kinds(last) == ["identity_verified"]
@@ -233,6 +233,7 @@ def test_other_intents_before_identity_ask_again_then_end(intent):
     assert turns[-1].say.endswith("Am I speaking with Dana Reyes?")
     turns = talk(CTX, said, said)
     assert turns[-1].outcome == "identity_failed"
+    assert effect(turns[-1], "identity_failed").data == {"reason": "not_answered"}
     assert_no_details(turns)
     # At the date-of-birth question too.
     turns = talk(CTX, YES, said, said)

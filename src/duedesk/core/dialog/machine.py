@@ -140,7 +140,7 @@ def _identity(ctx: CallContext, st: dict, heard: Any, text: str | None) -> Turn:
     if answer is True:
         return _verified(ctx, st)
     if answer is False:
-        return _identity_try(ctx, st, [])
+        return _identity_try(ctx, st, [], "mismatch")
     if intent == "question":
         st["misses"] = 0
         topic = "who" if heard.question_topic == "who" else "details_after_identity"
@@ -150,14 +150,14 @@ def _identity(ctx: CallContext, st: dict, heard: Any, text: str | None) -> Turn:
         return _miss(ctx, st, "unclear", text)
     # Anything else (a dispute, a promise, "yes" to a date question) is not an answer to the
     # identity question, and nothing about the invoice may be said yet.
-    return _identity_try(ctx, st, [_p(ctx, "identity_first")])
+    return _identity_try(ctx, st, [_p(ctx, "identity_first")], "not_answered")
 
 
-def _identity_try(ctx: CallContext, st: dict, lead: list[str]) -> Turn:
+def _identity_try(ctx: CallContext, st: dict, lead: list[str], reason: str) -> Turn:
     st["tries"] += 1
     st["misses"] = 0
     if st["tries"] >= MAX_IDENTITY_TRIES:
-        return _end_unverified(ctx, st, "identity_failed", "mismatch")
+        return _end_unverified(ctx, st, "identity_failed", reason)
     # A wrong answer hears "couldn't confirm that"; a non-answer hears the question again.
     key = "ask_" + st["step"].removeprefix("verify_") + ("" if lead else "_again")
     return _ask(ctx, st, [*lead, _p(ctx, key, name=_name(ctx))])
@@ -179,7 +179,7 @@ def _after_name(ctx: CallContext, st: dict) -> Turn:
     if method is None:  # nothing on file to check against: say nothing about the invoice
         return _end_unverified(ctx, st, "identity_failed", "no_identity_data")
     st["step"], st["tries"] = f"verify_{method}", 0
-    return _ask(ctx, st, [_p(ctx, f"ask_{method}")])
+    return _ask(ctx, st, [_p(ctx, "thanks"), _p(ctx, f"ask_{method}")])
 
 
 def _verified(ctx: CallContext, st: dict) -> Turn:
