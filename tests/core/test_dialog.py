@@ -277,6 +277,13 @@ def test_pay_now_texts_the_link_and_confirms():
     assert last.outcome == "paid" and last.done and last.effects == ()
     late = respond(CTX, turns[-1].state, *NO)
     assert late.outcome == "paid" and "2 1 2, 5 5 5, 2 3 6 8" in late.say
+    quiet = respond(CTX, turns[-1].state, *SILENCE)
+    assert quiet.outcome == "paid" and quiet.effects == ()
+
+
+def test_pay_now_again_does_not_text_the_link_twice():
+    turns = verified(CTX, (U("pay_now"), "I'll pay now"), (U("pay_now"), "yes I'm paying it now"))
+    assert turns[-1].effects == () and turns[-1].outcome == "paid"
 
 
 def test_promise_is_read_back_and_recorded_on_yes():
@@ -319,6 +326,7 @@ def test_two_vague_dates_hand_off():
     vague = (U("promise_to_pay", vague_date=True), "sometime soon")
     last = verified(CTX, vague, vague)[-1]
     assert last.outcome == "unclear" and effect(last, "open_handoff").data["reason"] == "unclear"
+    assert "specific day" in effect(last, "open_handoff").data["summary"]
 
 
 def test_no_to_the_read_back_asks_again():

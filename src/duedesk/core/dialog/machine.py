@@ -47,6 +47,7 @@ _HANDOFF_LABELS = {
     "verify_payment": "Says the invoice is already paid: please verify the payment",
     "unclear": "The call could not go on: the patient could not be understood",
     "silence": "The call could not go on: no answer was heard",
+    "no_date": "The patient could not settle on a specific day to pay",
 }
 
 
@@ -94,6 +95,8 @@ def respond(ctx: CallContext, state: Mapping[str, Any], heard: Any | None, text:
     if st["patient_turns"] > MAX_PATIENT_TURNS:
         return _give_up(ctx, st, "unclear", text)
     if heard is None:
+        if st["step"] == "confirm_link":  # probably paying already: no handoff for that
+            return _link_wait(ctx, st)
         return _miss(ctx, st, "silence", text)
     if st["step"] in IDENTITY_STEPS:
         return _identity(ctx, st, heard, text)
@@ -204,7 +207,7 @@ def _resolve(ctx: CallContext, st: dict, heard: Any, text: str | None) -> Turn:
     has_date = heard.date is not None or bool(heard.vague_date)
 
     if step == "confirm_link":  # the pay link went out; whatever they say next, close warmly
-        if intent == "affirm":
+        if intent in ("affirm", "pay_now"):  # never text the same link twice
             return _end(ctx, st, [_p(ctx, "link_ok")], "paid")
         if intent in ("deny", "unclear"):
             return _link_wait(ctx, st)
@@ -250,7 +253,7 @@ def _take_date(ctx: CallContext, st: dict, heard: Any) -> Turn:
     if heard.date is None or heard.vague_date:
         st["vague"] += 1
         if st["vague"] >= MAX_VAGUE:
-            return _give_up(ctx, st, "unclear", None)
+            return _give_up(ctx, st, "no_date", None)
         st["step"] = "ask_date"
         return _ask(ctx, st, [_p(ctx, "ask_day")])
     day: date = heard.date
