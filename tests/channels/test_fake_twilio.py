@@ -337,3 +337,12 @@ def test_machine_without_amd_hears_the_whole_message(fake, hooks, rest):
     assert fake.wait_idle(10)
     assert "Please call 415 555 0000" in fake.call(sid).voicemail
     assert "AnsweredBy" not in hooks.to("/voice/answer")[0]
+
+
+def test_app_error_on_answer_ends_the_call(fake, hooks, rest):
+    hooks.routes["/voice/answer"] = lambda p: "this is not TwiML"
+    sid = place_call(rest, hooks)["sid"]
+    assert fake.wait_idle(10)
+    call = fake.call(sid)
+    assert call.status == "completed" and call.errors and call.errors[0].startswith("12100")
+    assert hooks.to("/voice/status")[-1]["CallStatus"] == "completed"

@@ -21,6 +21,10 @@ class _End(Exception):
     """The call is over (hangup, dial-out, or an application error)."""
 
 
+class _Parked(Exception):
+    """The call waits, still in progress, for update_call()."""
+
+
 class CallRunner:
     def __init__(self, fake, call: FakeCall) -> None:
         self.fake = fake
@@ -39,10 +43,13 @@ class CallRunner:
         self._status("ringing", "ringing")
         if kind in ("busy", "no-answer"):
             return self._status(kind, "completed")
-        machine = kind == "machine"
         call.answered_by = call.callee.answered_by
         call.seconds += len(call.callee.greeting.split()) / _WORDS_PER_SECOND  # the machine's greeting
         self._status("in-progress", "answered")
+        self._finish_after(self._answered)
+
+    def _answered(self) -> None:
+        call, machine = self.call, self.call.callee.kind == "machine"
         amd = bool(call.get("MachineDetection"))
         async_amd = amd and str(call.get("AsyncAmd", "")).lower() == "true"
         extra = {"AnsweredBy": call.answered_by} if amd and not async_amd else {}
@@ -50,13 +57,11 @@ class CallRunner:
         if async_amd:
             self._amd_callback()
             update = self._take_update(park=machine)
-            if machine:
-                if update is None:
-                    return  # parked: update_call continues it (resume())
-                return self._finish_after(lambda: self._apply_update(update, voicemail=True))
             if update is not None:
-                return self._finish_after(lambda: self._apply_update(update, voicemail=False))
-        self._finish_after(lambda: self._interpret(doc, url, voicemail=machine))
+                return self._apply_update(update, voicemail=machine)
+            if machine:
+                raise _Parked  # update_call continues it (resume())
+        self._interpret(doc, url, voicemail=machine)
 
     def resume(self, update: tuple[str, str]) -> None:
         """Continue a parked machine call with the TwiML given to update_call."""
@@ -67,6 +72,8 @@ class CallRunner:
         final = "completed"
         try:
             step()
+        except _Parked:
+            return
         except _End as end:
             final = end.args[0] if end.args else "completed"
         self.call.duration = max(1, math.ceil(self.call.seconds))
