@@ -1,0 +1,82 @@
+"""The scenarios `duedesk simulate` runs. Each builds an organization, its patients and invoices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from duedesk.simulate.patients import Patient
+
+
+@dataclass
+class Bill:
+    ref: str
+    patient: Patient
+    amount: Decimal
+    due: date
+
+
+@dataclass
+class Scenario:
+    name: str
+    org_name: str
+    org_timezone: str
+    workflow: str  # a shipped workflow: default, rent
+    start: datetime
+    end: datetime
+    bills: list[Bill] = field(default_factory=list)
+    callback_number: str = "+12125550100"
+    voicemail_name: str = "Dana"
+
+
+def clinic() -> Scenario:
+    """Ten patients covering every behaviour, due dates spread over December."""
+    p = [
+        Patient("pay_after_text", "Ana", "Reyes", "+12125550101", pays_after_text=timedelta(hours=3)),
+        Patient("pay_after_call", "Ben", "Carter", "+13125550102",
+                lines=["can you text me the link i'll pay it right now"], pays_after_call=timedelta(hours=1)),
+        Patient("promise_kept", "Chloe", "Nguyen", "+14155550103", lines=["i can pay on friday"],
+                pays_on_promise=True),
+        Patient("promise_broken", "Dan", "Miller", "+12065550104", lines=["i get paid on the 15th i'll pay then"],
+                answers_calls=True),
+        Patient("dispute", "Eva", "Santos", "+13055550105",
+                lines=["this bill is wrong my insurance already covered that visit"]),
+        Patient("hardship", "Frank", "Okafor", "+17135550106",
+                lines=["i lost my job last month and i just can't afford it right now"]),
+        Patient("stop", "Grace", "Kim", "+16175550107", reply_to_first_text="STOP"),
+        Patient("never_answers", "Hugo", "Silva", "+16025550108", answers_calls=False),
+        Patient("voicemail", "Iris", "Walker", "+14045550109", machine=True),
+        Patient("promise_by_text_es", "Lucía", "Gómez", "+13055550110", language="es",
+                reply_to_first_text="puedo pagar el viernes 18", pays_on_promise=True),
+    ]
+    dues = [date(2026, 12, 4), date(2026, 12, 4), date(2026, 12, 7), date(2026, 12, 9), date(2026, 12, 11),
+            date(2026, 12, 14), date(2026, 12, 16), date(2026, 12, 18), date(2026, 12, 21), date(2026, 12, 15)]
+    amounts = ["120.00", "85.50", "240.00", "310.25", "95.00", "1250.00", "60.00", "175.00", "45.00", "130.00"]
+    bills = [Bill(f"INV-{1001 + i}", patient, Decimal(amounts[i]), dues[i]) for i, patient in enumerate(p)]
+    return Scenario("clinic", "Maple Street Clinic", "America/New_York", "default",
+                    start=datetime(2026, 11, 30, 12, 0, tzinfo=UTC), end=datetime(2027, 1, 20, tzinfo=UTC),
+                    bills=bills)
+
+
+def rent() -> Scenario:
+    """The seed's story: reminders on the 27th, calls on the 8th to the four units still outstanding."""
+    tenants = [
+        Patient("pays_early", "Alice", "Moore", "+12125550201", pays_after_text=timedelta(days=2)),
+        Patient("pays_early", "Bob", "Hughes", "+12125550202", pays_after_text=timedelta(days=3)),
+        Patient("pay_on_call", "Carmen", "Diaz", "+12125550203",
+                lines=["oh sorry i forgot i'll pay it right now send me the link"], pays_after_call=timedelta(hours=2)),
+        Patient("pay_on_call", "David", "Park", "+12125550204",
+                lines=["yes i can pay today please text me the link"], pays_after_call=timedelta(hours=4)),
+        Patient("commits_friday", "Erin", "Brooks", "+12125550205", lines=["i can pay on friday"],
+                pays_on_promise=True),
+        Patient("hardship", "Felix", "Turner", "+12125550206",
+                lines=["i was laid off two weeks ago and i can't afford the rent right now"]),
+    ]
+    bills = [Bill(f"UNIT-{101 + i}-DEC", t, Decimal("1450.00"), date(2026, 12, 1)) for i, t in enumerate(tenants)]
+    return Scenario("rent", "Oakwood Apartments", "America/New_York", "rent",
+                    start=datetime(2026, 11, 20, 14, 0, tzinfo=UTC), end=datetime(2026, 12, 31, tzinfo=UTC),
+                    bills=bills, voicemail_name="Sam")
+
+
+SCENARIOS = {"clinic": clinic, "rent": rent}
