@@ -158,13 +158,13 @@ class StepRunner:
     def _record_message(self, step, step_def, definition, invoice, contact, channel, now):
         ctx = message_context(invoice, contact)
         lang = ctx.lang
-        subject = ""
+        subject = html = ""
         if channel == "sms":
             body = render.render_sms(definition.text(step_def.template, lang), ctx)
             to = contact.phone
         else:
             subject_src = definition.subject(step_def.template, lang) or "{{ org.name }}"
-            subject, body, _html = render.render_email(subject_src, definition.text(step_def.template, lang), ctx)
+            subject, body, html = render.render_email(subject_src, definition.text(step_def.template, lang), ctx)
             to = contact.email
         message, _ = Message.objects.update_or_create(
             idempotency_key=step.idempotency_key,
@@ -174,6 +174,7 @@ class StepRunner:
                 created_at=now,
             ),
         )
+        message.html = html  # not stored: the email transport sends it beside the plain text
         return message
 
     def _record_call(self, step, invoice, contact, now):
@@ -206,7 +207,8 @@ class StepRunner:
             else:
                 accepted = transport.send(Outgoing(
                     channel=channel, to=record.to, body=record.body, idempotency_key=step.idempotency_key,
-                    subject=record.subject, status_callback=f"{base}/hooks/twilio/sms/status",
+                    subject=record.subject, html=getattr(record, "html", ""),
+                    status_callback=f"{base}/hooks/twilio/sms/status",
                     organization_id=contact.organization_id,
                 ))
         except TransportError as error:
