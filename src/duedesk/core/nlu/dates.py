@@ -95,10 +95,9 @@ _BARE_ORD = re.compile(r"\b(?P<d>\d{1,2})(?:st|nd|rd|th)\b")
 
 _VAGUE = re.compile("|".join(lexicon_en.VAGUE_DATE + lexicon_es.VAGUE_DATE))
 
-# Only a text with one of these goes to dateparser.
-_DATEISH = re.compile(
-    rf"\b(?:{_MON})\b|\d/\d|\b\d{{1,2}}(?:st|nd|rd|th)\b|\b(?:days?|weeks?|months?|dias?|semanas?|mes|meses)\b"
-)
+# Only a text with one of these goes to dateparser, and only such a match is kept:
+# relative phrases it also knows ("a month") are amounts or vague far too often.
+_DATEISH = re.compile(rf"\b(?:{_MON})\b|\d/\d|\b\d{{1,2}}(?:st|nd|rd|th)\b")
 
 
 def _next_weekday(today: date, wd: int, past: bool = False) -> date:

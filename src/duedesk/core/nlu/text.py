@@ -53,6 +53,8 @@ _TYPOS = {
     "payed": "paid", "pd": "paid", "piad": "paid", "apid": "paid", "allready": "already", "alredy": "already",
     "alread": "already", "aready": "already", "alrdy": "already", "pya": "pay", "py": "pay",
     "ammount": "amount", "amout": "amount", "bil": "bill", "recieved": "received", "recieve": "receive",
+    "whats": "what is", "whos": "who is", "thats": "that is", "hes": "he is", "shes": "she is", "its": "it is",
+    "theres": "there is", "wheres": "where is", "hows": "how is", "whens": "when is", "heres": "here is",
     "cuz": "because", "bc": "because", "b4": "before", "ok": "ok", "okay": "ok", "k": "ok", "kk": "ok",
     "okey": "ok", "oki": "ok", "yea": "yeah", "yeh": "yeah", "ye": "yeah", "ys": "yes", "yess": "yes",
     "yesss": "yes", "yas": "yes", "nah": "no", "naw": "no", "nope": "no", "noo": "no", "nooo": "no",

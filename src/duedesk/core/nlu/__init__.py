@@ -1,0 +1,74 @@
+"""Understanding a patient's reply: intent, date and amount, in English or Spanish.
+
+``understand`` takes a text message or one transcribed speech turn, the moment
+it arrived and the contact's time zone, and returns an ``Understanding``. It is
+pure: the caller passes ``now``; nothing here reads the clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from . import llm
+from .amounts import extract_amount
+from .classify import classify
+from .dates import extract_date
+from .language import detect_language
+from .text import has_question_mark, normalize
+
+INTENTS = (
+    "pay_now", "already_paid", "promise_to_pay", "payment_plan", "dispute", "hardship", "wrong_person",
+    "opt_out", "request_human", "callback_later", "question", "affirm", "deny", "unclear",
+)
+
+__all__ = ["INTENTS", "Understanding", "understand", "detect_language", "local_today"]
+
+
+@dataclass(frozen=True)
+class Understanding:
+    intent: str
+    date: date | None = None
+    amount: Decimal | None = None
+    lang: str = "en"
+    vague_date: bool = False  # "next week", "soon": the dialog asks for a day
+    question_topic: str | None = None  # for intent question: "amount" | "due_date" | "who" | "what_for" | None
+
+
+def _zone(tz: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+        raise ValueError(f"tz: unknown time zone {tz!r}") from exc
+
+
+def local_today(now: datetime, tz: str) -> date:
+    """The contact's calendar day at ``now``; a naive ``now`` is taken as already local."""
+    zone = _zone(tz)
+    if now.tzinfo is None:
+        return now.date()
+    return now.astimezone(zone).date()
+
+
+def understand(text: str, now: datetime, tz: str, lang: str | None = None) -> Understanding:
+    today = local_today(now, tz)
+    if lang not in ("en", "es"):
+        lang = detect_language(text)
+    t = normalize(text)
+    when = extract_date(t, today, lang)
+    amount = extract_amount(t)
+    intent, topic = classify(t, has_question_mark(text), when, today, amount)
+    if intent == "unclear" and llm.configured():
+        intent = llm.classify_with_llm(text, lang, INTENTS) or "unclear"
+    if intent == "already_paid" and when.date is not None:
+        when = extract_date(t, today, lang, past=True)  # a payment made looks back: "I paid Friday"
+    return Understanding(
+        intent=intent,
+        date=when.date,
+        amount=amount,
+        lang=lang,
+        vague_date=when.vague and when.date is None,
+        question_topic=topic if intent == "question" else None,
+    )

@@ -1,0 +1,131 @@
+"""Rules that choose one intent for a normalised utterance.
+
+Both lexicons are applied to every utterance: a Spanish-speaking contact who
+answers "yes" or an English one who writes "gracias" is still understood, and
+the cues of the two languages hardly ever collide. When an utterance says two
+things, ``opt_out`` > ``dispute`` > ``hardship`` > ``request_human`` win, then
+the more specific statement beats the more general one (a payment made beats a
+promise, a promise beats a yes).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+
+from . import lexicon_en, lexicon_es
+from .dates import DateResult
+
+
+def _compile(key: str) -> re.Pattern:
+    parts = lexicon_en.INTENTS.get(key, []) + lexicon_es.INTENTS.get(key, [])
+    return re.compile("|".join(f"(?:{p})" for p in parts))
+
+
+_KEYS = (
+    "opt_out", "dispute", "hardship", "request_human", "wrong_person", "already_paid", "payment_plan", "pay_cue",
+    "pay_now", "now_word", "hardship_weak", "callback_later", "question_amount", "question_due_date",
+    "question_who", "question_what_for", "affirm", "deny",
+)
+RX = {k: _compile(k) for k in _KEYS}
+_TOPICS = (("question_amount", "amount"), ("question_due_date", "due_date"), ("question_who", "who"),
+           ("question_what_for", "what_for"))
+_WH = re.compile(lexicon_en.WH + r"|\b(?:que|quien|cuando|donde|como|cual|cuanto|por que)\b")
+# "are you a real person?" asks who is calling; "I want a real person" asks for one.
+_ASKS_FOR_PERSON = re.compile(
+    r"\b(?:want|need|talk|speak|transfer|connect|put me|get me|give me|let me|hablar|quiero|necesito|comuni|pase|transfi)"
+)
+_SHORT = 7  # words: longer replies that merely mention a day are not an answer to "when?"
+_NOT_A_DATE_ANSWER = re.compile(r"\b(?:was|were|did|fue|era|ago|hace|weather|clima)\b")
+# "hello?" / "¿bueno?" on a call is a greeting, not an answer.
+_GREETING = re.compile(r"^(?:hello|hi|hey|hola|bueno|alo|diga|digame|yes|si|yeah)$")
+# Not understanding is not a "no".
+_CONFUSED = re.compile(
+    r"\b(?:no entiendo|no comprendo|no le entiendo|no te entiendo|que dijo|do not understand|what do you mean"
+    r"|did not (?:catch|get|hear) (?:that|you)|say (?:that )?again|repeat (?:that|it)|no se|not sure|como dice|perdon)\b"
+)
+# Negation right before a cue: "can not pay now", "no puedo pagar", "no le pago" (but not "no, I can pay").
+_NEGATOR = re.compile(r"(?:\bnot(?: \w+)?|\bno(?: (?:me|le|lo|la|te|les|se))?|\bnever|\bnunca|\btampoco) $")
+
+
+def _first(t: str, *keys: str) -> str | None:
+    """The key whose cue starts earliest in ``t`` ("no, yes" is a no)."""
+    best: tuple[int, str] | None = None
+    for k in keys:
+        m = RX[k].search(t)
+        if m and (best is None or m.start() < best[0]):
+            best = (m.start(), k)
+    return best[1] if best else None
+
+
+def _positive(key: str, t: str) -> bool:
+    """A cue of ``key`` not negated just before it: "can pay now", not "can not pay now"."""
+    for m in RX[key].finditer(t):
+        if not _NEGATOR.search(t, 0, m.start()) or m.group(0).startswith(("no ", "not ")):
+            return True
+    return False
+
+
+def question_topic(t: str) -> str | None:
+    for key, topic in _TOPICS:
+        if RX[key].search(t):
+            return topic
+    return None
+
+
+def classify(
+    t: str, question_mark: bool, when: DateResult, today: date, amount: Decimal | None = None
+) -> tuple[str, str | None]:
+    """(intent, question topic) for normalised text ``t``; ``when`` is its forward-looking date,
+    ``amount`` the money it offers."""
+    if not t:
+        return "unclear", None
+
+    def hit(key: str) -> bool:
+        return RX[key].search(t) is not None
+
+    for key in ("opt_out", "dispute", "hardship"):
+        if hit(key):
+            return key, None
+    if hit("request_human") and not (hit("question_who") and not _ASKS_FOR_PERSON.search(t)):
+        return "request_human", None
+    if hit("request_human"):
+        return "question", "who"
+    for key in ("wrong_person", "already_paid", "payment_plan"):
+        if hit(key):
+            return key, None
+
+    future = when.date is not None and when.date > today
+    is_today = when.date == today
+    explicit_now = _positive("pay_now", t)
+    pay = explicit_now or _positive("pay_cue", t)
+    if explicit_now and not future and not when.vague:
+        return "pay_now", None
+    if pay and (future or when.vague):
+        return "promise_to_pay", None
+    if hit("hardship_weak"):
+        # "I can't pay until Friday" is a promise; "I can't pay" on its own is not.
+        return ("promise_to_pay", None) if future else ("hardship", None)
+    if pay:
+        if hit("now_word") or is_today:
+            return "pay_now", None
+        if amount is not None:
+            return "payment_plan", None  # "I can give you 40": part of the bill, no day named
+        return "promise_to_pay", None
+    if hit("callback_later"):
+        return "callback_later", None
+    topic = question_topic(t)
+    if topic:
+        return "question", topic
+    if _CONFUSED.search(t) or (question_mark and _GREETING.match(t)):
+        return "unclear", None
+    if (future or when.vague or is_today) and len(t.split()) <= _SHORT and not _NOT_A_DATE_ANSWER.search(t):
+        # a day given in answer to "when can you pay?"
+        return ("pay_now" if is_today else "promise_to_pay"), None
+    answer = _first(t, "affirm", "deny")
+    if answer:
+        return answer, None
+    if question_mark and _WH.search(t):
+        return "question", None
+    return "unclear", None
