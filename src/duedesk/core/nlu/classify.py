@@ -43,7 +43,7 @@ _GREETING = re.compile(r"^(?:hello|hi|hey|hola|bueno|alo|diga|digame|yes|si|yeah
 # Not understanding is not a "no".
 _CONFUSED = re.compile(
     r"\b(?:no entiendo|no comprendo|no le entiendo|no te entiendo|que dijo|do not understand|what do you mean"
-    r"|did not (?:catch|get|hear) (?:that|you)|say (?:that )?again|repeat (?:that|it)|no se|not sure|como dice|perdon)\b"
+    r"|did not (?:catch|get|hear) (?:that|you)|can not hear|no (?:le |te |lo )?(?:escuche|oi|oigo|escucho)|say (?:that )?again|repeat (?:that|it)|no se|not sure|como dice|perdon)\b"
 )
 # Negation right before a cue: "can not pay now", "no puedo pagar", "no le pago" (but not "no, I can pay").
 _NEGATOR = re.compile(r"(?:\bnot(?: \w+)?|\bno(?: (?:me|le|lo|la|te|les|se))?|\bnever|\bnunca|\btampoco) $")
@@ -57,6 +57,13 @@ def _first(t: str, *keys: str) -> str | None:
         if m and (best is None or m.start() < best[0]):
             best = (m.start(), k)
     return best[1] if best else None
+
+
+_STARTS_WH = re.compile(r"^(?:when|what|who|how much|which|cuando|cuanto|quien|de que|para cuando|cual)\b")
+
+
+def explicit_now_q(t: str) -> bool:
+    return _positive("pay_now", t)
 
 
 def _positive(key: str, t: str) -> bool:
@@ -96,6 +103,11 @@ def classify(
         if hit(key):
             return key, None
 
+    # "when do I need to pay?" asks; it does not promise.
+    if _STARTS_WH.match(t) and not explicit_now_q(t):
+        topic = question_topic(t)
+        if topic:
+            return "question", topic
     future = when.date is not None and when.date > today
     is_today = when.date == today
     explicit_now = _positive("pay_now", t)

@@ -82,6 +82,7 @@ _END_WEEK = re.compile(r"\bend of (?:the |this )?week\b")
 _UNIT = r"(?P<u>days?|weeks?|months?|dias?|semanas?|mes|meses)"
 _COUNT = rf"(?P<n>\d{{1,3}}|{_NUMW})"
 _IN_N = re.compile(rf"\b(?:in|within|en|dentro de) {_COUNT} {_UNIT}\b")
+_GIVE_N = re.compile(rf"\b(?:give me|i need|need|dame|deme|necesito) (?:about |like |unos |como )?{_COUNT} {_UNIT}\b")
 _N_FROM_NOW = re.compile(rf"\b{_COUNT} {_UNIT} from (?:now|today)\b|\bde hoy en (?P<h>ocho|quince|8|15)\b")
 
 _FIRST_OF_NEXT = re.compile(r"\b(?:the )?(?:1st|first) of (?:the |next )?month\b|\bprimero de(?:l)? mes\b")
@@ -222,7 +223,7 @@ def _fast(t: str, today: date, lang: str, past: bool) -> DateResult | None:
         return DateResult(_next_weekday(today, 4) if today.weekday() >= 4 else today + timedelta(4 - today.weekday()))
     if _WEEKEND.search(t):
         return DateResult(today if today.weekday() == 5 else _next_weekday(today, 5))
-    m = _IN_N.search(t) or _N_FROM_NOW.search(t)
+    m = _IN_N.search(t) or _N_FROM_NOW.search(t) or _GIVE_N.search(t)
     if m:
         if m.groupdict().get("h"):
             return DateResult(today + timedelta(days=int(_count(m.group("h")) or 0)))

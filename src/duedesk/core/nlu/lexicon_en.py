@@ -80,14 +80,15 @@ INTENTS = {
         r"\bdouble (?:charg|bill)\w*", r"\bduplicate (?:charge|bill|payment|invoice)\b", r"\bovercharg\w*",
         r"\bdisput\w*", r"\bcontest(?:ing)? (?:this|the|that)\b",
         r"\b(?:mistake|error|wrong) (?:on|in|with) (?:my|the|this|your|that) (?:bill|statement|invoice|account|charge)",
-        r"\b(?:billing|bill) (?:mistake|error)\b",
+        r"\b(?:billing|bill) (?:mistake|error)\b", r"\b(?:billed|charged|charging|billing) (?:me |us )?for (?:the |a )?wrong\b",
+        r"\bwrong (?:visit|service|procedure|patient|date of service)\b",
         r"\bnever (?:had|received|got|did|get) (?:that|this|any|the|a|an)? ?(?:service|procedure|treatment|test|"
         r"appointment|visit|surgery|x ?ray|labs?|exam|checkup|cleaning)",
         r"\bnever (?:went|been|was seen|visited|came in|showed up|go) (?:to|there|in|at)?\b",
         r"\bdid not (?:have|get|receive|go to|attend) (?:that|this|any|the|an?) (?:service|procedure|treatment|test|"
         r"appointment|visit|surgery|exam|checkup)",
         r"\bcancell?ed (?:that|the|my|this) (?:appointment|visit)\b",
-        r"\bfraud\w*\b", r"\brefund\b",
+        r"\bfraud\w*\b", r"\brefund\b", r"\bsupposed to be (?:free|covered|no charge|included)\b",
         r"\b(?:will not|am not|not going to|refuse to|should not have to|should not) (?:be )?pay\w*(?: for)? (?:this|that|it)\b",
         r"\bnot (?:paying|pay) for (?:something|a service|services)\b",
     ],
@@ -98,7 +99,8 @@ INTENTS = {
         r"\blaid off\b", r"\b(?:got|been|was|were|just got) (?:fired|let go|furloughed)\b", r"\bfurlough\w*",
         r"\bunemploy\w*", r"\bout of (?:work|a job)\b", r"\b(?:no|have no|without a|not have a|not have any) (?:job|income|work)\b",
         r"\bnot have (?:the |any |enough )?(?:money|funds|cash)\b", r"\bno (?:money|funds|cash)\b", r"\bnot enough money\b",
-        r"\bbroke\b", r"\bstruggl\w*", r"\b(?:hard|tough|difficult|rough) (?:times?|situation|spot)\b",
+        r"\bbroke\b", r"\bstruggl\w*", r"\btimes are (?:tough|hard|rough)\b",
+        r"\bdo not have (?:it|that (?:kind of )?money|that much|that kind of money)\b", r"\b(?:hard|tough|difficult|rough) (?:times?|situation|spot)\b",
         r"\bhard time (?:paying|financially)\b", r"\b(?:tight|short) on (?:money|cash|funds)\b", r"\b(?:money|things|finances) (?:is|are) (?:really |very |so |pretty |super |a little |a bit )?(?:tight|short|bad)\b",
         r"\bfinancial(?:ly)? (?:hardship|difficult\w*|trouble|problems?|help|assistance|aid|struggl\w*|strapped|situation)",
         r"\bcharity care\b", r"\bsliding scale\b",
@@ -123,7 +125,7 @@ INTENTS = {
         r"\b(?:real|live|actual) (?:person|human|people|agent)\b", r"\bhuman being\b",
         r"\brepresentative\b", r"\boperator\b", r"\b(?:transfer|connect|put) me\b",
         r"\b(?:have|get|can|could) (?:someone|somebody|a person|a human|the office|billing|your office|a representative"
-        r"|a manager|the manager) (?:to )?(?:call|text|contact|reach|help)\b",
+        r"|a manager|the manager) (?:from (?:the |your )?\w+ )?(?:to )?(?:call|text|contact|reach|help)\b",
         r"\bnot (?:want to )?(?:talk|speak)\w* (?:to|with) (?:a |an |this )?(?:robot|machine|computer|bot|recording)\b",
         r"\bno (?:robots?|machines?|bots?)\b",
         r"\b(?:want|need|get me|give me|would like) (?:a |an |to (?:talk|speak) (?:to|with) )?(?:real )?(?:person|human|manager"
@@ -141,7 +143,7 @@ INTENTS = {
         r"\bnot (?:the person|who you)\b", r"\bnot who you\b",
         r"\bdo not know (?:who (?:that|this|you) (?:is|are)|(?:him|her|them|that person|anyone|anybody|this person|a|an))\b",
         r"\bnever heard of\b", r"\bno such person\b", r"\bnew number\b", r"\bjust got this (?:number|phone)\b",
-        r"\bnot (?:my|our) (?:number|phone|name)\b", r"\bdifferent person\b", r"\bnot me\b",
+        r"\bnot (?:my|our|his|her|their) (?:number|phone|name)\b", r"\b(?:number|phone) any ?more\b", r"\bdifferent person\b", r"\bnot me\b",
         r"\b(?:this is|i am|it is) not (?!sure|able|available|home|interested|paying|going|ready|happy|working|there|here"
         r"|free|certain|aware|calling|right|correct|true|fair|ok|done|mine|a|an|the|my|your|that|this|it|what|in|at|on"
         r"|for|with|about|good|bad|fine|yet)[a-z]+$",
@@ -192,7 +194,8 @@ INTENTS = {
         r"(?:on|by|next|this|after|before|when|until|til|till|in|tomorrow|today|tonight|now|right|friday|monday|tuesday"
         r"|wednesday|thursday|saturday|sunday|the \d|at the end|end)\b",
         r"\bpaying (?:it |you |this |that )?(?:on|by|next|this|after|before|when|tomorrow|today|now|right)\b",
-        r"\b(?:payday|paycheck|pay day|get paid|gets paid|getting paid|got paid|check comes|direct deposit)\b",
+        r"\b(?:payday|paycheck|pay day|get paid|gets paid|getting paid|got paid|check comes|direct deposit"
+        r"|get (?:my|the|our) (?:check|money|tax refund|refund|benefits|deposit))\b",
         r"^(?:i will|will|i can|can) (?:do|pay)\b",
     ],
     "pay_now": [
@@ -201,8 +204,8 @@ INTENTS = {
         r"\b(?:where|what website|what site|which website|what number) (?:do|can|could|should|to) (?:i |we )?(?:pay|go|call)",
         r"\b(?:send|text|email|give|forward|resend|share|need|want|get) (?:me |us )?(?:the |a |that |your |a new |another )?"
         r"(?:payment |pay )?(?:link|url|website|web site|portal)\b",
-        r"\blink\b", r"\bpay (?:online|over the phone|by (?:card|credit|debit|phone|check)|with (?:a |my )?(?:card|credit|debit))",
-        r"\b(?:take|use|accept|give you) (?:my |a |the )?(?:card|credit card|debit card|card number|card info)\b",
+        r"\blink\b", r"\b(?:best|easiest|fastest|quickest|a|another|other|what) ways? (?:to|i can|can i) pay\b", r"\bpay (?:online|over the phone|by (?:card|credit|debit|phone|check)|with (?:a |my )?(?:card|credit|debit))",
+        r"\b(?:take|use|accept|give you) (?:my |a |the )?(?:(?:credit|debit) )?(?:cards?|card number|card info)\b",
         r"\b(?:want to|would like to|let me|ready to|can i|could i|may i|trying to|try to) (?:just )?(?:go ahead and )?"
         r"(?:pay|make (?:a |the )?payment|settle)\b",
         r"\b(?:paying|pay|doing it|do it|doing that|sending it|send it|sending|take care of it|taking care of it|pay it off"
@@ -248,7 +251,7 @@ INTENTS = {
     ],
     "question_due_date": [
         r"\bwhen (?:is|was|s|were) (?:it|this|that|the (?:bill|payment|balance|invoice)|my (?:bill|payment)) due\b",
-        r"\bdue date\b", r"\bwhen (?:do|should|must|will) (?:i|we) (?:need to |have to )?pay\b", r"\bdeadline\b",
+        r"\bdue date\b", r"\bwhen (?:did|do|does|should|must|will) (?:i|we) (?:have|need) to pay\b", r"\bpay (?:this|it) by$", r"\bwhen (?:do|should|must|will) (?:i|we) (?:need to |have to )?pay\b", r"\bdeadline\b",
         r"\bwhen (?:is|was) (?:it|this|that|the payment|the bill) (?:due|supposed)\b",
         r"\bwhen (?:is|was) the (?:last day|deadline)\b", r"\bhow (?:long|much time) do (?:i|we) have\b",
         r"\bwhen (?:did|was) (?:it|this|that) (?:become )?(?:due|overdue|late)\b", r"\bhow (?:late|overdue) (?:am i|is it)\b",
@@ -256,7 +259,7 @@ INTENTS = {
     "question_who": [
         r"\bwho (?:is|s|was) (?:this|calling|texting|that|it)\b", r"\bwho (?:are|r) (?:you|u)\b",
         r"\bwho am i (?:talking|speaking)\b", r"\bwho (?:sent|is sending)\b",
-        r"\bwhat (?:company|clinic|office|doctor|practice|hospital|business|place|dentist)\b",
+        r"\b(?:what|which) (?:company|clinic|office|doctor|practice|hospital|business|place|dentist)\b",
         r"\bwhere (?:are you|is this|you) (?:calling|texting|from)\b", r"\bwhere (?:is|are) (?:this|you) from\b",
         r"\b(?:are you|is this|am i talking to) (?:a |an )?(?:robot|machine|computer|bot|real person|real|human|recording"
         r"|scam|legit|spam|automated)\b",

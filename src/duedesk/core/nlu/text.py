@@ -105,6 +105,7 @@ def normalize(text: str) -> str:
         t = t.replace(emoji, word)
     t = t.replace("’", "'").replace("‘", "'").replace("`", "'").replace("´", "'")
     t = t.replace("¿", " ").replace("¡", " ")
+    t = re.sub(r"#(?!\s*\d)", " number ", t)
     t = strip_accents(t)
     for rx, rep in _CONTRACTIONS_RE:
         t = rx.sub(rep, t)
