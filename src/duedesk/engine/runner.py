@@ -271,7 +271,9 @@ class StepRunner:
         elif step_def.kind == "update":
             actions.run_update(step, step_def, now)
             enrollment.refresh_from_db(fields=["status"])
-        elif step_def.kind == "handoff":
+        elif step_def.kind == "handoff" and not enrollment.invoice.handoffs.filter(status="open").exists():
+            # A call or reply that already handed this invoice to a person carries the context;
+            # the workflow's own handoff block doesn't open a second ticket beside it.
             last = enrollment.data.get("last_outcome")
             actions.open_handoff(
                 enrollment.contact, wf.handoff_reason(step_def, last), now, invoice=enrollment.invoice,

@@ -220,7 +220,7 @@ def _describe(e: dict) -> str:
         turns = d.get("transcript") or []
         said = " / ".join(f"{t['speaker'][0].upper()}: {t['text']}" for t in turns)
         return f"{d.get('outcome')}  {said}"
-    keys = ("rule", "reason", "date", "amount", "outcome", "until", "step", "text")
+    keys = ("intent", "rule", "reason", "date", "amount", "outcome", "until", "next_attempt", "step", "text")
     return ", ".join(f"{k}={d[k]}" for k in keys if k in d)
 
 

@@ -149,7 +149,7 @@ def finish_call_step(step: Step, outcome: str, now: datetime, callback_at: datet
         enrollment.save(update_fields=["status"])
         retry = actions._retry_step(step, enrollment, again_at, now)
         log(step.organization_id, "call.retry_planned", now, contact=contact, invoice=enrollment.invoice,
-            channel="call", step=step.step_id, at=again_at, attempt=retry.occurrence)
+            channel="call", step=step.step_id, next_attempt=again_at, attempt=retry.occurrence)
 
 
 def _apply(call: Call, turn: dialog.Turn, now: datetime) -> None:
@@ -162,8 +162,12 @@ def _apply(call: Call, turn: dialog.Turn, now: datetime) -> None:
             actions.record_promise(invoice, data["date"], now, channel="call", amount=data.get("amount"),
                                    route=False)
         elif effect.kind == "open_handoff":
-            actions.open_handoff(contact, data["reason"], now, invoice=invoice, summary=data.get("summary", ""),
+            reason = HANDOFF_REASON.get(data["reason"], data["reason"])
+            actions.open_handoff(contact, reason, now, invoice=invoice, summary=data.get("summary", ""),
                                  collected=dialog.collected(state), transcript=dialog.transcript(state))
+            if reason in INVOICE_STATUS_FOR:
+                actions.set_invoice_status(invoice, INVOICE_STATUS_FOR[reason], now, actor="patient",
+                                           note=data.get("summary", ""))
         elif effect.kind == "send_pay_link":
             from duedesk.channels.providers import transports_for_process
             from duedesk.channels.sms.outbound import send_text_now
@@ -191,6 +195,11 @@ def _apply(call: Call, turn: dialog.Turn, now: datetime) -> None:
             log(call.organization_id, f"call.{effect.kind}", now, contact=contact, invoice=invoice, channel="call",
                 **dict(data))
 
+
+# The call script's "unclear" is, for the billing office, a conversation that needs reading.
+HANDOFF_REASON = {"unclear": "reply_needs_reading"}
+# What the patient told us changes the invoice: outreach stops on a dispute and waits on hardship.
+INVOICE_STATUS_FOR = {"dispute": "disputed", "hardship": "hardship"}
 
 PAY_LINK_TEXT = {
     "en": "Here is the link to pay your balance of {{ invoice.amount }}: {{ invoice.pay_link }}",

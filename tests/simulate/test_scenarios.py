@@ -1,0 +1,80 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from duedesk.channels import providers
+from duedesk.records.models import Handoff
+from duedesk.simulate.runner import simulate
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _reset_transports():
+    yield
+    providers.use(None)
+
+
+def kinds(events, contact=None):
+    return [e["kind"] for e in events if contact is None or e["contact"] == contact]
+
+
+def test_rent_tells_the_seed_story():
+    events = simulate("rent")
+    reminders = [e for e in events if e["kind"] == "sms.sent" and "friendly reminder" in e["detail"]["body"]]
+    assert len(reminders) == 6 and all(e["at"].startswith("2026-11-27T09:00") for e in reminders)
+
+    calls = [e for e in events if e["kind"] == "call.placed"]
+    assert sorted(e["contact"] for e in calls) == ["Carmen Diaz", "David Park", "Erin Brooks", "Felix Turner"]
+    assert all(e["at"].startswith("2026-12-08T09:00") for e in calls)  # the 8th: four units still outstanding
+
+    paid_on_the_8th = [e["contact"] for e in events
+                       if e["kind"] == "payment.recorded" and e["at"].startswith("2026-12-08")]
+    assert sorted(paid_on_the_8th) == ["Carmen Diaz", "David Park"]
+
+    promise = next(e for e in events if e["kind"] == "promise.recorded")
+    assert promise["contact"] == "Erin Brooks" and promise["detail"]["date"] == "2026-12-11"  # Friday
+    friday = [e for e in events if e["contact"] == "Erin Brooks" and e["kind"] == "sms.sent"
+              and e["at"].startswith("2026-12-11")]
+    assert len(friday) == 1 and "today" in friday[0]["detail"]["body"]
+
+    handoff = Handoff.objects.get()
+    assert handoff.reason == "hardship" and handoff.contact.first_name == "Felix"
+    assert handoff.collected["identity_verified"] is True
+    assert "laid off" in handoff.collected["stated_reason"]
+    assert any(t["speaker"] == "patient" and "laid off" in t["text"] for t in handoff.transcript)
+    assert any(t["speaker"] == "assistant" for t in handoff.transcript)
+    assert "payment.recorded" not in kinds(events, "Felix Turner")
+
+
+def test_clinic_covers_every_behaviour():
+    events = simulate("clinic")
+    by = {name: kinds(events, name) for name in {e["contact"] for e in events}}
+    assert "payment.recorded" in by["Ana Reyes"] and "call.placed" not in by["Ana Reyes"]  # paid after the text
+    assert by["Ben Carter"].index("call.completed") < by["Ben Carter"].index("payment.recorded")  # after the call
+    assert "promise.kept" in by["Chloe Nguyen"]
+    assert "promise.broken" in by["Dan Miller"]
+    assert "handoff.opened" in by["Eva Santos"] and "enrollment.exited" in by["Eva Santos"]  # dispute
+    assert "handoff.opened" in by["Frank Okafor"]  # hardship
+    assert "contact.opted_out" in by["Grace Kim"]
+    grace_after_stop = by["Grace Kim"][by["Grace Kim"].index("contact.opted_out"):]
+    assert "call.placed" not in grace_after_stop and "step.blocked" in grace_after_stop
+    assert by["Hugo Silva"].count("call.placed") == 3 and "handoff.opened" in by["Hugo Silva"]  # never answers
+    assert "call.voicemail" in by["Iris Walker"]
+    assert "promise.kept" in by["Lucía Gómez"]  # a promise by text, in Spanish
+    reasons = sorted(Handoff.objects.values_list("reason", flat=True))
+    assert {"dispute", "hardship", "no_response"} <= set(reasons)
+
+
+def test_simulate_command_is_deterministic():
+    def run():
+        out = subprocess.run([sys.executable, "-m", "duedesk", "simulate", "rent", "--json"], capture_output=True,
+                             text=True, timeout=300, check=True).stdout
+        return json.loads(out)
+
+    first, second = run(), run()
+    assert first == second
+    assert {"at", "contact", "invoice", "kind", "channel", "detail"} == set(first[0])
+    assert first[0]["at"].endswith("-05:00")  # local time in the contact's zone, with its offset
