@@ -1,0 +1,69 @@
+"""TwiML for our webhooks, built with the twilio package (so text is always escaped).
+
+A turn of the call script becomes: <Gather> around a <Say> when the patient should answer (speech or
+keypad; an empty gather still calls the action, so silence is a turn too), else <Say> then <Dial>
+to a person or <Hangup/>.
+"""
+
+from __future__ import annotations
+
+from twilio.twiml.messaging_response import MessagingResponse
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+VOICES = {"en-US": "Polly.Joanna", "es-US": "Polly.Lupe"}
+GATHER_TIMEOUT = 6  # seconds of silence before the gather gives up
+
+
+def empty_messaging() -> str:
+    """The reply to an inbound text: nothing (our answers go out through the REST API, gated)."""
+    return str(MessagingResponse())
+
+
+def empty_voice() -> str:
+    return str(VoiceResponse())
+
+
+def _say(parent, text: str, lang: str) -> None:
+    if text:
+        parent.say(text, language=lang, voice=VOICES.get(lang))
+
+
+def for_turn(say: str, lang: str, *, listen: bool, transfer_to: str | None, action_url: str,
+             caller_id: str | None = None) -> str:
+    response = VoiceResponse()
+    if listen:
+        gather = Gather(
+            input="speech dtmf",
+            action=action_url,
+            method="POST",
+            language=lang,
+            speech_timeout="auto",
+            timeout=GATHER_TIMEOUT,
+            action_on_empty_result=True,
+        )
+        _say(gather, say, lang)
+        response.append(gather)
+        return str(response)
+    _say(response, say, lang)
+    if transfer_to:
+        if caller_id:
+            response.dial(transfer_to, caller_id=caller_id)
+        else:
+            response.dial(transfer_to)
+    else:
+        response.hangup()
+    return str(response)
+
+
+def voicemail(text: str, lang: str = "en-US") -> str:
+    """What the answering machine records: the limited-content message, then we hang up."""
+    response = VoiceResponse()
+    _say(response, text, lang)
+    response.hangup()
+    return str(response)
+
+
+def hangup() -> str:
+    response = VoiceResponse()
+    response.hangup()
+    return str(response)
