@@ -197,6 +197,8 @@ INTENTS = {
         r"\b(?:payday|paycheck|pay day|get paid|gets paid|getting paid|got paid|check comes|direct deposit"
         r"|get (?:my|the|our) (?:check|money|tax refund|refund|benefits|deposit))\b",
         r"^(?:i will|will|i can|can) (?:do|pay)\b",
+        r"\b(?:i|we) (?:will|can)(?: do it| do that| have it)? (?:tomorrow|tonight|today|next|on|by|this|monday|tuesday"
+        r"|wednesday|thursday|friday|saturday|sunday|the \d|end)\b",
     ],
     "pay_now": [
         r"\bhow (?:do|can|could|would|should|to|does one|will) (?:i |we |you |one )?(?:go about )?(?:pay|make (?:a |the )?payment"
@@ -219,7 +221,7 @@ INTENTS = {
         r"|as we speak|in a (?:minute|few minutes|sec|second|bit|little bit|few hours|hour|couple hours)|asap)\b",
     ],
     "hardship_weak": [
-        r"\b(?:can not|could not|will not be able to|not able to) (?:really )?(?:pay|make|cover|do)\b",
+        r"\b(?:can not|could not|will not|not able to) (?:really |be able to )?(?:pay|make|cover|do)\b",
         r"\bno way\b", r"\bnot (?:right now|at the moment|at this time)\b.{0,20}\bpay",
     ],
     "callback_later": [
@@ -228,7 +230,7 @@ INTENTS = {
         r"\bwith (?:a )?(?:patient|customer|client|the kids|my kids)\b",
         r"\b(?:call|ring|phone|try) (?:me |us |him |her )?(?:back|later|again|another time|tomorrow|tonight|in an hour|after"
         r"|this (?:evening|afternoon)|around|at|on|next)\b",
-        r"\bcall ?back\b", r"\b(?:can not|could not) (?:really )?(?:talk|speak)\b", r"\b(?:talk|speak) (?:later|another time)\b",
+        r"\bcall ?back\b", r"\bdo not (?:call|text|ring) (?:me |us )?(?:until|till|til|before)\b", r"\b(?:can not|could not) (?:really )?(?:talk|speak)\b", r"\b(?:talk|speak) (?:later|another time)\b",
         r"\b(?:he|she|they)(?: is| are|s)? not (?:home|here|available|in|around)\b",
         r"\b(?:he|she) is (?:at work|out|sleeping|busy|away|not home)\b", r"^(?:no )?not now\b", r"^later$",
         r"\b(?:text|reach|contact|call) (?:me|us) (?:later|back)\b", r"\bget back to (?:me|you)\b",
