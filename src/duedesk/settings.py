@@ -165,7 +165,14 @@ AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 
-EMAIL_BACKEND = os.environ.get("DUEDESK_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+# Without an SMTP server configured, mail (handoff notices, password resets) is written to files in
+# the data dir, so a fresh install works and nothing is silently lost.
+EMAIL_BACKEND = os.environ.get("DUEDESK_EMAIL_BACKEND") or (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if os.environ.get("DUEDESK_SMTP_HOST")
+    else "django.core.mail.backends.filebased.EmailBackend"
+)
+EMAIL_FILE_PATH = DATA_DIR / "mail"
 EMAIL_HOST = os.environ.get("DUEDESK_SMTP_HOST", "127.0.0.1")
 EMAIL_PORT = int(os.environ.get("DUEDESK_SMTP_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("DUEDESK_SMTP_USER", "")

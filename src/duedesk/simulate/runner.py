@@ -137,8 +137,8 @@ class Simulation:
 
         for promise in Promise.objects.filter(organization=self.org, status="pending").select_related("contact"):
             key = f"{promise.pk}"
-            patient, contact = self.by_phone[promise.contact.phone]
-            if key in self._pay_scheduled or not patient.pays_on_promise:
+            patient, contact = self.by_phone.get(promise.contact.phone, (None, None))
+            if key in self._pay_scheduled or patient is None or not patient.pays_on_promise:
                 continue
             self._pay_scheduled.add(key)
             tz = ZoneInfo(contact.tz())
@@ -151,8 +151,11 @@ class Simulation:
 
         for call_id in self.transports.voice.take_placed():
             call = Call.objects.select_related("contact").get(pk=call_id)
-            patient, contact = self.by_phone[call.contact.phone]
             now = self.clock()
+            if call.contact.phone not in self.by_phone:  # nobody scripted: nobody picks up
+                conversation.ended(call_id, "no-answer", now)
+                continue
+            patient, contact = self.by_phone[call.contact.phone]
             if patient.machine:
                 conversation.voicemail(call_id, now)
                 conversation.ended(call_id, "completed", now, duration=25)

@@ -30,8 +30,11 @@ class Scenario:
     voicemail_name: str = "Dana"
 
 
-def clinic() -> Scenario:
-    """Ten patients covering every behaviour, due dates spread over December."""
+CLINIC_START = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+def clinic(start: datetime = CLINIC_START, end: datetime | None = None, prefix: str = "INV") -> Scenario:
+    """Ten patients covering every behaviour, due dates spread over the month after `start`."""
     p = [
         Patient("pay_after_text", "Ana", "Reyes", "+12125550101", pays_after_text=timedelta(hours=3)),
         Patient("pay_after_call", "Ben", "Carter", "+13125550102",
@@ -53,10 +56,11 @@ def clinic() -> Scenario:
     dues = [date(2026, 12, 4), date(2026, 12, 4), date(2026, 12, 7), date(2026, 12, 9), date(2026, 12, 11),
             date(2026, 12, 14), date(2026, 12, 16), date(2026, 12, 18), date(2026, 12, 21), date(2026, 12, 15)]
     amounts = ["120.00", "85.50", "240.00", "310.25", "95.00", "1250.00", "60.00", "175.00", "45.00", "130.00"]
-    bills = [Bill(f"INV-{1001 + i}", patient, Decimal(amounts[i]), dues[i]) for i, patient in enumerate(p)]
-    return Scenario("clinic", "Maple Street Clinic", "America/New_York", "default",
-                    start=datetime(2026, 11, 30, 12, 0, tzinfo=UTC), end=datetime(2027, 1, 20, tzinfo=UTC),
-                    bills=bills)
+    shift = start.date() - CLINIC_START.date()
+    bills = [Bill(f"{prefix}-{1001 + i}", patient, Decimal(amounts[i]), dues[i] + shift)
+             for i, patient in enumerate(p)]
+    return Scenario("clinic", "Maple Street Clinic", "America/New_York", "default", start=start,
+                    end=end or start + timedelta(days=51), bills=bills)
 
 
 def rent() -> Scenario:

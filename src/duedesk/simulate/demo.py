@@ -1,0 +1,62 @@
+"""`duedesk demo`: a demo clinic with history to look at. Its patients run through the clinic scenario
+on a virtual clock that ends now, so the timeline, inbox and overview are populated; what is still
+scheduled is left to the real worker (with simulated channels)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from duedesk.records.models import Membership, Organization
+
+
+def seed_demo(force: bool = False, now=None) -> tuple[str | None, str | None]:
+    if Organization.objects.exists() and not force:
+        return None, None
+    from duedesk.channels import providers
+    from duedesk.simulate.runner import Simulation
+    from duedesk.simulate.scenarios import clinic
+
+    now = (now or timezone.now()).replace(microsecond=0)
+    slug = "demo" if not Organization.objects.filter(slug="demo").exists() else f"demo-{secrets.token_hex(3)}"
+    scenario = clinic(start=now - timedelta(days=45), end=now, prefix="DEMO")
+    scenario.name = slug
+    sim = Simulation(scenario)
+    org = sim.setup()
+    org.billing_email = "billing@example.com"
+    org.pay_link_base = "https://pay.example.com/"
+    org.save()
+    _older_invoices(sim, now)
+    sim.run()
+    providers.use(None)
+
+    password = secrets.token_urlsafe(12)
+    User = get_user_model()
+    username = "owner" if not User.objects.filter(username="owner").exists() else f"owner-{slug}"
+    with transaction.atomic():
+        user = User.objects.create_user(username=username, email="owner@example.com", password=password,
+                                        first_name="Dana", last_name="Whitfield")
+        Membership.objects.create(user=user, organization=org, role="owner")
+    return username, password
+
+
+def _older_invoices(sim, now) -> None:
+    """A few older balances so the aging buckets have something in them."""
+    from duedesk.engine import actions
+    from duedesk.records.models import Contact, Invoice
+
+    rows = [("Olivia", "Bennett", "+12125550301", 40, "310.00"), ("Marcus", "Hill", "+12125550302", 75, "95.00"),
+            ("Priya", "Shah", "+12125550303", 120, "640.00")]
+    for first, last, phone, days_late, amount in rows:
+        contact = Contact.objects.create(organization=sim.org, first_name=first, last_name=last, phone=phone)
+        invoice = Invoice.objects.create(
+            organization=sim.org, contact=contact, external_ref=f"DEMO-OLD-{phone[-3:]}", amount_due=Decimal(amount),
+            balance=Decimal(amount), due_date=(now - timedelta(days=days_late)).date(),
+            pay_link=f"https://pay.example.com/DEMO-OLD-{phone[-3:]}",
+        )
+        actions.enroll_invoice(invoice, sim.clock())
