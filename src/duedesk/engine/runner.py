@@ -230,6 +230,8 @@ class StepRunner:
             step = Step.objects.select_for_update().select_related("enrollment").get(pk=step.pk)
             enrollment = step.enrollment
             record.error_code = error.code or (str(error.http_status) if error.http_status else "")
+            # Call rows have no error_code column; the code is on the timeline event.
+            record_fields = ["status", "error_code"] if channel != "call" else ["status"]
             if not error.permanent and step.attempts + 1 < MAX_TRANSIENT_ATTEMPTS:
                 step.attempts += 1
                 delay = error.retry_after or _backoff(step.attempts)
@@ -239,12 +241,12 @@ class StepRunner:
                 step.last_error = str(error)
                 step.save(update_fields=["attempts", "run_at", "status", "lease_until", "last_error"])
                 record.status = "retrying"
-                record.save(update_fields=["status", "error_code"])
+                record.save(update_fields=record_fields)
                 log(contact.organization_id, f"{_kind(channel)}.retrying", now, contact=contact,
                     invoice=enrollment.invoice, channel=channel, code=record.error_code, attempt=step.attempts)
                 return "retrying"
             record.status = "failed"
-            record.save(update_fields=["status", "error_code"])
+            record.save(update_fields=record_fields)
             step.status = "failed"
             step.finished_at = now
             step.last_error = str(error)
