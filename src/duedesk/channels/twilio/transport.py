@@ -7,6 +7,7 @@ Configuration, all outside the database's secrets:
                 organization's settings can never point at another secret of the process
   base URL      DUEDESK_TWILIO_BASE_URL (default https://api.twilio.com): tests and benchmarks
                 point it at the local fake
+  timeout       DUEDESK_TWILIO_TIMEOUT seconds per API request (default 10)
   senders       Organization.sms_from or messaging_service_sid; voice_caller_id (else sms_from)
   email         SMTP when DUEDESK_SMTP_HOST is set (see channels/email/smtp.py)
 
@@ -45,6 +46,7 @@ class TwilioConfig:
     account_sid: str
     auth_token: str
     base_url: str
+    timeout: float = 10.0
 
 
 def auth_token(org) -> str:
@@ -61,7 +63,11 @@ def twilio_config(org) -> TwilioConfig | None:
     if not sid or not token:
         return None
     base = os.environ.get("DUEDESK_TWILIO_BASE_URL", "") or DEFAULT_BASE_URL
-    return TwilioConfig(sid, token, base.rstrip("/"))
+    try:
+        timeout = float(os.environ.get("DUEDESK_TWILIO_TIMEOUT", "") or 10.0)
+    except ValueError:
+        timeout = 10.0
+    return TwilioConfig(sid, token, base.rstrip("/"), timeout)
 
 
 def smtp_configured() -> bool:
@@ -90,7 +96,8 @@ def rest_for(org) -> TwilioRest | None:
     with _clients_lock:
         client = _clients.get(config)
         if client is None:
-            client = TwilioRest(config.account_sid, config.auth_token, base_url=config.base_url)
+            client = TwilioRest(config.account_sid, config.auth_token, base_url=config.base_url,
+                                timeout=config.timeout)
             _clients[config] = client
         return client
 
