@@ -103,6 +103,8 @@ def test_negation(text, intent):
         ("el primero", "es", date(2027, 1, 1)),
         ("pasado mañana", "es", date(2026, 12, 3)),
         ("mañana en la mañana", "es", date(2026, 12, 2)),
+        ("Tuesday the 15th", "en", date(2026, 12, 15)),
+        ("el martes 9", "es", date(2027, 2, 9)),  # the next 9th that is a Tuesday
     ],
 )
 def test_dates(text, lang, expected):

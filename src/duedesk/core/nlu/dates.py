@@ -67,6 +67,8 @@ _NEXT_WEEK_WD = re.compile(
 _WEEK_FROM_WD = re.compile(rf"\ba week from (?:this |next )?(?P<w>{_WD})\b")
 _LAST_WD = re.compile(rf"\b(?:last|past) (?P<w>{_WD})\b|\b(?:el )?(?P<w2>{_WD}) pasado\b")
 _WEEKDAY = re.compile(rf"\b(?P<w>{_WD})\b")
+# "Tuesday the 9th", "el martes 9": the day of the month decides; the weekday confirms.
+_WD_DAY = re.compile(rf"\b(?P<w>{_WD}),? (?:the |el |dia )?{_DAYTOK}\b(?! (?:{_MON}|dollars|bucks|dolares|pesos)\b)")
 
 _END_NEXT_MONTH = re.compile(
     r"\bend of (?:the )?next month\b|\bfin(?:es|al)? del? (?:proximo mes|mes que viene|otro mes)\b"
@@ -136,6 +138,16 @@ def _day_of_month(today: date, day: int, past: bool = False) -> date | None:
     return None
 
 
+def _weekday_day(today: date, wd: int, day: int, past: bool) -> date | None:
+    first = _day_of_month(today, day, past)
+    cand = first
+    for _ in range(12):  # the next such day that falls on that weekday, else the first one
+        if cand is None or cand.weekday() == wd:
+            break
+        cand = _day_of_month(cand, day, past)
+    return cand if cand is not None and cand.weekday() == wd else first
+
+
 def _month_day(today: date, month: int, day: int, year: int | None, past: bool) -> date | None:
     try:
         if year:
@@ -196,6 +208,11 @@ def _fast(t: str, today: date, lang: str, past: bool) -> DateResult | None:
         return DateResult(_end_of_month(first))
     if _END_MONTH.search(t):
         return DateResult(_end_of_month(today))
+    m = _WD_DAY.search(t)
+    if m and _day_value(m):
+        d = _weekday_day(today, _WEEKDAYS[m.group("w")], _day_value(m), past)
+        if d:
+            return DateResult(d)
     m = _WEEK_FROM_WD.search(t)
     if m:
         return DateResult(_next_weekday(today, _WEEKDAYS[m.group("w")]) + timedelta(days=7))
