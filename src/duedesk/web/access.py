@@ -8,6 +8,7 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from duedesk.records.models import Membership
 
@@ -61,3 +62,8 @@ def scoped(request, model_or_qs, **lookup):
     if qs is None:
         qs = model_or_qs.objects.all()
     return get_object_or_404(qs, organization=request.org, **lookup)
+
+
+def now():
+    """The request's moment. One place, so tests can pin it to their virtual clock."""
+    return timezone.now()

@@ -1,9 +1,28 @@
-from django.http import HttpResponse
+"""The staff workspace's pages. Every view is scoped to the user's organization (web.access)."""
+
 from django.urls import path
 
+from duedesk.inbox import views as inbox
+from duedesk.web import accounts, contacts, overview, settings_views, workflows
 
-def home(request):
-    return HttpResponse("duedesk is running. Staff pages: /admin/")
-
-
-urlpatterns = [path("", home, name="home")]
+urlpatterns = accounts.urlpatterns + [
+    path("", overview.overview, name="overview"),
+    path("inbox/", inbox.inbox_list, name="inbox"),
+    path("inbox/<int:pk>/", inbox.inbox_detail, name="inbox_detail"),
+    path("inbox/<int:pk>/assign/", inbox.assign, name="inbox_assign"),
+    path("inbox/<int:pk>/reply/", inbox.reply, name="inbox_reply"),
+    path("inbox/<int:pk>/note/", inbox.note, name="inbox_note"),
+    path("inbox/<int:pk>/call/", inbox.call_back, name="inbox_call"),
+    path("inbox/<int:pk>/resolve/", inbox.resolve, name="inbox_resolve"),
+    path("contacts/", contacts.contact_list, name="contacts"),
+    path("contacts/<int:pk>/", contacts.contact_detail, name="contact_detail"),
+    path("contacts/<int:pk>/edit/", contacts.contact_edit, name="contact_edit"),
+    path("contacts/<int:pk>/outreach/", contacts.contact_outreach, name="contact_outreach"),
+    path("invoices/<int:pk>/paid/", contacts.invoice_paid, name="invoice_paid"),
+    path("invoices/<int:pk>/remind/", contacts.invoice_remind, name="invoice_remind"),
+    path("workflows/", workflows.workflow_list, name="workflows"),
+    path("workflows/<slug:slug>/", workflows.workflow_edit, name="workflow_edit"),
+    path("settings/", settings_views.settings_page, name="settings"),
+    path("settings/invite/", settings_views.invite, name="settings_invite"),
+    path("settings/members/<int:pk>/role/", settings_views.change_role, name="settings_role"),
+]

@@ -1,0 +1,150 @@
+"""Contacts: search, the contact page (invoices, consent, timeline) and what staff change there."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Q, Sum
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from duedesk.core.phones import normalize_phone
+from duedesk.engine import actions as engine
+from duedesk.engine.models import Step
+from duedesk.inbox import actions
+from duedesk.inbox.views import transports_for
+from duedesk.records.models import Contact, Invoice
+from duedesk.web import access, timeline
+from duedesk.web.access import actor, member, scoped
+
+CHANNEL_LABELS = {"sms": "Texts", "call": "Calls", "email": "Email"}
+
+
+@member
+def contact_list(request):
+    q = request.GET.get("q", "").strip()
+    qs = Contact.objects.filter(organization=request.org)
+    if q:
+        match = (Q(first_name__icontains=q) | Q(last_name__icontains=q) | Q(phone__icontains=q)
+                 | Q(email__icontains=q) | Q(invoices__external_ref__iexact=q))
+        parts = q.split()
+        if len(parts) == 2:
+            match |= Q(first_name__icontains=parts[0], last_name__icontains=parts[1])
+        try:
+            match |= Q(phone=normalize_phone(q))
+        except ValueError:
+            pass
+        qs = qs.filter(match).distinct()
+    qs = qs.annotate(owed=Sum("invoices__balance", filter=Q(invoices__status__in=("open", "in_plan", "hardship",
+                                                                                     "disputed"))))
+    page = Paginator(qs.order_by("last_name", "first_name", "pk"), 25).get_page(request.GET.get("page"))
+    template = "web/contacts/_results.html" if request.htmx else "web/contacts/list.html"
+    return render(request, template, {"section": "contacts", "page": page, "q": q})
+
+
+class ContactForm(forms.ModelForm):
+    class Meta:
+        model = Contact
+        fields = ["first_name", "last_name", "phone", "email", "zip_code", "timezone", "language", "date_of_birth"]
+        widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"})}
+        labels = {"zip_code": "ZIP code", "timezone": "Time zone (blank: from ZIP or phone)"}
+
+    def clean_phone(self):
+        raw = self.cleaned_data.get("phone", "")
+        if not raw:
+            return ""
+        try:
+            return normalize_phone(raw)
+        except ValueError:
+            raise forms.ValidationError(f"Phone: '{raw}' is not a valid phone number.") from None
+
+
+class PaymentForm(forms.Form):
+    amount = forms.DecimalField(label="Amount paid", min_value=0.01, max_digits=12, decimal_places=2)
+    paid_on = forms.DateField(label="Paid on", widget=forms.DateInput(attrs={"type": "date"}))
+
+
+def _invoices(contact):
+    invoices = list(contact.invoices.order_by("-due_date", "-pk"))
+    steps = Step.objects.filter(enrollment__invoice__in=invoices).select_related("enrollment").order_by("run_at")
+    by_invoice: dict[int, list] = {}
+    for s in steps:
+        by_invoice.setdefault(s.enrollment.invoice_id, []).append(s)
+    for inv in invoices:
+        inv.steps = by_invoice.get(inv.pk, [])[-8:]
+        inv.payment_form = PaymentForm(prefix=f"pay{inv.pk}", initial={"amount": inv.balance})
+    return invoices
+
+
+@member
+def contact_detail(request, pk, form=None, status=200):
+    contact = scoped(request, Contact, pk=pk)
+    blocked = contact.opted_out_channels()
+    channels = [{
+        "name": CHANNEL_LABELS[ch],
+        "consent": contact.consent.get(ch, True) is not False,
+        "opted_out": ch in blocked or "all" in contact.opted_out,
+        "since": contact.opted_out.get(ch) or contact.opted_out.get("all"),
+        "unreachable": contact.unreachable.get(ch),
+    } for ch in Contact.CHANNELS]
+    return render(request, "web/contacts/detail.html", {
+        "section": "contacts", "contact": contact, "invoices": _invoices(contact), "channels": channels,
+        "events": timeline.for_contact(contact), "form": form or ContactForm(instance=contact),
+        "can_change": request.membership.role in ("owner", "staff"),
+        "handoffs": contact.handoffs.filter(status="open"),
+    }, status=status)
+
+
+@require_POST
+@member
+def contact_edit(request, pk):
+    contact = scoped(request, Contact, pk=pk)
+    before = {f: getattr(contact, f) for f in ContactForm.Meta.fields}
+    form = ContactForm(request.POST, instance=contact)
+    if not form.is_valid():
+        return contact_detail(request, pk, form=form, status=400)
+    form.save()
+    changed = [f for f in ContactForm.Meta.fields if getattr(contact, f) != before[f]]
+    if changed:
+        actions.add_note(contact, "Changed " + ", ".join(changed), access.now(), actor=actor(request),
+                         kind="contact.updated")
+    messages.success(request, "Contact saved.")
+    return redirect("contact_detail", pk=pk)
+
+
+@require_POST
+@member
+def contact_outreach(request, pk):
+    contact = scoped(request, Contact, pk=pk)
+    on = request.POST.get("on") == "1"
+    engine.set_outreach(contact, on, access.now(), actor=actor(request))
+    messages.success(request, "Outreach resumed." if on else "Outreach paused: nothing automated goes out.")
+    return redirect("contact_detail", pk=pk)
+
+
+@require_POST
+@member
+def invoice_paid(request, pk):
+    invoice = scoped(request, Invoice.objects.select_related("contact"), pk=pk)
+    form = PaymentForm(request.POST, prefix=f"pay{invoice.pk}")
+    if not form.is_valid():
+        errors = "; ".join(f"{form.fields[f].label}: {' '.join(e)}" for f, e in form.errors.items())
+        messages.error(request, f"Payment not recorded. {errors}")
+        return redirect("contact_detail", pk=invoice.contact_id)
+    paid_on: date = form.cleaned_data["paid_on"]
+    invoice = actions.record_staff_payment(invoice, form.cleaned_data["amount"], access.now(),
+                                           actor=actor(request), paid_on=paid_on)
+    messages.success(request, f"Payment recorded on {invoice.external_ref}; balance ${invoice.balance:.2f}.")
+    return redirect("contact_detail", pk=invoice.contact_id)
+
+
+@require_POST
+@member
+def invoice_remind(request, pk):
+    invoice = scoped(request, Invoice.objects.select_related("contact__organization"), pk=pk)
+    result = actions.remind_now(invoice, request.user, access.now(), transports_for(request.org))
+    (messages.success if result.sent else messages.warning)(request, result.explain())
+    return redirect("contact_detail", pk=invoice.contact_id)

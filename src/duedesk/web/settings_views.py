@@ -1,0 +1,116 @@
+"""Organization settings, channel status and teammates: owners only."""
+
+from __future__ import annotations
+
+import os
+from zoneinfo import available_timezones
+
+from django import forms
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from duedesk.core.phones import normalize_phone
+from duedesk.core.timing import SendWindow
+from duedesk.records.models import Membership, Organization
+from duedesk.web import accounts
+from duedesk.web.access import member, scoped
+
+owner_only = member(roles=("owner",))
+
+
+class OrganizationForm(forms.ModelForm):
+    timezone = forms.ChoiceField(label="Time zone", choices=[(z, z) for z in sorted(available_timezones())])
+
+    class Meta:
+        model = Organization
+        fields = ["name", "timezone", "window_start", "window_end", "window_days", "callback_number",
+                  "voicemail_name", "billing_email"]
+        widgets = {"window_start": forms.TimeInput(attrs={"type": "time"}),
+                   "window_end": forms.TimeInput(attrs={"type": "time"})}
+        labels = {"window_start": "Send window opens", "window_end": "Send window closes",
+                  "window_days": "Send days", "callback_number": "Callback number",
+                  "voicemail_name": "Name said in voicemails"}
+
+    def clean_callback_number(self):
+        raw = self.cleaned_data.get("callback_number", "")
+        if not raw:
+            return ""
+        try:
+            return normalize_phone(raw)
+        except ValueError:
+            raise forms.ValidationError(f"Callback number: '{raw}' is not a valid phone number.") from None
+
+    def clean(self):
+        data = super().clean()
+        try:
+            if data.get("window_start") and data.get("window_end"):
+                SendWindow.from_config(data["window_start"].strftime("%H:%M"), data["window_end"].strftime("%H:%M"),
+                                       data.get("window_days", ""))
+        except ValueError as error:
+            self.add_error("window_days", f"Send window: {error}")
+        return data
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label="Email")
+    role = forms.ChoiceField(label="Role", choices=Membership.ROLES, initial="staff")
+
+
+def channel_status(org: Organization) -> list[dict]:
+    twilio = bool(org.twilio_account_sid and org.twilio_auth_token_env and os.environ.get(org.twilio_auth_token_env))
+    return [
+        {"name": "Texts and calls (Twilio)", "state": "Configured" if twilio else "Simulated",
+         "ok": twilio, "detail": (f"Account {org.twilio_account_sid[:6]}…, token from ${org.twilio_auth_token_env}"
+                                  if twilio else "Set the account SID and the token's environment variable")},
+        {"name": "Email", "state": "Configured" if org.email_from else "Default sender",
+         "ok": bool(org.email_from), "detail": org.email_from or "Sent from the server's default address"},
+    ]
+
+
+def _page(request, form=None, invite_form=None, status=200):
+    members = Membership.objects.filter(organization=request.org).select_related("user").order_by("user__username")
+    return render(request, "web/settings/settings.html", {
+        "section": "settings", "form": form or OrganizationForm(instance=request.org),
+        "invite_form": invite_form or InviteForm(), "members": members, "roles": Membership.ROLES,
+        "channels": channel_status(request.org),
+    }, status=status)
+
+
+@owner_only
+def settings_page(request):
+    if request.method == "POST":
+        form = OrganizationForm(request.POST, instance=request.org)
+        if not form.is_valid():
+            return _page(request, form=form, status=400)
+        form.save()
+        messages.success(request, "Settings saved.")
+        return redirect("settings")
+    return _page(request)
+
+
+@require_POST
+@owner_only
+def invite(request):
+    form = InviteForm(request.POST)
+    if not form.is_valid():
+        return _page(request, invite_form=form, status=400)
+    membership = accounts.invite(request, request.org, form.cleaned_data["email"], form.cleaned_data["role"])
+    messages.success(request, f"Invitation sent to {membership.user.email}.")
+    return redirect("settings")
+
+
+@require_POST
+@owner_only
+def change_role(request, pk):
+    membership = scoped(request, Membership, pk=pk)
+    role = request.POST.get("role")
+    if role not in dict(Membership.ROLES):
+        messages.error(request, "Pick a role.")
+    elif membership.user_id == request.user.pk and role != "owner":
+        messages.error(request, "You cannot remove your own owner role; ask another owner.")
+    else:
+        membership.role = role
+        membership.save(update_fields=["role"])
+        messages.success(request, f"{membership.user.get_username()} is now {membership.get_role_display()}.")
+    return redirect("settings")

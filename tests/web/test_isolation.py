@@ -1,0 +1,111 @@
+"""Tenants never see each other's rows, and viewers never change anything: every URL, exhaustively."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import get_resolver
+
+from duedesk.engine.models import Workflow
+from duedesk.records.models import Contact, Event, Handoff, Invoice, Membership
+
+pytestmark = pytest.mark.django_db
+
+PUBLIC = {"login", "logout", "password_reset", "password_reset_done", "password_reset_confirm",
+          "password_reset_complete"}
+
+
+def _urls(case, staff):
+    h, c, i = case["handoff"].pk, case["contact"].pk, case["invoice"].pk
+    m = Membership.objects.get(user=staff).pk
+    pay = {f"pay{i}-amount": "10", f"pay{i}-paid_on": "2026-12-07"}
+    gets = {
+        "overview": "/", "inbox": "/inbox/", "inbox_detail": f"/inbox/{h}/", "contacts": "/contacts/",
+        "contact_detail": f"/contacts/{c}/", "workflows": "/workflows/",
+        "workflow_edit": "/workflows/payment-reminders/", "settings": "/settings/",
+    }
+    posts = {
+        "inbox_assign": (f"/inbox/{h}/assign/", {"assignee": "me"}),
+        "inbox_reply": (f"/inbox/{h}/reply/", {"body": "hello"}),
+        "inbox_note": (f"/inbox/{h}/note/", {"text": "a note"}),
+        "inbox_call": (f"/inbox/{h}/call/", {"call-text": "called"}),
+        "inbox_resolve": (f"/inbox/{h}/resolve/", {"outcome": "paid"}),
+        "contact_edit": (f"/contacts/{c}/edit/", {"first_name": "X", "phone": "2125550199", "language": "en"}),
+        "contact_outreach": (f"/contacts/{c}/outreach/", {"on": "0"}),
+        "invoice_paid": (f"/invoices/{i}/paid/", pay),
+        "invoice_remind": (f"/invoices/{i}/remind/", {}),
+        "workflow_edit": ("/workflows/payment-reminders/", {"source": "name: x\nsteps: []\n"}),
+        "settings": ("/settings/", {"name": "Changed"}),
+        "settings_invite": ("/settings/invite/", {"email": "new@example.com", "role": "staff"}),
+        "settings_role": (f"/settings/members/{m}/role/", {"role": "viewer"}),
+    }
+    return gets, posts
+
+
+def test_the_tables_cover_every_named_url(case, staff):
+    gets, posts = _urls(case, staff)
+    names = {p.name for p in get_resolver().url_patterns[-1].url_patterns if getattr(p, "name", None)}
+    assert names - PUBLIC == set(gets) | set(posts)
+
+
+def _snapshot(org):
+    return (
+        list(Handoff.objects.filter(organization=org).values()),
+        list(Contact.objects.filter(organization=org).values()),
+        list(Invoice.objects.filter(organization=org).values()),
+        Event.objects.filter(organization=org).count(),
+        list(Membership.objects.filter(organization=org).values()),
+        Workflow.objects.filter(organization=org).count(),
+        list(type(org).objects.filter(pk=org.pk).values()),
+    )
+
+
+def test_another_organization_gets_404_on_every_object(login, outsider, case, staff):
+    gets, posts = _urls(case, staff)
+    client = login(outsider)
+    org = case["contact"].organization
+    before = _snapshot(org)
+    for name in ("inbox_detail", "contact_detail", "workflow_edit"):
+        assert client.get(gets[name]).status_code == 404, name
+    for name, (url, data) in posts.items():
+        if name in ("settings", "settings_invite"):
+            continue  # not an object: the outsider acts on their own organization
+        assert client.post(url, data).status_code == 404, name
+    assert _snapshot(org) == before
+
+
+def test_outsider_lists_show_none_of_our_rows(login, outsider, case):
+    client = login(outsider)
+    for url in ("/inbox/", "/contacts/", "/"):
+        assert "Ana Reyes" not in client.get(url).content.decode()
+    assert list(client.get("/contacts/?q=Ana").context["page"].object_list) == []
+
+
+def test_viewer_reads_but_every_post_is_403_and_changes_nothing(login, viewer, case, staff):
+    gets, posts = _urls(case, staff)
+    client = login(viewer)
+    org = case["contact"].organization
+    for name, url in gets.items():
+        expected = 403 if name == "settings" else 200
+        assert client.get(url).status_code == expected, name
+    before = _snapshot(org)
+    for name, (url, data) in posts.items():
+        assert client.post(url, data).status_code == 403, name
+    assert _snapshot(org) == before
+
+
+def test_staff_cannot_use_owner_settings(login, staff, case):
+    _, posts = _urls(case, staff)
+    client = login(staff)
+    before = _snapshot(case["contact"].organization)
+    for name in ("settings", "settings_invite", "settings_role"):
+        url, data = posts[name]
+        assert client.post(url, data).status_code == 403, name
+    assert _snapshot(case["contact"].organization) == before
+
+
+def test_user_without_membership_is_refused(client, db, case):
+    from django.contrib.auth import get_user_model
+
+    loner = get_user_model().objects.create_user("loner", "l@example.com", "a-long-password-1")
+    client.force_login(loner)
+    assert client.get("/inbox/").status_code == 403
