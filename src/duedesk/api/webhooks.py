@@ -156,7 +156,8 @@ def sms_status(request, org, message):
     _wait_until(lambda: Message.objects.filter(pk=message.pk).exclude(status="sending").exists())
     now = clock()
     with transaction.atomic():
-        message = Message.objects.select_for_update().select_related("contact", "invoice").get(pk=message.pk)
+        message = (Message.objects.select_for_update(of=("self",)).select_related("contact", "invoice")
+                   .get(pk=message.pk))
         if not message.provider_id and sid:
             message.provider_id = sid
             message.save(update_fields=["provider_id"])
