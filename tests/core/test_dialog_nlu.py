@@ -5,13 +5,16 @@ from datetime import date
 
 import pytest
 
+from duedesk.core import nlu
+from duedesk.core.dialog import collected, respond, start
 from tests.core.test_dialog import CTX, FRIDAY, effect
 
-nlu = pytest.importorskip("duedesk.core.nlu")
-if not hasattr(nlu, "understand"):  # pragma: no cover - until understanding lands
-    pytest.skip("duedesk.core.nlu.understand is not there yet", allow_module_level=True)
 
-from duedesk.core.dialog import collected, respond, start  # noqa: E402
+@pytest.fixture(autouse=True)
+def _rules_only(monkeypatch):
+    # The optional language-model second opinion must never make these tests reach out.
+    monkeypatch.delenv("DUEDESK_LLM_BASE_URL", raising=False)
+    monkeypatch.delenv("DUEDESK_LLM_MODEL", raising=False)
 
 
 def call(ctx, *said):
@@ -67,3 +70,17 @@ def test_wrong_birth_dates_end_without_details():
     turns = call(CTX, "yes", "January 1st 1990", "January 2nd 1990")
     assert turns[-1].outcome == "identity_failed"
     assert not any("120" in t.say for t in turns)
+
+
+def test_keypad_answers():
+    assert effect(call(CTX, "yes", "03031980")[-1], "identity_verified").data == {"method": "dob"}
+    zip_ctx = replace(CTX, identity_check="zip")
+    assert effect(call(zip_ctx, "yes", "90210")[-1], "identity_verified").data == {"method": "zip"}
+
+
+def test_spanish_dispute_is_handed_over_with_the_patients_words():
+    ctx = replace(CTX, lang="es")
+    text = "yo no debo eso, ya lo cubrió el seguro"
+    last = call(ctx, "sí", "3 de marzo de 1980", text)[-1]
+    assert last.outcome == "dispute"
+    assert collected(last.state)["stated_reason"] == text
