@@ -31,7 +31,7 @@ CALLBACK_DELAY = timedelta(hours=2)  # "call me later" with no day: not sooner t
 HANDOFF_INTENTS = ("payment_plan", "dispute", "hardship", "request_human")
 IDENTITY_STEPS = ("verify_name", "verify_dob", "verify_zip")
 _PHRASES = {"en": _EN, "es": _ES}
-_VOICES = {"en": "en-US", "es-US": "es-US", "es": "es-US"}
+_VOICES = {"en": "en-US", "es": "es-US"}  # Twilio <Say language=...>
 
 # Words that make an opt-out cover texts as well as calls.
 _ALL_CHANNELS = re.compile(
