@@ -17,7 +17,7 @@ from duedesk.core import conditions
 from duedesk.core import workflow as wf
 from duedesk.engine import definitions
 from duedesk.engine.models import Enrollment, Step, Workflow
-from duedesk.engine.planning import Anchors, plan
+from duedesk.engine.planning import Anchors, walk
 from duedesk.records.models import Contact, Handoff, Invoice, Organization, Promise
 from duedesk.records.timeline import log
 
@@ -69,44 +69,44 @@ def _next_instalment(invoice: Invoice) -> date | None:
     return invoice.instalments.filter(status="pending").order_by("due_date").values_list("due_date", flat=True).first()
 
 
-def _go_to(enrollment: Enrollment, definition: wf.Workflow, step_id: str | None, now: datetime,
-           skipped: int = 0) -> Step | None:
+def _go_to(enrollment: Enrollment, definition: wf.Workflow, step_id: str | None, now: datetime) -> Step | None:
     """Move the enrollment to `step_id` and plan its Step row (or finish at "end")."""
-    if step_id is None or step_id == "end":
-        _finish(enrollment, "done", "completed", now)
-        return None
-    if skipped > len(definition.steps):
-        _finish(enrollment, "exited", "no_runnable_step", now)
-        return None
-    step_def = definition.step(step_id)
     contact = enrollment.contact
     org = enrollment.organization
-    decision = plan(step_def, _anchors(enrollment), now, contact.tz(), org.send_window())
-    enrollment.current_step = step_id
-    enrollment.status = "active"
-    enrollment.save(update_fields=["current_step", "status"])
-    if decision.run_at is None:
-        log(org, "step.skipped", now, contact=contact, invoice=enrollment.invoice, step=step_id,
-            reason=decision.reason)
-        return _go_to(enrollment, definition, definition.next_for(step_id, "skipped"), now, skipped + 1)
-    occurrence = Step.objects.filter(enrollment=enrollment, step_id=step_id).count() + 1
+    where = walk(definition, step_id, _anchors(enrollment), now, contact.tz(), org.send_window(),
+                 enrollment.current_step)
+    for skipped_id, reason in where.skipped:
+        log(org, "step.skipped", now, contact=contact, invoice=enrollment.invoice, step=skipped_id, reason=reason)
+    if where.current != enrollment.current_step or enrollment.status != "active":
+        enrollment.current_step = where.current
+        enrollment.status = "active"
+        enrollment.save(update_fields=["current_step", "status"])
+    if where.finish:
+        _finish(enrollment, *where.finish, now)
+        return None
+    occurrence = Step.objects.filter(enrollment=enrollment, step_id=where.step_id).count() + 1
     return Step.objects.create(
         organization_id=enrollment.organization_id,
         enrollment=enrollment,
-        step_id=step_id,
-        kind=step_def.kind,
+        step_id=where.step_id,
+        kind=where.kind,
         occurrence=occurrence,
-        run_at=decision.run_at,
-        idempotency_key=f"e{enrollment.pk}:{step_id}:{occurrence}",
+        run_at=where.run_at,
+        idempotency_key=step_key(enrollment.pk, where.step_id, occurrence),
         created_at=now,
     )
+
+
+def step_key(enrollment_id: int, step_id: str, occurrence: int) -> str:
+    """The idempotency key: one per visit of a step, so nothing is ever sent twice for it."""
+    return f"e{enrollment_id}:{step_id}:{occurrence}"
 
 
 def _retry_step(step: Step, enrollment: Enrollment, run_at: datetime, now: datetime) -> Step:
     occurrence = Step.objects.filter(enrollment=enrollment, step_id=step.step_id).count() + 1
     return Step.objects.create(
         organization_id=step.organization_id, enrollment=enrollment, step_id=step.step_id, kind=step.kind,
-        occurrence=occurrence, run_at=run_at, idempotency_key=f"e{enrollment.pk}:{step.step_id}:{occurrence}",
+        occurrence=occurrence, run_at=run_at, idempotency_key=step_key(enrollment.pk, step.step_id, occurrence),
         created_at=now,
     )
 

@@ -89,3 +89,34 @@ def plan(step: wf.Step, anchors: Anchors, now: datetime, tz: str, window: timing
     if send:
         return Plan(max(timing.window_opening(target, tz, window), timing.next_open(now, tz, window)))
     return Plan(max(_local_midnight(target, tz), now))
+
+
+@dataclass(frozen=True)
+class Walk:
+    """Where an enrollment lands from a step: the first step that can be planned, the ones skipped on
+    the way, or how it finishes ("done", "completed") when it runs off the end."""
+
+    current: str
+    step_id: str | None = None
+    kind: str = ""
+    run_at: datetime | None = None
+    skipped: tuple[tuple[str, str], ...] = ()
+    finish: tuple[str, str] | None = None
+
+
+def walk(definition: wf.Workflow, start: str | None, anchors: Anchors, now: datetime, tz: str,
+         window: timing.SendWindow, current: str = "") -> Walk:
+    skipped: list[tuple[str, str]] = []
+    step_id = start
+    while True:
+        if step_id is None or step_id == wf.END:
+            return Walk(current, skipped=tuple(skipped), finish=("done", "completed"))
+        if len(skipped) > len(definition.steps):
+            return Walk(current, skipped=tuple(skipped), finish=("exited", "no_runnable_step"))
+        step_def = definition.step(step_id)
+        decision = plan(step_def, anchors, now, tz, window)
+        current = step_id
+        if decision.run_at is not None:
+            return Walk(current, step_id, step_def.kind, decision.run_at, tuple(skipped))
+        skipped.append((step_id, decision.reason))
+        step_id = definition.next_for(step_id, "skipped")

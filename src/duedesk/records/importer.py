@@ -522,39 +522,29 @@ def _bulk_create(org: Organization, rows: list[InvoiceRow], now: datetime, actor
             first_steps.append((enrollment, *planned))
         enrollments.append(enrollment)
     Enrollment.objects.bulk_create(enrollments)
+    from duedesk.engine.actions import step_key
+
     Step.objects.bulk_create([
         Step(organization_id=org.pk, enrollment=enrollment, step_id=step_id, kind=kind, occurrence=1,
-             run_at=run_at, idempotency_key=f"e{enrollment.pk}:{step_id}:1", created_at=now)
+             run_at=run_at, idempotency_key=step_key(enrollment.pk, step_id, 1), created_at=now)
         for enrollment, step_id, kind, run_at in first_steps
     ])
     Event.objects.bulk_create(events)
 
 
 def plan_first_step(definition, invoice: Invoice, contact: Contact, now: datetime, window):
-    """Walk a new enrollment to its first runnable step as the engine's `_go_to` does.
+    """The engine's own walk to a new enrollment's first runnable step.
 
     Returns (current step id, [(skipped step id, reason)], (step id, kind, run_at) or None,
     (status, reason) when the enrollment finishes at once or None).
     """
-    from duedesk.engine.planning import Anchors, plan
+    from duedesk.engine.planning import Anchors, walk
 
     anchors = Anchors(due_date=invoice.due_date, promise_date=None, contact_fields=contact.fields,
                       invoice_dates={"due_date": invoice.due_date, "next_instalment": None})
-    tz = contact.tz()
-    current, skipped = "", []
-    step_id = definition.first().id
-    while True:
-        if step_id is None or step_id == "end":
-            return current, skipped, None, ("done", "completed")
-        if len(skipped) > len(definition.steps):
-            return current, skipped, None, ("exited", "no_runnable_step")
-        step_def = definition.step(step_id)
-        decision = plan(step_def, anchors, now, tz, window)
-        current = step_id
-        if decision.run_at is not None:
-            return current, skipped, (step_id, step_def.kind, decision.run_at), None
-        skipped.append((step_id, decision.reason))
-        step_id = definition.next_for(step_id, "skipped")
+    where = walk(definition, definition.first().id, anchors, now, contact.tz(), window)
+    planned = (where.step_id, where.kind, where.run_at) if where.step_id else None
+    return where.current, list(where.skipped), planned, where.finish
 
 
 # ----------------------------------------------------------------------------- the entry points
