@@ -1,0 +1,93 @@
+"""The staff workspace in a real browser: the flows a billing office relies on."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_log_in_and_overview_charts(logged_in, live_server, shot):
+    page = logged_in
+    assert page.locator("h1").inner_text() == "Overview"
+    assert page.locator("svg.chart").count() >= 3
+    assert page.locator("svg.chart rect.bar").count() >= 5
+    shot(page, "overview")
+
+
+def test_hardship_handoff_transcript_answers_and_payment_plan(logged_in, live_server, clinic, shot):
+    page = logged_in
+    page.get_by_role("link", name="Inbox").click()
+    page.get_by_role("link", name="Hardship").first.click()
+    page.wait_for_url("**/inbox/?filter=hardship")
+    shot(page, "inbox")
+    page.get_by_role("link", name="Ana Reyes").click()
+    assert "I lost my job last month" in page.locator(".transcript").first.inner_text()
+    answers = page.get_by_label("Collected answers").text_content()
+    assert "Identity verified" in answers and "$100 a month" in answers
+    shot(page, "handoff")
+    page.get_by_label("Outcome").select_option("payment_plan")
+    page.get_by_label("Instalments").fill("2027-01-15 100.00\n2027-02-15 100.00\n2027-03-15 100.00")
+    page.get_by_role("button", name="Resolve handoff").click()
+    page.wait_for_selector("text=Resolved: Set a payment plan")
+    assert page.locator("tr.instalment").count() == 3
+    assert "instalment_reminder" in page.get_by_label("Planned steps").inner_text()
+
+
+def test_invalid_workflow_shows_error_on_its_line(logged_in, live_server, shot):
+    page = logged_in
+    page.get_by_role("link", name="Workflows").click()
+    page.get_by_role("link", name="Payment reminders").click()
+    source = page.locator("#source").input_value()
+    broken = source.replace("    at: due_date - 3d", "    at: due_date - soon", 1)
+    line = broken.splitlines().index("    at: due_date - soon") + 1
+    page.locator("#source").fill(broken)
+    page.get_by_role("button", name="Check and save as a new version").click()
+    page.wait_for_selector("#problems")
+    assert f"line {line}:" in page.locator("#problems").inner_text()
+    assert page.locator(f"#L{line}.has-error").count() == 1
+    assert f"line {line}:" in page.locator(".line-errors").inner_text()
+    page.locator(f"#L{line}").scroll_into_view_if_needed()
+    shot(page, "workflow-error", full_page=False)
+
+
+def test_workflow_preview(logged_in, live_server, shot):
+    page = logged_in
+    page.goto(f"{live_server.url}/workflows/payment-reminders/")
+    page.get_by_label("Due date").fill("2027-03-10")
+    page.get_by_label("Enrolled on").fill("2027-02-20")
+    page.get_by_role("button", name="Preview").click()
+    page.wait_for_selector("#preview .plan-row")
+    assert "heads_up" in page.locator("#preview").inner_text()
+    shot(page, "workflow")
+
+
+def test_mark_paid_cancels_pending_steps(logged_in, live_server, clinic, shot):
+    page = logged_in
+    invoice = clinic["invoices"][1]
+    page.goto(f"{live_server.url}/contacts/")
+    page.get_by_label("Search by name, phone or invoice reference").fill("Carter")
+    page.get_by_role("link", name="James Carter").click()
+    box = page.locator(f"#invoice-{invoice.pk}")
+    assert box.locator(".status-step-pending").count() >= 1
+    box.get_by_label("Paid on").fill("2026-12-06")
+    box.get_by_role("button", name="Mark paid").click()
+    page.wait_for_selector("text=Payment recorded")
+    box = page.locator(f"#invoice-{invoice.pk}")
+    assert box.locator(".status-step-pending").count() == 0
+    assert box.locator(".status-step-cancelled").count() >= 1
+    shot(page, "contact")
+
+
+def test_phone_width_and_settings(browser, live_server, clinic, shot):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username or email").fill("dana")
+    page.get_by_label("Password").fill("a-long-password-1")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/")
+    shot(page, "overview-phone")
+    page.goto(f"{live_server.url}/settings/")
+    assert "Simulated" in page.content()
+    context.close()
