@@ -16,13 +16,15 @@ import time as _time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from duedesk.channels.errors import TransportError
 from duedesk.engine import actions
+from duedesk.engine.batch import BatchRunner
 from duedesk.engine.models import Step
-from duedesk.engine.runner import StepRunner, settle_sent
+from duedesk.engine.runner import settle_sent
 from duedesk.records.models import Call, Message
 from duedesk.records.timeline import log
 
@@ -111,7 +113,7 @@ class Worker:
         self.batch = batch
         self.lease = lease
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
-        self.runner = StepRunner(transports_for, self.worker_id)
+        self.runner = BatchRunner(transports_for, self.worker_id, f"{settings.PUBLIC_URL}/hooks/twilio/sms/status")
         self.after_batch = after_batch
         self.stopping = False
 
@@ -120,12 +122,11 @@ class Worker:
         now = self.clock()
         recover(now, self.transports_for)
         ids = claim(self.worker_id, now, self.batch, self.lease)
-        for pk in ids:
-            # SIGTERM finishes the batch in hand: steps already claimed are run, not dropped.
-            try:
-                self.runner.run(pk, self.clock())
-            except Exception:
-                logger.exception("step %s failed; its lease will expire and it will be recovered", pk)
+        # SIGTERM finishes the batch in hand: steps already claimed are run, not dropped.
+        try:
+            self.runner.run(ids, self.clock)
+        except Exception:
+            logger.exception("a batch failed; its leases will expire and its steps will be recovered")
         if self.after_batch:
             self.after_batch()
         return len(ids)

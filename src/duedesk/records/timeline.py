@@ -19,8 +19,27 @@ def log(
     actor: str = "duedesk",
     **detail,
 ) -> Event:
+    ev = event(org, kind, at, contact=contact, invoice=invoice, handoff=handoff, channel=channel, actor=actor,
+               **detail)
+    ev.save()
+    return ev
+
+
+def event(
+    org: Organization | int,
+    kind: str,
+    at: datetime,
+    *,
+    contact: Contact | None = None,
+    invoice: Invoice | None = None,
+    handoff: Handoff | None = None,
+    channel: str = "",
+    actor: str = "duedesk",
+    **detail,
+) -> Event:
+    """An unsaved Event, for callers that write many at once with bulk_create."""
     org_id = org if isinstance(org, int) else org.pk
-    return Event.objects.create(
+    return Event(
         organization_id=org_id,
         kind=kind,
         at=at,
