@@ -66,13 +66,30 @@ def nlu_eval(file: Path):
 
 
 @app.command()
-def worker(batch: int = typer.Option(100, help="Steps claimed per batch")):
-    """Run the outreach worker until SIGTERM."""
+def worker(batch: int = typer.Option(100, help="Steps claimed per batch"),
+           until_idle: bool = typer.Option(False, "--until-idle", help="Stop when nothing is due"),
+           at: str = typer.Option(None, "--at", help="Run as if it were this ISO 8601 moment (tests, benchmarks)")):
+    """Run the outreach worker until SIGTERM (or, with --until-idle, until nothing is due)."""
     _django()
+    from datetime import datetime
+
+    from django.utils import timezone
+
     from duedesk.channels.providers import transports_for_process
+    from duedesk.channels.registry import simulated
     from duedesk.engine.worker import Worker
 
-    Worker(transports_for_process(), batch=batch).run_forever()
+    clock = timezone.now
+    transports = transports_for_process()
+    if at:
+        moment = datetime.fromisoformat(at)
+        clock = lambda: moment  # noqa: E731
+        transports.fallback = simulated(clock)
+    w = Worker(transports, clock=clock, batch=batch)
+    if until_idle:
+        typer.echo(w.run_until_idle(max_ticks=10_000_000))
+    else:
+        w.run_forever()
 
 
 @app.command()
