@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import phonenumbers
@@ -122,9 +123,15 @@ def template_variables(ctx: MessageContext) -> dict:
     }
 
 
+@lru_cache(maxsize=512)
+def _compiled(env: _Sandbox, src: str):
+    # Compiling is most of the cost of a text; a workflow has a handful of templates.
+    return env.from_string(src)
+
+
 def _render(env: _Sandbox, src: str, ctx: MessageContext) -> str:
     try:
-        return env.from_string(src).render(template_variables(ctx))
+        return _compiled(env, src).render(template_variables(ctx))
     except TemplateSyntaxError as e:
         raise RenderError(f"The template has a syntax error on line {e.lineno}: {e.message}.") from e
     except SecurityError as e:

@@ -7,10 +7,11 @@ blocks, a blocked or failed send, a retry) is handed to the single-step runner.
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count
 
 from duedesk.channels.base import Outgoing
@@ -104,9 +105,11 @@ class BatchRunner:
 
     def _defer(self, deferred, now: datetime) -> None:
         with transaction.atomic():
+            by_until: dict[datetime, list[int]] = {}
             for step, decision in deferred:
-                step.status, step.run_at, step.lease_until = "pending", decision.until, None
-            Step.objects.bulk_update([s for s, _ in deferred], ["status", "run_at", "lease_until"])
+                by_until.setdefault(decision.until, []).append(step.pk)
+            for until, ids in by_until.items():  # one window opening for most of a batch
+                Step.objects.filter(pk__in=ids).update(status="pending", run_at=until, lease_until=None)
             from duedesk.records.models import Event
 
             Event.objects.bulk_create([
@@ -163,7 +166,11 @@ class BatchRunner:
         with transaction.atomic():
             live = dict(Enrollment.objects.select_for_update().filter(
                 pk__in=[s.enrollment_id for s in steps]).values_list("pk", "status"))
-            Message.objects.bulk_update([messages[s.pk] for s in steps], ["provider_id", "status"])
+            with connection.cursor() as cursor:  # plain executemany: Django's bulk_update is slow here
+                cursor.executemany(
+                    "UPDATE records_message SET provider_id = %s, status = %s WHERE id = %s",
+                    [(messages[s.pk].provider_id, messages[s.pk].status, messages[s.pk].pk) for s in steps],
+                )
             events, new_steps, finished = [], [], []
             for step in steps:
                 message = messages[step.pk]
@@ -173,7 +180,8 @@ class BatchRunner:
                 detail = {"body": message.body} if step.kind == "sms" else {"subject": message.subject}
                 events.append(event(step.organization_id, f"{step.kind}.sent", now, contact=enrollment.contact,
                                     invoice=enrollment.invoice, channel=step.kind, step=step.step_id, **detail))
-            Step.objects.bulk_update(steps, ["status", "outcome", "finished_at", "provider_id", "lease_until"])
+            Step.objects.filter(pk__in=[s.pk for s in steps]).update(
+                status="done", outcome="sent", finished_at=now, lease_until=None)
             moving = [s for s in steps if live.get(s.enrollment_id) in Enrollment.LIVE]
             occurrences = self._occurrences(moving)
             next_instalments = self._next_instalments(moving)
@@ -212,8 +220,13 @@ class BatchRunner:
             if finished:
                 Step.objects.filter(enrollment_id__in=finished, status__in=Step.PENDING + ("waiting",)).update(
                     status="cancelled", finished_at=now, lease_until=None)
-            Enrollment.objects.bulk_update([s.enrollment for s in moving],
-                                           ["data", "current_step", "status", "exit_reason", "ended_at"])
+            groups: dict[tuple, list[int]] = {}
+            for e in (s.enrollment for s in moving):  # most of a batch moves to the same step
+                key = (e.current_step, e.status, e.exit_reason, e.ended_at, json.dumps(e.data, sort_keys=True))
+                groups.setdefault(key, []).append(e.pk)
+            for (current, status, reason, ended, data), ids in groups.items():
+                Enrollment.objects.filter(pk__in=ids).update(current_step=current, status=status, exit_reason=reason,
+                                                             ended_at=ended, data=json.loads(data))
             Step.objects.bulk_create(new_steps)
             Event.objects.bulk_create(events)
 
