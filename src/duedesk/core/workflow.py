@@ -27,7 +27,8 @@ OUTCOMES = ("sent", "failed", "paid", "promised", "dispute", "hardship", "paymen
             "already_paid", "wrong_person", "no_answer", "voicemail", "opted_out", "unclear",
             "callback_later", "completed", "unreachable")
 HANDOFF_REASONS = ("dispute", "hardship", "payment_plan", "request_human", "verify_payment",
-                   "reply_needs_reading", "unknown_send", "broken_promise", "no_response")
+                   "reply_needs_reading", "unknown_send", "broken_promise", "no_response", "missed_instalment",
+                   "identity_failed")
 INVOICE_STATUSES = ("open", "paid", "disputed", "hardship", "in_plan", "written_off")
 TEMPLATE_ROOTS = ("org", "contact", "invoice", "promise")
 END = "end"

@@ -15,6 +15,7 @@ from django.db.models import Q
 
 from duedesk.core import conditions
 from duedesk.core import workflow as wf
+from duedesk.core.timing import local_date
 from duedesk.engine import definitions
 from duedesk.engine.models import Enrollment, Step, Workflow
 from duedesk.engine.planning import Anchors, walk
@@ -209,10 +210,27 @@ def record_payment(invoice: Invoice, amount: Decimal, now: datetime, *, actor: s
         invoice.save(update_fields=fields)
         log(invoice.organization_id, "payment.recorded", now, contact=invoice.contact, invoice=invoice,
             actor=actor, amount=str(Decimal(amount)), balance=str(invoice.balance), source=source)
+        settle_instalments(invoice, now)
         if invoice.status == "paid":
             _settle_promises(invoice, now, paid=True)
             exit_invoice_enrollments(invoice, "paid", now)
         return invoice
+
+
+def settle_instalments(invoice: Invoice, now: datetime) -> int:
+    """Mark a payment plan's instalments paid once the balance no longer covers them (earliest first)."""
+    pending = list(invoice.instalments.filter(status="pending").order_by("due_date", "pk"))
+    settled = 0
+    for i, row in enumerate(pending):
+        still_owed_after = sum((r.amount for r in pending[i + 1:]), Decimal("0"))
+        if invoice.balance > still_owed_after:
+            break
+        row.status = "paid"
+        row.save(update_fields=["status"])
+        log(invoice.organization_id, "plan.instalment_paid", now, contact=invoice.contact, invoice=invoice,
+            date=row.due_date, amount=str(row.amount))
+        settled += 1
+    return settled
 
 
 def mark_invoice_paid(invoice: Invoice, now: datetime, *, actor: str = "duedesk", source: str = "") -> Invoice:
@@ -414,10 +432,11 @@ def record_conversation(contact: Contact, now: datetime) -> None:
 # ----------------------------------------------------------------------------- workflow blocks without a channel
 
 
-def values_for(enrollment: Enrollment, outcome: str | None = None) -> dict:
+def values_for(enrollment: Enrollment, outcome: str | None = None, now: datetime | None = None) -> dict:
     """The flat names a branch condition can read, from fresh rows."""
     invoice = enrollment.invoice
     contact = enrollment.contact
+    today = local_date(now, contact.tz()) if now else None
     promise = Promise.objects.filter(invoice=invoice).order_by("-created_at").first()
     values = {
         "invoice.balance": invoice.balance,
@@ -425,6 +444,8 @@ def values_for(enrollment: Enrollment, outcome: str | None = None) -> dict:
         "invoice.status": invoice.status,
         "invoice.currency": invoice.currency,
         "invoice.due_date": invoice.due_date.isoformat(),
+        "invoice.instalment_missed": bool(today) and invoice.instalments.filter(
+            status="pending", due_date__lt=today).exists(),
         "contact.language": contact.language,
         "contact.outreach_on": contact.outreach_on,
         "promise.status": promise.status if promise else None,
@@ -446,7 +467,7 @@ def run_branch(step: Step, step_def: wf.Step, now: datetime) -> str | None:
         Step.objects.filter(enrollment=enrollment, status="done").exclude(pk=step.pk)
         .order_by("-finished_at", "-pk").values_list("outcome", flat=True).first()
     )
-    values = values_for(enrollment, last)
+    values = values_for(enrollment, last, now)
     for branch in step_def.branches:
         if conditions.compile_condition(branch.condition).evaluate(values):
             return branch.goto

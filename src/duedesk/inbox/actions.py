@@ -188,29 +188,11 @@ def set_payment_plan(invoice: Invoice, instalments: list[tuple[date, Decimal]], 
     return rows
 
 
-def settle_instalments(invoice: Invoice, now: datetime) -> int:
-    """Mark instalments paid once the balance no longer covers them (earliest first)."""
-    invoice.refresh_from_db(fields=["balance"])
-    pending = list(invoice.instalments.filter(status="pending").order_by("due_date", "pk"))
-    settled = 0
-    for i, row in enumerate(pending):
-        still_owed_after = sum((r.amount for r in pending[i + 1:]), Decimal("0"))
-        if invoice.balance > still_owed_after:
-            break
-        row.status = "paid"
-        row.save(update_fields=["status"])
-        log(invoice.organization_id, "plan.instalment_paid", now, contact=invoice.contact, invoice=invoice,
-            date=row.due_date, amount=str(row.amount))
-        settled += 1
-    return settled
-
-
 def record_staff_payment(invoice: Invoice, amount: Decimal, now: datetime, *, actor: str,
                          paid_on: date | None = None) -> Invoice:
     source = f"staff, paid on {paid_on.isoformat()}" if paid_on else "staff"
     with transaction.atomic():
         invoice = actions.record_payment(invoice, amount, now, actor=actor, source=source)
-        settle_instalments(invoice, now)
     return invoice
 
 

@@ -13,7 +13,7 @@ from django.db.models import Count, Q
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from duedesk.channels.registry import simulated
+from duedesk.channels.providers import transports_for_process
 from duedesk.engine.actions import pending_steps
 from duedesk.inbox import actions
 from duedesk.records.models import Event, Handoff, Membership
@@ -26,8 +26,8 @@ REASON_LABELS = dict(Handoff.REASONS)
 
 
 def transports_for(org):
-    """Staff texts go through the organization's transport; simulated until Twilio is wired in."""
-    return simulated(lambda: access.now())
+    """Staff texts go through the organization's own transport (Twilio when configured)."""
+    return transports_for_process()(org)
 
 
 @member

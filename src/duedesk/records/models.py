@@ -168,6 +168,7 @@ class Handoff(models.Model):
         ("broken_promise", "Broken promise"),
         ("no_response", "No response"),
         ("identity_failed", "Identity not confirmed"),
+        ("missed_instalment", "Missed instalment"),
     ]
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="handoffs")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="handoffs")
