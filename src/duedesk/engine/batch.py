@@ -87,7 +87,7 @@ class BatchRunner:
             try:
                 accepted = transport.send(Outgoing(
                     channel=step.kind, to=message.to, body=message.body, idempotency_key=step.idempotency_key,
-                    subject=message.subject, status_callback=self.status_callback,
+                    subject=message.subject, html=getattr(message, "html", ""), status_callback=self.status_callback,
                     organization_id=contact.organization_id,
                 ))
             except TransportError as error:
@@ -133,12 +133,12 @@ class BatchRunner:
                 pay_link=invoice.pay_link, promise_date=promise.promised_date if promise else None,
                 callback_number=contact.organization.callback_number,
             )
-            subject = ""
+            subject = html = ""
             if step.kind == "sms":
                 body, to = render.render_sms(definition.text(step_def.template, ctx.lang), ctx), contact.phone
             else:
                 subject_src = definition.subject(step_def.template, ctx.lang) or "{{ org.name }}"
-                subject, body, _html = render.render_email(subject_src, definition.text(step_def.template, ctx.lang),
+                subject, body, html = render.render_email(subject_src, definition.text(step_def.template, ctx.lang),
                                                            ctx)
                 to = contact.email
             built[step.pk] = Message(
@@ -146,6 +146,7 @@ class BatchRunner:
                 channel=step.kind, direction="out", to=to, subject=subject, body=body, status="sending",
                 idempotency_key=step.idempotency_key, created_at=now,
             )
+            built[step.pk].html = html  # not stored: the email transport sends it beside the plain text
         with transaction.atomic():
             existing = {m.idempotency_key: m for m in Message.objects.filter(
                 idempotency_key__in=[m.idempotency_key for m in built.values()])}
@@ -156,6 +157,7 @@ class BatchRunner:
                     old = existing[message.idempotency_key]
                     old.body, old.subject, old.status = message.body, message.subject, "sending"
                     old.save(update_fields=["body", "subject", "status"])
+                    old.html = getattr(message, "html", "")
                     built[pk] = old
             Step.objects.filter(pk__in=list(built)).update(status="sending")
         return built
