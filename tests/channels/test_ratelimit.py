@@ -131,3 +131,13 @@ def test_the_sms_transport_paces_each_send():
     assert rest.sent[0]["from_"] == "+12125550199" and rest.sent[0]["messaging_service_sid"] is None
     assert rest.sent[0]["idempotency_key"] == "k0"
     assert rest.sent[0]["status_callback"].endswith("/hooks/twilio/sms/status?key=k0")
+
+
+def test_texts_sent_from_a_webhook_wait_a_bounded_time():
+    t = FakeTime()
+    limiter = ratelimit.InProcessLimiter(clock=t, sleep=t.sleep)
+    for _ in range(5):
+        limiter.reserve("A", 1)  # a busy number: the next slot is 5 s away
+    with ratelimit.bounded_wait(1.0):
+        assert limiter.acquire("A", 1) == 1.0
+    assert limiter.acquire("A", 1) == pytest.approx(5.0)  # the worker waits its turn

@@ -23,7 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from duedesk.channels.twilio import errors as codes
-from duedesk.channels.twilio import signing, twiml
+from duedesk.channels.twilio import ratelimit, signing, twiml
 from duedesk.channels.twilio import transport as twilio
 from duedesk.engine import actions
 from duedesk.engine.models import Step
@@ -41,6 +41,7 @@ SMS_RANK = {"sending": 0, "retrying": 0, "accepted": 1, "queued": 1, "scheduled"
 SMS_EVENTS = ("delivered", "undelivered", "failed")
 FINAL_CALL = ("completed", "no-answer", "busy", "failed", "canceled")
 MACHINE = ("machine_end_beep", "machine_end_silence", "machine_end_other")
+REPLY_MAX_WAIT = 1.0  # seconds a text sent from a webhook waits for its rate-limit slot
 SETTLE_WAIT = 3.0  # seconds a callback waits for the worker to finish recording the send it reports
 
 
@@ -141,8 +142,9 @@ def sms_inbound(request, org, _):
     from duedesk.channels.sms.inbound import receive_text
 
     post = request.POST
-    receive_text(org, post.get("From", ""), post.get("To", ""), post.get("Body", ""), clock(),
-                 transports_for_process()(org), provider_id=post.get("MessageSid") or post.get("SmsSid") or "")
+    with ratelimit.bounded_wait(REPLY_MAX_WAIT):
+        receive_text(org, post.get("From", ""), post.get("To", ""), post.get("Body", ""), clock(),
+                     transports_for_process()(org), provider_id=post.get("MessageSid") or post.get("SmsSid") or "")
     return _xml(twiml.empty_messaging())
 
 
@@ -221,7 +223,8 @@ def voice_turn(request, org, call):
     text = (post.get("SpeechResult") or post.get("Digits") or "").strip() or None
     turn_key = f"{post.get('CallSid') or call.provider_id or call.pk}:{n}"
     try:
-        turn = conversation.heard(call.pk, text, clock(), turn_key=turn_key)
+        with ratelimit.bounded_wait(REPLY_MAX_WAIT):  # the pay link, texted during the call
+            turn = conversation.heard(call.pk, text, clock(), turn_key=turn_key)
     except Exception:
         logger.exception("call %s: turn %s failed; hanging up politely", call.pk, n)
         return _xml(twiml.hangup())

@@ -13,13 +13,28 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
+
+# A webhook must answer Twilio within seconds: texts sent while handling one (a STOP confirmation,
+# a reply) wait at most this long for their slot, then go to Twilio's own queue for the number.
+_max_wait: ContextVar[float | None] = ContextVar("duedesk_ratelimit_max_wait", default=None)
+
+
+@contextmanager
+def bounded_wait(seconds: float) -> Iterator[None]:
+    token = _max_wait.set(seconds)
+    try:
+        yield
+    finally:
+        _max_wait.reset(token)
 
 
 def _interval(rate: float | Decimal | None) -> float | None:
@@ -44,6 +59,9 @@ class _Limiter:
             return 0.0
         slot = self.reserve(sender, rate)
         wait = slot - self.clock()
+        cap = _max_wait.get()
+        if cap is not None:
+            wait = min(wait, cap)
         if wait > 0:
             self.sleep(wait)
             return wait
