@@ -1,0 +1,181 @@
+"""Webhook latency under gunicorn: 50 concurrent clients posting signed Twilio webhooks.
+
+Inbound texts (/hooks/twilio/sms, a HELP text: keyword, reply through the simulated transport) and
+call turns (/hooks/twilio/voice/turn, silence on a call in progress: the dialog's reprompt), each
+signed exactly as Twilio signs. Prints p50/p99 per endpoint. Runs on PostgreSQL only (a scratch
+database beside DUEDESK_TEST_POSTGRES_URL, dropped after); skipped when that is not set.
+
+    python bench/webhook_latency.py [--clients 50] [--requests 20] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+os.environ.setdefault("DUEDESK_DATA_DIR", tempfile.mkdtemp(prefix="duedesk-bench-"))
+os.environ.setdefault("DUEDESK_SECRET_KEY", "bench")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "duedesk.settings")
+os.environ["DUEDESK_LOG_LEVEL"] = "WARNING"
+
+TOKEN = "bench-token"
+SID = "AC" + "be" * 16
+CLINIC = "+12125550199"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _seed(clients: int, public_url: str):
+    from datetime import UTC, datetime
+
+    from duedesk.api import webhooks
+    from duedesk.channels.voice import conversation
+    from duedesk.engine import definitions
+    from duedesk.records.models import Call, Contact, Invoice, Organization
+
+    now = datetime.now(UTC)
+    org = Organization.objects.create(slug="bench", name="Maple Clinic", callback_number="+12125550100",
+                                      twilio_account_sid=SID, sms_from=CLINIC, voice_caller_id=CLINIC,
+                                      sms_per_second=0)  # the webhook, not the per-number pacing
+    definitions.ensure_default(org)
+    contacts, calls = [], []
+    for i in range(clients):
+        contact = Contact.objects.create(organization=org, first_name="Maria", last_name=f"L{i}",
+                                         phone=f"+1415555{i:04d}", language="en")
+        invoice = Invoice.objects.create(organization=org, contact=contact, external_ref=f"B{i}",
+                                         amount_due=120, balance=120, due_date=now.date())
+        call = Call.objects.create(organization=org, contact=contact, invoice=invoice, to=contact.phone,
+                                   sender=CLINIC, status="ringing", provider_id=f"CA{i:032d}", created_at=now)
+        conversation.answered(call.pk, now)
+        contacts.append(contact)
+        calls.append(call)
+    del webhooks
+    return [c.phone for c in contacts], [c.pk for c in calls]
+
+
+def _client(kind, index, phones, calls, requests, base, out, barrier):
+    import httpx
+
+    from duedesk.channels.twilio.signing import sign
+
+    with httpx.Client(timeout=30) as http:
+        barrier.wait()
+        for n in range(requests):
+            if kind == "sms":
+                path = "/hooks/twilio/sms"
+                params = {"MessageSid": f"SM{index:08d}{n:024d}", "AccountSid": SID, "From": phones[index],
+                          "To": CLINIC, "Body": "HELP", "NumMedia": "0"}
+            else:
+                path = f"/hooks/twilio/voice/turn?call={calls[index]}&n={n + 1}"
+                params = {"CallSid": f"CA{index:032d}", "AccountSid": SID, "CallStatus": "in-progress"}
+            url = base + path
+            headers = {"X-Twilio-Signature": sign(TOKEN, url, params)}
+            start = time.perf_counter()
+            response = http.post(url, data=params, headers=headers)
+            out.append((time.perf_counter() - start, response.status_code))
+
+
+def _run(kind, clients, requests, base, phones, calls):
+    out: list = []
+    barrier = threading.Barrier(clients)
+    threads = [threading.Thread(target=_client, args=(kind, i, phones, calls, requests, base, out, barrier))
+               for i in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    times = sorted(t for t, _ in out)
+    bad = sum(1 for _, status in out if status != 200)
+    p50 = statistics.median(times) * 1000
+    p99 = times[min(len(times) - 1, int(len(times) * 0.99))] * 1000
+    print(f"{kind:>5}: {len(out)} requests from {clients} clients in {elapsed:.1f} s ({len(out) / elapsed:.0f}/s), "
+          f"p50 {p50:.0f} ms, p99 {p99:.0f} ms, non-200: {bad}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    base_db = os.environ.get("DUEDESK_TEST_POSTGRES_URL")
+    if not base_db:
+        print("webhook latency: skipped (set DUEDESK_TEST_POSTGRES_URL; gunicorn needs a shared database)")
+        return
+    import psycopg
+
+    scratch = f"duedesk_bench_hooks_{os.getpid()}"
+    admin = psycopg.connect(base_db, autocommit=True)
+    admin.execute(f'CREATE DATABASE "{scratch}"')
+    db_url = base_db.rsplit("/", 1)[0] + "/" + scratch
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "DUEDESK_DATABASE_URL": db_url, "DUEDESK_PUBLIC_URL": base,
+           "DUEDESK_TWILIO_AUTH_TOKEN": TOKEN, "DUEDESK_EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
+    os.environ.update({k: env[k] for k in ("DUEDESK_DATABASE_URL", "DUEDESK_PUBLIC_URL", "DUEDESK_TWILIO_AUTH_TOKEN")})
+    server = None
+    fake = None
+    try:
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        phones, calls = _seed(args.clients, base)
+        from django.db import connections
+
+        connections.close_all()
+        # Replies (the HELP answer) go to a fake Twilio over loopback, as they would go to Twilio.
+        from duedesk.channels.twilio.fake import FakeTwilio
+
+        fake = FakeTwilio(account_sid=SID, auth_token=TOKEN, callbacks=False).start()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "duedesk.wsgi:application", "--bind", f"127.0.0.1:{port}",
+             "--workers", str(args.workers), "--threads", "4", "--log-level", "warning"],
+            env={**env, "DUEDESK_TWILIO_BASE_URL": fake.base_url},
+            cwd=str(ROOT),
+        )
+        import httpx
+
+        for _ in range(100):
+            try:
+                httpx.post(base + "/hooks/twilio/sms", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        print(f"gunicorn: {args.workers} workers x 4 threads, PostgreSQL")
+        _run("sms", args.clients, args.requests, base, phones, calls)
+        _run("turn", args.clients, args.requests, base, phones, calls)
+        print(f"replies texted through the fake Twilio: {len(fake.messages)}")
+    finally:
+        if fake is not None:
+            fake.stop()
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=10)
+        from django.db import connections
+
+        connections.close_all()
+        admin.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
+        admin.close()
+
+
+if __name__ == "__main__":
+    main()
