@@ -20,7 +20,7 @@ from duedesk.engine import definitions
 from duedesk.engine.models import Enrollment, Step, Workflow
 from duedesk.engine.planning import Anchors, walk
 from duedesk.records.models import Contact, Handoff, Invoice, Organization, Promise
-from duedesk.records.timeline import log
+from duedesk.records.timeline import jsonable, log
 
 logger = logging.getLogger("duedesk.engine")
 
@@ -345,6 +345,8 @@ def open_handoff(contact: Contact, reason: str, now: datetime, *, invoice: Invoi
                  summary: str = "", collected: dict | None = None, transcript: list | None = None,
                  actor: str = "duedesk") -> Handoff:
     """Give the conversation to a person, with everything already collected."""
+    collected = jsonable(collected or {})
+    transcript = jsonable(transcript or [])
     with transaction.atomic():
         existing = Handoff.objects.filter(
             organization_id=contact.organization_id, contact=contact, invoice=invoice, reason=reason, status="open"

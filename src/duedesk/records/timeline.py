@@ -48,15 +48,15 @@ def event(
         handoff=handoff,
         channel=channel,
         actor=actor,
-        detail=_jsonable(detail),
+        detail=jsonable(detail),
     )
 
 
-def _jsonable(value):
+def jsonable(value):
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items() if v is not None}
+        return {k: jsonable(v) for k, v in value.items() if v is not None}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     if hasattr(value, "isoformat"):
