@@ -31,6 +31,14 @@ class SimulatedTransport:
         )
         return Accepted(pid, "sent")
 
+    def send_many(self, msgs: list[Outgoing]) -> list[Accepted]:
+        """A batch in one write: all recorded or none (a crash before it returns is reconciled by lookup)."""
+        rows = [SimulatedSend(channel=m.channel, to=m.to, body=m.body, idempotency_key=m.idempotency_key,
+                              provider_id=self._provider_id("SM" if m.channel == "sms" else "EM"), at=self.clock())
+                for m in msgs]
+        SimulatedSend.objects.bulk_create(rows)
+        return [Accepted(r.provider_id, "sent") for r in rows]
+
     def lookup(self, idempotency_key: str, to: str, since: datetime) -> Accepted | None:
         row = SimulatedSend.objects.filter(idempotency_key=idempotency_key).first()
         return Accepted(row.provider_id, "sent") if row else None

@@ -80,28 +80,45 @@ class BatchRunner:
             return
         messages = self._record(allowed, promises, now)
         sent, failed = [], []
-        for step in allowed:
-            message = messages[step.pk]
-            contact = step.enrollment.contact
-            transport = self.transports_for(contact.organization).for_channel(step.kind)
-            try:
-                accepted = transport.send(Outgoing(
-                    channel=step.kind, to=message.to, body=message.body, idempotency_key=step.idempotency_key,
-                    subject=message.subject, html=getattr(message, "html", ""), status_callback=self.status_callback,
-                    organization_id=contact.organization_id,
-                ))
-            except TransportError as error:
-                found = self.single._lookup(transport, step, message) if error.accepted_unknown else None
-                if found is None:
-                    failed.append((step, message, error))
-                    continue
-                accepted = found
-            message.provider_id, message.status = accepted.provider_id, accepted.status
-            sent.append(step)
+        for transport, group in self._by_transport(allowed):
+            outgoing = [self._outgoing(step, messages[step.pk]) for step in group]
+            if hasattr(transport, "send_many"):  # one write for the batch (the simulated transport)
+                results = transport.send_many(outgoing)
+            else:
+                results = []
+                for msg in outgoing:
+                    try:
+                        results.append(transport.send(msg))
+                    except TransportError as error:
+                        results.append(error)
+            for step, result in zip(group, results, strict=True):
+                message = messages[step.pk]
+                if isinstance(result, TransportError):
+                    found = self.single._lookup(transport, step, message) if result.accepted_unknown else None
+                    if found is None:
+                        failed.append((step, message, result))
+                        continue
+                    result = found
+                message.provider_id, message.status = result.provider_id, result.status
+                sent.append(step)
         for step, message, error in failed:
             self.single._failed(step, message, step.kind, step.enrollment.contact, error, now)
         if sent:
             self._settle(sent, messages, promises, now)
+
+    def _by_transport(self, steps: list[Step]):
+        groups: dict[int, tuple] = {}
+        for step in steps:
+            transport = self.transports_for(step.enrollment.organization).for_channel(step.kind)
+            groups.setdefault(id(transport), (transport, []))[1].append(step)
+        return list(groups.values())
+
+    def _outgoing(self, step: Step, message: Message) -> Outgoing:
+        return Outgoing(
+            channel=step.kind, to=message.to, body=message.body, idempotency_key=step.idempotency_key,
+            subject=message.subject, html=getattr(message, "html", ""), status_callback=self.status_callback,
+            organization_id=step.organization_id,
+        )
 
     def _defer(self, deferred, now: datetime) -> None:
         with transaction.atomic():
@@ -168,11 +185,7 @@ class BatchRunner:
         with transaction.atomic():
             live = dict(Enrollment.objects.select_for_update().filter(
                 pk__in=[s.enrollment_id for s in steps]).values_list("pk", "status"))
-            with connection.cursor() as cursor:  # plain executemany: Django's bulk_update is slow here
-                cursor.executemany(
-                    "UPDATE records_message SET provider_id = %s, status = %s WHERE id = %s",
-                    [(messages[s.pk].provider_id, messages[s.pk].status, messages[s.pk].pk) for s in steps],
-                )
+            _set_provider_ids([messages[s.pk] for s in steps])
             events, new_steps, finished = [], [], []
             for step in steps:
                 message = messages[step.pk]
@@ -246,3 +259,18 @@ class BatchRunner:
                                 .values_list("invoice_id", "due_date")):
             first.setdefault(invoice_id, due)
         return first
+
+
+def _set_provider_ids(messages: list[Message]) -> None:
+    """One UPDATE … FROM for the whole batch (PostgreSQL and SQLite ≥ 3.33 both speak it)."""
+    if not messages:
+        return
+    values = ", ".join(["(%s, %s, %s)"] * len(messages))
+    params = [p for m in messages for p in (m.pk, m.provider_id, m.status)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH v(id, provider_id, status) AS (VALUES {values}) "
+            "UPDATE records_message SET provider_id = v.provider_id, status = v.status "
+            "FROM v WHERE records_message.id = v.id",
+            params,
+        )
