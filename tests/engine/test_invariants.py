@@ -242,3 +242,52 @@ def test_editing_a_workflow_makes_a_new_version_running_enrollments_keep_theirs(
     other = make_invoice(due=date(2026, 12, 20))
     actions.enroll_invoice(other, clock())
     assert Enrollment.objects.get(invoice=other).workflow == second
+
+
+def test_a_worker_never_sends_a_step_whose_lease_another_worker_took_over(make_invoice, clock, transports):
+    from duedesk.engine.batch import BatchRunner
+    from duedesk.engine.worker import claim
+
+    invoice = _due_text(make_invoice, clock)
+    ids = claim("slow", clock())
+    # The slow worker stalls past its lease; the step is requeued and another worker claims it.
+    clock.advance(minutes=6)
+    recover(clock(), lambda org: transports)
+    assert claim("fast", clock()) == ids
+    BatchRunner(lambda org: transports, "slow").run(ids, clock)
+    assert SimulatedSend.objects.count() == 0
+    BatchRunner(lambda org: transports, "fast").run(ids, clock)
+    assert SimulatedSend.objects.count() == 1
+    assert Event.objects.filter(kind="sms.sent", invoice=invoice).count() == 1
+
+
+def test_a_long_sending_batch_keeps_its_lease(make_invoice, clock, transports, monkeypatch):
+    from duedesk.engine import batch
+
+    invoice = _due_text(make_invoice, clock)
+    seen = []
+
+    class OneByOne:
+        name = "one-by-one"
+
+        def send(self, msg):  # no send_many: the runner sends one at a time and renews as it goes
+            seen.append(Step.objects.get(enrollment__invoice=invoice, step_id="heads_up").lease_until)
+            return transports.sms.send(msg)
+
+        def lookup(self, *args):
+            return transports.sms.lookup(*args)
+
+    renewed = []
+    original = batch.BatchRunner._renew
+
+    def renew(self, ids, now):
+        original(self, ids, now)
+        renewed.append(Step.objects.get(pk=ids[0]).lease_until)
+
+    monkeypatch.setattr(batch, "LEASE_RENEWAL", -1.0)
+    monkeypatch.setattr(batch.BatchRunner, "_renew", renew)
+    slow = type(transports)(sms=OneByOne(), voice=transports.voice, email=transports.email)
+    Worker(lambda org: slow, clock=clock, worker_id="w").tick()
+    assert seen and seen[0] >= clock() + timedelta(minutes=4)  # the lease covers the send
+    assert renewed and renewed[0] >= clock() + timedelta(minutes=5)  # and is renewed while sending
+    assert SimulatedSend.objects.count() == 1

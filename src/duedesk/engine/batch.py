@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import Count
@@ -26,6 +27,8 @@ from duedesk.records.models import Instalment, Message, Promise
 from duedesk.records.timeline import event
 
 TEXTS = ("sms", "email")
+LEASE = timedelta(minutes=5)
+LEASE_RENEWAL = 60.0  # seconds of sending between lease renewals
 logger = logging.getLogger("duedesk.worker")
 
 
@@ -79,6 +82,7 @@ class BatchRunner:
         if not allowed:
             return
         messages = self._record(allowed, promises, now)
+        allowed = [step for step in allowed if step.pk in messages]
         sent, failed = [], []
         for transport, group in self._by_transport(allowed):
             outgoing = [self._outgoing(step, messages[step.pk]) for step in group]
@@ -86,11 +90,17 @@ class BatchRunner:
                 results = transport.send_many(outgoing)
             else:
                 results = []
+                renewed = time.monotonic()
                 for msg in outgoing:
                     try:
                         results.append(transport.send(msg))
                     except TransportError as error:
                         results.append(error)
+                    if time.monotonic() - renewed > LEASE_RENEWAL:
+                        # A rate-limited batch can outlast its lease: keep it, or a peer would reconcile
+                        # rows still being sent here.
+                        self._renew([s.pk for s in group], now + (time.monotonic() - renewed))
+                        renewed = time.monotonic()
             for step, result in zip(group, results, strict=True):
                 message = messages[step.pk]
                 if isinstance(result, TransportError):
@@ -105,6 +115,10 @@ class BatchRunner:
             self.single._failed(step, message, step.kind, step.enrollment.contact, error, now)
         if sent:
             self._settle(sent, messages, promises, now)
+
+    def _renew(self, ids: list[int], now: datetime) -> None:
+        Step.objects.filter(pk__in=ids, status="sending", leased_by=self.worker_id).update(
+            lease_until=now + LEASE)
 
     def _by_transport(self, steps: list[Step]):
         groups: dict[int, tuple] = {}
@@ -165,6 +179,10 @@ class BatchRunner:
             )
             built[step.pk].html = html  # not stored: the email transport sends it beside the plain text
         with transaction.atomic():
+            # Only rows this worker still holds: a lease that ran out was requeued for someone else.
+            owned = set(Step.objects.select_for_update().filter(
+                pk__in=list(built), status="claimed", leased_by=self.worker_id).values_list("pk", flat=True))
+            built = {pk: m for pk, m in built.items() if pk in owned}
             existing = {m.idempotency_key: m for m in Message.objects.filter(
                 idempotency_key__in=[m.idempotency_key for m in built.values()])}
             fresh = [m for m in built.values() if m.idempotency_key not in existing]
@@ -176,7 +194,7 @@ class BatchRunner:
                     old.save(update_fields=["body", "subject", "status"])
                     old.html = getattr(message, "html", "")
                     built[pk] = old
-            Step.objects.filter(pk__in=list(built)).update(status="sending")
+            Step.objects.filter(pk__in=list(built)).update(status="sending", lease_until=now + LEASE)
         return built
 
     def _settle(self, steps: list[Step], messages, promises, now: datetime) -> None:

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from duedesk.channels.errors import TransportError
 from duedesk.engine import actions
-from duedesk.engine.batch import BatchRunner
+from duedesk.engine.batch import LEASE, BatchRunner
 from duedesk.engine.models import Step
 from duedesk.engine.runner import settle_sent
 from duedesk.records.models import Call, Message
@@ -30,7 +30,7 @@ from duedesk.records.timeline import log
 
 logger = logging.getLogger("duedesk.worker")
 
-LEASE = timedelta(minutes=5)
+# LEASE lives with the batch runner, which renews it while a long batch is still sending.
 
 
 def claim(worker_id: str, now: datetime, limit: int = 100, lease: timedelta = LEASE) -> list[int]:
