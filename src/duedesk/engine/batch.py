@@ -90,7 +90,7 @@ class BatchRunner:
                 results = transport.send_many(outgoing)
             else:
                 results = []
-                renewed = time.monotonic()
+                started = renewed = time.monotonic()
                 for msg in outgoing:
                     try:
                         results.append(transport.send(msg))
@@ -99,7 +99,7 @@ class BatchRunner:
                     if time.monotonic() - renewed > LEASE_RENEWAL:
                         # A rate-limited batch can outlast its lease: keep it, or a peer would reconcile
                         # rows still being sent here.
-                        self._renew([s.pk for s in group], now + (time.monotonic() - renewed))
+                        self._renew([s.pk for s in group], now + timedelta(seconds=time.monotonic() - started))
                         renewed = time.monotonic()
             for step, result in zip(group, results, strict=True):
                 message = messages[step.pk]
