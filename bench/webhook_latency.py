@@ -1,7 +1,11 @@
 """Webhook latency under gunicorn: 50 concurrent clients posting signed Twilio webhooks.
 
+Each client is one conversation (a patient texting, a call in progress) and sends at a human pace:
+one request every --interval seconds (default 1.0, jittered), so 50 clients are 50 live calls.
+--interval 0 turns it into a closed loop that measures the most the machine can take.
+
 Inbound texts (/hooks/twilio/sms, a HELP text: keyword, reply through the simulated transport) and
-call turns (/hooks/twilio/voice/turn, silence on a call in progress: the dialog's reprompt), each
+call turns (/hooks/twilio/voice/turn, a spoken question on a call in progress: understood and answered), each
 signed exactly as Twilio signs. Prints p50/p99 per endpoint. Runs on PostgreSQL only (a scratch
 database beside DUEDESK_TEST_POSTGRES_URL, dropped after); skipped when that is not set.
 
@@ -67,32 +71,44 @@ def _seed(clients: int, public_url: str):
     return [c.phone for c in contacts], [c.pk for c in calls]
 
 
-def _client(kind, index, phones, calls, requests, base, out, barrier):
+def _client(kind, index, phones, calls, requests, base, out, barrier, interval=0.0):
+    import random
+
     import httpx
 
     from duedesk.channels.twilio.signing import sign
 
+    pace = random.Random(index)
     with httpx.Client(timeout=30) as http:
         barrier.wait()
-        for n in range(requests):
+        if interval:
+            time.sleep(pace.uniform(0, interval))  # callers don't all speak at the same instant
+        for n in range(requests + 1):  # the first request of each client warms its connection, unmeasured
             if kind == "sms":
                 path = "/hooks/twilio/sms"
                 params = {"MessageSid": f"SM{index:08d}{n:024d}", "AccountSid": SID, "From": phones[index],
                           "To": CLINIC, "Body": "HELP", "NumMedia": "0"}
             else:
                 path = f"/hooks/twilio/voice/turn?call={calls[index]}&n={n + 1}"
-                params = {"CallSid": f"CA{index:032d}", "AccountSid": SID, "CallStatus": "in-progress"}
+                # A question in speech: understanding, the script's answer and a new question each turn.
+                params = {"CallSid": f"CA{index:032d}", "AccountSid": SID, "CallStatus": "in-progress",
+                          "SpeechResult": "sorry who is calling", "Confidence": "0.91"}
             url = base + path
             headers = {"X-Twilio-Signature": sign(TOKEN, url, params)}
             start = time.perf_counter()
             response = http.post(url, data=params, headers=headers)
-            out.append((time.perf_counter() - start, response.status_code))
+            took = time.perf_counter() - start
+            if n:
+                out.append((took, response.status_code))
+            if interval:
+                time.sleep(max(0.0, pace.uniform(0.5 * interval, 1.5 * interval) - took))
 
 
-def _run(kind, clients, requests, base, phones, calls):
+def _run(kind, clients, requests, base, phones, calls, interval=0.0):
     out: list = []
     barrier = threading.Barrier(clients)
-    threads = [threading.Thread(target=_client, args=(kind, i, phones, calls, requests, base, out, barrier))
+    threads = [threading.Thread(target=_client, args=(kind, i, phones, calls, requests, base, out, barrier,
+                                                      interval))
                for i in range(clients)]
     started = time.perf_counter()
     for t in threads:
@@ -104,7 +120,8 @@ def _run(kind, clients, requests, base, phones, calls):
     bad = sum(1 for _, status in out if status != 200)
     p50 = statistics.median(times) * 1000
     p99 = times[min(len(times) - 1, int(len(times) * 0.99))] * 1000
-    print(f"{kind:>5}: {len(out)} requests from {clients} clients in {elapsed:.1f} s ({len(out) / elapsed:.0f}/s), "
+    mode = f"every ~{interval:g} s" if interval else "closed loop"
+    print(f"{kind:>5} ({mode}): {len(out)} requests from {clients} clients in {elapsed:.1f} s ({len(out) / elapsed:.0f}/s), "
           f"p50 {p50:.0f} ms, p99 {p99:.0f} ms, non-200: {bad}")
 
 
@@ -113,6 +130,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between a client's requests")
     args = parser.parse_args()
     base_db = os.environ.get("DUEDESK_TEST_POSTGRES_URL")
     if not base_db:
@@ -161,8 +179,11 @@ def main() -> None:
             except httpx.HTTPError:
                 time.sleep(0.1)
         print(f"gunicorn: {args.workers} workers x 4 threads, PostgreSQL")
-        _run("sms", args.clients, args.requests, base, phones, calls)
-        _run("turn", args.clients, args.requests, base, phones, calls)
+        _run("sms", args.clients, args.requests, base, phones, calls, args.interval)
+        _run("turn", args.clients, args.requests, base, phones, calls, args.interval)
+        if args.interval:
+            _run("sms", args.clients, args.requests, base, phones, calls)
+            _run("turn", args.clients, args.requests, base, phones, calls)
         print(f"replies texted through the fake Twilio: {len(fake.messages)}")
     finally:
         if fake is not None:
