@@ -291,3 +291,51 @@ def test_a_long_sending_batch_keeps_its_lease(make_invoice, clock, transports, m
     assert seen and seen[0] >= clock() + timedelta(minutes=4)  # the lease covers the send
     assert renewed and renewed[0] >= clock() + timedelta(minutes=5)  # and is renewed while sending
     assert SimulatedSend.objects.count() == 1
+
+
+def test_a_send_nobody_can_confirm_goes_to_a_person_not_out_again(make_invoice, clock, transports):
+    from duedesk.channels.errors import TransportError
+
+    invoice = _due_text(make_invoice, clock)
+
+    class TimedOutAfterSending:
+        name = "timed-out"
+
+        def send(self, msg):
+            transports.sms.send(msg)  # the provider took it...
+            raise TransportError("read timeout", accepted_unknown=True)  # ...but we never heard back
+
+        def lookup(self, *args):
+            raise TransportError("this provider cannot be asked")
+
+    blind = type(transports)(sms=TimedOutAfterSending(), voice=transports.voice, email=transports.email)
+    worker = Worker(lambda org: blind, clock=clock, worker_id="w")
+    worker.tick()
+    clock.advance(hours=1)
+    worker.run_until_idle()
+    assert SimulatedSend.objects.count() == 1
+    step = Step.objects.get(enrollment__invoice=invoice, step_id="heads_up")
+    assert step.status == "unknown"
+    assert invoice.handoffs.get().reason == "unknown_send"
+
+
+def test_a_delivery_callback_that_beats_the_worker_is_not_moved_back(make_invoice, clock, transports):
+    invoice = _due_text(make_invoice, clock)
+
+    class FastCallback:
+        name = "fast"
+
+        def send(self, msg):
+            accepted = transports.sms.send(msg)
+            # The provider's "delivered" callback lands before the worker has settled the send.
+            Message.objects.filter(idempotency_key=msg.idempotency_key).update(status="delivered",
+                                                                               provider_id=accepted.provider_id)
+            return accepted
+
+        def lookup(self, *args):
+            return transports.sms.lookup(*args)
+
+    fast = type(transports)(sms=FastCallback(), voice=transports.voice, email=transports.email)
+    Worker(lambda org: fast, clock=clock, worker_id="w").tick()
+    message = Message.objects.get(invoice=invoice)
+    assert message.status == "delivered"

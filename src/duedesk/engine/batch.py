@@ -104,15 +104,12 @@ class BatchRunner:
             for step, result in zip(group, results, strict=True):
                 message = messages[step.pk]
                 if isinstance(result, TransportError):
-                    found = self.single._lookup(transport, step, message) if result.accepted_unknown else None
-                    if found is None:
-                        failed.append((step, message, result))
-                        continue
-                    result = found
+                    failed.append((step, message, result, transport))
+                    continue
                 message.provider_id, message.status = result.provider_id, result.status
                 sent.append(step)
-        for step, message, error in failed:
-            self.single._failed(step, message, step.kind, step.enrollment.contact, error, now)
+        for step, message, error, transport in failed:
+            self.single.after_error(step, message, step.kind, step.enrollment.contact, transport, error, now)
         if sent:
             self._settle(sent, messages, promises, now)
 
@@ -288,7 +285,9 @@ def _set_provider_ids(messages: list[Message]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH v(id, provider_id, status) AS (VALUES {values}) "
-            "UPDATE records_message SET provider_id = v.provider_id, status = v.status "
+            "UPDATE records_message SET provider_id = COALESCE(NULLIF(records_message.provider_id, ''), v.provider_id),"
+            " status = CASE WHEN records_message.status IN ('sending', 'retrying', 'unknown') THEN v.status"
+            " ELSE records_message.status END "  # a delivery callback that came first is never moved back
             "FROM v WHERE records_message.id = v.id",
             params,
         )

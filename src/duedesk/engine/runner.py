@@ -25,6 +25,7 @@ from duedesk.records.timeline import log
 logger = logging.getLogger("duedesk.worker")
 
 SENDS = ("sms", "email", "call")
+UNSETTLED = ("sending", "retrying", "dialing", "unknown")  # statuses only our own send sets
 MAX_TRANSIENT_ATTEMPTS = 5
 _rng = random.Random()
 
@@ -212,18 +213,27 @@ class StepRunner:
                     organization_id=contact.organization_id,
                 ))
         except TransportError as error:
-            if error.accepted_unknown:
-                found = self._lookup(transport, step, record)
-                if found is not None:
-                    return settle_sent(step, record, channel, found, now)
-            return self._failed(step, record, channel, contact, error, now)
+            return self.after_error(step, record, channel, contact, transport, error, now)
         return settle_sent(step, record, channel, accepted, now)
 
-    def _lookup(self, transport, step, record):
+    def after_error(self, step, record, channel, contact, transport, error: TransportError, now: datetime) -> str:
+        """A send that may have gone out is looked up: found, it is settled; confirmed absent, it is retried
+        with the same key; if nobody can tell, a person decides (never a blind resend)."""
+        if error.accepted_unknown:
+            found, confirmed = self.lookup(transport, step, record)
+            if found is not None:
+                return settle_sent(step, record, channel, found, now)
+            if not confirmed:
+                mark_unknown(step, record, now, str(error))
+                return "unknown"
+        return self._failed(step, record, channel, contact, error, now)
+
+    def lookup(self, transport, step, record):
+        """(what the provider has, whether the provider could say)."""
         try:
-            return transport.lookup(step.idempotency_key, record.to, record.created_at - timedelta(minutes=5))
+            return transport.lookup(step.idempotency_key, record.to, record.created_at - timedelta(minutes=5)), True
         except TransportError:
-            return None
+            return None, False
 
     def _failed(self, step, record, channel, contact, error: TransportError, now: datetime) -> str:
         with transaction.atomic():
@@ -308,8 +318,10 @@ def settle_sent(step: Step, record, channel: str, accepted, now: datetime) -> st
     with transaction.atomic():
         step = Step.objects.select_for_update().select_related("enrollment__contact", "enrollment__invoice").get(
             pk=step.pk)
-        record.provider_id = accepted.provider_id
-        record.status = accepted.status if channel != "call" else "ringing"
+        record.refresh_from_db(fields=["status", "provider_id"])
+        record.provider_id = record.provider_id or accepted.provider_id
+        if record.status in UNSETTLED:  # a delivery callback that came first is never moved backwards
+            record.status = accepted.status if channel != "call" else "ringing"
         record.save(update_fields=["provider_id", "status"])
         step.provider_id = accepted.provider_id
         enrollment = step.enrollment
@@ -328,3 +340,21 @@ def settle_sent(step: Step, record, channel: str, accepted, now: datetime) -> st
             channel=channel, **detail)
         actions.complete_step(step, "sent", now)
         return "sent"
+
+
+def mark_unknown(step: Step, record, now: datetime, error: str = "") -> None:
+    """We cannot tell whether the provider took it: stop, and ask a person before anything else is sent."""
+    with transaction.atomic():
+        step = Step.objects.select_related("enrollment__contact", "enrollment__invoice").get(pk=step.pk)
+        Step.objects.filter(pk=step.pk).update(status="unknown", lease_until=None, finished_at=now)
+        if record is not None:
+            record.status = "unknown"
+            record.save(update_fields=["status"])
+        enrollment = step.enrollment
+        log(step.organization_id, "step.unknown", now, contact=enrollment.contact, invoice=enrollment.invoice,
+            channel=step.kind, step=step.step_id, error=error)
+        actions.open_handoff(
+            enrollment.contact, "unknown_send", now, invoice=enrollment.invoice,
+            summary=f"We could not confirm whether the {step.kind} for step '{step.step_id}' went out. "
+            "Check with the patient before sending anything else.",
+        )

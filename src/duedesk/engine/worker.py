@@ -21,10 +21,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from duedesk.channels.errors import TransportError
-from duedesk.engine import actions
 from duedesk.engine.batch import LEASE, BatchRunner
 from duedesk.engine.models import Step
-from duedesk.engine.runner import settle_sent
+from duedesk.engine.runner import mark_unknown, settle_sent
 from duedesk.records.models import Call, Message
 from duedesk.records.timeline import log
 
@@ -89,18 +88,7 @@ def _reconcile(step: Step, now: datetime, transports_for: Callable) -> str:
             log(step.organization_id, "step.reconciled", now, contact=contact, invoice=step.enrollment.invoice,
                 channel=channel, step=step.step_id, result="never reached the provider")
         return "reconciled"
-    with transaction.atomic():
-        Step.objects.filter(pk=step.pk).update(status="unknown", lease_until=None, finished_at=now)
-        if record is not None:
-            record.status = "unknown"
-            record.save(update_fields=["status"])
-        log(step.organization_id, "step.unknown", now, contact=contact, invoice=step.enrollment.invoice,
-            channel=channel, step=step.step_id, error=lookup_error)
-        actions.open_handoff(
-            contact, "unknown_send", now, invoice=step.enrollment.invoice,
-            summary=f"We could not confirm whether the {channel} for step '{step.step_id}' went out. "
-            "Check with the patient before sending anything else.",
-        )
+    mark_unknown(step, record, now, lookup_error)
     return "unknown"
 
 
