@@ -19,7 +19,7 @@ from duedesk.core.timing import local_date
 from duedesk.engine import definitions
 from duedesk.engine.models import Enrollment, Step, Workflow
 from duedesk.engine.planning import Anchors, walk
-from duedesk.records.models import Contact, Handoff, Invoice, Organization, Promise
+from duedesk.records.models import Contact, Handoff, Invoice, Promise
 from duedesk.records.timeline import jsonable, log
 
 logger = logging.getLogger("duedesk.engine")
@@ -49,7 +49,7 @@ def enroll_invoice(invoice: Invoice, now: datetime, workflow: Workflow | None = 
         )
         log(invoice.organization_id, "enrollment.started", now, contact=invoice.contact, invoice=invoice,
             workflow=workflow.name, version=workflow.version)
-        _go_to(enrollment, definition, definition.first().id, now)
+        go_to_step(enrollment, definition, definition.first().id, now)
         return enrollment
 
 
@@ -70,7 +70,7 @@ def _next_instalment(invoice: Invoice) -> date | None:
     return invoice.instalments.filter(status="pending").order_by("due_date").values_list("due_date", flat=True).first()
 
 
-def _go_to(enrollment: Enrollment, definition: wf.Workflow, step_id: str | None, now: datetime) -> Step | None:
+def go_to_step(enrollment: Enrollment, definition: wf.Workflow, step_id: str | None, now: datetime) -> Step | None:
     """Move the enrollment to `step_id` and plan its Step row (or finish at "end")."""
     contact = enrollment.contact
     org = enrollment.organization
@@ -83,7 +83,7 @@ def _go_to(enrollment: Enrollment, definition: wf.Workflow, step_id: str | None,
         enrollment.status = "active"
         enrollment.save(update_fields=["current_step", "status"])
     if where.finish:
-        _finish(enrollment, *where.finish, now)
+        finish_enrollment(enrollment, *where.finish, now)
         return None
     occurrence = Step.objects.filter(enrollment=enrollment, step_id=where.step_id).count() + 1
     return Step.objects.create(
@@ -103,7 +103,7 @@ def step_key(enrollment_id: int, step_id: str, occurrence: int) -> str:
     return f"e{enrollment_id}:{step_id}:{occurrence}"
 
 
-def _retry_step(step: Step, enrollment: Enrollment, run_at: datetime, now: datetime) -> Step:
+def plan_retry(step: Step, enrollment: Enrollment, run_at: datetime, now: datetime) -> Step:
     occurrence = Step.objects.filter(enrollment=enrollment, step_id=step.step_id).count() + 1
     return Step.objects.create(
         organization_id=step.organization_id, enrollment=enrollment, step_id=step.step_id, kind=step.kind,
@@ -112,7 +112,7 @@ def _retry_step(step: Step, enrollment: Enrollment, run_at: datetime, now: datet
     )
 
 
-def _finish(enrollment: Enrollment, status: str, reason: str, now: datetime) -> None:
+def finish_enrollment(enrollment: Enrollment, status: str, reason: str, now: datetime) -> None:
     _cancel_pending(enrollment, now)
     enrollment.status = status
     enrollment.exit_reason = reason
@@ -144,7 +144,7 @@ def complete_step(step: Step, outcome: str, now: datetime, **detail) -> None:
             return
         _remember_outcome(enrollment, outcome)
         definition = definitions.parsed(enrollment.workflow)
-        _go_to(enrollment, definition, definition.next_for(step.step_id, outcome), now)
+        go_to_step(enrollment, definition, definition.next_for(step.step_id, outcome), now)
 
 
 def _remember_outcome(enrollment: Enrollment, outcome: str) -> None:
@@ -162,7 +162,7 @@ def route_outcome(enrollment: Enrollment, outcome: str, now: datetime) -> bool:
     with transaction.atomic():
         _cancel_pending(enrollment, now)
         _remember_outcome(enrollment, outcome)
-        _go_to(enrollment, definition, target, now)
+        go_to_step(enrollment, definition, target, now)
     return True
 
 
@@ -183,7 +183,7 @@ def replan_invoice(invoice: Invoice, now: datetime) -> None:
             definition = definitions.parsed(enrollment.workflow)
             log(invoice.organization_id, "enrollment.replanned", now, contact=enrollment.contact,
                 invoice=invoice, step=enrollment.current_step, due_date=invoice.due_date)
-            _go_to(enrollment, definition, enrollment.current_step, now)
+            go_to_step(enrollment, definition, enrollment.current_step, now)
 
 
 # ----------------------------------------------------------------------------- invoices and payments
@@ -192,7 +192,7 @@ def replan_invoice(invoice: Invoice, now: datetime) -> None:
 def exit_invoice_enrollments(invoice: Invoice, reason: str, now: datetime) -> int:
     n = 0
     for enrollment in Enrollment.objects.select_for_update().filter(invoice=invoice, status__in=Enrollment.LIVE):
-        _finish(enrollment, "exited", reason, now)
+        finish_enrollment(enrollment, "exited", reason, now)
         n += 1
     return n
 
@@ -495,14 +495,6 @@ def run_update(step: Step, step_def: wf.Step, now: datetime) -> None:
             enrollment.save(update_fields=["data"])
         else:
             raise ValueError(f"cannot set {target}")
-
-
-def organization_of(obj) -> Organization:
-    return obj.organization
-
-
-def live_enrollments(invoice: Invoice):
-    return Enrollment.objects.filter(invoice=invoice, status__in=Enrollment.LIVE)
 
 
 def pending_steps(invoice: Invoice):

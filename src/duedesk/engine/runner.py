@@ -145,15 +145,15 @@ class StepRunner:
         definition = definitions.parsed(enrollment.workflow)
         if decision.rule in ("opted_out", "channel_unreachable"):
             outcome = "opted_out" if decision.rule == "opted_out" else "unreachable"
-            actions._go_to(enrollment, definition, definition.next_for(step.step_id, outcome), now)
+            actions.go_to_step(enrollment, definition, definition.next_for(step.step_id, outcome), now)
         elif decision.rule == "outreach_off":
             enrollment.status = "paused"
             enrollment.save(update_fields=["status"])
-            held = actions._retry_step(step, enrollment, now, now)
+            held = actions.plan_retry(step, enrollment, now, now)
             held.status = "held"
             held.save(update_fields=["status"])
         else:
-            actions._finish(enrollment, "exited", decision.rule, now)
+            actions.finish_enrollment(enrollment, "exited", decision.rule, now)
         return "blocked"
 
     def _record_message(self, step, step_def, definition, invoice, contact, channel, now):
@@ -269,7 +269,7 @@ class StepRunner:
             if enrollment.status in Enrollment.LIVE:
                 definition = definitions.parsed(enrollment.workflow)
                 outcome = "unreachable" if error.permanent else "failed"
-                actions._go_to(enrollment, definition, definition.next_for(step.step_id, outcome), now)
+                actions.go_to_step(enrollment, definition, definition.next_for(step.step_id, outcome), now)
             return "failed"
 
     # ------------------------------------------------------------------ blocks without a channel
@@ -297,7 +297,7 @@ class StepRunner:
             step.outcome = "end"
             step.finished_at = now
             step.save(update_fields=["status", "outcome", "finished_at"])
-            actions._finish(enrollment, "done", step_def.note or "end", now)
+            actions.finish_enrollment(enrollment, "done", step_def.note or "end", now)
             return "done"
         step.status = "done"
         step.outcome = outcome
@@ -305,7 +305,7 @@ class StepRunner:
         step.lease_until = None
         step.save(update_fields=["status", "outcome", "finished_at", "lease_until"])
         if enrollment.status in Enrollment.LIVE:
-            actions._go_to(enrollment, definition, target or definition.next_for(step.step_id, outcome), now)
+            actions.go_to_step(enrollment, definition, target or definition.next_for(step.step_id, outcome), now)
         return "done"
 
 

@@ -147,7 +147,7 @@ def finish_call_step(step: Step, outcome: str, now: datetime, callback_at: datet
         Step.objects.filter(pk=step.pk).update(status="done", outcome=outcome, finished_at=now)
         enrollment.status = "active"
         enrollment.save(update_fields=["status"])
-        retry = actions._retry_step(step, enrollment, again_at, now)
+        retry = actions.plan_retry(step, enrollment, again_at, now)
         log(step.organization_id, "call.retry_planned", now, contact=contact, invoice=enrollment.invoice,
             channel="call", step=step.step_id, next_attempt=again_at, attempt=retry.occurrence)
 
