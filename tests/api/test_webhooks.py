@@ -166,7 +166,7 @@ def test_stop_by_text_stops_the_next_text_and_call_within_one_tick(body, twilio_
     actions.enroll_invoice(due_soon, clock())
     enrollment = actions.enroll_invoice(late, clock())
     actions._cancel_pending(enrollment, clock())  # straight to the late call
-    actions._go_to(enrollment, definitions.parsed(enrollment.workflow), "late_call", clock())
+    actions.go_to_step(enrollment, definitions.parsed(enrollment.workflow), "late_call", clock())
     clock.advance(days=1)
     due = Step.objects.filter(enrollment__contact=contact, status="pending", run_at__lte=clock())
     assert sorted(due.values_list("kind", flat=True)) == ["call", "sms"]

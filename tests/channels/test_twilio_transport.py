@@ -110,7 +110,7 @@ def late_call_due(make_invoice, clock, **contact):
         invoice.contact.save()
     enrollment = actions.enroll_invoice(invoice, clock())
     actions._cancel_pending(enrollment, clock())
-    actions._go_to(enrollment, definitions.parsed(enrollment.workflow), "late_call", clock())
+    actions.go_to_step(enrollment, definitions.parsed(enrollment.workflow), "late_call", clock())
     return invoice
 
 
