@@ -223,7 +223,7 @@ class StepRunner:
             found, confirmed = self.lookup(transport, step, record)
             if found is not None:
                 return settle_sent(step, record, channel, found, now)
-            if not confirmed:
+            if not confirmed or channel == "call":  # a patient is never called twice on a guess
                 mark_unknown(step, record, now, str(error))
                 return "unknown"
         return self._failed(step, record, channel, contact, error, now)
