@@ -44,6 +44,8 @@ _GREETING = re.compile(r"^(?:hello|hi|hey|hola|bueno|alo|diga|digame|yes|si|yeah
 _CONFUSED = re.compile(
     r"\b(?:no entiendo|no comprendo|no le entiendo|no te entiendo|que dijo|do not understand|what do you mean"
     r"|did not (?:catch|get|hear) (?:that|you)|can not hear|no (?:le |te |lo )?(?:escuche|oi|oigo|escucho)|say (?:that )?again|repeat (?:that|it)|no se|not sure|como dice|perdon)\b"
+    # a bare "what?" / "¿cómo?" / "¿mande?" asks to hear it again
+    r"|^(?:a ver |ok |sorry |perdon )?(?:what|como|que|mande|pardon|huh|como dijo|que dijo|excuse me)$"
 )
 # Negation right before a cue: "can not pay now", "no puedo pagar", "no le pago" (but not "no, I can pay").
 _NEGATOR = re.compile(r"(?:\bnot(?: \w+)?|\bno(?: (?:me|le|lo|la|te|les|se))?|\bnever|\bnunca|\btampoco) $")
@@ -51,14 +53,20 @@ _NEGATOR = re.compile(r"(?:\bnot(?: \w+)?|\bno(?: (?:me|le|lo|la|te|les|se))?|\b
 
 def _first(t: str, *keys: str) -> str | None:
     """The key whose cue starts earliest in ``t`` ("no, yes" is a no)."""
-    best: tuple[int, str] | None = None
+    best: tuple[int, int, str] | None = None
     for k in keys:
         m = RX[k].search(t)
-        if m and (best is None or m.start() < best[0]):
-            best = (m.start(), k)
-    return best[1] if best else None
+        # earliest cue; at the same place the longer one ("absolutely not" over "absolutely")
+        if m and (best is None or (m.start(), -len(m.group(0))) < best[:2]):
+            best = (m.start(), -len(m.group(0)), k)
+    return best[2] if best else None
 
 
+# "do you take apple pay?", "¿aceptan cheques?": a yes/no question nothing else claimed.
+_YES_NO_Q = re.compile(
+    r"^(?:do|does|did|can|could|is|are|will|would|should|may|puedo|puede|pueden|se puede|aceptan|acepta|tienen"
+    r"|tiene|hay|es|son|esta)\b"
+)
 _STARTS_WH = re.compile(r"^(?:when|what|who|how much|which|cuando|cuanto|quien|de que|para cuando|cual)\b")
 
 
@@ -138,6 +146,6 @@ def classify(
     answer = _first(t, "affirm", "deny")
     if answer:
         return answer, None
-    if question_mark and _WH.search(t):
+    if question_mark and (_WH.search(t) or _YES_NO_Q.match(t)):
         return "question", None
     return "unclear", None

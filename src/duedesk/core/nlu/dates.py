@@ -101,6 +101,9 @@ _VAGUE = re.compile("|".join(lexicon_en.VAGUE_DATE + lexicon_es.VAGUE_DATE))
 # Only a text with one of these goes to dateparser, and only such a match is kept:
 # relative phrases it also knows ("a month") are amounts or vague far too often.
 _DATEISH = re.compile(rf"\b(?:{_MON})\b|\d/\d|\b\d{{1,2}}(?:st|nd|rd|th)\b")
+# "out of work since November", "desde enero": a month in the past is background, not a day.
+_PAST_MONTH = re.compile(rf"\b(?:since|back in|last|desde) (?:{_MON})\b(?! (?:\d|the \d))"
+                         rf"|\b(?:{_MON}) (?:pasado|ago)\b")
 
 
 def _next_weekday(today: date, wd: int, past: bool = False) -> date:
@@ -296,6 +299,8 @@ def extract_date(t: str, today: date, lang: str = "en", past: bool = False) -> D
         return found if found.date is not None else NONE
     if _VAGUE.search(t):
         return DateResult(None, vague=True)
+    if not past:
+        t = _PAST_MONTH.sub(" ", t)
     if _DATEISH.search(t):
         d = _dateparser(t, today, lang, past)
         if d is not None:

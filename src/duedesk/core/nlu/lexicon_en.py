@@ -60,6 +60,7 @@ INTENTS = {
         r"\bdo not want (?:any |these |your |more |to (?:get|receive) )*(?:more |any |these )?"
         r"(?:texts|calls|messages|reminders|robocalls|text messages)\b",
         r"\bdo not want (?:you|anyone|you guys|yall|your (?:office|clinic)) (?:to )?(?:call|text|contact)",
+        r"\b(?:cancel|turn off|disable|end) (?:these|the|all|all the|my|your|this|those)? ?(?:reminders?|texts|messages|calls|notifications|alerts)\b",
         r"\bblock(?:ing)? (?:this|your) number\b", r"\bsick (?:and tired )?of (?:these|your|the|you|getting|all)", r"\bstop (?:it|this)\b(?! by)",
     ],
     "dispute": [
@@ -69,22 +70,29 @@ INTENTS = {
         r"\b(?:wrong|incorrect|bogus) (?:bill|charge|amount|balance|invoice|total|account|statement)",
         r"\bnot (?:my|our) (?:bill|charge|debt|invoice|balance|visit|appointment)",
         r"\b(?:this|that|it) is not (?:mine|ours)\b", r"\bnot mine\b",
-        r"\b(?:do not|did not|should not|never) owe\b", r"\bowe (?:you )?nothing\b", r"\bnothing (?:is )?owed\b",
+        r"\b(?:do not|did not|should not|never) owe\b", r"\bnot (?:think|believe|feel) (?:that )?(?:i|we) (?:should |really )?owe\b",
+        r"\b(?:i|we) (?:have|had|have got) (?:medicaid|medicare|insurance|coverage)\b(?! but)",
+        r"\b(?:copay|co pay|copayment|deductible)s? (?:is|was|should be|should have been|is only|was only)\b",
+        r"\bonly (?:supposed to|had to|have to|owed?) (?:pay )?\$? ?\d", r"\bowe (?:you )?nothing\b", r"\bnothing (?:is )?owed\b",
         r"\b(?:insurance|medicare|medicaid|my plan) (?:should|is supposed|was supposed|supposedly|covers|covered|already"
-        r"|paid|pays|will (?:pay|cover)|is (?:paying|covering|responsible)|took care|has to|needs to|said)",
+        r"|paid|pays|(?:was |is |were )?(?:will|would|going to) (?:pay|cover|take care)|is (?:paying|covering|responsible)"
+        r"|took care|takes care|has to|needs to|said|was (?:supposed|meant)|covers)",
         r"\b(?:covered|paid|payed) (?:for )?by (?:my |the |our )?(?:insurance|medicare|medicaid)\b",
         r"\bshould (?:be|have been) (?:covered|paid by)\b",
         r"\b(?:bill|send it to|billed to|submit (?:it )?to|go through|run it through|file (?:it )?with) (?:my |the )?"
         r"(?:insurance|medicare|medicaid)\b",
         r"\b(?:charg|bill)\w* (?:me |us )?(?:twice|two times|double|2 times|for the same)\b",
         r"\bdouble (?:charg|bill)\w*", r"\bduplicate (?:charge|bill|payment|invoice)\b", r"\bovercharg\w*",
-        r"\bdisput\w*", r"\bcontest(?:ing)? (?:this|the|that)\b",
+        r"\bdisput\w*", r"\b(?:this|that|it|there) (?:is|was|must be|has to be|seems|looks like) (?:a |an |some )?(?:mistake|error)\b",
+        r"\bnever (?:received|got|get|saw|seen|was sent) (?:a |the |any )?(?:bill|statement|invoice|notice)\b", r"\bcontest(?:ing)? (?:this|the|that)\b",
         r"\b(?:mistake|error|wrong) (?:on|in|with) (?:my|the|this|your|that) (?:bill|statement|invoice|account|charge)",
         r"\b(?:billing|bill) (?:mistake|error)\b", r"\b(?:billed|charged|charging|billing) (?:me |us )?for (?:the |a )?wrong\b",
         r"\bwrong (?:visit|service|procedure|patient|date of service)\b",
         r"\bnever (?:had|received|got|did|get) (?:that|this|any|the|a|an)? ?(?:service|procedure|treatment|test|"
         r"appointment|visit|surgery|x ?ray|labs?|exam|checkup|cleaning)",
         r"\bnever (?:went|been|was seen|visited|came in|showed up|go) (?:to|there|in|at)?\b",
+        r"\b(?:was|were|have|has|had) never (?:been )?(?:seen|treated|examined|there|a patient)\b",
+        r"\bnever (?:saw|seen|met) (?:that|this|the|a|any|your) (?:doctor|dr|provider|dentist|nurse|physician)\b",
         r"\bdid not (?:have|get|receive|go to|attend) (?:that|this|any|the|an?) (?:service|procedure|treatment|test|"
         r"appointment|visit|surgery|exam|checkup)",
         r"\bcancell?ed (?:that|the|my|this) (?:appointment|visit)\b",
@@ -117,11 +125,13 @@ INTENTS = {
         r"\bbankrupt\w*", r"\bpaycheck to paycheck\b", r"\bbarely (?:making it|getting by|surviving|scraping)\b",
         r"\bbehind on (?:my |all my )?(?:bills|rent|everything)\b", r"\bno way (?:i|we) can (?:pay|afford)\b",
         r"\bcan not (?:work|pay (?:anything|any of it|at all|a thing))\b",
+        r"\bbarely (?:pay|afford|make|cover|keep up|put food)\b", r"\bsingle (?:mom|mother|dad|father|parent)\b",
     ],
     "request_human": [
         r"\b(?:talk|speak|chat) (?:to|with) (?:a |an |the |some |your |someone |somebody )?(?:real |live |actual |human )?"
         r"(?:person|human|agent|representative|rep|operator|someone|somebody|anyone|anybody|manager|supervisor|billing"
-        r"|office|staff|receptionist|lady|guy|people|front desk|accounts?)\b",
+        r"|office|staff|receptionist|lady|guy|people|front desk|accounts?|alguien|una persona)\b",
+        r"\b(?:someone|somebody|anyone|a person|alguien) (?:who|that|que) (?:speaks|habla) (?:spanish|espanol|english|ingles)\b",
         r"\b(?:real|live|actual) (?:person|human|people|agent)\b", r"\bhuman being\b",
         r"\brepresentative\b", r"\boperator\b", r"\b(?:transfer|connect|put) me\b",
         r"\b(?:have|get|can|could) (?:someone|somebody|a person|a human|the office|billing|your office|a representative"
@@ -138,6 +148,8 @@ INTENTS = {
         r"\b(?:have|got|calling|texting|reached|dialed) the wrong\b",
         r"\bno (?:one|body)(?: here)? (?:by|with|named|called) (?:that|this)? ?name\b", r"\bnobody (?:by|with|named)\b",
         r"\bno (?:one|body) (?:here )?(?:named|called|by the name)\b",
+        r"\bthere is no (?!money|way|one\b|body\b|need|problem|reason|time|bill|charge)[a-z]+ (?:here|at this number|living here|in this house)\b",
+        r"\b(?:does|do) not (?:have|use) (?:this|that) (?:number|phone)\b",
         r"\b(?:does|do) not live here\b", r"\bno longer lives? here\b", r"\b(?:does|do) not (?:live|stay) (?:at|in) this\b",
         r"\b(?:is|this is|i am|it is) not (?:me|him|her|them|that person|the person)\b",
         r"\bnot (?:the person|who you)\b", r"\bnot who you\b",
@@ -161,7 +173,9 @@ INTENTS = {
         r"(?<!\bnot )\b(?:made|sent|submitted|mailed|dropped off|did|processed) (?:a |the |my |that |our |in )?"
         r"(?:payment|check|money|transfer|online payment)\b",
         r"(?<!\bnot )\b(?:sent|mailed) (?:it|that|you|the money)(?: in| already| yesterday| last| on| over| online| out| off)",
-        r"\bcheck (?:is|was) in the mail\b", r"(?<!\bnot )\b(?:took|taken) care of (?:it|that|this|the bill)\b",
+        r"\bcheck (?:is|was) in the mail\b",
+        r"\balready (?:covered|handled|settled|cleared|sent|mailed|took care of|taken care of) (?:it|that|this|the)\b",
+        r"\b(?:covered|handled|settled|cleared) (?:it|that|this|the bill|the balance) already\b", r"(?<!\bnot )\b(?:took|taken) care of (?:it|that|this|the bill)\b",
         r"(?<!\bnot )(?<!\bget )(?<!\bbe )(?<!\bgot )\bpaid$", r"\breceipt\b", r"\bconfirmation (?:number|code|email)\b",
         r"\bpayment (?:went through|was made|has been made|posted|cleared|already)\b",
     ],
@@ -176,10 +190,12 @@ INTENTS = {
         r"\bover (?:the next )?(?:two|three|four|five|six|a few|several|few|\d+) (?:months|paychecks|weeks)\b",
         r"\bbreak (?:it |this |that |the bill )?(?:up|down)\b", r"\bspread (?:it |this |the payments? )?out\b",
         r"\barrangements?\b", r"\bset up (?:a |some )?(?:plan|payments|arrangement)\b",
-        r"\b(?:can not|could not|can) (?:pay|do|afford) (?:it |the |that )?(?:all|whole|full|entire|everything)\b",
+        r"\b(?:can not|could not) (?:pay|do|afford) (?:it |the |that |this )?(?:all|whole|full|entire|everything)\b",
         r"\b(?:all|everything|whole thing|whole amount|full amount) at once\b", r"\bat one time\b",
         r"\b(?:half|part|some) (?:of it )?(?:now|today)\b", r"\bthe rest (?:later|next|on|by|in)\b", r"\bpartial\b",
-        r"\bfinanc(?:e|ing)\b", r"\bpay (?:it )?in (?:parts|pieces|chunks)\b",
+        r"\bfinanc(?:e|ing)\b", r"\b(?:do|pay|paying|pay it|do it) (?:monthly|weekly|biweekly|every other week)\b",
+        r"(?:\$ ?\d+|\b\d+ (?:dollars|bucks)|\bsome|\bpart|\bhalf|\ba little) (?:of it )?(?:now|today|this week)"
+        r" (?:and|then|plus) ", r"\bpay (?:it )?in (?:parts|pieces|chunks)\b",
         r"(?:\$ ?\d+(?:\.\d\d)?|\b\d+(?:\.\d\d)?|\b(?:ten|twenty|twenty five|thirty|forty|fifty|sixty|seventy|eighty|ninety"
         r"|a hundred|one hundred|hundred)) (?:dollars |bucks )?(?:a|per|each|every|a each) "
         r"(?:month|week|paycheck|pay period|two weeks|payday)\b",
@@ -188,7 +204,7 @@ INTENTS = {
     "pay_cue": [
         r"\b(?:will|can|could|should|shall|plan to|planning to|promise to|promise|want to|would like to|be able to|am able to"
         r"|hope to|try to|intend to|let me|i would|i might|might|may|gotta|have to|need to) (?:(?!not\b)\w+ ){0,2}?"
-        r"(?:pay|send|make (?:a |the )?payment|take care|get (?:it|this|that|you|the money)|drop|mail|settle|cover|handle"
+        r"(?:pay|send|give|put down|make (?:a |the )?payment|take care|get (?:it|this|that|you|the money)|drop|mail|settle|cover|handle"
         r"|have (?:it|the money|the payment|that))\b",
         r"(?<!\bnot )(?<!\bto )\bpay (?:it |you |this |that |the bill |the balance |everything |in full |off |the rest )?"
         r"(?:on|by|next|this|after|before|when|until|til|till|in|tomorrow|today|tonight|now|right|friday|monday|tuesday"
@@ -214,7 +230,8 @@ INTENTS = {
         r"|handle it|handling it) (?:it |you |this "
         r"|that )?(?:right )?(?:now|right away|immediately|as we speak|today|tonight|this (?:morning|afternoon|evening)"
         r"|in a (?:minute|few minutes|sec|second|bit|little bit|few hours|hour|couple hours)|straight away|asap)\b",
-        r"\b(?:now|today|tonight) (?:i |we )?(?:will|can) (?:pay|send|do it)\b", r"\blater today\b",
+        r"\b(?:now|today|tonight) (?:i |we )?(?:will|can) (?:pay|send|do it)\b",
+        r"\b(?:take|process|run) (?:the |my |a |this )?(?:payment|card)\b", r"\blater today\b",
     ],
     "now_word": [
         r"\b(?:right now|now|right away|immediately|today|tonight|this (?:morning|afternoon|evening)|later today"
@@ -228,7 +245,7 @@ INTENTS = {
         r"\b(?:bad|not a good|not the best|inconvenient|busy|awkward|terrible) (?:time|moment)\b", r"\bnot (?:a )?good time\b",
         r"\bbusy\b", r"\bdriving\b", r"\bat work\b", r"\bin (?:a |the )?(?:meeting|class|church|car|store|middle of)\b",
         r"\bwith (?:a )?(?:patient|customer|client|the kids|my kids)\b",
-        r"\b(?:call|ring|phone|try) (?:me |us |him |her )?(?:back|later|again|another time|tomorrow|tonight|in an hour|after"
+        r"\b(?:call|ring|phone|try) (?:me |us |him |her |you |u )?(?:back|later|again|another time|tomorrow|tonight|in an hour|after"
         r"|this (?:evening|afternoon)|around|at|on|next)\b",
         r"\bcall ?back\b", r"\bdo not (?:call|text|ring) (?:me |us )?(?:until|till|til|before)\b", r"\b(?:can not|could not) (?:really )?(?:talk|speak)\b", r"\b(?:talk|speak) (?:later|another time)\b",
         r"\b(?:he|she|they)(?: is| are|s)? not (?:home|here|available|in|around)\b",

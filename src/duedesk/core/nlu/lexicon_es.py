@@ -59,8 +59,8 @@ INTENTS = {
         r"\bno (?:es|son) (?:mi|mis|nuestra|nuestro) (?:cuenta|deuda|factura|cobro|cargo)s?\b",
         r"\bno (?:es|son) (?:mia|mio|mias|mios|nuestro|nuestra)\b",
         r"\b(?:yo )?no (?:debo|le debo|les debo|te debo|debemos) (?:nada|eso|esto|ese|esa|ninguna|ningun)?\b",
-        r"\b(?:el |mi |la )?(?:seguro|aseguranza|aseguradora|medicaid|medicare|medical) (?:lo |la |ya |se |me )*(?:cubre|cubrio|pago|paga"
-        r"|deberia|debe|tiene que|tenia que|iba a|va a|se encarga|cubria)",
+        r"\b(?:el |mi |la )?(?:seguro|aseguranza|aseguradora|medicaid|medicare|medical) (?:lo |la |ya |se |me )*(?:cubr\w*|pag\w*"
+        r"|deb\w*|tiene que|tenia que|iba a|va a|se encarg\w*|dijo)",
         r"\b(?:lo|la) (?:cubre|cubrio|pago|paga|debe pagar) (?:el |mi )?(?:seguro|aseguranza|aseguradora|medicaid)\b",
         r"\bcubiert[oa] por (?:el |mi )?(?:seguro|aseguranza|aseguradora|medicaid)\b",
         r"\b(?:cobraron|cobro|cobran|cobrado|cargaron|facturaron)\w* (?:dos veces|doble|de mas|demasiado)\b",
@@ -68,12 +68,13 @@ INTENTS = {
         r"\b(?:error|equivocacion|errores)\b(?! de numero)", r"\bdisput\w*", r"\breclam\w*", r"\bno estoy de acuerdo\b",
         r"\bnunca (?:fui|tuve|recibi|me hicieron|asisti|fuimos|vine|estuve|he ido|me atendieron)\b",
         r"\bno (?:fui|asisti|tuve|recibi) (?:esa|ese|la|el|ninguna|ningun)? ?(?:cita|consulta|servicio|visita|tratamiento|estudio)",
-        r"\bno reconozco\b", r"\bfraude\b", r"\breembolso\b",
+        r"\bno reconozco\b", r"\bno (?:tengo|tenemos) (?:ninguna )?deuda\b", r"\bno me (?:corresponde|toca) pagar\b",
+        r"\b(?:pagar|cubrir)\w* (?:el |mi |la )?(?:seguro|aseguranza|aseguradora|medicaid|medicare)\b", r"\bfraude\b", r"\breembolso\b",
         r"\bno (?:voy a|pienso|tengo por que|tengo porque|deberia) pagar (?:eso|esto|nada)\b", r"\bcancele (?:la|esa) cita\b",
     ],
     "hardship": [
         r"\bno (?:me )?alcanza\b", r"\bno (?:tengo|tenemos|hay) (?:dinero|plata|trabajo|empleo|con que|como|para|lana|feria"
-        r"|ingresos|recursos|fondos)\b",
+        r"|ingresos|recursos|fondos|money|cash|job)\b",
         r"\b(?:perdi|perdio|perdimos|quede sin|me quede sin|estoy sin|sin) (?:el |mi |su )?(?:trabajo|empleo|chamba|casa"
         r"|dinero|ingresos)\b",
         r"\bme (?:despidieron|corrieron|echaron)\b", r"\bdesemplead[oa]\b", r"\bsin trabajo\b",
@@ -89,16 +90,21 @@ INTENTS = {
         r"\bno (?:puedo|podemos) (?:costear|pagar(?:lo|la)? (?:nada|ahora mismo nada))\b",
         r"\bno tengo (?:ni )?(?:un )?(?:centavo|peso|cinco)\b", r"\bestoy en la quiebra\b",
         r"\bcon (?:muchas )?dificultades?\b",
+        r"\b(?:situacion|cosa|cosas|economia) (?:esta |estan |es |anda |andan )?(?:muy |bien |algo )?(?:dificil|complicad[oa]s?|dur[oa]s?"
+        r"|mal|mala|fe[oa]s?)\b",
     ],
     "request_human": [
         r"\bhablar con (?:una |un |alguien|la |el |algun |alguna )?(?:persona|humano|agente|representante|operador[a]?|gerente"
         r"|supervisor[a]?|encargad[oa]|oficina|recepcion|alguien|empleado|ser humano|real)",
-        r"\bpersona (?:real|de verdad)\b", r"\bser humano\b", r"\b(?:comuniqueme|comunicame|paseme|pasame|transfierame|transfiereme"
+        r"\bpersona (?:real|de verdad)\b",
+        r"\b(?:comunic|pas|transfier|conect)\w* (?:con|a) (?:alguien|una persona|un agente|un representante|la oficina|el gerente"
+        r"|recepcion|un humano|la recepcionista)\b", r"\bser humano\b", r"\b(?:comuniqueme|comunicame|paseme|pasame|transfierame|transfiereme"
         r"|conecteme|conectame)\b",
         r"\bque (?:me )?(?:llame|hable|contacte|atienda) (?:alguien|una persona|la oficina|un agente|el gerente)\b",
         r"\b(?:quiero|necesito|quisiera) (?:a |con )?(?:una persona|un humano|un agente|alguien|un representante|el gerente)\b",
         r"\bno (?:quiero )?(?:hablar|platicar) con (?:una |un |esta )?(?:maquina|robot|grabacion|computadora|contestadora)\b",
-        r"^(?:agente|operador|persona|representante)(?: por favor)?$",
+        r"^(?:un |una |el |la )?(?:agente|operador[a]?|persona|representante|recepcionista|humano)(?: por favor)?$",
+        r"\b(?:operador[a]?|representante|recepcionista)\b",
     ],
     "wrong_person": [
         r"\bnumero equivocado\b", r"\bequivocad[oa]s? de (?:numero|persona)\b", r"\bse equivoc\w*",
@@ -109,6 +115,7 @@ INTENTS = {
         r"\bno hay nadie (?:con ese nombre|que se llame|aqui que|con este nombre|asi)\b", r"\bno se quien es\b",
         r"\b(?:este|ese) (?:numero )?no es (?:de|del)\b", r"\bnumero nuevo\b", r"\bno me llamo\b",
         r"\b(?:ese|este) no es mi (?:nombre|numero)\b",
+        r"\b(?:ya no|no) (?:tiene|usa|ocupa|es) (?:este|ese|el|su) (?:numero|telefono|celular)\b",
     ],
     "already_paid": [
         r"\bya (?:lo |la |se |le |les |te |los )?(?:pague|pagamos|pagaron|pagado|pagada|cancele|liquide|cubri|abone"
@@ -121,7 +128,7 @@ INTENTS = {
         r"\bya (?:hice|realice|mande|envie|hicimos|mandamos|deposite) (?:el|un|mi|la)? ?(?:pago|cheque|deposito|transferencia"
         r"|dinero)?\b",
         r"\b(?:esposo|esposa|hijo|hija|mama|papa|madre|padre|hermano|hermana|marido|mujer|familia|novio|novia|suegra"
-        r"|suegro) (?:ya )?(?:lo |la |se lo )?(?:pago|pagaron|pago la cuenta)\b",
+        r"|suegro) (?:ya )?(?:lo |la |le |les |se lo )?(?:pago|pagaron|pago la cuenta)\b",
         r"\btengo (?:el|mi) (?:recibo|comprobante)\b", r"\bcomprobante\b", r"\bya (?:esta|quedo)\b(?! (?:bien|listo))",
         r"\bhe pagado\b(?<!no he pagado)",
     ],
@@ -178,7 +185,7 @@ INTENTS = {
         r"\b(?:estoy|ando|voy|estamos) (?:ocupad[oa]s?|manejando|trabajando|en el trabajo|en (?:una )?junta|en (?:una )?reunion"
         r"|en clase|en misa|con (?:un )?(?:cliente|paciente)|en la calle|fuera)\b",
         r"\bocupad[oa]\b", r"\bmanejando\b",
-        r"\b(?:llam|marc|habl)(?:e|a|en|ar|eme|ame|enme|ame|eme|arme|ame)\w* (?:mas tarde|despues|luego|otro dia|manana|en (?:un rato"
+        r"\b(?:llam|marc|marqu|habl)(?:e|a|en|ar|eme|ame|enme|ame|eme|arme|ame)\w* (?:mas tarde|despues|luego|otro dia|manana|en (?:un rato"
         r"|una hora)|de nuevo|otra vez|en la tarde|en la noche|el|mas al rato|al rato|la proxima)",
         r"\bmas tarde\b", r"\bluego (?:hablamos|me llama|le llamo)\b", r"\bal rato\b", r"\ben otro momento\b",
         r"^(?:ahorita|ahora) no\b", r"\bno es (?:un )?buen momento\b", r"\bmal momento\b",

@@ -84,6 +84,15 @@ _TYPOS = {
     "menasjes": "mensajes", "msj": "mensaje", "msjs": "mensajes", "sta": "esta", "ta": "esta",
     "toy": "estoy", "stoy": "estoy", "aver": "a ver", "ola": "hola", "sii": "si", "sip": "si",
     "nel": "no", "nop": "no", "nomas": "no mas",
+    "orita": "ahorita", "horita": "ahorita", "ps": "pues", "pos": "pues", "dsp": "despues", "dps": "despues",
+    "kiero": "quiero", "kien": "quien", "aki": "aqui", "grax": "gracias", "grs": "gracias", "tbn": "tambien",
+    # English text shorthand
+    "rn": "right now", "atm": "at the moment", "lemme": "let me", "gimme": "give me", "imma": "i will",
+    "ima": "i will", "prolly": "probably", "sry": "sorry", "msg": "message", "msgs": "messages", "txt": "text",
+    "txts": "texts", "txting": "texting", "ppl": "people", "thnx": "thanks", "thanx": "thanks", "tks": "thanks",
+    "fone": "phone", "pymt": "payment", "pmt": "payment", "pmnt": "payment", "acct": "account", "amt": "amount",
+    "appt": "appointment", "tmw": "tomorrow", "2mrw": "tomorrow", "2mro": "tomorrow", "wknd": "weekend",
+    "tomorrw": "tomorrow", "tmrow": "tomorrow",
 }
 
 _SPACE_RE = re.compile(r"\s+")
