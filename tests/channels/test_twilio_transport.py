@@ -320,3 +320,66 @@ def test_concurrent_calls_are_capped_per_organization(wired, make_invoice, clock
     wired.worker.tick()
     assert len(wired.fake.calls) == 2
 
+
+
+@pytest.mark.django_db(transaction=True)
+def test_call_request_timing_out_after_twilio_took_it_is_reconciled_not_redialled(wired, make_invoice, clock,
+                                                                                  monkeypatch):
+    """Twilio has no idempotency key for calls (the fake doesn't dedupe them either): only the lookup
+    in Twilio's Calls list stands between a lost answer and a second call to the patient."""
+    fake = wired.fake
+    invoice = late_call_due(make_invoice, clock)
+    fake.script_call(invoice.contact.phone, Callee.no_answer())
+    monkeypatch.setattr(wired.transports.voice.rest, "_timeout", 0.3)
+    fake.slow_next(1, 1.5)  # the call is created at once; its answer comes after our timeout
+    wired.worker.tick()
+    clock.advance(minutes=10)
+    wired.worker.tick()
+    assert len(fake.calls) == 1
+    call = Call.objects.get(invoice=invoice)
+    assert call.provider_id == fake.calls[0].sid
+    assert call.status == "ringing"
+    assert Step.objects.get(enrollment__invoice=invoice, step_id="late_call", occurrence=1).status == "waiting"
+    assert not Event.objects.filter(kind="call.retrying", invoice=invoice).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_voice_lookup_reads_the_calls_list(wired, make_invoice, clock):
+    """Queued calls (no start time yet) and dialed ones are both found; calls another row owns,
+    other numbers and other callers are not; two unclaimed calls are not guessed between."""
+    from duedesk.channels.errors import TransportError
+
+    fake = wired.fake
+    voice = wired.transports.voice
+    invoice = make_invoice()
+    phone = invoice.contact.phone
+    since = clock() - timedelta(minutes=5)
+
+    def row(key, **kw):
+        return Call.objects.create(organization=wired.org, contact=invoice.contact, invoice=invoice, to=phone,
+                                   sender=CLINIC, status="dialing", idempotency_key=key, created_at=clock(), **kw)
+
+    assert voice.lookup("no-such-key", phone, since) is None
+    mine = row("e1:late_call:1")
+    assert voice.lookup(mine.idempotency_key, phone, since) is None  # Twilio has no call to the number
+    voice.rest.create_call(to="+12125550111", from_=CLINIC, url="http://x/a", status_callback="http://x/s")
+    voice.rest.create_call(to=phone, from_="+12125550000", url="http://x/a", status_callback="http://x/s")
+    assert voice.lookup(mine.idempotency_key, phone, since) is None  # another number, another caller
+    placed = voice.rest.create_call(to=phone, from_=CLINIC, url="http://x/a", status_callback="http://x/s")
+    assert fake.call(placed["sid"]).status == "queued"  # callbacks are manual: not dialed yet
+    found = voice.lookup(mine.idempotency_key, phone, since)
+    assert found.provider_id == placed["sid"]
+    fake.flush()  # now dialed (and over): found by its start time
+    assert fake.call(placed["sid"]).status != "queued"
+    assert voice.lookup(mine.idempotency_key, phone, since).provider_id == placed["sid"]
+
+    row("e1:late_call:2", provider_id=placed["sid"], )  # another row owns it
+    assert voice.lookup(mine.idempotency_key, phone, since) is None
+    second = voice.rest.create_call(to=phone, from_=CLINIC, url="http://x/a", status_callback="http://x/s")
+    assert voice.lookup(mine.idempotency_key, phone, since).provider_id == second["sid"]
+    voice.rest.create_call(to=phone, from_=CLINIC, url="http://x/a", status_callback="http://x/s")
+    with pytest.raises(TransportError):
+        voice.lookup(mine.idempotency_key, phone, since)  # two unclaimed calls: not a guess
+    mine.provider_id = "CA" + "c" * 32  # a webhook already named ours
+    mine.save()
+    assert voice.lookup(mine.idempotency_key, phone, since).provider_id == "CA" + "c" * 32

@@ -81,14 +81,18 @@ class TwilioRest:
         if date_sent_after is not None:
             # Twilio's "DateSent>=" filter is the query parameter named "DateSent>".
             params["DateSent>"] = _iso_utc(date_sent_after)
-        page = self._request("GET", "/Messages.json", params=params)
-        found = list(page.get("messages") or [])
+        return self._list("/Messages.json", "messages", params)
+
+    def _list(self, path: str, key: str, params: dict[str, str]) -> list[dict]:
+        """Every row of a list resource, following next_page_uri (bounded: recent sends only)."""
+        page = self._request("GET", path, params=params)
+        found = list(page.get(key) or [])
         for _ in range(_MAX_LIST_PAGES - 1):
             next_uri = page.get("next_page_uri")
             if not next_uri:
                 break
             page = self._request("GET", next_uri, absolute_path=True)
-            found.extend(page.get("messages") or [])
+            found.extend(page.get(key) or [])
         return found
 
     # -- calls ---------------------------------------------------------------------
@@ -143,6 +147,21 @@ class TwilioRest:
 
     def fetch_call(self, sid: str) -> dict:
         return self._request("GET", f"/Calls/{sid}.json")
+
+    def find_calls(
+        self, *, to: str, started_after: datetime | None = None, status: str | None = None
+    ) -> list[dict]:
+        """Calls to `to` (newest first), to reconcile a call request we never heard back about.
+
+        Twilio's "StartTime>=" filter is the query parameter named "StartTime>". A call that is
+        still queued has no start time yet and doesn't match it: ask for status="queued" as well.
+        """
+        params: dict[str, str] = {"To": to, "PageSize": "100"}
+        if started_after is not None:
+            params["StartTime>"] = _iso_utc(started_after)
+        if status:
+            params["Status"] = status
+        return self._list("/Calls.json", "calls", params)
 
     # -- transport -----------------------------------------------------------------
     def _request(

@@ -17,11 +17,12 @@ the simulated transports (channels/providers.py).
 
 from __future__ import annotations
 
+import email.utils
 import os
 import re
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -235,9 +236,60 @@ class TwilioVoice:
         return Accepted(data["sid"], data.get("status") or "queued")
 
     def lookup(self, idempotency_key: str, to: str, since: datetime) -> Accepted | None:
-        """A call we are unsure about is known once one of its webhooks named it (they carry our id)."""
+        """Did Twilio take the call request with this key? (Twilio has no idempotency key for calls.)
+
+        First our own row: any webhook for the call (they carry ?call=<our id>) wrote its CallSid.
+        Else Twilio's Calls list for the number since `since` (started, or still queued), from our
+        caller ID, leaving out calls another of our Call rows already owns. Twilio's Call resource
+        doesn't show the Url it was given, so our id can't be read back from it: when another of our
+        calls to the same number is just as unsure, the match would be a guess and this raises
+        TransportError (a person checks) rather than answer for the wrong call.
+        """
         from duedesk.records.models import Call
 
-        sid = (Call.objects.filter(idempotency_key=idempotency_key).exclude(provider_id="")
-               .values_list("provider_id", flat=True).first())
-        return Accepted(sid, "queued") if sid else None
+        ours = (Call.objects.filter(idempotency_key=idempotency_key)
+                .values("pk", "provider_id", "sender", "created_at").first())
+        if ours is None:
+            return None
+        if ours["provider_id"]:
+            return Accepted(ours["provider_id"], "queued")
+        caller = ours["sender"] or self.caller_id
+        window_start = min(since, ours["created_at"]) if ours["created_at"] else since
+        siblings = Call.objects.filter(organization_id=self.organization_id, to=to).exclude(pk=ours["pk"])
+        taken = set(siblings.exclude(provider_id="").values_list("provider_id", flat=True))
+        listed = {c["sid"]: c for c in self.rest.find_calls(to=to, started_after=window_start)}
+        for c in self.rest.find_calls(to=to, status="queued"):
+            listed.setdefault(c["sid"], c)
+        candidates = [
+            c for c in listed.values()
+            if c.get("sid") not in taken
+            and (not caller or c.get("from") in (None, "", caller))
+            and _created_since(c, window_start)
+        ]
+        if not candidates:
+            return None
+        # Another of our calls to this number, in flight or unresolved, could own the same candidate.
+        unsure = siblings.filter(provider_id="", status__in=("dialing", "unknown"),
+                                 created_at__gte=window_start).exists()
+        if len(candidates) > 1 or unsure:
+            raise TransportError(
+                f"Cannot confirm which call to {to} is ours: {len(candidates)} unclaimed calls at Twilio "
+                "and other calls to the number awaiting their SID.",
+            )
+        found = candidates[0]
+        return Accepted(found["sid"], found.get("status") or "queued")
+
+
+def _created_since(call: dict, since: datetime) -> bool:
+    """Twilio's StartTime filter may round to the day; check the creation time ourselves."""
+    raw = call.get("date_created")
+    if not raw:
+        return True
+    try:
+        created = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return True
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    # Twilio's dates have whole seconds: don't drop a call created in the same second.
+    return created >= since.replace(microsecond=0)

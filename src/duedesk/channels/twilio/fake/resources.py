@@ -134,7 +134,7 @@ def call_json(account_sid: str, call) -> dict:
         "price": None,
         "price_unit": "USD",
         "sid": sid,
-        "start_time": rfc2822(call.created),
+        "start_time": rfc2822(call_started(call)),
         "status": call.status,
         "subresource_uris": {
             "notifications": f"{base}/Notifications.json",
@@ -147,6 +147,13 @@ def call_json(account_sid: str, call) -> dict:
         "uri": f"{base}.json",
         "queue_time": "0",
     }
+
+
+def call_started(call) -> datetime | None:
+    """Twilio leaves start_time empty until the call is dialed (queued, or canceled while queued)."""
+    if call.status == "queued" or (call.status == "canceled" and not call.callbacks):
+        return None
+    return call.created
 
 
 def parse_when(value: str) -> datetime | None:

@@ -244,6 +244,8 @@ class FakeTwilio:
             return self._fetch(kind, sid)
         if method == "GET" and kind == "Messages":
             return 200, self._list_messages(query)
+        if method == "GET" and kind == "Calls":
+            return 200, self._list_calls(query)
         if method == "POST" and not sid:
             return self._create(kind, form, token)
         if method == "POST" and kind == "Calls":
@@ -262,6 +264,10 @@ class FakeTwilio:
 
     def _create(self, kind: str, form: dict, token: str | None) -> tuple[int, dict]:
         with self._lock:
+            # Twilio's REST API has no idempotency key for calls (only our fake's texts honour it):
+            # a call request repeated after a timeout is a second call, as it would be at Twilio.
+            if kind == "Calls":
+                token = None
             if token and (kind, token) in self._idempotent:
                 # Same token, same resource: nothing new is sent.
                 self._counters["idempotent_replays"] += 1
@@ -391,17 +397,48 @@ class FakeTwilio:
                 and (not on or m["created"].date() == on.date())
             ]
             rows = [res.message_json(self.account_sid, m) for m in found]
-        size = max(1, min(int(one("PageSize") or 50), 1000))
-        page = int(one("Page") or 0)
+        return self._page("Messages", "messages", rows, query)
+
+    def _list_calls(self, query: dict) -> dict:
+        """Twilio's Calls list: To, From, Status and StartTime filters (a queued call has no start
+        time, so a StartTime filter leaves it out, as Twilio's does)."""
+
+        def one(name: str) -> str | None:
+            return res.first(query, name)
+
+        to, from_, status = one("To"), one("From"), one("Status")
+        after, before, on = (
+            res.parse_when(v) if v else None for v in (one("StartTime>"), one("StartTime<"), one("StartTime"))
+        )
+        with self._lock:
+            found = []
+            for c in reversed(self.calls):
+                started = res.call_started(c)
+                if to and c.get("To") != to or from_ and c.get("From") != from_:
+                    continue
+                if status and c.status != status:
+                    continue
+                if (after or before or on) and started is None:
+                    continue
+                if (after and started < after) or (before and started >= before) or (
+                        on and started.date() != on.date()):
+                    continue
+                found.append(c)
+            rows = [res.call_json(self.account_sid, c) for c in found]
+        return self._page("Calls", "calls", rows, query)
+
+    def _page(self, kind: str, key: str, rows: list[dict], query: dict) -> dict:
+        size = max(1, min(int(res.first(query, "PageSize") or 50), 1000))
+        page = int(res.first(query, "Page") or 0)
         chunk = rows[page * size : (page + 1) * size]
         keep = {k: v[0] for k, v in query.items() if k not in ("Page", "PageSize", "PageToken")}
-        base = f"/{res.API_VERSION}/Accounts/{self.account_sid}/Messages.json"
+        base = f"/{res.API_VERSION}/Accounts/{self.account_sid}/{kind}.json"
 
         def uri(p: int) -> str:
             return f"{base}?{urlencode({**keep, 'PageSize': size, 'Page': p})}"
 
         return {
-            "messages": chunk,
+            key: chunk,
             "page": page,
             "page_size": size,
             "start": page * size,
