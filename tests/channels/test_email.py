@@ -84,6 +84,11 @@ class SmtpServer:
                         if fault == "drop-after-data":
                             server.received.append({**envelope, "data": b"".join(body)})
                             return
+                        if fault == "hang-after-data":  # took it, never says so: the client times out
+                            server.received.append({**envelope, "data": b"".join(body)})
+                            while self.rfile.readline():
+                                pass
+                            return
                         if fault:
                             self.reply(fault)
                             continue
@@ -167,8 +172,46 @@ def test_connection_lost_during_data_may_have_been_sent(smtp_server):
     assert len(smtp_server.received) == 1
 
 
+def test_timeout_after_the_message_was_sent_may_have_been_sent(smtp_server):
+    smtp_server.faults["DATA"] = "hang-after-data"
+    with pytest.raises(TransportError) as caught:
+        SmtpEmail("127.0.0.1", smtp_server.port, timeout=0.3).send(outgoing())
+    assert caught.value.accepted_unknown and not caught.value.permanent
+    assert len(smtp_server.received) == 1
+
+
+def test_connection_lost_at_the_data_command_was_not_sent(smtp_server):
+    """Dropped before the server said 354: it never had the message, so a retry is safe."""
+    smtp_server.faults["DATA"] = "drop"
+    with pytest.raises(TransportError) as caught:
+        SmtpEmail("127.0.0.1", smtp_server.port, timeout=2).send(outgoing())
+    assert not caught.value.accepted_unknown and not caught.value.permanent
+    assert smtp_server.received == []
+
+
+@pytest.mark.parametrize("reply, permanent", [("451 4.3.0 Try again later", False), ("554 5.7.1 Rejected", True)])
+def test_a_refusal_of_the_message_is_a_clear_answer(smtp_server, reply, permanent):
+    smtp_server.faults["DATA"] = reply
+    with pytest.raises(TransportError) as caught:
+        SmtpEmail("127.0.0.1", smtp_server.port, timeout=2).send(outgoing())
+    assert caught.value.permanent is permanent and not caught.value.accepted_unknown
+    assert caught.value.code == reply[:3]
+
+
+def test_a_lost_goodbye_after_the_message_was_taken_is_sent(smtp_server):
+    smtp_server.faults["QUIT"] = "drop"
+    accepted = SmtpEmail("127.0.0.1", smtp_server.port, timeout=2).send(outgoing())
+    assert accepted.status == "sent" and len(smtp_server.received) == 1
+
+
+def test_lines_starting_with_a_dot_arrive_intact(smtp_server):
+    SmtpEmail("127.0.0.1", smtp_server.port).send(outgoing(body="Line one\n.\n.hidden\nend", html=""))
+    (msg,) = smtp_server.messages()
+    assert msg.get_body(("plain",)).get_content().splitlines() == ["Line one", ".", ".hidden", "end"]
+
+
 def test_smtp_cannot_be_asked_about_a_send():
-    with pytest.raises(TransportError):
+    with pytest.raises(TransportError, match="Cannot confirm"):
         SmtpEmail("127.0.0.1", 9).lookup("e1:mail:1", "maria@example.com", None)
 
 
@@ -212,3 +255,30 @@ def test_the_engine_records_then_sends_the_email(smtp_server, settings, monkeypa
     assert Event.objects.filter(kind="email.sent", invoice=invoice).count() == 1
     assert Step.objects.get(enrollment__invoice=invoice, step_id="mail").status == "done"
     assert Enrollment.objects.get(invoice=invoice).status == "done"
+
+
+@pytest.mark.django_db
+def test_an_email_nobody_can_confirm_goes_to_a_person_not_out_again(smtp_server, settings, monkeypatch, org,
+                                                                    make_invoice, clock, transports):
+    """DATA sent, no answer: SMTP can't be asked, so the send is `unknown` with a handoff, never resent."""
+    from duedesk.engine import actions
+    from duedesk.records.models import Handoff
+
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp_server.port
+    smtp_server.faults["DATA"] = "hang-after-data"
+    workflow = Workflow.objects.create(organization=org, slug="email", name="Email", version=1, source=EMAIL_WORKFLOW)
+    invoice = make_invoice(due=date(2026, 12, 10))
+    actions.enroll_invoice(invoice, clock(), workflow=workflow)
+    mail = SmtpEmail("127.0.0.1", smtp_server.port, timeout=0.3)
+    both = Transports(sms=transports.sms, voice=transports.voice, email=mail)
+    worker = Worker(lambda o: both, clock=clock, worker_id="mail")
+    worker.run_until_idle()
+    clock.advance(hours=1)
+    worker.run_until_idle()
+
+    assert len(smtp_server.received) == 1
+    step = Step.objects.get(enrollment__invoice=invoice, step_id="mail")
+    assert step.status == "unknown"
+    assert Message.objects.get(invoice=invoice, channel="email").status == "unknown"
+    assert Handoff.objects.filter(invoice=invoice, reason="unknown_send", status="open").count() == 1
+    assert not Event.objects.filter(kind="email.retrying", invoice=invoice).exists()

@@ -11,6 +11,7 @@ the sender is the organization's email_from, else DUEDESK_EMAIL_FROM.
 from __future__ import annotations
 
 import hashlib
+import re
 import smtplib
 import ssl
 from datetime import datetime
@@ -62,30 +63,48 @@ class SmtpEmail:
         return email
 
     def send(self, msg: Outgoing) -> Accepted:
+        """One SMTP transaction. Where it stopped decides what a failure means:
+
+        connect, hello, envelope (MAIL, RCPT), the DATA command itself: the server has no message;
+            a 5xx is permanent, anything else is transient (safe to retry).
+        body: the message went out (or part of it) and no final reply came: a timeout or dropped
+            connection here may mean the server took it (accepted_unknown: never blindly resent).
+            A 4xx/5xx reply to the final dot is a clear refusal (nothing was taken).
+        quit: the server said 250 to the message: it is sent, whatever happens to the goodbye.
+        """
         email = self.build(msg)
         mid = message_id(msg.idempotency_key)
         data = email.message().as_bytes(linesep="\r\n")
         sender = email.from_email
         phase = "connect"
+        smtp = None
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-                phase = "hello"
-                smtp.ehlo_or_helo_if_needed()
-                if self.use_tls:
-                    smtp.starttls(context=ssl.create_default_context())
-                    smtp.ehlo()
-                if self.username:
-                    smtp.login(self.username, self.password)
-                phase = "envelope"
-                code, reply = smtp.mail(sender)
-                if code != 250:
-                    raise smtplib.SMTPSenderRefused(code, reply, sender)
-                code, reply = smtp.rcpt(msg.to)
-                if code not in (250, 251):
-                    raise smtplib.SMTPRecipientsRefused({msg.to: (code, reply)})
-                phase = "data"
-                smtp.data(data)
-                phase = "quit"
+            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            phase = "hello"
+            smtp.ehlo_or_helo_if_needed()
+            if self.use_tls:
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+            if self.username:
+                smtp.login(self.username, self.password)
+            phase = "envelope"
+            code, reply = smtp.mail(sender)
+            if code != 250:
+                raise smtplib.SMTPSenderRefused(code, reply, sender)
+            code, reply = smtp.rcpt(msg.to)
+            if code not in (250, 251):
+                raise smtplib.SMTPRecipientsRefused({msg.to: (code, reply)})
+            phase = "data"
+            code, reply = smtp.docmd("DATA")
+            if code != 354:
+                raise smtplib.SMTPDataError(code, reply)
+            phase = "body"
+            smtp.send(_dot_stuffed(data))
+            code, reply = smtp.getreply()
+            if code != 250:
+                raise smtplib.SMTPDataError(code, reply)
+            phase = "quit"
+            smtp.quit()
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = next(iter(exc.recipients.values()))
             raise _refused(code, reply, "refused the recipient") from exc
@@ -95,16 +114,32 @@ class SmtpEmail:
             raise _refused(exc.smtp_code, exc.smtp_error, f"refused the message ({phase})") from exc
         except OSError as exc:  # timeouts, resets, SMTPServerDisconnected
             if phase == "quit":
-                return Accepted(mid, "sent")  # DATA was accepted; only the goodbye was lost
-            raise TransportError(
-                f"The mail server did not answer ({phase}: {type(exc).__name__}).",
-                accepted_unknown=phase == "data",
-            ) from exc
+                return Accepted(mid, "sent")  # the message was accepted; only the goodbye was lost
+            if phase == "body":
+                raise TransportError(
+                    f"The mail server did not confirm the message after it was sent ({type(exc).__name__}); "
+                    "it may have been accepted.",
+                    accepted_unknown=True,
+                ) from exc
+            raise TransportError(f"The mail server did not answer ({phase}: {type(exc).__name__}).") from exc
+        finally:
+            if smtp is not None:
+                smtp.close()
         return Accepted(mid, "sent")
 
     def lookup(self, idempotency_key: str, to: str, since: datetime) -> Accepted | None:
-        """SMTP has no way to ask whether a message went out: unsure sends are left for a person."""
-        raise TransportError("A mail server can't be asked whether a message was delivered.")
+        """SMTP can't be asked whether a server took a message: an unsure send is never confirmed
+        either way, and the engine leaves it to a person instead of sending it again."""
+        raise TransportError("Cannot confirm: a mail server can't be asked whether it took a message.")
+
+
+def _dot_stuffed(data: bytes) -> bytes:
+    """The message as DATA carries it: CRLF lines, a leading dot doubled, ended by CRLF.CRLF."""
+    data = re.sub(rb"(?:\r\n|\n|\r(?!\n))", b"\r\n", data)
+    data = re.sub(rb"(?m)^\.", b"..", data)
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return data + b".\r\n"
 
 
 def _refused(code: int, reply, what: str) -> TransportError:
