@@ -39,10 +39,10 @@ _ASKS_FOR_PERSON = re.compile(
 _SHORT = 7  # words: longer replies that merely mention a day are not an answer to "when?"
 _NOT_A_DATE_ANSWER = re.compile(r"\b(?:was|were|did|fue|era|ago|hace|weather|clima)\b")
 # "hello?" / "¿bueno?" on a call is a greeting, not an answer.
-_GREETING = re.compile(r"^(?:hello|hi|hey|hola|bueno|alo|diga|digame|yes|si|yeah)$")
+_GREETING = re.compile(r"^(?:hello|hi|hey|hola|bueno|alo|diga|digame|yes|si|yeah)(?: (?:hello|hi|hey|hola|bueno|alo|diga|digame))*$")
 # Not understanding is not a "no".
 _CONFUSED = re.compile(
-    r"\b(?:no entiendo|no comprendo|no le entiendo|no te entiendo|que dijo|do not understand|what do you mean"
+    r"\b(?:no (?:le |te |lo )?(?:entiend\w*|entendi\w*|comprend\w*)|que dijo|do not understand|what do you mean"
     r"|did not (?:catch|get|hear) (?:that|you)|can not hear|no (?:le |te |lo )?(?:escuche|oi|oigo|escucho)|say (?:that )?again|repeat (?:that|it)|no se|not sure|como dice|perdon)\b"
     # a bare "what?" / "¿cómo?" / "¿mande?" asks to hear it again
     r"|^(?:a ver |ok |sorry |perdon )?(?:what|como|que|mande|pardon|huh|como dijo|que dijo|excuse me)$"

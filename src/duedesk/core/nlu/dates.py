@@ -66,7 +66,7 @@ _NEXT_WEEK_WD = re.compile(
 )
 _WEEK_FROM_WD = re.compile(rf"\ba week from (?:this |next )?(?P<w>{_WD})\b")
 _LAST_WD = re.compile(rf"\b(?:last|past) (?P<w>{_WD})\b|\b(?:el )?(?P<w2>{_WD}) pasado\b")
-_WEEKDAY = re.compile(rf"\b(?P<w>{_WD})\b")
+_WEEKDAY = re.compile(rf"(?<!\bevery )(?<!\bcada )(?<!\blos )\b(?P<w>{_WD})\b")
 # "Tuesday the 9th", "el martes 9": the day of the month decides; the weekday confirms.
 _WD_DAY = re.compile(rf"\b(?P<w>{_WD}),? (?:the |el |dia )?{_DAYTOK}\b(?! (?:{_MON}|dollars|bucks|dolares|pesos)\b)")
 

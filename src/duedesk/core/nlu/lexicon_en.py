@@ -47,7 +47,7 @@ INTENTS = {
         r"(?: (?:please|now|it|thanks|thank you|texting|calling))*$",
         r"^stop\b(?! by)", r"\bstop$",
         r"\b(?:stop|quit|cease|end) (?:all )?(?:the )?(?:texting|texts|calling|calls|messaging|messages|contacting|sending"
-        r"|bothering|harass\w*|bugging|spamming|reminders|it with|with the)",
+        r"|blowing up|hitting me up|bothering|harass\w*|bugging|spamming|reminders|it with|with the)",
         r"\bunsubscribe\b", r"\bopt(?:ing)? ?out\b", r"\bleave (?:me|us) alone\b", r"\bharass\w*\b",
         r"\b(?:remove|take|delete|drop|erase) (?:me|my (?:number|name|info|phone(?: number)?)|this number)"
         r"(?: off| from)?",
@@ -83,7 +83,11 @@ INTENTS = {
         r"(?:insurance|medicare|medicaid)\b",
         r"\b(?:charg|bill)\w* (?:me |us )?(?:twice|two times|double|2 times|for the same)\b",
         r"\bdouble (?:charg|bill)\w*", r"\bduplicate (?:charge|bill|payment|invoice)\b", r"\bovercharg\w*",
-        r"\bdisput\w*", r"\b(?:this|that|it|there) (?:is|was|must be|has to be|seems|looks like) (?:a |an |some )?(?:mistake|error)\b",
+        r"\bdisput\w*", r"\b(?:can not|could not|does not|do not) (?:be|seem|look|sound) (?:right|correct|accurate)\b",
+        r"\b(?:does not|do not|did not) (?:match|add up)\b",
+        r"\b(?:balance|bill|total|amount|it) (?:was|is|should be|would be) (?:zero|0|nothing|\$ ?0|free)\b",
+        r"\bnever (?:authori[sz]ed|agreed to|ordered|asked for|signed|requested|approved)\b",
+        r"\b(?:already )?(?:billed|sent|submitted) to (?:my |the )?insurance\b", r"\b(?:this|that|it|there) (?:is|was|must be|has to be|seems|looks like) (?:a |an |some )?(?:mistake|error)\b",
         r"\bnever (?:received|got|get|saw|seen|was sent) (?:a |the |any )?(?:bill|statement|invoice|notice)\b", r"\bcontest(?:ing)? (?:this|the|that)\b",
         r"\b(?:mistake|error|wrong) (?:on|in|with) (?:my|the|this|your|that) (?:bill|statement|invoice|account|charge)",
         r"\b(?:billing|bill) (?:mistake|error)\b", r"\b(?:billed|charged|charging|billing) (?:me |us )?for (?:the |a )?wrong\b",
@@ -125,15 +129,16 @@ INTENTS = {
         r"\bbankrupt\w*", r"\bpaycheck to paycheck\b", r"\bbarely (?:making it|getting by|surviving|scraping)\b",
         r"\bbehind on (?:my |all my )?(?:bills|rent|everything)\b", r"\bno way (?:i|we) can (?:pay|afford)\b",
         r"\bcan not (?:work|pay (?:anything|any of it|at all|a thing))\b",
-        r"\bbarely (?:pay|afford|make|cover|keep up|put food)\b", r"\bsingle (?:mom|mother|dad|father|parent)\b",
+        r"\bbarely (?:pay|afford|make|cover|keep up|put food)\b", r"\baccident\b", r"\b(?:hours|pay|income) (?:got |were |was )?cut\b",
+        r"\b(?:things|life|money|it) (?:has|have) been (?:really |very |so |pretty |super )?(?:hard|tough|rough|difficult|tight|bad)\b", r"\bsingle (?:mom|mother|dad|father|parent)\b",
     ],
     "request_human": [
-        r"\b(?:talk|speak|chat) (?:to|with) (?:a |an |the |some |your |someone |somebody )?(?:real |live |actual |human )?"
-        r"(?:person|human|agent|representative|rep|operator|someone|somebody|anyone|anybody|manager|supervisor|billing"
+        r"\b(?:talk|speak|chat|discuss (?:this|it|that|my bill|the bill)) (?:to|with) (?:a |an |the |some |your |someone |somebody )?"
+        r"(?:real |live |actual |human )?(?:person|human|whoever|agent|representative|rep|operator|someone|somebody|anyone|anybody|manager|supervisor|billing"
         r"|office|staff|receptionist|lady|guy|people|front desk|accounts?|alguien|una persona)\b",
         r"\b(?:someone|somebody|anyone|a person|alguien) (?:who|that|que) (?:speaks|habla) (?:spanish|espanol|english|ingles)\b",
         r"\b(?:real|live|actual) (?:person|human|people|agent)\b", r"\bhuman being\b",
-        r"\brepresentative\b", r"\boperator\b", r"\b(?:transfer|connect|put) me\b",
+        r"\brepresentative\b", r"\bwho (?:can|do|should|could) (?:i|we) (?:talk|speak) (?:to|with)\b", r"\boperator\b", r"\b(?:transfer|connect|put) me\b",
         r"\b(?:have|get|can|could) (?:someone|somebody|a person|a human|the office|billing|your office|a representative"
         r"|a manager|the manager) (?:from (?:the |your )?\w+ )?(?:to )?(?:call|text|contact|reach|help)\b",
         r"\bnot (?:want to )?(?:talk|speak)\w* (?:to|with) (?:a |an |this )?(?:robot|machine|computer|bot|recording)\b",
@@ -150,6 +155,9 @@ INTENTS = {
         r"\bno (?:one|body) (?:here )?(?:named|called|by the name)\b",
         r"\bthere is no (?!money|way|one\b|body\b|need|problem|reason|time|bill|charge)[a-z]+ (?:here|at this number|living here|in this house)\b",
         r"\b(?:does|do) not (?:have|use) (?:this|that) (?:number|phone)\b",
+        r"\bnot sure who (?:that|this|he|she|they|you) (?:is|are|want|mean)\b",
+        r"^who is (?!this\b|that\b|it\b|calling|texting|sending|there\b|the\b|my\b|your\b|he\b|she\b|speaking|in charge"
+        r"|responsible)[a-z]+\b(?! (?:calling|texting|is))",
         r"\b(?:does|do) not live here\b", r"\bno longer lives? here\b", r"\b(?:does|do) not (?:live|stay) (?:at|in) this\b",
         r"\b(?:is|this is|i am|it is) not (?:me|him|her|them|that person|the person)\b",
         r"\bnot (?:the person|who you)\b", r"\bnot who you\b",
@@ -166,8 +174,10 @@ INTENTS = {
         r"|boyfriend|girlfriend|roommate|family|employer|parents?|grandma|grandpa|aunt|uncle) (?:already |just |have |has "
         r"|had |did |actually |totally |already have |already did |went ahead and |went and |literally )*(?:paid|pay it off)\b",
         r"(?<!\bnot )(?<!\bget )(?<!\bgot )(?<!\bgets )(?<!\bgetting )(?<!\bbe )(?<!\bnever )(?<!\bwill )(?<!\bam )"
+        r"(?<!\bget this )(?<!\bget it )(?<!\bget that )(?<!\buntil it is )(?<!\btil it is )"
         r"\bpaid (?:it|that|this|the bill|the balance|in full|online|off|already|yesterday|last|on|by|with|over|via|through"
         r"|at|earlier|everything|you|them|for it|the whole|all)\b",
+        r"(?<!\buntil )(?<!\btil )(?<!\btill )(?<!\buntil it )(?<!\btil it )(?<!\buntil that )"
         r"\b(?:it is|its|that is|thats|this is|it was|it has been|has been|was|been|is) (?:already |been |all |fully )*"
         r"(?:paid|taken care of|settled|cleared|resolved|handled)\b",
         r"(?<!\bnot )\b(?:made|sent|submitted|mailed|dropped off|did|processed) (?:a |the |my |that |our |in )?"
@@ -175,7 +185,8 @@ INTENTS = {
         r"(?<!\bnot )\b(?:sent|mailed) (?:it|that|you|the money)(?: in| already| yesterday| last| on| over| online| out| off)",
         r"\bcheck (?:is|was) in the mail\b",
         r"\balready (?:covered|handled|settled|cleared|sent|mailed|took care of|taken care of) (?:it|that|this|the)\b",
-        r"\b(?:covered|handled|settled|cleared) (?:it|that|this|the bill|the balance) already\b", r"(?<!\bnot )\b(?:took|taken) care of (?:it|that|this|the bill)\b",
+        r"\b(?:covered|handled|settled|cleared) (?:it|that|this|the bill|the balance) already\b",
+        r"\balready (?:sent|mailed|made|submitted|dropped off|gave) (?:\w+ ){0,3}?(?:a |the |my )?(?:check|payment|money)\b", r"(?<!\bnot )\b(?:took|taken) care of (?:it|that|this|the bill)\b",
         r"(?<!\bnot )(?<!\bget )(?<!\bbe )(?<!\bgot )\bpaid$", r"\breceipt\b", r"\bconfirmation (?:number|code|email)\b",
         r"\bpayment (?:went through|was made|has been made|posted|cleared|already)\b",
     ],
@@ -193,7 +204,9 @@ INTENTS = {
         r"\b(?:can not|could not) (?:pay|do|afford) (?:it |the |that |this )?(?:all|whole|full|entire|everything)\b",
         r"\b(?:all|everything|whole thing|whole amount|full amount) at once\b", r"\bat one time\b",
         r"\b(?:half|part|some) (?:of it )?(?:now|today)\b", r"\bthe rest (?:later|next|on|by|in)\b", r"\bpartial\b",
-        r"\bfinanc(?:e|ing)\b", r"\b(?:do|pay|paying|pay it|do it) (?:monthly|weekly|biweekly|every other week)\b",
+        r"\bfinanc(?:e|ing)\b", r"\b(?:smaller|small|lower|little|partial|monthly|weekly) (?:amounts|payments|chunks|pieces|installments)\b",
+        r"\bevery (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|paycheck|payday|other week|two weeks)\b",
+        r"\buntil (?:it is|the bill is|the balance is|its|i have it) paid (?:off|in full)\b", r"\b(?:do|pay|paying|pay it|do it) (?:monthly|weekly|biweekly|every other week)\b",
         r"(?:\$ ?\d+|\b\d+ (?:dollars|bucks)|\bsome|\bpart|\bhalf|\ba little) (?:of it )?(?:now|today|this week)"
         r" (?:and|then|plus) ", r"\bpay (?:it )?in (?:parts|pieces|chunks)\b",
         r"(?:\$ ?\d+(?:\.\d\d)?|\b\d+(?:\.\d\d)?|\b(?:ten|twenty|twenty five|thirty|forty|fifty|sixty|seventy|eighty|ninety"
@@ -227,11 +240,11 @@ INTENTS = {
         r"\b(?:want to|would like to|let me|ready to|can i|could i|may i|trying to|try to) (?:just )?(?:go ahead and )?"
         r"(?:pay|make (?:a |the )?payment|settle)\b",
         r"\b(?:paying|pay|doing it|do it|doing that|sending it|send it|sending|take care of it|taking care of it|pay it off"
-        r"|handle it|handling it) (?:it |you |this "
-        r"|that )?(?:right )?(?:now|right away|immediately|as we speak|today|tonight|this (?:morning|afternoon|evening)"
-        r"|in a (?:minute|few minutes|sec|second|bit|little bit|few hours|hour|couple hours)|straight away|asap)\b",
+        r"|handle it|handling it|get (?:it|this|that) paid(?: off)?) (?:it |you |this "
+        r"|that |the payment |payment |the money )?(?:right )?(?:now|right away|immediately|as we speak|today|tonight|this (?:morning|afternoon|evening)"
+        r"|in a (?:minute|few minutes|few mins?|sec|second|bit|little bit|few hours|hour|couple hours)|straight away|asap)\b",
         r"\b(?:now|today|tonight) (?:i |we )?(?:will|can) (?:pay|send|do it)\b",
-        r"\b(?:take|process|run) (?:the |my |a |this )?(?:payment|card)\b", r"\blater today\b",
+        r"\b(?:take|process|run|charge|use) (?:the |my |a |this )?(?:payment|card)\b", r"\blater today\b",
     ],
     "now_word": [
         r"\b(?:right now|now|right away|immediately|today|tonight|this (?:morning|afternoon|evening)|later today"
@@ -239,7 +252,7 @@ INTENTS = {
     ],
     "hardship_weak": [
         r"\b(?:can not|could not|will not|not able to) (?:really |be able to )?(?:pay|make|cover|do)\b",
-        r"\bno way\b", r"\bnot (?:right now|at the moment|at this time)\b.{0,20}\bpay",
+        r"\bno way (?=\w)", r"\bnot (?:right now|at the moment|at this time)\b.{0,20}\bpay",
     ],
     "callback_later": [
         r"\b(?:bad|not a good|not the best|inconvenient|busy|awkward|terrible) (?:time|moment)\b", r"\bnot (?:a )?good time\b",
@@ -247,7 +260,8 @@ INTENTS = {
         r"\bwith (?:a )?(?:patient|customer|client|the kids|my kids)\b",
         r"\b(?:call|ring|phone|try) (?:me |us |him |her |you |u )?(?:back|later|again|another time|tomorrow|tonight|in an hour|after"
         r"|this (?:evening|afternoon)|around|at|on|next)\b",
-        r"\bcall ?back\b", r"\bdo not (?:call|text|ring) (?:me |us )?(?:until|till|til|before)\b", r"\b(?:can not|could not) (?:really )?(?:talk|speak)\b", r"\b(?:talk|speak) (?:later|another time)\b",
+        r"\bcall ?back\b", r"\banother (?:day|time)\b", r"\b(?:hit me up|hmu|ttyl|talk to you later)\b",
+        r"\b(?:can not|could not) (?:answer|pick up|take (?:this|the|your) call)\b", r"\bdo not (?:call|text|ring) (?:me |us )?(?:until|till|til|before)\b", r"\b(?:can not|could not) (?:really )?(?:talk|speak)\b", r"\b(?:talk|speak) (?:later|another time)\b",
         r"\b(?:he|she|they)(?: is| are|s)? not (?:home|here|available|in|around)\b",
         r"\b(?:he|she) is (?:at work|out|sleeping|busy|away|not home)\b", r"^(?:no )?not now\b", r"^later$",
         r"\b(?:text|reach|contact|call) (?:me|us) (?:later|back)\b", r"\bget back to (?:me|you)\b",
@@ -261,7 +275,7 @@ INTENTS = {
         r"\bwhy (?:am i|was i|are you|do i|is there|would i) (?:being )?(?:charged|billed|owe|owing|calling|texting|getting)\b",
         r"\bwhat (?:are you|is this|r you) (?:calling|texting|contacting) (?:about|for)\b", r"^what is this$",
         r"\b(?:explain|itemi[sz]ed|breakdown|details)\b", r"\bwhat do you want\b", r"\bwhat is (?:this|it) regarding\b",
-        r"\bwhat (?:was|is) (?:the )?(?:service|visit|appointment)\b",
+        r"\bwhat (?:was|is) (?:the )?(?:service|visit|appointment)\b", r"\bdate of service\b",
     ],
     "question_amount": [
         r"\bhow much\b", r"\bwhat do (?:i|we) owe\b", r"\bwhat (?:is|s) (?:my|the|our) (?:balance|amount|total|bill)\b",
@@ -289,11 +303,12 @@ INTENTS = {
         r"|mm hmm|ok|alright|all right|of course|for sure|speaking|you bet|that works|sounds good|will do|got it|perfect"
         r"|understood|right(?! now| away| there| here)|true|yes sir|yes maam)\b",
         r"\b(?:this is|that is|thats|it is|its) (?:he|she|him|her|me|them|correct|right|true)\b", r"\bthat would be me\b",
-        r"^(?:i am|it is|this is he|this is she|i do|i did|i have|that is it)$", r"^(?:great|cool|fine|good|nice)\b",
+        r"^(?:i am|it is|this is he|this is she|i do|i did|i have|that is it)$",
+        r"\b(?:that would be|that is|that sounds|sounds) (?:great|good|fine|perfect|nice|awesome)\b", r"^(?:great|cool|fine|good|nice)\b",
     ],
     "deny": [
         r"\b(?:no|negative|incorrect|not really|not at all|not correct|not right|not true|absolutely not|of course not"
-        r"|definitely not|i do not think so|wrong|not quite|not exactly)\b",
+        r"|definitely not|i do not think so|wrong|not quite|not exactly|not interested)\b",
         r"^(?:i am not|it is not|that is not|i do not|i did not|not)$",
     ],
 }

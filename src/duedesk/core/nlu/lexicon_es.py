@@ -46,11 +46,11 @@ INTENTS = {
         r"\bno (?:me |nos )?vuelv\w+ a (?:llamar|escribir|mandar|molestar|marcar|contactar)",
         r"\bya no (?:me |nos )?(?:llam|escrib|mand|envi|molest|marqu|contact)\w*",
         r"\bnunca (?:mas )?(?:me )?(?:llam|escrib|mand|envi|vuelv)\w*",
-        r"\b(?:borr|quit|elimin|sac)\w* (?:mi numero|me|mi nombre|este numero)\b",
+        r"\b(?:borr|quit|elimin|sac|saqu)\w* (?:mi numero|me|mi nombre|este numero)\b",
         r"\b(?:no quiero|no queremos) (?:recibir )?(?:mas |sus |estos |esos )?(?:mensajes|llamadas|textos|recordatorios)\b",
         r"\bno (?:quiero|queremos) que (?:me )?(?:llamen|escriban|molesten|contacten|manden)\b",
         r"\bdarme de baja\b", r"\bdejenme en paz\b", r"\bdejeme en paz\b", r"\bacoso\b", r"\bhostig\w*",
-        r"\b(?:de|en) la lista\b.*\b(?:sac|quit|borr)\w*|\b(?:sac|quit|borr)\w*.*\bde (?:la|su) lista\b",
+        r"\b(?:de|en) la lista\b.*\b(?:sac|quit|borr)\w*|\b(?:sac|saqu|quit|borr)\w*.*\bde (?:la|su|esta) lista\b",
     ],
     "dispute": [
         r"\b(?:cuenta|factura|cobro|cargo|cantidad|monto|saldo|total|precio|recibo)s? (?:esta|es|estan|son|parece|viene)"
@@ -68,9 +68,10 @@ INTENTS = {
         r"\b(?:error|equivocacion|errores)\b(?! de numero)", r"\bdisput\w*", r"\breclam\w*", r"\bno estoy de acuerdo\b",
         r"\bnunca (?:fui|tuve|recibi|me hicieron|asisti|fuimos|vine|estuve|he ido|me atendieron)\b",
         r"\bno (?:fui|asisti|tuve|recibi) (?:esa|ese|la|el|ninguna|ningun)? ?(?:cita|consulta|servicio|visita|tratamiento|estudio)",
-        r"\bno reconozco\b", r"\bno (?:tengo|tenemos) (?:ninguna )?deuda\b", r"\bno me (?:corresponde|toca) pagar\b",
+        r"\bno reconozco\b", r"\bnunca (?:autorice|pedi|solicite|firme|acepte|use)\b",
+        r"\bno me (?:hicieron|atendieron|vieron)\b", r"\bno (?:tengo|tenemos) (?:ninguna )?deuda\b", r"\bno me (?:corresponde|toca) pagar\b",
         r"\b(?:pagar|cubrir)\w* (?:el |mi |la )?(?:seguro|aseguranza|aseguradora|medicaid|medicare)\b", r"\bfraude\b", r"\breembolso\b",
-        r"\bno (?:voy a|pienso|tengo por que|tengo porque|deberia) pagar (?:eso|esto|nada)\b", r"\bcancele (?:la|esa) cita\b",
+        r"\bno (?:voy a|pienso|tengo por que|tengo porque|deberia) pagar (?:eso|esto|nada|algo|por algo|lo que)\b", r"\bcancele (?:la|esa) cita\b",
     ],
     "hardship": [
         r"\bno (?:me )?alcanza\b", r"\bno (?:tengo|tenemos|hay) (?:dinero|plata|trabajo|empleo|con que|como|para|lana|feria"
@@ -78,7 +79,7 @@ INTENTS = {
         r"\b(?:perdi|perdio|perdimos|quede sin|me quede sin|estoy sin|sin) (?:el |mi |su )?(?:trabajo|empleo|chamba|casa"
         r"|dinero|ingresos)\b",
         r"\bme (?:despidieron|corrieron|echaron)\b", r"\bdesemplead[oa]\b", r"\bsin trabajo\b",
-        r"\b(?:estoy|esta|estamos|he estado|ando|anda) (?:muy )?(?:enferm[oa]s?|hospitalizad[oa]|internad[oa]|incapacitad[oa]"
+        r"\b(?:estoy|esta|estamos|he estado|ando|anda) (?:muy |bien |algo |un poco )?(?:enferm[oa]s?|hospitalizad[oa]|internad[oa]|incapacitad[oa]"
         r"|mal de dinero|apretad[oa]s?|corto de dinero|sin dinero|quebrad[oa]|en quiebra)\b",
         r"\benfermedad\b", r"\bcancer\b", r"\bquimio\w*", r"\bhospital\b", r"\boperacion\b", r"\bcirugia\b",
         r"\bdiscapacidad\b", r"\bincapacidad\b",
@@ -89,7 +90,8 @@ INTENTS = {
         r"\b(?:momento|tiempos?) (?:dificil|dificiles|duros?)\b", r"\bcrisis\b",
         r"\bno (?:puedo|podemos) (?:costear|pagar(?:lo|la)? (?:nada|ahora mismo nada))\b",
         r"\bno tengo (?:ni )?(?:un )?(?:centavo|peso|cinco)\b", r"\bestoy en la quiebra\b",
-        r"\bcon (?:muchas )?dificultades?\b",
+        r"\bcon (?:muchas )?dificultades?\b", r"\bno (?:me |nos )?(?:sobra|queda) (?:nada|dinero|ni)\b",
+        r"\bapretad[oa]s? de (?:dinero|lana|plata)\b",
         r"\b(?:situacion|cosa|cosas|economia) (?:esta |estan |es |anda |andan )?(?:muy |bien |algo )?(?:dificil|complicad[oa]s?|dur[oa]s?"
         r"|mal|mala|fe[oa]s?)\b",
     ],
@@ -97,8 +99,8 @@ INTENTS = {
         r"\bhablar con (?:una |un |alguien|la |el |algun |alguna )?(?:persona|humano|agente|representante|operador[a]?|gerente"
         r"|supervisor[a]?|encargad[oa]|oficina|recepcion|alguien|empleado|ser humano|real)",
         r"\bpersona (?:real|de verdad)\b",
-        r"\b(?:comunic|pas|transfier|conect)\w* (?:con|a) (?:alguien|una persona|un agente|un representante|la oficina|el gerente"
-        r"|recepcion|un humano|la recepcionista)\b", r"\bser humano\b", r"\b(?:comuniqueme|comunicame|paseme|pasame|transfierame|transfiereme"
+        r"\b(?:comunic|pas|transfer|transfier|conect|pong|ponga)\w* (?:con|a) (?:alguien|una persona|un agente|un representante"
+        r"|la oficina|el gerente|recepcion|un humano|la recepcionista|(?:el|la) encargad[oa]|(?:el|la|un|una) supervisor[a]?)\b", r"\bser humano\b", r"\b(?:comuniqueme|comunicame|paseme|pasame|transfierame|transfiereme"
         r"|conecteme|conectame)\b",
         r"\bque (?:me )?(?:llame|hable|contacte|atienda) (?:alguien|una persona|la oficina|un agente|el gerente)\b",
         r"\b(?:quiero|necesito|quisiera) (?:a |con )?(?:una persona|un humano|un agente|alguien|un representante|el gerente)\b",
@@ -108,9 +110,10 @@ INTENTS = {
     ],
     "wrong_person": [
         r"\bnumero equivocado\b", r"\bequivocad[oa]s? de (?:numero|persona)\b", r"\bse equivoc\w*",
-        r"^(?:esta|estan|estas) equivocad[oa]s?$", r"\bpersona equivocada\b",
+        r"^(?:usted |ud )?(?:esta|estan|estas) equivocad[oa]s?\b", r"\b(?:numero|telefono|celular) (?:ya )?no es (?:de|del)\b",
+        r"\bno (?:se|sabemos|sabria) quien (?:es|sea|son)\b", r"\bpersona equivocada\b",
         r"\bno (?:soy|es) (?:yo|el|ella|esa persona|la persona|quien)\b",
-        r"\b(?:aqui|ahi) no (?:vive|hay|existe|trabaja)\b", r"\bno vive (?:aqui|ahi|aca)\b", r"\bya no vive\b",
+        r"\b(?:aqui|ahi|aca) no (?:vive|hay|existe|trabaja|es)\b", r"\bno vive (?:aqui|ahi|aca)\b", r"\bya no vive\b",
         r"\bno (?:conozco|conocemos|se quien es) (?:a )?(?:nadie|esa persona|ninguna|ningun|el|ella|a esa)?\b",
         r"\bno hay nadie (?:con ese nombre|que se llame|aqui que|con este nombre|asi)\b", r"\bno se quien es\b",
         r"\b(?:este|ese) (?:numero )?no es (?:de|del)\b", r"\bnumero nuevo\b", r"\bno me llamo\b",
@@ -134,7 +137,9 @@ INTENTS = {
     ],
     "payment_plan": [
         r"\bplan(?:es)? de pagos?\b", r"\b(?:a|en) plazos\b", r"\bplazos\b", r"\bcuotas\b",
-        r"\b(?:en|por|hacer|con|de) (?:varios |unos |pocos )?(?:pagos|partes|abonos)\b", r"\babon(?:os|ar|o|ando|arle|ara)\b",
+        r"\b(?:en|por|hacer|con|de) (?:varios |unos |pocos |dos |tres |cuatro |cinco |seis |\d+ )?(?:pagos|partes|abonos)\b",
+        r"\bde a poquit[oa]s?\b|\bpoquito a poquito\b|\bde poco en poco\b",
+        r"\bcada (?:lunes|martes|miercoles|jueves|viernes|sabado|domingo|quincena|semana|mes)\b", r"\babon(?:os|ar|o|ando|arle|ara)\b",
         r"\bmensualidades\b", r"\bpagos (?:mensuales|semanales|chicos|chiquitos|pequenos|parciales|quincenales)\b",
         r"\b(?:dividir|partir|repartir|dividirlo|partirlo)\w*\b", r"\bpoco a poco\b", r"\bde a poco(?:s|quito)?\b",
         r"\bde poquito\b", r"\bpor partes\b",
@@ -143,7 +148,7 @@ INTENTS = {
         r"\bmensual(?:es|mente)?\b",
         r"\b(?:no puedo|no podemos|no me alcanza para|no alcanzo a) (?:pagar|pagarlo|pagarla|cubrir)(?:lo|la)? "
         r"(?:todo|completo|toda|el total|la cantidad completa)\b",
-        r"\btodo (?:junto|de (?:una )?vez|de golpe)\b", r"\barreglo(?: de pago)?\b", r"\bfinanciamiento\b",
+        r"\btodo (?:junto|de (?:una )?vez|de golpe)\b", r"\barreglos?(?: de pagos?)?\b", r"\bfinanciamiento\b",
         r"\b(?:la mitad|una parte|algo) (?:ahora|hoy|ahorita)\b", r"\bel resto (?:despues|luego|el|en|la)\b",
     ],
     "pay_cue": [
@@ -156,6 +161,7 @@ INTENTS = {
         r"(?<!\blo )(?<!\bla )(?<!\bles )"
         r"\b(?:le |te |les |se lo |se la |lo |la )?(?:pago|pagamos|mando|envio|deposito|abono)\b",
         r"\b(?:me pagan|cobro (?:el|este|la)|me depositan|dia de pago|cuando me paguen|cuando cobre|quincena)\b",
+        r"(?<!\bno )\b(?:le |te |les )?(?:tengo|tendre|tendria) (?:el dinero|el pago|la plata|el cheque|su dinero|su pago)\b",
     ],
     "pay_now": [
         r"\bcomo (?:puedo |podria |le |lo |se |hago para |hago |le hago para )?(?:pago|pagar|pagarle|pagarlo|hacer el pago"
@@ -168,7 +174,8 @@ INTENTS = {
         r"\b(?:aceptan|acepta|toman|puedo usar) (?:tarjeta|credito|debito)\b",
         r"\b(?:quiero|quisiera|puedo|podria|deseo|me gustaria) (?:ya )?(?:pagar|pagarlo|pagarle|hacer el pago|liquidar)\b"
         r"(?! (?:el|la|en|manana|para|hasta|despues|a fin|cuando|la proxima))",
-        r"\b(?:ahorita|ahora|ahora mismo|ya mismo|hoy|hoy mismo|en este momento|de inmediato|en un rato|al rato) (?:le |te |lo |se lo )?"
+        r"\b(?:ahorita|ahora|ahora mismo|ya mismo|hoy|hoy mismo|en este momento|de inmediato|en un rato|al rato"
+        r"|en un momento|en un momentito|ahorita mismo) (?:(?:le|te|lo|la|se|me) ){0,2}"
         r"(?:pago|pagamos|mando|deposito|hago el pago|lo hago)\b",
         r"\b(?:pago|pagar|pagarlo|pagarle|pagare|mando|lo hago) (?:ahorita|ahora|ya mismo|hoy|en este momento|de inmediato"
         r"|ahora mismo|hoy mismo|en un rato|enseguida)\b",
@@ -187,7 +194,8 @@ INTENTS = {
         r"\bocupad[oa]\b", r"\bmanejando\b",
         r"\b(?:llam|marc|marqu|habl)(?:e|a|en|ar|eme|ame|enme|ame|eme|arme|ame)\w* (?:mas tarde|despues|luego|otro dia|manana|en (?:un rato"
         r"|una hora)|de nuevo|otra vez|en la tarde|en la noche|el|mas al rato|al rato|la proxima)",
-        r"\bmas tarde\b", r"\bluego (?:hablamos|me llama|le llamo)\b", r"\bal rato\b", r"\ben otro momento\b",
+        r"\bmas tarde\b", r"\b(?:luego|despues|al rato|mas tarde) (?:le |te |les )?(?:hablo|llamo|marco|hablamos|me llama|me habla)\b",
+        r"\botro dia\b", r"\b(?:estoy|ando) en (?:una )?(?:cita|consulta|el doctor)\b", r"\bal rato\b", r"\ben otro momento\b",
         r"^(?:ahorita|ahora) no\b", r"\bno es (?:un )?buen momento\b", r"\bmal momento\b",
         r"\b(?:el|ella) no (?:esta|se encuentra)\b", r"\bno se encuentra\b", r"\bno esta (?:en casa|aqui|disponible)\b", r"\bdespues hablamos\b", r"\ben un rato\b",
     ],
@@ -216,7 +224,7 @@ INTENTS = {
     "affirm": [
         r"\b(?:si|claro|correcto|de acuerdo|esta bien|vale|dale|exacto|por supuesto|efectivamente|eso es|orale|andale"
         r"|perfecto|aja|sale|asi es|cierto|okey|okay|listo|entendido|como no)\b",
-        r"\bsoy yo\b", r"\b(?:el|ella|yo) (?:habla|mismo|misma)\b", r"\bcon (?:el|ella) habla\b", r"^(?:bueno|seguro|va)\b",
+        r"\bsoy yo\b", r"^simon$", r"\b(?:el|ella|yo) (?:habla|mismo|misma)\b", r"\bcon (?:el|ella) habla\b", r"^(?:bueno|seguro|va)\b",
     ],
     "deny": [
         r"\b(?:no|negativo|para nada|tampoco|incorrecto|no es correcto|no gracias|nop|nel|de ninguna manera|claro que no)\b",

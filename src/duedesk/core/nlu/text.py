@@ -92,9 +92,14 @@ _TYPOS = {
     "txts": "texts", "txting": "texting", "ppl": "people", "thnx": "thanks", "thanx": "thanks", "tks": "thanks",
     "fone": "phone", "pymt": "payment", "pmt": "payment", "pmnt": "payment", "acct": "account", "amt": "amount",
     "appt": "appointment", "tmw": "tomorrow", "2mrw": "tomorrow", "2mro": "tomorrow", "wknd": "weekend",
-    "tomorrw": "tomorrow", "tmrow": "tomorrow",
+    "tomorrw": "tomorrow", "unsub": "unsubscribe", "yessir": "yes sir", "yesir": "yes sir", "tmrow": "tomorrow",
 }
 
+# Insurers by name read as "insurance": "aetna should cover this" is "insurance should cover this".
+_INSURERS_RE = re.compile(
+    r"\b(?:aetna|cigna|humana|united ?healthcare|uhc|bcbs|blue ?cross(?: blue ?shield)?|blue ?shield|kaiser|tricare"
+    r"|anthem|molina|ambetter|medi ?cal|caresource|wellcare|oscar health)\b"
+)
 _SPACE_RE = re.compile(r"\s+")
 # Keep letters, digits and the few symbols dates and money need: / . , $ :
 _PUNCT_RE = re.compile(r"[^a-z0-9/$.,:\s]")
@@ -116,6 +121,7 @@ def normalize(text: str) -> str:
     t = t.replace("¿", " ").replace("¡", " ")
     t = re.sub(r"#(?!\s*\d)", " number ", t)
     t = strip_accents(t)
+    t = _INSURERS_RE.sub(" insurance ", t)
     for rx, rep in _CONTRACTIONS_RE:
         t = rx.sub(rep, t)
     t = t.replace("'", "")
