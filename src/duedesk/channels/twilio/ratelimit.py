@@ -1,9 +1,26 @@
 """Messages per second per sender, holding across every worker process.
 
-Each send reserves the next free slot for its sender, slot = max(now, last slot + 1/rate), then
-sleeps until it. On PostgreSQL the last slot is a row (channels.SenderSlot) updated under
-SELECT … FOR UPDATE in one short transaction, so any number of workers on any number of machines
-share one budget per number. On SQLite only one worker runs, so a lock in the process does.
+The promise: over ANY one-second window, Twilio receives at most `rate` texts from one sender,
+counted when they ARRIVE there, while the long-run pace stays within a few percent of `rate`.
+
+Each send reserves the next free slot for its sender, slot = max(now, last slot + interval), sleeps
+until it, and sends. A request reaches Twilio some time after its slot (the sleep wakes late on a
+busy machine, the request takes time to travel), and that delay varies: a send that is late bunches
+up with the ones after it. So:
+
+- slots are spaced interval = (1 + GUARD) / rate apart: any `rate` consecutive slots span
+  1 + GUARD seconds, and a send arriving up to GUARD seconds after its slot can't put rate + 1
+  arrivals into one second (the pace is rate / (1 + GUARD), about 97% of it);
+- a send that finished more than GUARD after its slot (its arrival may have been that late) pushes
+  the sender's later slots back by the excess, so the slots after it keep their distance from it.
+
+Arrival lies between the slot and the moment Twilio's answer came back, so the bound holds for any
+delay up to MAX_PUSH (a second): longer is a request hanging until it times out, and it pushes the
+sender back one second, not its whole timeout.
+
+On PostgreSQL the last slot is a row (channels.SenderSlot) updated under SELECT … FOR UPDATE in one
+short transaction, so any number of workers on any number of machines share one budget per number.
+On SQLite only one worker process runs, so a lock in the process does.
 
 Slots are wall-clock seconds since the epoch (they are compared across processes); tests pass
 their own clock and sleep.
@@ -19,6 +36,7 @@ from contextvars import ContextVar
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
@@ -37,12 +55,16 @@ def bounded_wait(seconds: float) -> Iterator[None]:
         _max_wait.reset(token)
 
 
+GUARD = 0.03  # seconds a send may take from its slot to Twilio before it pushes later slots back
+MAX_PUSH = 1.0  # a send that hangs (a timeout) pushes back at most this much, not its whole timeout
+
+
 def _interval(rate: float | Decimal | None) -> float | None:
-    """Seconds between sends, or None when the limit is off (no rate, or zero)."""
+    """Seconds between slots, or None when the limit is off (no rate, or zero)."""
     if rate is None:
         return None
     rate = float(rate)
-    return 1.0 / rate if rate > 0 else None
+    return (1.0 + GUARD) / rate if rate > 0 else None
 
 
 class _Limiter:
@@ -53,10 +75,16 @@ class _Limiter:
     def reserve(self, sender: str, rate) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def postpone(self, sender: str, seconds: float) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
     def acquire(self, sender: str, rate) -> float:
         """Wait for this sender's next slot; returns how many seconds were waited."""
+        return self._wait(sender, rate)[1]
+
+    def _wait(self, sender: str, rate) -> tuple[float | None, float]:
         if _interval(rate) is None:
-            return 0.0
+            return None, 0.0
         slot = self.reserve(sender, rate)
         wait = slot - self.clock()
         cap = _max_wait.get()
@@ -64,8 +92,21 @@ class _Limiter:
             wait = min(wait, cap)
         if wait > 0:
             self.sleep(wait)
-            return wait
-        return 0.0
+            return slot, wait
+        return slot, 0.0
+
+    @contextmanager
+    def pace(self, sender: str, rate) -> Iterator[float]:
+        """Wait for the sender's next slot, send inside the block; a send that reached the provider
+        later than GUARD after its slot moves the sender's later slots back by the excess."""
+        slot, waited = self._wait(sender, rate)
+        try:
+            yield waited
+        finally:
+            if slot is not None:
+                late = self.clock() - slot - GUARD
+                if late > 0:
+                    self.postpone(sender, min(late, MAX_PUSH))
 
 
 class InProcessLimiter(_Limiter):
@@ -85,6 +126,10 @@ class InProcessLimiter(_Limiter):
             slot = max(now, self._last.get(sender, float("-inf")) + interval)
             self._last[sender] = slot
             return slot
+
+    def postpone(self, sender: str, seconds: float) -> None:
+        with self._lock:
+            self._last[sender] = self._last.get(sender, self.clock()) + seconds
 
 
 class DatabaseLimiter(_Limiter):
@@ -110,6 +155,12 @@ class DatabaseLimiter(_Limiter):
             slot = max(now, row.last_slot + interval)
             SenderSlot.objects.filter(pk=row.pk).update(last_slot=slot)
             return slot
+
+    def postpone(self, sender: str, seconds: float) -> None:
+        from duedesk.channels.models import SenderSlot
+
+        # One statement: atomic against concurrent reservations, without holding the row.
+        SenderSlot.objects.filter(sender=sender).update(last_slot=F("last_slot") + seconds)
 
 
 _process_limiter: InProcessLimiter | None = None

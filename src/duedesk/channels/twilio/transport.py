@@ -152,15 +152,15 @@ class TwilioSms:
         # Our key in the callback URL: a status that arrives before we saved Twilio's SID still
         # finds its message.
         callback = with_query(callback, key=msg.idempotency_key)
-        self.limiter.acquire(self.sender_key, self.rate)
-        data = self.rest.send_message(
-            to=msg.to,
-            body=msg.body,
-            from_=self.sender or None,
-            messaging_service_sid=self.messaging_service_sid or None,
-            status_callback=callback,
-            idempotency_key=msg.idempotency_key,
-        )
+        with self.limiter.pace(self.sender_key, self.rate):
+            data = self.rest.send_message(
+                to=msg.to,
+                body=msg.body,
+                from_=self.sender or None,
+                messaging_service_sid=self.messaging_service_sid or None,
+                status_callback=callback,
+                idempotency_key=msg.idempotency_key,
+            )
         return Accepted(data["sid"], data.get("status") or "queued")
 
     def lookup(self, idempotency_key: str, to: str, since: datetime) -> Accepted | None:
