@@ -81,19 +81,20 @@ def test_template_variables_are_the_privacy_minimum():
 
 def test_render_sms_appends_opt_out_and_keeps_org():
     text = render_sms(
-        "Hi {{ contact.first_name }}, {{ org.name }} here: {{ invoice.amount }} is due\n"
+        "Hi, {{ org.name }} here: {{ invoice.amount }} is due\n"
         "{{ invoice.due_date }}.   Pay: {{ invoice.pay_link }}",
         CTX,
     )
     assert text == (
-        "Hi Ana, Riverside Clinic here: $1,234.50 is due Friday, December 4. "
+        "Hi, Riverside Clinic here: $1,234.50 is due Friday, December 4. "
         "Pay: https://pay.example.org/i/abc Reply STOP to opt out."
     )
 
 
 def test_render_sms_prefixes_org_when_missing():
     assert (
-        render_sms("Hi {{ contact.first_name }}.", CTX) == "Riverside Clinic: Hi Ana. Reply STOP to opt out."
+        render_sms("Hi, {{ invoice.amount }} is due.", CTX)
+        == "Riverside Clinic: Hi, $1,234.50 is due. Reply STOP to opt out."
     )
 
 
@@ -105,15 +106,19 @@ def test_render_sms_opt_out_line_only_once():
 
 
 def test_render_sms_spanish():
-    text = render_sms("Hola {{ contact.first_name }}, vence el {{ invoice.due_date }}.", CTX_ES)
-    assert text == f"Clínica Riverside: Hola Ana, vence el viernes, 4 de diciembre. {OPT_OUT_LINE['es']}"
+    text = render_sms("Hola, vence el {{ invoice.due_date }}.", CTX_ES)
+    assert text == f"Clínica Riverside: Hola, vence el viernes, 4 de diciembre. {OPT_OUT_LINE['es']}"
+
+
+def test_a_text_never_names_the_patient():
+    # Whoever holds the phone reads it: the organization, amount, due date and pay link only.
+    with pytest.raises(RenderError):
+        render_sms("Hi {{ contact.first_name }}, {{ invoice.amount }} is due.", CTX)
 
 
 def test_sms_is_not_html_escaped():
-    ctx = MessageContext(org_name="Smith & Jones", first_name="O'Neil <3", lang="en")
-    assert render_sms("{{ org.name }}: hi {{ contact.first_name }}", ctx).startswith(
-        "Smith & Jones: hi O'Neil <3"
-    )
+    ctx = MessageContext(org_name="Smith & Jones <3", first_name="Ana", lang="en")
+    assert render_sms("{{ org.name }}: hi", ctx).startswith("Smith & Jones <3: hi")
 
 
 def test_strict_undefined_raises():

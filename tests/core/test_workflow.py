@@ -26,8 +26,8 @@ from duedesk.core.workflow import (
 TEMPLATES = """\
 templates:
   hello:
-    en: "Hi {{ contact.first_name }}, {{ invoice.amount }} is due. {{ invoice.pay_link }}"
-    es: "Hola {{ contact.first_name }}"
+    en: "Hi, {{ invoice.amount }} is due. {{ invoice.pay_link }}"
+    es: "Hola, {{ invoice.amount }}"
 """
 
 
@@ -367,7 +367,7 @@ def test_template_syntax_error_line():
 
 
 def test_template_roots():
-    templates = 'templates:\n  hello:\n    en: "Hi {{ patient.diagnosis }} {{ contact.first_name }} {{ org.name }}"\n'
+    templates = 'templates:\n  hello:\n    en: "Hi {{ patient.diagnosis }} {{ org.name }}"\n'
     p = only(wf("""\
       - id: a
         sms: hello
@@ -375,12 +375,24 @@ def test_template_roots():
     assert p.line == 7 and "uses 'patient'" in p.message
 
 
-def test_template_fields_and_filters_are_checked_by_the_renderer():
-    templates = ('templates:\n  hello:\n    en: "Hi {{ contact.last_name }}"\n'
-                 '    es: "Hola {{ contact.first_name | shout }}"\n')
-    found = problems(wf("""\
+def test_a_text_template_may_not_name_the_patient():
+    templates = 'templates:\n  hello:\n    en: "Hi {{ contact.first_name }}, {{ invoice.amount }} is due"\n'
+    p = only(wf("""\
       - id: a
         sms: hello
+      - id: b
+        sms: hello
+    """, templates=templates))  # reported once, at the template
+    assert p.line == 8 and "sent by text" in p.message and "contact" in p.message
+
+
+def test_template_fields_and_filters_are_checked_by_the_renderer():
+    templates = ('templates:\n  hello:\n    en: "Hi {{ contact.last_name }}"\n'
+                 '    es: "Hola {{ contact.first_name | shout }}"\n'
+                 '    subject: {en: "Your balance"}\n')
+    found = problems(wf("""\
+      - id: a
+        email: hello
     """, templates=templates))
     assert [p.line for p in found] == [7, 8]
     assert "contact.last_name" in found[0].message and "shout" in found[1].message

@@ -129,9 +129,17 @@ def _compiled(env: _Sandbox, src: str):
     return env.from_string(src)
 
 
-def _render(env: _Sandbox, src: str, ctx: MessageContext) -> str:
+# A text can be read by whoever holds the phone: it names the organization, the amount, the due date
+# and the pay link, never the patient.
+TEXT_ROOTS = ("org", "invoice", "promise")
+
+
+def _render(env: _Sandbox, src: str, ctx: MessageContext, roots: tuple[str, ...] | None = None) -> str:
+    variables = template_variables(ctx)
+    if roots is not None:
+        variables = {k: v for k, v in variables.items() if k in roots}
     try:
-        return _compiled(env, src).render(template_variables(ctx))
+        return _compiled(env, src).render(variables)
     except TemplateSyntaxError as e:
         raise RenderError(f"The template has a syntax error on line {e.lineno}: {e.message}.") from e
     except SecurityError as e:
@@ -146,7 +154,7 @@ def _collapse(text: str) -> str:
 
 def render_sms(template_src: str, ctx: MessageContext) -> str:
     """One-line text that names the organization and ends with the opt-out line."""
-    text = _collapse(_render(_TEXT_ENV, template_src, ctx))
+    text = _collapse(_render(_TEXT_ENV, template_src, ctx, TEXT_ROOTS))
     org = _collapse(ctx.org_name)
     if org and org.lower() not in text.lower():
         text = f"{org}: {text}"

@@ -20,7 +20,7 @@ from jinja2 import TemplateAssertionError, TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from duedesk.core.conditions import ConditionError, compile_condition
-from duedesk.core.render import template_problems
+from duedesk.core.render import TEXT_ROOTS, template_problems
 
 KINDS = ("sms", "email", "call", "wait", "branch", "handoff", "update", "end")
 OUTCOMES = ("sent", "failed", "paid", "promised", "dispute", "hardship", "payment_plan", "request_human",
@@ -765,7 +765,18 @@ class _Reader:
             return step.branches[number - 1].line or step.line
         return self.lines.get((step.id, where), step.line)
 
+    def _names_patient(self, texts: Mapping[str, str]) -> bool:
+        for body in texts.values():
+            try:
+                names = set(meta.find_undeclared_variables(self.env.parse(body)))
+                if names & set(TEMPLATE_ROOTS) - set(TEXT_ROOTS):  # unknown roots are reported elsewhere
+                    return True
+            except (TemplateSyntaxError, TemplateAssertionError):
+                continue  # reported where the template is read
+        return False
+
     def _check_templates_used(self, steps: list[Step], templates: dict[str, tuple[dict[str, str], int]]) -> None:
+        named: set[str] = set()  # templates already reported for naming the patient in a text
         for step in steps:
             if step.kind not in ("sms", "email") or not step.template:
                 continue
@@ -773,6 +784,12 @@ class _Reader:
                 self.problem(self.lines.get((step.id, step.kind), step.line),
                              f"step '{step.id}': the {step.kind} uses template '{step.template}', "
                                         f"which is not under 'templates:'{_hint(step.template, templates)}")
+            elif step.kind == "sms" and step.template not in named and self._names_patient(templates[step.template][0]):
+                named.add(step.template)
+                self.problem(templates[step.template][1],
+                             f"template '{step.template}' is sent by text (step '{step.id}'): a text may name "
+                             "only the organization, the amount, the due date and the pay link, "
+                             "so leave out {{ contact... }}")
             elif step.kind == "email" and "subject.en" not in templates[step.template][0]:
                 self.problem(templates[step.template][1],
                              f"template '{step.template}' is sent by email (step '{step.id}') but has no "

@@ -326,6 +326,9 @@ def settle_sent(step: Step, record, channel: str, accepted, now: datetime) -> st
         step.provider_id = accepted.provider_id
         enrollment = step.enrollment
         if channel == "call":
+            if step.status != "sending":  # the call already ended (its status callback came first)
+                step.save(update_fields=["provider_id"])
+                return "called"
             step.status = "waiting"
             step.save(update_fields=["provider_id", "status"])
             enrollment.status = "waiting" if enrollment.status == "active" else enrollment.status

@@ -129,7 +129,8 @@ def finish_call_step(step: Step, outcome: str, now: datetime, callback_at: datet
 
     step = Step.objects.select_related("enrollment__contact__organization", "enrollment__invoice").get(pk=step.pk)
     enrollment = step.enrollment
-    if step.status != "waiting" or enrollment.status not in ("active", "waiting"):
+    # "sending": the call ended before the worker saved its SID; it is still this call's outcome.
+    if step.status not in ("waiting", "sending") or enrollment.status not in ("active", "waiting"):
         actions.complete_step(step, outcome, now)
         return
     step_def = definitions.parsed(enrollment.workflow).step(step.step_id)
