@@ -364,3 +364,76 @@ def test_the_command_line_runs_the_import(org, clock, tmp_path, monkeypatch, cap
     result = CliRunner().invoke(cli.app, ["import", "invoices", str(path), "--org", org.slug])
     assert result.exit_code == 0, result.output
     assert Invoice.objects.filter(organization=org).count() == 1
+
+
+def test_the_copy_path_writes_what_the_row_path_writes_on_postgresql(org, clock, monkeypatch):
+    from django.db import connection
+
+    from duedesk.records import bulk, importer
+
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY is the PostgreSQL writer")
+    monkeypatch.setattr(importer, "BULK_CHUNK", 4)
+    monkeypatch.setattr(bulk.BulkWriter, "_bulk_create", lambda *a: pytest.fail("bulk_create on PostgreSQL"))
+    other = Organization.objects.create(slug="copy-clinic", name="Maple Clinic", timezone="America/New_York",
+                                        pay_link_base="https://pay.example.com/")
+    rows = [f"C-{n},Ana,Ruiz{n},+1212555{n % 5:04d},a{n % 7}@example.com,,{'es' if n % 3 else ''},,"
+            f"{n % 4}0.50,,2026-12-{1 + n % 28:02d}" for n in range(30)]
+    text = csv_text(*rows, "C-30,Bad,Row,,,,,,1,,2026-12-20")
+    one = run(org, text, clock)
+    many = run(other, text, clock, bulk=True)
+    assert (one.created, one.errors) == (many.created, many.errors) == (30, many.errors)
+    assert _snapshot(org) == _snapshot(other)
+    contacts = Contact.objects.filter(organization=other)
+    assert contacts.count() == Contact.objects.filter(organization=org).count()
+    made = contacts.order_by("id").first()
+    assert made.fields == {} and made.consent == {} and made.outreach_on and made.created_at is not None
+    step = Step.objects.filter(organization=other).order_by("id").first()
+    assert step.idempotency_key == f"e{step.enrollment_id}:{step.step_id}:1" and step.attempts == 0
+
+
+def test_a_chunk_that_cannot_be_written_whole_lands_row_by_row(org, clock, monkeypatch):
+    from django.db import DatabaseError
+
+    from duedesk.records import bulk, importer
+
+    monkeypatch.setattr(importer, "BULK_CHUNK", 3)
+    writers = {"_copy": bulk.BulkWriter._copy, "_bulk_create": bulk.BulkWriter._bulk_create}
+    calls = []
+
+    def failing(name):
+        def write(self, prepared):
+            calls.append(len(prepared))
+            writers[name](self, prepared)  # the chunk is written, then fails: all of it must be undone
+            if len(calls) == 2:
+                raise DatabaseError("the second chunk fails")
+        return write
+
+    for name in writers:
+        monkeypatch.setattr(bulk.BulkWriter, name, failing(name))
+    other = Organization.objects.create(slug="chunk-clinic", name="Maple Clinic", timezone="America/New_York",
+                                        pay_link_base="https://pay.example.com/")
+    rows = [f"F-{n},A,B{n},+1212555{n:04d},f{n % 2}@example.com,,,,10,,2026-12-20" for n in range(8)]
+    many = run(other, csv_text(*rows), clock, bulk=True)
+    one = run(org, csv_text(*rows), clock)
+    assert calls == [3, 3, 2]
+    assert (many.created, many.errors) == (one.created, one.errors) == (8, [])
+    assert _snapshot(org) == _snapshot(other)
+    assert Contact.objects.filter(organization=other).count() == Contact.objects.filter(organization=org).count()
+
+
+def test_a_binary_file_is_read_as_it_streams_and_left_open(org, clock):
+    data = io.BytesIO(csv_text(GOOD, GOOD.replace("INV-1", "INV-2")).encode())
+    result = import_invoices(org, data, clock(), bulk=True)
+    assert result.created == 2 and not data.closed
+
+
+def test_the_key_table_keeps_the_first_value_of_each_key():
+    from duedesk.records.bulk import KeyTable
+
+    table = KeyTable("i", capacity=4)
+    for n in range(5000):
+        assert table.setdefault(f"INV-{n}", n + 2) == n + 2
+    assert len(table) == 5000
+    assert table.setdefault("INV-17", 99) == 19 and table.get("INV-4999") == 5001
+    assert table.get("INV-5000") is None and table.get("") is None

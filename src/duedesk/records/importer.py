@@ -29,7 +29,6 @@ from zoneinfo import available_timezones
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import DatabaseError, transaction
-from django.db.models.functions import Lower
 
 from duedesk.core.phones import normalize_phone
 from duedesk.records.models import Contact, Event, Invoice, Organization
@@ -256,21 +255,35 @@ def check_row(raw: dict, line: int, org: Organization, now: datetime) -> tuple[I
 
 def check_utf8(path: Path) -> int:
     """Read the file once in binary: raise ImportFileError unless it is UTF-8; return its line count."""
+    with path.open("rb") as f:
+        return _check_utf8_stream(f)
+
+
+def _check_utf8_stream(f) -> int | None:
+    """Raise ImportFileError unless the binary stream is UTF-8; its line count (None: a text stream)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     lines = 1
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as error:
-                bad_line = lines + chunk.count(b"\n", 0, error.start)
-                raise ImportFileError(f"line {bad_line}: {NOT_UTF8}") from None
-            lines += chunk.count(b"\n")
+    while chunk := f.read(1 << 20):
+        if isinstance(chunk, str):
+            return None
         try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            raise ImportFileError(f"line {lines}: {NOT_UTF8}") from None
+            decoder.decode(chunk)
+        except UnicodeDecodeError as error:
+            bad_line = lines + chunk.count(b"\n", 0, error.start)
+            raise ImportFileError(f"line {bad_line}: {NOT_UTF8}") from None
+        lines += chunk.count(b"\n")
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise ImportFileError(f"line {lines}: {NOT_UTF8}") from None
     return lines
+
+
+def _seekable(f) -> bool:
+    try:
+        return bool(f.seekable())
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 def _csv_rows(text_stream: Iterable[str]) -> Iterator[tuple[int, dict]]:
@@ -324,6 +337,20 @@ def _rows(source) -> Iterator[tuple[int, dict]]:
         return
     if isinstance(source, bytes):
         source = io.BytesIO(source)
+    if isinstance(source, io.TextIOBase):
+        yield from _csv_rows(source)  # already text: read as it streams
+        return
+    if hasattr(source, "read") and _seekable(source):
+        start = source.tell()
+        binary = _check_utf8_stream(source) is not None  # a bad file is refused before any row lands
+        source.seek(start)
+        if binary:  # streamed, never held whole
+            text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
+            try:
+                yield from _csv_rows(text)
+            finally:
+                text.detach()  # the caller's file stays open
+            return
     if hasattr(source, "read"):
         data = source.read()
         if isinstance(data, bytes):
@@ -356,11 +383,14 @@ def find_contact(org: Organization, phone: str, email: str) -> Contact | None:
     return None
 
 
+def contact_values(row: InvoiceRow) -> dict:
+    """The fields of a contact made from a row."""
+    return dict(first_name=row.first_name, last_name=row.last_name, phone=row.phone, email=row.email,
+                timezone=row.timezone, language=row.language or "en", date_of_birth=row.date_of_birth)
+
+
 def _new_contact(org: Organization, row: InvoiceRow) -> Contact:
-    return Contact(
-        organization=org, first_name=row.first_name, last_name=row.last_name, phone=row.phone, email=row.email,
-        timezone=row.timezone, language=row.language or "en", date_of_birth=row.date_of_birth,
-    )
+    return Contact(organization=org, **contact_values(row))
 
 
 def _new_invoice(org: Organization, contact: Contact, row: InvoiceRow) -> Invoice:
@@ -429,122 +459,9 @@ def _import_one(org: Organization, row: InvoiceRow, now: datetime, actor: str, r
 
 
 # ----------------------------------------------------------------------------- writing in bulk
-
-
-def _bulk_chunk(org: Organization, rows: list[InvoiceRow], now: datetime, actor: str,
-                result: ImportResult) -> None:
-    """Land a chunk of checked rows with a few statements; the same rows, events and plans as `import_row`.
-
-    Rows whose invoice already exists take the one-row path (they may re-plan). When the chunk cannot be
-    written as a whole, it is written row by row so each bad row is reported alone.
-    """
-    refs = [r.external_ref for r in rows]
-    existing = set(Invoice.objects.filter(organization=org, external_ref__in=refs)
-                   .values_list("external_ref", flat=True))
-    fresh = [r for r in rows if r.external_ref not in existing]
-    if fresh:
-        try:
-            with transaction.atomic():
-                _bulk_create(org, fresh, now, actor)
-        except DatabaseError:
-            for row in fresh:
-                _import_one(org, row, now, actor, result)
-        else:
-            result.created += len(fresh)
-    for row in rows:
-        if row.external_ref in existing:
-            _import_one(org, row, now, actor, result)
-
-
-def _bulk_create(org: Organization, rows: list[InvoiceRow], now: datetime, actor: str) -> None:
-    from duedesk.engine import definitions
-    from duedesk.engine.actions import CLOSED_INVOICE
-    from duedesk.engine.models import Enrollment, Step
-
-    phones = {r.phone for r in rows if r.phone}
-    emails = {r.email.lower() for r in rows if r.email}
-    by_phone: dict[str, Contact] = {}
-    by_email: dict[str, Contact] = {}
-    if phones:
-        for c in Contact.objects.filter(organization=org, phone__in=phones).order_by("-id"):
-            by_phone[c.phone] = c  # the lowest id wins, as in find_contact
-    if emails:
-        for c in (Contact.objects.annotate(email_lower=Lower("email"))
-                  .filter(organization=org, email_lower__in=emails).order_by("-id")):
-            by_email[c.email_lower] = c
-    contact_of: list[Contact] = []
-    created_on: dict[int, Contact] = {}  # line -> the contact that row created
-    for row in rows:
-        contact = (by_phone.get(row.phone) if row.phone else None) or (
-            by_email.get(row.email.lower()) if row.email else None)
-        if contact is None:
-            contact = _new_contact(org, row)
-            created_on[row.line] = contact
-            if row.phone:
-                by_phone[row.phone] = contact
-            if row.email:
-                by_email.setdefault(row.email.lower(), contact)
-        contact.organization = org
-        contact_of.append(contact)
-    Contact.objects.bulk_create(list(created_on.values()))
-    invoices = [_new_invoice(org, contact, row) for contact, row in zip(contact_of, rows, strict=True)]
-    Invoice.objects.bulk_create(invoices)
-
-    # Enroll: the same first step, skips and events as actions.enroll_invoice, planned by the real planner.
-    workflow = definitions.ensure_default(org)
-    definition = definitions.parsed(workflow)
-    window = org.send_window()
-    events: list[Event] = []
-    enrollments: list[Enrollment] = []
-    first_steps: list[tuple[Enrollment, str, str, datetime]] = []
-    for row, contact, invoice in zip(rows, contact_of, invoices, strict=True):
-        if created_on.get(row.line) is contact:
-            events.append(_contact_event(contact, now, actor, row.line))
-        events.append(_invoice_event(invoice, contact, row, now, actor))
-        if invoice.status in CLOSED_INVOICE or invoice.balance <= 0:
-            continue
-
-        def event(kind: str, detail: dict, contact=contact, invoice=invoice) -> None:
-            events.append(Event(organization_id=org.pk, kind=kind, at=now, contact=contact, invoice=invoice,
-                                detail=detail))
-
-        event("enrollment.started", {"workflow": workflow.name, "version": workflow.version})
-        current, skipped, planned, finish = plan_first_step(definition, invoice, contact, now, window)
-        for step_id, reason in skipped:
-            event("step.skipped", {"step": step_id, "reason": reason})
-        enrollment = Enrollment(organization_id=org.pk, invoice=invoice, contact=contact, workflow=workflow,
-                                status="active", current_step=current, started_at=now)
-        if finish:
-            status, reason = finish
-            enrollment.status, enrollment.exit_reason, enrollment.ended_at = status, reason, now
-            event("enrollment.exited" if status == "exited" else "enrollment.done", {"reason": reason})
-        else:
-            first_steps.append((enrollment, *planned))
-        enrollments.append(enrollment)
-    Enrollment.objects.bulk_create(enrollments)
-    from duedesk.engine.actions import step_key
-
-    Step.objects.bulk_create([
-        Step(organization_id=org.pk, enrollment=enrollment, step_id=step_id, kind=kind, occurrence=1,
-             run_at=run_at, idempotency_key=step_key(enrollment.pk, step_id, 1), created_at=now)
-        for enrollment, step_id, kind, run_at in first_steps
-    ])
-    Event.objects.bulk_create(events)
-
-
-def plan_first_step(definition, invoice: Invoice, contact: Contact, now: datetime, window):
-    """The engine's own walk to a new enrollment's first runnable step.
-
-    Returns (current step id, [(skipped step id, reason)], (step id, kind, run_at) or None,
-    (status, reason) when the enrollment finishes at once or None).
-    """
-    from duedesk.engine.planning import Anchors, walk
-
-    anchors = Anchors(due_date=invoice.due_date, promise_date=None, contact_fields=contact.fields,
-                      invoice_dates={"due_date": invoice.due_date, "next_instalment": None})
-    where = walk(definition, definition.first().id, anchors, now, contact.tz(), window)
-    planned = (where.step_id, where.kind, where.run_at) if where.step_id else None
-    return where.current, list(where.skipped), planned, where.finish
+#
+# In duedesk.records.bulk: chunks of new invoices written with COPY on PostgreSQL (bulk_create elsewhere),
+# each first step planned by the engine's walk, a chunk that fails written again row by row.
 
 
 # ----------------------------------------------------------------------------- the entry points
@@ -560,14 +477,21 @@ def import_invoices(org: Organization, rows_or_file, now: datetime, *, bulk: boo
     events and planned steps are the same as one row at a time.
     `progress(n)` is called as rows are read.
     """
+    from duedesk.records.bulk import BulkWriter, KeyTable
+
     result = ImportResult()
-    seen: dict[str, int] = {}
+    seen = KeyTable("i")  # reference -> its first line; hashes, not strings: ~35 bytes a row
     chunk: list[InvoiceRow] = []
     rows = _rows(rows_or_file)
     try:
         first = next(rows)
     except StopIteration:
         return result
+    writer = BulkWriter(org, now, actor) if bulk else None
+
+    def import_one(row: InvoiceRow) -> None:
+        _import_one(org, row, now, actor, result)
+
     for line, raw in _chain(first, rows):
         if progress:
             progress(1)
@@ -577,23 +501,22 @@ def import_invoices(org: Organization, rows_or_file, now: datetime, *, bulk: boo
         row, errors = check_row(raw, line, org, now)
         ref = str(raw.get("external_ref") or "").strip()
         if ref:
-            if ref in seen:
-                errors = [RowError(line, "external_ref", f"{ref!r} is already on line {seen[ref]} of this file")]
+            first_line = seen.setdefault(ref, line)
+            if first_line != line:
+                errors = [RowError(line, "external_ref", f"{ref!r} is already on line {first_line} of this file")]
                 row = None
-            else:
-                seen[ref] = line
         if row is None:
             result.errors.extend(errors)
             continue
-        if not bulk:
-            _import_one(org, row, now, actor, result)
+        if writer is None:
+            import_one(row)
             continue
         chunk.append(row)
         if len(chunk) >= BULK_CHUNK:
-            _bulk_chunk(org, chunk, now, actor, result)
+            writer.write_chunk(chunk, result, import_one)
             chunk = []
     if chunk:
-        _bulk_chunk(org, chunk, now, actor, result)
+        writer.write_chunk(chunk, result, import_one)
     result.errors.sort(key=lambda e: e.line)
     return result
 
