@@ -135,3 +135,15 @@ def logged_in(page, live_server, clinic):
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{live_server.url}/")
     return page
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache(monkeypatch):
+    """The overview keeps its figures in the cache; ids may repeat between tests, so start empty, and
+    recompute whenever an event landed (no grace period for a busy worker)."""
+    from django.core.cache import cache
+
+    monkeypatch.setattr("duedesk.web.overview.STALE_OK", 0)
+    cache.clear()
+    yield
+    cache.clear()

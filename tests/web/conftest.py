@@ -76,3 +76,15 @@ def case(org, make_contact, make_invoice, clock):
                     {"speaker": "patient", "text": "I lost my job, I can do 100 a month", "intent": "hardship"}],
     )
     return {"contact": contact, "invoice": invoice, "handoff": handoff}
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache(monkeypatch):
+    """The overview keeps its figures in the cache; ids may repeat between tests, so start empty, and
+    recompute whenever an event landed (no grace period for a busy worker)."""
+    from django.core.cache import cache
+
+    monkeypatch.setattr("duedesk.web.overview.STALE_OK", 0)
+    cache.clear()
+    yield
+    cache.clear()

@@ -32,6 +32,7 @@ def _urls(case, staff):
         "contact_edit": (f"/contacts/{c}/edit/", {"first_name": "X", "phone": "2125550199", "language": "en"}),
         "contact_outreach": (f"/contacts/{c}/outreach/", {"on": "0"}),
         "invoice_paid": (f"/invoices/{i}/paid/", pay),
+        "invoice_edit": (f"/invoices/{i}/edit/", {f"inv{i}-due_date": "2027-01-15", f"inv{i}-amount_due": "250.00"}),
         "invoice_remind": (f"/invoices/{i}/remind/", {}),
         "workflow_edit": ("/workflows/payment-reminders/", {"source": "name: x\nsteps: []\n"}),
         "settings": ("/settings/", {"name": "Changed"}),

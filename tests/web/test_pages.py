@@ -233,7 +233,8 @@ def test_remind_now_sends_a_gated_text(login, staff, case, clock):
     clock.set(clock().replace(hour=16))
     login(staff).post(f"/invoices/{case['invoice'].pk}/remind/")
     sent = Event.objects.get(kind="sms.sent")
-    assert "Ana" in sent.detail["body"] and sent.actor == f"staff:{staff.username}"
+    assert "$300.00" in sent.detail["body"] and sent.actor == f"staff:{staff.username}"
+    assert "Ana" not in sent.detail["body"]  # texts never name the patient
 
 
 def test_edit_contact_normalizes_phone_and_names_the_field(login, staff, case):

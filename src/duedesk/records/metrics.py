@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, DecimalField, Exists, OuterRef, Q, Sum, Value
+from django.db.models import BooleanField, Count, DecimalField, ExpressionWrapper, Q, Sum, Value
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
 
@@ -28,9 +28,7 @@ def today(org: Organization, now: datetime) -> date:
 
 
 def outstanding_balance(org: Organization, now: datetime) -> Decimal:
-    total = Invoice.objects.filter(organization=org, status__in=OUTSTANDING).aggregate(
-        s=Coalesce(Sum("balance"), Value(ZERO), output_field=_MONEY))["s"]
-    return Decimal(total)
+    return invoice_figures(org, now)["outstanding"]
 
 
 def collected(org: Organization, now: datetime) -> Decimal:
@@ -52,12 +50,7 @@ class Share:
 
 def resolved_without_staff(org: Organization, now: datetime) -> Share:
     """Of the invoices that went past due, how many were paid or closed with no handoff at all."""
-    late = Invoice.objects.filter(organization=org, due_date__lt=today(org, now))
-    counts = late.aggregate(
-        whole=Count("pk"),
-        part=Count("pk", filter=Q(status__in=CLOSED) & ~Q(Exists(Handoff.objects.filter(invoice=OuterRef("pk"))))),
-    )
-    return Share(counts["part"], counts["whole"])
+    return invoice_figures(org, now)["self_resolved"]
 
 
 def promises(org: Organization, now: datetime) -> dict[str, int]:
@@ -92,7 +85,13 @@ AGING_BUCKETS = ("current", "1–30", "31–60", "61–90", "over 90")
 
 
 def aging(org: Organization, now: datetime) -> list[dict]:
-    """Outstanding invoices by days past due: count and balance per bucket, in one query."""
+    """Outstanding invoices by days past due: count and balance per bucket."""
+    return invoice_figures(org, now)["aging"]
+
+
+def invoice_figures(org: Organization, now: datetime) -> dict:
+    """Everything the overview reads from invoices, in one pass over the organization's invoices: the
+    outstanding balance, the aging buckets and the share of late invoices closed without a person."""
     d = today(org, now)
     edges = {
         "current": Q(due_date__gte=d),
@@ -101,35 +100,56 @@ def aging(org: Organization, now: datetime) -> list[dict]:
         "61–90": Q(due_date__lt=d - timedelta(days=60), due_date__gte=d - timedelta(days=90)),
         "over 90": Q(due_date__lt=d - timedelta(days=90)),
     }
-    aggregates = {}
+    outstanding = Q(status__in=OUTSTANDING)
+    late = Q(due_date__lt=d)
+    # NOT IN (the handoffs' invoice ids): one hashed set, not a probe per invoice.
+    handed = Handoff.objects.filter(organization=org, invoice__isnull=False).values("invoice_id")
+    aggregates = {
+        "outstanding": Coalesce(Sum("balance", filter=outstanding), Value(ZERO), output_field=_MONEY),
+        "late": Count("pk", filter=late),
+        "late_closed": Count("pk", filter=late & Q(status__in=CLOSED) & ~Q(pk__in=handed)),
+    }
     for i, q in enumerate(edges.values()):
-        aggregates[f"n{i}"] = Count("pk", filter=q)
-        aggregates[f"s{i}"] = Coalesce(Sum("balance", filter=q), Value(ZERO), output_field=_MONEY)
-    row = Invoice.objects.filter(organization=org, status__in=OUTSTANDING).aggregate(**aggregates)
-    return [
-        {"bucket": name, "count": row[f"n{i}"], "balance": Decimal(row[f"s{i}"])}
-        for i, name in enumerate(edges)
-    ]
+        aggregates[f"n{i}"] = Count("pk", filter=outstanding & q)
+        aggregates[f"s{i}"] = Coalesce(Sum("balance", filter=outstanding & q), Value(ZERO), output_field=_MONEY)
+    row = Invoice.objects.filter(organization=org).aggregate(**aggregates)
+    return {
+        "outstanding": Decimal(row["outstanding"]),
+        "self_resolved": Share(row["late_closed"], row["late"]),
+        "aging": [{"bucket": name, "count": row[f"n{i}"], "balance": Decimal(row[f"s{i}"])}
+                  for i, name in enumerate(edges)],
+    }
 
 
 def funnel(org: Organization, now: datetime) -> dict[str, list[tuple[str, int]]]:
-    """Per step: invoices texted -> paid, and called -> promised -> paid."""
-    # IN (subquery) rather than a correlated EXISTS per invoice: the database hashes each set once.
+    """Per step: invoices texted -> paid, and called -> promised -> paid.
+
+    One query: each invoice is tagged texted / called / promised (each an IN over one hashed set of
+    invoice ids, read from the (organization, kind, invoice, at) index alone), then counted per
+    combination of tags and status; at most 48 rows come back and are summed here.
+    """
     def touched(kind: str):
-        return Event.objects.filter(organization=org, kind=kind, at__lte=now, invoice__isnull=False) \
+        return Event.objects.filter(organization=org, kind=kind, invoice__isnull=False, at__lte=now) \
             .values("invoice_id")
 
-    texted = Q(pk__in=touched("sms.sent"))
-    called = Q(pk__in=touched("call.placed"))
-    promised = Q(pk__in=Promise.objects.filter(organization=org, created_at__lte=now).values("invoice_id"))
-    paid = Q(status="paid")
-    counts = Invoice.objects.filter(organization=org).aggregate(
-        texted=Count("pk", filter=texted),
-        texted_paid=Count("pk", filter=texted & paid),
-        called=Count("pk", filter=called),
-        called_promised=Count("pk", filter=called & promised),
-        called_promised_paid=Count("pk", filter=called & promised & paid),
-    )
+    flag = {"output_field": BooleanField()}
+    rows = (Invoice.objects.filter(organization=org)
+            .annotate(texted=ExpressionWrapper(Q(pk__in=touched("sms.sent")), **flag),
+                      called=ExpressionWrapper(Q(pk__in=touched("call.placed")), **flag),
+                      promised=ExpressionWrapper(Q(pk__in=Promise.objects.filter(
+                          organization=org, created_at__lte=now).values("invoice_id")), **flag))
+            .values("status", "texted", "called", "promised").annotate(n=Count("pk")).order_by())
+    counts = dict.fromkeys(("texted", "texted_paid", "called", "called_promised", "called_promised_paid"), 0)
+    for r in rows:
+        paid = r["status"] == "paid"
+        if r["texted"]:
+            counts["texted"] += r["n"]
+            counts["texted_paid"] += r["n"] if paid else 0
+        if r["called"]:
+            counts["called"] += r["n"]
+            if r["promised"]:
+                counts["called_promised"] += r["n"]
+                counts["called_promised_paid"] += r["n"] if paid else 0
     return {
         "text": [("Texted", counts["texted"]), ("Paid", counts["texted_paid"])],
         "call": [("Called", counts["called"]), ("Promised", counts["called_promised"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from django import forms
 from django.contrib import messages
@@ -62,12 +63,30 @@ class ContactForm(forms.ModelForm):
             raise forms.ValidationError(f"Phone: '{raw}' is not a valid phone number.") from None
 
 
+class InvoiceForm(forms.Form):
+    """Due date and amount; the engine re-plans outreach from them. Errors name the field."""
+
+    due_date = forms.DateField(label="Due date", widget=forms.DateInput(attrs={"type": "date"}), error_messages={
+        "required": "Due date: this field is required.", "invalid": "Due date: enter a date like 2027-01-15."})
+    amount_due = forms.DecimalField(label="Amount", min_value=Decimal("0.01"), max_digits=12, decimal_places=2,
+                                    error_messages={
+                                        "required": "Amount: this field is required.",
+                                        "invalid": "Amount: enter a number like 120.00.",
+                                        "min_value": "Amount: must be more than zero.",
+                                        "max_digits": "Amount: at most 10 digits before the decimal point.",
+                                        "max_whole_digits": "Amount: at most 10 digits before the decimal point.",
+                                        "max_decimal_places": "Amount: at most 2 decimal places (cents)."})
+
+
+EDITABLE = ("open", "in_plan", "hardship", "disputed")
+
+
 class PaymentForm(forms.Form):
     amount = forms.DecimalField(label="Amount paid", min_value=0.01, max_digits=12, decimal_places=2)
     paid_on = forms.DateField(label="Paid on", widget=forms.DateInput(attrs={"type": "date"}))
 
 
-def _invoices(contact):
+def _invoices(contact, bound: InvoiceForm | None = None, bound_pk: int | None = None):
     invoices = list(contact.invoices.order_by("-due_date", "-pk"))
     steps = Step.objects.filter(enrollment__invoice__in=invoices).select_related("enrollment").order_by("run_at")
     by_invoice: dict[int, list] = {}
@@ -76,11 +95,14 @@ def _invoices(contact):
     for inv in invoices:
         inv.steps = by_invoice.get(inv.pk, [])[-8:]
         inv.payment_form = PaymentForm(prefix=f"pay{inv.pk}", initial={"amount": inv.balance})
+        inv.editable = inv.status in EDITABLE
+        inv.edit_form = bound if bound is not None and bound_pk == inv.pk else InvoiceForm(
+            prefix=f"inv{inv.pk}", initial={"due_date": inv.due_date, "amount_due": inv.amount_due})
     return invoices
 
 
 @member
-def contact_detail(request, pk, form=None, status=200):
+def contact_detail(request, pk, form=None, status=200, invoice_form=None, invoice_pk=None):
     contact = scoped(request, Contact, pk=pk)
     blocked = contact.opted_out_channels()
     channels = [{
@@ -91,7 +113,7 @@ def contact_detail(request, pk, form=None, status=200):
         "unreachable": contact.unreachable.get(ch),
     } for ch in Contact.CHANNELS]
     return render(request, "web/contacts/detail.html", {
-        "section": "contacts", "contact": contact, "invoices": _invoices(contact), "channels": channels,
+        "section": "contacts", "contact": contact, "invoices": _invoices(contact, invoice_form, invoice_pk), "channels": channels,
         "events": timeline.for_contact(contact), "form": form or ContactForm(instance=contact),
         "can_change": request.membership.role in ("owner", "staff"),
         "handoffs": contact.handoffs.filter(status="open"),
@@ -147,4 +169,30 @@ def invoice_remind(request, pk):
     invoice = scoped(request, Invoice.objects.select_related("contact__organization"), pk=pk)
     result = actions.remind_now(invoice, request.user, access.now(), transports_for(request.org))
     (messages.success if result.sent else messages.warning)(request, result.explain())
+    return redirect("contact_detail", pk=invoice.contact_id)
+
+
+@require_POST
+@member
+def invoice_edit(request, pk):
+    """Change an invoice's due date or amount; engine.update_invoice re-plans (or stops) its outreach."""
+    invoice = scoped(request, Invoice, pk=pk)
+    if invoice.status not in EDITABLE:
+        messages.error(request, f"{invoice.external_ref} is {invoice.get_status_display().lower()}: "
+                                "its due date and amount can no longer be changed.")
+        return redirect("contact_detail", pk=invoice.contact_id)
+    form = InvoiceForm(request.POST, prefix=f"inv{invoice.pk}")
+    if not form.is_valid():
+        return contact_detail(request, invoice.contact_id, status=400, invoice_form=form, invoice_pk=invoice.pk)
+    before = (invoice.due_date, invoice.amount_due)
+    invoice = engine.update_invoice(invoice, access.now(), due_date=form.cleaned_data["due_date"],
+                                    amount_due=form.cleaned_data["amount_due"], actor=actor(request))
+    if (invoice.due_date, invoice.amount_due) == before:
+        messages.info(request, f"Nothing changed on {invoice.external_ref}.")
+    elif invoice.status == "paid":
+        messages.success(request, f"{invoice.external_ref} saved: nothing is left to pay, so it is paid and its "
+                                  "reminders stopped.")
+    else:
+        messages.success(request, f"{invoice.external_ref} saved: due {invoice.due_date:%b %-d, %Y}, balance "
+                                  f"${invoice.balance:.2f}. Reminders re-planned.")
     return redirect("contact_detail", pk=invoice.contact_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.utils.text import capfirst
 
 from duedesk.records.models import Event
@@ -29,15 +31,71 @@ LABELS = {
 }
 
 
+# The gate's rules (core.compliance) in the billing office's words.
+RULES = {
+    "outreach_off": "outreach is switched off for this contact",
+    "opted_out": "opted out",
+    "channel_unreachable": "the number or address is unreachable",
+    "invoice_paid": "the invoice is paid",
+    "invoice_written_off": "the invoice is written off",
+    "invoice_disputed": "the invoice is disputed",
+    "invoice_hardship": "hardship: a person handles this invoice",
+    "no_balance": "nothing is owed",
+    "paused": "reminders are paused",
+    "call_frequency": "7 call attempts in the last 7 days",
+    "call_after_conversation": "spoke with the patient in the last 7 days",
+    "send_window": "outside the send window",
+}
+CHANNEL_WORDS = {"sms": "texts", "call": "calls", "email": "email", "all": "everything"}
+CALL_OUTCOMES = {
+    "promised": "promised a date to pay", "paid": "says it is paid", "completed": "conversation finished",
+    "no_answer": "no answer", "voicemail": "left a voicemail", "busy": "line busy", "failed": "call failed",
+    "handoff": "handed to a person", "dispute": "disputes the bill", "hardship": "hardship",
+    "callback": "asked to be called back", "wrong_person": "wrong person", "opted_out": "asked not to be called",
+}
+SPEAKERS = {"agent": "duedesk", "bot": "duedesk", "patient": "Patient", "caller": "Patient", "staff": "Staff"}
+
+
+def rule_words(rule: str, channel: str = "") -> str:
+    words = RULES.get(rule) or rule.replace("_", " ")
+    if rule == "opted_out" and channel in CHANNEL_WORDS:
+        words = f"opted out of {CHANNEL_WORDS[channel]}"
+    return words
+
+
+def _when(value) -> str:
+    """An ISO instant from an event's detail, as the timeline shows times (UTC)."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return moment.strftime("%b %-d, %H:%M UTC") if moment.tzinfo else moment.strftime("%b %-d, %H:%M")
+
+
 def _text(e: Event) -> str:
     d = e.detail or {}
     k = e.kind
     if k in ("sms.sent", "sms.received", "staff.note", "staff.call_logged"):
         return d.get("body") or d.get("text") or ""
-    if k in ("step.blocked", "sms.blocked"):
-        return f"Rule: {d.get('rule', '')}" + (f" · step {d['step']}" if d.get("step") else "")
+    if k in ("step.blocked", "sms.blocked", "sms.not_sent"):
+        return "Not sent: " + rule_words(d.get("rule", ""), e.channel) + (
+            f" · step {d['step']}" if d.get("step") else "")
     if k in ("step.deferred", "sms.deferred"):
-        return f"Rule: {d.get('rule', '')} · until {d.get('until', '')}"
+        until = f" · moved to {_when(d['until'])}" if d.get("until") else ""
+        return "Waiting: " + rule_words(d.get("rule", ""), e.channel) + until + (
+            f" · step {d['step']}" if d.get("step") else "")
+    if k == "call.completed":
+        bits = [CALL_OUTCOMES.get(d.get("outcome", ""), str(d.get("outcome", "")).replace("_", " "))]
+        if d.get("answered_by") and d["answered_by"] != "human":
+            bits.append(f"answered by {d['answered_by'].replace('_', ' ')}")
+        promised = (d.get("collected") or {}).get("promised_date")
+        if promised:
+            bits.append(f"will pay on {promised}")
+        return " · ".join(b for b in bits if b)
+    if k == "invoice.updated":
+        names = {"due_date": "due date", "amount_due": "amount", "balance": "balance"}
+        return " · ".join(f"{label} {d[key]['from']} → {d[key]['to']}" for key, label in names.items()
+                          if isinstance(d.get(key), dict))
     if k == "payment.recorded":
         return f"{d.get('amount')} paid · balance {d.get('balance')}"
     if k == "promise.recorded":
@@ -68,7 +126,10 @@ def rows(events) -> list[dict]:
         out.append({
             "at": e.at, "kind": e.kind, "group": e.kind.split(".")[0], "channel": e.channel,
             "label": LABELS.get(e.kind, capfirst(e.kind.replace(".", " ").replace("_", " "))),
-            "text": _text(e), "actor": e.actor, "transcript": transcript,
+            "text": _text(e), "actor": e.actor,
+            "transcript": [{**t, "who": SPEAKERS.get(t.get("speaker", ""), capfirst(t.get("speaker", "")))}
+                           for t in transcript or () if isinstance(t, dict)],
+            "quoted": e.kind in ("sms.sent", "sms.received"),
             "invoice_ref": e.invoice.external_ref if e.invoice_id and e.invoice else "",
         })
     return out

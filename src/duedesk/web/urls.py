@@ -18,6 +18,7 @@ urlpatterns = accounts.urlpatterns + [
     path("contacts/<int:pk>/", contacts.contact_detail, name="contact_detail"),
     path("contacts/<int:pk>/edit/", contacts.contact_edit, name="contact_edit"),
     path("contacts/<int:pk>/outreach/", contacts.contact_outreach, name="contact_outreach"),
+    path("invoices/<int:pk>/edit/", contacts.invoice_edit, name="invoice_edit"),
     path("invoices/<int:pk>/paid/", contacts.invoice_paid, name="invoice_paid"),
     path("invoices/<int:pk>/remind/", contacts.invoice_remind, name="invoice_remind"),
     path("workflows/", workflows.workflow_list, name="workflows"),

@@ -1,0 +1,87 @@
+"""The contact timeline in the billing office's words: texts quoted, calls with their transcript, and
+deferred or blocked steps with the rule that stopped them."""
+
+from __future__ import annotations
+
+import pytest
+
+from duedesk.records.timeline import log
+from duedesk.web import timeline
+
+pytestmark = pytest.mark.django_db
+
+TRANSCRIPT = [
+    {"speaker": "agent", "text": "Can you pay the balance of $300.00?", "intent": ""},
+    {"speaker": "patient", "text": "I can pay on the 18th", "intent": "promise"},
+]
+
+
+def _page(login, staff, case):
+    return login(staff).get(f"/contacts/{case['contact'].pk}/").content.decode()
+
+
+def test_a_completed_call_shows_its_transcript_open(login, staff, case, clock):
+    log(case["contact"].organization, "call.completed", clock(), contact=case["contact"], invoice=case["invoice"],
+        channel="call", outcome="promised", answered_by="human", transcript=TRANSCRIPT,
+        collected={"promised_date": "2026-12-18"})
+    page = _page(login, staff, case)
+    assert "Call completed" in page and "promised a date to pay · will pay on 2026-12-18" in page
+    assert '<details class="ev-transcript" open>' in page and "Transcript (2 turns)" in page
+    assert "Can you pay the balance of $300.00?" in page and "I can pay on the 18th" in page
+    assert '<li class="turn turn-patient"><b>Patient</b>' in page and "<b>duedesk</b>" in page
+    assert '<span class="tag tag-quiet">promise</span>' in page
+
+
+def test_texts_in_and_out_show_what_was_said(login, staff, case, clock):
+    org, contact = case["contact"].organization, case["contact"]
+    log(org, "sms.sent", clock(), contact=contact, channel="sms", body="Hi Ana, $300.00 is due Dec 1.")
+    log(org, "sms.received", clock(), contact=contact, channel="sms", actor="patient", body="Paying Friday")
+    page = _page(login, staff, case)
+    assert '<blockquote class="ev-text ev-quote">Hi Ana, $300.00 is due Dec 1.</blockquote>' in page
+    assert '<blockquote class="ev-text ev-quote">Paying Friday</blockquote>' in page
+
+
+def test_texts_are_escaped(login, staff, case, clock):
+    log(case["contact"].organization, "sms.received", clock(), contact=case["contact"], channel="sms",
+        body="<script>alert(1)</script>")
+    page = _page(login, staff, case)
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+
+
+def test_deferred_and_blocked_steps_say_the_rule_in_words(login, staff, case, clock):
+    org, contact = case["contact"].organization, case["contact"]
+    log(org, "step.deferred", clock(), contact=contact, channel="sms", step="due_today", rule="send_window",
+        until=clock().replace(hour=14, day=8))
+    log(org, "step.blocked", clock(), contact=contact, channel="sms", step="overdue_text", rule="opted_out")
+    log(org, "step.blocked", clock(), contact=contact, channel="call", step="call_1", rule="call_frequency")
+    page = _page(login, staff, case)
+    assert "Waiting: outside the send window · moved to Dec 8, 14:00 UTC · step due_today" in page
+    assert "Not sent: opted out of texts · step overdue_text" in page
+    assert "Not sent: 7 call attempts in the last 7 days · step call_1" in page
+    assert "send_window" not in page.replace("step due_today", "")
+
+
+@pytest.mark.parametrize("rule, channel, words", [
+    ("send_window", "sms", "outside the send window"),
+    ("opted_out", "", "opted out"),
+    ("opted_out", "call", "opted out of calls"),
+    ("outreach_off", "sms", "outreach is switched off for this contact"),
+    ("invoice_disputed", "sms", "the invoice is disputed"),
+    ("call_after_conversation", "call", "spoke with the patient in the last 7 days"),
+    ("some_new_rule", "sms", "some new rule"),
+])
+def test_rule_words(rule, channel, words):
+    assert timeline.rule_words(rule, channel) == words
+
+
+def test_contact_page_queries_do_not_grow_with_the_timeline(login, staff, case, clock,
+                                                            django_assert_max_num_queries):
+    org, contact = case["contact"].organization, case["contact"]
+    client = login(staff)
+    client.get(f"/contacts/{contact.pk}/")
+    for _ in range(40):
+        log(org, "call.completed", clock(), contact=contact, invoice=case["invoice"], channel="call",
+            outcome="promised", transcript=TRANSCRIPT)
+        log(org, "handoff.opened", clock(), contact=contact, invoice=case["invoice"], handoff=case["handoff"])
+    with django_assert_max_num_queries(12):
+        assert client.get(f"/contacts/{contact.pk}/").status_code == 200
