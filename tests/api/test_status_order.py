@@ -9,7 +9,6 @@ from urllib.parse import quote
 
 import pytest
 
-from duedesk.api import webhooks
 from duedesk.channels.base import Accepted
 from duedesk.channels.registry import Transports
 from duedesk.engine import actions, definitions
@@ -23,12 +22,6 @@ pytestmark = pytest.mark.django_db
 
 SID = "SM" + "5" * 32
 CALL_SID = "CA" + "6" * 32
-
-
-@pytest.fixture
-def no_settle_wait(monkeypatch):
-    # The webhook no longer has to wait for the worker: nothing it records can be undone by the settle.
-    monkeypatch.setattr(webhooks, "SETTLE_WAIT", 0.0)
 
 
 class CallbackFirst:
@@ -60,7 +53,7 @@ class CallbackFirst:
 
 
 @pytest.fixture
-def early(connected_org, twilio_post, hook_clock, transports, no_settle_wait):
+def early(connected_org, twilio_post, hook_clock, transports):
     twilio = CallbackFirst(twilio_post.post)
     mixed = Transports(sms=twilio, voice=twilio, email=transports.email)
     return SimpleNamespace(twilio=twilio, worker=Worker(lambda o: mixed, clock=hook_clock, worker_id="early"))
@@ -78,7 +71,7 @@ def test_delivered_before_the_worker_settles_the_batch_stays_delivered(early, ma
 
 
 def test_delivered_before_a_single_send_settles_stays_delivered(connected_org, twilio_post, hook_clock,
-                                                                 make_invoice, clock, no_settle_wait):
+                                                                 make_invoice, clock):
     invoice = make_invoice(due=date(2026, 12, 10))
     actions.enroll_invoice(invoice, clock())
     step = Step.objects.get(enrollment__invoice=invoice, step_id="heads_up")

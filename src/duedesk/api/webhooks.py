@@ -11,7 +11,6 @@ The organization comes from the number that received a text, or from our own Mes
 from __future__ import annotations
 
 import logging
-import time
 from functools import wraps
 
 from django.conf import settings
@@ -26,7 +25,6 @@ from duedesk.channels.twilio import errors as codes
 from duedesk.channels.twilio import ratelimit, signing, twiml
 from duedesk.channels.twilio import transport as twilio
 from duedesk.engine import actions
-from duedesk.engine.models import Step
 from duedesk.records.models import Call, Message, Organization
 from duedesk.records.timeline import log
 
@@ -42,7 +40,6 @@ SMS_EVENTS = ("delivered", "undelivered", "failed")
 FINAL_CALL = ("completed", "no-answer", "busy", "failed", "canceled")
 MACHINE = ("machine_end_beep", "machine_end_silence", "machine_end_other")
 REPLY_MAX_WAIT = 1.0  # seconds a text sent from a webhook waits for its rate-limit slot
-SETTLE_WAIT = 3.0  # seconds a callback waits for the worker to finish recording the send it reports
 
 
 def _xml(body: str, status: int = 200) -> HttpResponse:
@@ -126,13 +123,6 @@ def _remember_sid(model, pk: int, sid: str) -> None:
         model.objects.filter(pk=pk, provider_id="").update(provider_id=sid)
 
 
-def _wait_until(predicate) -> None:
-    """Twilio can call back before the worker has written down the send it reports: give it a moment."""
-    deadline = time.monotonic() + SETTLE_WAIT
-    while not predicate() and time.monotonic() < deadline:
-        time.sleep(0.05)
-
-
 # ----------------------------------------------------------------------------- texts
 
 
@@ -155,7 +145,7 @@ def sms_status(request, org, message):
     sid = request.POST.get("MessageSid") or request.POST.get("SmsSid") or ""
     if status not in SMS_RANK:
         return HttpResponse(status=204)
-    _wait_until(lambda: Message.objects.filter(pk=message.pk).exclude(status="sending").exists())
+    # A callback may beat the worker's own record of the send; settling never moves a status back.
     now = clock()
     with transaction.atomic():
         message = (Message.objects.select_for_update(of=("self",)).select_related("contact", "invoice")
@@ -271,8 +261,6 @@ def voice_status(request, org, call):
     status = (post.get("CallStatus") or "").lower()
     if status not in FINAL_CALL:
         return HttpResponse(status=204)
-    if call.step_id:
-        _wait_until(lambda: not Step.objects.filter(pk=call.step_id, status="sending").exists())
     duration = post.get("CallDuration") or post.get("Duration") or ""
     conversation.ended(call.pk, status, clock(), int(duration) if duration.isdigit() else None)
     return HttpResponse(status=204)
