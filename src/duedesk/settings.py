@@ -103,6 +103,9 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DUEDESK_DB_CONN_MAX_AGE", "60")),
     )
 }
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # Short OLTP queries: JIT compilation costs more than it saves (5-75 ms on the overview's queries).
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     # WAL lets the web process read while the worker writes; a busy timeout instead of "database is locked".

@@ -249,6 +249,8 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["organization", "contact", "at"]),
             models.Index(fields=["organization", "kind", "at"]),
+            # The overview's funnel: which invoices got a text or a call, per organization.
+            models.Index(fields=["organization", "kind", "invoice", "at"], name="event_kind_invoice"),
         ]
         ordering = ["at", "id"]
 
