@@ -1,8 +1,10 @@
 """Latency of understanding one utterance, over the labelled corpus.
 
-Runs ``understand`` over every corpus line once to warm up (dateparser loads its
-language data on first use), then a few timed rounds; prints p50/p95/p99 in
-milliseconds and utterances per second. No assertions: a figure to watch.
+Trains the statistical fallback once (timed: it happens on the first reply the rules
+call unclear), runs ``understand`` over every corpus line once to warm up (dateparser
+loads its language data on first use), then a few timed rounds; prints p50/p95/p99 in
+milliseconds and utterances per second. ``DUEDESK_NLU_MODEL=off`` times the rules alone.
+No assertions: a figure to watch.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from duedesk.core.nlu import understand
+from duedesk.core.nlu import model, understand
 from duedesk.core.nlu.dates import warm_up
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "nlu_corpus.jsonl"
@@ -25,6 +27,12 @@ def main() -> int:
     path = Path(sys.argv[1]) if len(sys.argv) > 1 else CORPUS
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     cases = [(r["text"], datetime.fromisoformat(r["now"]), r["tz"], r.get("lang")) for r in rows]
+    if model.enabled():
+        t0 = time.perf_counter()
+        model.get_model()
+        print(f"fallback model trained in {(time.perf_counter() - t0) * 1000:.0f} ms (once per process)")
+    else:
+        print("fallback model off (rules alone)")
     warm_up()
     for case in cases:
         understand(*case)

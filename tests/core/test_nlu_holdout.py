@@ -3,7 +3,9 @@
 Untouched scores (intents): ``nlu_holdout.jsonl`` 93.7%, then the rules were generalised
 against its misses; ``nlu_holdout2.jsonl`` (new phrasings, written after that) 69.9%, then
 its misses were fixed with general rules too. Both now guard against regressions; neither
-is a measure of unseen replies any more (see docs/understanding.md).
+is a measure of unseen replies any more (see docs/understanding.md). ``nlu_holdout3.jsonl``
+(written after both) is never used to train the statistical fallback: rules alone 81.4%,
+rules + model 90.0% untouched.
 """
 
 from pathlib import Path
@@ -21,6 +23,8 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
     [
         ("nlu_holdout.jsonl", 300, 0.95, 0.95),
         ("nlu_holdout2.jsonl", 150, 0.95, 0.95),
+        # never trained on: the floor is its untouched score with the model (90.0%), rounded down
+        ("nlu_holdout3.jsonl", 250, 0.90, 0.99),
     ],
 )
 def test_holdout_accuracy(name, n, intent_floor, date_floor):

@@ -12,9 +12,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from . import llm
+from . import llm, model
 from .amounts import extract_amount
-from .classify import classify
+from .classify import classify, explicitly_unclear, question_topic
 from .dates import extract_date
 from .language import detect_language
 from .text import has_question_mark, normalize
@@ -59,7 +59,13 @@ def understand(text: str, now: datetime, tz: str, lang: str | None = None) -> Un
     t = normalize(text)
     when = extract_date(t, today, lang)
     amount = extract_amount(t)
-    intent, topic = classify(t, has_question_mark(text), when, today, amount)
+    question_mark = has_question_mark(text)
+    intent, topic = classify(t, question_mark, when, today, amount)
+    if intent == "unclear" and not explicitly_unclear(t, question_mark):
+        # No rule matched: the statistical fallback may name an intent (see model.py).
+        intent = model.fallback(text) or "unclear"
+        if intent == "question":
+            topic = question_topic(t)
     if intent == "unclear" and llm.configured():
         intent = llm.classify_with_llm(text, lang, INTENTS) or "unclear"
     if intent == "already_paid" and when.date is not None:

@@ -89,6 +89,16 @@ def question_topic(t: str) -> str | None:
     return None
 
 
+# A thank-you on its own is not an answer.
+_THANKS_ONLY = re.compile(r"^(?:thanks|thank you|gracias|muchas gracias)$")
+
+
+def explicitly_unclear(t: str, question_mark: bool) -> bool:
+    """The reply itself says it is not an answer ("not sure", "¿mande?", "hello?", "thanks"): a
+    cue for ``unclear``, so no fallback should guess an intent for it."""
+    return not t or bool(_CONFUSED.search(t) or (question_mark and _GREETING.match(t)) or _THANKS_ONLY.match(t))
+
+
 def classify(
     t: str, question_mark: bool, when: DateResult, today: date, amount: Decimal | None = None
 ) -> tuple[str, str | None]:
