@@ -301,14 +301,14 @@ INTENTS = {
     "affirm": [
         r"\b(?:yes|yeah|yep|yup|yah|sure|correct|affirmative|absolutely|definitely|certainly|exactly|indeed|uh huh|mhm"
         r"|mm hmm|ok|alright|all right|of course|for sure|speaking|you bet|that works|sounds good|will do|got it|perfect"
-        r"|understood|right(?! now| away| there| here)|true|yes sir|yes maam)\b",
+        r"|understood|right(?! now| away| there| here)|true|yes sir|yes maam|okie dokie|okey dokey)\b",
         r"\b(?:this is|that is|thats|it is|its) (?:he|she|him|her|me|them|correct|right|true)\b", r"\bthat would be me\b",
         r"^(?:i am|it is|this is he|this is she|i do|i did|i have|that is it)$",
         r"\b(?:that would be|that is|that sounds|sounds) (?:great|good|fine|perfect|nice|awesome)\b", r"^(?:great|cool|fine|good|nice)\b",
     ],
     "deny": [
         r"\b(?:no|negative|incorrect|not really|not at all|not correct|not right|not true|absolutely not|of course not"
-        r"|definitely not|i do not think so|wrong|not quite|not exactly|not interested)\b",
+        r"|definitely not|i do not think so|wrong|not quite|not exactly|not interested|nuh uh|uh uh|i would rather not)\b",
         r"^(?:i am not|it is not|that is not|i do not|i did not|not)$",
     ],
 }

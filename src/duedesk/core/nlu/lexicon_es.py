@@ -74,7 +74,8 @@ INTENTS = {
         r"\bno (?:voy a|pienso|tengo por que|tengo porque|deberia) pagar (?:eso|esto|nada|algo|por algo|lo que)\b", r"\bcancele (?:la|esa) cita\b",
     ],
     "hardship": [
-        r"\bno (?:me )?alcanza\b", r"\bno (?:tengo|tenemos|hay) (?:dinero|plata|trabajo|empleo|con que|como|para|lana|feria"
+        r"\bno (?:me )?alcanza\b", r"\b(?:estoy|ando|quede|estamos|andamos) (?:bien |muy )?(?:pelad[oa]s?|quebrad[oa]s?|limpi[oa]s?)\b",
+        r"\b(?:corto|cort[oa]s?|escas[oa]s?) de (?:plata|dinero|lana|feria|varo|billete|chavos|cuartos)\b", r"\bno (?:tengo|tenemos|hay) (?:dinero|plata|trabajo|empleo|con que|como|para|lana|feria"
         r"|ingresos|recursos|fondos|money|cash|job)\b",
         r"\b(?:perdi|perdio|perdimos|quede sin|me quede sin|estoy sin|sin) (?:el |mi |su )?(?:trabajo|empleo|chamba|casa"
         r"|dinero|ingresos)\b",
@@ -188,6 +189,7 @@ INTENTS = {
         r"\bno (?:puedo|podemos|podre|podria|voy a poder|vamos a poder) (?:pagar|pagarlo|pagarla|pagarle|cubrir|hacer el pago)\b",
     ],
     "callback_later": [
+        r"\b(?:le|te|les) (?:devuelvo|regreso|devolvemos|regresamos) la llamada\b",
         r"\bno (?:puedo|podemos) hablar\b",
         r"\b(?:estoy|ando|voy|estamos) (?:ocupad[oa]s?|manejando|trabajando|en el trabajo|en (?:una )?junta|en (?:una )?reunion"
         r"|en clase|en misa|con (?:un )?(?:cliente|paciente)|en la calle|fuera)\b",
@@ -228,5 +230,6 @@ INTENTS = {
     ],
     "deny": [
         r"\b(?:no|negativo|para nada|tampoco|incorrecto|no es correcto|no gracias|nop|nel|de ninguna manera|claro que no)\b",
+        r"^(?:que va|ni modo que si|ni loco|ni loca)$",
     ],
 }

@@ -40,7 +40,7 @@ _CONTRACTIONS_RE = [(re.compile(p), r) for p, r in _CONTRACTIONS]
 
 # Fillers from speech transcripts. "uh huh" and "mhm" are answers, so they are kept.
 _FILLERS_RE = re.compile(
-    r"\b(?:u+h+(?! huh)|u+m+|e+r+m*|h+m+|a+h+|o+h+|e+h+|e+m+|m{3,})\b"
+    r"\b(?:u+h+(?! huh)|u+m+|e+r+m*|(?<!mm )h+m+|a+h+|o+h+|e+h+|e+m+|m{3,})\b"
 )
 
 # Token-level spelling fixes seen in texts; both languages, applied after accent stripping.
