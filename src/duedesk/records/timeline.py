@@ -7,20 +7,9 @@ from datetime import datetime
 from duedesk.records.models import Contact, Event, Handoff, Invoice, Organization
 
 
-def log(
-    org: Organization | int,
-    kind: str,
-    at: datetime,
-    *,
-    contact: Contact | None = None,
-    invoice: Invoice | None = None,
-    handoff: Handoff | None = None,
-    channel: str = "",
-    actor: str = "duedesk",
-    **detail,
-) -> Event:
-    ev = event(org, kind, at, contact=contact, invoice=invoice, handoff=handoff, channel=channel, actor=actor,
-               **detail)
+def log(org: Organization | int, kind: str, at: datetime, **fields) -> Event:
+    """Write one Event now; `fields` are event()'s: contact, invoice, handoff, channel, actor, then detail."""
+    ev = event(org, kind, at, **fields)
     ev.save()
     return ev
 
