@@ -7,7 +7,8 @@ importing process under 300 MB. This script writes a CSV of --count invoices (de
   baseline   the same contacts, invoices, enrollments and steps inserted in bulk with no engine logic
              (no checks, no contact matching, no planner, no timeline events);
   import     `import_invoices(..., bulk=True)`: every row checked, contacts matched, invoices upserted,
-             the first step of each enrollment planned by the real planner, every event written;
+             the first step of each enrollment planned by the real planner, every event written
+             (with COPY, a chunk of 2,000 invoices per transaction);
   per-row    a small sample through the one-row-at-a-time path, for comparison.
 
 It prints rows per second for each, the ratio, the time extrapolated to 1,000,000 rows and the peak RSS
@@ -224,8 +225,12 @@ def main() -> int:
     print(f"1,000,000 invoices extrapolated: {extrapolated / 60:.1f} min on the bulk path "
           f"(target {TARGET_SECONDS // 60} min: {'met' if extrapolated <= TARGET_SECONDS else 'NOT met'})"
           + (f"; {TARGET_ROWS / rate(rows) / 3600:.1f} h one row at a time" if rows else ""))
-    print(f"peak RSS of the import: {real['peak_rss_mb']:.0f} MB "
-          f"(target {TARGET_RSS_MB} MB at 1,000,000 rows; measure with --count 1000000)")
+    if args.count >= TARGET_ROWS:
+        verdict = "met" if real["peak_rss_mb"] <= TARGET_RSS_MB else "NOT met"
+        print(f"peak RSS of the import: {real['peak_rss_mb']:.0f} MB (target {TARGET_RSS_MB} MB: {verdict})")
+    else:
+        print(f"peak RSS of the import: {real['peak_rss_mb']:.0f} MB "
+              f"(target {TARGET_RSS_MB} MB at 1,000,000 rows; measure with --count 1000000)")
     return 0
 
 

@@ -15,6 +15,7 @@ organization's contacts are kept as hashes in `KeyTable` (about 35 bytes a key),
 from __future__ import annotations
 
 import json
+import threading
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -131,6 +132,7 @@ class BulkWriter:
         self.started_json = json.dumps(self.started_detail)
         self._walks: dict[tuple[date, str], object] = {}
         self.copy = connection.vendor == "postgresql"
+        self._pending: _CopyInBackground | None = None
         # Lowest contact id per lower-cased email, as find_contact matches: the organization's contacts
         # now, then each contact this import makes. Contact has no index on email, so asking the database
         # for a chunk's emails would read every contact of the organization.
@@ -230,29 +232,53 @@ class BulkWriter:
 
         Rows whose invoice already exists take the one-row path (they may re-plan). When the new ones
         cannot be written as a whole, they are written row by row so each bad row is reported alone.
+        On PostgreSQL the new ones are sent in the background: the caller checks the next chunk's rows
+        while the database writes this one, and `flush` (called first thing here) waits for it.
         """
+        self.flush(result, import_one)
         refs = [r.external_ref for r in rows]
         existing = set(Invoice.objects.filter(organization=self.org, external_ref__in=refs)
                        .values_list("external_ref", flat=True))
-        fresh = [r for r in rows if r.external_ref not in existing]
-        if fresh:
-            prepared = self.prepare(fresh)
-            try:
-                with transaction.atomic():
-                    if self.copy:
-                        self._copy(prepared)
-                    else:
-                        self._bulk_create(prepared)
-            except DatabaseError:
-                for row in fresh:
-                    import_one(row)
-                self.remember_refs([r.external_ref for r in fresh])
-            else:
-                result.created += len(fresh)
-                self.remember(prepared)
         for row in rows:
             if row.external_ref in existing:
                 import_one(row)
+        fresh = [r for r in rows if r.external_ref not in existing]
+        if not fresh:
+            return
+        prepared = self.prepare(fresh)
+        if self.copy:
+            self._pending = _CopyInBackground(self._copy_rows(prepared), prepared, fresh)
+            return
+        try:
+            with transaction.atomic():
+                self._bulk_create(prepared)
+        except DatabaseError:
+            self._one_by_one(fresh, import_one)
+        else:
+            result.created += len(fresh)
+            self.remember(prepared)
+
+    def flush(self, result, import_one: Callable) -> None:
+        """Wait for the chunk being written; if it failed (nothing of it landed), write it row by row."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        if pending.wait():
+            result.created += len(pending.fresh)
+            self.remember(pending.prepared)
+        else:
+            self._one_by_one(pending.fresh, import_one)
+
+    def close(self) -> None:
+        """Wait for a chunk still being written (after an error: whatever it did is rolled back or kept whole)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.wait()
+
+    def _one_by_one(self, fresh: list, import_one: Callable) -> None:
+        for row in fresh:
+            import_one(row)
+        self.remember_refs([r.external_ref for r in fresh])
 
     # --------------------------------------------------------------- what each record writes
 
@@ -325,7 +351,8 @@ class BulkWriter:
         ])
         Event.objects.bulk_create(events)
 
-    def _copy(self, prepared: list[Prepared]) -> None:
+    def _copy_rows(self, prepared: list[Prepared]) -> list[tuple[CopyTable, list]]:
+        """Ids from the sequences, then every row of the chunk as COPY will send it, table by table."""
         from duedesk.engine.actions import step_key
         from duedesk.engine.models import Enrollment, Step
 
@@ -375,13 +402,61 @@ class BulkWriter:
                             wall, id=next(step_ids), organization_id=org_id, enrollment_id=enrollment_id,
                             step_id=step_id, kind=kind, occurrence=1, run_at=run_at,
                             idempotency_key=step_key(enrollment_id, step_id, 1), created_at=now))
-            for model, rows in ((Contact, contacts), (Invoice, invoices), (Enrollment, enrollments),
-                                (Step, steps), (Event, events)):
-                if rows:
-                    tables[model].copy(cursor, rows)
+        return [(tables[model], rows) for model, rows in ((Contact, contacts), (Invoice, invoices),
+                                                          (Enrollment, enrollments), (Step, steps), (Event, events))
+                if rows]
 
 
 # ----------------------------------------------------------------------------- COPY on PostgreSQL
+
+
+class _CopyInBackground:
+    """One chunk's COPYs and its commit, on the import's own connection, in a thread.
+
+    The chunk is its own transaction (a savepoint when the import runs inside one), so it lands whole or
+    not at all; the deferred foreign-key checks run at its commit, in the thread too. The importing thread
+    does not use the connection until `wait()` returns: meanwhile it only reads and checks rows.
+    """
+
+    def __init__(self, batches: list[tuple[CopyTable, list]], prepared: list[Prepared], fresh: list):
+        self.prepared, self.fresh = prepared, fresh
+        self.error: BaseException | None = None
+        self._raw = connection.connection  # psycopg's connection under Django's
+        self._nested = connection.in_atomic_block
+        self._thread = threading.Thread(target=self._run, args=(batches,), name="duedesk-import-copy",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self, batches) -> None:
+        begin, end, undo = ((["SAVEPOINT duedesk_chunk"], ["RELEASE SAVEPOINT duedesk_chunk"],
+                             ["ROLLBACK TO SAVEPOINT duedesk_chunk", "RELEASE SAVEPOINT duedesk_chunk"])
+                            if self._nested else (["BEGIN"], ["COMMIT"], ["ROLLBACK"]))
+        try:
+            with self._raw.cursor() as cursor:
+                for statement in begin:
+                    cursor.execute(statement)
+                try:
+                    for table, rows in batches:
+                        table.copy(cursor, rows)
+                    for statement in end:
+                        cursor.execute(statement)
+                except BaseException:
+                    for statement in undo:
+                        cursor.execute(statement)
+                    raise
+        except BaseException as error:  # handed to the importing thread by wait()
+            self.error = error
+
+    def wait(self) -> bool:
+        """True when the chunk landed; False when the database refused it (none of it landed)."""
+        import psycopg
+
+        self._thread.join()
+        if self.error is None:
+            return True
+        if isinstance(self.error, psycopg.Error):
+            return False
+        raise self.error
 
 
 _SEQUENCES: dict[str, str] = {}

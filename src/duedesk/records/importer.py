@@ -492,7 +492,17 @@ def import_invoices(org: Organization, rows_or_file, now: datetime, *, bulk: boo
     def import_one(row: InvoiceRow) -> None:
         _import_one(org, row, now, actor, result)
 
-    for line, raw in _chain(first, rows):
+    try:
+        _check_and_write(org, _chain(first, rows), now, result, seen, chunk, writer, import_one, progress)
+    finally:
+        if writer is not None:
+            writer.close()
+    result.errors.sort(key=lambda e: e.line)
+    return result
+
+
+def _check_and_write(org, rows, now, result, seen, chunk, writer, import_one, progress) -> None:
+    for line, raw in rows:
         if progress:
             progress(1)
         if None in raw:
@@ -517,8 +527,8 @@ def import_invoices(org: Organization, rows_or_file, now: datetime, *, bulk: boo
             chunk = []
     if chunk:
         writer.write_chunk(chunk, result, import_one)
-    result.errors.sort(key=lambda e: e.line)
-    return result
+    if writer is not None:
+        writer.flush(result, import_one)
 
 
 def _chain(first, rest):
