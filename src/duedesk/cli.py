@@ -14,11 +14,13 @@ app = typer.Typer(help="duedesk: payment-reminder outreach for clinics.", no_arg
 workflow_app = typer.Typer(help="Workflow definitions.", no_args_is_help=True)
 import_app = typer.Typer(help="Import records.", no_args_is_help=True)
 nlu_app = typer.Typer(help="Understanding patients' words.", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys for a clinic's billing system or CRM.", no_args_is_help=True)
 app.add_typer(workflow_app, name="workflow")
 app.add_typer(import_app, name="import")
 app.add_typer(nlu_app, name="nlu")
+app.add_typer(apikey_app, name="apikey")
 
-OUR_COMMANDS = {"serve", "run", "worker", "demo", "simulate", "import", "workflow", "nlu", "fake-twilio",
+OUR_COMMANDS = {"serve", "run", "worker", "demo", "simulate", "import", "workflow", "nlu", "apikey", "fake-twilio",
                 "--help", "-h"}
 
 
@@ -160,6 +162,70 @@ def import_invoices(file: Path, org: str = typer.Option(None, "--org", help="Org
     from duedesk.records.importer import import_invoices_cli
 
     raise typer.Exit(import_invoices_cli(file, org))
+
+
+@apikey_app.command("create")
+def apikey_create(org: str = typer.Option(None, "--org", help="Organization slug"),
+                  name: str = typer.Option(..., "--name", help="What will use it, e.g. 'billing system'")):
+    """Make an API key for an organization and print it (once: only its hash is kept)."""
+    _django()
+    from django.utils import timezone
+
+    from duedesk.api.auth import create_key
+    from duedesk.records.importer import ImportFileError, resolve_organization
+
+    try:
+        organization = resolve_organization(org)
+        new = create_key(organization, name, timezone.now())
+    except (ImportFileError, ValueError) as error:
+        typer.echo(f"apikey create: {error}", err=True)
+        raise typer.Exit(2) from error
+    typer.echo(new.token)
+    typer.echo(f"API key {new.key.prefix} ({new.key.name}) for {organization.slug}. Store it now: it is not "
+               "shown again.", err=True)
+
+
+@apikey_app.command("list")
+def apikey_list(org: str = typer.Option(None, "--org", help="Organization slug")):
+    """An organization's API keys: prefix, name, when made, last used, revoked."""
+    _django()
+    from duedesk.api.models import ApiKey
+    from duedesk.records.importer import ImportFileError, resolve_organization
+
+    try:
+        organization = resolve_organization(org)
+    except ImportFileError as error:
+        typer.echo(f"apikey list: {error}", err=True)
+        raise typer.Exit(2) from error
+
+    def when(moment):
+        return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+    keys = ApiKey.objects.filter(organization=organization).order_by("created_at", "pk")
+    if not keys:
+        typer.echo(f"{organization.slug} has no API keys (duedesk apikey create --org {organization.slug} "
+                   "--name NAME)")
+        return
+    typer.echo(f"{'PREFIX':<10}{'NAME':<30}{'CREATED':<18}{'LAST USED':<18}REVOKED")
+    for key in keys:
+        typer.echo(f"{key.prefix:<10}{key.name[:29]:<30}{when(key.created_at):<18}{when(key.last_used_at):<18}"
+                   f"{when(key.revoked_at)}")
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(prefix: str):
+    """Revoke an API key at once (by its 8-character prefix, as `apikey list` shows it)."""
+    _django()
+    from django.utils import timezone
+
+    from duedesk.api.auth import revoke_key
+
+    try:
+        key = revoke_key(prefix, timezone.now())
+    except LookupError as error:
+        typer.echo(f"apikey revoke: {error}", err=True)
+        raise typer.Exit(1) from error
+    typer.echo(f"API key {key.prefix} ({key.name}) of {key.organization.slug} is revoked.")
 
 
 @app.command("fake-twilio")

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "duedesk.engine",
     "duedesk.inbox",
     "duedesk.web",
+    "duedesk.api",
 ]
 
 MIDDLEWARE = [
