@@ -488,23 +488,28 @@ class CopyTable:
         self.table = model._meta.db_table
         self.fields = [f for f in model._meta.concrete_fields if not f.has_db_default()]
         self.defaults = {}
+        self.per_row: dict[str, models.Field] = {}
         self.wall = set()
         for f in self.fields:
             if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
                 self.wall.add(f.attname)
+            elif f.has_default() and callable(f.default) and f.default not in (dict, list):
+                self.per_row[f.attname] = f  # a default made per row (a uuid, a token)
             else:
-                value = f.get_default()  # "" for a blank text field, None for a nullable one
-                self.defaults[f.attname] = json.dumps(value) if isinstance(f, models.JSONField) else value
+                self.defaults[f.attname] = _db_default(f)  # "" for a blank text field, None for a nullable one
         self.sql = f"COPY {self.table} ({', '.join(connection.ops.quote_name(f.column) for f in self.fields)}) " \
                    "FROM STDIN"
         self.position = {f.attname: i for i, f in enumerate(self.fields)}
         self.template = [self.defaults.get(f.attname) for f in self.fields]
         self.wall_positions = [self.position[name] for name in self.wall]
+        self.per_row_positions = [(self.position[name], f) for name, f in self.per_row.items()]
 
     def row(self, wall: datetime, **values) -> list:
         out = self.template.copy()
         for i in self.wall_positions:
             out[i] = wall
+        for i, f in self.per_row_positions:
+            out[i] = _db_default(f)
         position = self.position
         for name, value in values.items():
             out[position[name]] = value
@@ -514,6 +519,11 @@ class CopyTable:
         with cursor.copy(self.sql) as copy:
             for row in rows:
                 copy.write_row(row)
+
+
+def _db_default(f: models.Field):
+    value = f.get_default()
+    return json.dumps(value) if isinstance(f, models.JSONField) and value is not None else value
 
 
 _TABLES: dict = {}
