@@ -205,7 +205,7 @@ def test_a_new_invoice_with_nothing_owed_is_kept_but_not_enrolled(org, clock):
 def test_a_currency_change_on_an_existing_invoice_is_reported(org, clock):
     run(org, csv_text(GOOD), clock)
     result = run(org, csv_text(GOOD.replace("USD", "EUR")), clock)
-    assert result.errors == [RowError(2, "currency", "invoice INV-1 is in USD; the file says EUR")]
+    assert result.errors == [RowError(2, "currency", "invoice INV-1 is in USD; it cannot change to EUR")]
 
 
 def test_the_contact_is_matched_by_phone_then_email_else_created(org, clock, make_contact):

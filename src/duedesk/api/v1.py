@@ -36,7 +36,6 @@ from duedesk.engine import actions
 from duedesk.engine.models import Enrollment, Step
 from duedesk.records import crm, importer
 from duedesk.records.models import Contact, Event, Handoff, Invoice, Organization
-from duedesk.records.timeline import log
 
 TIMELINE_EVENTS = 20
 OPT_OUT_CHANNELS = ("sms", "call", "email", "all")
@@ -403,36 +402,11 @@ def put_invoice(request, external_ref: str, payload: InvoiceIn):
 
 
 def _upsert(org: Organization, row: importer.InvoiceRow, at: datetime, actor: str) -> str:
-    """importer.import_row's writes, with the timeline saying the API did it (not a file's line)."""
-    with transaction.atomic():
-        invoice = (Invoice.objects.select_for_update()
-                   .filter(organization=org, external_ref=row.external_ref).first())
-        if invoice is not None:
-            if invoice.currency != row.currency:
-                raise ApiError(422, [("currency", f"invoice {row.external_ref} is in {invoice.currency}; "
-                                                  f"the request says {row.currency}")])
-            changes = {}
-            if row.due_date != invoice.due_date:
-                changes["due_date"] = row.due_date
-            if row.amount_due != invoice.amount_due:
-                changes["amount_due"] = row.amount_due
-            if not changes:
-                return "unchanged"
-            actions.update_invoice(invoice, at, actor=actor, **changes)
-            return "updated"
-        contact = importer.find_contact(org, row.phone, row.email)
-        if contact is None:
-            contact = Contact.objects.create(organization=org, **importer.contact_values(row))
-            log(org, "contact.created", at, contact=contact, actor=actor, source="api")
-        invoice = Invoice.objects.create(
-            organization=org, contact=contact, external_ref=row.external_ref, amount_due=row.amount_due,
-            balance=row.amount_due, currency=row.currency, due_date=row.due_date,
-            status="open" if row.amount_due > 0 else "paid", pay_link=importer._pay_link(org, row.external_ref),
-        )
-        log(org, "invoice.created", at, contact=contact, invoice=invoice, actor=actor, source="api",
-            amount_due=str(row.amount_due), currency=row.currency, due_date=row.due_date)
-        actions.enroll_invoice(invoice, at)
-        return "created"
+    """The importer's own upsert, with the timeline saying the API did it (not a file's line)."""
+    try:
+        return importer.import_row(org, row, at, actor, origin={"source": "api"})
+    except importer.RowProblem as problem:
+        raise ApiError(422, [(problem.field, problem.message)]) from None
 
 
 @api.get("/invoices/{external_ref}", response={200: InvoiceOut, 401: Errors, 404: Errors},

@@ -97,7 +97,7 @@ class InvoiceRow:
     due_date: date
 
 
-class _RowProblem(Exception):
+class RowProblem(Exception):
     def __init__(self, field_name: str, message: str):
         super().__init__(message)
         self.field = field_name
@@ -401,20 +401,28 @@ def _new_invoice(org: Organization, contact: Contact, row: InvoiceRow) -> Invoic
     )
 
 
-def _invoice_event(invoice: Invoice, contact: Contact, row: InvoiceRow, now: datetime, actor: str) -> Event:
+def _origin(row: InvoiceRow, origin: dict | None) -> dict:
+    """Where a row came from, for the timeline: a file's line, or what the caller says (the API)."""
+    return origin if origin is not None else {"source": "import", "line": row.line}
+
+
+def _invoice_event(invoice: Invoice, contact: Contact, row: InvoiceRow, now: datetime, actor: str,
+                   origin: dict | None = None) -> Event:
     return Event(organization_id=invoice.organization_id, kind="invoice.created", at=now, contact=contact,
                  invoice=invoice, actor=actor,
                  detail={"amount_due": str(row.amount_due), "currency": row.currency,
-                         "due_date": row.due_date.isoformat(), "source": "import", "line": row.line})
+                         "due_date": row.due_date.isoformat(), **_origin(row, origin)})
 
 
-def _contact_event(contact: Contact, now: datetime, actor: str, line: int) -> Event:
+def _contact_event(contact: Contact, now: datetime, actor: str, row: InvoiceRow, origin: dict | None = None) -> Event:
     return Event(organization_id=contact.organization_id, kind="contact.created", at=now, contact=contact,
-                 actor=actor, detail={"source": "import", "line": line})
+                 actor=actor, detail=_origin(row, origin))
 
 
-def import_row(org: Organization, row: InvoiceRow, now: datetime, actor: str = "import") -> str:
-    """Upsert one checked row in its own transaction: "created", "updated" or "unchanged"."""
+def import_row(org: Organization, row: InvoiceRow, now: datetime, actor: str = "import",
+               origin: dict | None = None) -> str:
+    """Upsert one checked row in its own transaction: "created", "updated" or "unchanged".
+    Raises RowProblem naming the field when the row can't land (e.g. a different currency)."""
     from duedesk.engine import actions
 
     with transaction.atomic():
@@ -422,8 +430,8 @@ def import_row(org: Organization, row: InvoiceRow, now: datetime, actor: str = "
                    .filter(organization=org, external_ref=row.external_ref).first())
         if invoice is not None:
             if invoice.currency != row.currency:
-                raise _RowProblem("currency", f"invoice {row.external_ref} is in {invoice.currency}; "
-                                              f"the file says {row.currency}")
+                raise RowProblem("currency", f"invoice {row.external_ref} is in {invoice.currency}; "
+                                              f"it cannot change to {row.currency}")
             changes = {}
             if row.due_date != invoice.due_date:
                 changes["due_date"] = row.due_date
@@ -437,11 +445,11 @@ def import_row(org: Organization, row: InvoiceRow, now: datetime, actor: str = "
         if contact is None:
             contact = _new_contact(org, row)
             contact.save()
-            _contact_event(contact, now, actor, row.line).save()
+            _contact_event(contact, now, actor, row, origin).save()
         contact.organization = org
         invoice = _new_invoice(org, contact, row)
         invoice.save()
-        _invoice_event(invoice, contact, row, now, actor).save()
+        _invoice_event(invoice, contact, row, now, actor, origin).save()
         actions.enroll_invoice(invoice, now)
         return "created"
 
@@ -449,7 +457,7 @@ def import_row(org: Organization, row: InvoiceRow, now: datetime, actor: str = "
 def _import_one(org: Organization, row: InvoiceRow, now: datetime, actor: str, result: ImportResult) -> None:
     try:
         outcome = import_row(org, row, now, actor)
-    except _RowProblem as problem:
+    except RowProblem as problem:
         result.errors.append(RowError(row.line, problem.field, problem.message))
         return
     except DatabaseError as error:
