@@ -4,6 +4,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize("path", ["records/invoice", "records/contact", "records/handoff", "records/event",
+                                  "api/apikey",
                                   "engine/enrollment", "engine/step", "engine/workflow"])
 def test_admin_lists_the_records(admin_client, make_invoice, path):
     make_invoice()
