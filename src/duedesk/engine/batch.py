@@ -17,12 +17,12 @@ from django.db.models import Count
 
 from duedesk.channels.base import Outgoing
 from duedesk.channels.errors import TransportError
-from duedesk.core import compliance, render
+from duedesk.core import compliance
 from duedesk.engine import definitions
 from duedesk.engine.actions import step_key
 from duedesk.engine.models import Enrollment, Step
 from duedesk.engine.planning import Anchors, walk
-from duedesk.engine.runner import StepRunner, gate_input
+from duedesk.engine.runner import StepRunner, compose, gate_input, message_context
 from duedesk.records.models import Instalment, Message, Promise
 from duedesk.records.timeline import event
 
@@ -152,29 +152,8 @@ class BatchRunner:
         for step in steps:
             enrollment = step.enrollment
             invoice, contact = enrollment.invoice, enrollment.contact
-            definition = definitions.parsed(enrollment.workflow)
-            step_def = definition.step(step.step_id)
-            promise = promises.get(invoice.pk)
-            ctx = render.MessageContext(
-                org_name=contact.organization.name, first_name=contact.first_name, lang=contact.language or "en",
-                amount=invoice.balance, currency=invoice.currency, due_date=invoice.due_date,
-                pay_link=invoice.pay_link, promise_date=promise.promised_date if promise else None,
-                callback_number=contact.organization.callback_number,
-            )
-            subject = html = ""
-            if step.kind == "sms":
-                body, to = render.render_sms(definition.text(step_def.template, ctx.lang), ctx), contact.phone
-            else:
-                subject_src = definition.subject(step_def.template, ctx.lang) or "{{ org.name }}"
-                subject, body, html = render.render_email(subject_src, definition.text(step_def.template, ctx.lang),
-                                                           ctx)
-                to = contact.email
-            built[step.pk] = Message(
-                organization_id=contact.organization_id, contact=contact, invoice=invoice, step=step,
-                channel=step.kind, direction="out", to=to, subject=subject, body=body, status="sending",
-                idempotency_key=step.idempotency_key, created_at=now,
-            )
-            built[step.pk].html = html  # not stored: the email transport sends it beside the plain text
+            ctx = message_context(invoice, contact, promises.get(invoice.pk))
+            built[step.pk] = compose(step, definitions.parsed(enrollment.workflow), invoice, contact, now, ctx)
         with transaction.atomic():
             # Only rows this worker still holds: a lease that ran out was requeued for someone else.
             owned = set(Step.objects.select_for_update().filter(

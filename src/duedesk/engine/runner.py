@@ -56,9 +56,11 @@ def gate_input(channel: str, invoice: Invoice, contact: Contact, now: datetime,
     )
 
 
-def message_context(invoice: Invoice, contact: Contact) -> render.MessageContext:
+def message_context(invoice: Invoice, contact: Contact, promise=False) -> render.MessageContext:
+    """What a message may say. `promise`: the pending promise if the caller already has it (None: none)."""
     org = contact.organization
-    promise = invoice.promises.filter(status="pending").order_by("-created_at").first()
+    if promise is False:
+        promise = invoice.promises.filter(status="pending").order_by("-created_at").first()
     return render.MessageContext(
         org_name=org.name,
         first_name=contact.first_name,
@@ -70,6 +72,26 @@ def message_context(invoice: Invoice, contact: Contact) -> render.MessageContext
         promise_date=promise.promised_date if promise else None,
         callback_number=org.callback_number,
     )
+
+
+def compose(step: Step, definition: wf.Workflow, invoice: Invoice, contact: Contact, now: datetime,
+            ctx: render.MessageContext) -> Message:
+    """The unsaved message a text or email step sends (its HTML rides along, unsaved, for the transport)."""
+    step_def = definition.step(step.step_id)
+    subject = html = ""
+    if step.kind == "sms":
+        body, to = render.render_sms(definition.text(step_def.template, ctx.lang), ctx), contact.phone
+    else:
+        subject_src = definition.subject(step_def.template, ctx.lang) or "{{ org.name }}"
+        subject, body, html = render.render_email(subject_src, definition.text(step_def.template, ctx.lang), ctx)
+        to = contact.email
+    message = Message(
+        organization_id=contact.organization_id, contact=contact, invoice=invoice, step=step, channel=step.kind,
+        direction="out", to=to, subject=subject, body=body, status="sending",
+        idempotency_key=step.idempotency_key, created_at=now,
+    )
+    message.html = html
+    return message
 
 
 def _backoff(attempt: int) -> float:
@@ -157,25 +179,12 @@ class StepRunner:
         return "blocked"
 
     def _record_message(self, step, step_def, definition, invoice, contact, channel, now):
-        ctx = message_context(invoice, contact)
-        lang = ctx.lang
-        subject = html = ""
-        if channel == "sms":
-            body = render.render_sms(definition.text(step_def.template, lang), ctx)
-            to = contact.phone
-        else:
-            subject_src = definition.subject(step_def.template, lang) or "{{ org.name }}"
-            subject, body, html = render.render_email(subject_src, definition.text(step_def.template, lang), ctx)
-            to = contact.email
-        message, _ = Message.objects.update_or_create(
-            idempotency_key=step.idempotency_key,
-            defaults=dict(
-                organization_id=contact.organization_id, contact=contact, invoice=invoice, step=step,
-                channel=channel, direction="out", to=to, subject=subject, body=body, status="sending",
-                created_at=now,
-            ),
-        )
-        message.html = html  # not stored: the email transport sends it beside the plain text
+        built = compose(step, definition, invoice, contact, now, message_context(invoice, contact))
+        fields = ("organization_id", "contact", "invoice", "step", "channel", "direction", "to", "subject", "body",
+                  "status", "created_at")
+        message, _ = Message.objects.update_or_create(  # a retry reuses the row and its key
+            idempotency_key=step.idempotency_key, defaults={f: getattr(built, f) for f in fields})
+        message.html = built.html
         return message
 
     def _record_call(self, step, invoice, contact, now):
