@@ -7,23 +7,19 @@ compliance gate as automated ones, with purpose "staff".
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from types import SimpleNamespace
 
 from django.db import transaction
 from django.utils import timezone
 
-from duedesk.channels.base import Outgoing
-from duedesk.channels.errors import TransportError
-from duedesk.core import compliance, render
+from duedesk.channels.sms.outbound import TextResult, send_text_now
+from duedesk.core import render
 from duedesk.engine import actions, definitions
 from duedesk.engine.models import Workflow
-from duedesk.engine.runner import gate_input, message_context
-from duedesk.records.models import Contact, Handoff, Instalment, Invoice, Message
+from duedesk.engine.runner import message_context
+from duedesk.records.models import Contact, Handoff, Instalment, Invoice
 from duedesk.records.timeline import log
 
 PLAN_SLUG = "payment-plan"
@@ -68,65 +64,14 @@ def log_call_back(handoff: Handoff, text: str, now: datetime, *, actor: str) -> 
 # ----------------------------------------------------------------------------- texts sent by a person
 
 
-@dataclass(frozen=True)
-class TextResult:
-    decision: compliance.Decision
-    message: Message | None = None
-    error: str = ""
-
-    @property
-    def sent(self) -> bool:
-        return self.message is not None and self.message.status not in ("failed", "sending")
-
-    def explain(self) -> str:
-        d = self.decision
-        if isinstance(d, compliance.Block):
-            return f"Not sent: {d.detail or d.rule} ({d.rule})."
-        if isinstance(d, compliance.Defer):
-            return f"Not sent now: {d.detail or d.rule}. Allowed from {d.until:%b %d, %H:%M} UTC ({d.rule})."
-        if self.error:
-            return f"The text could not be sent: {self.error}"
-        return "Text sent."
-
-
 def send_staff_text(contact: Contact, invoice: Invoice | None, body: str, now: datetime, *, actor: str,
                     transports, handoff: Handoff | None = None) -> TextResult:
-    """Gate, record, then send. A deferred or blocked text is logged with the rule, never queued."""
-    subject = invoice or SimpleNamespace(status="open", balance=Decimal("1"))
-    decision = compliance.check(gate_input("sms", subject, contact, now, purpose="staff"))
-    if not isinstance(decision, compliance.Allow):
-        kind = "sms.deferred" if isinstance(decision, compliance.Defer) else "sms.blocked"
-        log(contact.organization_id, kind, now, contact=contact, invoice=invoice, handoff=handoff, channel="sms",
-            actor=actor, rule=decision.rule, until=getattr(decision, "until", None), body=body)
-        return TextResult(decision)
+    """A person's text: the same gate (as "staff"), record-before-send and timeline as every other text."""
     opt_out = render.OPT_OUT_LINE[render.lang_code(contact.language)]
     if opt_out.lower() not in body.lower():
         body = f"{body.strip()} {opt_out}"
-    key = f"staff:{uuid.uuid4().hex}"
-    with transaction.atomic():  # recorded before the provider is asked
-        message = Message.objects.create(
-            organization_id=contact.organization_id, contact=contact, invoice=invoice, channel="sms",
-            direction="out", to=contact.phone, body=body, status="sending", idempotency_key=key, created_at=now,
-        )
-    try:
-        accepted = transports.for_channel("sms").send(Outgoing(
-            channel="sms", to=contact.phone, body=body, idempotency_key=key, organization_id=contact.organization_id,
-        ))
-    except TransportError as error:
-        with transaction.atomic():
-            message.status = "failed"
-            message.error_code = error.code or ""
-            message.save(update_fields=["status", "error_code"])
-            log(contact.organization_id, "sms.failed", now, contact=contact, invoice=invoice, handoff=handoff,
-                channel="sms", actor=actor, error=str(error))
-        return TextResult(decision, message, str(error))
-    with transaction.atomic():
-        message.status = accepted.status
-        message.provider_id = accepted.provider_id
-        message.save(update_fields=["status", "provider_id"])
-        log(contact.organization_id, "sms.sent", now, contact=contact, invoice=invoice, handoff=handoff,
-            channel="sms", actor=actor, body=body)
-    return TextResult(decision, message)
+    return send_text_now(contact, body, now, transports, invoice=invoice, purpose="staff", actor=actor,
+                         handoff=handoff)
 
 
 def reply_by_text(handoff: Handoff, body: str, user, now: datetime, transports) -> TextResult:

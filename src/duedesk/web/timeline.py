@@ -77,7 +77,7 @@ def _text(e: Event) -> str:
     k = e.kind
     if k in ("sms.sent", "sms.received", "staff.note", "staff.call_logged"):
         return d.get("body") or d.get("text") or ""
-    if k in ("step.blocked", "sms.blocked", "sms.not_sent"):
+    if k in ("step.blocked", "sms.blocked"):
         return "Not sent: " + rule_words(d.get("rule", ""), e.channel) + (
             f" · step {d['step']}" if d.get("step") else "")
     if k in ("step.deferred", "sms.deferred"):

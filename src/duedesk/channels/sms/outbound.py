@@ -4,7 +4,9 @@ confirmation, the HELP answer, a staff reply. Gated, recorded before it is sent,
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -12,36 +14,59 @@ from django.db import transaction
 from duedesk.channels.base import Outgoing
 from duedesk.channels.errors import TransportError
 from duedesk.core import compliance
-from duedesk.records.models import Contact, Invoice, Message
+from duedesk.records.models import Contact, Handoff, Invoice, Message
 from duedesk.records.timeline import log
 
 
-def _gate(contact: Contact, invoice: Invoice | None, now: datetime, purpose: str):
+@dataclass(frozen=True)
+class TextResult:
+    decision: compliance.Decision
+    message: Message | None = None
+    error: str = ""
+
+    @property
+    def sent(self) -> bool:
+        return self.message is not None and self.message.status not in ("failed", "sending")
+
+    def explain(self) -> str:
+        d = self.decision
+        if isinstance(d, compliance.Block):
+            return f"Not sent: {d.detail or d.rule} ({d.rule})."
+        if isinstance(d, compliance.Defer):
+            return f"Not sent now: {d.detail or d.rule}. Allowed from {d.until:%b %d, %H:%M} UTC ({d.rule})."
+        if self.error:
+            return f"The text could not be sent: {self.error}"
+        return "Text sent."
+
+
+def _gate(contact: Contact, invoice: Invoice | None, now: datetime, purpose: str) -> compliance.Decision:
     from duedesk.engine.runner import gate_input
 
     if invoice is None:
         # No invoice (a reply to an unknown thread): only the contact's own state applies.
-        invoice = Invoice(status="open", balance=1, organization=contact.organization, contact=contact)
+        invoice = Invoice(status="open", balance=Decimal("1"), organization=contact.organization, contact=contact)
     return compliance.check(gate_input("sms", invoice, contact, now, purpose=purpose))
 
 
 def send_text_now(contact: Contact, body: str, now: datetime, transports, *, invoice: Invoice | None = None,
-                  purpose: str = "reply", actor: str = "duedesk", kind: str = "sms.sent") -> Message | None:
-    """Returns the Message, or None when the gate deferred or blocked it (that is logged)."""
+                  purpose: str = "reply", actor: str = "duedesk", handoff: Handoff | None = None) -> TextResult:
+    """Gate, record, then send. A deferred or blocked text is logged with its rule, never queued."""
     decision = _gate(contact, invoice, now, purpose)
     if not isinstance(decision, compliance.Allow):
-        log(contact.organization_id, "sms.not_sent", now, contact=contact, invoice=invoice, channel="sms",
-            actor=actor, rule=decision.rule, body=body)
-        return None
-    with transaction.atomic():
+        kind = "sms.deferred" if isinstance(decision, compliance.Defer) else "sms.blocked"
+        log(contact.organization_id, kind, now, contact=contact, invoice=invoice, handoff=handoff, channel="sms",
+            actor=actor, rule=decision.rule, until=getattr(decision, "until", None), body=body)
+        return TextResult(decision)
+    key = f"now:{uuid.uuid4().hex}"
+    with transaction.atomic():  # recorded before the provider is asked
         message = Message.objects.create(
             organization_id=contact.organization_id, contact=contact, invoice=invoice, channel="sms",
             direction="out", to=contact.phone, sender=contact.organization.sms_from, body=body, status="sending",
-            idempotency_key=f"now:{uuid.uuid4().hex}", created_at=now,
+            idempotency_key=key, created_at=now,
         )
     try:
-        accepted = transports.sms.send(Outgoing(
-            channel="sms", to=message.to, body=body, idempotency_key=message.idempotency_key,
+        accepted = transports.for_channel("sms").send(Outgoing(
+            channel="sms", to=message.to, body=body, idempotency_key=key,
             status_callback=f"{settings.PUBLIC_URL}/hooks/twilio/sms/status", organization_id=contact.organization_id,
         ))
     except TransportError as error:
@@ -49,13 +74,13 @@ def send_text_now(contact: Contact, body: str, now: datetime, transports, *, inv
             message.status = "failed"
             message.error_code = error.code or ""
             message.save(update_fields=["status", "error_code"])
-            log(contact.organization_id, "sms.failed", now, contact=contact, invoice=invoice, channel="sms",
-                actor=actor, code=error.code, error=str(error))
-        return message
+            log(contact.organization_id, "sms.failed", now, contact=contact, invoice=invoice, handoff=handoff,
+                channel="sms", actor=actor, code=error.code, error=str(error))
+        return TextResult(decision, message, str(error))
     with transaction.atomic():
         message.provider_id = accepted.provider_id
         message.status = accepted.status
         message.save(update_fields=["provider_id", "status"])
-        log(contact.organization_id, kind, now, contact=contact, invoice=invoice, channel="sms", actor=actor,
-            body=body)
-    return message
+        log(contact.organization_id, "sms.sent", now, contact=contact, invoice=invoice, handoff=handoff,
+            channel="sms", actor=actor, body=body)
+    return TextResult(decision, message)
