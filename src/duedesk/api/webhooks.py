@@ -14,19 +14,16 @@ import logging
 from functools import wraps
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Q
 from django.http import HttpResponse, HttpResponseForbidden
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from duedesk.channels.twilio import errors as codes
+from duedesk.channels.sms.status import record_delivery
 from duedesk.channels.twilio import ratelimit, signing, twiml
 from duedesk.channels.twilio import transport as twilio
-from duedesk.engine import actions
 from duedesk.records.models import Call, Message, Organization
-from duedesk.records.timeline import log
 
 logger = logging.getLogger("duedesk.webhooks")
 
@@ -34,9 +31,6 @@ logger = logging.getLogger("duedesk.webhooks")
 clock = timezone.now
 
 # Message statuses in the order they happen; a late callback never moves a message backwards.
-SMS_RANK = {"sending": 0, "retrying": 0, "accepted": 1, "queued": 1, "scheduled": 1, "sent": 2,
-            "delivered": 3, "undelivered": 3, "failed": 3, "read": 4}
-SMS_EVENTS = ("delivered", "undelivered", "failed")
 FINAL_CALL = ("completed", "no-answer", "busy", "failed", "canceled")
 MACHINE = ("machine_end_beep", "machine_end_silence", "machine_end_other")
 REPLY_MAX_WAIT = 1.0  # seconds a text sent from a webhook waits for its rate-limit slot
@@ -143,29 +137,7 @@ def sms_status(request, org, message):
     status = (request.POST.get("MessageStatus") or request.POST.get("SmsStatus") or "").lower()
     code = request.POST.get("ErrorCode", "") or ""
     sid = request.POST.get("MessageSid") or request.POST.get("SmsSid") or ""
-    if status not in SMS_RANK:
-        return HttpResponse(status=204)
-    # A callback may beat the worker's own record of the send; settling never moves a status back.
-    now = clock()
-    with transaction.atomic():
-        message = (Message.objects.select_for_update(of=("self",)).select_related("contact", "invoice")
-                   .get(pk=message.pk))
-        if not message.provider_id and sid:
-            message.provider_id = sid
-            message.save(update_fields=["provider_id"])
-        if SMS_RANK[status] <= SMS_RANK.get(message.status, 0):
-            return HttpResponse(status=204)  # late or repeated: nothing moves backwards
-        message.status = status
-        if code:
-            message.error_code = code
-        message.save(update_fields=["status", "error_code"])
-        if status in SMS_EVENTS:
-            log(org, f"{message.channel}.{status}", now, contact=message.contact, invoice=message.invoice,
-                channel=message.channel, provider_id=message.provider_id, code=code or None,
-                error=codes.describe(code) if code else None)
-        effect = codes.channel_effect(code) if code and status in ("undelivered", "failed") else None
-        if effect and message.contact is not None and codes.is_permanent(code):
-            actions.mark_unreachable(message.contact, message.channel, effect, now, code=code)
+    record_delivery(message.pk, status, code, sid, clock())
     return HttpResponse(status=204)
 
 
