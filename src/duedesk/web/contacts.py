@@ -8,6 +8,7 @@ from decimal import Decimal
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Q, Sum
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -128,11 +129,12 @@ def contact_edit(request, pk):
     form = ContactForm(request.POST, instance=contact)
     if not form.is_valid():
         return contact_detail(request, pk, form=form, status=400)
-    form.save()
-    changed = [f for f in ContactForm.Meta.fields if getattr(contact, f) != before[f]]
-    if changed:
-        actions.add_note(contact, "Changed " + ", ".join(changed), access.now(), actor=actor(request),
-                         kind="contact.updated")
+    with transaction.atomic():  # the change and its timeline entry land together
+        form.save()
+        changed = [f for f in ContactForm.Meta.fields if getattr(contact, f) != before[f]]
+        if changed:
+            actions.add_note(contact, "Changed " + ", ".join(changed), access.now(), actor=actor(request),
+                             kind="contact.updated")
     messages.success(request, "Contact saved.")
     return redirect("contact_detail", pk=pk)
 
