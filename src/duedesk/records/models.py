@@ -3,12 +3,19 @@ and the timeline (Event). Every row belongs to one organization; every query is 
 
 from datetime import time
 from decimal import Decimal
+from functools import lru_cache
 
 from django.conf import settings
 from django.db import models
 
 from duedesk.core.phones import contact_timezone
 from duedesk.core.timing import SendWindow
+
+
+@lru_cache(maxsize=256)
+def _send_window(start: time, end: time, days: str) -> SendWindow:
+    # Asked for every send; the settings rarely change, the parse is the same every time.
+    return SendWindow.from_config(start.strftime("%H:%M"), end.strftime("%H:%M"), days)
 
 
 class Organization(models.Model):
@@ -48,9 +55,7 @@ class Organization(models.Model):
         return self.name
 
     def send_window(self) -> SendWindow:
-        return SendWindow.from_config(
-            self.window_start.strftime("%H:%M"), self.window_end.strftime("%H:%M"), self.window_days
-        )
+        return _send_window(self.window_start, self.window_end, self.window_days)
 
 
 class Membership(models.Model):
@@ -129,6 +134,10 @@ class Invoice(models.Model):
     status = models.CharField(max_length=12, choices=STATUSES, default="open")
     pay_link = models.URLField(blank=True)
     paused_until = models.DateTimeField(null=True, blank=True)
+    # When the first text (an sms.sent event) and the first call (call.placed) for this invoice went out: set
+    # in the transaction that writes that event, so the overview's funnel reads invoices, not the timeline.
+    first_texted_at = models.DateTimeField(null=True, blank=True)
+    first_called_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
