@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 import phonenumbers
+from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_currency
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta, nodes
@@ -31,7 +32,8 @@ UNSUBSCRIBE_LINE = {
     "en": "To stop these emails, reply with the word UNSUBSCRIBE.",
     "es": "Para dejar de recibir estos correos, responda con la palabra CANCELAR.",
 }
-_LOCALES = {"en": "en_US", "es": "es_US"}
+# Parsed once: babel would otherwise look the locale up again for every amount and date.
+_LOCALES = {"en": Locale.parse("en_US"), "es": Locale.parse("es_US")}
 _LONG_DATE = {"en": "EEEE, MMMM d", "es": "EEEE, d 'de' MMMM"}
 _SHORT_DATE = {"en": "MMM d", "es": "d MMM"}
 
