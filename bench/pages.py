@@ -9,7 +9,9 @@ and the overview each render in under 200 ms at p95, with a bounded number of qu
 PostgreSQL COPY (psycopg 3) into a scratch database that is created here and dropped at the end; ids come
 from each table's own sequence. Beside the contacts and events it writes invoices (1.2 per contact),
 an enrollment and three steps per invoice, promises (one invoice in ten), handoffs (3 % of contacts,
-a third still open) and payment-plan instalments, so every page reads tables of a realistic size.
+a third still open) and payment-plan instalments, so every page reads tables of a realistic size. Each
+invoice's first_texted_at / first_called_at is its first sms.sent / call.placed event's time, as the engine
+sets them; the seeding checks that against the events it wrote.
 
 Prints the seeding time, then p50/p95 and the query count per page. The overview keeps its figures until
 the next Event (web.overview.figures); "overview, cold" clears that cache before every request, so it
@@ -113,11 +115,27 @@ def seed(url: str, n_contacts: int, n_events: int) -> dict:
         amount = [Decimal(rnd.randint(40, 900)) for _ in range(n_inv)]
         balance = [Decimal(0) if s in ("paid", "written_off") else a - (a // 4 if s == "in_plan" else 0)
                    for s, a in zip(inv_status, amount, strict=True)]
+        # Handoffs (below) on one invoice in 33; events: the rest spread over the invoices, in the order of LIFE.
+        handed = [k for k in range(n_inv) if k % 33 == 0]
+        per, extra = divmod(n_events - len(handed), n_inv)
+
+        def life(k):
+            """Invoice k's (kind, at), in order; its first sms.sent / call.placed stamp the invoice as the
+            engine does (Invoice.first_texted_at / first_called_at)."""
+            start = datetime.combine(due[k], datetime.min.time(), UTC) - timedelta(days=7, hours=-15)
+            for j in range(per + (1 if k < extra else 0)):
+                yield LIFE[j % len(LIFE)], min(NOW - timedelta(minutes=k % 997),
+                                               start + timedelta(days=j, minutes=k % 600))
+
+        def first(k, wanted):
+            return next((at for kind, at in life(k) if kind == wanted), None)
+
         _copy(cur, "records_invoice", [
             "id", "organization_id", "contact_id", "external_ref", "amount_due", "balance", "currency", "due_date",
-            "status", "pay_link", "paused_until", "created_at", "updated_at"], (
+            "status", "pay_link", "paused_until", "first_texted_at", "first_called_at", "created_at", "updated_at"], (
             (i0 + k, o, owners[k], f"INV-{k:07d}", amount[k], balance[k], "USD", due[k], inv_status[k], "",
-             None, NOW - timedelta(days=210), NOW) for k in range(n_inv)))
+             None, first(k, "sms.sent"), first(k, "call.placed"), NOW - timedelta(days=210), NOW)
+            for k in range(n_inv)))
 
         # One enrollment per invoice, three steps each: two texts and a call.
         e0 = _block(cur, "engine_enrollment", n_inv)
@@ -168,7 +186,6 @@ def seed(url: str, n_contacts: int, n_events: int) -> dict:
             for n, k in enumerate(planned) for j in range(3)))
 
         # Handoffs: 3 % of contacts (their first invoice), newest first; a third resolved.
-        handed = [k for k in range(n_inv) if k % 33 == 0]
         h0 = _block(cur, "records_handoff", len(handed))
         handoff_of = {}
         rows = []
@@ -184,17 +201,13 @@ def seed(url: str, n_contacts: int, n_events: int) -> dict:
             "id", "organization_id", "contact_id", "invoice_id", "reason", "status", "assignee_id", "summary",
             "collected", "transcript", "resolution", "resolution_note", "created_at", "resolved_at"], rows)
 
-        # Events: n_events spread over the invoices, each invoice's in the order of LIFE.
-        per, extra = divmod(n_events - len(handed), n_inv)
+        # Events: n_events spread over the invoices, each invoice's in the order of LIFE (life(k) above).
         ev0 = _block(cur, "records_event", n_events)
 
         def events():
             eid = ev0
             for k in range(n_inv):
-                start = datetime.combine(due[k], datetime.min.time(), UTC) - timedelta(days=7, hours=-15)
-                for j in range(per + (1 if k < extra else 0)):
-                    kind = LIFE[j % len(LIFE)]
-                    at = min(NOW - timedelta(minutes=k % 997), start + timedelta(days=j, minutes=k % 600))
+                for kind, at in life(k):
                     if kind in ("sms.sent", "sms.received"):
                         d = {"body": "Hi, a reminder from Bench Clinic: $120.00 is due Dec 18. Reply STOP to opt out."
                              if kind == "sms.sent" else "I will pay on Friday"}
@@ -226,6 +239,17 @@ def seed(url: str, n_contacts: int, n_events: int) -> dict:
             "at"], events())
         conn.commit()
         conn.autocommit = True
+        # The invoices' first text and first call agree with the events (what the funnel used to read).
+        cur.execute("""
+            SELECT count(*) FROM records_invoice i LEFT JOIN (
+                SELECT invoice_id, min(at) FILTER (WHERE kind = 'sms.sent') AS texted,
+                       min(at) FILTER (WHERE kind = 'call.placed') AS called
+                FROM records_event WHERE organization_id = %s AND kind IN ('sms.sent', 'call.placed')
+                GROUP BY invoice_id) e ON e.invoice_id = i.id
+            WHERE i.organization_id = %s
+              AND (i.first_texted_at IS DISTINCT FROM e.texted OR i.first_called_at IS DISTINCT FROM e.called)""",
+                    (o, o))
+        assert cur.fetchone()[0] == 0, "first_texted_at / first_called_at disagree with the events"
         cur.execute("VACUUM ANALYZE")
     return {"user": user, "contact": c0, "handoff": h0, "contacts": n_contacts, "invoices": n_inv,
             "events": written, "handoffs": len(handed), "steps": 3 * n_inv, "promises": len(promised)}

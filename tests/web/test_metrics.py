@@ -8,8 +8,9 @@ from decimal import Decimal
 import pytest
 
 from duedesk.engine import actions
+from duedesk.engine.runner import first_contact
 from duedesk.records import metrics
-from duedesk.records.models import Promise
+from duedesk.records.models import Invoice, Promise
 from duedesk.records.timeline import log
 
 pytestmark = pytest.mark.django_db
@@ -77,15 +78,22 @@ def test_aging_buckets(org, make_invoice, clock):
     }
 
 
+def _sent(kind, invoice, at):
+    """What the engine writes when a text goes out or a call is placed: the event, and the invoice's first
+    text / first call (tests/engine/test_first_contacted.py checks the engine's own paths)."""
+    log(invoice.organization, kind, at, contact=invoice.contact, invoice=invoice)
+    first_contact([invoice.pk], {"sms.sent": "first_texted_at", "call.placed": "first_called_at"}[kind], at)
+
+
 def test_funnel(org, make_invoice, clock):
     texted_paid = make_invoice(status="paid")
     texted = make_invoice()
     called_promised_paid = make_invoice(status="paid")
     called = make_invoice()
     for invoice in (texted_paid, texted):
-        log(org, "sms.sent", clock(), contact=invoice.contact, invoice=invoice)
+        _sent("sms.sent", invoice, clock())
     for invoice in (called_promised_paid, called):
-        log(org, "call.placed", clock(), contact=invoice.contact, invoice=invoice)
+        _sent("call.placed", invoice, clock())
     Promise.objects.create(organization=org, contact=called_promised_paid.contact, invoice=called_promised_paid,
                            promised_date=date(2026, 12, 9), status="kept", created_at=clock())
     assert metrics.funnel(org, clock()) == {
@@ -94,10 +102,42 @@ def test_funnel(org, make_invoice, clock):
     }
 
 
+def test_funnel_reads_the_invoices_first_text_and_call_as_of_now(org, make_invoice, clock):
+    """The funnel reads Invoice.first_texted_at / first_called_at, not the timeline: an invoice counts from
+    its first text or call on, so figures for an earlier moment leave it out."""
+    early, late = make_invoice(status="paid"), make_invoice()
+    Invoice.objects.filter(pk=early.pk).update(first_texted_at=clock() - timedelta(days=3),
+                                               first_called_at=clock() - timedelta(days=1))
+    Invoice.objects.filter(pk=late.pk).update(first_texted_at=clock() + timedelta(hours=1))
+    Promise.objects.create(organization=org, contact=early.contact, invoice=early,
+                           promised_date=date(2026, 12, 9), status="kept", created_at=clock() - timedelta(hours=2))
+    assert metrics.funnel(org, clock()) == {
+        "text": [("Texted", 1), ("Paid", 1)],
+        "call": [("Called", 1), ("Promised", 1), ("Paid", 1)],
+    }
+    assert metrics.funnel(org, clock() + timedelta(hours=1))["text"] == [("Texted", 2), ("Paid", 1)]
+    assert metrics.funnel(org, clock() - timedelta(days=2)) == {
+        "text": [("Texted", 1), ("Paid", 1)],
+        "call": [("Called", 0), ("Promised", 0), ("Paid", 0)],
+    }
+
+
+def test_first_contact_keeps_the_earliest_time(org, make_invoice, clock):
+    invoice = make_invoice()
+    _sent("sms.sent", invoice, clock())
+    _sent("sms.sent", invoice, clock() + timedelta(days=2))  # a later text leaves it
+    invoice.refresh_from_db()
+    assert invoice.first_texted_at == clock() and invoice.first_called_at is None
+    _sent("sms.sent", invoice, clock() - timedelta(hours=1))  # settled late with an earlier time: moved back
+    invoice.refresh_from_db()
+    assert invoice.first_texted_at == clock() - timedelta(hours=1)
+
+
 def test_figures_are_scoped_to_the_organization(org, make_invoice, clock):
     from duedesk.records.models import Organization
 
-    make_invoice(amount="100.00")
+    _sent("sms.sent", make_invoice(amount="100.00"), clock())
     other = Organization.objects.create(slug="elsewhere", name="Elsewhere")
     assert metrics.outstanding_balance(other, clock()) == 0
     assert metrics.aging(other, clock())[0]["count"] == 0
+    assert metrics.funnel(other, clock())["text"] == [("Texted", 0), ("Paid", 0)]

@@ -22,7 +22,7 @@ from duedesk.engine import definitions
 from duedesk.engine.actions import step_key
 from duedesk.engine.models import Enrollment, Step
 from duedesk.engine.planning import Anchors, walk
-from duedesk.engine.runner import StepRunner, compose, gate_input, message_context
+from duedesk.engine.runner import StepRunner, compose, first_contact, gate_input, message_context
 from duedesk.records.models import Instalment, Message, Promise
 from duedesk.records.timeline import event
 
@@ -191,6 +191,9 @@ class BatchRunner:
                                     invoice=enrollment.invoice, channel=step.kind, step=step.step_id, **detail))
             Step.objects.filter(pk__in=[s.pk for s in steps]).update(
                 status="done", outcome="sent", finished_at=now, lease_until=None)
+            texted = [s.enrollment.invoice_id for s in steps if s.kind == "sms"]  # the funnel counts texts only
+            if texted:
+                first_contact(texted, "first_texted_at", now)
             moving = [s for s in steps if live.get(s.enrollment_id) in Enrollment.LIVE]
             occurrences = self._occurrences(moving)
             next_instalments = self._next_instalments(moving)

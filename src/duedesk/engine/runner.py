@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 
 from duedesk.channels.base import CallRequest, Outgoing
 from duedesk.channels.errors import TransportError
@@ -344,14 +345,24 @@ def settle_sent(step: Step, record, channel: str, accepted, now: datetime) -> st
             enrollment.save(update_fields=["status"])
             log(step.organization_id, "call.placed", now, contact=enrollment.contact, invoice=enrollment.invoice,
                 channel="call", step=step.step_id)
+            first_contact([enrollment.invoice_id], "first_called_at", now)
             return "calling"
         step.save(update_fields=["provider_id"])
         detail = {"step": step.step_id, "body": record.body} if channel == "sms" else {
             "step": step.step_id, "subject": record.subject}
         log(step.organization_id, f"{channel}.sent", now, contact=enrollment.contact, invoice=enrollment.invoice,
             channel=channel, **detail)
+        if channel == "sms":
+            first_contact([enrollment.invoice_id], "first_texted_at", now)
         actions.complete_step(step, "sent", now)
         return "sent"
+
+
+def first_contact(invoice_ids: list[int], field: str, now: datetime) -> None:
+    """Invoice.first_texted_at / first_called_at: the earliest sms.sent / call.placed event's time, written
+    by the caller in the transaction that writes that event (one UPDATE for a batch)."""
+    Invoice.objects.filter(Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gt": now}),
+                           pk__in=invoice_ids).update(**{field: now})
 
 
 def mark_unknown(step: Step, record, now: datetime, error: str = "") -> None:

@@ -11,9 +11,20 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import BooleanField, Count, DecimalField, ExpressionWrapper, Q, Sum, Value
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    IntegerField,
+    Q,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast
 
 from duedesk.records.models import Event, Handoff, Invoice, Organization, Promise
 
@@ -91,67 +102,67 @@ def aging(org: Organization, now: datetime) -> list[dict]:
 
 def invoice_figures(org: Organization, now: datetime) -> dict:
     """Everything the overview reads from invoices, in one pass over the organization's invoices: the
-    outstanding balance, the aging buckets and the share of late invoices closed without a person."""
+    outstanding balance, the aging buckets, the share of late invoices closed without a person and the
+    funnel. Each invoice is tagged (status, aging bucket, handed to a person, texted, called, promised);
+    the query counts invoices and sums balances per combination of tags (a few dozen rows, at most 480)
+    and the figures are summed from those rows here."""
     d = today(org, now)
-    edges = {
-        "current": Q(due_date__gte=d),
-        "1–30": Q(due_date__lt=d, due_date__gte=d - timedelta(days=30)),
-        "31–60": Q(due_date__lt=d - timedelta(days=30), due_date__gte=d - timedelta(days=60)),
-        "61–90": Q(due_date__lt=d - timedelta(days=60), due_date__gte=d - timedelta(days=90)),
-        "over 90": Q(due_date__lt=d - timedelta(days=90)),
-    }
-    outstanding = Q(status__in=OUTSTANDING)
-    late = Q(due_date__lt=d)
-    # NOT IN (the handoffs' invoice ids): one hashed set, not a probe per invoice.
+    # Sequential WHENs: the first that holds is the invoice's bucket (AGING_BUCKETS, in order).
+    bucket = Case(When(due_date__gte=d, then=Value(0)), When(due_date__gte=d - timedelta(days=30), then=Value(1)),
+                  When(due_date__gte=d - timedelta(days=60), then=Value(2)),
+                  When(due_date__gte=d - timedelta(days=90), then=Value(3)), default=Value(4),
+                  output_field=IntegerField())
+    # NOT IN / IN (the handoffs' and promises' invoice ids): one hashed set each, not a probe per invoice.
     handed = Handoff.objects.filter(organization=org, invoice__isnull=False).values("invoice_id")
-    aggregates = {
-        "outstanding": Coalesce(Sum("balance", filter=outstanding), Value(ZERO), output_field=_MONEY),
-        "late": Count("pk", filter=late),
-        "late_closed": Count("pk", filter=late & Q(status__in=CLOSED) & ~Q(pk__in=handed)),
-    }
-    for i, q in enumerate(edges.values()):
-        aggregates[f"n{i}"] = Count("pk", filter=outstanding & q)
-        aggregates[f"s{i}"] = Coalesce(Sum("balance", filter=outstanding & q), Value(ZERO), output_field=_MONEY)
-    row = Invoice.objects.filter(organization=org).aggregate(**aggregates)
+    promised = Promise.objects.filter(organization=org, created_at__lte=now).values("invoice_id")
+    flag = {"output_field": BooleanField()}
+    rows = (Invoice.objects.filter(organization=org)
+            .annotate(bucket=bucket,
+                      handed=ExpressionWrapper(Q(pk__in=handed), **flag),
+                      # The first text and the first call (sms.sent / call.placed events) as of `now`.
+                      texted=ExpressionWrapper(Q(first_texted_at__lte=now), **flag),
+                      called=ExpressionWrapper(Q(first_called_at__lte=now), **flag),
+                      promised=ExpressionWrapper(Q(pk__in=promised), **flag))
+            .values("status", "bucket", "handed", "texted", "called", "promised")
+            .annotate(n=Count("pk"), s=Sum("balance")).order_by())
+    outstanding, late, late_closed = ZERO, 0, 0
+    aging_n, aging_s = [0] * len(AGING_BUCKETS), [ZERO] * len(AGING_BUCKETS)
+    funnel = dict.fromkeys(("texted", "texted_paid", "called", "called_promised", "called_promised_paid"), 0)
+    for r in rows:
+        n, balance, paid = r["n"], Decimal(r["s"] or 0), r["status"] == "paid"
+        if r["status"] in OUTSTANDING:
+            outstanding += balance
+            aging_n[r["bucket"]] += n
+            aging_s[r["bucket"]] += balance
+        if r["bucket"] > 0:  # due before today
+            late += n
+            late_closed += n if r["status"] in CLOSED and not r["handed"] else 0
+        if r["texted"]:
+            funnel["texted"] += n
+            funnel["texted_paid"] += n if paid else 0
+        if r["called"]:
+            funnel["called"] += n
+            if r["promised"]:
+                funnel["called_promised"] += n
+                funnel["called_promised_paid"] += n if paid else 0
     return {
-        "outstanding": Decimal(row["outstanding"]),
-        "self_resolved": Share(row["late_closed"], row["late"]),
-        "aging": [{"bucket": name, "count": row[f"n{i}"], "balance": Decimal(row[f"s{i}"])}
-                  for i, name in enumerate(edges)],
+        "outstanding": outstanding,
+        "self_resolved": Share(late_closed, late),
+        "aging": [{"bucket": name, "count": aging_n[i], "balance": aging_s[i]}
+                  for i, name in enumerate(AGING_BUCKETS)],
+        "funnel": {
+            "text": [("Texted", funnel["texted"]), ("Paid", funnel["texted_paid"])],
+            "call": [("Called", funnel["called"]), ("Promised", funnel["called_promised"]),
+                     ("Paid", funnel["called_promised_paid"])],
+        },
     }
 
 
 def funnel(org: Organization, now: datetime) -> dict[str, list[tuple[str, int]]]:
     """Per step: invoices texted -> paid, and called -> promised -> paid.
 
-    One query: each invoice is tagged texted / called / promised (each an IN over one hashed set of
-    invoice ids, read from the (organization, kind, invoice, at) index alone), then counted per
-    combination of tags and status; at most 48 rows come back and are summed here.
+    Texted: the invoice has an sms.sent event at or before `now`; called: a call.placed event. Both are
+    read from the invoice (first_texted_at, first_called_at: the earliest such event's time, set with it),
+    in invoice_figures' one pass, not from the timeline.
     """
-    def touched(kind: str):
-        return Event.objects.filter(organization=org, kind=kind, invoice__isnull=False, at__lte=now) \
-            .values("invoice_id")
-
-    flag = {"output_field": BooleanField()}
-    rows = (Invoice.objects.filter(organization=org)
-            .annotate(texted=ExpressionWrapper(Q(pk__in=touched("sms.sent")), **flag),
-                      called=ExpressionWrapper(Q(pk__in=touched("call.placed")), **flag),
-                      promised=ExpressionWrapper(Q(pk__in=Promise.objects.filter(
-                          organization=org, created_at__lte=now).values("invoice_id")), **flag))
-            .values("status", "texted", "called", "promised").annotate(n=Count("pk")).order_by())
-    counts = dict.fromkeys(("texted", "texted_paid", "called", "called_promised", "called_promised_paid"), 0)
-    for r in rows:
-        paid = r["status"] == "paid"
-        if r["texted"]:
-            counts["texted"] += r["n"]
-            counts["texted_paid"] += r["n"] if paid else 0
-        if r["called"]:
-            counts["called"] += r["n"]
-            if r["promised"]:
-                counts["called_promised"] += r["n"]
-                counts["called_promised_paid"] += r["n"] if paid else 0
-    return {
-        "text": [("Texted", counts["texted"]), ("Paid", counts["texted_paid"])],
-        "call": [("Called", counts["called"]), ("Promised", counts["called_promised"]),
-                 ("Paid", counts["called_promised_paid"])],
-    }
+    return invoice_figures(org, now)["funnel"]

@@ -83,4 +83,8 @@ def send_text_now(contact: Contact, body: str, now: datetime, transports, *, inv
         message.save(update_fields=["provider_id", "status"])
         log(contact.organization_id, "sms.sent", now, contact=contact, invoice=invoice, handoff=handoff,
             channel="sms", actor=actor, body=body)
+        if invoice is not None:  # a text about an invoice (a staff reply, the pay link) counts as texted
+            from duedesk.engine.runner import first_contact
+
+            first_contact([invoice.pk], "first_texted_at", now)
     return TextResult(decision, message)
