@@ -127,14 +127,19 @@ def clinic(transactional_db, org, make_contact, make_invoice, clock, monkeypatch
     return {"user": user, "contacts": contacts, "invoices": invoices, "hardship": hardship}
 
 
-@pytest.fixture
-def logged_in(page, live_server, clinic):
-    page.goto(f"{live_server.url}/login/")
+def log_in(page, base_url: str):
+    """Log in as the clinic's owner through the login form."""
+    page.goto(f"{base_url}/login/")
     page.get_by_label("Username or email").fill("dana")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server.url}/")
+    page.wait_for_url(f"{base_url}/")
     return page
+
+
+@pytest.fixture
+def logged_in(page, live_server, clinic):
+    return log_in(page, live_server.url)
 
 
 @pytest.fixture(autouse=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser.conftest import log_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 # Every visible field must have a name a screen reader can say: a <label>, aria-label or aria-labelledby.
@@ -37,11 +39,7 @@ def test_log_in_with_the_keyboard_alone(page, live_server, clinic):
 def test_every_field_is_labelled_and_nothing_scrolls_sideways_on_a_phone(browser, live_server, clinic, path):
     context = browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username or email").fill("dana")
-    page.get_by_label("Password").fill("a-long-password-1")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server.url}/")
+    log_in(page, live_server.url)
     page.goto(f"{live_server.url}{path}")
     assert page.evaluate(UNLABELLED) == []
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")

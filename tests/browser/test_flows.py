@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser.conftest import log_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
@@ -82,11 +84,7 @@ def test_mark_paid_cancels_pending_steps(logged_in, live_server, clinic, shot):
 def test_phone_width_and_settings(browser, live_server, clinic, shot):
     context = browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username or email").fill("dana")
-    page.get_by_label("Password").fill("a-long-password-1")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server.url}/")
+    log_in(page, live_server.url)
     shot(page, "overview-phone")
     page.goto(f"{live_server.url}/settings/")
     assert "Simulated" in page.content()
