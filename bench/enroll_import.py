@@ -146,7 +146,7 @@ def phase_baseline(path: Path) -> dict:
 
 def phase_import(path: Path, bulk: bool) -> dict:
     from duedesk.engine.models import Step
-    from duedesk.records.importer import import_invoices
+    from duedesk.intake.importer import import_invoices
 
     org = organization("bulk" if bulk else "per-row")
     started = time.perf_counter()

@@ -38,8 +38,8 @@ class _Org:
 
 
 def _sms(base_url, account_sid, token, rate, limiter):
-    from duedesk.channels.twilio.rest import TwilioRest
-    from duedesk.channels.twilio.transport import TwilioSms
+    from duedesk.integrations.twilio.rest import TwilioRest
+    from duedesk.integrations.twilio.transport import TwilioSms
 
     rest = TwilioRest(account_sid, token, base_url=base_url)
     return TwilioSms(rest, _Org(rate), limiter=limiter)
@@ -54,8 +54,8 @@ def _send_many(sms, n, prefix):
 
 
 def unlimited(texts: int) -> None:
-    from duedesk.channels.twilio.fake import FakeTwilio
-    from duedesk.channels.twilio.ratelimit import InProcessLimiter
+    from duedesk.integrations.twilio.fake import FakeTwilio
+    from duedesk.integrations.twilio.ratelimit import InProcessLimiter
 
     with FakeTwilio(callbacks=False) as fake:
         sms = _sms(fake.base_url, fake.account_sid, fake.auth_token, 0, InProcessLimiter())
@@ -73,7 +73,7 @@ def _limited_worker(db_url, base_url, account_sid, token, rate, n, index, barrie
     import django
 
     django.setup()
-    from duedesk.channels.twilio.ratelimit import DatabaseLimiter
+    from duedesk.integrations.twilio.ratelimit import DatabaseLimiter
 
     sms = _sms(base_url, account_sid, token, rate, DatabaseLimiter())
     barrier.wait()
@@ -84,7 +84,7 @@ def limited(db_url: str, texts: int, rate: float, workers: int) -> None:
     from django.core.management import call_command
     from django.db import connections
 
-    from duedesk.channels.twilio.fake import FakeTwilio
+    from duedesk.integrations.twilio.fake import FakeTwilio
 
     call_command("migrate", "channels", verbosity=0)
     connections.close_all()

@@ -46,9 +46,9 @@ def _free_port() -> int:
 def _seed(clients: int, public_url: str):
     from datetime import UTC, datetime
 
-    from duedesk.api import webhooks
-    from duedesk.channels.voice import conversation
+    from duedesk.conversations import calls as conversation
     from duedesk.engine import definitions
+    from duedesk.integrations.twilio import webhooks
     from duedesk.records.models import Call, Contact, Invoice, Organization
 
     now = datetime.now(UTC)
@@ -76,7 +76,7 @@ def _client(kind, index, phones, calls, requests, base, out, barrier, interval=0
 
     import httpx
 
-    from duedesk.channels.twilio.signing import sign
+    from duedesk.integrations.twilio.signing import sign
 
     pace = random.Random(index)
     with httpx.Client(timeout=30) as http:
@@ -161,7 +161,7 @@ def main() -> None:
 
         connections.close_all()
         # Replies (the HELP answer) go to a fake Twilio over loopback, as they would go to Twilio.
-        from duedesk.channels.twilio.fake import FakeTwilio
+        from duedesk.integrations.twilio.fake import FakeTwilio
 
         fake = FakeTwilio(account_sid=SID, auth_token=TOKEN, callbacks=False).start()
         server = subprocess.Popen(

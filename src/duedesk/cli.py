@@ -159,7 +159,7 @@ def simulate(scenario: str, json_output: bool = typer.Option(False, "--json", he
 def import_invoices(file: Path, org: str = typer.Option(None, "--org", help="Organization slug")):
     """Upsert invoices (and their contacts) from a CSV file."""
     _django()
-    from duedesk.records.importer import import_invoices_cli
+    from duedesk.intake.importer import import_invoices_cli
 
     raise typer.Exit(import_invoices_cli(file, org))
 
@@ -172,7 +172,7 @@ def apikey_create(org: str = typer.Option(None, "--org", help="Organization slug
     from django.utils import timezone
 
     from duedesk.api.auth import create_key
-    from duedesk.records.importer import ImportFileError, resolve_organization
+    from duedesk.intake.importer import ImportFileError, resolve_organization
 
     try:
         organization = resolve_organization(org)
@@ -190,7 +190,7 @@ def apikey_list(org: str = typer.Option(None, "--org", help="Organization slug")
     """An organization's API keys: prefix, name, when made, last used, revoked."""
     _django()
     from duedesk.api.models import ApiKey
-    from duedesk.records.importer import ImportFileError, resolve_organization
+    from duedesk.intake.importer import ImportFileError, resolve_organization
 
     try:
         organization = resolve_organization(org)
@@ -232,7 +232,7 @@ def apikey_revoke(prefix: str):
 def fake_twilio(port: int = 8900, auth_token: str = typer.Option("test-token", envvar="DUEDESK_TWILIO_AUTH_TOKEN"),
                 account_sid: str = typer.Option("AC" + "0" * 32, envvar="DUEDESK_TWILIO_ACCOUNT_SID")):
     """A local stand-in for Twilio's API, for trying things out and benchmarks."""
-    from duedesk.channels.twilio.fake import serve as serve_fake
+    from duedesk.integrations.twilio.fake import serve as serve_fake
 
     serve_fake(port=port, auth_token=auth_token, account_sid=account_sid)
 

@@ -107,6 +107,9 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # Short OLTP queries: JIT compilation costs more than it saves (5-75 ms on the overview's queries).
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+if os.environ.get("DUEDESK_TEST_DB_SUFFIX"):
+    # Two copies of the test suite on one PostgreSQL server each get their own test databases.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_duedesk_{os.environ['DUEDESK_TEST_DB_SUFFIX']}"}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     # WAL lets the web process read while the worker writes; a busy timeout instead of "database is locked".
@@ -118,6 +121,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Where the engine finds an organization's real transports (Twilio, SMTP); see channels/providers.py.
+TRANSPORTS_FOR_ORG = "duedesk.integrations.twilio.transport.transports_for_org"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},

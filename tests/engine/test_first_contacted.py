@@ -137,7 +137,7 @@ def test_an_email_is_not_a_text(path, org, make_invoice, clock, worker, transpor
 
 def test_a_text_sent_now_about_an_invoice_counts(make_invoice, make_contact, clock, transports):
     """Staff replies, HELP/STOP answers and the pay link write sms.sent with the invoice: texted, as before."""
-    from duedesk.channels.sms.outbound import send_text_now
+    from duedesk.engine.actions.sends import send_text_now
 
     invoice = make_invoice()
     result = send_text_now(invoice.contact, "Here is your pay link.", clock(), transports, invoice=invoice,

@@ -34,7 +34,8 @@ from duedesk.api import auth
 from duedesk.api.models import ApiKey, ApiPayment
 from duedesk.engine import actions
 from duedesk.engine.models import Enrollment, Step
-from duedesk.records import crm, importer
+from duedesk.intake import crm_fields as crm
+from duedesk.intake import importer
 from duedesk.records.models import Contact, Event, Handoff, Invoice, Organization
 
 TIMELINE_EVENTS = 20

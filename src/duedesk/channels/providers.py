@@ -1,9 +1,14 @@
-"""The transports this process uses: Twilio/SMTP for organizations with credentials, simulated otherwise.
-One instance per process, so connection pools and rate limiters are shared."""
+"""The transports this process uses: real ones (Twilio, SMTP) for organizations with credentials,
+simulated otherwise. One instance per process, so connection pools and rate limiters are shared.
+
+The real transports are found by the dotted path in `settings.TRANSPORTS_FOR_ORG` (as Django finds
+its email backend), so the engine and conversations never import a provider's package."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from duedesk.channels.registry import PerOrganization
 
@@ -11,11 +16,10 @@ _instance: PerOrganization | None = None
 
 
 def _real_transports(org):
-    try:
-        from duedesk.channels.twilio.transport import transports_for_org
-    except ImportError:
+    path = getattr(settings, "TRANSPORTS_FOR_ORG", "")
+    if not path:
         return None
-    return transports_for_org(org)
+    return import_string(path)(org)
 
 
 def transports_for_process() -> PerOrganization:

@@ -14,9 +14,9 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
-from duedesk.channels.sms.outbound import TextResult, send_text_now
 from duedesk.core import render
 from duedesk.engine import actions, definitions
+from duedesk.engine.actions.sends import TextResult, send_text_now
 from duedesk.engine.models import Workflow
 from duedesk.engine.runner import message_context
 from duedesk.records.models import Contact, Handoff, Instalment, Invoice

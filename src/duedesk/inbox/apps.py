@@ -5,3 +5,9 @@ class InboxConfig(AppConfig):
     name = "duedesk.inbox"
     label = "inbox"
     verbose_name = "Handoff inbox"
+
+    def ready(self):
+        from duedesk.engine.signals import handoff_opened
+        from duedesk.inbox import notify
+
+        handoff_opened.connect(notify.on_handoff_opened, dispatch_uid="inbox.notify")

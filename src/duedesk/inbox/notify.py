@@ -14,6 +14,10 @@ from duedesk.records.models import Handoff
 logger = logging.getLogger("duedesk.inbox")
 
 
+def on_handoff_opened(sender, handoff_id: int, **_) -> None:
+    handoff_opened(handoff_id)
+
+
 def handoff_opened(handoff_id: int) -> None:
     handoff = Handoff.objects.select_related("organization", "contact", "assignee").filter(pk=handoff_id).first()
     if handoff is None:

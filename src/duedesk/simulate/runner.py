@@ -120,7 +120,7 @@ class Simulation:
                 self.at(self.clock.now + patient.pays_after_text, lambda c=contact: self._pay(c, "pay link"))
 
     def _text_in(self, contact, body):
-        from duedesk.channels.sms.inbound import receive_text
+        from duedesk.conversations.texts import receive_text
 
         receive_text(self.org, contact.phone, self.org.sms_from, body, self.clock(), self.transports)
 
@@ -146,7 +146,7 @@ class Simulation:
             self.at(max(moment, self.clock.now), lambda c=contact: self._pay(c, "promised payment"))
 
     def _answer_calls(self):
-        from duedesk.channels.voice import conversation
+        from duedesk.conversations import calls as conversation
         from duedesk.records.models import Call
 
         for call_id in self.transports.voice.take_placed():

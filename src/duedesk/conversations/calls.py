@@ -1,0 +1,222 @@
+"""The voice shell: a call's turns go through understanding and the call script (core.dialog), and
+the script's effects become engine actions. Twilio's webhooks and the simulated phone both call these,
+so the engine cannot tell them apart."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+
+from duedesk.core import dialog, render, timing
+from duedesk.core.nlu import understand
+from duedesk.engine import actions
+from duedesk.engine.models import Step
+from duedesk.records.models import Call
+from duedesk.records.timeline import log
+
+# What Twilio's final CallStatus means for the workflow.
+STATUS_OUTCOME = {"no-answer": "no_answer", "busy": "no_answer", "failed": "failed", "canceled": "no_answer"}
+
+
+def _load(call_id: int) -> Call:
+    return Call.objects.select_related("contact__organization", "invoice", "step").get(pk=call_id)
+
+
+def business_hours_open(org, now: datetime) -> bool:
+    local = timing.local_now(now, org.timezone)
+    return local.weekday() < 5 and org.business_hours_start <= local.time() < org.business_hours_end
+
+
+def context_for(call: Call, now: datetime) -> dialog.CallContext:
+    contact, invoice = call.contact, call.invoice
+    org = contact.organization
+    return dialog.CallContext(
+        org_name=org.name, first_name=contact.first_name, last_name=contact.last_name,
+        lang=contact.language or "en", amount=invoice.balance, currency=invoice.currency, due_date=invoice.due_date,
+        identity_check=org.identity_check, date_of_birth=contact.date_of_birth, zip_code=contact.zip_code or None,
+        recording=org.recording, promise_window_days=org.promise_window_days,
+        transfer_number=org.transfer_number or None, business_hours_open=business_hours_open(org, now),
+        callback_number=org.callback_number, voicemail_name=org.voicemail_name,
+        send_window=org.send_window(), now=now, tz=contact.tz(),
+    )
+
+
+def answered(call_id: int, now: datetime) -> dialog.Turn:
+    """A person picked up: the opener and the first identity question."""
+    with transaction.atomic():
+        call = Call.objects.select_for_update().get(pk=call_id)
+        call = _load(call_id)
+        if call.dialog_state:  # a retried webhook: say the same thing again, change nothing
+            return _replay(call)
+        call.status = "in-progress"
+        call.answered_by = call.answered_by or "human"
+        turn = dialog.start(context_for(call, now))
+        call.dialog_state = dict(turn.state)
+        call.dialog_state["last_turn"] = _turn_json(turn)
+        call.save(update_fields=["status", "answered_by", "dialog_state"])
+        actions.record_conversation(call.contact, now)
+        log(call.organization_id, "call.answered", now, contact=call.contact, invoice=call.invoice, channel="call",
+            answered_by=call.answered_by)
+        return turn
+
+
+def heard(call_id: int, text: str | None, now: datetime, turn_key: str | None = None) -> dialog.Turn:
+    """One patient turn (None: silence). `turn_key` makes a retried webhook change state once."""
+    with transaction.atomic():
+        Call.objects.select_for_update().filter(pk=call_id).first()
+        call = _load(call_id)
+        state = dict(call.dialog_state)
+        if turn_key and turn_key in state.get("seen_turns", []):
+            return _replay(call)
+        ctx = context_for(call, now)
+        understood = understand(text, now, ctx.tz, ctx.lang) if text and text.strip() else None
+        turn = dialog.respond(ctx, state, understood, text)
+        new_state = dict(turn.state)
+        new_state["seen_turns"] = [*state.get("seen_turns", []), turn_key] if turn_key else state.get(
+            "seen_turns", [])
+        new_state["last_turn"] = _turn_json(turn)
+        call.dialog_state = new_state
+        if turn.outcome:
+            call.outcome = turn.outcome
+        call.save(update_fields=["dialog_state", "outcome"])
+        _apply(call, turn, now)
+        return turn
+
+
+def voicemail(call_id: int, now: datetime) -> str:
+    """A machine answered: the limited-content message, nothing else."""
+    with transaction.atomic():
+        call = _load(call_id)
+        org = call.contact.organization
+        text = render.voicemail_text(org.name, org.voicemail_name, org.callback_number, call.contact.language or "en")
+        call.answered_by = "machine"
+        call.outcome = "voicemail"
+        call.save(update_fields=["answered_by", "outcome"])
+        log(call.organization_id, "call.voicemail", now, contact=call.contact, invoice=call.invoice, channel="call",
+            text=text)
+        return text
+
+
+def ended(call_id: int, status: str, now: datetime, duration: int | None = None) -> None:
+    """The call is over: its outcome, transcript and answers go on the timeline; the workflow goes on."""
+    with transaction.atomic():
+        Call.objects.select_for_update().filter(pk=call_id).first()
+        call = _load(call_id)
+        if call.ended_at is not None:
+            return  # the same status callback twice changes state once
+        outcome = STATUS_OUTCOME.get(status) or call.outcome or ("completed" if call.dialog_state else "no_answer")
+        call.status = status
+        call.outcome = outcome
+        call.ended_at = now
+        call.duration_seconds = duration
+        call.save(update_fields=["status", "outcome", "ended_at", "duration_seconds"])
+        state = call.dialog_state or {}
+        log(call.organization_id, "call.completed", now, contact=call.contact, invoice=call.invoice,
+            channel="call", outcome=outcome, answered_by=call.answered_by or None,
+            transcript=dialog.transcript(state) if state else None,
+            collected=dialog.collected(state) if state else None)
+        if call.step_id:
+            callback_at = state.get("callback_at")
+            finish_call_step(call.step, outcome, now,
+                             callback_at=datetime.fromisoformat(callback_at) if callback_at else None)
+
+
+def finish_call_step(step: Step, outcome: str, now: datetime, callback_at: datetime | None = None) -> None:
+    """Retries for a call nobody answered, a callback the patient asked for, else the workflow's route."""
+    from duedesk.engine import definitions
+
+    step = Step.objects.select_related("enrollment__contact__organization", "enrollment__invoice").get(pk=step.pk)
+    enrollment = step.enrollment
+    # "sending": the call ended before the worker saved its SID; it is still this call's outcome.
+    if step.status not in ("waiting", "sending") or enrollment.status not in ("active", "waiting"):
+        actions.complete_step(step, outcome, now)
+        return
+    step_def = definitions.parsed(enrollment.workflow).step(step.step_id)
+    contact = enrollment.contact
+    window = contact.organization.send_window()
+    again_at = None
+    if callback_at is not None:
+        again_at = timing.next_open(callback_at, contact.tz(), window)
+    elif outcome in ("no_answer", "failed") and step_def.retry and step.occurrence < step_def.retry.attempts:
+        again_at = timing.next_open(now + step_def.retry.every, contact.tz(), window)
+    if again_at is None:
+        actions.complete_step(step, outcome, now)
+        return
+    with transaction.atomic():
+        Step.objects.filter(pk=step.pk).update(status="done", outcome=outcome, finished_at=now)
+        enrollment.status = "active"
+        enrollment.save(update_fields=["status"])
+        retry = actions.plan_retry(step, enrollment, again_at, now)
+        log(step.organization_id, "call.retry_planned", now, contact=contact, invoice=enrollment.invoice,
+            channel="call", step=step.step_id, next_attempt=again_at, attempt=retry.occurrence)
+
+
+def _apply(call: Call, turn: dialog.Turn, now: datetime) -> None:
+    contact, invoice = call.contact, call.invoice
+    state = call.dialog_state
+    for effect in turn.effects:
+        data = effect.data
+        if effect.kind == "record_promise":
+            # The call's own outcome ("promised") moves the workflow on; don't route twice.
+            actions.record_promise(invoice, data["date"], now, channel="call", amount=data.get("amount"),
+                                   route=False)
+        elif effect.kind == "open_handoff":
+            reason = HANDOFF_REASON.get(data["reason"], data["reason"])
+            actions.open_handoff(contact, reason, now, invoice=invoice, summary=data.get("summary", ""),
+                                 collected=dialog.collected(state), transcript=dialog.transcript(state))
+            if reason in INVOICE_STATUS_FOR:
+                actions.set_invoice_status(invoice, INVOICE_STATUS_FOR[reason], now, actor="patient",
+                                           note=data.get("summary", ""))
+        elif effect.kind == "send_pay_link":
+            from duedesk.channels.providers import transports_for_process
+            from duedesk.engine.actions.sends import send_text_now
+
+            ctx = render.MessageContext(org_name=contact.organization.name, first_name=contact.first_name,
+                                        lang=contact.language or "en", amount=invoice.balance,
+                                        currency=invoice.currency, due_date=invoice.due_date,
+                                        pay_link=invoice.pay_link)
+            body = render.render_sms(PAY_LINK_TEXT[ctx.lang if ctx.lang in PAY_LINK_TEXT else "en"], ctx)
+            send_text_now(contact, body, now, transports_for_process()(contact.organization), invoice=invoice)
+        elif effect.kind == "opt_out":
+            channel = data.get("channel", "call")
+            actions.opt_out(contact, ("all",) if channel == "all" else (channel,), now, source="call")
+        elif effect.kind == "mark_wrong_number":
+            actions.mark_unreachable(contact, "call", "wrong_number", now)
+        elif effect.kind == "pause_invoice":
+            until = data["until"]
+            if isinstance(until, date) and not isinstance(until, datetime):
+                until = datetime.combine(until, time(0), tzinfo=ZoneInfo(contact.tz()))
+            actions.pause_invoice(invoice, until, now, reason="says it was paid")
+        elif effect.kind == "schedule_callback":
+            state["callback_at"] = data["at"].isoformat()
+            Call.objects.filter(pk=call.pk).update(dialog_state=state)
+        elif effect.kind in ("identity_verified", "identity_failed", "transfer"):
+            log(call.organization_id, f"call.{effect.kind}", now, contact=contact, invoice=invoice, channel="call",
+                **dict(data))
+
+
+# The call script's "unclear" is, for the billing office, a conversation that needs reading.
+HANDOFF_REASON = {"unclear": "reply_needs_reading"}
+# What the patient told us changes the invoice: outreach stops on a dispute and waits on hardship.
+INVOICE_STATUS_FOR = {"dispute": "disputed", "hardship": "hardship"}
+
+PAY_LINK_TEXT = {
+    "en": "Here is the link to pay your balance of {{ invoice.amount }}: {{ invoice.pay_link }}",
+    "es": "Este es el enlace para pagar su saldo de {{ invoice.amount }}: {{ invoice.pay_link }}",
+}
+
+
+def _turn_json(turn: dialog.Turn) -> dict:
+    return {"say": turn.say, "lang": turn.lang, "listen": turn.listen, "transfer_to": turn.transfer_to,
+            "done": turn.done}
+
+
+def _replay(call: Call) -> dialog.Turn:
+    last = call.dialog_state.get("last_turn", {})
+    return dialog.Turn(say=last.get("say", ""), lang=last.get("lang", "en-US"), listen=last.get("listen", False),
+                       state=call.dialog_state, transfer_to=last.get("transfer_to"), done=last.get("done", True))
+
+
+

@@ -1,0 +1,154 @@
+"""A text from a patient. Keywords first (STOP, START, HELP), then the understanding of anything else:
+a promise is recorded and confirmed, disputes, hardship, plans and requests for a person go to a
+person with the thread, questions are answered from the records."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+
+from duedesk.conversations.keywords import keyword
+from duedesk.core import render, timing
+from duedesk.engine import actions
+from duedesk.engine.actions.sends import send_text_now
+from duedesk.engine.models import Enrollment
+from duedesk.records.models import Contact, Invoice, Message, Organization
+from duedesk.records.timeline import log
+
+REPLIES = {
+    "stop": {"en": "{org}: You are unsubscribed and will not receive more automated texts or calls. "
+                   "Reply START to resubscribe.",
+             "es": "{org}: Se ha dado de baja y no recibirá más mensajes ni llamadas automáticas. "
+                   "Responda START para volver a suscribirse."},
+    "start": {"en": "{org}: You are subscribed again. Reply STOP to opt out.",
+              "es": "{org}: Se ha suscrito de nuevo. Responda ALTO para cancelar."},
+    "help": {"en": "{org} billing office. Call us at {callback}. Reply STOP to opt out.",
+             "es": "Oficina de {org}. Llámenos al {callback}. Responda ALTO para cancelar."},
+    "promise": {"en": "{org}: Thank you! We've noted that you plan to pay on {date}. We'll send a reminder that "
+                      "morning.",
+                "es": "{org}: ¡Gracias! Anotamos que planea pagar el {date}. Le enviaremos un recordatorio esa "
+                      "mañana."},
+    "ask_day": {"en": "{org}: Thank you. What day can you pay? For example: Friday, or the 15th.",
+                "es": "{org}: Gracias. ¿Qué día puede pagar? Por ejemplo: el viernes, o el día 15."},
+    "handoff": {"en": "{org}: Thank you for letting us know. A member of our billing team will contact you.",
+                "es": "{org}: Gracias por avisarnos. Una persona de nuestro equipo de facturación le contactará."},
+    "already_paid": {"en": "{org}: Thank you! We'll check our records and pause reminders in the meantime.",
+                     "es": "{org}: ¡Gracias! Revisaremos nuestros registros y pausaremos los recordatorios."},
+    "wrong_person": {"en": "{org}: Sorry for the trouble. We'll update our records.",
+                     "es": "{org}: Disculpe la molestia. Actualizaremos nuestros registros."},
+    "pay_now": {"en": "{org}: You can pay your balance of {amount} here: {link}",
+                "es": "{org}: Puede pagar su saldo de {amount} aquí: {link}"},
+    "amount": {"en": "{org}: Your balance is {amount}, due {due}. Pay here: {link}",
+               "es": "{org}: Su saldo es {amount}, con vencimiento el {due}. Pague aquí: {link}"},
+}
+HANDOFF_INTENTS = ("dispute", "hardship", "payment_plan", "request_human")
+
+
+def receive_text(org: Organization, sender: str, to: str, body: str, now: datetime, transports,
+                 provider_id: str = "") -> Message | None:
+    """Log the text and act on it. The same provider id twice is handled once."""
+    with transaction.atomic():
+        if provider_id and Message.objects.filter(provider_id=provider_id, direction="in").exists():
+            return None
+        contact = Contact.objects.filter(organization=org, phone=sender).order_by("pk").first()
+        invoice = _current_invoice(contact) if contact else None
+        message = Message.objects.create(
+            organization=org, contact=contact, invoice=invoice, channel="sms", direction="in", to=to,
+            sender=sender, body=body, status="received", provider_id=provider_id, created_at=now,
+        )
+        log(org, "sms.received", now, contact=contact, invoice=invoice, channel="sms", actor="patient",
+            body=body, **({} if contact else {"from": sender}))
+    if contact is None:
+        return message
+    word = keyword(body)
+    if word == "stop":
+        actions.opt_out(contact, ("all",), now, source="sms keyword")
+        _reply(contact, invoice, "stop", now, transports)
+    elif word == "start" and (body.strip().lower() != "yes" or contact.opted_out):
+        actions.opt_in(contact, tuple(contact.opted_out) or ("all",), now, source="sms keyword")
+        _reply(contact, invoice, "start", now, transports)
+    elif word == "help":
+        _reply(contact, invoice, "help", now, transports)
+    else:
+        converse(contact, invoice, body, now, transports)
+    return message
+
+
+def _current_invoice(contact: Contact) -> Invoice | None:
+    live = (Enrollment.objects.filter(contact=contact, status__in=Enrollment.LIVE).select_related("invoice")
+            .order_by("-started_at").first())
+    if live:
+        return live.invoice
+    return contact.invoices.exclude(status__in=("paid", "written_off")).order_by("due_date").first()
+
+
+def _reply(contact: Contact, invoice: Invoice | None, key: str, now: datetime, transports, **values) -> None:
+    lang = contact.language if contact.language in ("en", "es") else "en"
+    org = contact.organization
+    text = REPLIES[key][lang].format(org=org.name, callback=org.callback_number, **values)
+    send_text_now(contact, text, now, transports, invoice=invoice, purpose="reply")
+
+
+def thread(contact: Contact, limit: int = 20) -> list[dict]:
+    messages = list(Message.objects.filter(contact=contact, channel="sms").order_by("-created_at", "-pk")[:limit])
+    return [{"speaker": "patient" if m.direction == "in" else "assistant", "text": m.body, "intent": None}
+            for m in reversed(messages)]
+
+
+def converse(contact: Contact, invoice: Invoice | None, body: str, now: datetime, transports) -> str:
+    """Anything that isn't a keyword goes through the understanding."""
+    from duedesk.core.nlu import understand
+
+    heard = understand(body, now, contact.tz(), contact.language or None)
+    intent = heard.intent
+    log(contact.organization_id, "sms.understood", now, contact=contact, invoice=invoice, channel="sms",
+        intent=intent, date=heard.date, amount=heard.amount)
+    lang = contact.language if contact.language in ("en", "es") else "en"
+    if intent == "opt_out":
+        actions.opt_out(contact, ("all",), now, source="sms reply")
+        _reply(contact, invoice, "stop", now, transports)
+        return intent
+    if invoice is None:
+        actions.open_handoff(contact, "reply_needs_reading", now, summary=body, transcript=thread(contact))
+        return intent
+    window_days = contact.organization.promise_window_days
+    today = timing.local_date(now, contact.tz())
+    if intent == "promise_to_pay" and heard.date and 0 <= (heard.date - today).days <= window_days:
+        actions.record_promise(invoice, heard.date, now, channel="sms", amount=heard.amount)
+        _reply(contact, invoice, "promise", now, transports, date=render.long_date(heard.date, lang))
+    elif intent == "promise_to_pay" and heard.date is None:
+        _reply(contact, invoice, "ask_day", now, transports)
+    elif intent in HANDOFF_INTENTS or intent == "promise_to_pay":
+        reason = intent if intent in HANDOFF_INTENTS else "payment_plan"  # a date past the promise window
+        actions.open_handoff(contact, reason, now, invoice=invoice, summary=body, transcript=thread(contact),
+                             collected={"stated_reason": body, "amount_offered": heard.amount,
+                                        "promised_date": heard.date})
+        if intent == "dispute":
+            actions.set_invoice_status(invoice, "disputed", now, actor="patient", note=body)
+        elif intent == "hardship":
+            actions.set_invoice_status(invoice, "hardship", now, actor="patient", note=body)
+        else:
+            # The workflow decides what happens next (the default hands off and ends outreach).
+            for enrollment in Enrollment.objects.filter(invoice=invoice, status__in=Enrollment.LIVE):
+                actions.route_outcome(enrollment, reason, now)
+        _reply(contact, invoice, "handoff", now, transports)
+    elif intent == "already_paid":
+        until_day = timing.add_business_days(today, 3)
+        until = datetime.combine(until_day, time(0), tzinfo=ZoneInfo(contact.tz()))
+        actions.pause_invoice(invoice, until, now, actor="patient", reason="says it was paid")
+        actions.open_handoff(contact, "verify_payment", now, invoice=invoice, summary=body, transcript=thread(contact))
+        _reply(contact, invoice, "already_paid", now, transports)
+    elif intent == "pay_now" or (intent == "question" and heard.question_topic in ("amount", "due_date")):
+        key = "pay_now" if intent == "pay_now" else "amount"
+        _reply(contact, invoice, key, now, transports, amount=render.money(invoice.balance, invoice.currency, lang),
+               link=invoice.pay_link, due=render.long_date(invoice.due_date, lang))
+    elif intent == "wrong_person":
+        actions.mark_unreachable(contact, "sms", "wrong_number", now)
+        actions.mark_unreachable(contact, "call", "wrong_number", now)
+        _reply(contact, invoice, "wrong_person", now, transports)
+    else:
+        actions.open_handoff(contact, "reply_needs_reading", now, invoice=invoice, summary=body,
+                             transcript=thread(contact))
+    return intent

@@ -1,0 +1,242 @@
+"""Twilio's webhooks: inbound texts, delivery statuses, and the voice call's turns.
+
+Every request is checked against X-Twilio-Signature with the auth token of the organization it
+belongs to, over DUEDESK_PUBLIC_URL + path + query (the URL Twilio was given, whatever proxy or
+port is in between). A request that fails the check gets 403, a log line, and changes nothing.
+
+The organization comes from the number that received a text, or from our own Message/Call row
+(named in the callback URL we gave Twilio, else by its SID).
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import wraps
+
+from django.conf import settings
+from django.db.models import Q
+from django.http import HttpResponse, HttpResponseForbidden
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from duedesk.conversations.delivery import record_delivery
+from duedesk.integrations.twilio import errors as codes
+from duedesk.integrations.twilio import ratelimit, signing, twiml
+from duedesk.integrations.twilio import transport as twilio
+from duedesk.records.models import Call, Message, Organization
+
+logger = logging.getLogger("duedesk.webhooks")
+
+# The webhooks' clock; tests replace it with their virtual one.
+clock = timezone.now
+
+# Message statuses in the order they happen; a late callback never moves a message backwards.
+FINAL_CALL = ("completed", "no-answer", "busy", "failed", "canceled")
+MACHINE = ("machine_end_beep", "machine_end_silence", "machine_end_other")
+REPLY_MAX_WAIT = 1.0  # seconds a text sent from a webhook waits for its rate-limit slot
+
+
+def _xml(body: str, status: int = 200) -> HttpResponse:
+    return HttpResponse(body, status=status, content_type="text/xml; charset=utf-8")
+
+
+def signed_url(request) -> str:
+    query = request.META.get("QUERY_STRING", "")
+    return settings.PUBLIC_URL + request.path + (f"?{query}" if query else "")
+
+
+def verified(request, org) -> bool:
+    token = twilio.auth_token(org) if org is not None else ""
+    if not token:
+        return False
+    return signing.validate(token, signed_url(request), request.POST, request.headers.get("X-Twilio-Signature"))
+
+
+def twilio_webhook(find):
+    """POST only, CSRF-exempt, signed by the owning organization's token, or 403."""
+
+    def decorate(view):
+        @csrf_exempt
+        @require_POST
+        @wraps(view)
+        def wrapper(request):
+            org, found = find(request)
+            if not verified(request, org):
+                logger.warning(
+                    "Twilio webhook %s refused: %s (signature %s)", request.path,
+                    "no organization for this request" if org is None else f"bad signature for {org.slug}",
+                    "present" if request.headers.get("X-Twilio-Signature") else "missing",
+                )
+                return HttpResponseForbidden("Signature check failed.")
+            return view(request, org, found)
+
+        return wrapper
+
+    return decorate
+
+
+# ----------------------------------------------------------------------------- finding the owner
+
+
+def _org_for_number(request):
+    to = request.POST.get("To", "")
+    service = request.POST.get("MessagingServiceSid", "")
+    query = Q(sms_from=to) | Q(voice_caller_id=to) if to else Q(pk__in=[])
+    if service:
+        query |= Q(messaging_service_sid=service)
+    org = Organization.objects.filter(query).order_by("pk").first()
+    return org, None
+
+
+def _message_for_status(request):
+    key = request.GET.get("key", "")
+    sid = request.POST.get("MessageSid") or request.POST.get("SmsSid") or ""
+    message = None
+    if key:
+        message = Message.objects.filter(idempotency_key=key).select_related("organization").first()
+    if message is None and sid:
+        message = Message.objects.filter(provider_id=sid, direction="out").select_related("organization").first()
+    return (message.organization, message) if message else (None, None)
+
+
+def _call(request):
+    call = None
+    ref = request.GET.get("call", "")
+    sid = request.POST.get("CallSid", "")
+    if ref.isdigit():
+        call = Call.objects.filter(pk=int(ref)).select_related("organization").first()
+        if call is not None and call.provider_id and sid and call.provider_id != sid:
+            call = None  # a callback for another call can't speak for this one
+    elif sid:
+        call = Call.objects.filter(provider_id=sid).select_related("organization").first()
+    return (call.organization, call) if call else (None, None)
+
+
+def _remember_sid(model, pk: int, sid: str) -> None:
+    if sid:
+        model.objects.filter(pk=pk, provider_id="").update(provider_id=sid)
+
+
+# ----------------------------------------------------------------------------- texts
+
+
+@twilio_webhook(_org_for_number)
+def sms_inbound(request, org, _):
+    from duedesk.channels.providers import transports_for_process
+    from duedesk.conversations.texts import receive_text
+
+    post = request.POST
+    with ratelimit.bounded_wait(REPLY_MAX_WAIT):
+        receive_text(org, post.get("From", ""), post.get("To", ""), post.get("Body", ""), clock(),
+                     transports_for_process()(org), provider_id=post.get("MessageSid") or post.get("SmsSid") or "")
+    return _xml(twiml.empty_messaging())
+
+
+@twilio_webhook(_message_for_status)
+def sms_status(request, org, message):
+    status = (request.POST.get("MessageStatus") or request.POST.get("SmsStatus") or "").lower()
+    code = request.POST.get("ErrorCode", "") or ""
+    sid = request.POST.get("MessageSid") or request.POST.get("SmsSid") or ""
+    failed = code and status in ("undelivered", "failed")
+    effect = codes.channel_effect(code) if failed and codes.is_permanent(code) else None
+    record_delivery(message.pk, status, code, sid, clock(), error=codes.describe(code) if code else None,
+                    unreachable=effect)
+    return HttpResponse(status=204)
+
+
+# ----------------------------------------------------------------------------- calls
+
+
+def _turn_url(call: Call, n: int) -> str:
+    return f"{settings.PUBLIC_URL}/hooks/twilio/voice/turn?call={call.pk}&n={n}"
+
+
+def _turn_twiml(call: Call, turn, n: int) -> str:
+    return twiml.for_turn(turn.say, turn.lang, listen=turn.listen, transfer_to=turn.transfer_to,
+                          action_url=_turn_url(call, n), caller_id=call.sender or None)
+
+
+def _voice_lang(call: Call) -> str:
+    lang = (call.contact.language if call.contact else "") or "en"
+    return "es-US" if lang.startswith("es") else "en-US"
+
+
+@twilio_webhook(_call)
+def voice_answer(request, org, call):
+    from duedesk.conversations import calls as conversation
+
+    _remember_sid(Call, call.pk, request.POST.get("CallSid", ""))
+    now = clock()
+    answered_by = request.POST.get("AnsweredBy", "")
+    try:
+        if answered_by in MACHINE:  # synchronous detection: leave the message straight away
+            return _xml(twiml.voicemail(conversation.voicemail(call.pk, now), _voice_lang(call)))
+        turn = conversation.answered(call.pk, now)
+    except Exception:
+        logger.exception("call %s: the answer webhook failed; hanging up politely", call.pk)
+        return _xml(twiml.hangup())
+    return _xml(_turn_twiml(call, turn, 1))
+
+
+@twilio_webhook(_call)
+def voice_turn(request, org, call):
+    from duedesk.conversations import calls as conversation
+
+    n = request.GET.get("n", "")
+    n = int(n) if n.isdigit() else 0
+    post = request.POST
+    text = (post.get("SpeechResult") or post.get("Digits") or "").strip() or None
+    turn_key = f"{post.get('CallSid') or call.provider_id or call.pk}:{n}"
+    try:
+        with ratelimit.bounded_wait(REPLY_MAX_WAIT):  # the pay link, texted during the call
+            turn = conversation.heard(call.pk, text, clock(), turn_key=turn_key)
+    except Exception:
+        logger.exception("call %s: turn %s failed; hanging up politely", call.pk, n)
+        return _xml(twiml.hangup())
+    return _xml(_turn_twiml(call, turn, n + 1))
+
+
+@twilio_webhook(_call)
+def voice_amd(request, org, call):
+    from duedesk.conversations import calls as conversation
+
+    sid = request.POST.get("CallSid", "")
+    _remember_sid(Call, call.pk, sid)
+    answered_by = request.POST.get("AnsweredBy", "")
+    if answered_by not in MACHINE and answered_by != "fax":
+        return HttpResponse(status=204)  # a person (or unknown): the conversation goes on
+    if call.outcome == "voicemail" or call.ended_at is not None:
+        return HttpResponse(status=204)  # a repeated callback: the message is already left
+    rest = twilio.rest_for(org)
+    try:
+        if answered_by == "fax":
+            document = None
+        else:
+            document = twiml.voicemail(conversation.voicemail(call.pk, clock()), _voice_lang(call))
+    except ValueError as problem:  # no callback number, or a name that would say too much
+        logger.warning("call %s: no voicemail left: %s", call.pk, problem)
+        document = None
+    if rest is not None and sid:
+        try:
+            if document:
+                rest.update_call(sid, twiml=document)
+            else:
+                rest.update_call(sid, status="completed")
+        except Exception:
+            logger.exception("call %s: could not leave the voicemail", call.pk)
+    return HttpResponse(status=204)
+
+
+@twilio_webhook(_call)
+def voice_status(request, org, call):
+    from duedesk.conversations import calls as conversation
+
+    post = request.POST
+    _remember_sid(Call, call.pk, post.get("CallSid", ""))
+    status = (post.get("CallStatus") or "").lower()
+    if status not in FINAL_CALL:
+        return HttpResponse(status=204)
+    duration = post.get("CallDuration") or post.get("Duration") or ""
+    conversation.ended(call.pk, status, clock(), int(duration) if duration.isdigit() else None)
+    return HttpResponse(status=204)

@@ -1,0 +1,385 @@
+"""The engine against FakeTwilio over loopback: texts, delivery callbacks into a live server, replies,
+calls (a person, a machine, nobody), faults, and the per-organization configuration."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from duedesk.channels.registry import PerOrganization
+from duedesk.engine import actions, definitions
+from duedesk.engine.models import Step
+from duedesk.engine.worker import Worker
+from duedesk.integrations.twilio import transport as twilio
+from duedesk.integrations.twilio.fake import Callee, FakeTwilio
+from duedesk.records.models import Call, Event, Message
+
+CLINIC = "+12125550199"
+
+
+# ----------------------------------------------------------------------------- configuration
+
+
+@pytest.mark.django_db
+def test_without_credentials_the_organization_is_simulated(org, monkeypatch):
+    monkeypatch.delenv("DUEDESK_TWILIO_AUTH_TOKEN", raising=False)
+    monkeypatch.delenv("DUEDESK_TWILIO_ACCOUNT_SID", raising=False)
+    monkeypatch.delenv("DUEDESK_SMTP_HOST", raising=False)
+    org.sms_from = CLINIC
+    org.save()
+    assert twilio.transports_for_org(org) is None
+    assert twilio.channel_status(org) == {"sms": "simulated", "call": "simulated", "email": "simulated"}
+    per_org = PerOrganization(lambda: None, factory=twilio.transports_for_org)
+    assert per_org(org) is per_org.fallback
+
+
+@pytest.mark.django_db
+def test_credentials_from_the_environment(org, monkeypatch):
+    monkeypatch.setenv("DUEDESK_TWILIO_ACCOUNT_SID", "AC" + "1" * 32)
+    monkeypatch.setenv("CLINIC_A_TWILIO_TOKEN", "secret-a")
+    monkeypatch.setenv("DUEDESK_TWILIO_BASE_URL", "http://127.0.0.1:9/")
+    monkeypatch.delenv("DUEDESK_SMTP_HOST", raising=False)
+    org.twilio_auth_token_env = "CLINIC_A_TWILIO_TOKEN"
+    org.messaging_service_sid = "MG" + "2" * 32
+    org.save()
+    config = twilio.twilio_config(org)
+    assert (config.account_sid, config.auth_token, config.base_url) == ("AC" + "1" * 32, "secret-a",
+                                                                         "http://127.0.0.1:9")
+    assert twilio.channel_status(org) == {"sms": "twilio", "call": "simulated", "email": "simulated"}
+    transports = twilio.transports_for_org(org)
+    assert isinstance(transports.sms, twilio.TwilioSms)
+    assert transports.sms.messaging_service_sid == org.messaging_service_sid
+    assert transports.voice.name == "simulated"
+    org.voice_caller_id = CLINIC
+    monkeypatch.setenv("DUEDESK_SMTP_HOST", "127.0.0.1")
+    assert twilio.channel_status(org) == {"sms": "twilio", "call": "twilio", "email": "smtp"}
+
+
+@pytest.mark.django_db
+def test_the_token_variable_must_be_a_twilio_one(org, monkeypatch):
+    """An organization's settings can't point the token at another secret of the process."""
+    monkeypatch.setenv("DUEDESK_SECRET_KEY", "not-a-twilio-token")
+    org.twilio_account_sid = "AC" + "1" * 32
+    org.twilio_auth_token_env = "DUEDESK_SECRET_KEY"
+    assert twilio.auth_token(org) == ""
+    assert twilio.twilio_config(org) is None
+
+
+# ----------------------------------------------------------------------------- the engine over loopback
+
+
+@pytest.fixture
+def fake(clock):
+    # Callbacks only on flush(): the test decides when Twilio calls back, on its own thread.
+    with FakeTwilio(callbacks="manual", clock=clock) as f:
+        yield f
+
+
+@pytest.fixture
+def wired(fake, live_server, settings, monkeypatch, org, clock):
+    from duedesk.channels import providers
+    from duedesk.integrations.twilio import webhooks
+
+    monkeypatch.setenv("DUEDESK_TWILIO_BASE_URL", fake.base_url)
+    monkeypatch.setenv("DUEDESK_TWILIO_AUTH_TOKEN", fake.auth_token)
+    monkeypatch.setenv("DUEDESK_TWILIO_TIMEOUT", "2")
+    monkeypatch.delenv("DUEDESK_SMTP_HOST", raising=False)
+    settings.PUBLIC_URL = live_server.url
+    org.twilio_account_sid = fake.account_sid
+    org.sms_from = CLINIC
+    org.voice_caller_id = CLINIC
+    org.sms_per_second = 0
+    org.save()
+    transports = twilio.transports_for_org(org)
+    monkeypatch.setattr(webhooks, "clock", clock)
+    providers.use(lambda o: transports)
+    yield SimpleNamespace(fake=fake, transports=transports, url=live_server.url, org=org,
+                          worker=Worker(lambda o: transports, clock=clock, worker_id="loopback"))
+    providers.use(None)
+
+
+def late_call_due(make_invoice, clock, **contact):
+    """An invoice whose late call is due now."""
+    invoice = make_invoice(due=date(2026, 11, 25))
+    if contact:
+        for k, v in contact.items():
+            setattr(invoice.contact, k, v)
+        invoice.contact.save()
+    enrollment = actions.enroll_invoice(invoice, clock())
+    actions._cancel_pending(enrollment, clock())
+    actions.go_to_step(enrollment, definitions.parsed(enrollment.workflow), "late_call", clock())
+    return invoice
+
+
+@pytest.mark.django_db(transaction=True)
+def test_text_delivered_then_the_reply_lands_on_the_timeline(wired, make_invoice, clock):
+    fake = wired.fake
+    invoice = make_invoice(due=date(2026, 12, 10))
+    contact = invoice.contact
+    actions.enroll_invoice(invoice, clock())
+    assert wired.worker.run_until_idle() >= 1
+
+    assert len(fake.messages) == 1
+    sent = fake.messages[0]
+    assert (sent["To"], sent["From"]) == (contact.phone, CLINIC)
+    message = Message.objects.get(invoice=invoice, direction="out")
+    assert sent["Body"] == message.body and sent["sid"] == message.provider_id
+    assert sent["StatusCallback"] == (f"{wired.url}/hooks/twilio/sms/status?key="
+                                      + message.idempotency_key.replace(":", "%3A"))
+    assert sent["idempotency_token"] == message.idempotency_key
+
+    fake.flush()  # Twilio reports sent, then delivered, to our live server
+    assert [c["status"] for c in fake.callback_log] == [204, 204]
+    message.refresh_from_db()
+    assert message.status == "delivered"
+    assert Event.objects.filter(kind="sms.delivered", invoice=invoice).count() == 1
+
+    response = fake.send_inbound_sms(f"{wired.url}/hooks/twilio/sms", from_=contact.phone, to=CLINIC,
+                                     body="What is my balance?")
+    assert response.status_code == 200
+    received = Event.objects.get(kind="sms.received", contact=contact)
+    assert received.detail["body"] == "What is my balance?"
+    assert received.at == clock()
+    # Our answer went out through Twilio as well.
+    assert len(fake.messages) == 2 and "$120.00" in fake.messages[1]["Body"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rate_limited_and_server_errors_are_retried_then_sent_once(wired, make_invoice, clock):
+    fake = wired.fake
+    invoice = make_invoice(due=date(2026, 12, 10))
+    actions.enroll_invoice(invoice, clock())
+    fake.fail_next(1, status=429, retry_after=2)
+    fake.fail_next(1, status=500)
+    wired.worker.tick()
+    step = Step.objects.get(enrollment__invoice=invoice, step_id="heads_up")
+    assert (step.status, step.attempts) == ("pending", 1)
+    assert step.run_at >= clock() + timedelta(seconds=2)  # Retry-After is honoured
+    assert Message.objects.get(step=step).status == "retrying"
+    clock.advance(minutes=10)
+    wired.worker.tick()
+    step.refresh_from_db()
+    assert (step.status, step.attempts) == ("pending", 2)
+    clock.advance(minutes=10)
+    wired.worker.tick()
+    step.refresh_from_db()
+    assert step.status == "done"
+    assert len(fake.messages) == 1
+    assert fake.counters["faults_injected"] == 2
+    assert Message.objects.get(step=step).provider_id == fake.messages[0]["sid"]
+    assert Event.objects.filter(kind="sms.sent", invoice=invoice).count() == 1
+    assert Event.objects.filter(kind="sms.retrying", invoice=invoice).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_timeout_after_twilio_accepted_is_not_sent_again(wired, make_invoice, clock, monkeypatch):
+    fake = wired.fake
+    invoice = make_invoice(due=date(2026, 12, 10))
+    actions.enroll_invoice(invoice, clock())
+    monkeypatch.setattr(wired.transports.sms.rest, "_timeout", 0.3)
+    fake.slow_next(1, 1.5)  # recorded at once, answered after our timeout
+    wired.worker.run_until_idle()
+    clock.advance(hours=1)
+    wired.worker.run_until_idle()
+    assert len(fake.messages) == 1
+    message = Message.objects.get(invoice=invoice, direction="out")
+    assert message.provider_id == fake.messages[0]["sid"]
+    assert Step.objects.get(enrollment__invoice=invoice, step_id="heads_up").status == "done"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_invalid_number_takes_the_fallback(wired, make_invoice, clock):
+    fake = wired.fake
+    invoice = make_invoice(due=date(2026, 12, 10))
+    contact = invoice.contact
+    fake.error_for(contact.phone, 21211)
+    actions.enroll_invoice(invoice, clock())
+    wired.worker.tick()
+    contact.refresh_from_db()
+    assert contact.unreachable == {"sms": "21211"}
+    step = Step.objects.get(enrollment__invoice=invoice, step_id="heads_up")
+    assert step.status == "failed"
+    assert Message.objects.get(step=step).error_code == "21211"
+    following = Step.objects.filter(enrollment__invoice=invoice, status="pending").get()
+    assert following.step_id == "past_due"
+    assert fake.messages == [] and fake.counters["rejected"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_delivery_failure_by_callback_marks_the_number(wired, make_invoice, clock):
+    fake = wired.fake
+    invoice = make_invoice(due=date(2026, 12, 10))
+    fake.error_for(invoice.contact.phone, 30003)
+    actions.enroll_invoice(invoice, clock())
+    wired.worker.tick()
+    fake.flush()
+    message = Message.objects.get(invoice=invoice, direction="out")
+    assert (message.status, message.error_code) == ("undelivered", "30003")
+    invoice.contact.refresh_from_db()
+    assert invoice.contact.unreachable == {"sms": "unreachable"}
+    assert Event.objects.get(kind="sms.undelivered").detail["code"] == "30003"
+
+
+# ----------------------------------------------------------------------------- calls
+
+
+@pytest.mark.django_db(transaction=True)
+def test_person_answers_and_promises(wired, make_invoice, clock):
+    fake = wired.fake
+    invoice = late_call_due(make_invoice, clock)
+    lines = ["yes this is me", "march third 1980", "i can pay on friday", "yes that's right", "no thank you bye"]
+    fake.script_call(invoice.contact.phone, Callee.person(lines=lines))
+    wired.worker.tick()
+    call = Call.objects.get(invoice=invoice)
+    assert call.status == "ringing"
+    placed = fake.calls[0]
+    assert placed["Url"] == f"{wired.url}/hooks/twilio/voice/answer?call={call.pk}"
+    assert placed["MachineDetection"] == "DetectMessageEnd" and placed["AsyncAmd"] == "true"
+    assert placed["AsyncAmdStatusCallback"] == f"{wired.url}/hooks/twilio/voice/amd?call={call.pk}"
+    assert placed["StatusCallback"] == f"{wired.url}/hooks/twilio/voice/status?call={call.pk}"
+    assert placed["Record"] == "false"
+    fake.flush()
+    placed = fake.call(call.provider_id)
+    assert placed.errors == []
+    assert placed.said[:3] == lines[:3]
+    call.refresh_from_db()
+    assert call.ended_at is not None and call.status == "completed"
+    completed = Event.objects.get(kind="call.completed", invoice=invoice)
+    said = [t["text"] for t in completed.detail["transcript"] if t["speaker"] == "patient"]
+    assert said[:3] == lines[:3]
+    assert any("Maria" in t["text"] for t in completed.detail["transcript"] if t["speaker"] != "patient")
+    assert invoice.promises.filter(status="pending").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_machine_gets_the_limited_content_voicemail(wired, make_invoice, clock):
+    fake = wired.fake
+    invoice = late_call_due(make_invoice, clock)
+    fake.script_call(invoice.contact.phone, Callee.voicemail())
+    wired.worker.tick()
+    fake.flush()
+    call = Call.objects.get(invoice=invoice)
+    placed = fake.call(call.provider_id)
+    # Word for word: the organization, the person to ask for, the callback number. Nothing else.
+    expected = "Hello, this is Dana from Maple Clinic. Please call us back at 2 1 2, 5 5 5, 0 1 0 0. Thank you."
+    assert placed.voicemail == expected
+    assert placed.updates and "<Hangup" in placed.updates[0]["Twiml"]
+    call.refresh_from_db()
+    assert (call.answered_by, call.outcome) == ("machine", "voicemail")
+    assert Event.objects.get(kind="call.voicemail").detail["text"] == expected
+    assert call.ended_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_answer_plans_a_retry_inside_the_send_window(wired, make_invoice, clock):
+    fake = wired.fake
+    invoice = late_call_due(make_invoice, clock)
+    fake.script_call(invoice.contact.phone, Callee.no_answer())
+    wired.worker.tick()
+    fake.flush()
+    call = Call.objects.get(invoice=invoice)
+    assert (call.status, call.outcome) == ("no-answer", "no_answer")
+    retry = Step.objects.get(enrollment__invoice=invoice, step_id="late_call", status="pending")
+    assert retry.occurrence == 2 and retry.run_at > clock()
+    local = retry.run_at.astimezone(ZoneInfo("America/New_York"))
+    window = wired.org.send_window()
+    assert window.start <= local.time() < window.end
+    assert Event.objects.filter(kind="call.retry_planned", invoice=invoice).count() == 1
+    clock.set(retry.run_at)
+    wired.worker.tick()
+    assert len(fake.calls) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_recording_only_when_the_organization_records(wired, make_invoice, clock):
+    wired.org.recording = True
+    wired.org.save()
+    invoice = late_call_due(make_invoice, clock)
+    wired.fake.script_call(invoice.contact.phone, Callee.no_answer())
+    wired.worker.tick()
+    assert wired.fake.calls[0]["Record"] == "true"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_calls_are_capped_per_organization(wired, make_invoice, clock):
+    wired.org.max_concurrent_calls = 1
+    wired.org.save()
+    wired.transports.voice.max_concurrent = 1
+    first = late_call_due(make_invoice, clock)
+    second = late_call_due(make_invoice, clock)
+    wired.worker.tick()
+    assert len(wired.fake.calls) == 1
+    waiting = Step.objects.get(step_id="late_call", status="pending")
+    assert waiting.run_at >= clock() + timedelta(seconds=twilio.CAPACITY_RETRY_AFTER)
+    assert {first.pk, second.pk} == set(Call.objects.values_list("invoice_id", flat=True))
+    wired.fake.flush()  # the first call ends (nobody home by default: a person who says nothing)
+    clock.advance(minutes=1)
+    wired.worker.tick()
+    assert len(wired.fake.calls) == 2
+
+
+
+@pytest.mark.django_db(transaction=True)
+def test_call_request_timing_out_after_twilio_took_it_is_reconciled_not_redialled(wired, make_invoice, clock,
+                                                                                  monkeypatch):
+    """Twilio has no idempotency key for calls (the fake doesn't dedupe them either): only the lookup
+    in Twilio's Calls list stands between a lost answer and a second call to the patient."""
+    fake = wired.fake
+    invoice = late_call_due(make_invoice, clock)
+    fake.script_call(invoice.contact.phone, Callee.no_answer())
+    monkeypatch.setattr(wired.transports.voice.rest, "_timeout", 0.3)
+    fake.slow_next(1, 1.5)  # the call is created at once; its answer comes after our timeout
+    wired.worker.tick()
+    clock.advance(minutes=10)
+    wired.worker.tick()
+    assert len(fake.calls) == 1
+    call = Call.objects.get(invoice=invoice)
+    assert call.provider_id == fake.calls[0].sid
+    assert call.status == "ringing"
+    assert Step.objects.get(enrollment__invoice=invoice, step_id="late_call", occurrence=1).status == "waiting"
+    assert not Event.objects.filter(kind="call.retrying", invoice=invoice).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_voice_lookup_reads_the_calls_list(wired, make_invoice, clock):
+    """Queued calls (no start time yet) and dialed ones are both found; calls another row owns,
+    other numbers and other callers are not; two unclaimed calls are not guessed between."""
+    from duedesk.channels.errors import TransportError
+
+    fake = wired.fake
+    voice = wired.transports.voice
+    invoice = make_invoice()
+    phone = invoice.contact.phone
+    since = clock() - timedelta(minutes=5)
+
+    def row(key, **kw):
+        return Call.objects.create(organization=wired.org, contact=invoice.contact, invoice=invoice, to=phone,
+                                   sender=CLINIC, status="dialing", idempotency_key=key, created_at=clock(), **kw)
+
+    assert voice.lookup("no-such-key", phone, since) is None
+    mine = row("e1:late_call:1")
+    assert voice.lookup(mine.idempotency_key, phone, since) is None  # Twilio has no call to the number
+    voice.rest.create_call(to="+12125550111", from_=CLINIC, url="http://x/a", status_callback="http://x/s")
+    voice.rest.create_call(to=phone, from_="+12125550000", url="http://x/a", status_callback="http://x/s")
+    assert voice.lookup(mine.idempotency_key, phone, since) is None  # another number, another caller
+    placed = voice.rest.create_call(to=phone, from_=CLINIC, url="http://x/a", status_callback="http://x/s")
+    assert fake.call(placed["sid"]).status == "queued"  # callbacks are manual: not dialed yet
+    found = voice.lookup(mine.idempotency_key, phone, since)
+    assert found.provider_id == placed["sid"]
+    fake.flush()  # now dialed (and over): found by its start time
+    assert fake.call(placed["sid"]).status != "queued"
+    assert voice.lookup(mine.idempotency_key, phone, since).provider_id == placed["sid"]
+
+    row("e1:late_call:2", provider_id=placed["sid"], )  # another row owns it
+    assert voice.lookup(mine.idempotency_key, phone, since) is None
+    second = voice.rest.create_call(to=phone, from_=CLINIC, url="http://x/a", status_callback="http://x/s")
+    assert voice.lookup(mine.idempotency_key, phone, since).provider_id == second["sid"]
+    voice.rest.create_call(to=phone, from_=CLINIC, url="http://x/a", status_callback="http://x/s")
+    with pytest.raises(TransportError):
+        voice.lookup(mine.idempotency_key, phone, since)  # two unclaimed calls: not a guess
+    mine.provider_id = "CA" + "c" * 32  # a webhook already named ours
+    mine.save()
+    assert voice.lookup(mine.idempotency_key, phone, since).provider_id == "CA" + "c" * 32
