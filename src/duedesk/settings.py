@@ -107,7 +107,7 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # Short OLTP queries: JIT compilation costs more than it saves (5-75 ms on the overview's queries).
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
-if os.environ.get("DUEDESK_TEST_DB_SUFFIX"):
+if os.environ.get("DUEDESK_TEST_DB_SUFFIX") and DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # Two copies of the test suite on one PostgreSQL server each get their own test databases.
     DATABASES["default"]["TEST"] = {"NAME": f"test_duedesk_{os.environ['DUEDESK_TEST_DB_SUFFIX']}"}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
