@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 .PHONY: install run test test-sqlite test-postgres lint bench clean
 
@@ -17,9 +19,9 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/duedesk migrate --noinput
-	@$(BIN)/python -c "import os; os.environ.setdefault('DJANGO_SETTINGS_MODULE','duedesk.settings'); import django; django.setup(); from duedesk.records.models import Organization; raise SystemExit(0 if Organization.objects.exists() else 1)" || $(BIN)/duedesk demo
-	@echo "duedesk is at http://127.0.0.1:8000/  (stop with Ctrl-C)"
-	$(BIN)/duedesk run
+	@$(BIN)/duedesk demo
+	@echo "duedesk is at http://$(HOST):$(PORT)/  (stop with Ctrl-C)"
+	$(BIN)/duedesk run --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -133,17 +133,28 @@ def run(host: str = "127.0.0.1", port: int = 8000):
 
 
 @app.command()
-def demo(force: bool = typer.Option(False, help="Seed even if the database has organizations")):
-    """Seed a demo organization and print its login."""
+def demo(force: bool = typer.Option(False, help="Seed even if the database has organizations"),
+         reset_password: bool = typer.Option(False, "--reset-password",
+                                             help="Give the demo owner a new password and print it")):
+    """Seed a demo organization and print its login (again, when the demo exists and its login still works)."""
     _django()
-    from duedesk.simulate.demo import seed_demo
+    from duedesk.simulate import demo as seeding
 
-    username, password = seed_demo(force=force)
-    if username:
-        typer.echo(f"Username: {username}")
-        typer.echo(f"Password: {password}")
+    if reset_password:
+        login = seeding.reset_password()
+        if login is None:
+            typer.echo("There is no demo organization; run `duedesk demo` to seed one.", err=True)
+            raise typer.Exit(1)
     else:
-        typer.echo("The database already has an organization; nothing seeded.")
+        login = seeding.seed_demo(force=force)
+        if login == (None, None):
+            login = seeding.saved_login()
+            if login is None:
+                typer.echo("The database already has an organization; nothing seeded. "
+                           "`duedesk demo --reset-password` gives the demo owner a new password.")
+                return
+    typer.echo(f"Username: {login[0]}")
+    typer.echo(f"Password: {login[1]}")
 
 
 @app.command()

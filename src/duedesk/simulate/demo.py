@@ -4,10 +4,13 @@ scheduled is left to the real worker (with simulated channels)."""
 
 from __future__ import annotations
 
+import os
 import secrets
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
@@ -42,7 +45,47 @@ def seed_demo(force: bool = False, now=None) -> tuple[str | None, str | None]:
         user = User.objects.create_user(username=username, email="owner@example.com", password=password,
                                         first_name="Dana", last_name="Whitfield")
         Membership.objects.create(user=user, organization=org, role="owner")
+    save_login(username, password)
     return username, password
+
+
+# The demo's login is kept (owner-only file in the data dir) so `make run` can show it again; it is
+# shown only while it still works, so a password the owner changed is never printed.
+def _login_file() -> Path:
+    return Path(settings.DATA_DIR) / "demo-login.txt"
+
+
+def save_login(username: str, password: str) -> None:
+    path = _login_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(f"{username}\n{password}\n")
+
+
+def saved_login() -> tuple[str, str] | None:
+    """The demo login written when the demo was seeded, if it still logs in."""
+    try:
+        username, password = _login_file().read_text().split("\n")[:2]
+    except (OSError, ValueError):
+        return None
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None or not user.check_password(password):
+        return None
+    return username, password
+
+
+def reset_password() -> tuple[str, str] | None:
+    """A new password for the demo organization's first owner (the login `make run` prints)."""
+    membership = (Membership.objects.filter(role="owner", organization__slug__startswith="demo")
+                  .select_related("user").order_by("pk").first())
+    if membership is None:
+        return None
+    password = secrets.token_urlsafe(12)
+    membership.user.set_password(password)
+    membership.user.save(update_fields=["password"])
+    save_login(membership.user.username, password)
+    return membership.user.username, password
 
 
 def _older_invoices(sim, now) -> None:
