@@ -32,6 +32,7 @@ from ninja.openapi.docs import DocsBase
 
 from duedesk.api import auth
 from duedesk.api.models import ApiKey, ApiPayment
+from duedesk.core import vocabulary
 from duedesk.engine import actions
 from duedesk.engine.models import Enrollment, Step
 from duedesk.intake import crm_fields as crm
@@ -39,7 +40,7 @@ from duedesk.intake import importer
 from duedesk.records.models import Contact, Event, Handoff, Invoice, Organization
 
 TIMELINE_EVENTS = 20
-OPT_OUT_CHANNELS = ("sms", "call", "email", "all")
+OPT_OUT_CHANNELS = tuple(vocabulary.CHANNEL_PLURALS)  # sms, call, email, all
 CLOCK_SKEW = timedelta(minutes=5)  # a paid_at this far ahead of our clock is still "now", not the future
 
 
@@ -208,7 +209,7 @@ class TimelineEvent(Schema):
 
 class InvoiceOut(Schema):
     external_ref: str
-    status: str = Field(description="open, paid, disputed, hardship, in_plan or written_off")
+    status: str = Field(description=", ".join(vocabulary.INVOICE_STATUSES))
     currency: str
     amount_due: str = Field(examples=["120.00"])
     balance: str = Field(examples=["45.50"])

@@ -36,11 +36,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import ClassVar
 
+from duedesk.core import vocabulary
 from duedesk.core.timing import SendWindow, is_open, next_open
 
 CHANNELS = frozenset({"sms", "call", "email"})
 PURPOSES = frozenset({"reminder", "reply", "staff"})
-INVOICE_STATUSES = frozenset({"open", "paid", "disputed", "hardship", "in_plan", "written_off"})
+INVOICE_STATUSES = frozenset(vocabulary.INVOICE_STATUSES)
 _BLOCKING_STATUSES = ("paid", "written_off", "disputed", "hardship")
 
 CALL_LIMIT = 7  # attempts allowed below this count ...

@@ -19,6 +19,7 @@ import yaml
 from jinja2 import TemplateAssertionError, TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
+from duedesk.core import vocabulary
 from duedesk.core.conditions import ConditionError, compile_condition
 from duedesk.core.render import TEXT_ROOTS, template_problems
 
@@ -26,10 +27,8 @@ KINDS = ("sms", "email", "call", "wait", "branch", "handoff", "update", "end")
 OUTCOMES = ("sent", "failed", "paid", "promised", "dispute", "hardship", "payment_plan", "request_human",
             "already_paid", "wrong_person", "no_answer", "voicemail", "opted_out", "unclear",
             "callback_later", "completed", "unreachable")
-HANDOFF_REASONS = ("dispute", "hardship", "payment_plan", "request_human", "verify_payment",
-                   "reply_needs_reading", "unknown_send", "broken_promise", "no_response", "missed_instalment",
-                   "identity_failed")
-INVOICE_STATUSES = ("open", "paid", "disputed", "hardship", "in_plan", "written_off")
+HANDOFF_REASONS = tuple(vocabulary.HANDOFF_REASONS)
+INVOICE_STATUSES = tuple(vocabulary.INVOICE_STATUSES)
 TEMPLATE_ROOTS = ("org", "contact", "invoice", "promise")
 END = "end"
 

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 
+from duedesk.core import vocabulary
 from duedesk.records.models import Contact, Invoice, Organization
 
 
@@ -25,13 +26,7 @@ class Workflow(models.Model):
 
 
 class Enrollment(models.Model):
-    STATUSES = [
-        ("active", "Active"),
-        ("waiting", "Waiting for an answer"),
-        ("paused", "Paused"),
-        ("done", "Done"),
-        ("exited", "Exited"),
-    ]
+    STATUSES = vocabulary.choices(vocabulary.ENROLLMENT_STATUSES)
     LIVE = ("active", "waiting", "paused")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="enrollments")
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="enrollments")
@@ -57,19 +52,7 @@ class Enrollment(models.Model):
 class Step(models.Model):
     """A unit of scheduled work. The idempotency key is unique: a step is never sent twice."""
 
-    STATUSES = [
-        ("pending", "Pending"),
-        ("claimed", "Claimed by a worker"),
-        ("sending", "Sending"),
-        ("waiting", "Waiting for the outcome"),
-        ("held", "Held (outreach paused)"),
-        ("done", "Done"),
-        ("skipped", "Skipped"),
-        ("blocked", "Blocked"),
-        ("cancelled", "Cancelled"),
-        ("failed", "Failed"),
-        ("unknown", "Unknown: needs a person"),
-    ]
+    STATUSES = vocabulary.choices(vocabulary.STEP_STATUSES)
     PENDING = ("pending", "claimed", "held")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="steps")
     enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="steps")

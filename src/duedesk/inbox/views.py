@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from duedesk.channels.providers import transports_for_process
+from duedesk.core import vocabulary
 from duedesk.engine.actions import pending_steps
 from duedesk.inbox import actions
 from duedesk.records.models import Event, Handoff, Membership
@@ -22,7 +23,7 @@ from duedesk.web.access import member, scoped
 
 FILTER_REASONS = ["dispute", "hardship", "payment_plan", "request_human", "verify_payment",
                   "reply_needs_reading", "unknown_send"]
-REASON_LABELS = dict(Handoff.REASONS)
+REASON_LABELS = vocabulary.HANDOFF_REASONS
 
 
 def transports_for(org):

@@ -8,6 +8,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.db import models
 
+from duedesk.core import vocabulary
 from duedesk.core.phones import contact_timezone
 from duedesk.core.timing import SendWindow
 
@@ -116,14 +117,7 @@ class Contact(models.Model):
 
 
 class Invoice(models.Model):
-    STATUSES = [
-        ("open", "Open"),
-        ("paid", "Paid"),
-        ("disputed", "Disputed"),
-        ("hardship", "Hardship"),
-        ("in_plan", "In a payment plan"),
-        ("written_off", "Written off"),
-    ]
+    STATUSES = vocabulary.choices(vocabulary.INVOICE_STATUSES)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invoices")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="invoices")
     external_ref = models.CharField(max_length=100)
@@ -150,7 +144,7 @@ class Invoice(models.Model):
 
 
 class Promise(models.Model):
-    STATUSES = [("pending", "Pending"), ("kept", "Kept"), ("broken", "Broken"), ("cancelled", "Cancelled")]
+    STATUSES = vocabulary.choices(vocabulary.PROMISE_STATUSES)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="promises")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="promises")
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="promises")
@@ -166,24 +160,12 @@ class Promise(models.Model):
 
 
 class Handoff(models.Model):
-    REASONS = [
-        ("dispute", "Dispute"),
-        ("hardship", "Hardship"),
-        ("payment_plan", "Payment plan"),
-        ("request_human", "Asked for a person"),
-        ("verify_payment", "Verify payment"),
-        ("reply_needs_reading", "Reply needs reading"),
-        ("unknown_send", "Unknown send"),
-        ("broken_promise", "Broken promise"),
-        ("no_response", "No response"),
-        ("identity_failed", "Identity not confirmed"),
-        ("missed_instalment", "Missed instalment"),
-    ]
+    REASONS = vocabulary.choices(vocabulary.HANDOFF_REASONS)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="handoffs")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="handoffs")
     invoice = models.ForeignKey(Invoice, on_delete=models.SET_NULL, null=True, blank=True, related_name="handoffs")
     reason = models.CharField(max_length=30)
-    status = models.CharField(max_length=10, default="open", choices=[("open", "Open"), ("resolved", "Resolved")])
+    status = models.CharField(max_length=10, default="open", choices=vocabulary.choices(vocabulary.HANDOFF_STATUSES))
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="handoffs"
     )
@@ -199,7 +181,7 @@ class Handoff(models.Model):
         indexes = [models.Index(fields=["organization", "status", "created_at"])]
 
     def reason_label(self) -> str:
-        return dict(self.REASONS).get(self.reason, self.reason.replace("_", " "))
+        return vocabulary.label(vocabulary.HANDOFF_REASONS, self.reason)
 
 
 class Message(models.Model):
@@ -272,7 +254,7 @@ class Instalment(models.Model):
     due_date = models.DateField()
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     status = models.CharField(
-        max_length=10, default="pending", choices=[("pending", "Pending"), ("paid", "Paid"), ("missed", "Missed")]
+        max_length=10, default="pending", choices=vocabulary.choices(vocabulary.INSTALMENT_STATUSES)
     )
     created_at = models.DateTimeField()
 

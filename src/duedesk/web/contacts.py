@@ -13,6 +13,7 @@ from django.db.models import Q, Sum
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from duedesk.core import vocabulary
 from duedesk.core.phones import normalize_phone
 from duedesk.engine import actions as engine
 from duedesk.engine.models import Step
@@ -22,7 +23,7 @@ from duedesk.records.models import Contact, Invoice
 from duedesk.web import access, timeline
 from duedesk.web.access import actor, member, scoped
 
-CHANNEL_LABELS = {"sms": "Texts", "call": "Calls", "email": "Email"}
+CHANNEL_LABELS = vocabulary.CHANNELS
 
 
 @member

@@ -6,53 +6,14 @@ from datetime import datetime
 
 from django.utils.text import capfirst
 
+from duedesk.core import vocabulary
 from duedesk.records.models import Event
 
-LABELS = {
-    "sms.sent": "Text sent", "sms.received": "Text received", "sms.failed": "Text failed",
-    "sms.blocked": "Text blocked", "sms.deferred": "Text deferred", "sms.retrying": "Text retrying",
-    "email.sent": "Email sent", "email.failed": "Email failed",
-    "call.placed": "Call placed", "call.answered": "Call answered", "call.ended": "Call ended",
-    "call.failed": "Call failed", "call.completed": "Call completed",
-    "promise.recorded": "Promise recorded", "promise.kept": "Promise kept", "promise.broken": "Promise broken",
-    "payment.recorded": "Payment recorded",
-    "handoff.opened": "Handed to a person", "handoff.updated": "Handoff updated",
-    "handoff.assigned": "Handoff assigned", "handoff.resolved": "Handoff resolved",
-    "step.blocked": "Step blocked", "step.deferred": "Step deferred", "step.skipped": "Step skipped",
-    "invoice.status_changed": "Invoice status changed", "invoice.paused": "Reminders paused",
-    "invoice.updated": "Invoice updated",
-    "enrollment.started": "Reminders started", "enrollment.exited": "Reminders stopped",
-    "enrollment.done": "Reminders finished", "enrollment.replanned": "Reminders re-planned",
-    "outreach.on": "Outreach switched on", "outreach.off": "Outreach switched off",
-    "contact.opted_out": "Opted out", "contact.opted_in": "Opted back in", "contact.updated": "Contact updated",
-    "contact.unreachable": "Channel unreachable",
-    "staff.note": "Note", "staff.call_logged": "Call back logged",
-    "plan.created": "Payment plan set", "plan.instalment_paid": "Instalment paid",
-}
-
-
-# The gate's rules (core.compliance) in the billing office's words.
-RULES = {
-    "outreach_off": "outreach is switched off for this contact",
-    "opted_out": "opted out",
-    "channel_unreachable": "the number or address is unreachable",
-    "invoice_paid": "the invoice is paid",
-    "invoice_written_off": "the invoice is written off",
-    "invoice_disputed": "the invoice is disputed",
-    "invoice_hardship": "hardship: a person handles this invoice",
-    "no_balance": "nothing is owed",
-    "paused": "reminders are paused",
-    "call_frequency": "7 call attempts in the last 7 days",
-    "call_after_conversation": "spoke with the patient in the last 7 days",
-    "send_window": "outside the send window",
-}
-CHANNEL_WORDS = {"sms": "texts", "call": "calls", "email": "email", "all": "everything"}
-CALL_OUTCOMES = {
-    "promised": "promised a date to pay", "paid": "says it is paid", "completed": "conversation finished",
-    "no_answer": "no answer", "voicemail": "left a voicemail", "busy": "line busy", "failed": "call failed",
-    "handoff": "handed to a person", "dispute": "disputes the bill", "hardship": "hardship",
-    "callback": "asked to be called back", "wrong_person": "wrong person", "opted_out": "asked not to be called",
-}
+# Names and labels live in core.vocabulary; these are the timeline's short names for them.
+LABELS = vocabulary.EVENT_KINDS
+RULES = vocabulary.GATE_RULES
+CHANNEL_WORDS = vocabulary.CHANNEL_PLURALS
+CALL_OUTCOMES = vocabulary.CALL_OUTCOMES
 SPEAKERS = {"agent": "duedesk", "bot": "duedesk", "patient": "Patient", "caller": "Patient", "staff": "Staff"}
 
 
@@ -125,7 +86,7 @@ def rows(events) -> list[dict]:
         transcript = d.get("transcript") or (e.handoff.transcript if e.kind == "handoff.opened" and e.handoff else None)
         out.append({
             "at": e.at, "kind": e.kind, "group": e.kind.split(".")[0], "channel": e.channel,
-            "label": LABELS.get(e.kind, capfirst(e.kind.replace(".", " ").replace("_", " "))),
+            "label": vocabulary.label(LABELS, e.kind),
             "text": _text(e), "actor": e.actor,
             "transcript": [{**t, "who": SPEAKERS.get(t.get("speaker", ""), capfirst(t.get("speaker", "")))}
                            for t in transcript or () if isinstance(t, dict)],

@@ -1,0 +1,170 @@
+"""The names duedesk gives things, each with its label in the billing office's words, kept in one place.
+
+Models take their choices from here, the timeline its labels, the inbox its filters, the API its
+descriptions, the workflow checker its allowed values. The core imports no Django, so labels are plain
+English strings; each is a whole phrase (never glued from pieces) so a translation catalogue can take them
+as they are where they are shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+INVOICE_STATUSES = {
+    "open": "Open",
+    "paid": "Paid",
+    "disputed": "Disputed",
+    "hardship": "Hardship",
+    "in_plan": "In a payment plan",
+    "written_off": "Written off",
+}
+
+HANDOFF_REASONS = {
+    "dispute": "Dispute",
+    "hardship": "Hardship",
+    "payment_plan": "Payment plan",
+    "request_human": "Asked for a person",
+    "verify_payment": "Verify payment",
+    "reply_needs_reading": "Reply needs reading",
+    "unknown_send": "Unknown send",
+    "broken_promise": "Broken promise",
+    "no_response": "No response",
+    "identity_failed": "Identity not confirmed",
+    "missed_instalment": "Missed instalment",
+}
+HANDOFF_STATUSES = {"open": "Open", "resolved": "Resolved"}
+
+PROMISE_STATUSES = {"pending": "Pending", "kept": "Kept", "broken": "Broken", "cancelled": "Cancelled"}
+INSTALMENT_STATUSES = {"pending": "Pending", "paid": "Paid", "missed": "Missed"}
+
+ENROLLMENT_STATUSES = {
+    "active": "Active",
+    "waiting": "Waiting for an answer",
+    "paused": "Paused",
+    "done": "Done",
+    "exited": "Exited",
+}
+
+STEP_STATUSES = {
+    "pending": "Pending",
+    "claimed": "Claimed by a worker",
+    "sending": "Sending",
+    "waiting": "Waiting for the outcome",
+    "held": "Held (outreach paused)",
+    "done": "Done",
+    "skipped": "Skipped",
+    "blocked": "Blocked",
+    "cancelled": "Cancelled",
+    "failed": "Failed",
+    "unknown": "Unknown: needs a person",
+}
+
+# The ways duedesk reaches a person. CHANNELS names one; CHANNEL_PLURALS is how an opt-out reads ("opted out
+# of texts"), and "all" is the opt-out of everything.
+CHANNELS = {"sms": "Texts", "call": "Calls", "email": "Email"}
+CHANNEL_PLURALS = {"sms": "texts", "call": "calls", "email": "email", "all": "everything"}
+
+# How a call ended, as the timeline says it.
+CALL_OUTCOMES = {
+    "promised": "promised a date to pay",
+    "paid": "says it is paid",
+    "completed": "conversation finished",
+    "no_answer": "no answer",
+    "voicemail": "left a voicemail",
+    "busy": "line busy",
+    "failed": "call failed",
+    "handoff": "handed to a person",
+    "dispute": "disputes the bill",
+    "hardship": "hardship",
+    "callback": "asked to be called back",
+    "wrong_person": "wrong person",
+    "opted_out": "asked not to be called",
+}
+
+# The gate's rules (core.compliance) as the timeline explains a send that did not go.
+GATE_RULES = {
+    "outreach_off": "outreach is switched off for this contact",
+    "opted_out": "opted out",
+    "channel_unreachable": "the number or address is unreachable",
+    "invoice_paid": "the invoice is paid",
+    "invoice_written_off": "the invoice is written off",
+    "invoice_disputed": "the invoice is disputed",
+    "invoice_hardship": "hardship: a person handles this invoice",
+    "no_balance": "nothing is owed",
+    "paused": "reminders are paused",
+    "call_frequency": "7 call attempts in the last 7 days",
+    "call_after_conversation": "spoke with the patient in the last 7 days",
+    "send_window": "outside the send window",
+}
+
+# Every kind of timeline Event the code writes, with the label the timeline shows. A test reads the source
+# for every kind written and fails when one is missing here.
+EVENT_KINDS = {
+    "sms.sent": "Text sent",
+    "sms.received": "Text received",
+    "sms.understood": "Reply understood",
+    "sms.delivered": "Text delivered",
+    "sms.undelivered": "Text not delivered",
+    "sms.failed": "Text failed",
+    "sms.blocked": "Text blocked",
+    "sms.deferred": "Text deferred",
+    "sms.retrying": "Text retrying",
+    "email.sent": "Email sent",
+    "email.failed": "Email failed",
+    "email.retrying": "Email retrying",
+    "email.delivered": "Email delivered",
+    "email.undelivered": "Email not delivered",
+    "call.placed": "Call placed",
+    "call.answered": "Call answered",
+    "call.voicemail": "Voicemail left",
+    "call.identity_verified": "Identity confirmed",
+    "call.identity_failed": "Identity not confirmed",
+    "call.transfer": "Call transferred to staff",
+    "call.ended": "Call ended",
+    "call.failed": "Call failed",
+    "call.retrying": "Call retrying",
+    "call.retry_planned": "Call to be tried again",
+    "call.completed": "Call completed",
+    "promise.recorded": "Promise recorded",
+    "promise.kept": "Promise kept",
+    "promise.broken": "Promise broken",
+    "payment.recorded": "Payment recorded",
+    "handoff.opened": "Handed to a person",
+    "handoff.updated": "Handoff updated",
+    "handoff.assigned": "Handoff assigned",
+    "handoff.resolved": "Handoff resolved",
+    "step.blocked": "Step blocked",
+    "step.deferred": "Step deferred",
+    "step.skipped": "Step skipped",
+    "step.reconciled": "Send checked with the provider",
+    "step.unknown": "Send unknown: a person checks it",
+    "invoice.created": "Invoice added",
+    "invoice.status_changed": "Invoice status changed",
+    "invoice.paused": "Reminders paused",
+    "invoice.updated": "Invoice updated",
+    "enrollment.started": "Reminders started",
+    "enrollment.exited": "Reminders stopped",
+    "enrollment.done": "Reminders finished",
+    "enrollment.replanned": "Reminders re-planned",
+    "outreach.on": "Outreach switched on",
+    "outreach.off": "Outreach switched off",
+    "contact.created": "Contact added",
+    "contact.opted_out": "Opted out",
+    "contact.opted_in": "Opted back in",
+    "contact.updated": "Contact updated",
+    "contact.unreachable": "Channel unreachable",
+    "staff.note": "Note",
+    "staff.call_logged": "Call back logged",
+    "plan.created": "Payment plan set",
+    "plan.instalment_paid": "Instalment paid",
+}
+
+
+def choices(names: Mapping[str, str]) -> list[tuple[str, str]]:
+    """A name table as Django model or form choices, in its own order."""
+    return list(names.items())
+
+
+def label(names: Mapping[str, str], name: str) -> str:
+    """The label of `name`, or the name in words when an older row holds one no longer listed."""
+    return names.get(name) or name.replace(".", " ").replace("_", " ").capitalize()
