@@ -20,7 +20,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(nlu_app, name="nlu")
 app.add_typer(apikey_app, name="apikey")
 
-OUR_COMMANDS = {"serve", "run", "worker", "demo", "simulate", "import", "workflow", "nlu", "apikey", "fake-twilio",
+OUR_COMMANDS = {"serve", "run", "worker", "demo", "simulate", "import", "workflow", "nlu", "apikey", "fake-twilio", "fake-stripe",
                 "--help", "-h"}
 
 
@@ -246,6 +246,16 @@ def fake_twilio(port: int = 8900, auth_token: str = typer.Option("test-token", e
     from duedesk.integrations.twilio.fake import serve as serve_fake
 
     serve_fake(port=port, auth_token=auth_token, account_sid=account_sid)
+
+
+@app.command("fake-stripe")
+def fake_stripe(port: int = 8901, webhook_url: str = typer.Option("http://127.0.0.1:8000/hooks/stripe"),
+                secret_key: str = typer.Option("sk_test_fake", envvar="DUEDESK_STRIPE_SECRET_KEY"),
+                webhook_secret: str = typer.Option("whsec_fake", envvar="DUEDESK_STRIPE_WEBHOOK_SECRET")):
+    """A local stand-in for Stripe's API that signs the webhooks it sends, for trying things out and tests."""
+    from duedesk.integrations.stripe.fake import serve as serve_fake
+
+    serve_fake(port=port, webhook_url=webhook_url, secret_key=secret_key, webhook_secret=webhook_secret)
 
 
 def main():

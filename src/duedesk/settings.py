@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "axes",
     "duedesk.records",
     "duedesk.channels",
+    "duedesk.integrations.stripe",
     "duedesk.engine",
     "duedesk.inbox",
     "duedesk.web",
@@ -124,6 +125,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Where the engine finds an organization's real transports (Twilio, SMTP); see channels/providers.py.
 TRANSPORTS_FOR_ORG = "duedesk.integrations.twilio.transport.transports_for_org"
+# Where the engine gets a pay link for an invoice's balance (Stripe Checkout); see channels/paylinks.py.
+PAY_LINK_FOR_INVOICE = "duedesk.integrations.stripe.paylinks.pay_link_for"
+STRIPE_BASE_URL = os.environ.get("DUEDESK_STRIPE_BASE_URL", "").rstrip("/") or "https://api.stripe.com"
+STRIPE_TIMEOUT = float(os.environ.get("DUEDESK_STRIPE_TIMEOUT", "10"))
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},

@@ -4,6 +4,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("duedesk.integrations.twilio.urls")),
+    path("", include("duedesk.integrations.stripe.urls")),
     path("", include("duedesk.api.urls")),
     path("", include("duedesk.web.urls")),
 ]

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
+from duedesk.channels.paylinks import pay_link_for
 from duedesk.core import dialog, render, timing
 from duedesk.core.nlu import understand
 from duedesk.engine import actions
@@ -176,7 +177,7 @@ def _apply(call: Call, turn: dialog.Turn, now: datetime) -> None:
             ctx = render.MessageContext(org_name=contact.organization.name, first_name=contact.first_name,
                                         lang=contact.language or "en", amount=invoice.balance,
                                         currency=invoice.currency, due_date=invoice.due_date,
-                                        pay_link=invoice.pay_link)
+                                        pay_link=pay_link_for(invoice, now))
             body = render.render_sms(PAY_LINK_TEXT[ctx.lang if ctx.lang in PAY_LINK_TEXT else "en"], ctx)
             send_text_now(contact, body, now, transports_for_process()(contact.organization), invoice=invoice)
         elif effect.kind == "opt_out":

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
+from duedesk.channels.paylinks import pay_link_for
 from duedesk.conversations.keywords import keyword
 from duedesk.core import render, timing
 from duedesk.engine import actions
@@ -143,7 +144,7 @@ def converse(contact: Contact, invoice: Invoice | None, body: str, now: datetime
     elif intent == "pay_now" or (intent == "question" and heard.question_topic in ("amount", "due_date")):
         key = "pay_now" if intent == "pay_now" else "amount"
         _reply(contact, invoice, key, now, transports, amount=render.money(invoice.balance, invoice.currency, lang),
-               link=invoice.pay_link, due=render.long_date(invoice.due_date, lang))
+               link=pay_link_for(invoice, now), due=render.long_date(invoice.due_date, lang))
     elif intent == "wrong_person":
         actions.mark_unreachable(contact, "sms", "wrong_number", now)
         actions.mark_unreachable(contact, "call", "wrong_number", now)

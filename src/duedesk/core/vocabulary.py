@@ -31,6 +31,7 @@ HANDOFF_REASONS = {
     "no_response": "No response",
     "identity_failed": "Identity not confirmed",
     "missed_instalment": "Missed instalment",
+    "refund": "Payment refunded",
 }
 HANDOFF_STATUSES = {"open": "Open", "resolved": "Resolved"}
 
@@ -129,6 +130,7 @@ EVENT_KINDS = {
     "promise.kept": "Promise kept",
     "promise.broken": "Promise broken",
     "payment.recorded": "Payment recorded",
+    "payment.refunded": "Payment refunded",
     "handoff.opened": "Handed to a person",
     "handoff.updated": "Handoff updated",
     "handoff.assigned": "Handoff assigned",

@@ -152,7 +152,7 @@ class BatchRunner:
         for step in steps:
             enrollment = step.enrollment
             invoice, contact = enrollment.invoice, enrollment.contact
-            ctx = message_context(invoice, contact, promises.get(invoice.pk))
+            ctx = message_context(invoice, contact, promises.get(invoice.pk), now=now)
             built[step.pk] = compose(step, definitions.parsed(enrollment.workflow), invoice, contact, now, ctx)
         with transaction.atomic():
             # Only rows this worker still holds: a lease that ran out was requeued for someone else.

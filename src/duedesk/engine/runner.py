@@ -16,6 +16,7 @@ from django.db.models import Q
 
 from duedesk.channels.base import CallRequest, Outgoing
 from duedesk.channels.errors import TransportError
+from duedesk.channels.paylinks import pay_link_for
 from duedesk.core import compliance, render
 from duedesk.core import workflow as wf
 from duedesk.engine import actions, definitions
@@ -57,8 +58,10 @@ def gate_input(channel: str, invoice: Invoice, contact: Contact, now: datetime,
     )
 
 
-def message_context(invoice: Invoice, contact: Contact, promise=False) -> render.MessageContext:
-    """What a message may say. `promise`: the pending promise if the caller already has it (None: none)."""
+def message_context(invoice: Invoice, contact: Contact, promise=False, now: datetime | None = None
+                    ) -> render.MessageContext:
+    """What a message may say. `promise`: the pending promise if the caller already has it (None: none).
+    With `now`, the pay link is the payment provider's for the current balance (made if need be)."""
     org = contact.organization
     if promise is False:
         promise = invoice.promises.filter(status="pending").order_by("-created_at").first()
@@ -69,7 +72,7 @@ def message_context(invoice: Invoice, contact: Contact, promise=False) -> render
         amount=invoice.balance,
         currency=invoice.currency,
         due_date=invoice.due_date,
-        pay_link=invoice.pay_link,
+        pay_link=pay_link_for(invoice, now) if now is not None else invoice.pay_link,
         promise_date=promise.promised_date if promise else None,
         callback_number=org.callback_number,
     )
@@ -180,7 +183,7 @@ class StepRunner:
         return "blocked"
 
     def _record_message(self, step, step_def, definition, invoice, contact, channel, now):
-        built = compose(step, definition, invoice, contact, now, message_context(invoice, contact))
+        built = compose(step, definition, invoice, contact, now, message_context(invoice, contact, now=now))
         fields = ("organization_id", "contact", "invoice", "step", "channel", "direction", "to", "subject", "body",
                   "status", "created_at")
         message, _ = Message.objects.update_or_create(  # a retry reuses the row and its key

@@ -83,7 +83,7 @@ def remind_now(invoice: Invoice, user, now: datetime, transports) -> TextResult:
     """The workflow's own reminder text, sent now through the gate."""
     contact = invoice.contact
     definition = definitions.parsed(definitions.ensure_default(invoice.organization))
-    ctx = message_context(invoice, contact)
+    ctx = message_context(invoice, contact, now=now)
     late = invoice.due_date < timezone.localtime(now, _zone(contact)).date()
     keys = ("late_text", "heads_up") if late else ("heads_up", "late_text")
     key = next((k for k in keys if k in definition.templates), None)

@@ -217,6 +217,23 @@ def record_payment(invoice: Invoice, amount: Decimal, now: datetime, *, actor: s
         return invoice
 
 
+def record_refund(invoice: Invoice, amount: Decimal, now: datetime, *, actor: str = "duedesk",
+                  source: str = "") -> Invoice:
+    """Money went back to the patient: the balance reopens by that much (never above the amount due) and
+    a paid invoice is open again. Outreach does not restart on its own; the caller hands it to a person."""
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        invoice.balance = min(invoice.amount_due, invoice.balance + Decimal(amount))
+        fields = ["balance", "updated_at"]
+        if invoice.status == "paid" and invoice.balance > 0:
+            invoice.status = "open"
+            fields.append("status")
+        invoice.save(update_fields=fields)
+        log(invoice.organization_id, "payment.refunded", now, contact=invoice.contact, invoice=invoice,
+            actor=actor, amount=str(Decimal(amount)), balance=str(invoice.balance), source=source)
+        return invoice
+
+
 def settle_instalments(invoice: Invoice, now: datetime) -> int:
     """Mark a payment plan's instalments paid once the balance no longer covers them (earliest first)."""
     pending = list(invoice.instalments.filter(status="pending").order_by("due_date", "pk"))
