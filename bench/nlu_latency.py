@@ -10,6 +10,7 @@ No assertions: a figure to watch.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import sys
 import time
@@ -27,6 +28,8 @@ def main() -> int:
     path = Path(sys.argv[1]) if len(sys.argv) > 1 else CORPUS
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     cases = [(r["text"], datetime.fromisoformat(r["now"]), r["tz"], r.get("lang")) for r in rows]
+    # The core reads no environment; this script stands in for settings.py, as the apps do when they load.
+    model.configure(enabled=os.environ.get("DUEDESK_NLU_MODEL", "on").strip().lower() not in ("off", "0", "false", "no"))
     if model.enabled():
         t0 = time.perf_counter()
         model.get_model()

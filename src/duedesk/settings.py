@@ -5,9 +5,14 @@ DUEDESK_DATA_DIR       where SQLite and the generated secret key live (default .
 DUEDESK_SECRET_KEY     session signing key (generated into the data dir on first run if unset)
 DUEDESK_PUBLIC_URL     the base URL Twilio calls back (webhook signatures are checked against it)
 DUEDESK_DEBUG          "1" for development pages
+... and the others documented beside where they are read below (docs/deploy.md lists them all).
+
+Every environment variable duedesk reads is read here, once, at start-up; the rest of the code asks
+django.conf.settings.
 """
 
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -183,10 +188,9 @@ AXES_RESET_ON_SUCCESS = True
 
 # Without an SMTP server configured, mail (handoff notices, password resets) is written to files in
 # the data dir, so a fresh install works and nothing is silently lost.
+SMTP_CONFIGURED = bool(os.environ.get("DUEDESK_SMTP_HOST"))
 EMAIL_BACKEND = os.environ.get("DUEDESK_EMAIL_BACKEND") or (
-    "django.core.mail.backends.smtp.EmailBackend"
-    if os.environ.get("DUEDESK_SMTP_HOST")
-    else "django.core.mail.backends.filebased.EmailBackend"
+    "django.core.mail.backends.smtp.EmailBackend" if SMTP_CONFIGURED else "django.core.mail.backends.filebased.EmailBackend"
 )
 EMAIL_FILE_PATH = DATA_DIR / "mail"
 EMAIL_HOST = os.environ.get("DUEDESK_SMTP_HOST", "127.0.0.1")
@@ -195,6 +199,28 @@ EMAIL_HOST_USER = os.environ.get("DUEDESK_SMTP_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("DUEDESK_SMTP_PASSWORD", "")
 EMAIL_USE_TLS = os.environ.get("DUEDESK_SMTP_TLS", "") == "1"
 DEFAULT_FROM_EMAIL = os.environ.get("DUEDESK_EMAIL_FROM", "billing@localhost")
+
+# Twilio. The account SID may also be set per organization. An organization names the environment variable
+# that holds its auth token (Organization.twilio_auth_token_env), so several clinics on one instance keep
+# separate tokens without any token in the database: every variable whose name could be such a token (it
+# contains TWILIO, so an organization's settings can never point at another secret of the process, such as
+# DUEDESK_SECRET_KEY) is read here, and integrations/twilio picks the one its organization names.
+TWILIO_ACCOUNT_SID = os.environ.get("DUEDESK_TWILIO_ACCOUNT_SID", "")
+TWILIO_BASE_URL = (os.environ.get("DUEDESK_TWILIO_BASE_URL", "") or "https://api.twilio.com").rstrip("/")
+TWILIO_TIMEOUT = float(os.environ.get("DUEDESK_TWILIO_TIMEOUT", "") or 10.0)  # seconds per API request
+TWILIO_TOKEN_ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*TWILIO[A-Z0-9_]*$|^TWILIO[A-Z0-9_]*$")
+TWILIO_AUTH_TOKENS = {name: value for name, value in os.environ.items() if TWILIO_TOKEN_ENV_NAME.match(name)}
+
+# Understanding replies: the small statistical model (on unless DUEDESK_NLU_MODEL=off) and an optional
+# language model's second opinion (off unless a base URL and a model are set). core/nlu is handed these
+# when the apps load (records/apps.py): the core reads no environment.
+NLU_MODEL = os.environ.get("DUEDESK_NLU_MODEL", "on").strip().lower() not in ("off", "0", "false", "no")
+LLM = {
+    "base_url": os.environ.get("DUEDESK_LLM_BASE_URL", ""),
+    "model": os.environ.get("DUEDESK_LLM_MODEL", ""),
+    "api_key": os.environ.get("DUEDESK_LLM_API_KEY", ""),
+    "timeout": float(os.environ.get("DUEDESK_LLM_TIMEOUT", "") or 1.5),
+}
 
 LOGGING = {
     "version": 1,

@@ -7,14 +7,14 @@ import pytest
 
 from duedesk.core import nlu
 from duedesk.core.dialog import collected, respond, start
+from duedesk.core.nlu import llm
 from tests.core.test_dialog import CTX, FRIDAY, effect
 
 
 @pytest.fixture(autouse=True)
 def _rules_only(monkeypatch):
     # The optional language-model second opinion must never make these tests reach out.
-    monkeypatch.delenv("DUEDESK_LLM_BASE_URL", raising=False)
-    monkeypatch.delenv("DUEDESK_LLM_MODEL", raising=False)
+    monkeypatch.setattr(llm, "SETTINGS", llm.LlmSettings())
 
 
 def call(ctx, *said):

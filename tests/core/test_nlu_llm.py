@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from duedesk.core.nlu import understand
+from duedesk.core.nlu import llm, understand
 
 NOW = datetime.fromisoformat("2026-12-01T10:00:00-05:00")
 NY = "America/New_York"
@@ -51,18 +51,15 @@ def fake_model(monkeypatch):
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    monkeypatch.setenv("DUEDESK_LLM_BASE_URL", f"http://127.0.0.1:{server.server_address[1]}/v1")
-    monkeypatch.setenv("DUEDESK_LLM_MODEL", "tiny")
-    monkeypatch.setenv("DUEDESK_LLM_API_KEY", "test-key")
-    monkeypatch.setenv("DUEDESK_LLM_TIMEOUT", "0.2")
+    monkeypatch.setattr(llm, "SETTINGS", llm.LlmSettings(
+        base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", model="tiny", api_key="test-key", timeout=0.2))
     yield FakeModel
     server.shutdown()
     server.server_close()
 
 
 def test_off_by_default(monkeypatch):
-    monkeypatch.delenv("DUEDESK_LLM_BASE_URL", raising=False)
-    monkeypatch.delenv("DUEDESK_LLM_MODEL", raising=False)
+    monkeypatch.setattr(llm, "SETTINGS", llm.LlmSettings())
     assert understand(UNCLEAR, NOW, NY).intent == "unclear"
 
 
@@ -108,7 +105,6 @@ def test_garbage_falls_back_to_rules(fake_model, reply):
 
 
 def test_unreachable_server_falls_back(monkeypatch):
-    monkeypatch.setenv("DUEDESK_LLM_BASE_URL", "http://127.0.0.1:9/v1")  # discard port: nothing listens
-    monkeypatch.setenv("DUEDESK_LLM_MODEL", "tiny")
-    monkeypatch.setenv("DUEDESK_LLM_TIMEOUT", "0.2")
+    # The discard port: nothing listens.
+    monkeypatch.setattr(llm, "SETTINGS", llm.LlmSettings(base_url="http://127.0.0.1:9/v1", model="tiny", timeout=0.2))
     assert understand(UNCLEAR, NOW, NY).intent == "unclear"

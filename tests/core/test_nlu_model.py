@@ -53,9 +53,9 @@ def test_model_names_unlisted_phrasings():
 def test_fallback_only_fires_when_the_rules_say_unclear(name, monkeypatch):
     rows = _rows(name)
     cases = [(r["text"], datetime.fromisoformat(r["now"]), r["tz"], r["lang"]) for r in rows]
-    monkeypatch.setenv("DUEDESK_NLU_MODEL", "off")
+    monkeypatch.setattr(model, "ENABLED", False)
     rules = [understand(*c) for c in cases]
-    monkeypatch.setenv("DUEDESK_NLU_MODEL", "on")
+    monkeypatch.setattr(model, "ENABLED", True)
     fired = 0
     for case, r in zip(cases, rules, strict=True):
         u = understand(*case)
@@ -74,6 +74,6 @@ def test_a_reply_that_says_it_is_not_an_answer_stays_unclear(text):
 
 
 def test_model_can_be_turned_off(monkeypatch):
-    monkeypatch.setenv("DUEDESK_NLU_MODEL", "off")
+    monkeypatch.setattr(model, "ENABLED", False)
     assert model.fallback("leave me alone") is None
     assert understand("get me your supervisor", NOW, NY).intent == "unclear"

@@ -305,13 +305,13 @@ def test_settings_for_owner(login, owner, org):
     assert org.name == "Maple Clinic East" and org.callback_number == "+12125550100"
 
 
-def test_twilio_configured_when_sid_and_token_env(org, monkeypatch):
+def test_twilio_configured_when_sid_and_token_env(org, settings):
     from duedesk.web.settings_views import channel_status
 
     assert channel_status(org)[0]["state"] == "Simulated"
     org.twilio_account_sid = "AC123"
     org.twilio_auth_token_env = "CLINIC_TWILIO_TOKEN"
-    monkeypatch.setenv("CLINIC_TWILIO_TOKEN", "secret")
+    settings.TWILIO_AUTH_TOKENS = {"CLINIC_TWILIO_TOKEN": "secret"}
     assert channel_status(org)[0]["state"] == "Configured"
 
 

@@ -5,3 +5,12 @@ class RecordsConfig(AppConfig):
     name = "duedesk.records"
     label = "records"
     verbose_name = "Records"
+
+    def ready(self):
+        # The core reads no environment: hand it the language settings read in settings.py.
+        from django.conf import settings
+
+        from duedesk.core.nlu import llm, model
+
+        model.configure(enabled=settings.NLU_MODEL)
+        llm.configure(**settings.LLM)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from zoneinfo import available_timezones
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -58,7 +58,8 @@ class InviteForm(forms.Form):
 
 
 def channel_status(org: Organization) -> list[dict]:
-    twilio = bool(org.twilio_account_sid and org.twilio_auth_token_env and os.environ.get(org.twilio_auth_token_env))
+    # Only variables whose names could hold a Twilio token are in TWILIO_AUTH_TOKENS (settings.py).
+    twilio = bool(org.twilio_account_sid and settings.TWILIO_AUTH_TOKENS.get(org.twilio_auth_token_env.strip()))
     return [
         {"name": "Texts and calls (Twilio)", "state": "Configured" if twilio else "Simulated",
          "ok": twilio, "detail": (f"Account {org.twilio_account_sid[:6]}…, token from ${org.twilio_auth_token_env}"

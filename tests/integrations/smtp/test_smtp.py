@@ -220,8 +220,7 @@ def test_the_engine_records_then_sends_the_email(smtp_server, settings, monkeypa
                                                  transports):
     from duedesk.engine import actions
 
-    monkeypatch.setenv("DUEDESK_SMTP_HOST", "127.0.0.1")
-    monkeypatch.delenv("DUEDESK_TWILIO_AUTH_TOKEN", raising=False)
+    settings.SMTP_CONFIGURED, settings.TWILIO_AUTH_TOKENS = True, {}
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp_server.port
     org.email_from = "billing@maple.example"
     org.save()

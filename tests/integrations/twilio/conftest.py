@@ -23,10 +23,10 @@ def payload(name: str, **override) -> dict:
 
 
 @pytest.fixture
-def twilio_env(monkeypatch):
-    monkeypatch.setenv("DUEDESK_TWILIO_AUTH_TOKEN", TOKEN)
-    monkeypatch.delenv("DUEDESK_TWILIO_ACCOUNT_SID", raising=False)
-    monkeypatch.delenv("DUEDESK_SMTP_HOST", raising=False)
+def twilio_env(settings):
+    settings.TWILIO_AUTH_TOKENS = {"DUEDESK_TWILIO_AUTH_TOKEN": TOKEN}
+    settings.TWILIO_ACCOUNT_SID = ""
+    settings.SMTP_CONFIGURED = False
 
 
 @pytest.fixture

@@ -3,12 +3,15 @@ calls (a person, a machine, nobody), faults, and the per-organization configurat
 
 from __future__ import annotations
 
+import runpy
 from datetime import date, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
 
+import duedesk.settings
 from duedesk.channels.registry import PerOrganization
 from duedesk.engine import actions, definitions
 from duedesk.engine.models import Step
@@ -24,10 +27,8 @@ CLINIC = "+12125550199"
 
 
 @pytest.mark.django_db
-def test_without_credentials_the_organization_is_simulated(org, monkeypatch):
-    monkeypatch.delenv("DUEDESK_TWILIO_AUTH_TOKEN", raising=False)
-    monkeypatch.delenv("DUEDESK_TWILIO_ACCOUNT_SID", raising=False)
-    monkeypatch.delenv("DUEDESK_SMTP_HOST", raising=False)
+def test_without_credentials_the_organization_is_simulated(org, settings):
+    settings.TWILIO_AUTH_TOKENS, settings.TWILIO_ACCOUNT_SID, settings.SMTP_CONFIGURED = {}, "", False
     org.sms_from = CLINIC
     org.save()
     assert twilio.transports_for_org(org) is None
@@ -37,11 +38,11 @@ def test_without_credentials_the_organization_is_simulated(org, monkeypatch):
 
 
 @pytest.mark.django_db
-def test_credentials_from_the_environment(org, monkeypatch):
-    monkeypatch.setenv("DUEDESK_TWILIO_ACCOUNT_SID", "AC" + "1" * 32)
-    monkeypatch.setenv("CLINIC_A_TWILIO_TOKEN", "secret-a")
-    monkeypatch.setenv("DUEDESK_TWILIO_BASE_URL", "http://127.0.0.1:9/")
-    monkeypatch.delenv("DUEDESK_SMTP_HOST", raising=False)
+def test_credentials_from_the_environment(org, settings):
+    settings.TWILIO_ACCOUNT_SID = "AC" + "1" * 32
+    settings.TWILIO_AUTH_TOKENS = {"CLINIC_A_TWILIO_TOKEN": "secret-a"}
+    settings.TWILIO_BASE_URL = "http://127.0.0.1:9/"
+    settings.SMTP_CONFIGURED = False
     org.twilio_auth_token_env = "CLINIC_A_TWILIO_TOKEN"
     org.messaging_service_sid = "MG" + "2" * 32
     org.save()
@@ -54,18 +55,26 @@ def test_credentials_from_the_environment(org, monkeypatch):
     assert transports.sms.messaging_service_sid == org.messaging_service_sid
     assert transports.voice.name == "simulated"
     org.voice_caller_id = CLINIC
-    monkeypatch.setenv("DUEDESK_SMTP_HOST", "127.0.0.1")
+    settings.SMTP_CONFIGURED = True
     assert twilio.channel_status(org) == {"sms": "twilio", "call": "twilio", "email": "smtp"}
 
 
 @pytest.mark.django_db
-def test_the_token_variable_must_be_a_twilio_one(org, monkeypatch):
+def test_the_token_variable_must_be_a_twilio_one(org, monkeypatch, settings, tmp_path):
     """An organization's settings can't point the token at another secret of the process."""
+    monkeypatch.setenv("DUEDESK_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("DUEDESK_SECRET_KEY", "not-a-twilio-token")
+    monkeypatch.setenv("CLINIC_A_TWILIO_TOKEN", "secret-a")
+    fresh = runpy.run_path(str(Path(duedesk.settings.__file__)))  # settings.py as a new process reads it
+    assert fresh["TWILIO_AUTH_TOKENS"].get("CLINIC_A_TWILIO_TOKEN") == "secret-a"
+    assert "DUEDESK_SECRET_KEY" not in fresh["TWILIO_AUTH_TOKENS"]
+    settings.TWILIO_AUTH_TOKENS = fresh["TWILIO_AUTH_TOKENS"]
     org.twilio_account_sid = "AC" + "1" * 32
     org.twilio_auth_token_env = "DUEDESK_SECRET_KEY"
     assert twilio.auth_token(org) == ""
     assert twilio.twilio_config(org) is None
+    org.twilio_auth_token_env = "CLINIC_A_TWILIO_TOKEN"
+    assert twilio.auth_token(org) == "secret-a"
 
 
 # ----------------------------------------------------------------------------- the engine over loopback
@@ -83,10 +92,10 @@ def wired(fake, live_server, settings, monkeypatch, org, clock):
     from duedesk.channels import providers
     from duedesk.integrations.twilio import webhooks
 
-    monkeypatch.setenv("DUEDESK_TWILIO_BASE_URL", fake.base_url)
-    monkeypatch.setenv("DUEDESK_TWILIO_AUTH_TOKEN", fake.auth_token)
-    monkeypatch.setenv("DUEDESK_TWILIO_TIMEOUT", "2")
-    monkeypatch.delenv("DUEDESK_SMTP_HOST", raising=False)
+    settings.TWILIO_BASE_URL = fake.base_url
+    settings.TWILIO_AUTH_TOKENS = {"DUEDESK_TWILIO_AUTH_TOKEN": fake.auth_token}
+    settings.TWILIO_TIMEOUT = 2
+    settings.SMTP_CONFIGURED = False
     settings.PUBLIC_URL = live_server.url
     org.twilio_account_sid = fake.account_sid
     org.sms_from = CLINIC

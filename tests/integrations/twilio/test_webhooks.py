@@ -115,8 +115,8 @@ def test_unknown_number_is_refused(twilio_post, hook_clock, connected_org):
     assert Message.objects.count() == 0
 
 
-def test_an_organization_without_a_token_accepts_nothing(twilio_post, hook_clock, connected_org, monkeypatch):
-    monkeypatch.delenv("DUEDESK_TWILIO_AUTH_TOKEN")
+def test_an_organization_without_a_token_accepts_nothing(twilio_post, hook_clock, connected_org, settings):
+    settings.TWILIO_AUTH_TOKENS = {}
     params = payload("sms_inbound", To=CLINIC_NUMBER, From="+12125550042")
     assert twilio_post.post("/hooks/twilio/sms", params).status_code == 403
 

@@ -1,6 +1,8 @@
 """Optional second opinion from a language model, for utterances the rules call unclear.
 
-Off unless ``DUEDESK_LLM_BASE_URL`` and ``DUEDESK_LLM_MODEL`` are set. It may
+Off unless a base URL and a model are configured (``configure``; the Django settings pass
+``DUEDESK_LLM_BASE_URL``, ``DUEDESK_LLM_MODEL``, ``DUEDESK_LLM_API_KEY`` and ``DUEDESK_LLM_TIMEOUT`` in when
+the apps load: the core reads no environment). It may
 only name an intent from the fixed list: dates, amounts and what happens next
 stay with the rules and the workflow. Any slowness, error or reply outside the
 schema returns None, and the caller keeps the rules' answer.
@@ -9,7 +11,7 @@ schema returns None, and the caller keeps the rules' answer.
 from __future__ import annotations
 
 import json
-import os
+from dataclasses import dataclass
 from functools import lru_cache
 
 DEFAULT_TIMEOUT = 1.5
@@ -28,15 +30,25 @@ _SYSTEM = (
 )
 
 
-def _timeout() -> float:
-    try:
-        return float(os.environ.get("DUEDESK_LLM_TIMEOUT", DEFAULT_TIMEOUT))
-    except ValueError:
-        return DEFAULT_TIMEOUT
+@dataclass(frozen=True)
+class LlmSettings:
+    base_url: str = ""
+    model: str = ""
+    api_key: str = ""
+    timeout: float = DEFAULT_TIMEOUT
+
+
+SETTINGS = LlmSettings()
+
+
+def configure(**values) -> None:
+    """Set the model's address, name, key and timeout for this process (see duedesk.settings.LLM)."""
+    global SETTINGS
+    SETTINGS = LlmSettings(**values)
 
 
 def configured() -> bool:
-    return bool(os.environ.get("DUEDESK_LLM_BASE_URL") and os.environ.get("DUEDESK_LLM_MODEL"))
+    return bool(SETTINGS.base_url and SETTINGS.model)
 
 
 @lru_cache(maxsize=4)
@@ -67,14 +79,11 @@ def classify_with_llm(text: str, lang: str, intents: tuple[str, ...], timeout: f
     """An intent from ``intents``, or None on timeout, error or an invalid reply."""
     if not configured():
         return None
-    client = _client(
-        os.environ["DUEDESK_LLM_BASE_URL"],
-        os.environ.get("DUEDESK_LLM_API_KEY", ""),
-        timeout if timeout is not None else _timeout(),
-    )
+    config = SETTINGS
+    client = _client(config.base_url, config.api_key, timeout if timeout is not None else config.timeout)
     try:
         reply = client.chat.completions.create(
-            model=os.environ["DUEDESK_LLM_MODEL"],
+            model=config.model,
             messages=[
                 {"role": "system", "content": _SYSTEM},
                 {"role": "user", "content": f"Language: {lang}\nReply: {text}"},

@@ -12,14 +12,14 @@ It only ever names an intent; dates, amounts and precedence stay with the rules,
 taken when its probability is at least ``THRESHOLD``, chosen by cross-validation on the
 training files (see ``tune``), and never on the set it is judged on.
 
-``DUEDESK_NLU_MODEL=off`` turns it off (the rules alone).
+``DUEDESK_NLU_MODEL=off`` turns it off (the rules alone): the Django settings read it and call
+``configure`` when the apps load; the core reads no environment.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import threading
 from dataclasses import dataclass
 from importlib import resources
@@ -38,8 +38,16 @@ _lock = threading.Lock()
 _model: NaiveBayes | None = None
 
 
+ENABLED = True
+
+
+def configure(*, enabled: bool) -> None:
+    global ENABLED
+    ENABLED = enabled
+
+
 def enabled() -> bool:
-    return os.environ.get("DUEDESK_NLU_MODEL", "on").strip().lower() not in ("off", "0", "false", "no")
+    return ENABLED
 
 
 def features(text: str) -> set[str]:

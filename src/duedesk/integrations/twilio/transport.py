@@ -1,15 +1,16 @@
 """Twilio SMS and voice (and SMTP email) as the engine's transports, per organization.
 
-Configuration, all outside the database's secrets:
-  account SID   Organization.twilio_account_sid, else DUEDESK_TWILIO_ACCOUNT_SID
+Configuration, all outside the database's secrets (settings.py reads the environment):
+  account SID   Organization.twilio_account_sid, else settings.TWILIO_ACCOUNT_SID
   auth token    the environment variable NAMED by Organization.twilio_auth_token_env
-                (default DUEDESK_TWILIO_AUTH_TOKEN); the name must contain "TWILIO", so an
-                organization's settings can never point at another secret of the process
-  base URL      DUEDESK_TWILIO_BASE_URL (default https://api.twilio.com): tests and benchmarks
-                point it at the local fake
-  timeout       DUEDESK_TWILIO_TIMEOUT seconds per API request (default 10)
+                (default DUEDESK_TWILIO_AUTH_TOKEN), from settings.TWILIO_AUTH_TOKENS; the name
+                must contain "TWILIO", so an organization's settings can never point at another
+                secret of the process
+  base URL      settings.TWILIO_BASE_URL (DUEDESK_TWILIO_BASE_URL, default https://api.twilio.com):
+                tests and benchmarks point it at the local fake
+  timeout       settings.TWILIO_TIMEOUT seconds per API request (default 10)
   senders       Organization.sms_from or messaging_service_sid; voice_caller_id (else sms_from)
-  email         SMTP when DUEDESK_SMTP_HOST is set (see channels/email/smtp.py)
+  email         SMTP when DUEDESK_SMTP_HOST is set (settings.SMTP_CONFIGURED)
 
 `transports_for_org(org)` returns None when nothing is configured, and the process falls back to
 the simulated transports (channels/providers.py).
@@ -18,8 +19,6 @@ the simulated transports (channels/providers.py).
 from __future__ import annotations
 
 import email.utils
-import os
-import re
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -39,7 +38,6 @@ DEFAULT_BASE_URL = "https://api.twilio.com"
 LIVE_CALL_STATUSES = ("dialing", "ringing", "in-progress")
 CAPACITY_RETRY_AFTER = 30.0  # seconds before a call over the organization's cap is tried again
 STALE_CALL = timedelta(hours=2)  # a "live" call older than this lost its final callback; don't count it
-_TOKEN_ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*TWILIO[A-Z0-9_]*$|^TWILIO[A-Z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -52,27 +50,21 @@ class TwilioConfig:
 
 def auth_token(org) -> str:
     """The organization's Twilio auth token from the environment ('' when not configured)."""
-    name = (org.twilio_auth_token_env or "").strip()
-    if not name or not _TOKEN_ENV_NAME.match(name):
-        return ""
-    return os.environ.get(name, "")
+    # Only variables whose names could hold a Twilio token are in TWILIO_AUTH_TOKENS (settings.py).
+    return settings.TWILIO_AUTH_TOKENS.get((org.twilio_auth_token_env or "").strip(), "")
 
 
 def twilio_config(org) -> TwilioConfig | None:
-    sid = org.twilio_account_sid or os.environ.get("DUEDESK_TWILIO_ACCOUNT_SID", "")
+    sid = org.twilio_account_sid or settings.TWILIO_ACCOUNT_SID
     token = auth_token(org)
     if not sid or not token:
         return None
-    base = os.environ.get("DUEDESK_TWILIO_BASE_URL", "") or DEFAULT_BASE_URL
-    try:
-        timeout = float(os.environ.get("DUEDESK_TWILIO_TIMEOUT", "") or 10.0)
-    except ValueError:
-        timeout = 10.0
-    return TwilioConfig(sid, token, base.rstrip("/"), timeout)
+    return TwilioConfig(sid, token, (settings.TWILIO_BASE_URL or DEFAULT_BASE_URL).rstrip("/"),
+                        float(settings.TWILIO_TIMEOUT))
 
 
 def smtp_configured() -> bool:
-    return bool(os.environ.get("DUEDESK_SMTP_HOST"))
+    return bool(settings.SMTP_CONFIGURED)
 
 
 def channel_status(org) -> dict[str, str]:
