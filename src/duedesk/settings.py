@@ -134,6 +134,9 @@ TRANSPORTS_FOR_ORG = "duedesk.integrations.twilio.transport.transports_for_org"
 PAY_LINK_FOR_INVOICE = "duedesk.integrations.stripe.paylinks.pay_link_for"
 STRIPE_BASE_URL = os.environ.get("DUEDESK_STRIPE_BASE_URL", "").rstrip("/") or "https://api.stripe.com"
 STRIPE_TIMEOUT = float(os.environ.get("DUEDESK_STRIPE_TIMEOUT", "10"))
+# An organization's Stripe account names the variables holding its secret key and webhook secret (as with
+# Twilio below); only variables whose name contains STRIPE can be named, so none can point at another secret.
+STRIPE_SECRETS = {name: value for name, value in os.environ.items() if "STRIPE" in name}
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},

@@ -29,8 +29,7 @@ def stripe_fake(client, settings, monkeypatch, clock):
         return client.post("/hooks/stripe", data=payload, content_type="application/json",
                            headers={"Stripe-Signature": headers["Stripe-Signature"]}).status_code
 
-    monkeypatch.setenv("DUEDESK_TEST_STRIPE_KEY", KEY)
-    monkeypatch.setenv("DUEDESK_TEST_STRIPE_WEBHOOK", SECRET)
+    settings.STRIPE_SECRETS = {"DUEDESK_TEST_STRIPE_KEY": KEY, "DUEDESK_TEST_STRIPE_WEBHOOK": SECRET}
     monkeypatch.setattr(stripe_hooks, "clock", clock)
     with FakeStripe(KEY, SECRET, webhook_url="http://testserver/hooks/stripe", poster=post) as fake:
         settings.STRIPE_BASE_URL = fake.base_url
