@@ -88,10 +88,9 @@ def worker(batch: int = typer.Option(250, help="Steps claimed per batch"),
         clock = lambda: moment  # noqa: E731
         transports.fallback = simulated(clock)
     w = Worker(transports, clock=clock, batch=batch)
+    total = w.run(until_idle=until_idle)
     if until_idle:
-        typer.echo(w.run_until_idle(max_ticks=10_000_000))
-    else:
-        w.run_forever()
+        typer.echo(total)
 
 
 @app.command()
@@ -241,11 +240,14 @@ def apikey_revoke(prefix: str):
 
 @app.command("fake-twilio")
 def fake_twilio(port: int = 8900, auth_token: str = typer.Option("test-token", envvar="DUEDESK_TWILIO_AUTH_TOKEN"),
-                account_sid: str = typer.Option("AC" + "0" * 32, envvar="DUEDESK_TWILIO_ACCOUNT_SID")):
+                account_sid: str = typer.Option("AC" + "0" * 32, envvar="DUEDESK_TWILIO_ACCOUNT_SID"),
+                dedupe: bool = typer.Option(True, "--dedupe/--no-dedupe",
+                                            help="Answer a repeated idempotency token with the first text "
+                                            "(--no-dedupe: as real Twilio, every request is a new text)")):
     """A local stand-in for Twilio's API, for trying things out and benchmarks."""
     from duedesk.integrations.twilio.fake import serve as serve_fake
 
-    serve_fake(port=port, auth_token=auth_token, account_sid=account_sid)
+    serve_fake(port=port, auth_token=auth_token, account_sid=account_sid, dedupe=dedupe)
 
 
 @app.command("fake-stripe")

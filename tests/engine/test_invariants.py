@@ -261,38 +261,6 @@ def test_a_worker_never_sends_a_step_whose_lease_another_worker_took_over(make_i
     assert Event.objects.filter(kind="sms.sent", invoice=invoice).count() == 1
 
 
-def test_a_long_sending_batch_keeps_its_lease(make_invoice, clock, transports, monkeypatch):
-    from duedesk.engine import batch
-
-    invoice = _due_text(make_invoice, clock)
-    seen = []
-
-    class OneByOne:
-        name = "one-by-one"
-
-        def send(self, msg):  # no send_many: the runner sends one at a time and renews as it goes
-            seen.append(Step.objects.get(enrollment__invoice=invoice, step_id="heads_up").lease_until)
-            return transports.sms.send(msg)
-
-        def lookup(self, *args):
-            return transports.sms.lookup(*args)
-
-    renewed = []
-    original = batch.BatchRunner._renew
-
-    def renew(self, ids, now):
-        original(self, ids, now)
-        renewed.append(Step.objects.get(pk=ids[0]).lease_until)
-
-    monkeypatch.setattr(batch, "LEASE_RENEWAL", -1.0)
-    monkeypatch.setattr(batch.BatchRunner, "_renew", renew)
-    slow = type(transports)(sms=OneByOne(), voice=transports.voice, email=transports.email)
-    Worker(lambda org: slow, clock=clock, worker_id="w").tick()
-    assert seen and seen[0] >= clock() + timedelta(minutes=4)  # the lease covers the send
-    assert renewed and renewed[0] >= clock() + timedelta(minutes=5)  # and is renewed while sending
-    assert SimulatedSend.objects.count() == 1
-
-
 def test_a_send_nobody_can_confirm_goes_to_a_person_not_out_again(make_invoice, clock, transports):
     from duedesk.channels.errors import TransportError
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-import time
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models import Count
@@ -20,6 +19,7 @@ from duedesk.channels.errors import TransportError
 from duedesk.core import compliance
 from duedesk.engine import definitions
 from duedesk.engine.actions import step_key
+from duedesk.engine.lease import LEASE
 from duedesk.engine.models import Enrollment, Step
 from duedesk.engine.planning import Anchors, walk
 from duedesk.engine.runner import StepRunner, compose, first_contact, gate_input, message_context
@@ -27,8 +27,6 @@ from duedesk.records.models import Instalment, Message, Promise
 from duedesk.records.timeline import event
 
 TEXTS = ("sms", "email")
-LEASE = timedelta(minutes=5)
-LEASE_RENEWAL = 60.0  # seconds of sending between lease renewals
 logger = logging.getLogger("duedesk.worker")
 
 
@@ -38,6 +36,8 @@ class BatchRunner:
         self.transports_for = transports_for
         self.worker_id = worker_id
         self.status_callback = status_callback
+        # The worker's heartbeat says whether its lease still outlasts a provider request (engine/lease.py).
+        self.can_send = lambda: True
 
     def run(self, ids: list[int], clock) -> None:
         steps = list(
@@ -90,17 +90,17 @@ class BatchRunner:
                 results = transport.send_many(outgoing)
             else:
                 results = []
-                started = renewed = time.monotonic()
                 for msg in outgoing:
+                    if not self.can_send():
+                        # Our lease could run out mid-request (the heartbeat is failing): a peer would then
+                        # look up a send still in flight. The rest stay `sending`, for recovery.
+                        logger.warning("lease running short: %d texts left to recovery", len(outgoing) - len(results))
+                        group = group[:len(results)]
+                        break
                     try:
                         results.append(transport.send(msg))
                     except TransportError as error:
                         results.append(error)
-                    if time.monotonic() - renewed > LEASE_RENEWAL:
-                        # A rate-limited batch can outlast its lease: keep it, or a peer would reconcile
-                        # rows still being sent here.
-                        self._renew([s.pk for s in group], now + timedelta(seconds=time.monotonic() - started))
-                        renewed = time.monotonic()
             for step, result in zip(group, results, strict=True):
                 message = messages[step.pk]
                 if isinstance(result, TransportError):
@@ -112,10 +112,6 @@ class BatchRunner:
             self.single.after_error(step, message, step.kind, step.enrollment.contact, transport, error, now)
         if sent:
             self._settle(sent, messages, promises, now)
-
-    def _renew(self, ids: list[int], now: datetime) -> None:
-        Step.objects.filter(pk__in=ids, status="sending", leased_by=self.worker_id).update(
-            lease_until=now + LEASE)
 
     def _by_transport(self, steps: list[Step]):
         groups: dict[int, tuple] = {}

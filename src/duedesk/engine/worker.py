@@ -1,27 +1,34 @@
-"""The worker: claims due steps in batches under a lease and runs them.
+"""The worker: claims due steps in batches under a lease and runs them; takes back a dead worker's steps.
 
 On PostgreSQL any number of workers share the queue: the claim is `SELECT … FOR UPDATE SKIP LOCKED`,
 so two workers never take the same row. On SQLite one worker runs (the database serialises writers).
-A worker that dies leaves leases that expire: claimed rows go back to pending (nothing was sent),
-`sending` rows are reconciled with the provider or marked `unknown` for a person.
+
+Leases are short and renewed by a heartbeat while the worker lives (engine/lease.py). When a lease
+runs out (or its worker is known to be gone) a peer takes the rows back: `claimed` rows go back to
+pending (nothing was sent); `sending` rows are taken over one by one with a conditional UPDATE, so
+exactly one worker asks the provider about each and writes its event: found → settled as sent,
+confirmed absent → sent once more with the same key, nobody can tell → `unknown`, for a person.
+
+A worker exits only on SIGTERM/SIGINT (after the batch in hand). A database error (a dropped
+connection, a deadlock) closes the connection, waits a little longer each time, and goes on.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import signal
-import socket
 import time as _time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from duedesk.channels.errors import TransportError
-from duedesk.engine.batch import LEASE, BatchRunner
+from duedesk.engine.batch import BatchRunner
+from duedesk.engine.lease import LEASE, PROVIDER_TIMEOUT, Heartbeat, Lease, gone_holders, new_worker_id
 from duedesk.engine.models import Step
 from duedesk.engine.runner import mark_unknown, settle_sent
 from duedesk.records.models import Call, Message
@@ -29,15 +36,21 @@ from duedesk.records.timeline import log
 
 logger = logging.getLogger("duedesk.worker")
 
-# LEASE lives with the batch runner, which renews it while a long batch is still sending.
+# Errors that say the connection or the transaction is gone, not that our data is wrong: a terminated
+# backend, a network drop, `deadlock detected`, a serialization failure. psycopg's errors reach us as these.
+DATABASE_TROUBLE = (OperationalError, InterfaceError)
+BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # seconds before the next try after a database error
+RECOVER_BATCH = 100  # stranded sends reconciled per tick; the rest wait for the next tick
+
+
+def _skip_locked(qs):
+    return qs.select_for_update(skip_locked=True) if connection.features.has_select_for_update_skip_locked else qs
 
 
 def claim(worker_id: str, now: datetime, limit: int = 100, lease: timedelta = LEASE) -> list[int]:
     """Take up to `limit` due steps for this worker, oldest first."""
     with transaction.atomic():
-        qs = Step.objects.filter(status="pending", run_at__lte=now).order_by("run_at", "pk")
-        if connection.features.has_select_for_update_skip_locked:
-            qs = qs.select_for_update(skip_locked=True)
+        qs = _skip_locked(Step.objects.filter(status="pending", run_at__lte=now).order_by("run_at", "pk"))
         ids = list(qs.values_list("pk", flat=True)[:limit])
         if ids:
             Step.objects.filter(pk__in=ids, status="pending").update(
@@ -46,23 +59,68 @@ def claim(worker_id: str, now: datetime, limit: int = 100, lease: timedelta = LE
         return ids
 
 
-def recover(now: datetime, transports_for: Callable) -> dict:
-    """Leases that expired: a dead worker's rows. Nothing is ever blindly sent again."""
-    counts = {"requeued": 0, "reconciled": 0, "unknown": 0}
+def recover(now: datetime, transports_for: Callable, worker_id: str = "recovery", lease: timedelta = LEASE,
+            limit: int = RECOVER_BATCH) -> dict:
+    """Steps whose worker is gone: expired leases, or a worker on this machine whose process ended.
+    Nothing is ever blindly sent again."""
+    counts = {"requeued": 0, "reconciled": 0, "unknown": 0, "left": 0}
+    gone = gone_holders(now, worker_id)
+    if gone:
+        logger.warning("taking back the steps of stopped workers %s", ", ".join(gone))
+    expired = Q(lease_until__lt=now) | Q(leased_by__in=gone)
     with transaction.atomic():
-        counts["requeued"] = Step.objects.filter(status="claimed", lease_until__lt=now).update(
-            status="pending", leased_by="", lease_until=None
-        )
-    stale = list(
-        Step.objects.filter(status="sending", lease_until__lt=now)
-        .select_related("enrollment__contact__organization", "enrollment__invoice")
-    )
-    for step in stale:
-        counts[_reconcile(step, now, transports_for)] += 1
+        # Locked rows are skipped (another worker is requeueing them): two workers never wait on each
+        # other here, so this cannot deadlock.
+        ids = list(_skip_locked(Step.objects.filter(expired, status="claimed").order_by("pk"))
+                   .values_list("pk", flat=True)[:limit * 10])
+        if ids:
+            counts["requeued"] = Step.objects.filter(expired, pk__in=ids, status="claimed").update(
+                status="pending", leased_by="", lease_until=None)
+    for step in take_over(stranded(now, limit), worker_id, now, lease):
+        counts[_reconcile(step, worker_id, now, transports_for)] += 1
     return counts
 
 
-def _reconcile(step: Step, now: datetime, transports_for: Callable) -> str:
+def stranded(now: datetime, limit: int = RECOVER_BATCH) -> list[int]:
+    """`sending` steps whose lease ran out: their worker died (or stalled) between recording and settling.
+    (A gone worker's `sending` rows wait for the lease too: a request it wrote just before it died may
+    still be landing at the provider.)"""
+    return list(Step.objects.filter(status="sending", lease_until__lt=now).order_by("lease_until", "pk")
+                .values_list("pk", flat=True)[:limit])
+
+
+def take_over(ids: list[int], worker_id: str, now: datetime, lease: timedelta = LEASE) -> list[Step]:
+    """Lease each stranded step to this worker with a conditional UPDATE; returns the ones it got.
+    A row another worker took first no longer matches (its lease runs again), so only one worker
+    reconciles a step. On PostgreSQL rows locked by a peer are skipped rather than waited for."""
+    mine = []
+    with transaction.atomic():
+        candidates = list(_skip_locked(Step.objects.filter(pk__in=ids, status="sending", lease_until__lt=now)
+                                       .order_by("pk")).values_list("pk", flat=True))
+        for pk in candidates:
+            if Step.objects.filter(pk=pk, status="sending", lease_until__lt=now).update(
+                    leased_by=worker_id, lease_until=now + lease):
+                mine.append(pk)
+    return list(Step.objects.filter(pk__in=mine, status="sending", leased_by=worker_id)
+                .select_related("enrollment__contact__organization", "enrollment__invoice").order_by("pk"))
+
+
+def release(worker_id: str, now: datetime) -> int:
+    """Hand back whatever this worker still holds after a batch (a step that raised, a failed batch):
+    claimed rows to pending; sending rows to recovery once any request in flight has landed."""
+    with transaction.atomic():
+        n = Step.objects.filter(leased_by=worker_id, status="claimed").update(
+            status="pending", leased_by="", lease_until=None)
+        n += Step.objects.filter(leased_by=worker_id, status="sending").update(
+            leased_by="", lease_until=now + PROVIDER_TIMEOUT)
+    return n
+
+
+def _still_mine(step: Step, worker_id: str) -> bool:
+    return Step.objects.select_for_update().filter(pk=step.pk, status="sending", leased_by=worker_id).exists()
+
+
+def _reconcile(step: Step, worker_id: str, now: datetime, transports_for: Callable) -> str:
     contact = step.enrollment.contact
     channel = step.kind
     record = (Call if channel == "call" else Message).objects.filter(idempotency_key=step.idempotency_key).first()
@@ -74,69 +132,142 @@ def _reconcile(step: Step, now: datetime, transports_for: Callable) -> str:
         found, lookup_error = None, str(error)
     else:
         lookup_error = ""
-    if found is not None and record is not None:
-        log(step.organization_id, "step.reconciled", now, contact=contact, invoice=step.enrollment.invoice,
-            channel=channel, step=step.step_id, provider_id=found.provider_id, result="was sent")
-        settle_sent(step, record, channel, found, now)
-        return "reconciled"
-    if found is None and not lookup_error and record is not None and channel != "call":
-        # The provider confirms it never got it: the send can go out once, with the same key.
-        with transaction.atomic():
-            Step.objects.filter(pk=step.pk, status="sending").update(
-                status="pending", leased_by="", lease_until=None, run_at=now
-            )
+    with transaction.atomic():
+        if not _still_mine(step, worker_id):  # settled meanwhile (a late answer), or taken by a peer
+            return "left"
+        if found is not None and record is not None:
+            log(step.organization_id, "step.reconciled", now, contact=contact, invoice=step.enrollment.invoice,
+                channel=channel, step=step.step_id, provider_id=found.provider_id, result="was sent")
+            settle_sent(step, record, channel, found, now)
+            return "reconciled"
+        if found is None and not lookup_error and record is not None and channel != "call":
+            # The provider confirms it never got it: the send can go out once, with the same key.
+            Step.objects.filter(pk=step.pk).update(status="pending", leased_by="", lease_until=None, run_at=now)
             log(step.organization_id, "step.reconciled", now, contact=contact, invoice=step.enrollment.invoice,
                 channel=channel, step=step.step_id, result="never reached the provider")
-        return "reconciled"
-    mark_unknown(step, record, now, lookup_error)
-    return "unknown"
+            return "reconciled"
+        mark_unknown(step, record, now, lookup_error)
+        return "unknown"
 
 
 class Worker:
     def __init__(self, transports_for: Callable, clock: Callable[[], datetime] = timezone.now,
                  batch: int = 100, worker_id: str | None = None, lease: timedelta = LEASE,
-                 after_batch: Callable[[], None] | None = None):
+                 after_batch: Callable[[], None] | None = None, sleep: Callable[[float], None] = _time.sleep):
         self.transports_for = transports_for
         self.clock = clock
         self.batch = batch
-        self.lease = lease
-        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
+        self.lease = Lease(worker_id or new_worker_id(), clock, lease)
+        self.worker_id = self.lease.worker_id
         self.runner = BatchRunner(transports_for, self.worker_id, f"{settings.PUBLIC_URL}/hooks/twilio/sms/status")
         self.after_batch = after_batch
+        self.sleep = sleep
         self.stopping = False
+        self.failures = 0  # database errors in a row; the backoff grows with them
+        self._heartbeat: Heartbeat | None = None
+        self.fenced = False  # whether sends check the lease (on with the heartbeat, in run())
+        self._holding = False  # steps may be leased to us (set while a tick runs; cleared once handed back)
 
     def tick(self) -> int:
-        """Recover expired leases, then run one batch. Returns how many steps ran."""
+        """Recover what dead workers left, then claim and run one batch. Returns how many steps ran."""
+        self.lease.progress()
         now = self.clock()
-        recover(now, self.transports_for)
-        ids = claim(self.worker_id, now, self.batch, self.lease)
+        if self._holding:  # a tick that failed left steps leased to us: nothing is held between batches
+            try:
+                release(self.worker_id, now)
+            except DATABASE_TROUBLE:
+                return self._database_failed("handing back steps")
+        self._holding = True
+        try:
+            recover(now, self.transports_for, self.worker_id, self.lease.length)
+        except DATABASE_TROUBLE:
+            return self._database_failed("recovery")
+        except Exception:
+            logger.exception("recovery failed; its steps are tried again on the next tick")
+        try:
+            ids = claim(self.worker_id, now, self.batch, self.lease.length)
+        except DATABASE_TROUBLE:
+            return self._database_failed("claiming")
+        if ids and self.fenced:
+            self.lease.taken(now)
         # SIGTERM finishes the batch in hand: steps already claimed are run, not dropped.
         try:
             self.runner.run(ids, self.clock)
+        except DATABASE_TROUBLE:
+            return self._database_failed("a batch")
         except Exception:
-            logger.exception("a batch failed; its leases will expire and its steps will be recovered")
+            logger.exception("a batch failed; its steps are handed back and recovered")
+        try:
+            # Normally nothing is left; a step that raised is handed back rather than renewed forever.
+            if release(self.worker_id, self.clock()):
+                logger.warning("steps left over from a batch were handed back for recovery")
+        except DATABASE_TROUBLE:
+            return self._database_failed("handing back steps")
+        self._holding = False
+        self.lease.released()
+        self.lease.suspended = False
+        self.failures = 0
         if self.after_batch:
             self.after_batch()
         return len(ids)
 
+    def _database_failed(self, during: str) -> int:
+        """Close the broken connection, wait (longer each time in a row), and let the next tick reconnect.
+        Steps this worker held are handed back on its next tick (or by their lease if it never comes)."""
+        self.lease.suspended = True  # rows this tick held are not renewed: handed back, or left to expire
+        delay = BACKOFF[min(self.failures, len(BACKOFF) - 1)]
+        self.failures += 1
+        logger.warning("database error during %s (%d in a row); reconnecting in %.1f s", during, self.failures,
+                       delay, exc_info=True)
+        try:
+            connection.close()
+        except Exception:  # closing a dead connection can raise too; it is gone either way
+            logger.debug("closing the broken connection raised", exc_info=True)
+        self.sleep(delay)
+        return 0
+
     def run_until_idle(self, max_ticks: int = 10_000) -> int:
         total = 0
         for _ in range(max_ticks):
+            if self.stopping:
+                break
             n = self.tick()
             total += n
-            if n == 0:
+            if n == 0 and not self.failures:
                 break
         return total
 
-    def run_forever(self, idle_sleep: float = 1.0) -> None:
-        signal.signal(signal.SIGTERM, self._stop)
-        signal.signal(signal.SIGINT, self._stop)
+    def run(self, until_idle: bool = False, idle_sleep: float = 1.0) -> int:
+        """The worker process: heartbeat on, SIGTERM/SIGINT finish the batch in hand and stop."""
+        previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        self.fence()
+        self._heartbeat = Heartbeat(self.lease).start()
         logger.info("worker %s started", self.worker_id)
-        while not self.stopping:
-            n = self.tick()
-            if n == 0 and not self.stopping:
-                _time.sleep(idle_sleep)
+        total = 0
+        try:
+            if until_idle:
+                total = self.run_until_idle(max_ticks=10_000_000)
+            else:
+                while not self.stopping:
+                    n = self.tick()
+                    total += n
+                    if n == 0 and not self.stopping:
+                        self.sleep(idle_sleep)
+        finally:
+            self._heartbeat.stop()
+            self._heartbeat = None
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
         logger.info("worker %s stopped", self.worker_id)
+        return total
+
+    def fence(self) -> None:
+        """From now on a batch starts no send unless this worker's lease outlasts a provider request."""
+        self.fenced = True
+        self.runner.can_send = self.lease.can_send
+
+    def run_forever(self, idle_sleep: float = 1.0) -> None:
+        self.run(idle_sleep=idle_sleep)
 
     def _stop(self, signum, frame):
         self.stopping = True

@@ -147,6 +147,32 @@ def test_idempotency_token_dedupes(rest, fake):
     assert fake.counters["idempotent_replays"] == 1
 
 
+def test_without_its_dedupe_guard_the_fake_is_twilio_a_repeated_request_is_a_second_text():
+    with FakeTwilio(callbacks=False, dedupe=False) as fake, TwilioRest(
+            fake.account_sid, fake.auth_token, base_url=fake.base_url) as rest:
+        first = send(rest, idempotency_key="enr-7:reminder-3d:0")
+        again = send(rest, idempotency_key="enr-7:reminder-3d:0")
+    assert first["sid"] != again["sid"]
+    assert [m["idempotency_token"] for m in fake.messages] == ["enr-7:reminder-3d:0"] * 2
+
+
+def test_lookups_are_asked_again_after_a_429_or_500_but_sends_never_are(fake):
+    pauses = []
+    with TwilioRest(fake.account_sid, fake.auth_token, base_url=fake.base_url, sleep=pauses.append) as rest:
+        sent = send(rest)
+        fake.fail_next(1, status=429, retry_after=1)
+        fake.fail_next(1, status=500)
+        assert [m["sid"] for m in rest.find_messages(to=PATIENT)] == [sent["sid"]]
+        assert pauses == [1.0, 0.5]
+        fake.fail_next(3, status=503)
+        with pytest.raises(TransportError):  # three tries, then the caller decides (a person, for a send)
+            rest.find_messages(to=PATIENT)
+        fake.fail_next(1, status=500)
+        with pytest.raises(TransportError):
+            send(rest)
+    assert len(fake.messages) == 1
+
+
 def test_find_messages_filters_and_pages(rest, fake):
     for i in range(105):
         send(rest, body=f"reminder {i}")

@@ -1,7 +1,9 @@
 """A small synchronous client for the parts of Twilio's REST API we use.
 
-It never retries: the engine's worker owns retries and backoff, and must know when a send
-may have gone through (TransportError.accepted_unknown) so a patient is never texted twice.
+It never retries a create: the engine's worker owns retries and backoff, and must know when a send
+may have gone through (TransportError.accepted_unknown) so a patient is never texted twice. Reads
+(the lookups that reconcile an unsure send) are tried up to READ_TRIES times on a 429, a 5xx or a
+dropped connection: asking twice changes nothing, and a lookup that gives up sends the step to a person.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ __all__ = ["TwilioRest", "TransportError", "backoff_delay", "retry_delay"]
 API_VERSION = "2010-04-01"
 IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"
 _MAX_LIST_PAGES = 20  # reconciliation looks at recent sends only; bound the walk
+READ_TRIES = 3
+READ_PAUSES = (0.2, 0.5)  # seconds before the 2nd and 3rd try (a Retry-After up to 2 s is honoured)
 
 
 class TwilioRest:
@@ -31,6 +35,7 @@ class TwilioRest:
         base_url: str = "https://api.twilio.com",
         timeout: float = 10.0,
         client: httpx.Client | None = None,
+        sleep=time.sleep,
     ) -> None:
         self.account_sid = account_sid
         self.base_url = base_url.rstrip("/")
@@ -38,6 +43,7 @@ class TwilioRest:
         self._owns_client = client is None
         self._client = client or httpx.Client(timeout=timeout, headers={"User-Agent": "duedesk"})
         self._timeout = timeout
+        self._sleep = sleep
 
     # -- lifecycle ---------------------------------------------------------------
     def close(self) -> None:
@@ -183,6 +189,19 @@ class TwilioRest:
             # Our fake dedupes on this; against Twilio, reconciliation (find_messages) is the net.
             headers[IDEMPOTENCY_HEADER] = idempotency_key
         creates = method == "POST"
+        if creates:
+            return self._once(method, url, data, params, headers, creates)
+        for attempt in range(READ_TRIES):
+            try:
+                return self._once(method, url, data, params, headers, creates)
+            except TransportError as error:
+                transient = error.http_status is None or error.http_status == 429 or error.http_status >= 500
+                if attempt == READ_TRIES - 1 or error.permanent or not transient:
+                    raise
+                self._sleep(min(2.0, error.retry_after) if error.retry_after is not None else READ_PAUSES[attempt])
+        raise AssertionError("unreachable")
+
+    def _once(self, method: str, url: str, data, params, headers: dict, creates: bool) -> dict:
         try:
             response = self._client.request(
                 method, url, data=data, params=params, headers=headers, auth=self._auth, timeout=self._timeout

@@ -38,6 +38,9 @@ class FakeTwilio:
     A machine that answered under async AMD waits, in-progress, for update_call(); that wait is
     not pending work, so wait_idle() returns while such a call is still open.
     Faults from fail_next()/slow_next() apply to the next API requests of any kind.
+    dedupe: texts with an idempotency token seen before are answered with the first one (a guard our
+    fake adds for tests); dedupe=False is Twilio as it is: every request is a new text, so a bug that
+    sends twice shows as two texts.
     """
 
     def __init__(
@@ -50,7 +53,9 @@ class FakeTwilio:
         callback_delay: float = 0.0,
         callback_workers: int = 4,
         clock: Callable[[], datetime] | None = None,
+        dedupe: bool = True,
     ) -> None:
+        self.dedupe = dedupe
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.host, self.port = host, port
@@ -268,7 +273,7 @@ class FakeTwilio:
             # a call request repeated after a timeout is a second call, as it would be at Twilio.
             if kind == "Calls":
                 token = None
-            if token and (kind, token) in self._idempotent:
+            if token and self.dedupe and (kind, token) in self._idempotent:
                 # Same token, same resource: nothing new is sent.
                 self._counters["idempotent_replays"] += 1
                 return 201, self._fetch(kind, self._idempotent[(kind, token)])[1]
@@ -287,7 +292,7 @@ class FakeTwilio:
             else:
                 item = self._new_call(params, now, number_error)
             sid = item["sid"] if isinstance(item, dict) else item.sid
-            if token:
+            if token and self.dedupe:
                 self._idempotent[(kind, token)] = sid
             return 201, self._fetch(kind, sid)[1]
 
@@ -480,9 +485,9 @@ def _reply(h: BaseHTTPRequestHandler, status: int, body: dict, headers: dict | N
         pass  # the client gave up (e.g. its timeout fired during slow_next)
 
 
-def serve(port: int, auth_token: str, account_sid: str, host: str = "127.0.0.1") -> None:
+def serve(port: int, auth_token: str, account_sid: str, host: str = "127.0.0.1", dedupe: bool = True) -> None:
     """Run a fake Twilio until interrupted (for `duedesk fake-twilio --port N`)."""
-    fake = FakeTwilio(account_sid=account_sid, auth_token=auth_token, host=host, port=port)
+    fake = FakeTwilio(account_sid=account_sid, auth_token=auth_token, host=host, port=port, dedupe=dedupe)
     fake.start()
     print(f"Fake Twilio listening on {fake.base_url} (account {account_sid})", flush=True)
     try:
