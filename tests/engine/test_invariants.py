@@ -176,7 +176,9 @@ def test_paid_rolls_back_whole_if_anything_fails(make_invoice, clock, monkeypatc
     def boom(*a, **k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(actions, "exit_invoice_enrollments", boom)
+    from duedesk.engine.actions import invoices
+
+    monkeypatch.setattr(invoices, "exit_invoice_enrollments", boom)
     with pytest.raises(RuntimeError):
         actions.mark_invoice_paid(invoice, clock())
     invoice.refresh_from_db()

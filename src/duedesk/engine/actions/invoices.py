@@ -1,0 +1,135 @@
+"""Invoices and payments: a payment, a status, a new due date or amount, a pause."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.db import transaction
+
+from duedesk.engine.actions.enrollments import (
+    CLOSED_INVOICE,
+    enroll_invoice,
+    exit_invoice_enrollments,
+    replan_invoice,
+)
+from duedesk.engine.actions.promises import settle_promises
+from duedesk.records.models import Invoice
+from duedesk.records.timeline import log
+
+
+def record_payment(invoice: Invoice, amount: Decimal, now: datetime, *, actor: str = "duedesk",
+                   source: str = "") -> Invoice:
+    """A payment landed. Paid in full stops everything for the invoice, in this same transaction."""
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        invoice.balance = max(Decimal("0"), invoice.balance - Decimal(amount))
+        fields = ["balance", "updated_at"]
+        if invoice.balance == 0:
+            invoice.status = "paid"
+            fields.append("status")
+        invoice.save(update_fields=fields)
+        log(invoice.organization_id, "payment.recorded", now, contact=invoice.contact, invoice=invoice,
+            actor=actor, amount=str(Decimal(amount)), balance=str(invoice.balance), source=source)
+        settle_instalments(invoice, now)
+        if invoice.status == "paid":
+            settle_promises(invoice, now, paid=True)
+            exit_invoice_enrollments(invoice, "paid", now)
+        return invoice
+
+
+def record_refund(invoice: Invoice, amount: Decimal, now: datetime, *, actor: str = "duedesk",
+                  source: str = "") -> Invoice:
+    """Money went back to the patient: the balance reopens by that much (never above the amount due) and
+    a paid invoice is open again. Outreach does not restart on its own; the caller hands it to a person."""
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        invoice.balance = min(invoice.amount_due, invoice.balance + Decimal(amount))
+        fields = ["balance", "updated_at"]
+        if invoice.status == "paid" and invoice.balance > 0:
+            invoice.status = "open"
+            fields.append("status")
+        invoice.save(update_fields=fields)
+        log(invoice.organization_id, "payment.refunded", now, contact=invoice.contact, invoice=invoice,
+            actor=actor, amount=str(Decimal(amount)), balance=str(invoice.balance), source=source)
+        return invoice
+
+
+def settle_instalments(invoice: Invoice, now: datetime) -> int:
+    """Mark a payment plan's instalments paid once the balance no longer covers them (earliest first)."""
+    pending = list(invoice.instalments.filter(status="pending").order_by("due_date", "pk"))
+    settled = 0
+    for i, row in enumerate(pending):
+        still_owed_after = sum((r.amount for r in pending[i + 1:]), Decimal("0"))
+        if invoice.balance > still_owed_after:
+            break
+        row.status = "paid"
+        row.save(update_fields=["status"])
+        log(invoice.organization_id, "plan.instalment_paid", now, contact=invoice.contact, invoice=invoice,
+            date=row.due_date, amount=str(row.amount))
+        settled += 1
+    return settled
+
+
+def mark_invoice_paid(invoice: Invoice, now: datetime, *, actor: str = "duedesk", source: str = "") -> Invoice:
+    return record_payment(invoice, invoice.balance, now, actor=actor, source=source)
+
+
+def set_invoice_status(invoice: Invoice, status: str, now: datetime, *, actor: str = "duedesk",
+                       note: str = "") -> Invoice:
+    """Disputed and written off stop outreach; hardship waits for a person; open and in_plan run it."""
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        old = invoice.status
+        invoice.status = status
+        invoice.save(update_fields=["status", "updated_at"])
+        log(invoice.organization_id, "invoice.status_changed", now, contact=invoice.contact, invoice=invoice,
+            actor=actor, old=old, new=status, note=note)
+        if status in CLOSED_INVOICE:
+            settle_promises(invoice, now, paid=status == "paid")
+            exit_invoice_enrollments(invoice, status, now)
+        return invoice
+
+
+def update_invoice(invoice: Invoice, now: datetime, *, due_date: date | None = None,
+                   amount_due: Decimal | None = None, balance: Decimal | None = None,
+                   actor: str = "duedesk") -> Invoice:
+    """Change the due date or amount; outreach is re-planned (or stopped, when nothing is owed)."""
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        changes = {}
+        if due_date is not None and due_date != invoice.due_date:
+            changes["due_date"] = (invoice.due_date, due_date)
+            invoice.due_date = due_date
+        if amount_due is not None and amount_due != invoice.amount_due:
+            paid_so_far = invoice.amount_due - invoice.balance
+            changes["amount_due"] = (invoice.amount_due, amount_due)
+            invoice.amount_due = amount_due
+            invoice.balance = max(Decimal("0"), amount_due - paid_so_far)
+        if balance is not None and balance != invoice.balance:
+            changes["balance"] = (invoice.balance, balance)
+            invoice.balance = balance
+        if not changes:
+            return invoice
+        if invoice.balance <= 0 and invoice.status not in CLOSED_INVOICE:
+            invoice.status = "paid"
+        invoice.save()
+        log(invoice.organization_id, "invoice.updated", now, contact=invoice.contact, invoice=invoice, actor=actor,
+            **{k: {"from": str(a), "to": str(b)} for k, (a, b) in changes.items()})
+        if invoice.status == "paid":
+            settle_promises(invoice, now, paid=True)
+            exit_invoice_enrollments(invoice, "paid", now)
+        elif "due_date" in changes:
+            replan_invoice(invoice, now)
+        elif invoice.status == "open":
+            enroll_invoice(invoice, now)
+        return invoice
+
+
+def pause_invoice(invoice: Invoice, until: datetime, now: datetime, *, actor: str = "duedesk",
+                  reason: str = "") -> None:
+    with transaction.atomic():
+        Invoice.objects.filter(pk=invoice.pk).update(paused_until=until)
+        invoice.paused_until = until
+        log(invoice.organization_id, "invoice.paused", now, contact=invoice.contact, invoice=invoice, actor=actor,
+            until=until, reason=reason)
