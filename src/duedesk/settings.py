@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "duedesk.records",
     "duedesk.channels",
     "duedesk.integrations.stripe",
+    "duedesk.integrations.webhooks",
     "duedesk.engine",
     "duedesk.inbox",
     "duedesk.web",

@@ -6,6 +6,7 @@ import pytest
 from django.urls import get_resolver
 
 from duedesk.engine.models import Workflow
+from duedesk.integrations.webhooks.models import Delivery, Endpoint
 from duedesk.records.models import Contact, Event, Handoff, Invoice, Membership
 
 pytestmark = pytest.mark.django_db
@@ -17,11 +18,13 @@ PUBLIC = {"login", "logout", "password_reset", "password_reset_done", "password_
 def _urls(case, staff):
     h, c, i = case["handoff"].pk, case["contact"].pk, case["invoice"].pk
     m = Membership.objects.get(user=staff).pk
+    ep, d = _webhook(case)
     pay = {f"pay{i}-amount": "10", f"pay{i}-paid_on": "2026-12-07"}
     gets = {
         "overview": "/", "inbox": "/inbox/", "inbox_detail": f"/inbox/{h}/", "contacts": "/contacts/",
         "contact_detail": f"/contacts/{c}/", "workflows": "/workflows/",
         "workflow_edit": "/workflows/payment-reminders/", "settings": "/settings/",
+        "webhooks": "/settings/webhooks/", "webhook_detail": f"/settings/webhooks/{ep}/",
     }
     posts = {
         "inbox_assign": (f"/inbox/{h}/assign/", {"assignee": "me"}),
@@ -38,8 +41,23 @@ def _urls(case, staff):
         "settings": ("/settings/", {"name": "Changed"}),
         "settings_invite": ("/settings/invite/", {"email": "new@example.com", "role": "staff"}),
         "settings_role": (f"/settings/members/{m}/role/", {"role": "viewer"}),
+        "webhooks": ("/settings/webhooks/", {"url": "https://example.org/hook", "kind": "standard"}),
+        "webhook_toggle": (f"/settings/webhooks/{ep}/toggle/", {}),
+        "webhook_test": (f"/settings/webhooks/{ep}/test/", {}),
+        "webhook_replay": (f"/settings/webhooks/deliveries/{d}/replay/", {}),
     }
     return gets, posts
+
+
+def _webhook(case):
+    from django.utils import timezone
+
+    org = case["contact"].organization
+    ep, _ = Endpoint.objects.get_or_create(organization=org, url="https://example.org/in",
+                                           defaults={"created_at": timezone.now()})
+    d, _ = Delivery.objects.get_or_create(endpoint=ep, message_id="msg_1", defaults={
+        "type": "sms.sent", "payload": {}, "next_attempt_at": timezone.now(), "created_at": timezone.now()})
+    return ep.pk, d.pk
 
 
 def test_the_tables_cover_every_named_url(case, staff):
@@ -57,6 +75,8 @@ def _snapshot(org):
         list(Membership.objects.filter(organization=org).values()),
         Workflow.objects.filter(organization=org).count(),
         list(type(org).objects.filter(pk=org.pk).values()),
+        list(Endpoint.objects.filter(organization=org).values()),
+        Delivery.objects.filter(endpoint__organization=org).count(),
     )
 
 
@@ -65,10 +85,10 @@ def test_another_organization_gets_404_on_every_object(login, outsider, case, st
     client = login(outsider)
     org = case["contact"].organization
     before = _snapshot(org)
-    for name in ("inbox_detail", "contact_detail", "workflow_edit"):
+    for name in ("inbox_detail", "contact_detail", "workflow_edit", "webhook_detail"):
         assert client.get(gets[name]).status_code == 404, name
     for name, (url, data) in posts.items():
-        if name in ("settings", "settings_invite"):
+        if name in ("settings", "settings_invite", "webhooks"):
             continue  # not an object: the outsider acts on their own organization
         assert client.post(url, data).status_code == 404, name
     assert _snapshot(org) == before
@@ -86,7 +106,7 @@ def test_viewer_reads_but_every_post_is_403_and_changes_nothing(login, viewer, c
     client = login(viewer)
     org = case["contact"].organization
     for name, url in gets.items():
-        expected = 403 if name == "settings" else 200
+        expected = 403 if name in ("settings", "webhooks", "webhook_detail") else 200
         assert client.get(url).status_code == expected, name
     before = _snapshot(org)
     for name, (url, data) in posts.items():
@@ -98,7 +118,8 @@ def test_staff_cannot_use_owner_settings(login, staff, case):
     _, posts = _urls(case, staff)
     client = login(staff)
     before = _snapshot(case["contact"].organization)
-    for name in ("settings", "settings_invite", "settings_role"):
+    for name in ("settings", "settings_invite", "settings_role", "webhooks", "webhook_toggle", "webhook_test",
+                 "webhook_replay"):
         url, data = posts[name]
         assert client.post(url, data).status_code == 403, name
     assert _snapshot(case["contact"].organization) == before

@@ -1,11 +1,11 @@
-"""Telling a person that a handoff is waiting: email to the assignee or the billing address, and an
-optional Slack-compatible webhook. Runs after the handoff is committed; a failure is logged, never raised."""
+"""Telling a person that a handoff is waiting: email to the assignee or the billing address. Runs after the
+handoff is committed; a failure is logged, never raised. (A Slack-compatible chat notice is a webhook
+endpoint of the kind "chat": integrations/webhooks.)"""
 
 from __future__ import annotations
 
 import logging
 
-import httpx
 from django.conf import settings
 from django.core.mail import send_mail
 
@@ -33,8 +33,3 @@ def handoff_opened(handoff_id: int) -> None:
             send_mail(subject, body, org.email_from or settings.DEFAULT_FROM_EMAIL, [recipient])
         except Exception:
             logger.exception("could not email handoff %s", handoff.pk)
-    if org.slack_webhook_url:
-        try:
-            httpx.post(org.slack_webhook_url, json={"text": f"{subject}\n{link}"}, timeout=5.0)
-        except httpx.HTTPError:
-            logger.exception("could not post handoff %s to the chat webhook", handoff.pk)

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from duedesk.inbox import views as inbox
+from duedesk.integrations.webhooks import views as webhook_views
 from duedesk.web import accounts, contacts, overview, settings_views, workflows
 
 urlpatterns = accounts.urlpatterns + [
@@ -26,4 +27,9 @@ urlpatterns = accounts.urlpatterns + [
     path("settings/", settings_views.settings_page, name="settings"),
     path("settings/invite/", settings_views.invite, name="settings_invite"),
     path("settings/members/<int:pk>/role/", settings_views.change_role, name="settings_role"),
+    path("settings/webhooks/", webhook_views.endpoints, name="webhooks"),
+    path("settings/webhooks/<int:pk>/", webhook_views.endpoint_detail, name="webhook_detail"),
+    path("settings/webhooks/<int:pk>/toggle/", webhook_views.endpoint_toggle, name="webhook_toggle"),
+    path("settings/webhooks/<int:pk>/test/", webhook_views.endpoint_test, name="webhook_test"),
+    path("settings/webhooks/deliveries/<int:pk>/replay/", webhook_views.delivery_replay, name="webhook_replay"),
 ]

