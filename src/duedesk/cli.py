@@ -20,7 +20,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(nlu_app, name="nlu")
 app.add_typer(apikey_app, name="apikey")
 
-OUR_COMMANDS = {"serve", "run", "worker", "demo", "simulate", "import", "workflow", "nlu", "apikey", "fake-twilio", "fake-stripe",
+OUR_COMMANDS = {"serve", "run", "worker", "demo", "doctor", "simulate", "import", "workflow", "nlu", "apikey", "fake-twilio", "fake-stripe",
                 "--help", "-h"}
 
 
@@ -108,11 +108,20 @@ def serve(host: str = "127.0.0.1", port: int = 8000, dev: bool = typer.Option(Fa
 
 
 def _gunicorn(host: str, port: int, workers: int):
+    from django.conf import settings
     from gunicorn.app.wsgiapp import WSGIApplication
 
+    class App(WSGIApplication):
+        def load_config(self):
+            super().load_config()
+            if settings.LOG_FORMAT == "json":
+                # gunicorn's own lines (boot, worker timeouts and crashes, access) as JSON like the app's.
+                self.cfg.set("logconfig_dict", {"formatters": {"generic": settings.LOG_FORMATTERS["json"]}})
+
+    # Errors (and a worker's traceback) to stderr, requests to stdout; a 500's traceback is logged by Django.
     sys.argv = ["gunicorn", "duedesk.wsgi:application", "--bind", f"{host}:{port}", "--workers", str(workers),
-                "--access-logfile", "-"]
-    WSGIApplication().run()
+                "--access-logfile", "-", "--error-logfile", "-"]
+    App().run()
 
 
 @app.command()
@@ -155,6 +164,20 @@ def demo(force: bool = typer.Option(False, help="Seed even if the database has o
                 return
     typer.echo(f"Username: {login[0]}")
     typer.echo(f"Password: {login[1]}")
+
+
+@app.command()
+def doctor():
+    """Check this deployment: settings, files, database, Twilio per organization, SMTP. Exit 1 on a problem."""
+    _django()
+    from duedesk import doctor as checks
+
+    findings = checks.run()
+    for finding in findings:
+        typer.echo(finding.line())
+    problems = sum(f.level == checks.PROBLEM for f in findings)
+    typer.echo(f"{problems} problem{'s' if problems != 1 else ''} found" if problems else "no problems found")
+    raise typer.Exit(1 if problems else 0)
 
 
 @app.command()

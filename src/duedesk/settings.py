@@ -11,6 +11,7 @@ Every environment variable duedesk reads is read here, once, at start-up; the re
 django.conf.settings.
 """
 
+import ipaddress
 import os
 import re
 import secrets
@@ -22,16 +23,31 @@ BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("DUEDESK_DATA_DIR", "var")).resolve()
 
 
+def make_data_dir(path: Path = DATA_DIR) -> Path:
+    """The data directory (patient data, the secret key, mail), readable by this user only when we make it."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def write_private(path: Path, text: str = "") -> bool:
+    """Create `path` as 0600 from its first byte (no window where another user can read it, whatever the
+    umask); False when it already exists (another process made it first: use that one)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    return True
+
+
 def _secret_key() -> str:
     key = os.environ.get("DUEDESK_SECRET_KEY")
     if key:
         return key
     # Generated once and kept beside the database so sessions survive a restart.
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    path = DATA_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+    path = make_data_dir() / "secret_key"
+    write_private(path, secrets.token_urlsafe(50))
     return path.read_text().strip()
 
 
@@ -69,6 +85,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "duedesk.web.operations.WebhookTiming",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -118,7 +135,11 @@ if os.environ.get("DUEDESK_TEST_DB_SUFFIX") and DATABASES["default"]["ENGINE"].e
     # Two copies of the test suite on one PostgreSQL server each get their own test databases.
     DATABASES["default"]["TEST"] = {"NAME": f"test_duedesk_{os.environ['DUEDESK_TEST_DB_SUFFIX']}"}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    make_data_dir()
+    # SQLite would create the file 0644 under the usual umask: make it 0600 first (its -wal and -shm files
+    # take the database file's mode).
+    if DATABASES["default"]["NAME"] not in ("", ":memory:") and "mode=memory" not in DATABASES["default"]["NAME"]:
+        write_private(Path(DATABASES["default"]["NAME"]))
     # WAL lets the web process read while the worker writes; a busy timeout instead of "database is locked".
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,
@@ -151,6 +172,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+make_data_dir()
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise expects it even before collectstatic
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -187,14 +209,24 @@ CONTENT_SECURITY_POLICY = {
 
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.25  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Behind a reverse proxy every login comes from the proxy's address, so "username + IP" would let anyone lock
+# a staff member out from anywhere. Lockout keys on the username alone, unless DUEDESK_TRUSTED_PROXIES names
+# the proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed: then it keys on the
+# username and the client's own address (web/proxies.client_ip), so a stranger locks out only themselves.
+TRUSTED_PROXIES = [p.strip() for p in os.environ.get("DUEDESK_TRUSTED_PROXIES", "").split(",") if p.strip()]
+for _proxy in TRUSTED_PROXIES:
+    ipaddress.ip_network(_proxy, strict=False)  # a typo fails at start-up, naming itself, not at the first login
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]] if TRUSTED_PROXIES else ["username"]
+AXES_CLIENT_IP_CALLABLE = "duedesk.web.proxies.client_ip"
+# axes warns about a lockout without the address; keying on the username alone is the choice made above.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 # Without an SMTP server configured, mail (handoff notices, password resets) is written to files in
 # the data dir, so a fresh install works and nothing is silently lost.
 SMTP_CONFIGURED = bool(os.environ.get("DUEDESK_SMTP_HOST"))
 EMAIL_BACKEND = os.environ.get("DUEDESK_EMAIL_BACKEND") or (
-    "django.core.mail.backends.smtp.EmailBackend" if SMTP_CONFIGURED else "django.core.mail.backends.filebased.EmailBackend"
+    "django.core.mail.backends.smtp.EmailBackend" if SMTP_CONFIGURED else "duedesk.integrations.smtp.files.PrivateFileBackend"
 )
 EMAIL_FILE_PATH = DATA_DIR / "mail"
 EMAIL_HOST = os.environ.get("DUEDESK_SMTP_HOST", "127.0.0.1")
@@ -226,10 +258,33 @@ LLM = {
     "timeout": float(os.environ.get("DUEDESK_LLM_TIMEOUT", "") or 1.5),
 }
 
+# Logs go to stderr, for the service manager or container runtime to keep. Every 500 reaches them with its
+# traceback: django.request logs the exception (exc_info) and propagates to the root handler; 4xx warnings
+# ("Not Found: ...") stay out. DUEDESK_LOG_FORMAT=json writes one JSON object per line (python-json-logger),
+# the traceback inside it as "exc_info"; `duedesk serve` gives gunicorn's own lines the same format.
+LOG_FORMAT = os.environ.get("DUEDESK_LOG_FORMAT", "plain").strip().lower() or "plain"
+if LOG_FORMAT not in ("plain", "json"):
+    raise ValueError(f"DUEDESK_LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
+LOG_LEVEL = os.environ.get("DUEDESK_LOG_LEVEL", "INFO").upper()
+LOG_FORMATTERS = {
+    "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    "json": {
+        "()": "pythonjsonlogger.json.JsonFormatter",
+        "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+    },
+}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "loggers": {"duedesk": {"handlers": ["console"], "level": os.environ.get("DUEDESK_LOG_LEVEL", "INFO")}},
+    "formatters": LOG_FORMATTERS,
+    "handlers": {"console": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": LOG_FORMAT}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "duedesk": {"level": LOG_LEVEL},
+        "django.request": {"level": "ERROR"},
+    },
 }
+
+# GET /metrics (Prometheus) answers only a request with "Authorization: Bearer <this token>"; unset, it is 404.
+METRICS_TOKEN = os.environ.get("DUEDESK_METRICS_TOKEN", "")

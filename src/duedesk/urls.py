@@ -1,7 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from duedesk.web import operations
+
 urlpatterns = [
+    path("healthz", operations.healthz, name="healthz"),
+    path("metrics", operations.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("", include("duedesk.integrations.twilio.urls")),
     path("", include("duedesk.integrations.stripe.urls")),

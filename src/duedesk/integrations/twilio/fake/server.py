@@ -26,7 +26,7 @@ TEST_ACCOUNT_SID = "AC" + "d0e0de5c" * 4
 SERVICE_NUMBER = "+15005550006"  # stands in for the number a Messaging Service picks
 _REPEATED = {"StatusCallbackEvent", "MediaUrl"}
 _ROUTE = re.compile(
-    r"^/2010-04-01/Accounts/(?P<account>[^/]+)/(?P<kind>Messages|Calls)(?:/(?P<sid>[^/.]+))?\.json$"
+    r"^/2010-04-01/Accounts/(?P<account>[^/]+)/(?P<kind>Messages|Calls|IncomingPhoneNumbers)(?:/(?P<sid>[^/.]+))?\.json$"
 )
 
 
@@ -63,6 +63,8 @@ class FakeTwilio:
         self.messages: list[dict] = []
         self.calls: list[FakeCall] = []
         self.inbound: list[dict] = []
+        # The account's own numbers and where Twilio sends what comes in to them (set by tests).
+        self.numbers: dict[str, dict[str, str]] = {}
         self.default_callee = Callee.person()
         self._now = clock or res.now_utc
         self._lock = threading.RLock()
@@ -245,6 +247,8 @@ class FakeTwilio:
         return user == self.account_sid and password == self.auth_token
 
     def _route(self, method, kind, sid, form, query, token) -> tuple[int, dict]:
+        if method == "GET" and kind == "IncomingPhoneNumbers" and not sid:
+            return 200, self._list_numbers(query)
         if method == "GET" and sid:
             return self._fetch(kind, sid)
         if method == "GET" and kind == "Messages":
@@ -431,6 +435,15 @@ class FakeTwilio:
                 found.append(c)
             rows = [res.call_json(self.account_sid, c) for c in found]
         return self._page("Calls", "calls", rows, query)
+
+    def _list_numbers(self, query: dict) -> dict:
+        """Twilio's IncomingPhoneNumbers list, with its PhoneNumber filter."""
+        wanted = res.first(query, "PhoneNumber")
+        with self._lock:
+            rows = [{"phone_number": number, "sms_url": urls.get("sms_url", ""),
+                     "voice_url": urls.get("voice_url", ""), "account_sid": self.account_sid}
+                    for number, urls in sorted(self.numbers.items()) if not wanted or number == wanted]
+        return self._page("IncomingPhoneNumbers", "incoming_phone_numbers", rows, query)
 
     def _page(self, kind: str, key: str, rows: list[dict], query: dict) -> dict:
         size = max(1, min(int(res.first(query, "PageSize") or 50), 1000))
