@@ -27,8 +27,10 @@ OUR_COMMANDS = {"serve", "run", "worker", "demo", "doctor", "simulate", "import"
 def _django():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "duedesk.settings")
     import django
+    from django.apps import apps
 
-    django.setup()
+    if not apps.ready:  # once per process: a second setup would configure logging again
+        django.setup()
 
 
 @workflow_app.command("check")

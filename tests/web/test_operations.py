@@ -34,14 +34,16 @@ urlpatterns = [path("boom", boom), path("", include("duedesk.urls"))]
 def console_log(formatter: str = "plain"):
     """What the configured console handler (settings.LOGGING, on the root logger) writes, in a buffer."""
     handler = next(h for h in logging.getLogger().handlers if h.name == "console")
-    buffer, old_formatter = io.StringIO(), handler.formatter
-    old_stream = handler.setStream(buffer)
+    buffer, old_formatter, old_stream = io.StringIO(), handler.formatter, handler.stream
+    with handler.lock:
+        handler.stream = buffer
     handler.setFormatter(logging.config.DictConfigurator({}).configure_formatter(
         dict(duedesk.settings.LOG_FORMATTERS[formatter])))
     try:
         yield buffer
     finally:
-        handler.setStream(old_stream)
+        with handler.lock:
+            handler.stream = old_stream
         handler.setFormatter(old_formatter)
 
 
