@@ -118,7 +118,14 @@ def _gunicorn(host: str, port: int, workers: int):
             super().load_config()
             if settings.LOG_FORMAT == "json":
                 # gunicorn's own lines (boot, worker timeouts and crashes, access) as JSON like the app's.
-                self.cfg.set("logconfig_dict", {"formatters": {"generic": settings.LOG_FORMATTERS["json"]}})
+                # Not propagated: the root logger has Django's handler too, and each line should appear once.
+                self.cfg.set("logconfig_dict", {
+                    "formatters": {"generic": settings.LOG_FORMATTERS["json"]},
+                    "loggers": {
+                        "gunicorn.error": {"level": "INFO", "handlers": ["error_console"], "propagate": False},
+                        "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
+                    },
+                })
 
     # Errors (and a worker's traceback) to stderr, requests to stdout; a 500's traceback is logged by Django.
     sys.argv = ["gunicorn", "duedesk.wsgi:application", "--bind", f"{host}:{port}", "--workers", str(workers),
