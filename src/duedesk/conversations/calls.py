@@ -13,6 +13,7 @@ from duedesk.channels.paylinks import pay_link_for
 from duedesk.core import dialog, render, timing
 from duedesk.core.nlu import understand
 from duedesk.engine import actions
+from duedesk.engine.actions.holds import HOLD_FOR_INTENT, place_legal_hold, set_contact_hours
 from duedesk.engine.models import Step
 from duedesk.records.models import Call
 from duedesk.records.timeline import log
@@ -183,6 +184,12 @@ def _apply(call: Call, turn: dialog.Turn, now: datetime) -> None:
         elif effect.kind == "opt_out":
             channel = data.get("channel", "call")
             actions.opt_out(contact, ("all",) if channel == "all" else (channel,), now, source="call")
+        elif effect.kind == "legal_hold":
+            hold = HOLD_FOR_INTENT[data["intent"]]
+            place_legal_hold(contact, hold, now, invoice=invoice, source="call", said=data.get("said", ""),
+                             transcript=dialog.transcript(state))
+        elif effect.kind == "contact_hours":
+            set_contact_hours(contact, list(data["channels"]), dict(data), now, source="call")
         elif effect.kind == "mark_wrong_number":
             actions.mark_unreachable(contact, "call", "wrong_number", now)
         elif effect.kind == "pause_invoice":

@@ -12,7 +12,8 @@ from django.db import transaction
 from duedesk.channels.paylinks import pay_link_for
 from duedesk.conversations.keywords import keyword
 from duedesk.core import render, timing
-from duedesk.engine import actions
+from duedesk.engine import actions, definitions
+from duedesk.engine.actions.holds import CONTACT_HOLDS, HOLD_FOR_INTENT, place_legal_hold, set_contact_hours
 from duedesk.engine.actions.sends import send_text_now
 from duedesk.engine.models import Enrollment
 from duedesk.records.models import Contact, Invoice, Message, Organization
@@ -41,6 +42,22 @@ REPLIES = {
                      "es": "{org}: Disculpe la molestia. Actualizaremos nuestros registros."},
     "pay_now": {"en": "{org}: You can pay your balance of {amount} here: {link}",
                 "es": "{org}: Puede pagar su saldo de {amount} aquí: {link}"},
+    "legal_stop": {"en": "{org}: Thank you for letting us know. We have stopped automated messages about this bill; "
+                         "a member of our billing team will review it.",
+                   "es": "{org}: Gracias por avisarnos. Detuvimos los mensajes automáticos sobre esta cuenta; "
+                         "una persona de nuestro equipo de facturación lo revisará."},
+    "cease": {"en": "{org}: We received your request and will stop contacting you. Our billing team will "
+                    "review it.",
+              "es": "{org}: Recibimos su solicitud y dejaremos de contactarle. Nuestro equipo de facturación "
+                    "la revisará."},
+    "calls_stopped": {"en": "{org}: We will not call you about your bill; we will only text. Reply STOP to end "
+                            "texts too.",
+                      "es": "{org}: No le llamaremos sobre su cuenta; solo le enviaremos mensajes. Responda ALTO "
+                            "para dejar de recibirlos."},
+    "texts_stopped": {"en": "{org}: We will not text you about your bill any more; we may still call.",
+                      "es": "{org}: Ya no le enviaremos mensajes sobre su cuenta; podríamos llamarle."},
+    "hours_noted": {"en": "{org}: Thank you. We noted when to reach you and will keep to it.",
+                    "es": "{org}: Gracias. Anotamos cuándo contactarle y lo respetaremos."},
     "amount": {"en": "{org}: Your balance is {amount}, due {due}. Pay here: {link}",
                "es": "{org}: Su saldo es {amount}, con vencimiento el {due}. Pague aquí: {link}"},
 }
@@ -107,6 +124,15 @@ def converse(contact: Contact, invoice: Invoice | None, body: str, now: datetime
     log(contact.organization_id, "sms.understood", now, contact=contact, invoice=invoice, channel="sms",
         intent=intent, date=heard.date, amount=heard.amount)
     lang = contact.language if contact.language in ("en", "es") else "en"
+    if intent in HOLD_FOR_INTENT:
+        hold = HOLD_FOR_INTENT[intent]
+        place_legal_hold(contact, hold, now, invoice=invoice, source="sms reply", said=body,
+                         transcript=thread(contact))
+        _reply(contact, invoice, "cease" if hold in CONTACT_HOLDS else "legal_stop", now, transports)
+        return intent
+    if intent == "contact_preference":
+        _take_preference(contact, invoice, heard.preference, now, transports)
+        return intent
     if intent == "opt_out":
         actions.opt_out(contact, ("all",), now, source="sms reply")
         _reply(contact, invoice, "stop", now, transports)
@@ -150,6 +176,30 @@ def converse(contact: Contact, invoice: Invoice | None, body: str, now: datetime
         actions.mark_unreachable(contact, "call", "wrong_number", now)
         _reply(contact, invoice, "wrong_person", now, transports)
     else:
+        _unclear(contact, invoice, body, now)
+    return intent
+
+
+def _unclear(contact: Contact, invoice: Invoice, body: str, now: datetime) -> None:
+    """The workflow's on_reply route for "unclear" decides; a person reads the thread when it leads to a
+    handoff, or when no live enrollment has a route for it."""
+    routed = handed = False
+    for enrollment in Enrollment.objects.filter(invoice=invoice, status__in=Enrollment.LIVE):
+        definition = definitions.parsed(enrollment.workflow)
+        target = definition.on_reply.get("unclear")
+        if target and actions.route_outcome(enrollment, "unclear", now):
+            routed = True
+            handed = handed or (target != "end" and definition.step(target).kind == "handoff")
+    if not routed or handed:
         actions.open_handoff(contact, "reply_needs_reading", now, invoice=invoice, summary=body,
                              transcript=thread(contact))
-    return intent
+
+
+def _take_preference(contact: Contact, invoice: Invoice | None, pref: dict, now: datetime, transports) -> None:
+    """"Stop calling me, text is fine" stops one channel; "not before 10" narrows the hours."""
+    if pref.get("stop"):
+        actions.opt_out(contact, tuple(pref["stop"]), now, source="sms reply")
+        _reply(contact, invoice, "calls_stopped" if pref["stop"] == ["call"] else "texts_stopped", now, transports)
+        return
+    set_contact_hours(contact, pref["channels"], pref, now, source="sms reply")
+    _reply(contact, invoice, "hours_noted", now, transports)

@@ -2,6 +2,9 @@
 
 Rules, checked in this order (the first that applies names the decision):
 
+  0. attorney_represented /  Block  the patient said an attorney represents them for this invoice,
+     bankruptcy /                   filed for bankruptcy, or asked us to stop contacting them
+     cease_communication            (all their invoices); staff texts are blocked too
   1. outreach_off            Block  a person switched outreach off on the contact
   2. opted_out               Block  the contact opted out of this channel (or "all")
   3. channel_unreachable     Block  a provider reported the channel permanently bad
@@ -16,6 +19,9 @@ Rules, checked in this order (the first that applies names the decision):
   9. call_after_conversation Defer  calls only: within 7 days after a live conversation
  10. send_window             Defer  outside the organization's window (clamped to the
                                     legal 08:00-21:00) in the contact's zone
+ 11. contact_preference      Defer  inside the window but outside the hours the contact asked for
+                                    on this channel ("not before 10", "not at work"); Block when
+                                    no hour of the window fits them
 
 Purposes:
   reminder  automated outreach: every rule.
@@ -37,12 +43,19 @@ from decimal import Decimal
 from typing import ClassVar
 
 from duedesk.core import vocabulary
-from duedesk.core.timing import SendWindow, is_open, next_open
+from duedesk.core.contact_hours import ContactHours, next_open_in_any, open_in_any
+from duedesk.core.timing import SendWindow, is_open
 
 CHANNELS = frozenset({"sms", "call", "email"})
 PURPOSES = frozenset({"reminder", "reply", "staff"})
 INVOICE_STATUSES = frozenset(vocabulary.INVOICE_STATUSES)
 _BLOCKING_STATUSES = ("paid", "written_off", "disputed", "hardship")
+# Legal stops, in the order they are named when more than one applies.
+LEGAL_HOLDS = {
+    "cease_communication": "the contact asked us to stop contacting them",
+    "attorney_represented": "an attorney represents the contact for this invoice",
+    "bankruptcy": "the contact filed for bankruptcy",
+}
 
 CALL_LIMIT = 7  # attempts allowed below this count ...
 CALL_PERIOD = timedelta(days=7)  # ... within this rolling period
@@ -85,6 +98,8 @@ class GateInput:
     call_attempts: tuple[datetime, ...] = ()
     last_conversation: datetime | None = None
     purpose: str = "reminder"  # "reminder" | "reply" | "staff"
+    legal_holds: frozenset[str] = frozenset()  # keys of LEGAL_HOLDS on this invoice or contact
+    contact_hours: ContactHours | None = None  # the contact's hours for this channel
 
 
 def check(g: GateInput) -> Decision:
@@ -94,6 +109,9 @@ def check(g: GateInput) -> Decision:
             return Block("channel_unreachable", f"{g.channel} was reported unreachable")
         return Allow()
 
+    for hold, detail in LEGAL_HOLDS.items():
+        if hold in g.legal_holds:
+            return Block(hold, detail)
     if g.purpose != "staff" and not g.outreach_on:
         return Block("outreach_off", "outreach is switched off for this contact")
     if "all" in g.opted_out or g.channel in g.opted_out:
@@ -123,12 +141,19 @@ def check(g: GateInput) -> Decision:
             not_before.append(rest_ends)
             if g.now < rest_ends:
                 violated.append(("call_after_conversation", "spoke with the contact in the last 7 days"))
+    windows: tuple[SendWindow, ...] = (g.window,)
+    if g.contact_hours is not None:
+        windows = g.contact_hours.narrow(g.window)
+        if not windows:
+            return Block("contact_preference", f"no hour of the send window is {g.contact_hours.describe()}")
     if not violated and not is_open(g.now, g.tz, g.window):
         violated.append(("send_window", "outside the send window in the contact's time zone"))
+    if not violated and not open_in_any(g.now, g.tz, windows):
+        violated.append(("contact_preference", f"the contact asked: {g.contact_hours.describe()}"))
     if not violated:
         return Allow()
     rule, detail = violated[0]
-    return Defer(until=next_open(max(not_before), g.tz, g.window), rule=rule, detail=detail)
+    return Defer(until=next_open_in_any(max(not_before), g.tz, windows), rule=rule, detail=detail)
 
 
 def call_frequency_release(attempts: tuple[datetime, ...], now: datetime) -> datetime | None:
@@ -149,6 +174,8 @@ def _validate(g: GateInput) -> None:
         raise ValueError(f"channel: unknown channel {g.channel!r}")
     if g.purpose not in PURPOSES:
         raise ValueError(f"purpose: unknown purpose {g.purpose!r}")
+    if unknown := g.legal_holds - LEGAL_HOLDS.keys():
+        raise ValueError(f"legal_holds: unknown hold {sorted(unknown)[0]!r}")
     if g.invoice_status not in INVOICE_STATUSES:
         raise ValueError(f"invoice_status: unknown status {g.invoice_status!r}")
     for name in ("now", "paused_until", "last_conversation"):

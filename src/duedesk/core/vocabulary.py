@@ -32,6 +32,9 @@ HANDOFF_REASONS = {
     "identity_failed": "Identity not confirmed",
     "missed_instalment": "Missed instalment",
     "refund": "Payment refunded",
+    "attorney_represented": "Represented by an attorney",
+    "bankruptcy": "Bankruptcy",
+    "cease_communication": "Asked us to stop contacting them",
 }
 HANDOFF_STATUSES = {"open": "Open", "resolved": "Resolved"}
 
@@ -80,6 +83,9 @@ CALL_OUTCOMES = {
     "callback": "asked to be called back",
     "wrong_person": "wrong person",
     "opted_out": "asked not to be called",
+    "attorney": "said an attorney represents them",
+    "bankruptcy": "said they filed for bankruptcy",
+    "cease_contact": "asked us to stop contacting them",
 }
 
 # The gate's rules (core.compliance) as the timeline explains a send that did not go.
@@ -96,6 +102,10 @@ GATE_RULES = {
     "call_frequency": "7 call attempts in the last 7 days",
     "call_after_conversation": "spoke with the patient in the last 7 days",
     "send_window": "outside the send window",
+    "cease_communication": "the patient asked us to stop contacting them",
+    "attorney_represented": "an attorney represents the patient for this invoice",
+    "bankruptcy": "the patient filed for bankruptcy",
+    "contact_preference": "outside the hours the patient asked for",
 }
 
 # Every kind of timeline Event the code writes, with the label the timeline shows. A test reads the source
@@ -131,6 +141,9 @@ EVENT_KINDS = {
     "promise.broken": "Promise broken",
     "payment.recorded": "Payment recorded",
     "payment.refunded": "Payment refunded",
+    "compliance.legal_hold": "Automation stopped: legal hold",
+    "compliance.legal_hold_lifted": "Legal hold lifted",
+    "contact.hours_set": "Hours to reach the patient noted",
     "handoff.opened": "Handed to a person",
     "handoff.updated": "Handoff updated",
     "handoff.assigned": "Handoff assigned",

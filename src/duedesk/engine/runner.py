@@ -19,6 +19,7 @@ from duedesk.channels.errors import TransportError
 from duedesk.channels.paylinks import pay_link_for
 from duedesk.core import compliance, render
 from duedesk.core import workflow as wf
+from duedesk.core.contact_hours import ContactHours
 from duedesk.engine import actions, definitions
 from duedesk.engine.models import Enrollment, Step
 from duedesk.records.models import Call, Contact, Invoice, Message
@@ -55,6 +56,8 @@ def gate_input(channel: str, invoice: Invoice, contact: Contact, now: datetime,
         call_attempts=attempts,
         last_conversation=contact.last_conversation_at,
         purpose=purpose,
+        legal_holds=frozenset(contact.legal_holds) | frozenset(invoice.legal_holds),
+        contact_hours=ContactHours.from_stored(contact.contact_hours.get(channel)),
     )
 
 

@@ -15,7 +15,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from duedesk.core import render
+from duedesk.core.compliance import LEGAL_HOLDS
+from duedesk.core.nlu import legal_stop_in
 from duedesk.engine import actions, definitions
+from duedesk.engine.actions.holds import HOLD_FOR_INTENT, place_legal_hold, release_legal_hold
 from duedesk.engine.actions.sends import TextResult, send_text_now
 from duedesk.engine.models import Workflow
 from duedesk.engine.runner import message_context
@@ -53,8 +56,16 @@ def assign(handoff: Handoff, assignee, now: datetime, *, actor: str) -> Handoff:
 
 def add_note(contact: Contact, text: str, now: datetime, *, actor: str, handoff: Handoff | None = None,
              invoice: Invoice | None = None, kind: str = "staff.note") -> None:
-    log(contact.organization_id, kind, now, contact=contact, invoice=invoice or (handoff and handoff.invoice),
-        handoff=handoff, actor=actor, text=text)
+    """A note on the timeline. A note that records an attorney, a bankruptcy or a request to stop contacting
+    the patient stops automation exactly as if the patient had said it to us (and says so on the timeline)."""
+    invoice = invoice or (handoff and handoff.invoice)
+    with transaction.atomic():
+        log(contact.organization_id, kind, now, contact=contact, invoice=invoice, handoff=handoff, actor=actor,
+            text=text)
+        stop = legal_stop_in(text)
+        if stop is not None:
+            place_legal_hold(contact, HOLD_FOR_INTENT[stop], now, invoice=invoice, source="staff note", said=text,
+                             actor=actor)
 
 
 def log_call_back(handoff: Handoff, text: str, now: datetime, *, actor: str) -> None:
@@ -153,6 +164,9 @@ def resolve(handoff: Handoff, outcome: str, now: datetime, *, actor: str, note: 
     if invoice is None and outcome != "resume":
         raise ValueError("this handoff has no invoice to act on")
     with transaction.atomic():
+        if outcome == "resume" and handoff.reason in LEGAL_HOLDS:
+            # A person checked it (the attorney withdrew, the bankruptcy was dismissed): the hold is lifted.
+            release_legal_hold(handoff.contact, handoff.reason, now, invoice=invoice, actor=actor)
         if outcome == "resume" and invoice is not None:
             if invoice.paused_until:
                 actions.pause_invoice(invoice, None, now, actor=actor, reason="resumed")

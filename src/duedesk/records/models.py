@@ -87,6 +87,10 @@ class Contact(models.Model):
     opted_out = models.JSONField(default=dict, blank=True, help_text="channel ('sms','call','email','all') -> ISO time")
     unreachable = models.JSONField(default=dict, blank=True, help_text="channel -> reason from a permanent error")
     last_conversation_at = models.DateTimeField(null=True, blank=True)
+    # A request to stop contacting them (Regulation F 1006.6(c)): every invoice, every channel.
+    legal_holds = models.JSONField(default=dict, blank=True, help_text="hold ('cease_communication') -> when and how")
+    contact_hours = models.JSONField(
+        default=dict, blank=True, help_text="channel -> hours asked for: not_before, not_after, avoid_work_hours")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -128,6 +132,9 @@ class Invoice(models.Model):
     status = models.CharField(max_length=12, choices=STATUSES, default="open")
     pay_link = models.URLField(blank=True)
     paused_until = models.DateTimeField(null=True, blank=True)
+    # An attorney represents the patient for this invoice, or it is in a bankruptcy: no automation.
+    legal_holds = models.JSONField(default=dict, blank=True,
+                                   help_text="hold ('attorney_represented', 'bankruptcy') -> when and how")
     # When the first text (an sms.sent event) and the first call (call.placed) for this invoice went out: set
     # in the transaction that writes that event, so the overview's funnel reads invoices, not the timeline.
     first_texted_at = models.DateTimeField(null=True, blank=True)

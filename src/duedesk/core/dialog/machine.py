@@ -29,6 +29,7 @@ PAUSE_BUSINESS_DAYS = 3  # reminders wait this long while staff check a reported
 CALLBACK_DELAY = timedelta(hours=2)  # "call me later" with no day: not sooner than this
 
 HANDOFF_INTENTS = ("payment_plan", "dispute", "hardship", "request_human")
+LEGAL_STOPS = ("attorney", "bankruptcy", "cease_contact")
 IDENTITY_STEPS = ("verify_name", "verify_dob", "verify_zip")
 _PHRASES = {"en": _EN, "es": _ES}
 _VOICES = {"en": "en-US", "es": "es-US"}  # Twilio <Say language=...>
@@ -119,6 +120,10 @@ def collected(state: Mapping[str, Any]) -> dict:
 def _identity(ctx: CallContext, st: dict, heard: Any, text: str | None) -> Turn:
     intent = heard.intent
     # These are honoured before identity because they disclose nothing.
+    if intent in LEGAL_STOPS:
+        return _legal_stop(ctx, st, intent, text)
+    if intent == "contact_preference":
+        return _preference(ctx, st, heard)
     if intent == "wrong_person":
         return _wrong_person(ctx, st)
     if intent == "opt_out":
@@ -225,6 +230,10 @@ def _resolve(ctx: CallContext, st: dict, heard: Any, text: str | None) -> Turn:
     ):
         return _take_date(ctx, st, heard)
 
+    if intent in LEGAL_STOPS:
+        return _legal_stop(ctx, st, intent, text)
+    if intent == "contact_preference":
+        return _preference(ctx, st, heard)
     if intent == "pay_now":
         st["step"], st["misses"] = "confirm_link", 0
         return _ask(ctx, st, [_p(ctx, "link_sent")], [Effect("send_pay_link", {})])
@@ -332,6 +341,25 @@ def _opt_out(ctx: CallContext, st: dict, text: str | None) -> Turn:
     return _end(
         ctx, st, [_p(ctx, f"opt_out_{channel}")], "opted_out", [Effect("opt_out", {"channel": channel})]
     )
+
+
+def _legal_stop(ctx: CallContext, st: dict, intent: str, text: str | None) -> Turn:
+    """An attorney, a bankruptcy or "stop contacting me": the call ends politely, saying nothing about the
+    bill, and the shell stops automation and hands it to a person (Regulation F 1006.6)."""
+    key = "cease" if intent == "cease_contact" else "legal_stop"
+    return _end(ctx, st, [_p(ctx, key)], intent, [Effect("legal_hold", {"intent": intent, "said": text or ""})])
+
+
+def _preference(ctx: CallContext, st: dict, heard: Any) -> Turn:
+    """"Stop calling me, text is fine" opts out of calls only; "not before 10" narrows the hours."""
+    pref = dict(heard.preference or {})
+    if pref.get("stop"):
+        channel = pref["stop"][0]
+        return _end(ctx, st, [_p(ctx, f"opt_out_{channel}")], "opted_out", [Effect("opt_out", {"channel": channel})])
+    # Another try later, which the gate moves into the hours they asked for.
+    at = timing.next_open(ctx.now + CALLBACK_DELAY, ctx.tz, ctx.send_window)
+    effects = [Effect("contact_hours", pref), Effect("schedule_callback", {"at": at, "date": None})]
+    return _end(ctx, st, [_p(ctx, "hours_noted")], "callback_later", effects)
 
 
 def _callback(ctx: CallContext, st: dict, heard: Any) -> Turn:

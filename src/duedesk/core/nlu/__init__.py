@@ -14,17 +14,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import llm, model
 from .amounts import extract_amount
-from .classify import classify, explicitly_unclear, question_topic
+from .classify import classify, explicitly_unclear, legal_stop, question_topic
 from .dates import extract_date
 from .language import detect_language
+from .preferences import preference
 from .text import has_question_mark, normalize
 
 INTENTS = (
-    "pay_now", "already_paid", "promise_to_pay", "payment_plan", "dispute", "hardship", "wrong_person",
+    "attorney", "bankruptcy", "cease_contact", "contact_preference", "pay_now", "already_paid", "promise_to_pay", "payment_plan", "dispute", "hardship", "wrong_person",
     "opt_out", "request_human", "callback_later", "question", "affirm", "deny", "unclear",
 )
 
-__all__ = ["INTENTS", "Understanding", "understand", "detect_language", "local_today"]
+__all__ = ["INTENTS", "Understanding", "understand", "detect_language", "local_today", "legal_stop_in"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Understanding:
     lang: str = "en"
     vague_date: bool = False  # "next week", "soon": the dialog asks for a day
     question_topic: str | None = None  # for intent question: "amount" | "due_date" | "who" | "what_for" | None
+    preference: dict | None = None  # for intent contact_preference: see preferences.py
 
 
 def _zone(tz: str) -> ZoneInfo:
@@ -77,4 +79,10 @@ def understand(text: str, now: datetime, tz: str, lang: str | None = None) -> Un
         lang=lang,
         vague_date=when.vague and when.date is None,
         question_topic=topic if intent == "question" else None,
+        preference=preference(t) if intent == "contact_preference" else None,
     )
+
+
+def legal_stop_in(text: str) -> str | None:
+    """"attorney", "bankruptcy" or "cease_contact" when a note or message states one (and does not deny it)."""
+    return legal_stop(normalize(text))

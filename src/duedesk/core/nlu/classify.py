@@ -3,7 +3,9 @@
 Both lexicons are applied to every utterance: a Spanish-speaking contact who
 answers "yes" or an English one who writes "gracias" is still understood, and
 the cues of the two languages hardly ever collide. When an utterance says two
-things, ``opt_out`` > ``dispute`` > ``hardship`` > ``request_human`` win, then
+things, the legal stops (``attorney``, ``bankruptcy``, ``cease_contact``) win over everything, then a
+stated ``contact_preference`` ("stop calling me, text is fine", "not before 10"), then
+``opt_out`` > ``dispute`` > ``hardship`` > ``request_human``, then
 the more specific statement beats the more general one (a payment made beats a
 promise, a promise beats a yes).
 """
@@ -16,6 +18,7 @@ from decimal import Decimal
 
 from . import lexicon_en, lexicon_es
 from .dates import DateResult
+from .preferences import preference
 
 
 def _compile(key: str) -> re.Pattern:
@@ -23,8 +26,9 @@ def _compile(key: str) -> re.Pattern:
     return re.compile("|".join(f"(?:{p})" for p in parts))
 
 
+LEGAL_STOPS = ("attorney", "bankruptcy", "cease_contact")
 _KEYS = (
-    "opt_out", "dispute", "hardship", "request_human", "wrong_person", "already_paid", "payment_plan", "pay_cue",
+    *LEGAL_STOPS, "opt_out", "dispute", "hardship", "request_human", "wrong_person", "already_paid", "payment_plan", "pay_cue",
     "pay_now", "now_word", "hardship_weak", "callback_later", "question_amount", "question_due_date",
     "question_who", "question_what_for", "affirm", "deny",
 )
@@ -70,6 +74,19 @@ _YES_NO_Q = re.compile(
 _STARTS_WH = re.compile(r"^(?:when|what|who|how much|which|cuando|cuanto|quien|de que|para cuando|cual)\b")
 
 
+_NEGATED_BEFORE = re.compile(r"\b(?:no|not|never|without|sin|nunca|ningun)\b(?: \w+){0,3} $")
+
+
+def legal_stop(t: str) -> str | None:
+    """The legal stop a normalised note states ("pt says she has an attorney"), unless it is negated
+    just before ("no attorney involved", "does not have a lawyer")."""
+    for key in LEGAL_STOPS:
+        for m in RX[key].finditer(t):
+            if not _NEGATED_BEFORE.search(t, 0, m.start()):
+                return key
+    return None
+
+
 def explicit_now_q(t: str) -> bool:
     return _positive("pay_now", t)
 
@@ -110,6 +127,11 @@ def classify(
     def hit(key: str) -> bool:
         return RX[key].search(t) is not None
 
+    for key in LEGAL_STOPS:
+        if hit(key):
+            return key, None
+    if preference(t) is not None:
+        return "contact_preference", None
     for key in ("opt_out", "dispute", "hardship"):
         if hit(key):
             return key, None

@@ -42,6 +42,19 @@ WH = r"\b(?:what|who|when|where|why|how|which)\b"
 
 # Each intent's cues; classify.py decides between them.
 INTENTS = {
+    # Legal stops (Regulation F 1006.6): they win over every other cue in the same reply.
+    "attorney": [
+        r"\b(?:attorney|attorneys|lawyer|lawyers|legal counsel|legal representation|legal aid)\b",
+        r"\brepresented by (?:counsel|an? \w+)\b",
+    ],
+    "bankruptcy": [
+        r"\bbankrupt\w*", r"\bchapter (?:7|13|seven|thirteen)\b", r"\bautomatic stay\b",
+    ],
+    "cease_contact": [
+        r"\bcease and desist\b", r"\bcease (?:all |any )?(?:contact|communicat\w*|calls|calling|collection)",
+        r"\b(?:stop|quit|end) (?:all |any )?(?:contacting|communicating|communications?|contact with) (?:me|us)?",
+        r"\b(?:no|any) (?:further|more) (?:contact|communications?)\b",
+    ],
     "opt_out": [
         r"^(?:please )?(?:stop|stop all|stopall|unsubscribe|cancel|end|quit|optout|opt out|remove me|remove)"
         r"(?: (?:please|now|it|thanks|thank you|texting|calling))*$",
@@ -126,7 +139,7 @@ INTENTS = {
         r"\bpassed away\b", r"\b(?:mom|mother|dad|father|husband|wife|son|daughter|brother|sister|grandma|grandpa|partner)"
         r" (?:just )?(?:passed|died)\b", r"\bdied\b", r"\bdeath in\b", r"\bfuneral\b", r"\bbereave\w*",
         r"\bfixed income\b", r"\bsocial security\b", r"\bssi\b", r"\bfood stamps\b", r"\bhomeless\b", r"\bevict\w*",
-        r"\bbankrupt\w*", r"\bpaycheck to paycheck\b", r"\bbarely (?:making it|getting by|surviving|scraping)\b",
+        r"\bpaycheck to paycheck\b", r"\bbarely (?:making it|getting by|surviving|scraping)\b",
         r"\bbehind on (?:my |all my )?(?:bills|rent|everything)\b", r"\bno way (?:i|we) can (?:pay|afford)\b",
         r"\bcan not (?:work|pay (?:anything|any of it|at all|a thing))\b",
         r"\bbarely (?:pay|afford|make|cover|keep up|put food)\b", r"\baccident\b", r"\b(?:hours|pay|income) (?:got |were |was )?cut\b",

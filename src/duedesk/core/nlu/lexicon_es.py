@@ -35,6 +35,18 @@ VAGUE_DATE = [
 ]
 
 INTENTS = {
+    "attorney": [
+        r"\babogad[oa]s?\b", r"\b(?:representante|asesor[ai]?) legal\b", r"\bme representa legalmente\b",
+    ],
+    "bankruptcy": [
+        r"\bbancarrota\b", r"\b(?:declar|acog|present|puse|pusimos)\w* (?:en |a )?(?:la )?(?:quiebra|bancarrota)\b",
+        r"\bcapitulo (?:7|13|siete|trece)\b",
+    ],
+    "cease_contact": [
+        r"\bcese y desista\b", r"\bces(?:e|en|ar) (?:de )?(?:toda |cualquier )?(?:comunicacion|contacto)\b",
+        r"\b(?:dejen|deje|paren|pare) de (?:contactarme|contactarnos|comunicarse)\b",
+        r"\bno (?:quiero|queremos) (?:ningun |mas |ningun otro )?contacto\b",
+    ],
     "opt_out": [
         r"^(?:por favor )?(?:basta|alto|para|pare|parar|cancelar|baja|darme de baja)(?: por favor| ya| gracias)*$",
         r"\bbasta\b", r"\b(?:dejen|deje|deja|dejan|paren|pare|para|parar|dejar) de (?:llamar|mandar|enviar|escribir|molestar"
