@@ -27,18 +27,19 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from duedesk.engine.models import Step
 
 logger = logging.getLogger("duedesk.worker")
 
-LEASE = timedelta(seconds=20)
-HEARTBEAT = 5.0  # seconds between renewals: a live worker's lease never has less than 15 s left
-# The longest a provider request may take (DUEDESK_TWILIO_TIMEOUT and the SMTP timeout stay under it).
-# A worker starts no send unless its lease has at least this long to run, so a peer never looks up a
-# send while it is still in flight.
-PROVIDER_TIMEOUT = timedelta(seconds=10)
+HEARTBEAT = 5.0  # seconds between renewals: a live worker's lease never has less than LEASE - 5 s left
+# The longest a provider request may take (Twilio's request timeout, 10 s unless set longer). A worker
+# starts no send unless its lease has at least this long to run, so a peer never looks up a send that
+# is still in flight. (An email's lookup can never confirm absence: an unsure email goes to a person.)
+PROVIDER_TIMEOUT = timedelta(seconds=max(10.0, float(getattr(settings, "TWILIO_TIMEOUT", 10.0))))
+LEASE = max(timedelta(seconds=20), PROVIDER_TIMEOUT + timedelta(seconds=2 * HEARTBEAT))
 HELD = ("claimed", "sending")
 
 
@@ -100,7 +101,8 @@ def renew(worker_id: str, now: datetime, lease: timedelta = LEASE) -> int:
         return held.update(lease_until=now + lease)
     with transaction.atomic():
         ids = list(held.select_for_update(skip_locked=True).values_list("pk", flat=True))
-        return Step.objects.filter(pk__in=ids).update(lease_until=now + lease) if ids else 0
+        renewed = Step.objects.filter(pk__in=ids).update(lease_until=now + lease) if ids else 0
+    return renewed if renewed >= held.count() else -1  # -1: some were busy, this beat renewed not all
 
 
 class Heartbeat:
@@ -165,7 +167,7 @@ class Lease:
             self._until = None
 
     def beat(self) -> int:
-        """Renew now; returns how many rows were renewed (-1 when it could not)."""
+        """Renew now; returns how many rows were renewed (-1 when not all of them could be)."""
         if self._monotonic() - self._progress > self.STALL:
             logger.error("worker %s has made no progress for %.0f s: its leases are left to expire",
                          self.worker_id, self._monotonic() - self._progress)
@@ -179,8 +181,9 @@ class Lease:
             logger.exception("lease renewal failed; trying again in %.0f s", HEARTBEAT)
             connection.close()
             return -1
-        with self._lock:
-            self._until = now + self.length
+        if n >= 0:  # every row we hold now runs until now + length (else the older bound stands)
+            with self._lock:
+                self._until = now + self.length
         return n
 
     def can_send(self) -> bool:
