@@ -68,9 +68,10 @@ def test_clinic_covers_every_behaviour():
     assert {"dispute", "hardship", "no_response"} <= set(reasons)
 
 
-def test_simulate_command_is_deterministic():
+@pytest.mark.parametrize("scenario", ["rent", "recovery"])
+def test_simulate_command_is_deterministic(scenario):
     def run():
-        out = subprocess.run([sys.executable, "-m", "duedesk", "simulate", "rent", "--json"], capture_output=True,
+        out = subprocess.run([sys.executable, "-m", "duedesk", "simulate", scenario, "--json"], capture_output=True,
                              text=True, timeout=300, check=True).stdout
         return json.loads(out)
 
@@ -78,3 +79,23 @@ def test_simulate_command_is_deterministic():
     assert first == second
     assert {"at", "contact", "invoice", "kind", "channel", "detail"} == set(first[0])
     assert first[0]["at"].endswith("-05:00")  # local time in the contact's zone, with its offset
+
+
+def test_recovery_text_within_the_hour_email_next_morning_call_before_billing_stopped_by_a_retry():
+    events = simulate("recovery")
+    grace = [e for e in events if e["contact"] == "Grace Ellis"]
+    text = next(e for e in grace if e["kind"] == "sms.sent")
+    assert text["at"].startswith("2026-12-01T10:05") and "didn't go through" in text["detail"]["body"]
+    email = next(e for e in grace if e["kind"] == "email.sent")
+    assert email["at"].startswith("2026-12-02T09:00")  # the next morning, when the window opens
+    call = next(e for e in grace if e["kind"] == "call.placed")
+    assert call["at"].startswith("2026-12-08T09:00")  # two days before the next billing date (Dec 10)
+    assert kinds(grace)[-2:] == ["payment.recorded", "enrollment.exited"]
+    assert grace[-1]["detail"]["reason"] == "paid"
+    henry = [e for e in events if e["contact"] == "Henry Okafor"]
+    first_text = next(e for e in henry if e["kind"] == "sms.sent")
+    assert first_text["at"].startswith("2026-12-02T09:00")  # failed at 22:40: the text waits for the window
+    assert "call.placed" not in kinds(henry) and kinds(henry)[-1] == "enrollment.exited"
+    # Same event shape as the other scenarios, and the same story every time.
+    assert {"at", "contact", "invoice", "kind", "channel", "detail"} == set(events[0])
+    providers.use(None)

@@ -38,6 +38,8 @@ def _urls(case, staff):
         "invoice_edit": (f"/invoices/{i}/edit/", {f"inv{i}-due_date": "2027-01-15", f"inv{i}-amount_due": "250.00"}),
         "invoice_remind": (f"/invoices/{i}/remind/", {}),
         "workflow_edit": ("/workflows/payment-reminders/", {"source": "name: x\nsteps: []\n"}),
+        "workflow_add": ("/workflows/add/", {"name": "rent"}),
+        "workflow_use": ("/workflows/payment-reminders/use/", {}),
         "settings": ("/settings/", {"name": "Changed"}),
         "settings_invite": ("/settings/invite/", {"email": "new@example.com", "role": "staff"}),
         "settings_role": (f"/settings/members/{m}/role/", {"role": "viewer"}),
@@ -88,7 +90,7 @@ def test_another_organization_gets_404_on_every_object(login, outsider, case, st
     for name in ("inbox_detail", "contact_detail", "workflow_edit", "webhook_detail"):
         assert client.get(gets[name]).status_code == 404, name
     for name, (url, data) in posts.items():
-        if name in ("settings", "settings_invite", "webhooks"):
+        if name in ("settings", "settings_invite", "webhooks", "workflow_add"):
             continue  # not an object: the outsider acts on their own organization
         assert client.post(url, data).status_code == 404, name
     assert _snapshot(org) == before
@@ -118,7 +120,7 @@ def test_staff_cannot_use_owner_settings(login, staff, case):
     _, posts = _urls(case, staff)
     client = login(staff)
     before = _snapshot(case["contact"].organization)
-    for name in ("settings", "settings_invite", "settings_role", "webhooks", "webhook_toggle", "webhook_test",
+    for name in ("settings", "settings_invite", "settings_role", "workflow_use", "webhooks", "webhook_toggle", "webhook_test",
                  "webhook_replay"):
         url, data = posts[name]
         assert client.post(url, data).status_code == 403, name

@@ -58,3 +58,17 @@ class ApiPayment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["organization", "reference"], name="one_api_payment_per_reference"),
         ]
+
+
+class ApiEvent(models.Model):
+    """An event a connected system sent (POST /api/v1/events), once per idempotency key per organization."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_events")
+    key = models.CharField(max_length=100)
+    type = models.CharField(max_length=60)
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="api_events")
+    workflow = models.CharField(max_length=200, blank=True)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "key"], name="one_event_per_key")]

@@ -564,3 +564,61 @@ def list_handoffs(request, filters: Query[HandoffQuery]):
         "assignee": h.assignee.get_username() if h.assignee else None,
         "url": settings.PUBLIC_URL + reverse("inbox_detail", args=[h.pk]),
     } for h in rows]}
+
+
+# ----------------------------------------------------------------------------- events
+
+
+class EventIn(Schema):
+    type: str = Field(..., pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$", max_length=60,
+                      description="What happened, e.g. `payment.failed`: starts the workflow triggered by it")
+    invoice: str = Field(..., min_length=1, max_length=100, description="The invoice's reference")
+    idempotency_key: str = Field(..., min_length=1, max_length=100,
+                                 description="The same key twice records one event (a retry after a timeout)")
+    occurred_at: datetime | None = Field(None, description="When it happened (default: now); the workflow's "
+                                                           "'trigger + 1h' counts from here")
+    data: dict[str, date | str | int | bool | None] = Field(
+        default_factory=dict, description="Dates the workflow may count from, e.g. "
+                                          "`{\"next_billing_date\": \"2027-01-05\"}` for `event.next_billing_date - 2d`")
+
+
+class EventOut(Schema):
+    type: str
+    invoice: str
+    duplicate: bool
+    workflow: str | None = Field(None, description="The workflow the event started, if any")
+
+
+@api.post("/events", response={200: EventOut, 201: EventOut, 401: Errors, 404: Errors, 409: Errors, 422: Errors},
+          summary="Report an event about an invoice", tags=["events"])
+def post_event(request, payload: EventIn):
+    """An event about an invoice starts the organization's workflow triggered by it (`trigger: {event: …}`),
+    for example failed-payment recovery for `payment.failed`. The same `idempotency_key` again answers 200
+    with `duplicate: true` and starts nothing; with another type or invoice it is a 409."""
+    from duedesk.api.models import ApiEvent
+
+    org = _org(request)
+    moment = now()
+    occurred = payload.occurred_at or moment
+    if occurred.tzinfo is None:
+        occurred = occurred.replace(tzinfo=ZoneInfo(org.timezone))
+    try:
+        with transaction.atomic():
+            invoice = _invoice(request, payload.invoice, lock=True)
+            seen = ApiEvent.objects.filter(organization=org, key=payload.idempotency_key).first()
+            if seen is None:
+                ApiEvent.objects.create(organization=org, key=payload.idempotency_key, type=payload.type,
+                                        invoice=invoice, received_at=moment)
+                enrollment = actions.start_on_event(invoice, payload.type, occurred, moment, data=payload.data,
+                                                    source=_actor(request))
+                name = enrollment.workflow.name if enrollment else None
+                ApiEvent.objects.filter(organization=org, key=payload.idempotency_key).update(workflow=name or "")
+                return Status(201, {"type": payload.type, "invoice": invoice.external_ref, "duplicate": False,
+                                    "workflow": name})
+    except IntegrityError:  # the same key at the same moment: the other request recorded it
+        seen = ApiEvent.objects.filter(organization=org, key=payload.idempotency_key).first()
+    if seen.type != payload.type or seen.invoice.external_ref != payload.invoice:
+        raise ApiError(409, [("idempotency_key", f"already used for {seen.type} on invoice "
+                                                 f"{seen.invoice.external_ref}")])
+    return Status(200, {"type": seen.type, "invoice": seen.invoice.external_ref, "duplicate": True,
+                        "workflow": seen.workflow or None})

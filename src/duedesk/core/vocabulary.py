@@ -157,6 +157,7 @@ EVENT_KINDS = {
     "invoice.status_changed": "Invoice status changed",
     "invoice.paused": "Reminders paused",
     "invoice.updated": "Invoice updated",
+    "invoice.event": "Event received",
     "enrollment.started": "Reminders started",
     "enrollment.exited": "Reminders stopped",
     "enrollment.done": "Reminders finished",

@@ -72,12 +72,23 @@ _EMPTY = FrozenMap()
 
 @dataclass(frozen=True)
 class Timing:
-    kind: str  # "relative" | "day_of_month" | "after"
-    field: str | None = None  # relative: "due_date" | "promise.date" | "contact.fields.<name>" | "invoice.<field>"
+    kind: str  # "relative" | "day_of_month" | "after" | "trigger"
+    # relative: "due_date" | "promise.date" | "contact.fields.<name>" | "invoice.<field>" | "trigger.date" |
+    # "event.<name>" (a date the triggering event carried)
+    field: str | None = None
     days: int = 0  # relative offset in days (negative = before)
     day: int | None = None  # day_of_month: 1..31, clamped to the month's length by the engine
-    duration: timedelta | None = None  # after
+    duration: timedelta | None = None  # after; trigger: time after the triggering moment
     source: str = ""  # as written, for messages
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """What starts a workflow: an invoice's due date (enrolled when it is added), an event about the
+    invoice (`event: payment.failed`, from Stripe or POST /api/v1/events), or a CRM field flipped on."""
+
+    kind: str = "due_date"  # "due_date" | "event" | "field"
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -128,6 +139,7 @@ class Workflow:
     templates: Mapping[str, Mapping[str, str]]  # key -> {"en": ..., "es": ..., "subject.en": ...}
     on_reply: Mapping[str, str]
     description: str = ""
+    trigger: Trigger = Trigger()
     _index: Mapping[str, int] = field(default=_EMPTY, init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -220,10 +232,13 @@ _UNITS = {
 _UNIT = "|".join(sorted(_UNITS, key=len, reverse=True))
 _DURATION_PART = re.compile(rf"(\d+)\s*({_UNIT})\b")
 _DURATION = re.compile(rf"(?:\s*\d+\s*(?:{_UNIT})\b\s*)+")
-_FIELD = r"due_date|promise\.date|invoice\.[a-z][a-z0-9_]*|contact\.fields\.[A-Za-z_][A-Za-z0-9_]*"
+_FIELD = (r"due_date|promise\.date|trigger\.date|event\.[a-z][a-z0-9_]*|invoice\.[a-z][a-z0-9_]*"
+          r"|contact\.fields\.[A-Za-z_][A-Za-z0-9_]*")
+_TRIGGER = re.compile(rf"trigger(?:\s*\+\s*((?:\s*\d+\s*(?:{_UNIT})\b\s*)+))?")
 _RELATIVE = re.compile(rf"({_FIELD})(?:\s*([+-])\s*(\d+)\s*([a-z]+))?")
 _DAY_OF_MONTH = re.compile(r"day\s+(\d+)")
-_TIMING_HELP = "write it like 'due_date - 3d', 'promise.date + 1d', 'day 27' or '2d'"
+_TIMING_HELP = ("write it like 'due_date - 3d', 'promise.date + 1d', 'day 27', '2d', 'trigger + 1h' or "
+                "'trigger.date + 1d'")
 
 
 def parse_duration(text: str) -> timedelta:
@@ -246,6 +261,9 @@ def parse_timing(text: str) -> Timing:
         if not 1 <= day <= 31:
             raise ValueError(f"'{source}': a day of the month is 1 to 31")
         return Timing(kind="day_of_month", day=day, source=source)
+    if m := _TRIGGER.fullmatch(lowered):
+        duration = parse_duration(m.group(1)) if m.group(1) else timedelta(0)
+        return Timing(kind="trigger", duration=duration, source=source)
     if m := _RELATIVE.fullmatch(source):
         name, sign, amount, unit = m.groups()
         days = 0
@@ -269,7 +287,8 @@ def parse_timing(text: str) -> Timing:
 # --- reading -------------------------------------------------------------------------------
 
 _STEP_KEYS = frozenset(KINDS) | {"id", "at", "on", "next", "retry", "otherwise", "note"}
-_TOP_KEYS = ("name", "description", "on_reply", "steps", "templates")
+_TOP_KEYS = ("name", "description", "trigger", "on_reply", "steps", "templates")
+TRIGGER_KINDS = ("due_date", "event", "field")
 _ON_KINDS = ("sms", "email", "call", "wait", "handoff")
 _UPDATE_KEY = re.compile(r"(promise\.status|invoice\.status|contact\.fields\.[A-Za-z_][A-Za-z0-9_]*"
                          r"|enrollment\.[a-z][a-z0-9_]*)")
@@ -393,6 +412,7 @@ class _Reader:
         if "description" in parts:
             description = self.text_value(parts["description"], "description") or ""
 
+        trigger = self._trigger(parts["trigger"]) if "trigger" in parts else Trigger()
         templates = self._templates(parts["templates"]) if "templates" in parts else {}
         if "steps" not in parts:
             self.problem(root, "the workflow has no 'steps:'")
@@ -404,15 +424,47 @@ class _Reader:
         ids = {s.id for s in steps}
         self._check_references(steps, on_reply, ids)
         self._check_templates_used(steps, templates)
+        self._check_trigger_timings(steps, trigger)
         if not steps:
             return None
         return Workflow(
             name=name,
             description=description,
+            trigger=trigger,
             steps=tuple(steps),
             templates=FrozenMap((k, FrozenMap(v)) for k, (v, _line_no) in templates.items()),
             on_reply=FrozenMap((k, v) for k, (v, _n) in on_reply.items()),
         )
+
+    # -- the trigger --
+
+    def _trigger(self, node: yaml.Node) -> Trigger:
+        if isinstance(node, yaml.ScalarNode):
+            if node.value == "due_date":
+                return Trigger()
+            self.problem(node, "trigger: write 'due_date', or 'event: <type>' or 'field: <name>' on their own lines")
+            return Trigger()
+        entries = self.mapping(node, "trigger")
+        if len(entries) != 1 or entries[0][0] not in ("event", "field"):
+            self.problem(node, "trigger: give one of 'event: <type>' (e.g. payment.failed) or 'field: <name>'")
+            return Trigger()
+        kind, _, value_node = entries[0]
+        name = self.text_value(value_node, f"trigger {kind}") or ""
+        if not re.fullmatch(r"[a-z][a-z0-9_.]*" if kind == "event" else r"[A-Za-z_][A-Za-z0-9_]*", name):
+            self.problem(value_node, f"trigger {kind}: '{name}' is not a name (letters, digits, '_'"
+                                     f"{' and .' if kind == 'event' else ''})")
+            return Trigger()
+        return Trigger(kind=kind, name=name)
+
+    def _check_trigger_timings(self, steps: list[Step], trigger: Trigger) -> None:
+        if trigger.kind != "due_date":
+            return
+        for step in steps:
+            field_name = step.at.field if step.at else None
+            if step.at and (step.at.kind == "trigger" or field_name == "trigger.date"
+                            or (field_name or "").startswith("event.")):
+                self.problem(step.line, f"step '{step.id}': '{step.at.source}' needs a workflow started by an "
+                                        f"event or a field (add 'trigger: {{event: <type>}}')")
 
     # -- templates --
 

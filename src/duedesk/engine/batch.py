@@ -19,6 +19,7 @@ from duedesk.channels.errors import TransportError
 from duedesk.core import compliance
 from duedesk.engine import definitions
 from duedesk.engine.actions import step_key
+from duedesk.engine.actions.enrollments import _moment
 from duedesk.engine.lease import LEASE
 from duedesk.engine.models import Enrollment, Step
 from duedesk.engine.planning import Anchors, walk
@@ -202,6 +203,7 @@ class BatchRunner:
                     due_date=invoice.due_date, promise_date=promise.promised_date if promise else None,
                     contact_fields=contact.fields,
                     invoice_dates={"due_date": invoice.due_date, "next_instalment": next_instalments.get(invoice.pk)},
+                    trigger_at=_moment(enrollment.data.get("trigger_at")), event=enrollment.data.get("event"),
                 )
                 where = walk(definition, definition.next_for(step.step_id, "sent"), anchors, now, contact.tz(),
                              contact.organization.send_window(), enrollment.current_step)

@@ -47,3 +47,59 @@ def ensure_default(org: Organization) -> Workflow:
         return existing
     source, _ = wf.load_default()
     return save_version(org, org.workflow_slug, source)
+
+
+def triggered_by(org: Organization, kind: str, name: str) -> Workflow | None:
+    """The organization's workflow started by this event or field (its newest version). A shipped workflow
+    with that trigger is added for the organization the first time it is needed, so the ready ones work
+    without setup (a clinic edits or replaces it like any other)."""
+    latest: dict[str, Workflow] = {}
+    for workflow in Workflow.objects.filter(organization=org).order_by("slug", "version"):
+        latest[workflow.slug] = workflow
+    for workflow in latest.values():
+        trigger = parsed(workflow).trigger
+        if trigger.kind == kind and trigger.name == name:
+            return workflow
+    for shipped in shipped_workflows():
+        definition = _parse_cached(shipped_source(shipped))
+        if definition.trigger.kind == kind and definition.trigger.name == name and shipped not in latest:
+            return save_version(org, shipped, shipped_source(shipped))
+    return None
+
+
+def shipped_workflows() -> list[str]:
+    from duedesk import workflows
+
+    return workflows.names()
+
+
+def shipped_source(name: str) -> str:
+    from duedesk import workflows
+
+    return workflows.read(name)
+
+
+def ready_workflows(org: Organization) -> list[dict]:
+    """The workflows duedesk ships, each with what starts it and whether the organization has it."""
+    have = set(Workflow.objects.filter(organization=org).values_list("slug", flat=True))
+    out = []
+    for name in shipped_workflows():
+        definition = _parse_cached(shipped_source(name))
+        slug = org.workflow_slug if name == "default" else name
+        out.append({"name": name, "slug": slug, "title": definition.name, "description": definition.description,
+                    "trigger": definition.trigger, "added": slug in have, "in_use": slug == org.workflow_slug})
+    return out
+
+
+def add_ready(org: Organization, name: str, user=None) -> Workflow:
+    """Add a shipped workflow to the organization (its first version), or return the one it has."""
+    slug = org.workflow_slug if name == "default" else name
+    return current(org, slug) or save_version(org, slug, shipped_source(name), user)
+
+
+def use_for_new_invoices(org: Organization, slug: str) -> None:
+    """New invoices are enrolled in this workflow (one started by a due date)."""
+    workflow = current(org, slug)
+    if workflow is None or parsed(workflow).trigger.kind != "due_date":
+        raise ValueError(f"'{slug}' is not a workflow started by a due date")
+    Organization.objects.filter(pk=org.pk).update(workflow_slug=slug)

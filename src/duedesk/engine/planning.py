@@ -33,6 +33,8 @@ class Anchors:
     promise_date: date | None = None
     contact_fields: dict | None = None
     invoice_dates: dict | None = None
+    trigger_at: datetime | None = None  # the moment the triggering event happened (event-started workflows)
+    event: dict | None = None  # what that event carried (dates a timing may count from)
 
 
 def field_date(timing_: wf.Timing, anchors: Anchors) -> date | None:
@@ -41,6 +43,8 @@ def field_date(timing_: wf.Timing, anchors: Anchors) -> date | None:
         return anchors.due_date
     if name == "promise.date":
         return anchors.promise_date
+    if name.startswith("event."):
+        return _as_date((anchors.event or {}).get(name.removeprefix("event.")))
     if name.startswith("contact.fields."):
         return _as_date((anchors.contact_fields or {}).get(name.removeprefix("contact.fields.")))
     if name.startswith("invoice."):
@@ -71,13 +75,18 @@ def plan(step: wf.Step, anchors: Anchors, now: datetime, tz: str, window: timing
     if at.kind == "after":
         moment = now + (at.duration or timedelta(0))
         return Plan(timing.next_open(moment, tz, window) if send else moment)
+    if at.kind == "trigger":
+        # Hours after the event, never before now, and a send still waits for its window.
+        moment = max(now, (anchors.trigger_at or now) + (at.duration or timedelta(0)))
+        return Plan(timing.next_open(moment, tz, window) if send else moment)
 
     today = timing.local_date(now, tz)
     if at.kind == "day_of_month":
         target = timing.day_of_month_on_or_after(today, at.day or 1)
         late_is_stale = True
     else:
-        base = field_date(at, anchors)
+        base = (timing.local_date(anchors.trigger_at, tz) if at.field == "trigger.date" and anchors.trigger_at
+                else field_date(at, anchors))
         if base is None:
             return Plan(None, f"no {at.field or 'due_date'} to count from")
         target = base + timedelta(days=at.days)

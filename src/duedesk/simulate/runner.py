@@ -67,7 +67,10 @@ class Simulation:
                 organization=org, contact=contact, external_ref=bill.ref, amount_due=bill.amount,
                 balance=bill.amount, due_date=bill.due, pay_link=f"https://pay.example.com/{bill.ref}",
             )
-            actions.enroll_invoice(invoice, self.clock())
+            if s.enroll:
+                actions.enroll_invoice(invoice, self.clock())
+        for moment, ref, kind, data in s.events:
+            self.at(moment, lambda m=moment, r=ref, k=kind, d=data: self._event(m, r, k, d))
         return org
 
     # ------------------------------------------------------------------ the loop
@@ -118,6 +121,19 @@ class Simulation:
                 self.at(self.clock.now + timedelta(minutes=12), lambda c=contact, b=body: self._text_in(c, b))
             if patient.pays_after_text:
                 self.at(self.clock.now + patient.pays_after_text, lambda c=contact: self._pay(c, "pay link"))
+
+    def _event(self, moment, ref, kind, data):
+        """What the payment processor reports: a failure starts its workflow, a success is a payment."""
+        from duedesk.engine import actions
+        from duedesk.records.models import Invoice
+
+        invoice = Invoice.objects.get(organization=self.org, external_ref=ref)
+        if kind == "payment.succeeded":
+            if invoice.balance > 0:
+                actions.record_payment(invoice, invoice.balance, self.clock(), actor="processor",
+                                       source="card retry succeeded")
+            return
+        actions.start_on_event(invoice, kind, moment, self.clock(), data=data, source="processor")
 
     def _text_in(self, contact, body):
         from duedesk.conversations.texts import receive_text

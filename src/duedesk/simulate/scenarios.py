@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from duedesk.simulate.patients import Patient
 
@@ -28,6 +29,9 @@ class Scenario:
     bills: list[Bill] = field(default_factory=list)
     callback_number: str = "+12125550100"
     voicemail_name: str = "Dana"
+    # Event-started workflows: invoices wait for their event instead of being enrolled when added.
+    enroll: bool = True
+    events: list[tuple[datetime, str, str, dict]] = field(default_factory=list)  # (when, invoice ref, type, data)
 
 
 CLINIC_START = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -83,4 +87,32 @@ def rent() -> Scenario:
                     bills=bills, voicemail_name="Sam")
 
 
-SCENARIOS = {"clinic": clinic, "rent": rent}
+def recovery() -> Scenario:
+    """Failed-payment recovery for a clinic's monthly plans (card payments through Stripe Invoicing).
+
+    Grace's card fails on a Tuesday morning: a text with the update link at once, an email the next morning,
+    a call two days before the next billing date (she says she has updated the card), and the card retry the
+    next day succeeds: outreach stops. Henry's fails late at night: the text waits for the morning window,
+    he updates his card after reading it, the retry succeeds and nothing more is sent."""
+    grace = Patient("updates_after_call", "Grace", "Ellis", "+12125550301",
+                    lines=["i just updated my card you can run it again"])
+    henry = Patient("updates_after_text", "Henry", "Okafor", "+12125550302")
+    plan = Decimal("89.00")
+    bills = [Bill("PLAN-2026-12-GE", grace, plan, date(2026, 12, 1)), Bill("PLAN-2026-12-HO", henry, plan,
+                                                                         date(2026, 12, 1))]
+    ny = ZoneInfo("America/New_York")
+    failed = [
+        (datetime(2026, 12, 1, 10, 5, tzinfo=ny), "PLAN-2026-12-GE", "payment.failed",
+         {"next_billing_date": "2026-12-10"}),
+        (datetime(2026, 12, 1, 22, 40, tzinfo=ny), "PLAN-2026-12-HO", "payment.failed",
+         {"next_billing_date": "2026-12-10"}),
+        # The processor's retries: each one that succeeds is a payment.
+        (datetime(2026, 12, 9, 11, 0, tzinfo=ny), "PLAN-2026-12-GE", "payment.succeeded", {}),
+        (datetime(2026, 12, 2, 13, 0, tzinfo=ny), "PLAN-2026-12-HO", "payment.succeeded", {}),
+    ]
+    return Scenario("recovery", "Maple Street Physical Therapy", "America/New_York", "failed-payment",
+                    start=datetime(2026, 12, 1, 12, 0, tzinfo=UTC), end=datetime(2026, 12, 20, tzinfo=UTC),
+                    bills=bills, enroll=False, events=[(when.astimezone(UTC), *rest) for when, *rest in failed])
+
+
+SCENARIOS = {"clinic": clinic, "rent": rent, "recovery": recovery}

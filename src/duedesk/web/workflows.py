@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo, available_timezones
 from django import forms
 from django.contrib import messages
 from django.db.models import Count, Q
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from duedesk.core import workflow as wf
 from duedesk.engine import definitions
@@ -31,7 +32,33 @@ def workflow_list(request):
     grouped: dict[str, list] = {}
     for row in rows:
         grouped.setdefault(row.slug, []).append(row)
-    return render(request, "web/workflows/list.html", {"section": "workflows", "workflows": grouped.items()})
+    return render(request, "web/workflows/list.html", {"section": "workflows", "workflows": grouped.items(),
+                                                       "ready": definitions.ready_workflows(request.org)})
+
+
+@member
+@require_POST
+def workflow_add(request):
+    names = {w["name"] for w in definitions.ready_workflows(request.org)}
+    name = request.POST.get("name", "")
+    if name not in names:
+        return HttpResponseBadRequest(f"name: no ready workflow called {name!r}")
+    workflow = definitions.add_ready(request.org, name, request.user)
+    messages.success(request, f"{workflow.name} added.")
+    return redirect("workflow_edit", slug=workflow.slug)
+
+
+@member(roles=("owner",))
+@require_POST
+def workflow_use(request, slug):
+    if definitions.current(request.org, slug) is None:
+        raise Http404("no such workflow")
+    try:
+        definitions.use_for_new_invoices(request.org, slug)
+    except ValueError as error:
+        return HttpResponseBadRequest(str(error))
+    messages.success(request, "New invoices now start this workflow.")
+    return redirect("workflows")
 
 
 class PreviewForm(forms.Form):

@@ -168,3 +168,29 @@ def test_the_fakes_objects_have_stripes_own_shape():
     session = fake.create_session({"line_items": {"0": {"quantity": "1", "price_data": {
         "currency": "usd", "unit_amount": "100", "product_data": {"name": "x"}}}}})
     assert set(examples["checkout.session"]) <= set(session)
+
+
+def test_a_failed_stripe_invoice_becomes_ours_and_starts_recovery_then_paid_stops_it(stripe_fake, stripe_org, clock):
+    from datetime import timedelta
+
+    from duedesk.engine.models import Enrollment
+
+    failed_at = int(clock().timestamp())
+    event = stripe_fake.invoice_event(
+        "invoice.payment_failed", number="MPT-0042", customer_email="grace@example.com",
+        customer_phone="+12125550301", customer_name="Grace Ellis", amount_due=8900, currency="usd",
+        due_date=failed_at, created=failed_at, next_payment_attempt=int((clock() + timedelta(days=3)).timestamp()))
+    assert stripe_fake.deliveries[-1] == (event["id"], 200)
+    invoice = Invoice.objects.get(organization=stripe_org, external_ref="MPT-0042")
+    assert invoice.balance == Decimal("89.00") and invoice.contact.phone == "+12125550301"
+    enrollment = Enrollment.objects.get(invoice=invoice, status__in=Enrollment.LIVE)
+    assert enrollment.workflow.name == "Failed payment recovery"
+    assert enrollment.data["event"]["next_billing_date"] == "2026-12-10"
+    # The pay link is Stripe's hosted invoice page, where the card can be updated.
+    hosted = event["data"]["object"]["hosted_invoice_url"]
+    assert paylinks.pay_link_for(invoice, clock()) == hosted and not stripe_fake.sessions
+    stripe_fake.invoice_event("invoice.paid", id=event["data"]["object"]["id"], number="MPT-0042", amount_paid=8900,
+                              currency="usd", payment_intent="pi_retry_1", status="paid")
+    invoice.refresh_from_db()
+    enrollment.refresh_from_db()
+    assert invoice.status == "paid" and enrollment.status == "exited" and enrollment.exit_reason == "paid"

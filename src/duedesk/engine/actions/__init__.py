@@ -26,6 +26,7 @@ from duedesk.engine.actions.enrollments import (
     plan_retry,
     replan_invoice,
     route_outcome,
+    start_on_event,
     step_key,
 )
 from duedesk.engine.actions.handoffs import open_handoff
@@ -45,5 +46,5 @@ __all__ = [
     "finish_enrollment", "go_to_step", "mark_invoice_paid", "mark_promise_broken", "mark_unreachable",
     "open_handoff", "opt_in", "opt_out", "pause_invoice", "pending_steps", "plan_retry", "record_conversation",
     "record_payment", "record_refund", "record_promise", "replan_invoice", "route_outcome", "run_branch", "run_update",
-    "set_invoice_status", "set_outreach", "settle_instalments", "step_key", "update_invoice", "values_for",
+    "set_invoice_status", "set_outreach", "settle_instalments", "start_on_event", "step_key", "update_invoice", "values_for",
 ]

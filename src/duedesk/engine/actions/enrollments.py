@@ -20,8 +20,10 @@ from duedesk.records.timeline import log
 CLOSED_INVOICE = ("paid", "written_off", "disputed")
 
 
-def enroll_invoice(invoice: Invoice, now: datetime, workflow: Workflow | None = None) -> Enrollment | None:
-    """Start outreach for an invoice with an open balance. Does nothing if one is already running."""
+def enroll_invoice(invoice: Invoice, now: datetime, workflow: Workflow | None = None,
+                   data: dict | None = None) -> Enrollment | None:
+    """Start outreach for an invoice with an open balance. Does nothing if one is already running.
+    `data`: what the enrollment starts with (an event-started workflow's trigger moment and event)."""
     if invoice.status in CLOSED_INVOICE or invoice.balance <= 0:
         return None
     with transaction.atomic():
@@ -36,11 +38,33 @@ def enroll_invoice(invoice: Invoice, now: datetime, workflow: Workflow | None = 
             workflow=workflow,
             status="active",
             started_at=now,
+            data=data or {},
         )
         log(invoice.organization_id, "enrollment.started", now, contact=invoice.contact, invoice=invoice,
-            workflow=workflow.name, version=workflow.version)
+            workflow=workflow.name, version=workflow.version, trigger=(data or {}).get("trigger"))
         go_to_step(enrollment, definition, definition.first().id, now)
         return enrollment
+
+
+def start_on_event(invoice: Invoice, event_type: str, occurred_at: datetime, now: datetime, *,
+                   data: dict | None = None, source: str = "") -> Enrollment | None:
+    """An event about an invoice (a failed card, a status change) starts the organization's workflow
+    triggered by it, timed from the moment it happened. A running enrollment of another workflow gives way
+    (the event is the newer news); the same workflow already running is left alone."""
+    workflow = definitions.triggered_by(invoice.organization, "event", event_type)
+    with transaction.atomic():
+        log(invoice.organization_id, "invoice.event", now, contact=invoice.contact, invoice=invoice,
+            type=event_type, occurred_at=occurred_at, source=source, workflow=workflow.name if workflow else None)
+        if workflow is None:
+            return None
+        live = Enrollment.objects.select_for_update().filter(invoice=invoice, status__in=Enrollment.LIVE).first()
+        if live is not None:
+            if live.workflow.slug == workflow.slug:
+                return None
+            finish_enrollment(live, "exited", "replaced", now)
+        payload = {"trigger": event_type, "trigger_at": occurred_at.isoformat(),
+                   "event": {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in (data or {}).items()}}
+        return enroll_invoice(invoice, now, workflow, data=payload)
 
 
 def _anchors(enrollment: Enrollment) -> Anchors:
@@ -53,7 +77,13 @@ def _anchors(enrollment: Enrollment) -> Anchors:
         promise_date=promise.promised_date if promise else None,
         contact_fields=enrollment.contact.fields,
         invoice_dates={"due_date": invoice.due_date, "next_instalment": _next_instalment(invoice)},
+        trigger_at=_moment((enrollment.data or {}).get("trigger_at")),
+        event=(enrollment.data or {}).get("event"),
     )
+
+
+def _moment(value) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
 
 
 def _next_instalment(invoice: Invoice) -> date | None:

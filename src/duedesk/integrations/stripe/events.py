@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from duedesk.engine import actions
+from duedesk.intake import importer
 from duedesk.integrations.stripe.client import from_minor
-from duedesk.integrations.stripe.models import CheckoutLink, StripePayment
+from duedesk.integrations.stripe.models import CheckoutLink, StripeInvoice, StripePayment
 from duedesk.records.models import Invoice, Organization
 
 logger = logging.getLogger("duedesk.stripe")
@@ -15,6 +17,9 @@ logger = logging.getLogger("duedesk.stripe")
 
 def handle(org: Organization, event: dict, now: datetime) -> str:
     """Act on one verified event; returns what was done, in words for the log."""
+    if event["type"] in INVOICING:
+        occurred = datetime.fromtimestamp(event.get("created") or now.timestamp(), UTC)
+        return INVOICING[event["type"]](org, event["data"]["object"], occurred, now)
     handler = HANDLERS.get(event["type"])
     if handler is None:
         return "ignored"
@@ -83,3 +88,53 @@ HANDLERS = {
     "payment_intent.succeeded": payment_intent_succeeded,
     "charge.refunded": charge_refunded,
 }
+
+
+# ----------------------------------------------------------------------------- Stripe Invoicing
+
+
+def _day(timestamp: int | None, org: Organization) -> date | None:
+    return datetime.fromtimestamp(timestamp, UTC).astimezone(ZoneInfo(org.timezone)).date() if timestamp else None
+
+
+def _upsert_invoice(org: Organization, inv: dict, now: datetime) -> Invoice | None:
+    """The Stripe invoice as one of ours, through the importer's own row rules and upsert."""
+    name = (inv.get("customer_name") or "").split(" ", 1)
+    raw = {"external_ref": inv.get("number") or inv["id"], "first_name": name[0], "last_name": name[-1] if len(name) > 1
+           else "", "phone": inv.get("customer_phone") or "", "email": inv.get("customer_email") or "",
+           "amount_due": str(from_minor(inv["amount_due"], inv["currency"])), "currency": inv["currency"].upper(),
+           "due_date": (_day(inv.get("due_date"), org) or _day(inv.get("created"), org) or now.date()).isoformat()}
+    row, errors = importer.check_row(raw, 0, org, now)
+    if errors:
+        logger.warning("Stripe invoice %s not taken: %s", inv["id"], "; ".join(f"{e.field}: {e.message}" for e in errors))
+        return None
+    importer.import_row(org, row, now, "stripe", origin={"source": "stripe", "stripe_invoice": inv["id"]})
+    invoice = Invoice.objects.get(organization=org, external_ref=row.external_ref)
+    StripeInvoice.objects.update_or_create(stripe_id=inv["id"], defaults={
+        "organization": org, "invoice": invoice, "hosted_url": inv.get("hosted_invoice_url") or ""})
+    return invoice
+
+
+def invoice_payment_failed(org: Organization, inv: dict, occurred: datetime, now: datetime) -> str:
+    invoice = _upsert_invoice(org, inv, now)
+    if invoice is None:
+        return "invoice not taken (see the log)"
+    next_try = _day(inv.get("next_payment_attempt"), org) or _day(inv.get("period_end"), org)
+    actions.start_on_event(invoice, "payment.failed", occurred, now, source="stripe",
+                           data={"next_billing_date": next_try.isoformat() if next_try else None})
+    return "failed-payment recovery started"
+
+
+def invoice_paid(org: Organization, inv: dict, occurred: datetime, now: datetime) -> str:
+    link = StripeInvoice.objects.filter(stripe_id=inv["id"]).select_related("invoice").first()
+    invoice = link.invoice if link else _upsert_invoice(org, inv, now)
+    if invoice is None:
+        return "invoice not taken (see the log)"
+    paid = int(inv.get("amount_paid") or 0)
+    if paid <= 0:
+        return "nothing paid"
+    return _payment(org, invoice, inv.get("payment_intent") or inv["id"], paid, inv["currency"], now,
+                    source=f"Stripe invoice {inv['id']}")
+
+
+INVOICING = {"invoice.payment_failed": invoice_payment_failed, "invoice.paid": invoice_paid}

@@ -54,3 +54,13 @@ class StripeEvent(models.Model):
     event_id = models.CharField(max_length=255, unique=True)
     type = models.CharField(max_length=100)
     received_at = models.DateTimeField()
+
+
+class StripeInvoice(models.Model):
+    """An invoice a clinic bills with Stripe Invoicing: its pay link is Stripe's hosted invoice page, where the
+    patient can also update the card."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    invoice = models.OneToOneField(Invoice, on_delete=models.CASCADE, related_name="stripe_invoice")
+    stripe_id = models.CharField(max_length=255, unique=True)
+    hosted_url = models.URLField(max_length=2000, blank=True)

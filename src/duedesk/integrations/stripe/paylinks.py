@@ -14,7 +14,7 @@ import stripe
 from django.conf import settings
 
 from duedesk.integrations.stripe.client import NotConnected, client_for, to_minor
-from duedesk.integrations.stripe.models import CheckoutLink, StripeAccount
+from duedesk.integrations.stripe.models import CheckoutLink, StripeAccount, StripeInvoice
 from duedesk.records.models import Invoice
 
 logger = logging.getLogger("duedesk.stripe")
@@ -42,6 +42,9 @@ def pay_link_for(invoice: Invoice, now: datetime) -> str | None:
     account = _account(invoice.organization_id)
     if account is None or invoice.balance <= 0:
         return None
+    hosted = StripeInvoice.objects.filter(invoice=invoice).values_list("hosted_url", flat=True).first()
+    if hosted:
+        return hosted  # billed with Stripe Invoicing: its own page takes the payment and a new card
     amount = to_minor(invoice.balance, invoice.currency)
     live = (CheckoutLink.objects.filter(invoice=invoice, status="open").order_by("-pk").first())
     if live and live.amount == amount and live.expires_at > now + FRESH_FOR:

@@ -25,6 +25,7 @@ MINIMAL = {
     "checkout.session": {"object": "checkout.session", "mode": "payment", "livemode": False, "metadata": {}},
     "payment_intent": {"object": "payment_intent", "livemode": False, "metadata": {}},
     "charge": {"object": "charge", "livemode": False, "metadata": {}, "refunded": False},
+    "invoice": {"object": "invoice", "livemode": False, "metadata": {}},
     "event": {"object": "event", "api_version": "2024-06-20", "livemode": False, "pending_webhooks": 1,
               "request": {"id": None, "idempotency_key": None}},
 }
@@ -102,7 +103,7 @@ class FakeStripe:
     # ---------------------------------------------------------------- objects
     def _object(self, kind: str, prefix: str, **fields) -> dict:
         obj = copy.deepcopy(self.examples[kind])
-        obj.update(id=f"{prefix}_{secrets.token_hex(12)}", created=int(time.time()), **fields)
+        obj.update({"id": f"{prefix}_{secrets.token_hex(12)}", "created": int(time.time()), **fields})
         return obj
 
     def create_session(self, params: dict) -> dict:
@@ -141,6 +142,14 @@ class FakeStripe:
         charge["amount_refunded"] += amount if amount is not None else charge["amount"] - charge["amount_refunded"]
         charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
         return self.send("charge.refunded", charge)
+
+    def invoice_event(self, kind: str, **fields) -> dict:
+        """Stripe Invoicing: `invoice.payment_failed` or `invoice.paid` for an invoice with these fields."""
+        invoice = self._object("invoice", "in", **{"status": "open", "amount_paid": 0, "attempt_count": 1,
+                                                   "hosted_invoice_url": None, "payment_intent": None, **fields})
+        if invoice.get("hosted_invoice_url") is None:
+            invoice["hosted_invoice_url"] = f"https://invoice.stripe.com/i/{invoice['id']}"
+        return self.send(kind, invoice)
 
     def send(self, kind: str, obj: dict) -> dict:
         public = {k: v for k, v in obj.items() if not k.startswith("_")}
