@@ -15,12 +15,15 @@ workflow_app = typer.Typer(help="Workflow definitions.", no_args_is_help=True)
 import_app = typer.Typer(help="Import records.", no_args_is_help=True)
 nlu_app = typer.Typer(help="Understanding patients' words.", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys for a clinic's billing system or CRM.", no_args_is_help=True)
+crm_app = typer.Typer(help="CRM sync: HubSpot (Salesforce and Pipedrive to come).", no_args_is_help=True)
 app.add_typer(workflow_app, name="workflow")
 app.add_typer(import_app, name="import")
 app.add_typer(nlu_app, name="nlu")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(crm_app, name="crm")
 
 OUR_COMMANDS = {"serve", "run", "worker", "demo", "doctor", "simulate", "import", "workflow", "nlu", "apikey", "fake-twilio", "fake-stripe",
+                "crm", "fake-crm",
                 "--help", "-h"}
 
 
@@ -291,6 +294,98 @@ def fake_stripe(port: int = 8901, webhook_url: str = typer.Option("http://127.0.
     from duedesk.integrations.stripe.fake import serve as serve_fake
 
     serve_fake(port=port, webhook_url=webhook_url, secret_key=secret_key, webhook_secret=webhook_secret)
+@crm_app.command("connect")
+def crm_connect(org: str = typer.Option(None, "--org", help="Organization slug"),
+                provider: str = typer.Option(..., "--provider", help="hubspot"),
+                token_env: str = typer.Option(..., "--token-env", help="NAME of the environment variable "
+                                              "holding the token, e.g. DUEDESK_HUBSPOT_TOKEN"),
+                webhook_secret_env: str = typer.Option("", "--webhook-secret-env",
+                                                       help="NAME of the variable holding the app secret"),
+                owner: str = typer.Option("", "--owner", help="CRM owner id who gets handoff tasks"),
+                rate_limit: int = typer.Option(0, "--rate-limit", help="requests per 10 s (HubSpot)")):
+    """Connect an organization to its CRM: checks the token, creates the custom properties, maps the fields."""
+    _django()
+    from django.utils import timezone
+
+    from duedesk.intake.importer import ImportFileError, resolve_organization
+    from duedesk.integrations.crm.connections import ConnectError, connect
+
+    try:
+        organization = resolve_organization(org)
+        conn, made = connect(organization, provider, token_env, timezone.now(), webhook_secret_env=webhook_secret_env,
+                             owner_id=owner, rate_limit=rate_limit or None)
+    except (ImportFileError, ConnectError) as error:
+        typer.echo(f"crm connect: {error}", err=True)
+        raise typer.Exit(2) from error
+    typer.echo(f"{organization.slug} is connected to {conn.get_provider_display()}; "
+               f"{len(made)} custom properties created. The first full sync runs with the worker, or now with "
+               f"`duedesk crm sync --org {organization.slug}`.")
+    from django.conf import settings
+
+    typer.echo(f"Webhook URL (HubSpot app → Webhooks → Target URL): "
+               f"{settings.PUBLIC_URL}/hooks/{conn.provider}/{conn.webhook_key}/")
+
+
+@crm_app.command("sync")
+def crm_sync(org: str = typer.Option(None, "--org", help="Organization slug"),
+             provider: str = typer.Option(None, "--provider", help="Only this CRM")):
+    """One pull and the outbox drained, for each of the organization's connections."""
+    _django()
+    import time as _t
+
+    from django.utils import timezone
+
+    from duedesk.intake.importer import ImportFileError, resolve_organization
+    from duedesk.integrations.crm.models import Connection
+    from duedesk.integrations.crm.sync import sync_connection
+
+    try:
+        organization = resolve_organization(org)
+    except ImportFileError as error:
+        typer.echo(f"crm sync: {error}", err=True)
+        raise typer.Exit(2) from error
+    conns = Connection.objects.filter(organization=organization).exclude(status="disconnected")
+    if provider:
+        conns = conns.filter(provider=provider)
+    if not conns:
+        typer.echo(f"crm sync: {organization.slug} has no CRM connection (duedesk crm connect)", err=True)
+        raise typer.Exit(1)
+    failed = False
+    for conn in conns.select_related("organization"):
+        result = sync_connection(conn, timezone.now(), "cli", progress=_progress(conn.get_provider_display()))
+        # A 429 during the writes: wait as asked and go on, so one run drains what it can.
+        while result.pushed and result.pushed.waiting_for is not None:
+            _t.sleep(result.pushed.waiting_for)
+            result = sync_connection(conn, timezone.now(), "cli", do_pull=False)
+        typer.echo("", err=True)
+        typer.echo(f"{conn.get_provider_display()}: {result.summary()}")
+        failed = failed or bool(result.errors)
+    raise typer.Exit(1 if failed else 0)
+
+
+def _progress(name: str):
+    read = [0]
+
+    def show(n: int) -> None:
+        read[0] += n
+        typer.echo(f"\r{name}: {read[0]} contacts read", nl=False, err=True)
+
+    return show
+
+
+@app.command("fake-crm")
+def fake_crm(provider: str = typer.Argument(..., help="hubspot"), port: int = 8910,
+             token: str = typer.Option("hubspot-test-token", "--token", help="the token the fake accepts"),
+             per_10s: int = typer.Option(100, "--per-10s", help="rate limit: requests per 10 seconds"),
+             app_secret: str = typer.Option("hubspot-app-secret", "--app-secret", help="signs webhooks"),
+             webhook_url: str = typer.Option("", "--webhook-url", help="where contact changes are sent")):
+    """A local stand-in for a CRM's API (tests, benchmarks, trying things out)."""
+    if provider != "hubspot":
+        typer.echo(f"fake-crm: {provider!r} has no fake yet (hubspot)", err=True)
+        raise typer.Exit(2)
+    from duedesk.integrations.hubspot.fake import serve as serve_fake
+
+    serve_fake(port, token, per_10s, app_secret, webhook_url)
 
 
 def main():

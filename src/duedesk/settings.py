@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "duedesk.inbox",
     "duedesk.web",
     "duedesk.api",
+    "duedesk.integrations.crm",
 ]
 
 MIDDLEWARE = [
@@ -159,6 +160,19 @@ STRIPE_TIMEOUT = float(os.environ.get("DUEDESK_STRIPE_TIMEOUT", "10"))
 # An organization's Stripe account names the variables holding its secret key and webhook secret (as with
 # Twilio below); only variables whose name contains STRIPE can be named, so none can point at another secret.
 STRIPE_SECRETS = {name: value for name, value in os.environ.items() if "STRIPE" in name}
+# CRMs (integrations/crm): API addresses (the local fakes in tests and benchmarks), and every token or app
+# secret a connection may name. A connection stores only the NAME of its variable, and only names under
+# the provider's prefix are read, so an organization's settings can never point at another secret.
+CRM_BASE_URLS = {
+    "hubspot": os.environ.get("DUEDESK_HUBSPOT_BASE_URL", "") or "https://api.hubapi.com",
+    "salesforce": os.environ.get("DUEDESK_SALESFORCE_BASE_URL", ""),  # the instance URL, e.g. https://x.my.salesforce.com
+    "pipedrive": os.environ.get("DUEDESK_PIPEDRIVE_BASE_URL", "") or "https://api.pipedrive.com",
+}
+CRM_SECRET_NAME = re.compile(r"^DUEDESK_(HUBSPOT|SALESFORCE|PIPEDRIVE)_[A-Z0-9_]+$")
+CRM_SECRETS = {name: value for name, value in os.environ.items()
+               if CRM_SECRET_NAME.match(name) and not name.endswith("_BASE_URL")}
+CRM_TIMEOUT = float(os.environ.get("DUEDESK_CRM_TIMEOUT", "") or 15)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},

@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("duedesk.integrations.twilio.urls")),
     path("", include("duedesk.integrations.stripe.urls")),
+    path("", include("duedesk.integrations.crm.urls")),
     path("", include("duedesk.api.urls")),
     path("", include("duedesk.web.urls")),
 ]

@@ -25,7 +25,7 @@ from duedesk.engine.models import Enrollment, Step
 from duedesk.engine.planning import Anchors, walk
 from duedesk.engine.runner import StepRunner, compose, first_contact, gate_input, message_context
 from duedesk.records.models import Instalment, Message, Promise
-from duedesk.records.timeline import event
+from duedesk.records.timeline import event, save_all
 
 TEXTS = ("sms", "email")
 logger = logging.getLogger("duedesk.worker")
@@ -135,9 +135,8 @@ class BatchRunner:
                 by_until.setdefault(decision.until, []).append(step.pk)
             for until, ids in by_until.items():  # one window opening for most of a batch
                 Step.objects.filter(pk__in=ids).update(status="pending", run_at=until, lease_until=None)
-            from duedesk.records.models import Event
 
-            Event.objects.bulk_create([
+            save_all([
                 event(s.organization_id, "step.deferred", now, contact=s.enrollment.contact,
                       invoice=s.enrollment.invoice, channel=s.kind, step=s.step_id, rule=d.rule, until=d.until)
                 for s, d in deferred
@@ -171,8 +170,6 @@ class BatchRunner:
         return built
 
     def _settle(self, steps: list[Step], messages, promises, now: datetime) -> None:
-        from duedesk.records.models import Event
-
         with transaction.atomic():
             live = dict(Enrollment.objects.select_for_update().filter(
                 pk__in=[s.enrollment_id for s in steps]).values_list("pk", "status"))
@@ -238,7 +235,7 @@ class BatchRunner:
                 Enrollment.objects.filter(pk__in=ids).update(current_step=current, status=status, exit_reason=reason,
                                                              ended_at=ended, data=json.loads(data))
             Step.objects.bulk_create(new_steps)
-            Event.objects.bulk_create(events)
+            save_all(events)
 
     @staticmethod
     def _occurrences(steps: list[Step]) -> dict[tuple[int, str], int]:

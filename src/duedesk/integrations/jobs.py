@@ -1,5 +1,5 @@
 """Work the integrations do beside the engine's steps, run by the worker between batches: outbound webhooks
-(and, as they come, CRM syncs). Each job catches its own errors: an integration never stops the worker."""
+and CRM syncs. Each job catches its own errors: an integration never stops the worker."""
 
 from __future__ import annotations
 
@@ -17,7 +17,17 @@ def _outbound_webhooks(now: datetime) -> None:
     outbox.tick(now)
 
 
-JOBS: list[Callable[[datetime], None]] = [_outbound_webhooks]
+def _crm_sync(now: datetime) -> None:
+    """CRM pulls every few minutes per connection, and their outboxes drained (integrations/crm/sync.py)."""
+    import os
+    import socket
+
+    from duedesk.integrations.crm.sync import run_due
+
+    run_due(now, f"{socket.gethostname()}:{os.getpid()}")
+
+
+JOBS: list[Callable[[datetime], None]] = [_outbound_webhooks, _crm_sync]
 
 
 class Between:

@@ -2,16 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from duedesk.records.models import Contact, Event, Handoff, Invoice, Organization
+
+# Called with the events just written, inside the same transaction (e.g. the CRM outbox queues its writes
+# there, so a touch and its CRM write commit together). Layers above register in their app's ready().
+_listeners: list[Callable[[list[Event]], None]] = []
+
+
+def on_written(listener: Callable[[list[Event]], None]) -> None:
+    if listener not in _listeners:
+        _listeners.append(listener)
 
 
 def log(org: Organization | int, kind: str, at: datetime, **fields) -> Event:
     """Write one Event now; `fields` are event()'s: contact, invoice, handoff, channel, actor, then detail."""
     ev = event(org, kind, at, **fields)
     ev.save()
+    for listener in _listeners:
+        listener([ev])
     return ev
+
+
+def save_all(events: list[Event]) -> list[Event]:
+    """Write many events at once (bulk_create), telling the listeners as log() does."""
+    written = Event.objects.bulk_create(events)
+    if written:
+        for listener in _listeners:
+            listener(written)
+    return written
 
 
 def event(
