@@ -173,6 +173,9 @@ EVENT_KINDS = {
     "staff.call_logged": "Call back logged",
     "plan.created": "Payment plan set",
     "plan.instalment_paid": "Instalment paid",
+    "crm.connected": "CRM connected",
+    "crm.disconnected": "CRM disconnected",
+    "crm.conflict": "Changed in the CRM and here",
 }
 
 
