@@ -243,8 +243,9 @@ def run(args, url: str, scratch: str) -> dict:
                 workers.check()
                 watch_at = t + 0.5
                 if not chaos and len(paid) >= args.paid:
+                    soon = datetime.now(UTC) + timedelta(minutes=2)  # a retry after a 429 or a 500 is due soon
                     busy = Step.objects.filter(Q(status__in=("claimed", "sending"))
-                                               | Q(status="pending", run_at__lte=datetime.now(UTC))).exists()
+                                               | Q(status="pending", run_at__lte=soon)).exists()
                     idle_polls = 0 if busy else idle_polls + 1
                     if idle_polls >= 4 or t - started > args.seconds + args.max_wait:
                         break
@@ -261,8 +262,9 @@ def run(args, url: str, scratch: str) -> dict:
     stopped_in_time = sum(1 for inv in paid if phone_of[inv] not in sent_to)
     after_paid = sum(1 for inv, at in paid.items() for created in sent_to.get(phone_of[inv], []) if created > at)
     steps = dict(Step.objects.filter(pk__in=due_ids).values_list("enrollment__invoice_id", "status"))
-    unsettled = sum(1 for status in steps.values() if status in ("pending", "claimed", "sending", "held"))
-    not_sent = sum(1 for inv, status in steps.items() if inv not in paid and status not in ("done",))
+    # Lost: an unpaid invoice's text not sent, or a paid one's neither sent nor stopped (left in flight).
+    lost = [status for inv, status in steps.items()
+            if (inv not in paid and status != "done") or (inv in paid and status not in ("done", "cancelled"))]
     stranded = [held_seen.get(pid, killed) - killed for pid, killed in workers.killed_at.items()]
     return {
         "due_texts": args.texts,
@@ -272,7 +274,8 @@ def run(args, url: str, scratch: str) -> dict:
         "expected_texts": args.texts - stopped_in_time,
         "paid": len(paid),
         "paid_stopped_in_time": stopped_in_time,
-        "steps_lost": unsettled + not_sent,
+        "steps_lost": len(lost),
+        "lost_by_status": {status: lost.count(status) for status in sorted(set(lost))},
         "steps_unknown": sum(1 for status in steps.values() if status == "unknown"),
         "texted_after_paid": after_paid,
         "worker_exits": len(workers.exits),

@@ -37,8 +37,8 @@ class BatchRunner:
         self.transports_for = transports_for
         self.worker_id = worker_id
         self.status_callback = status_callback
-        # The worker's heartbeat says whether its lease still outlasts a provider request (engine/lease.py).
-        self.can_send = lambda: True
+        # Right before each send: is the row still ours (its lease renewed)? See engine/lease.py.
+        self.hold = lambda step_pk: True
 
     def run(self, ids: list[int], clock) -> None:
         steps = list(
@@ -91,18 +91,19 @@ class BatchRunner:
                 results = transport.send_many(outgoing)
             else:
                 results = []
-                for msg in outgoing:
-                    if not self.can_send():
-                        # Our lease could run out mid-request (the heartbeat is failing): a peer would then
-                        # look up a send still in flight. The rest stay `sending`, for recovery.
-                        logger.warning("lease running short: %d texts left to recovery", len(outgoing) - len(results))
-                        group = group[:len(results)]
-                        break
+                for step, msg in zip(group, outgoing, strict=True):
+                    if not self.hold(step.pk):
+                        # Our lease ran out and a peer took the row over: it is the peer's to reconcile.
+                        logger.warning("step %s was taken over by another worker; not sent here", step.pk)
+                        results.append(None)
+                        continue
                     try:
                         results.append(transport.send(msg))
                     except TransportError as error:
                         results.append(error)
             for step, result in zip(group, results, strict=True):
+                if result is None:
+                    continue
                 message = messages[step.pk]
                 if isinstance(result, TransportError):
                     failed.append((step, message, result, transport))
@@ -171,6 +172,12 @@ class BatchRunner:
 
     def _settle(self, steps: list[Step], messages, promises, now: datetime) -> None:
         with transaction.atomic():
+            # Only rows still ours: a batch that stalled past its lease may find a peer already reconciled one.
+            mine = set(Step.objects.select_for_update().filter(
+                pk__in=[s.pk for s in steps], status="sending", leased_by=self.worker_id).values_list("pk", flat=True))
+            steps = [s for s in steps if s.pk in mine]
+            if not steps:
+                return
             live = dict(Enrollment.objects.select_for_update().filter(
                 pk__in=[s.enrollment_id for s in steps]).values_list("pk", "status"))
             _set_provider_ids([messages[s.pk] for s in steps])

@@ -35,9 +35,9 @@ from duedesk.engine.models import Step
 logger = logging.getLogger("duedesk.worker")
 
 HEARTBEAT = 5.0  # seconds between renewals: a live worker's lease never has less than LEASE - 5 s left
-# The longest a provider request may take (Twilio's request timeout, 10 s unless set longer). A worker
-# starts no send unless its lease has at least this long to run, so a peer never looks up a send that
-# is still in flight. (An email's lookup can never confirm absence: an unsure email goes to a person.)
+# The longest a provider request may take (Twilio's request timeout, 10 s unless set longer). The lease
+# is longer, and renewed as a send starts, so a peer never looks up a send that is still in flight.
+# (An email's lookup can never confirm absence: an unsure email goes to a person, never out again.)
 PROVIDER_TIMEOUT = timedelta(seconds=max(10.0, float(getattr(settings, "TWILIO_TIMEOUT", 10.0))))
 LEASE = max(timedelta(seconds=20), PROVIDER_TIMEOUT + timedelta(seconds=2 * HEARTBEAT))
 HELD = ("claimed", "sending")
@@ -102,7 +102,7 @@ def renew(worker_id: str, now: datetime, lease: timedelta = LEASE) -> int:
     with transaction.atomic():
         ids = list(held.select_for_update(skip_locked=True).values_list("pk", flat=True))
         renewed = Step.objects.filter(pk__in=ids).update(lease_until=now + lease) if ids else 0
-    return renewed if renewed >= held.count() else -1  # -1: some were busy, this beat renewed not all
+    return renewed
 
 
 class Heartbeat:
@@ -110,7 +110,8 @@ class Heartbeat:
 
     It renews only while the worker's main loop shows signs of life (`alive()`): a worker stuck for
     good must not hold its rows forever. A failed renewal (the database went away) is logged and tried
-    again on the next beat; the worker stops sending when its lease runs short (`Lease.can_send`).
+    again on the next beat. A send in flight does not depend on it: the batch renews a row's lease
+    itself at the moment it hands the row to the provider (`hold`).
     """
 
     def __init__(self, lease: Lease, interval: float = HEARTBEAT):
@@ -136,7 +137,7 @@ class Heartbeat:
 
 
 class Lease:
-    """What one worker knows of its own leases: how long they surely run, and the heartbeat's beat."""
+    """One worker's leases: the heartbeat's beat, and the hold taken on a row as it is sent."""
 
     STALL = 120.0  # seconds without progress after which the heartbeat stops renewing
 
@@ -147,27 +148,14 @@ class Lease:
         self.length = length
         self._monotonic = monotonic
         self._progress = self._monotonic()
-        self._until: datetime | None = None  # every row we hold runs at least until then
-        self._lock = threading.Lock()
         self.suspended = False  # set by the worker after a failed tick, until it has handed its rows back
 
     def progress(self) -> None:
         """The main loop is moving (called every tick)."""
         self._progress = self._monotonic()
 
-    def taken(self, now: datetime) -> None:
-        """Rows were just leased (claimed or taken over) until now + length."""
-        with self._lock:
-            if self._until is None or now + self.length < self._until:
-                self._until = now + self.length
-
-    def released(self) -> None:
-        """The worker holds nothing any more (after a batch)."""
-        with self._lock:
-            self._until = None
-
     def beat(self) -> int:
-        """Renew now; returns how many rows were renewed (-1 when not all of them could be)."""
+        """Renew now; returns how many rows were renewed (-1 when it could not)."""
         if self._monotonic() - self._progress > self.STALL:
             logger.error("worker %s has made no progress for %.0f s: its leases are left to expire",
                          self.worker_id, self._monotonic() - self._progress)
@@ -181,13 +169,11 @@ class Lease:
             logger.exception("lease renewal failed; trying again in %.0f s", HEARTBEAT)
             connection.close()
             return -1
-        if n >= 0:  # every row we hold now runs until now + length (else the older bound stands)
-            with self._lock:
-                self._until = now + self.length
         return n
 
-    def can_send(self) -> bool:
-        """A send may start only if the lease outlasts any provider request by a margin."""
-        with self._lock:
-            until = self._until
-        return until is None or self.clock() + PROVIDER_TIMEOUT < until
+    def hold(self, step_pk: int) -> bool:
+        """Right before a row goes to the provider: is it still ours? If so its lease runs LEASE from now,
+        longer than any provider request, so no peer can look it up while the request is in flight.
+        One conditional UPDATE: a peer that took the row over first makes it match nothing."""
+        return Step.objects.filter(pk=step_pk, leased_by=self.worker_id, status="sending").update(
+            lease_until=self.clock() + self.length) == 1

@@ -160,12 +160,12 @@ class Worker:
         self.lease = Lease(worker_id or new_worker_id(), clock, lease)
         self.worker_id = self.lease.worker_id
         self.runner = BatchRunner(transports_for, self.worker_id, f"{settings.PUBLIC_URL}/hooks/twilio/sms/status")
+        self.runner.hold = self.lease.hold
         self.after_batch = after_batch
         self.sleep = sleep
         self.stopping = False
         self.failures = 0  # database errors in a row; the backoff grows with them
         self._heartbeat: Heartbeat | None = None
-        self.fenced = False  # whether sends check the lease (on with the heartbeat, in run())
         self._holding = False  # steps may be leased to us (set while a tick runs; cleared once handed back)
 
     def tick(self) -> int:
@@ -188,8 +188,6 @@ class Worker:
             ids = claim(self.worker_id, now, self.batch, self.lease.length)
         except DATABASE_TROUBLE:
             return self._database_failed("claiming")
-        if ids and self.fenced:
-            self.lease.taken(now)
         # SIGTERM finishes the batch in hand: steps already claimed are run, not dropped.
         try:
             self.runner.run(ids, self.clock)
@@ -204,11 +202,15 @@ class Worker:
         except DATABASE_TROUBLE:
             return self._database_failed("handing back steps")
         self._holding = False
-        self.lease.released()
         self.lease.suspended = False
         self.failures = 0
         if self.after_batch:
-            self.after_batch()
+            try:
+                self.after_batch()
+            except DATABASE_TROUBLE:
+                self._database_failed("the jobs between batches")
+            except Exception:
+                logger.exception("a job between batches failed")
         return len(ids)
 
     def _database_failed(self, during: str) -> int:
@@ -240,7 +242,6 @@ class Worker:
     def run(self, until_idle: bool = False, idle_sleep: float = 1.0) -> int:
         """The worker process: heartbeat on, SIGTERM/SIGINT finish the batch in hand and stop."""
         previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-        self.fence()
         self._heartbeat = Heartbeat(self.lease).start()
         logger.info("worker %s started", self.worker_id)
         total = 0
@@ -260,11 +261,6 @@ class Worker:
                 signal.signal(sig, handler)
         logger.info("worker %s stopped", self.worker_id)
         return total
-
-    def fence(self) -> None:
-        """From now on a batch starts no send unless this worker's lease outlasts a provider request."""
-        self.fenced = True
-        self.runner.can_send = self.lease.can_send
 
     def run_forever(self, idle_sleep: float = 1.0) -> None:
         self.run(idle_sleep=idle_sleep)
