@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "duedesk.channels",
     "duedesk.integrations.stripe",
     "duedesk.integrations.webhooks",
+    "duedesk.integrations.calendars",
     "duedesk.engine",
     "duedesk.inbox",
     "duedesk.web",

@@ -6,6 +6,7 @@ import pytest
 from django.urls import get_resolver
 
 from duedesk.engine.models import Workflow
+from duedesk.integrations.calendars.models import CalendarFeed
 from duedesk.integrations.webhooks.models import Delivery, Endpoint
 from duedesk.records.models import Contact, Event, Handoff, Invoice, Membership
 
@@ -25,6 +26,7 @@ def _urls(case, staff):
         "contact_detail": f"/contacts/{c}/", "workflows": "/workflows/",
         "workflow_edit": "/workflows/payment-reminders/", "settings": "/settings/",
         "webhooks": "/settings/webhooks/", "webhook_detail": f"/settings/webhooks/{ep}/",
+        "calendar_mine": "/calendar/",
     }
     posts = {
         "inbox_assign": (f"/inbox/{h}/assign/", {"assignee": "me"}),
@@ -44,6 +46,8 @@ def _urls(case, staff):
         "settings_invite": ("/settings/invite/", {"email": "new@example.com", "role": "staff"}),
         "settings_role": (f"/settings/members/{m}/role/", {"role": "viewer"}),
         "webhooks": ("/settings/webhooks/", {"url": "https://example.org/hook", "kind": "standard"}),
+        "calendar_new": ("/calendar/new/", {}),
+        "calendar_revoke": ("/calendar/revoke/", {}),
         "webhook_toggle": (f"/settings/webhooks/{ep}/toggle/", {}),
         "webhook_test": (f"/settings/webhooks/{ep}/test/", {}),
         "webhook_replay": (f"/settings/webhooks/deliveries/{d}/replay/", {}),
@@ -79,6 +83,7 @@ def _snapshot(org):
         list(type(org).objects.filter(pk=org.pk).values()),
         list(Endpoint.objects.filter(organization=org).values()),
         Delivery.objects.filter(endpoint__organization=org).count(),
+        list(CalendarFeed.objects.filter(organization=org).values()),
     )
 
 
@@ -90,7 +95,7 @@ def test_another_organization_gets_404_on_every_object(login, outsider, case, st
     for name in ("inbox_detail", "contact_detail", "workflow_edit", "webhook_detail"):
         assert client.get(gets[name]).status_code == 404, name
     for name, (url, data) in posts.items():
-        if name in ("settings", "settings_invite", "webhooks", "workflow_add"):
+        if name in ("settings", "settings_invite", "webhooks", "workflow_add", "calendar_new", "calendar_revoke"):
             continue  # not an object: the outsider acts on their own organization
         assert client.post(url, data).status_code == 404, name
     assert _snapshot(org) == before

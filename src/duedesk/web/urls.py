@@ -3,6 +3,7 @@
 from django.urls import path
 
 from duedesk.inbox import views as inbox
+from duedesk.integrations.calendars import views as calendar_views
 from duedesk.integrations.webhooks import views as webhook_views
 from duedesk.web import accounts, contacts, overview, settings_views, workflows
 
@@ -29,6 +30,9 @@ urlpatterns = accounts.urlpatterns + [
     path("settings/", settings_views.settings_page, name="settings"),
     path("settings/invite/", settings_views.invite, name="settings_invite"),
     path("settings/members/<int:pk>/role/", settings_views.change_role, name="settings_role"),
+    path("calendar/", calendar_views.my_calendar, name="calendar_mine"),
+    path("calendar/new/", calendar_views.calendar_new, name="calendar_new"),
+    path("calendar/revoke/", calendar_views.calendar_revoke, name="calendar_revoke"),
     path("settings/webhooks/", webhook_views.endpoints, name="webhooks"),
     path("settings/webhooks/<int:pk>/", webhook_views.endpoint_detail, name="webhook_detail"),
     path("settings/webhooks/<int:pk>/toggle/", webhook_views.endpoint_toggle, name="webhook_toggle"),
