@@ -43,6 +43,7 @@ def org(db):
     organization = Organization.objects.create(
         slug=f"clinic-{next(_seq)}", name="Maple Clinic", timezone="America/New_York",
         callback_number="+12125550100", voicemail_name="Dana", pay_link_base="https://pay.example.com/",
+        twilio_baa_signed=True,
     )
     definitions.ensure_default(organization)
     return organization

@@ -78,6 +78,8 @@ def test_already_paid_pauses_and_asks_a_person_to_verify(texted, clock, transpor
 
 def test_a_question_is_answered_from_the_records(texted, clock, transports):
     sent = reply(texted, "how much do i owe?", clock, transports)
+    assert "date of birth" in sent[-1] and "$" not in sent[-1]  # identity first (docs/compliance.md)
+    sent = reply(texted, "03/03/1980", clock, transports)
     assert "$120.00" in sent[-1] and "December 10" in sent[-1]
 
 

@@ -158,10 +158,12 @@ def test_zip_code_check_by_speech_or_keypad():
     assert_no_details(failed)
 
 
-def test_name_only_check_verifies_on_yes():
+def test_name_only_check_says_nothing_about_the_bill():
     turns = talk(replace(CTX, identity_check="name_only"), YES)
-    assert effect(turns[-1], "identity_verified").data == {"method": "name_only"}
-    assert "$120.50" in turns[-1].say
+    assert effect(turns[-1], "identity_failed").data == {"reason": "name_only"}
+    assert turns[-1].done and turns[-1].outcome == "limited_content"
+    assert "Please call Sunrise Family Clinic back at" in turns[-1].say
+    assert_no_details(turns)
 
 
 def test_missing_date_of_birth_falls_back_to_zip_and_nothing_on_file_fails():

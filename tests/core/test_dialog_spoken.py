@@ -47,9 +47,19 @@ def test_date_of_birth_matches(text):
     assert spoken.matches_date_of_birth(text, DOB, TODAY) is True
 
 
-def test_numeric_dates_are_read_in_both_orders():
-    assert spoken.date_of_birth_candidates("3/4/1980", TODAY) == {date(1980, 3, 4), date(1980, 4, 3)}
-    assert spoken.matches_date_of_birth("15/3/1980", date(1980, 3, 15), TODAY) is True
+def test_numeric_dates_are_read_in_the_callers_order_only():
+    assert spoken.date_of_birth_candidates("3/4/1980", TODAY, "MDY") == {date(1980, 3, 4)}
+    assert spoken.date_of_birth_candidates("3/4/1980", TODAY, "DMY") == {date(1980, 4, 3)}
+    assert spoken.matches_date_of_birth("4/3/1980", date(1980, 3, 4), TODAY, "MDY") is False  # swapped
+    assert spoken.matches_date_of_birth("15/3/1980", date(1980, 3, 15), TODAY, "DMY") is True
+    assert spoken.matches_date_of_birth("15/3/1980", date(1980, 3, 15), TODAY, "MDY") is None  # not a date
+
+
+@pytest.mark.parametrize("lang, country, order", [
+    ("en", "US", "MDY"), ("es", "US", "DMY"), ("es", "MX", "DMY"), ("es", "PR", "MDY"), ("en", "GB", "DMY"),
+])
+def test_the_order_comes_from_the_language_and_country(lang, country, order):
+    assert spoken.date_order(lang, country) == order
 
 
 def test_date_of_birth_other_date_or_none():

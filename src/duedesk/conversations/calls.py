@@ -12,6 +12,7 @@ from django.db import transaction
 from duedesk.channels.paylinks import pay_link_for
 from duedesk.core import dialog, render, timing
 from duedesk.core.nlu import understand
+from duedesk.core.phones import country_for_phone
 from duedesk.engine import actions
 from duedesk.engine.actions.holds import HOLD_FOR_INTENT, place_legal_hold, set_contact_hours
 from duedesk.engine.models import Step
@@ -38,6 +39,7 @@ def context_for(call: Call, now: datetime) -> dialog.CallContext:
         org_name=org.name, first_name=contact.first_name, last_name=contact.last_name,
         lang=contact.language or "en", amount=invoice.balance, currency=invoice.currency, due_date=invoice.due_date,
         identity_check=org.identity_check, date_of_birth=contact.date_of_birth, zip_code=contact.zip_code or None,
+        country=country_for_phone(contact.phone), baa_signed=org.twilio_baa_signed,
         recording=org.recording, promise_window_days=org.promise_window_days,
         transfer_number=org.transfer_number or None, business_hours_open=business_hours_open(org, now),
         callback_number=org.callback_number, voicemail_name=org.voicemail_name,

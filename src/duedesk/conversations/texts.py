@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 
 from duedesk.channels.paylinks import pay_link_for
+from duedesk.conversations import identity
 from duedesk.conversations.keywords import keyword
 from duedesk.core import render, timing
 from duedesk.engine import actions, definitions
@@ -58,6 +59,8 @@ REPLIES = {
                       "es": "{org}: Ya no le enviaremos mensajes sobre su cuenta; podríamos llamarle."},
     "hours_noted": {"en": "{org}: Thank you. We noted when to reach you and will keep to it.",
                     "es": "{org}: Gracias. Anotamos cuándo contactarle y lo respetaremos."},
+    "pay_link_only": {"en": "{org}: You can pay here: {link}",
+                      "es": "{org}: Puede pagar aquí: {link}"},
     "amount": {"en": "{org}: Your balance is {amount}, due {due}. Pay here: {link}",
                "es": "{org}: Su saldo es {amount}, con vencimiento el {due}. Pague aquí: {link}"},
 }
@@ -119,6 +122,8 @@ def converse(contact: Contact, invoice: Invoice | None, body: str, now: datetime
     """Anything that isn't a keyword goes through the understanding."""
     from duedesk.core.nlu import understand
 
+    if invoice is not None and _identity_answer(contact, invoice, body, now, transports):
+        return "identity"
     heard = understand(body, now, contact.tz(), contact.language or None)
     intent = heard.intent
     log(contact.organization_id, "sms.understood", now, contact=contact, invoice=invoice, channel="sms",
@@ -168,9 +173,13 @@ def converse(contact: Contact, invoice: Invoice | None, body: str, now: datetime
         actions.open_handoff(contact, "verify_payment", now, invoice=invoice, summary=body, transcript=thread(contact))
         _reply(contact, invoice, "already_paid", now, transports)
     elif intent == "pay_now" or (intent == "question" and heard.question_topic in ("amount", "due_date")):
-        key = "pay_now" if intent == "pay_now" else "amount"
-        _reply(contact, invoice, key, now, transports, amount=render.money(invoice.balance, invoice.currency, lang),
-               link=pay_link_for(invoice, now), due=render.long_date(invoice.due_date, lang))
+        topic = "pay_now" if intent == "pay_now" else heard.question_topic
+        if identity.verified(contact, now):
+            _disclose(contact, invoice, topic, now, transports)
+        elif topic == "pay_now":  # the link alone says nothing about the bill
+            _reply(contact, invoice, "pay_link_only", now, transports, link=pay_link_for(invoice, now))
+        else:
+            _ask_identity(contact, invoice, topic, now, transports)
     elif intent == "wrong_person":
         actions.mark_unreachable(contact, "sms", "wrong_number", now)
         actions.mark_unreachable(contact, "call", "wrong_number", now)
@@ -178,6 +187,51 @@ def converse(contact: Contact, invoice: Invoice | None, body: str, now: datetime
     else:
         _unclear(contact, invoice, body, now)
     return intent
+
+
+def _disclose(contact: Contact, invoice: Invoice, topic: str, now: datetime, transports) -> None:
+    lang = contact.language if contact.language in ("en", "es") else "en"
+    _reply(contact, invoice, "pay_now" if topic == "pay_now" else "amount", now, transports,
+           amount=render.money(invoice.balance, invoice.currency, lang), link=pay_link_for(invoice, now),
+           due=render.long_date(invoice.due_date, lang))
+
+
+def _ask_identity(contact: Contact, invoice: Invoice, topic: str, now: datetime, transports, *,
+                  lead: dict | None = None) -> None:
+    """The balance and the due date only after a match: ask for the date of birth (or ZIP) first."""
+    how = identity.ask(contact, invoice, topic, now)
+    lang = contact.language if contact.language in ("en", "es") else "en"
+    org = contact.organization
+    if how is None:  # nothing on file to check against: a person answers
+        text = identity.FAILED[lang].format(org=org.name, callback=org.callback_number)
+    else:
+        text = identity.QUESTIONS[how][lang].format(org=org.name, example=identity.example(contact, lang))
+        if lead:
+            text = lead[lang].format(org=org.name) + " " + text.split(": ", 1)[1]
+    send_text_now(contact, text, now, transports, invoice=invoice, purpose="reply")
+
+
+def _identity_answer(contact: Contact, invoice: Invoice, body: str, now: datetime, transports) -> bool:
+    """A reply to our identity question: answer what they asked once it matches. False: not an answer."""
+    question = identity.pending(contact, now)
+    if question is None:
+        return False
+    match = identity.check(contact, question, body, now)
+    if match is None:
+        return False
+    topic = question.detail.get("topic", "amount")
+    if match:
+        _disclose(contact, invoice, topic, now, transports)
+    elif identity.tries(contact, now) >= identity.MAX_TRIES:
+        lang = contact.language if contact.language in ("en", "es") else "en"
+        org = contact.organization
+        actions.open_handoff(contact, "identity_failed", now, invoice=invoice, summary=body,
+                             transcript=thread(contact))
+        send_text_now(contact, identity.FAILED[lang].format(org=org.name, callback=org.callback_number), now,
+                      transports, invoice=invoice, purpose="reply")
+    else:
+        _ask_identity(contact, invoice, topic, now, transports, lead=identity.WRONG)
+    return True
 
 
 def _unclear(contact: Contact, invoice: Invoice, body: str, now: datetime) -> None:

@@ -87,6 +87,14 @@ def normalize_phone(raw: str, default_region: str = "US") -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+def country_for_phone(e164: str, default: str = "US") -> str:
+    """The number's country ("US", "PR", "MX"), or ``default`` when it cannot be told."""
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(str(e164 or ""), None)) or default
+    except phonenumbers.NumberParseException:
+        return default
+
+
 def timezone_for_phone(e164: str) -> str | None:
     """The number's zone when its area code maps to exactly one zone, else None."""
     try:

@@ -86,6 +86,7 @@ CALL_OUTCOMES = {
     "attorney": "said an attorney represents them",
     "bankruptcy": "said they filed for bankruptcy",
     "cease_contact": "asked us to stop contacting them",
+    "limited_content": "left only the limited-content message (nothing about the bill said)",
 }
 
 # The gate's rules (core.compliance) as the timeline explains a send that did not go.
@@ -144,6 +145,9 @@ EVENT_KINDS = {
     "compliance.legal_hold": "Automation stopped: legal hold",
     "compliance.legal_hold_lifted": "Legal hold lifted",
     "contact.hours_set": "Hours to reach the patient noted",
+    "sms.identity_asked": "Asked to confirm identity by text",
+    "sms.identity_verified": "Identity confirmed by text",
+    "sms.identity_failed": "Identity not confirmed by text",
     "handoff.opened": "Handed to a person",
     "handoff.updated": "Handoff updated",
     "handoff.assigned": "Handoff assigned",

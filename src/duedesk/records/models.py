@@ -40,6 +40,10 @@ class Organization(models.Model):
         max_length=10, default="dob", choices=[("dob", "Date of birth"), ("zip", "ZIP code"), ("name_only", "Name only")]
     )
     recording = models.BooleanField(default=False)
+    # HIPAA 45 CFR 164.502(e): a provider that carries PHI needs a signed Business Associate Agreement.
+    # Without it a call says nothing about the bill (the limited-content message only).
+    twilio_baa_signed = models.BooleanField(
+        default=False, help_text="Twilio signed a Business Associate Agreement with you: calls may say the balance")
     promise_window_days = models.PositiveIntegerField(default=30)
     # Channels. Secrets never live here: the auth token comes from the environment variable named below.
     twilio_account_sid = models.CharField(max_length=64, blank=True)

@@ -142,7 +142,8 @@ def _identity(ctx: CallContext, st: dict, heard: Any, text: str | None) -> Turn:
             return _end_unverified(ctx, st, "not_available", "not_the_patient")
         answer = None
     elif step == "verify_dob":
-        answer = spoken.matches_date_of_birth(text, ctx.date_of_birth, _today(ctx))
+        answer = spoken.matches_date_of_birth(text, ctx.date_of_birth, _today(ctx),
+                                              spoken.date_order(_lang(ctx), ctx.country))
     else:
         answer = spoken.matches_zip(text, ctx.zip_code or "")
     if answer is True:
@@ -182,8 +183,12 @@ def _identity_method(ctx: CallContext) -> str | None:
 
 def _after_name(ctx: CallContext, st: dict) -> Turn:
     method = _identity_method(ctx)
-    if method == "name_only":
-        return _verified(ctx, st)
+    if method == "name_only" or not ctx.baa_signed:
+        # A name alone is no proof of identity, and without a BAA the voice provider may not carry the
+        # balance: only the limited-content message, which discloses nothing (45 CFR 164.514(h), 164.502(e)).
+        reason = "no_baa" if not ctx.baa_signed else "name_only"
+        return _end(ctx, st, [_p(ctx, "thanks"), _limited(ctx), _p(ctx, "goodbye")], "limited_content",
+                    [Effect("identity_failed", {"reason": reason})])
     if method is None:  # nothing on file to check against: say nothing about the invoice
         return _end_unverified(ctx, st, "identity_failed", "no_identity_data")
     st["step"], st["tries"] = f"verify_{method}", 0

@@ -13,6 +13,7 @@ import unicodedata
 from datetime import date, datetime
 
 import dateparser
+from babel import Locale, UnknownLocaleError
 
 # kind: "zero" | "unit" (1-9) | "teen" (10-19 and the one-word 21-29 of Spanish) | "tens"
 # (20-90) | "hundreds" (Spanish 100-900) | "hundred" | "thousand" (multipliers).
@@ -167,35 +168,54 @@ _SETTINGS = {
 }
 
 
-def date_of_birth_candidates(text: str, today: date) -> set[date]:
-    """Every date the answer can reasonably mean.
+def date_order(lang: str, country: str) -> str:
+    """"MDY" or "DMY": how people who speak ``lang`` in ``country`` write a date in numbers (babel's short
+    date pattern: en-US and es-PR month first, es-US, es-MX and en-GB day first)."""
+    try:
+        pattern = Locale.parse(f"{(lang or 'en')[:2].lower()}_{(country or 'US').upper()}").date_formats["short"].pattern
+    except (UnknownLocaleError, ValueError):
+        pattern = Locale.parse((lang or "en")[:2].lower()).date_formats["short"].pattern
+    lowered = pattern.lower()
+    return "DMY" if lowered.index("d") < lowered.index("m") else "MDY"
 
-    Numeric answers are read month-first and day-first ("3/4/1980" is both March 4 and
-    April 3): callers in the US use either order, and two tries keep guessing hopeless.
+
+def date_of_birth_candidates(text: str, today: date, order: str = "MDY") -> set[date]:
+    """The date the answer means, read in the caller's order (``date_order``).
+
+    Only that order: a day and month swapped ("3/4/1980" for April 3 from someone who writes month
+    first) is another date, not a second guess, so a date of birth must match exactly.
     """
     tokens = _rejoin_years(words_to_digits(text))
     kept = [t for t in tokens if t[0].isdigit() or t in _MONTHS]
-    if len(kept) == 1 and re.fullmatch(r"\d{8}", kept[0]):  # keypad: MMDDYYYY or DDMMYYYY
+    if len(kept) == 1 and re.fullmatch(r"\d{8}", kept[0]):  # keypad: MMDDYYYY or DDMMYYYY, in the same order
         d = kept[0]
         kept = [f"{d[:2]}/{d[2:4]}/{d[4:]}"]
     if not kept:
         return set()
     phrase = " ".join(kept)
     base = datetime(today.year, today.month, today.day)
-    found: set[date] = set()
-    for order in ("MDY", "DMY"):
-        settings = {**_SETTINGS, "DATE_ORDER": order, "RELATIVE_BASE": base}
-        parsed = dateparser.parse(phrase, languages=["en", "es"], settings=settings)
-        if parsed is not None and parsed.date() <= today:
-            found.add(parsed.date())
-    return found
+    settings = {**_SETTINGS, "DATE_ORDER": order, "RELATIVE_BASE": base}
+    parsed = dateparser.parse(phrase, languages=["en", "es"], settings=settings)
+    if parsed is None or parsed.date() > today:
+        return set()
+    if not any(t in _MONTHS for t in kept) and not _fits_order(kept, parsed.date(), order):
+        return set()  # dateparser swapped an impossible reading ("15/3" month first): not in this order
+    return {parsed.date()}
 
 
-def matches_date_of_birth(text: str | None, expected: date, today: date) -> bool | None:
+def _fits_order(numbers: list[str], day: date, order: str) -> bool:
+    parts = [int(n) for n in re.split(r"\D+", " ".join(numbers)) if n]
+    if len(parts) < 2:
+        return True
+    first, second = parts[0], parts[1]
+    return (first, second) == ((day.month, day.day) if order == "MDY" else (day.day, day.month))
+
+
+def matches_date_of_birth(text: str | None, expected: date, today: date, order: str = "MDY") -> bool | None:
     """True on a match, False on another date, None when no date could be heard."""
     if not text:
         return None
-    candidates = date_of_birth_candidates(text, today)
+    candidates = date_of_birth_candidates(text, today, order)
     if not candidates:
         return None
     return expected in candidates

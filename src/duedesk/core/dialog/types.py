@@ -21,7 +21,9 @@ class CallContext:
     amount: Decimal
     currency: str
     due_date: date
-    identity_check: str = "dob"  # "dob" | "zip" | "name_only"
+    identity_check: str = "dob"  # "dob" | "zip" | "name_only" (name only: nothing about the bill is said)
+    country: str = "US"  # the contact's country (from the phone): with lang, the order a date is said in
+    baa_signed: bool = True  # the voice provider signed a BAA: without one, the call says nothing about the bill
     date_of_birth: date | None = None
     zip_code: str | None = None
     recording: bool = False
