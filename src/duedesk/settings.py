@@ -152,6 +152,11 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Dates accepted from the import, the API and staff forms (due dates, payments, birth dates): a year outside
+# these is a typo, and the engine's date arithmetic on year 1 or 9999 would overflow.
+MIN_YEAR = int(os.environ.get("DUEDESK_MIN_YEAR", "1900"))
+MAX_YEAR = int(os.environ.get("DUEDESK_MAX_YEAR", "2200"))
+
 # Where the engine finds an organization's real transports (Twilio, SMTP); see channels/providers.py.
 TRANSPORTS_FOR_ORG = "duedesk.integrations.twilio.transport.transports_for_org"
 # Where the engine gets a pay link for an invoice's balance (Stripe Checkout); see channels/paylinks.py.

@@ -14,10 +14,11 @@ every bad field; a request that fails writes nothing. The reference is docs/api.
 from __future__ import annotations
 
 import json
+import math
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from pathlib import Path
-from typing import Any, Literal
+from pathlib import Path as FilePath
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 import ninja
@@ -26,17 +27,18 @@ from django.db import IntegrityError, transaction
 from django.http import FileResponse, Http404, HttpResponse
 from django.urls import reverse
 from django.utils.html import escape
-from ninja import Field, NinjaAPI, Query, Schema, Status
+from ninja import Field, NinjaAPI, Path, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.docs import DocsBase
+from pydantic import ConfigDict, PlainValidator, WithJsonSchema
 
 from duedesk.api import auth
 from duedesk.api.models import ApiKey, ApiPayment
 from duedesk.core import vocabulary
 from duedesk.engine import actions
 from duedesk.engine.models import Enrollment, Step
+from duedesk.intake import checks, importer
 from duedesk.intake import crm_fields as crm
-from duedesk.intake import importer
 from duedesk.records.models import Contact, Event, Handoff, Invoice, Organization
 
 TIMELINE_EVENTS = 20
@@ -78,7 +80,7 @@ def _not_found(field: str, message: str) -> ApiError:
 # Swagger UI from django-ninja's own files, served here: the site's Content-Security-Policy allows scripts
 # from this origin only, so the CDN page ninja falls back to (ninja is not an installed app) would not run.
 
-_NINJA_STATIC = Path(ninja.__file__).resolve().parent / "static" / "ninja"
+_NINJA_STATIC = FilePath(ninja.__file__).resolve().parent / "static" / "ninja"
 _DOCS_ASSETS = {"swagger-ui.css": "text/css", "swagger-ui-bundle.js": "text/javascript",
                 "swagger-ui-init.js": "text/javascript", "favicon.png": "image/png"}
 
@@ -149,9 +151,16 @@ def _invalid(request, exc: ValidationError):
         elif loc and loc[0] in ("query", "path", "header"):
             loc = loc[1:]
         field = ".".join(loc) or "body"
-        message = str(error.get("msg", "is not valid"))
-        if error.get("type") == "missing":
+        message = str(error.get("msg", "is not valid")).removeprefix("Value error, ")
+        kind = error.get("type")
+        if kind == "missing":
             message = "is missing"
+        elif kind == "string_pattern_mismatch" and (error.get("ctx") or {}).get("pattern") == TEXT:
+            message = "contains a control character"
+        elif kind == "string_pattern_mismatch" and (error.get("ctx") or {}).get("pattern") == PATH_TEXT:
+            message = "is empty or contains a control character or a slash"
+        elif kind == "string_unicode":
+            message = "is not valid Unicode text"
         errors.append((field, message))
     return _errors(request, 422, errors)
 
@@ -167,8 +176,39 @@ def _no_route(request, exc):
 
 
 # ----------------------------------------------------------------------------- schemas
+#
+# The schemas say what the server enforces, so a client (or a fuzzer reading /api/v1/openapi.json) can trust
+# them: lengths are the columns', text has no control characters, amounts are strings or numbers but never
+# booleans (JSON's false is not 0), offsets and ids fit the database's 64-bit integers.
 
-Amount = str | int | float
+TEXT = r"^[^\x00-\x1f\x7f-\x9f]*$"  # no control characters (PostgreSQL cannot store NUL at all)
+PATH_TEXT = r"^[^\x00-\x1f\x7f-\x9f/]+$"  # a reference in a path: no control characters, no slash
+DATE_TEXT = r"^\s*(\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4})\s*$"
+MAX_ID = 2**63 - 1  # BigAutoField
+MAX_OFFSET = 10_000_000
+MAX_AMOUNT = float(importer.MAX_AMOUNT)
+
+
+def _text(limit: int, description: str | None = None, **kwargs):
+    return Field(None, max_length=limit, pattern=TEXT, description=description, **kwargs)
+
+
+def _amount(value: Any) -> str:
+    """An amount as the importer reads it: a string ("1,234.50") or a number, never true/false or null."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"{json.dumps(value)} is not an amount (send a string like \"120.00\" or a number)")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("is not a finite number")
+    return str(value)
+
+
+def _amount_schema(minimum: dict) -> dict:
+    return {"anyOf": [{"type": "string", "maxLength": 20, "examples": ["120.00"]},
+                      {"type": "number", **minimum, "maximum": MAX_AMOUNT}]}
+
+
+Amount = Annotated[str, PlainValidator(_amount), WithJsonSchema(_amount_schema({"minimum": 0}))]
+PositiveAmount = Annotated[str, PlainValidator(_amount), WithJsonSchema(_amount_schema({"exclusiveMinimum": 0}))]
 
 
 def money(value: Decimal) -> str:
@@ -213,6 +253,8 @@ class InvoiceOut(Schema):
     currency: str
     amount_due: str = Field(examples=["120.00"])
     balance: str = Field(examples=["45.50"])
+    credit: str = Field(examples=["0.00"], description="Paid beyond what was owed, for the clinic to refund or "
+                                                      "apply (an \"overpaid\" handoff is open for it)")
     due_date: date
     pay_link: str
     contact: ContactRef
@@ -228,28 +270,35 @@ class UpsertOut(InvoiceOut):
 class InvoiceIn(Schema):
     """The CSV import's columns (docs/import.md), with the same rules; the reference is in the path."""
 
-    first_name: str | None = None
-    last_name: str | None = None
-    phone: str | None = Field(None, description="A phone or an email is needed", examples=["+12125550123"])
-    email: str | None = None
-    timezone: str | None = Field(None, examples=["America/New_York"])
-    language: str | None = Field(None, description="en or es")
-    date_of_birth: str | None = Field(None, description="YYYY-MM-DD or MM/DD/YYYY")
-    amount_due: Amount | None = Field(None, description="Required. 1234.50 or 1,234.50", examples=["120.00"])
-    currency: str | None = Field(None, description="ISO 4217; default the organization's")
-    due_date: str | None = Field(None, description="Required. YYYY-MM-DD or MM/DD/YYYY", examples=["2026-12-10"])
+    # amount_due and due_date are required: left out, they are named with every other bad field at once.
+    model_config = ConfigDict(json_schema_extra={"required": ["amount_due", "due_date"]})
+
+    first_name: str | None = _text(100)
+    last_name: str | None = _text(100)
+    phone: str | None = _text(importer.PHONE_MAX, "A phone or an email is needed", examples=["+12125550123"])
+    email: str | None = _text(checks.EMAIL_MAX)
+    timezone: str | None = _text(64, "An IANA time zone", examples=["America/New_York"])
+    language: Literal["en", "es"] | None = None
+    date_of_birth: str | None = Field(None, pattern=DATE_TEXT, description="YYYY-MM-DD or MM/DD/YYYY, in the past")
+    amount_due: Amount = Field(None, description="1234.50 or 1,234.50; at most two decimals", examples=["120.00"])
+    currency: str | None = Field(None, pattern=r"^[A-Za-z]{3}$", description="ISO 4217; default the organization's")
+    due_date: str = Field(None, pattern=DATE_TEXT, examples=["2026-12-10"],
+                          description="YYYY-MM-DD or MM/DD/YYYY, in the years the server accepts (1900-2200 "
+                                      "unless configured)")
 
 
 class PaymentIn(Schema):
-    amount: Amount = Field(description="More than zero, at most two decimals", examples=["45.50"])
-    paid_at: str | None = Field(None, description="When the payer paid: YYYY-MM-DD or an ISO 8601 moment "
-                                                  "(without an offset: the organization's time zone)")
-    reference: str | None = Field(None, max_length=100, description="The billing system's payment id: the same "
-                                                                    "reference twice records one payment")
+    amount: PositiveAmount = Field(description="More than zero, at most two decimals", examples=["45.50"])
+    paid_at: str | None = Field(None, max_length=40, pattern=TEXT,
+                                description="When the payer paid: YYYY-MM-DD or an ISO 8601 moment (without an "
+                                            "offset: the organization's time zone), not in the future")
+    reference: str | None = _text(100, "The billing system's payment id: the same reference twice records one "
+                                       "payment")
 
 
 class PaymentOut(Schema):
     amount: str
+    credit: str = Field(description="What this payment paid beyond the balance (kept as the invoice's credit)")
     reference: str | None
     paid_at: datetime | None
     recorded_at: datetime
@@ -284,7 +333,8 @@ class FieldsIn(Schema):
 
 
 class OptOutIn(Schema):
-    channels: list[str] = Field(description="Any of sms, call, email, or all", examples=[["sms", "call"]])
+    channels: list[Annotated[str, Field(max_length=10, pattern=TEXT)]] = Field(
+        description="Any of sms, call, email, or all (any case)", examples=[["sms", "call"]])
 
 
 class HandoffOut(Schema):
@@ -357,7 +407,8 @@ def _invoice_out(invoice: Invoice) -> dict:
               .order_by("-at", "-id")[:TIMELINE_EVENTS])
     return {
         "external_ref": invoice.external_ref, "status": invoice.status, "currency": invoice.currency,
-        "amount_due": money(invoice.amount_due), "balance": money(invoice.balance), "due_date": invoice.due_date,
+        "amount_due": money(invoice.amount_due), "balance": money(invoice.balance), "credit": money(invoice.credit),
+        "due_date": invoice.due_date,
         "pay_link": invoice.pay_link,
         "contact": {"id": contact.pk, "name": contact.full_name, "phone": contact.phone, "email": contact.email},
         "outreach": _outreach(invoice),
@@ -384,7 +435,7 @@ def _contact_out(contact: Contact) -> dict:
 
 @api.put("/invoices/{external_ref}", response={200: UpsertOut, 201: UpsertOut, 401: Errors, 422: Errors},
          summary="Create or update an invoice with its contact", tags=["invoices"])
-def put_invoice(request, external_ref: str, payload: InvoiceIn):
+def put_invoice(request, payload: InvoiceIn, external_ref: str = Path(..., max_length=100, pattern=PATH_TEXT)):
     """The CSV import's row rules, one invoice at a time. A new invoice with a balance is enrolled in the
     organization's workflow (201); a changed due date or amount re-plans its outreach (200). The contact is
     found by phone, else email, else created; an existing invoice keeps its contact."""
@@ -413,7 +464,7 @@ def _upsert(org: Organization, row: importer.InvoiceRow, at: datetime, actor: st
 
 @api.get("/invoices/{external_ref}", response={200: InvoiceOut, 401: Errors, 404: Errors},
          summary="An invoice: balance, outreach state, handoffs, recent timeline", tags=["invoices"])
-def get_invoice(request, external_ref: str):
+def get_invoice(request, external_ref: str = Path(..., max_length=100, pattern=PATH_TEXT)):
     return _invoice_out(_invoice(request, external_ref))
 
 
@@ -434,13 +485,21 @@ def _paid_at(text: str | None, org: Organization, at: datetime) -> datetime | No
                 moment = moment.replace(tzinfo=zone)
     except ValueError:
         raise ApiError(422, [("paid_at", f"{value!r} is not a date (YYYY-MM-DD) or an ISO 8601 moment")]) from None
+    low, high = checks.year_range()
+    try:
+        checks.check_moment(moment)
+        moment.astimezone(ZoneInfo("UTC"))  # an offset could still carry year 1 off the calendar
+    except (ValueError, OverflowError):
+        raise ApiError(422, [("paid_at", f"{value!r} is outside the years {low}-{high}")]) from None
     if moment > at + CLOCK_SKEW:
         raise ApiError(422, [("paid_at", f"{value!r} is in the future")])
     return moment
 
 
 def _payment_out(payment: ApiPayment, duplicate: bool) -> dict:
-    return {"amount": money(payment.amount), "reference": payment.reference, "paid_at": payment.paid_at,
+    credit = (payment.event.detail.get("credit") if payment.event else None) or "0"
+    return {"amount": money(payment.amount), "credit": money(Decimal(credit)), "reference": payment.reference,
+            "paid_at": payment.paid_at,
             "recorded_at": payment.recorded_at, "duplicate": duplicate, "invoice": _invoice_out(payment.invoice)}
 
 
@@ -454,10 +513,12 @@ def _same_payment(existing: ApiPayment, invoice: Invoice, amount: Decimal) -> di
 @api.post("/invoices/{external_ref}/payments",
           response={200: PaymentOut, 201: PaymentOut, 401: Errors, 404: Errors, 409: Errors, 422: Errors},
           summary="Record a payment", tags=["payments"])
-def post_payment(request, external_ref: str, payload: PaymentIn):
+def post_payment(request, payload: PaymentIn, external_ref: str = Path(..., max_length=100, pattern=PATH_TEXT)):
     """Lowers the balance; paid in full marks the invoice paid and stops its outreach in the same transaction.
-    With a `reference`, sending the same payment again records nothing and answers 200 with `duplicate: true`;
-    the same reference with another amount or invoice is refused (409)."""
+    Paid beyond the balance, the rest is kept as the invoice's `credit` and an "overpaid" handoff asks staff to
+    refund or apply it. An invoice already paid or written off takes no payment (409).
+    With a `reference`, sending the same payment again records nothing and answers 200 with `duplicate: true`
+    (even once the invoice is paid); the same reference with another amount or invoice is refused (409)."""
     org = _org(request)
     at = now()
     errors = []
@@ -486,7 +547,11 @@ def post_payment(request, external_ref: str, payload: PaymentIn):
                 existing = ApiPayment.objects.filter(organization=org, reference=reference).first()
                 if existing:
                     return Status(200, _same_payment(existing, invoice, amount))
-            invoice = actions.record_payment(invoice, amount, at, actor=_actor(request), source=source)
+            try:
+                invoice = actions.record_payment(invoice, amount, at, actor=_actor(request), source=source,
+                                                 refuse_if_closed=True)
+            except actions.InvoiceClosed as error:
+                raise ApiError(409, [("external_ref", str(error))]) from None
             event = (Event.objects.filter(organization=org, invoice=invoice, kind="payment.recorded")
                      .order_by("-id").first())
             payment = ApiPayment.objects.create(organization=org, invoice=invoice, reference=reference,
@@ -506,13 +571,17 @@ def post_payment(request, external_ref: str, payload: PaymentIn):
 
 @api.post("/contacts/{contact_id}/fields", response={200: ContactOut, 401: Errors, 404: Errors, 422: Errors},
           summary="Set CRM fields on a contact (due date, balance, outreach on/off)", tags=["contacts"])
-def post_contact_fields(request, contact_id: int, payload: FieldsIn):
+def post_contact_fields(request, payload: FieldsIn, contact_id: int = Path(..., ge=1, le=MAX_ID)):
     """The due date lives as a field on the contact: `invoice_due_date` with `balance` (and optionally
     `invoice_ref`, default `CRM-<contact id>`) creates and enrolls the invoice or re-plans it; `balance` 0
     marks it paid; `outreach` on/off switches reminders. A bad value is refused and nothing changes."""
     contact = _contact(request, contact_id)
     if not payload.fields:
         raise ApiError(422, [("fields", "is empty")])
+    try:
+        checks.check_json_text(payload.fields, "fields")
+    except checks.BadValue as error:
+        raise ApiError(422, [(error.path, error.message)]) from None
     try:
         contact = crm.apply_contact_fields(contact, payload.fields, now(), actor=_actor(request))
     except crm.CrmFieldError as error:
@@ -522,7 +591,7 @@ def post_contact_fields(request, contact_id: int, payload: FieldsIn):
 
 @api.post("/contacts/{contact_id}/opt-out", response={200: ContactOut, 401: Errors, 404: Errors, 422: Errors},
           summary="Record a do-not-contact request", tags=["contacts"])
-def post_opt_out(request, contact_id: int, payload: OptOutIn):
+def post_opt_out(request, payload: OptOutIn, contact_id: int = Path(..., ge=1, le=MAX_ID)):
     """Stops automated texts, calls or emails (or all) to the contact at once; the gate reads it before every
     send. Opting out again is harmless."""
     contact = _contact(request, contact_id)
@@ -544,7 +613,7 @@ def post_opt_out(request, contact_id: int, payload: OptOutIn):
 class HandoffQuery(Schema):
     status: Literal["open", "resolved", "all"] = "open"
     limit: int = Field(100, ge=1, le=500)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 @api.get("/handoffs", response={200: HandoffList, 401: Errors, 422: Errors},

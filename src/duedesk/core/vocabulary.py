@@ -35,6 +35,7 @@ HANDOFF_REASONS = {
     "attorney_represented": "Represented by an attorney",
     "bankruptcy": "Bankruptcy",
     "cease_communication": "Asked us to stop contacting them",
+    "overpaid": "Overpaid",
 }
 HANDOFF_STATUSES = {"open": "Open", "resolved": "Resolved"}
 

@@ -148,7 +148,7 @@ def record_staff_payment(invoice: Invoice, amount: Decimal, now: datetime, *, ac
                          paid_on: date | None = None) -> Invoice:
     source = f"staff, paid on {paid_on.isoformat()}" if paid_on else "staff"
     with transaction.atomic():
-        invoice = actions.record_payment(invoice, amount, now, actor=actor, source=source)
+        invoice = actions.record_payment(invoice, amount, now, actor=actor, source=source, refuse_if_closed=True)
     return invoice
 
 

@@ -10,6 +10,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
+from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -17,6 +18,7 @@ from duedesk.channels.providers import transports_for_process
 from duedesk.core import vocabulary
 from duedesk.engine.actions import pending_steps
 from duedesk.inbox import actions
+from duedesk.intake import checks
 from duedesk.records.models import Event, Handoff, Membership
 from duedesk.web import access, timeline
 from duedesk.web.access import member, scoped
@@ -24,6 +26,7 @@ from duedesk.web.access import member, scoped
 FILTER_REASONS = ["dispute", "hardship", "payment_plan", "request_human", "verify_payment",
                   "reply_needs_reading", "unknown_send"]
 REASON_LABELS = vocabulary.HANDOFF_REASONS
+MAX_INSTALMENT = Decimal("9999999999.99")  # Instalment.amount: 12 digits, 2 after the point
 
 
 def transports_for(org):
@@ -57,18 +60,25 @@ def inbox_list(request):
     })
 
 
+_LINES = checks.validator(checks.check_text, multiline=True)  # line breaks yes, other control characters no
+_YEARS = checks.validator(checks.check_date)
+
+
 class ReplyForm(forms.Form):
-    body = forms.CharField(label="Text message", widget=forms.Textarea(attrs={"rows": 3}), max_length=600)
+    body = forms.CharField(label="Text message", widget=forms.Textarea(attrs={"rows": 3}), max_length=600,
+                           validators=[_LINES])
 
 
 class NoteForm(forms.Form):
-    text = forms.CharField(label="Note", widget=forms.Textarea(attrs={"rows": 2}), max_length=4000)
+    text = forms.CharField(label="Note", widget=forms.Textarea(attrs={"rows": 2}), max_length=4000,
+                           validators=[_LINES])
 
 
 class ResolveForm(forms.Form):
     outcome = forms.ChoiceField(label="Outcome", choices=list(actions.OUTCOMES.items()))
-    note = forms.CharField(label="Note for the timeline", required=False, max_length=2000)
-    until = forms.DateField(label="Pause until", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    note = forms.CharField(label="Note for the timeline", required=False, max_length=2000, validators=[_LINES])
+    until = forms.DateField(label="Pause until", required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                            validators=[_YEARS])
     plan = forms.CharField(
         label="Instalments (one per line: date amount)", required=False,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "2027-01-15 50.00\n2027-02-15 50.00"}))
@@ -99,8 +109,14 @@ def parse_plan(text: str) -> list[tuple]:
             amount = Decimal(parts[1].lstrip("$"))
         except (ValueError, InvalidOperation):
             raise ValueError(f"Line {number}: '{line.strip()}' is not a date (YYYY-MM-DD) and an amount.") from None
-        if amount <= 0:
+        try:
+            checks.check_date(day)
+        except ValueError as error:
+            raise ValueError(f"Line {number}: {error}.") from None
+        if not amount.is_finite() or amount <= 0:
             raise ValueError(f"Line {number}: the amount must be more than zero.")
+        if amount > MAX_INSTALMENT or amount != amount.quantize(Decimal("0.01")):
+            raise ValueError(f"Line {number}: {parts[1]} is not an amount in dollars and cents.")
         rows.append((day, amount))
     if not rows:
         raise ValueError("Add at least one instalment.")
@@ -148,9 +164,12 @@ def assign(request, pk):
         user = request.user
     elif who == "":
         user = None
-    else:
+    elif who.isascii() and who.isdigit() and len(who) < 19:
         membership = scoped(request, Membership.objects.exclude(role="viewer").select_related("user"), user_id=who)
         user = membership.user
+    else:
+        return HttpResponseBadRequest(f"Assignee: {who[:40]!r} is not a teammate (send 'me', '' or a user id).",
+                                      content_type="text/plain")
     actions.assign(handoff, user, access.now(), actor=actions.actor_of(request.user))
     messages.success(request, f"Assigned to {user.get_username()}." if user else "Unassigned.")
     return redirect("inbox_detail", pk=pk)

@@ -245,14 +245,15 @@ class BulkWriter:
         fresh = [r for r in rows if r.external_ref not in existing]
         if not fresh:
             return
-        prepared = self.prepare(fresh)
-        if self.copy:
-            self._pending = _CopyInBackground(self._copy_rows(prepared), prepared, fresh)
-            return
         try:
+            prepared = self.prepare(fresh)
+            if self.copy:
+                self._pending = _CopyInBackground(self._copy_rows(prepared), prepared, fresh)
+                return
             with transaction.atomic():
                 self._bulk_create(prepared)
-        except DatabaseError:
+        except (DatabaseError, ArithmeticError, ValueError):
+            # Something in the chunk could not be planned or written: row by row, each one reports its own.
             self._one_by_one(fresh, import_one)
         else:
             result.created += len(fresh)

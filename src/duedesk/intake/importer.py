@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import logging
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -24,19 +25,19 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
-from zoneinfo import available_timezones
 
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import DatabaseError, transaction
 
 from duedesk.core.phones import normalize_phone
+from duedesk.intake import checks
 from duedesk.records.models import Contact, Event, Invoice, Organization
 
 COLUMNS = ("external_ref", "first_name", "last_name", "phone", "email", "timezone", "language", "date_of_birth",
            "amount_due", "currency", "due_date")
 REQUIRED_COLUMNS = ("external_ref", "amount_due", "due_date")
-LANGUAGES = ("en", "es")
+LANGUAGES = checks.LANGUAGES
+log = logging.getLogger(__name__)
+PHONE_MAX = 40  # as typed, before normalizing: "+1 (212) 555-0123 ext. 45" fits
 BULK_CHUNK = 2000
 PROGRESS_MIN_ROWS = 1000  # smaller files finish before a bar is worth drawing
 NOT_UTF8 = "the file is not UTF-8 (save it as CSV UTF-8)"
@@ -123,9 +124,10 @@ def parse_date(text: str) -> date:
     else:
         raise ValueError(f"{value!r} is not a date (use YYYY-MM-DD or MM/DD/YYYY)")
     try:
-        return date(year, month, day)
+        day_ = date(year, month, day)
     except ValueError:
         raise ValueError(f"{value!r} is not a date on the calendar") from None
+    return checks.check_date(day_)
 
 
 def parse_amount(text: str) -> Decimal:
@@ -151,17 +153,8 @@ def _currencies() -> frozenset[str]:
     return frozenset(list_currencies())
 
 
-@lru_cache(maxsize=1)
-def _zones() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
 def is_currency(code: str) -> bool:
     return code in _currencies()
-
-
-def is_timezone(name: str) -> bool:
-    return name in _zones()
 
 
 def check_row(raw: dict, line: int, org: Organization, now: datetime) -> tuple[InvoiceRow | None, list[RowError]]:
@@ -177,8 +170,10 @@ def check_row(raw: dict, line: int, org: Organization, now: datetime) -> tuple[I
 
     def text(name: str, limit: int) -> str:
         value = cell(name)
-        if len(value) > limit:
-            bad(name, f"is longer than {limit} characters")
+        try:
+            checks.check_text(value, limit)
+        except ValueError as error:
+            bad(name, str(error))
         return value
 
     ref = text("external_ref", 100)
@@ -187,8 +182,8 @@ def check_row(raw: dict, line: int, org: Organization, now: datetime) -> tuple[I
     first_name = text("first_name", 100)
     last_name = text("last_name", 100)
 
-    phone = cell("phone")
-    if phone:
+    phone = text("phone", PHONE_MAX)
+    if phone and not any(e.field == "phone" for e in errors):
         try:
             phone = normalize_phone(phone)
         except ValueError:
@@ -196,18 +191,25 @@ def check_row(raw: dict, line: int, org: Organization, now: datetime) -> tuple[I
     email = cell("email")
     if email:
         try:
-            validate_email(email)
-        except ValidationError:
-            bad("email", f"{email!r} is not an email address")
+            checks.check_text(email)
+            checks.check_email(email)
+        except ValueError as error:
+            bad("email", str(error))
     if not phone and not email:
         bad("phone", "is missing (a phone or an email is needed)")
 
     zone = cell("timezone")
-    if zone and not is_timezone(zone):
-        bad("timezone", f"{zone!r} is not a time zone (use a name like America/New_York)")
+    if zone:
+        try:
+            checks.check_timezone(zone)
+        except ValueError as error:
+            bad("timezone", str(error))
     language = cell("language").lower()
-    if language and language not in LANGUAGES:
-        bad("language", f"{cell('language')!r} is not a supported language (use en or es)")
+    if language:
+        try:
+            checks.check_language(language)
+        except ValueError:
+            bad("language", f"{cell('language')!r} is not a supported language (use en or es)")
 
     dob = None
     if cell("date_of_birth"):
@@ -462,6 +464,11 @@ def _import_one(org: Organization, row: InvoiceRow, now: datetime, actor: str, r
         return
     except DatabaseError as error:
         result.errors.append(RowError(row.line, "external_ref", f"could not be saved: {error}"))
+        return
+    except Exception as error:  # noqa: BLE001 - one row's surprise must not stop the rows after it
+        log.exception("import line %s could not be imported", row.line)
+        result.errors.append(RowError(row.line, "row", f"could not be imported ({type(error).__name__}); "
+                                                       "nothing of it was saved"))
         return
     setattr(result, outcome, getattr(result, outcome) + 1)
 

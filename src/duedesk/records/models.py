@@ -131,6 +131,8 @@ class Invoice(models.Model):
     external_ref = models.CharField(max_length=100)
     amount_due = models.DecimalField(max_digits=12, decimal_places=2)
     balance = models.DecimalField(max_digits=12, decimal_places=2)
+    # Paid beyond what was owed (an overpayment): kept, shown, and handed to a person to refund or apply.
+    credit = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     currency = models.CharField(max_length=3, default="USD")
     due_date = models.DateField()
     status = models.CharField(max_length=12, choices=STATUSES, default="open")

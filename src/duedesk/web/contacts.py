@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Q, Sum
+from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -19,6 +20,7 @@ from duedesk.engine import actions as engine
 from duedesk.engine.models import Step
 from duedesk.inbox import actions
 from duedesk.inbox.views import transports_for
+from duedesk.intake import checks
 from duedesk.records.models import Contact, Invoice
 from duedesk.web import access, timeline
 from duedesk.web.access import actor, member, scoped
@@ -29,6 +31,10 @@ CHANNEL_LABELS = vocabulary.CHANNELS
 @member
 def contact_list(request):
     q = request.GET.get("q", "").strip()
+    try:
+        checks.check_text(q, 200)
+    except ValueError as error:
+        return HttpResponseBadRequest(f"The search {error}.", content_type="text/plain")
     qs = Contact.objects.filter(organization=request.org)
     if q:
         match = (Q(first_name__icontains=q) | Q(last_name__icontains=q) | Q(phone__icontains=q)
@@ -48,12 +54,34 @@ def contact_list(request):
     return render(request, template, {"section": "contacts", "page": page, "q": q})
 
 
+LANGUAGE_CHOICES = [("en", "English"), ("es", "Español")]
+
+
+def in_the_years(field: forms.Field) -> forms.Field:
+    """A date field that refuses years outside the accepted range (year 1 would overflow the planner)."""
+    field.validators.append(checks.validator(checks.check_date))
+    return field
+
+
 class ContactForm(forms.ModelForm):
+    """The same rules as the import and the API (intake.checks): a real time zone, a language outreach
+    speaks, names without control characters, a birth date within the accepted years."""
+
+    language = forms.ChoiceField(label="Language", choices=[(c, dict(LANGUAGE_CHOICES).get(c, c))
+                                                            for c in checks.LANGUAGES])
+
     class Meta:
         model = Contact
         fields = ["first_name", "last_name", "phone", "email", "zip_code", "timezone", "language", "date_of_birth"]
         widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"})}
         labels = {"zip_code": "ZIP code", "timezone": "Time zone (blank: from ZIP or phone)"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("first_name", "last_name", "phone", "email", "zip_code", "timezone"):
+            self.fields[name].validators.append(checks.validator(checks.check_text))
+        self.fields["timezone"].validators.append(checks.validator(checks.check_timezone))
+        in_the_years(self.fields["date_of_birth"])
 
     def clean_phone(self):
         raw = self.cleaned_data.get("phone", "")
@@ -68,8 +96,9 @@ class ContactForm(forms.ModelForm):
 class InvoiceForm(forms.Form):
     """Due date and amount; the engine re-plans outreach from them. Errors name the field."""
 
-    due_date = forms.DateField(label="Due date", widget=forms.DateInput(attrs={"type": "date"}), error_messages={
-        "required": "Due date: this field is required.", "invalid": "Due date: enter a date like 2027-01-15."})
+    due_date = in_the_years(forms.DateField(
+        label="Due date", widget=forms.DateInput(attrs={"type": "date"}), error_messages={
+            "required": "Due date: this field is required.", "invalid": "Due date: enter a date like 2027-01-15."}))
     amount_due = forms.DecimalField(label="Amount", min_value=Decimal("0.01"), max_digits=12, decimal_places=2,
                                     error_messages={
                                         "required": "Amount: this field is required.",
@@ -85,7 +114,7 @@ EDITABLE = ("open", "in_plan", "hardship", "disputed")
 
 class PaymentForm(forms.Form):
     amount = forms.DecimalField(label="Amount paid", min_value=0.01, max_digits=12, decimal_places=2)
-    paid_on = forms.DateField(label="Paid on", widget=forms.DateInput(attrs={"type": "date"}))
+    paid_on = in_the_years(forms.DateField(label="Paid on", widget=forms.DateInput(attrs={"type": "date"})))
 
 
 def _invoices(contact, bound: InvoiceForm | None = None, bound_pk: int | None = None):
@@ -160,9 +189,15 @@ def invoice_paid(request, pk):
         messages.error(request, f"Payment not recorded. {errors}")
         return redirect("contact_detail", pk=invoice.contact_id)
     paid_on: date = form.cleaned_data["paid_on"]
-    invoice = actions.record_staff_payment(invoice, form.cleaned_data["amount"], access.now(),
-                                           actor=actor(request), paid_on=paid_on)
-    messages.success(request, f"Payment recorded on {invoice.external_ref}; balance ${invoice.balance:.2f}.")
+    try:
+        invoice = actions.record_staff_payment(invoice, form.cleaned_data["amount"], access.now(),
+                                               actor=actor(request), paid_on=paid_on)
+    except engine.InvoiceClosed as error:
+        messages.error(request, f"Payment not recorded: {error}.")
+        return redirect("contact_detail", pk=invoice.contact_id)
+    credit = (f" Credit ${invoice.credit:.2f} (paid beyond what was owed) is in the inbox to refund or apply."
+              if invoice.credit else "")
+    messages.success(request, f"Payment recorded on {invoice.external_ref}; balance ${invoice.balance:.2f}.{credit}")
     return redirect("contact_detail", pk=invoice.contact_id)
 
 

@@ -58,7 +58,8 @@ def _text(e: Event) -> str:
         return " · ".join(f"{label} {d[key]['from']} → {d[key]['to']}" for key, label in names.items()
                           if isinstance(d.get(key), dict))
     if k == "payment.recorded":
-        return f"{d.get('amount')} paid · balance {d.get('balance')}"
+        credit = f" · {d['credit']} paid beyond the balance, kept as credit" if d.get("credit") else ""
+        return f"{d.get('amount')} paid · balance {d.get('balance')}{credit}"
     if k == "promise.recorded":
         return f"Will pay on {d.get('date')}" + (f" ({d['amount']})" if d.get("amount") else "")
     if k.startswith("handoff."):

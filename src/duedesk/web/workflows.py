@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from duedesk.core import workflow as wf
 from duedesk.engine import definitions
 from duedesk.engine.models import Enrollment, Workflow
+from duedesk.intake import checks
 from duedesk.web import preview
 from duedesk.web.access import member
 
@@ -62,10 +63,12 @@ def workflow_use(request, slug):
 
 
 class PreviewForm(forms.Form):
-    due = forms.DateField(label="Due date", widget=forms.DateInput(attrs={"type": "date"}))
+    due = forms.DateField(label="Due date", widget=forms.DateInput(attrs={"type": "date"}),
+                          validators=[checks.validator(checks.check_date)])
     tz = forms.ChoiceField(label="Contact time zone", choices=[(z, z) for z in COMMON_ZONES])
     start = forms.DateField(label="Enrolled on", required=False, widget=forms.DateInput(attrs={"type": "date"}),
-                            help_text="Blank: 14 days before the due date")
+                            help_text="Blank: 14 days before the due date",
+                            validators=[checks.validator(checks.check_date)])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -89,7 +92,11 @@ def workflow_edit(request, slug):
         raise Http404("no such workflow")
     shown = latest
     if request.GET.get("version"):
-        shown = versions.filter(version=request.GET["version"]).first() or latest
+        version = request.GET["version"]
+        if not (version.isascii() and version.isdigit() and len(version) < 10):
+            return HttpResponseBadRequest(f"Version: {version[:40]!r} is not a version number.",
+                                          content_type="text/plain")
+        shown = versions.filter(version=int(version)).first() or latest
     source = shown.source
     problems: list[wf.Problem] = []
     status = 200
@@ -104,7 +111,9 @@ def workflow_edit(request, slug):
             return redirect("workflow_edit", slug=slug)
     preview_rows = promise_rows = None
     form = PreviewForm(request.GET or None, initial={"tz": request.org.timezone})
-    if request.GET.get("due") and form.is_valid():
+    if request.GET.get("due") and not form.is_valid():
+        status = 400  # the preview's errors are shown beside its fields
+    elif request.GET.get("due"):
         definition = definitions.parsed(shown)
         due = form.cleaned_data["due"]
         tz = form.cleaned_data["tz"]

@@ -31,6 +31,8 @@ from duedesk.engine.actions.enrollments import (
 )
 from duedesk.engine.actions.handoffs import open_handoff
 from duedesk.engine.actions.invoices import (
+    CLOSED_TO_PAYMENTS,
+    InvoiceClosed,
     mark_invoice_paid,
     pause_invoice,
     record_payment,
@@ -42,7 +44,7 @@ from duedesk.engine.actions.invoices import (
 from duedesk.engine.actions.promises import mark_promise_broken, record_promise
 
 __all__ = [
-    "CLOSED_INVOICE", "_cancel_pending", "complete_step", "enroll_invoice", "exit_invoice_enrollments",
+    "CLOSED_INVOICE", "CLOSED_TO_PAYMENTS", "InvoiceClosed", "_cancel_pending", "complete_step", "enroll_invoice", "exit_invoice_enrollments",
     "finish_enrollment", "go_to_step", "mark_invoice_paid", "mark_promise_broken", "mark_unreachable",
     "open_handoff", "opt_in", "opt_out", "pause_invoice", "pending_steps", "plan_retry", "record_conversation",
     "record_payment", "record_refund", "record_promise", "replan_invoice", "route_outcome", "run_branch", "run_update",

@@ -13,39 +13,71 @@ from duedesk.engine.actions.enrollments import (
     exit_invoice_enrollments,
     replan_invoice,
 )
+from duedesk.engine.actions.handoffs import open_handoff
 from duedesk.engine.actions.promises import settle_promises
 from duedesk.records.models import Invoice
 from duedesk.records.timeline import log
 
+CLOSED_TO_PAYMENTS = ("paid", "written_off")  # a disputed invoice may still be paid
+
+
+class InvoiceClosed(ValueError):
+    """A payment on an invoice already paid or written off: refused, so money is never silently absorbed."""
+
 
 def record_payment(invoice: Invoice, amount: Decimal, now: datetime, *, actor: str = "duedesk",
-                   source: str = "") -> Invoice:
-    """A payment landed. Paid in full stops everything for the invoice, in this same transaction."""
+                   source: str = "", refuse_if_closed: bool = False) -> Invoice:
+    """A payment landed. Paid in full stops everything for the invoice, in this same transaction.
+
+    Paid beyond the balance, the rest is kept as the invoice's credit (on its timeline too) and an "overpaid"
+    handoff asks a person to refund or apply it. With `refuse_if_closed` (a billing system or a person telling
+    us of a payment), an invoice paid or written off takes none: InvoiceClosed, so the sender is told instead
+    of the money vanishing; money a processor already moved (Stripe) lands as credit instead.
+    """
+    amount = Decimal(amount)
     with transaction.atomic():
-        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
-        invoice.balance = max(Decimal("0"), invoice.balance - Decimal(amount))
+        invoice = Invoice.objects.select_for_update().select_related("contact").get(pk=invoice.pk)
+        if refuse_if_closed and amount > 0 and invoice.status in CLOSED_TO_PAYMENTS:
+            raise InvoiceClosed(f"invoice {invoice.external_ref} is {invoice.get_status_display().lower()}: "
+                                "no payment can be recorded on it")
+        owed = invoice.balance
+        credit = max(Decimal("0"), amount - owed)
+        invoice.balance = max(Decimal("0"), owed - amount)
         fields = ["balance", "updated_at"]
+        if credit:
+            invoice.credit += credit
+            fields.append("credit")
         if invoice.balance == 0:
             invoice.status = "paid"
             fields.append("status")
         invoice.save(update_fields=fields)
         log(invoice.organization_id, "payment.recorded", now, contact=invoice.contact, invoice=invoice,
-            actor=actor, amount=str(Decimal(amount)), balance=str(invoice.balance), source=source)
+            actor=actor, amount=str(amount), balance=str(invoice.balance), source=source,
+            **({"credit": str(credit)} if credit else {}))
         settle_instalments(invoice, now)
         if invoice.status == "paid":
             settle_promises(invoice, now, paid=True)
             exit_invoice_enrollments(invoice, "paid", now)
+        if credit:
+            open_handoff(invoice.contact, "overpaid", now, invoice=invoice, actor=actor,
+                         summary=f"Paid {amount:.2f} {invoice.currency} with {owed:.2f} owed: {credit:.2f} "
+                                 "to refund or apply",
+                         collected={"amount_paid": str(amount), "balance_before": str(owed),
+                                    "credit": str(credit)})
         return invoice
 
 
 def record_refund(invoice: Invoice, amount: Decimal, now: datetime, *, actor: str = "duedesk",
                   source: str = "") -> Invoice:
-    """Money went back to the patient: the balance reopens by that much (never above the amount due) and
-    a paid invoice is open again. Outreach does not restart on its own; the caller hands it to a person."""
+    """Money went back to the patient: a credit (an overpayment) is given back first, then the balance
+    reopens by the rest (never above the amount due) and a paid invoice is open again. Outreach does not
+    restart on its own; the caller hands it to a person."""
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
-        invoice.balance = min(invoice.amount_due, invoice.balance + Decimal(amount))
-        fields = ["balance", "updated_at"]
+        from_credit = min(invoice.credit, Decimal(amount))
+        invoice.credit -= from_credit
+        invoice.balance = min(invoice.amount_due, invoice.balance + Decimal(amount) - from_credit)
+        fields = ["balance", "credit", "updated_at"]
         if invoice.status == "paid" and invoice.balance > 0:
             invoice.status = "open"
             fields.append("status")
