@@ -36,6 +36,7 @@ COLUMNS = ("external_ref", "first_name", "last_name", "phone", "email", "timezon
            "amount_due", "currency", "due_date")
 REQUIRED_COLUMNS = ("external_ref", "amount_due", "due_date")
 LANGUAGES = checks.LANGUAGES
+is_timezone = checks.is_timezone  # the CRM sync asks the importer
 log = logging.getLogger(__name__)
 PHONE_MAX = 40  # as typed, before normalizing: "+1 (212) 555-0123 ext. 45" fits
 BULK_CHUNK = 2000
