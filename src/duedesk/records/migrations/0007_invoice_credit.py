@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('records', '0005_legal_holds_contact_hours'),
+        ('records', '0006_baa_flag'),
     ]
 
     operations = [
