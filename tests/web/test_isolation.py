@@ -7,6 +7,7 @@ from django.urls import get_resolver
 
 from duedesk.engine.models import Workflow
 from duedesk.integrations.calendars.models import CalendarFeed
+from duedesk.integrations.crm.models import Connection
 from duedesk.integrations.webhooks.models import Delivery, Endpoint
 from duedesk.records.models import Contact, Event, Handoff, Invoice, Membership
 
@@ -20,6 +21,7 @@ def _urls(case, staff):
     h, c, i = case["handoff"].pk, case["contact"].pk, case["invoice"].pk
     m = Membership.objects.get(user=staff).pk
     ep, d = _webhook(case)
+    crm = _crm(case)
     pay = {f"pay{i}-amount": "10", f"pay{i}-paid_on": "2026-12-07"}
     gets = {
         "overview": "/", "inbox": "/inbox/", "inbox_detail": f"/inbox/{h}/", "contacts": "/contacts/",
@@ -27,6 +29,7 @@ def _urls(case, staff):
         "workflow_edit": "/workflows/payment-reminders/", "settings": "/settings/",
         "webhooks": "/settings/webhooks/", "webhook_detail": f"/settings/webhooks/{ep}/",
         "calendar_mine": "/calendar/",
+        "settings_integrations": "/settings/integrations/",
     }
     posts = {
         "inbox_assign": (f"/inbox/{h}/assign/", {"assignee": "me"}),
@@ -51,6 +54,10 @@ def _urls(case, staff):
         "webhook_toggle": (f"/settings/webhooks/{ep}/toggle/", {}),
         "webhook_test": (f"/settings/webhooks/{ep}/test/", {}),
         "webhook_replay": (f"/settings/webhooks/deliveries/{d}/replay/", {}),
+        "crm_connect": ("/settings/integrations/connect/", {"provider": "hubspot", "token_env": "DUEDESK_HUBSPOT_UNSET"}),
+        "crm_test": (f"/settings/integrations/{crm}/test/", {}),
+        "crm_sync_now": (f"/settings/integrations/{crm}/sync/", {}),
+        "crm_disconnect": (f"/settings/integrations/{crm}/disconnect/", {}),
     }
     return gets, posts
 
@@ -64,6 +71,15 @@ def _webhook(case):
     d, _ = Delivery.objects.get_or_create(endpoint=ep, message_id="msg_1", defaults={
         "type": "sms.sent", "payload": {}, "next_attempt_at": timezone.now(), "created_at": timezone.now()})
     return ep.pk, d.pk
+
+
+def _crm(case):
+    from django.utils import timezone
+
+    conn, _ = Connection.objects.get_or_create(organization=case["contact"].organization, provider="hubspot",
+                                               defaults={"token_env": "DUEDESK_HUBSPOT_UNSET",
+                                                         "created_at": timezone.now()})
+    return conn.pk
 
 
 def test_the_tables_cover_every_named_url(case, staff):
@@ -84,6 +100,7 @@ def _snapshot(org):
         list(Endpoint.objects.filter(organization=org).values()),
         Delivery.objects.filter(endpoint__organization=org).count(),
         list(CalendarFeed.objects.filter(organization=org).values()),
+        list(Connection.objects.filter(organization=org).values()),
     )
 
 
@@ -95,7 +112,8 @@ def test_another_organization_gets_404_on_every_object(login, outsider, case, st
     for name in ("inbox_detail", "contact_detail", "workflow_edit", "webhook_detail"):
         assert client.get(gets[name]).status_code == 404, name
     for name, (url, data) in posts.items():
-        if name in ("settings", "settings_invite", "webhooks", "workflow_add", "calendar_new", "calendar_revoke"):
+        if name in ("settings", "settings_invite", "webhooks", "workflow_add", "calendar_new", "calendar_revoke",
+                    "crm_connect"):
             continue  # not an object: the outsider acts on their own organization
         assert client.post(url, data).status_code == 404, name
     assert _snapshot(org) == before
@@ -113,7 +131,7 @@ def test_viewer_reads_but_every_post_is_403_and_changes_nothing(login, viewer, c
     client = login(viewer)
     org = case["contact"].organization
     for name, url in gets.items():
-        expected = 403 if name in ("settings", "webhooks", "webhook_detail") else 200
+        expected = 403 if name in ("settings", "webhooks", "webhook_detail", "settings_integrations") else 200
         assert client.get(url).status_code == expected, name
     before = _snapshot(org)
     for name, (url, data) in posts.items():
@@ -126,7 +144,7 @@ def test_staff_cannot_use_owner_settings(login, staff, case):
     client = login(staff)
     before = _snapshot(case["contact"].organization)
     for name in ("settings", "settings_invite", "settings_role", "workflow_use", "webhooks", "webhook_toggle", "webhook_test",
-                 "webhook_replay"):
+                 "webhook_replay", "crm_connect", "crm_test", "crm_sync_now", "crm_disconnect"):
         url, data = posts[name]
         assert client.post(url, data).status_code == 403, name
     assert _snapshot(case["contact"].organization) == before

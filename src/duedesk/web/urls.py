@@ -5,7 +5,7 @@ from django.urls import path
 from duedesk.inbox import views as inbox
 from duedesk.integrations.calendars import views as calendar_views
 from duedesk.integrations.webhooks import views as webhook_views
-from duedesk.web import accounts, contacts, overview, settings_views, workflows
+from duedesk.web import accounts, contacts, crm_settings, overview, settings_views, workflows
 
 urlpatterns = accounts.urlpatterns + [
     path("", overview.overview, name="overview"),
@@ -28,6 +28,11 @@ urlpatterns = accounts.urlpatterns + [
     path("workflows/<slug:slug>/use/", workflows.workflow_use, name="workflow_use"),
     path("workflows/<slug:slug>/", workflows.workflow_edit, name="workflow_edit"),
     path("settings/", settings_views.settings_page, name="settings"),
+    path("settings/integrations/", crm_settings.integrations, name="settings_integrations"),
+    path("settings/integrations/connect/", crm_settings.crm_connect, name="crm_connect"),
+    path("settings/integrations/<int:pk>/test/", crm_settings.crm_test, name="crm_test"),
+    path("settings/integrations/<int:pk>/sync/", crm_settings.crm_sync_now, name="crm_sync_now"),
+    path("settings/integrations/<int:pk>/disconnect/", crm_settings.crm_disconnect, name="crm_disconnect"),
     path("settings/invite/", settings_views.invite, name="settings_invite"),
     path("settings/members/<int:pk>/role/", settings_views.change_role, name="settings_role"),
     path("calendar/", calendar_views.my_calendar, name="calendar_mine"),

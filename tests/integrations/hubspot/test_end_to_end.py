@@ -94,3 +94,15 @@ def test_due_dates_in_touches_out_switch_and_balance(hubspot, fake_hubspot, cloc
     assert not OutboxItem.objects.exclude(status="done").exists()
     ledger_ids = [e["properties"].get("duedesk_event_id") for e in ledger(fake_hubspot) if e["op"] == "create"]
     assert len(ledger_ids) == len(set(ledger_ids))
+
+
+def test_a_bad_value_names_the_contact_and_field_and_the_rest_still_land(hubspot, fake_hubspot, clock):
+    bad, good = fake_hubspot.seed([patient(1, phone="12"), patient(2, duedesk_due_date="soon")])[0], None
+    fake_hubspot.seed([patient(3)])
+    result = sync_connection(hubspot, clock())
+    assert result.pulled.created == 1
+    assert result.pulled.errors[0] == f"contact {bad}: phone: '12' is not a phone number"
+    assert "invoice_due_date" in result.pulled.errors[1]
+    hubspot.refresh_from_db()
+    assert hubspot.last_pull_error.startswith("2 contact(s) not applied; first: contact ")
+    assert Invoice.objects.count() == 1 and good is None

@@ -117,7 +117,10 @@ def contact_values(props: dict, mapping: dict, standard: dict, org_tz: str) -> d
         "email": _text(props.get(standard["email"]))[:254],
     }
     phone = _text(props.get(standard["phone"]))
-    values["phone"] = (normalize_phone(phone) or "") if phone else ""
+    try:
+        values["phone"] = (normalize_phone(phone) or "") if phone else ""
+    except ValueError:
+        raise CrmFieldError("phone", f"{phone!r} is not a phone number") from None
     language = _text(props.get(mapping.get("language", ""))).lower()[:2]
     if language in ("en", "es"):
         values["language"] = language

@@ -1,0 +1,95 @@
+"""Settings → Integrations: connect a CRM, test the connection in words, see the sync's state (last pull,
+cursor, queued and failed writes with the CRM's own error), sync now, disconnect. Owners only."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from duedesk.integrations.crm import outbox
+from duedesk.integrations.crm.connections import ConnectError, check_connection, connect, disconnect
+from duedesk.integrations.crm.models import Connection, OutboxItem
+from duedesk.web.access import member, now, scoped
+
+owner_only = member(roles=("owner",))
+
+
+class ConnectForm(forms.Form):
+    provider = forms.ChoiceField(label="CRM", choices=[("hubspot", "HubSpot")])
+    token_env = forms.CharField(label="Token's environment variable", initial="DUEDESK_HUBSPOT_TOKEN",
+                                help_text="The NAME of the variable holding the private app's token, not the token")
+    webhook_secret_env = forms.CharField(label="App secret's environment variable (webhooks)", required=False,
+                                         help_text="e.g. DUEDESK_HUBSPOT_APP_SECRET; leave empty without webhooks")
+    owner_id = forms.CharField(label="CRM owner id for handoff tasks", required=False)
+
+
+def _status(conn: Connection) -> dict:
+    counts = outbox.counts(conn)
+    failed = list(OutboxItem.objects.filter(connection=conn, status="failed").select_related("event")
+                  .order_by("-done_at")[:10])
+    waiting = list(OutboxItem.objects.filter(connection=conn, status="pending").exclude(last_error="")
+                   .select_related("event").order_by("run_at")[:10])
+    return {"conn": conn, "counts": counts, "failed": failed, "waiting": waiting,
+            "webhook_url": f"{settings.PUBLIC_URL}/hooks/{conn.provider}/{conn.webhook_key}/"}
+
+
+@owner_only
+def integrations(request):
+    conns = Connection.objects.filter(organization=request.org).order_by("provider")
+    return render(request, "web/settings/integrations.html",
+                  {"connections": [_status(c) for c in conns], "form": ConnectForm()})
+
+
+@owner_only
+@require_POST
+def crm_connect(request):
+    form = ConnectForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            conn, made = connect(request.org, data["provider"], data["token_env"], now(),
+                                 webhook_secret_env=data["webhook_secret_env"], owner_id=data["owner_id"])
+        except ConnectError as error:
+            messages.error(request, f"Not connected: {error}")
+        else:
+            messages.success(request, f"Connected to {conn.get_provider_display()}; {len(made)} custom properties "
+                                      "created. The first full sync starts with the worker.")
+    else:
+        messages.error(request, "Not connected: " + "; ".join(f"{form.fields[f].label}: {e[0]}"
+                                                               for f, e in form.errors.items()))
+    return redirect("settings_integrations")
+
+
+@owner_only
+@require_POST
+def crm_test(request, pk: int):
+    conn = scoped(request, Connection, pk=pk)
+    problem = check_connection(conn, now())
+    if problem:
+        messages.error(request, f"{conn.get_provider_display()}: {problem}")
+    else:
+        messages.success(request, f"{conn.get_provider_display()} accepts the token.")
+    return redirect("settings_integrations")
+
+
+@owner_only
+@require_POST
+def crm_sync_now(request, pk: int):
+    conn = scoped(request, Connection, pk=pk)
+    Connection.objects.filter(pk=conn.pk).update(next_pull_at=now())
+    OutboxItem.objects.filter(connection=conn, status="pending").update(run_at=now())
+    messages.success(request, f"{conn.get_provider_display()}: the worker syncs now (a pull and every queued write).")
+    return redirect("settings_integrations")
+
+
+@owner_only
+@require_POST
+def crm_disconnect(request, pk: int):
+    conn = scoped(request, Connection, pk=pk)
+    disconnect(conn, now())
+    messages.success(request, f"{conn.get_provider_display()} is disconnected. duedesk keeps its contacts and "
+                              "history; nothing more is read or written.")
+    return redirect("settings_integrations")
