@@ -295,9 +295,12 @@ def test_a_restarted_worker_takes_back_its_dead_predecessors_claims_at_once(make
     restarted.run_until_idle()  # no wait: the predecessor's process is gone
     for invoice in claimed:
         assert _heads_up(invoice).status == "done"
-    # Its sends in flight wait for the lease: a request written just before it died may still land.
+    # Its sends in flight wait 10 s: a request written just before it died may still be landing.
     assert {_heads_up(i).status for i in in_flight} == {"sending"}
-    clock.advance(seconds=21)
+    clock.advance(seconds=9)
+    restarted.run_until_idle()
+    assert {_heads_up(i).status for i in in_flight} == {"sending"}
+    clock.advance(seconds=2)  # 11 s, well inside the 20-s lease
     restarted.run_until_idle()
     _sent_once_each(in_flight + claimed)
 

@@ -10,9 +10,8 @@ machine mark is the same for two processes only when they share a boot and a pro
 so a worker that finds rows held by another id with its own mark can ask the operating system whether
 that process still runs. A predecessor that is gone (a restart after a crash, a worker killed on
 this machine) gives its `claimed` rows back at once instead of after the lease. Its `sending` rows
-still wait for the lease: a request written just before the crash may still be landing at the
-provider, and the lease (20 s) is longer than a provider request may take (PROVIDER_TIMEOUT), so the
-lookup that reconciles them sees every text that went out.
+wait PROVIDER_TIMEOUT (10 s) from then: a request written just before the crash may still be landing
+at the provider, and the lookup that reconciles them must see every text that went out.
 """
 
 from __future__ import annotations

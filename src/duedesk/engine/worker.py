@@ -41,6 +41,7 @@ logger = logging.getLogger("duedesk.worker")
 DATABASE_TROUBLE = (OperationalError, InterfaceError)
 BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # seconds before the next try after a database error
 RECOVER_BATCH = 100  # stranded sends reconciled per tick; the rest wait for the next tick
+TAKE_AT_ONCE = 20
 
 
 def _skip_locked(qs):
@@ -68,6 +69,11 @@ def recover(now: datetime, transports_for: Callable, worker_id: str = "recovery"
     if gone:
         logger.warning("taking back the steps of stopped workers %s", ", ".join(gone))
     expired = Q(lease_until__lt=now) | Q(leased_by__in=gone)
+    if gone:
+        # A gone worker's sends: any request it wrote before it died lands within PROVIDER_TIMEOUT; after
+        # that the provider can be asked (sooner than its lease, but never while a request may be landing).
+        Step.objects.filter(leased_by__in=gone, status="sending", lease_until__gt=now + PROVIDER_TIMEOUT).update(
+            lease_until=now + PROVIDER_TIMEOUT)
     with transaction.atomic():
         # Locked rows are skipped (another worker is requeueing them): two workers never wait on each
         # other here, so this cannot deadlock.
@@ -76,14 +82,20 @@ def recover(now: datetime, transports_for: Callable, worker_id: str = "recovery"
         if ids:
             counts["requeued"] = Step.objects.filter(expired, pk__in=ids, status="claimed").update(
                 status="pending", leased_by="", lease_until=None)
-    for step in take_over(stranded(now, limit), worker_id, now, lease):
-        counts[_reconcile(step, worker_id, now, transports_for)] += 1
+    done = 0
+    while done < limit:  # a few at a time: a worker killed while reconciling strands only those
+        taken = take_over(stranded(now, TAKE_AT_ONCE), worker_id, now, lease)
+        if not taken:
+            break
+        for step in taken:
+            counts[_reconcile(step, worker_id, now, transports_for)] += 1
+        done += len(taken)
     return counts
 
 
 def stranded(now: datetime, limit: int = RECOVER_BATCH) -> list[int]:
     """`sending` steps whose lease ran out: their worker died (or stalled) between recording and settling.
-    (A gone worker's `sending` rows wait for the lease too: a request it wrote just before it died may
+    (A gone worker's `sending` rows wait PROVIDER_TIMEOUT: a request it wrote just before it died may
     still be landing at the provider.)"""
     return list(Step.objects.filter(status="sending", lease_until__lt=now).order_by("lease_until", "pk")
                 .values_list("pk", flat=True)[:limit])
