@@ -24,7 +24,7 @@ app.add_typer(crm_app, name="crm")
 
 OUR_COMMANDS = {"serve", "run", "worker", "demo", "doctor", "simulate", "import", "workflow", "nlu", "apikey", "fake-twilio", "fake-stripe",
                 "crm", "fake-crm",
-                "--help", "-h"}
+                "rotate-keys", "--help", "-h"}
 
 
 def _django():
@@ -272,6 +272,20 @@ def apikey_revoke(prefix: str):
         typer.echo(f"apikey revoke: {error}", err=True)
         raise typer.Exit(1) from error
     typer.echo(f"API key {key.prefix} ({key.name}) of {key.organization.slug} is revoked.")
+
+
+@app.command("rotate-keys")
+def rotate_keys():
+    """Re-encrypt every health-information field (dates of birth, handoff summaries and transcripts, call
+    transcripts) under the first key of DUEDESK_FIELD_KEYS; then the old keys can be dropped."""
+    _django()
+    from django.db import transaction
+
+    from duedesk.records.fields import encrypted_columns, seal_columns
+
+    with transaction.atomic():
+        changed = seal_columns(transaction.get_connection(), encrypted_columns(), rotate_tokens=True)
+    typer.echo(f"re-encrypted {changed} values under the first key")
 
 
 @app.command("fake-twilio")

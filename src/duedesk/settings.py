@@ -3,6 +3,9 @@
 DUEDESK_DATABASE_URL   database (default: SQLite file in the data dir)
 DUEDESK_DATA_DIR       where SQLite and the generated secret key live (default ./var)
 DUEDESK_SECRET_KEY     session signing key (generated into the data dir on first run if unset)
+DUEDESK_FIELD_KEYS     Fernet keys for the fields that hold health information, comma-separated: the first
+                       encrypts, all decrypt (rotation: put the new key first, run `duedesk rotate-keys`,
+                       then drop the old one). Unset: a key generated into the data dir (dev only)
 DUEDESK_PUBLIC_URL     the base URL Twilio calls back (webhook signatures are checked against it)
 DUEDESK_DEBUG          "1" for development pages
 ... and the others documented beside where they are read below (docs/deploy.md lists them all).
@@ -11,6 +14,7 @@ Every environment variable duedesk reads is read here, once, at start-up; the re
 django.conf.settings.
 """
 
+import base64
 import ipaddress
 import os
 import re
@@ -52,6 +56,20 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _field_keys() -> list[str]:
+    keys = [k.strip() for k in os.environ.get("DUEDESK_FIELD_KEYS", "").split(",") if k.strip()]
+    if keys:
+        return keys
+    # A dev machine: one key generated beside the database (0600), like the secret key. Production sets
+    # DUEDESK_FIELD_KEYS so the key does not live next to the data it protects (docs/deploy.md).
+    path = make_data_dir() / "field_key"
+    write_private(path, base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+    return [path.read_text().strip()]
+
+
+FIELD_KEYS = _field_keys()
 DEBUG = os.environ.get("DUEDESK_DEBUG", "") == "1"
 PUBLIC_URL = os.environ.get("DUEDESK_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 ALLOWED_HOSTS = [h for h in os.environ.get("DUEDESK_ALLOWED_HOSTS", "").split(",") if h] or [

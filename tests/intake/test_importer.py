@@ -377,8 +377,8 @@ def test_the_copy_path_writes_what_the_row_path_writes_on_postgresql(org, clock,
     monkeypatch.setattr(bulk.BulkWriter, "_bulk_create", lambda *a: pytest.fail("bulk_create on PostgreSQL"))
     other = Organization.objects.create(slug="copy-clinic", name="Maple Clinic", timezone="America/New_York",
                                         pay_link_base="https://pay.example.com/")
-    rows = [f"C-{n},Ana,Ruiz{n},+1212555{n % 5:04d},a{n % 7}@example.com,,{'es' if n % 3 else ''},,"
-            f"{n % 4}0.50,,2026-12-{1 + n % 28:02d}" for n in range(30)]
+    rows = [f"C-{n},Ana,Ruiz{n},+1212555{n % 5:04d},a{n % 7}@example.com,,{'es' if n % 3 else ''},"
+            f"{'1980-03-04' if n % 2 else ''},{n % 4}0.50,,2026-12-{1 + n % 28:02d}" for n in range(30)]
     text = csv_text(*rows, "C-30,Bad,Row,,,,,,1,,2026-12-20")
     one = run(org, text, clock)
     many = run(other, text, clock, bulk=True)
@@ -388,6 +388,12 @@ def test_the_copy_path_writes_what_the_row_path_writes_on_postgresql(org, clock,
     assert contacts.count() == Contact.objects.filter(organization=org).count()
     made = contacts.order_by("id").first()
     assert made.fields == {} and made.consent == {} and made.outreach_on and made.created_at is not None
+    # The date of birth goes through COPY encrypted, and reads back as the date.
+    born = contacts.exclude(date_of_birth=None).first()
+    assert born.date_of_birth == date(1980, 3, 4)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT date_of_birth FROM records_contact WHERE id = %s", [born.pk])
+        assert cursor.fetchone()[0].startswith("gAAAAA")
     step = Step.objects.filter(organization=other).order_by("id").first()
     assert step.idempotency_key == f"e{step.enrollment_id}:{step.step_id}:1" and step.attempts == 0
 

@@ -504,6 +504,8 @@ class CopyTable:
         self.template = [self.defaults.get(f.attname) for f in self.fields]
         self.wall_positions = [self.position[name] for name in self.wall]
         self.per_row_positions = [(self.position[name], f) for name, f in self.per_row.items()]
+        # Health information (the date of birth) is encrypted here too: COPY bypasses the model's fields.
+        self.encrypted = {f.attname: f for f in self.fields if getattr(f, "encrypted", False)}
 
     def row(self, wall: datetime, **values) -> list:
         out = self.template.copy()
@@ -512,8 +514,9 @@ class CopyTable:
         for i, f in self.per_row_positions:
             out[i] = _db_default(f)
         position = self.position
+        encrypted = self.encrypted
         for name, value in values.items():
-            out[position[name]] = value
+            out[position[name]] = encrypted[name].get_prep_value(value) if name in encrypted else value
         return out
 
     def copy(self, cursor, rows: list[list]) -> None:

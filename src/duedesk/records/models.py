@@ -11,6 +11,7 @@ from django.db import models
 from duedesk.core import vocabulary
 from duedesk.core.phones import contact_timezone
 from duedesk.core.timing import SendWindow
+from duedesk.records.fields import EncryptedDateField, EncryptedJSONField, EncryptedTextField
 
 
 @lru_cache(maxsize=256)
@@ -84,7 +85,7 @@ class Contact(models.Model):
     zip_code = models.CharField(max_length=10, blank=True)
     timezone = models.CharField(max_length=64, blank=True, help_text="Blank: from ZIP, else phone, else organization")
     language = models.CharField(max_length=5, default="en")
-    date_of_birth = models.DateField(null=True, blank=True)
+    date_of_birth = EncryptedDateField(null=True, blank=True)  # encrypted at rest (records/fields.py)
     fields = models.JSONField(default=dict, blank=True, help_text="Custom fields, as kept in the CRM")
     outreach_on = models.BooleanField(default=True)
     consent = models.JSONField(default=dict, blank=True, help_text="channel -> true/false; absent means allowed")
@@ -182,11 +183,12 @@ class Handoff(models.Model):
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="handoffs"
     )
-    summary = models.TextField(blank=True)
-    collected = models.JSONField(default=dict, blank=True)
-    transcript = models.JSONField(default=list, blank=True)
+    # What the patient said: health information, encrypted at rest (records/fields.py).
+    summary = EncryptedTextField(blank=True)
+    collected = EncryptedJSONField(default=dict, blank=True)
+    transcript = EncryptedJSONField(default=list, blank=True)
     resolution = models.CharField(max_length=30, blank=True)
-    resolution_note = models.TextField(blank=True)
+    resolution_note = EncryptedTextField(blank=True)
     created_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
 
@@ -229,7 +231,7 @@ class Call(models.Model):
     answered_by = models.CharField(max_length=30, blank=True)
     provider_id = models.CharField(max_length=64, blank=True, db_index=True)
     idempotency_key = models.CharField(max_length=120, null=True, blank=True, unique=True)
-    dialog_state = models.JSONField(default=dict, blank=True)
+    dialog_state = EncryptedJSONField(default=dict, blank=True)  # carries the transcript: encrypted at rest
     outcome = models.CharField(max_length=30, blank=True)
     created_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
