@@ -76,7 +76,7 @@ def test_the_data_migration_encrypts_rows_written_before_it(handoff):
                                                                                     handoff.contact_id])
     from importlib import import_module
 
-    migration = import_module("duedesk.records.migrations.0007_encrypt_health_information")
+    migration = import_module("duedesk.records.migrations.0008_encrypt_health_information")
     fields.seal_columns(connection, migration.COLUMNS, rotate_tokens=False)
     assert raw("records_contact", "date_of_birth", handoff.contact_id).startswith(fields.TOKEN_PREFIX)
     assert Contact.objects.get(pk=handoff.contact_id).date_of_birth == date(1979, 1, 2)

@@ -18,7 +18,7 @@ def encrypt_existing_rows(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('records', '0006_baa_flag'),
+        ('records', '0007_invoice_credit'),
     ]
 
     operations = [
