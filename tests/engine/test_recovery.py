@@ -47,6 +47,14 @@ class OneByOne:
         return self.real.lookup(*args)
 
 
+class OneBatch(OneByOne):
+    """Takes a whole batch in one provider call (so every text of it is committed as `sending` first),
+    then delivers it one text at a time, and may die part way."""
+
+    def send_many(self, msgs):
+        return [self.send(msg) for msg in msgs]
+
+
 def _with_sms(transports, sms):
     return type(transports)(sms=sms, voice=transports.voice, email=transports.email)
 
@@ -66,7 +74,7 @@ def _heads_up(invoice):
 def _strand(make_invoice, clock, transports, n=5, sent=3, worker_id="elsewhere:ffffffff:4242:dead00"):
     """A worker dies in the middle of a batch of `n` texts after `sent` of them reached the provider."""
     invoices = _due_texts(make_invoice, clock, n)
-    crashing = _with_sms(transports, OneByOne(transports.sms, crash_after=sent))
+    crashing = _with_sms(transports, OneBatch(transports.sms, crash_after=sent))
     dying = Worker(lambda org: crashing, clock=clock, worker_id=worker_id)
     with pytest.raises(Crash):
         dying.tick()
@@ -333,9 +341,10 @@ def test_a_batch_that_stalls_past_its_lease_sends_and_settles_only_what_it_still
     sms = OneByOne(transports.sms, on_send=stall)
     slow = _with_sms(transports, sms)
     Worker(lambda org: slow, clock=clock, worker_id="w").tick()
-    # The peer found the 1st text at the provider (settled it, once) and the 3rd not there (back to pending);
-    # the 2nd was held as it went out, so the peer left it alone; the stalled batch did not send the 3rd.
-    assert peer[0]["reconciled"] == 2
+    # Each text is committed as `sending` only right before its own provider call, so the peer found the 1st
+    # settled, the 2nd held as it went out (left alone), and the 3rd still only claimed: back to pending,
+    # nothing to reconcile; the stalled batch, no longer holding it, did not send it.
+    assert peer[0]["requeued"] == 1 and peer[0]["reconciled"] == 0
     assert SimulatedSend.objects.count() == 2
     Worker(lambda org: transports, clock=clock, worker_id="peer").run_until_idle()
     _sent_once_each(invoices)

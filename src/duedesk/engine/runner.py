@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 
 from duedesk.channels.base import CallRequest, Outgoing
 from duedesk.channels.errors import TransportError
@@ -20,7 +19,8 @@ from duedesk.channels.paylinks import pay_link_for
 from duedesk.core import compliance, render
 from duedesk.core import workflow as wf
 from duedesk.core.contact_hours import ContactHours
-from duedesk.engine import actions, definitions
+from duedesk.engine import actions, advance, definitions
+from duedesk.engine.advance import UNSETTLED, first_contact
 from duedesk.engine.models import Enrollment, Step
 from duedesk.records.models import Call, Contact, Invoice, Message
 from duedesk.records.timeline import log
@@ -28,7 +28,6 @@ from duedesk.records.timeline import log
 logger = logging.getLogger("duedesk.worker")
 
 SENDS = ("sms", "email", "call")
-UNSETTLED = ("sending", "retrying", "dialing", "unknown")  # statuses only our own send sets
 MAX_TRANSIENT_ATTEMPTS = 5
 _rng = random.Random()
 
@@ -174,13 +173,11 @@ class StepRunner:
         definition = definitions.parsed(enrollment.workflow)
         if decision.rule in ("opted_out", "channel_unreachable"):
             outcome = "opted_out" if decision.rule == "opted_out" else "unreachable"
-            actions.go_to_step(enrollment, definition, definition.next_for(step.step_id, outcome), now)
+            advance.go_to_step(enrollment, definition.next_for(step.step_id, outcome), now)
         elif decision.rule == "outreach_off":
             enrollment.status = "paused"
             enrollment.save(update_fields=["status"])
-            held = actions.plan_retry(step, enrollment, now, now)
-            held.status = "held"
-            held.save(update_fields=["status"])
+            advance.plan_retry(step, now, now, status="held")
         else:
             actions.finish_enrollment(enrollment, "exited", decision.rule, now)
         return "blocked"
@@ -285,7 +282,7 @@ class StepRunner:
             if enrollment.status in Enrollment.LIVE:
                 definition = definitions.parsed(enrollment.workflow)
                 outcome = "unreachable" if error.permanent else "failed"
-                actions.go_to_step(enrollment, definition, definition.next_for(step.step_id, outcome), now)
+                advance.go_to_step(enrollment, definition.next_for(step.step_id, outcome), now)
             return "failed"
 
     # ------------------------------------------------------------------ blocks without a channel
@@ -321,7 +318,7 @@ class StepRunner:
         step.lease_until = None
         step.save(update_fields=["status", "outcome", "finished_at", "lease_until"])
         if enrollment.status in Enrollment.LIVE:
-            actions.go_to_step(enrollment, definition, target or definition.next_for(step.step_id, outcome), now)
+            advance.go_to_step(enrollment, target or definition.next_for(step.step_id, outcome), now)
         return "done"
 
 
@@ -329,46 +326,32 @@ def _kind(channel: str) -> str:
     return {"sms": "sms", "email": "email", "call": "call"}[channel]
 
 
-def settle_sent(step: Step, record, channel: str, accepted, now: datetime) -> str:
+def settle_sent(step: Step, record, channel: str, accepted, now: datetime, at: datetime | None = None) -> str:
     """The provider took it: a text or email is sent (the step is done); a call is now ringing."""
     with transaction.atomic():
-        step = Step.objects.select_for_update().select_related("enrollment__contact", "enrollment__invoice").get(
-            pk=step.pk)
+        step = Step.objects.select_for_update(of=("self",)).select_related(
+            "enrollment__contact__organization", "enrollment__invoice", "enrollment__workflow").get(pk=step.pk)
+        enrollment = step.enrollment
+        if channel != "call":
+            advance.settle_sends([advance.Sent(step, record, accepted.provider_id, accepted.status, at or now)], now)
+            return "sent"
         record.refresh_from_db(fields=["status", "provider_id"])
         record.provider_id = record.provider_id or accepted.provider_id
-        if record.status in UNSETTLED:  # a delivery callback that came first is never moved backwards
-            record.status = accepted.status if channel != "call" else "ringing"
+        if record.status in UNSETTLED:  # a status callback that came first is never moved backwards
+            record.status = "ringing"
         record.save(update_fields=["provider_id", "status"])
         step.provider_id = accepted.provider_id
-        enrollment = step.enrollment
-        if channel == "call":
-            if step.status != "sending":  # the call already ended (its status callback came first)
-                step.save(update_fields=["provider_id"])
-                return "called"
-            step.status = "waiting"
-            step.save(update_fields=["provider_id", "status"])
-            enrollment.status = "waiting" if enrollment.status == "active" else enrollment.status
-            enrollment.save(update_fields=["status"])
-            log(step.organization_id, "call.placed", now, contact=enrollment.contact, invoice=enrollment.invoice,
-                channel="call", step=step.step_id)
-            first_contact([enrollment.invoice_id], "first_called_at", now)
-            return "calling"
-        step.save(update_fields=["provider_id"])
-        detail = {"step": step.step_id, "body": record.body} if channel == "sms" else {
-            "step": step.step_id, "subject": record.subject}
-        log(step.organization_id, f"{channel}.sent", now, contact=enrollment.contact, invoice=enrollment.invoice,
-            channel=channel, **detail)
-        if channel == "sms":
-            first_contact([enrollment.invoice_id], "first_texted_at", now)
-        actions.complete_step(step, "sent", now)
-        return "sent"
-
-
-def first_contact(invoice_ids: list[int], field: str, now: datetime) -> None:
-    """Invoice.first_texted_at / first_called_at: the earliest sms.sent / call.placed event's time, written
-    by the caller in the transaction that writes that event (one UPDATE for a batch)."""
-    Invoice.objects.filter(Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gt": now}),
-                           pk__in=invoice_ids).update(**{field: now})
+        if step.status != "sending":  # the call already ended (its status callback came first)
+            step.save(update_fields=["provider_id"])
+            return "called"
+        step.status = "waiting"
+        step.save(update_fields=["provider_id", "status"])
+        enrollment.status = "waiting" if enrollment.status == "active" else enrollment.status
+        enrollment.save(update_fields=["status"])
+        log(step.organization_id, "call.placed", now, contact=enrollment.contact, invoice=enrollment.invoice,
+            channel="call", step=step.step_id)
+        first_contact([enrollment.invoice_id], "first_called_at", now)
+        return "calling"
 
 
 def mark_unknown(step: Step, record, now: datetime, error: str = "") -> None:

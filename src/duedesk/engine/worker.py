@@ -197,7 +197,7 @@ class Worker:
         except Exception:
             logger.exception("recovery failed; its steps are tried again on the next tick")
         try:
-            ids = claim(self.worker_id, now, self.batch, self.lease.length)
+            ids = claim(self.worker_id, now, self.runner.claim_size(self.batch), self.lease.length)
         except DATABASE_TROUBLE:
             return self._database_failed("claiming")
         # SIGTERM finishes the batch in hand: steps already claimed are run, not dropped.

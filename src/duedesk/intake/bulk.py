@@ -314,7 +314,7 @@ class BulkWriter:
             yield p, contact_detail, invoice, invoice_detail, enrollment, step, events
 
     def _bulk_create(self, prepared: list[Prepared]) -> None:
-        from duedesk.engine.actions import step_key
+        from duedesk.engine.advance import new_step
         from duedesk.engine.models import Enrollment, Step
 
         org_id, now, actor = self.org.pk, self.now, self.actor
@@ -345,16 +345,13 @@ class BulkWriter:
                 if step:
                     steps.append((e, step))
         Enrollment.objects.bulk_create(enrollments)
-        Step.objects.bulk_create([
-            Step(organization_id=org_id, enrollment=e, step_id=step_id, kind=kind, occurrence=1, run_at=run_at,
-                 idempotency_key=step_key(e.pk, step_id, 1), created_at=now)
-            for e, (step_id, kind, run_at) in steps
-        ])
+        Step.objects.bulk_create([new_step(org_id, e.pk, step_id, kind, 1, run_at, now)
+                                  for e, (step_id, kind, run_at) in steps])
         Event.objects.bulk_create(events)
 
     def _copy_rows(self, prepared: list[Prepared]) -> list[tuple[CopyTable, list]]:
         """Ids from the sequences, then every row of the chunk as COPY will send it, table by table."""
-        from duedesk.engine.actions import step_key
+        from duedesk.engine.advance import step_key
         from duedesk.engine.models import Enrollment, Step
 
         tables = _copy_tables()

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from duedesk.engine import definitions
-from duedesk.engine.actions import step_key
+from duedesk.engine.advance import new_step
 from duedesk.engine.models import Enrollment, Step
 from duedesk.records.models import Contact, Invoice, Organization
 
@@ -34,9 +34,5 @@ def seed_due_texts(n: int, now: datetime, slug: str = "busy", due: date = date(2
                        current_step="heads_up", started_at=now)
             for inv in invoices
         )
-        Step.objects.bulk_create(
-            Step(organization=org, enrollment=e, step_id="heads_up", kind="sms", run_at=now, created_at=now,
-                 idempotency_key=step_key(e.pk, "heads_up", 1))
-            for e in enrollments
-        )
+        Step.objects.bulk_create(new_step(org.pk, e.pk, "heads_up", "sms", 1, now, now) for e in enrollments)
     return org

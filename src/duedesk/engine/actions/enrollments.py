@@ -5,16 +5,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Q
 
 from duedesk.core import workflow as wf
-from duedesk.engine import definitions
+from duedesk.engine import advance, definitions
+from duedesk.engine.advance import step_key as step_key  # its home is the one way forward
 from duedesk.engine.models import Enrollment, Step, Workflow
-from duedesk.engine.planning import Anchors, walk
-from duedesk.records.models import Invoice, Promise
+from duedesk.records.models import Invoice
 from duedesk.records.timeline import log
 
 CLOSED_INVOICE = ("paid", "written_off", "disputed")
@@ -67,69 +67,14 @@ def start_on_event(invoice: Invoice, event_type: str, occurred_at: datetime, now
         return enroll_invoice(invoice, now, workflow, data=payload)
 
 
-def _anchors(enrollment: Enrollment) -> Anchors:
-    invoice = enrollment.invoice
-    promise = (
-        Promise.objects.filter(invoice_id=invoice.pk, status="pending").order_by("-created_at").first()
-    )
-    return Anchors(
-        due_date=invoice.due_date,
-        promise_date=promise.promised_date if promise else None,
-        contact_fields=enrollment.contact.fields,
-        invoice_dates={"due_date": invoice.due_date, "next_instalment": _next_instalment(invoice)},
-        trigger_at=_moment((enrollment.data or {}).get("trigger_at")),
-        event=(enrollment.data or {}).get("event"),
-    )
-
-
-def _moment(value) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-def _next_instalment(invoice: Invoice) -> date | None:
-    return invoice.instalments.filter(status="pending").order_by("due_date").values_list("due_date", flat=True).first()
-
-
-def go_to_step(enrollment: Enrollment, definition: wf.Workflow, step_id: str | None, now: datetime) -> Step | None:
-    """Move the enrollment to `step_id` and plan its Step row (or finish at "end")."""
-    contact = enrollment.contact
-    org = enrollment.organization
-    where = walk(definition, step_id, _anchors(enrollment), now, contact.tz(), org.send_window(),
-                 enrollment.current_step)
-    for skipped_id, reason in where.skipped:
-        log(org, "step.skipped", now, contact=contact, invoice=enrollment.invoice, step=skipped_id, reason=reason)
-    if where.current != enrollment.current_step or enrollment.status != "active":
-        enrollment.current_step = where.current
-        enrollment.status = "active"
-        enrollment.save(update_fields=["current_step", "status"])
-    if where.finish:
-        finish_enrollment(enrollment, *where.finish, now)
-        return None
-    occurrence = Step.objects.filter(enrollment=enrollment, step_id=where.step_id).count() + 1
-    return Step.objects.create(
-        organization_id=enrollment.organization_id,
-        enrollment=enrollment,
-        step_id=where.step_id,
-        kind=where.kind,
-        occurrence=occurrence,
-        run_at=where.run_at,
-        idempotency_key=step_key(enrollment.pk, where.step_id, occurrence),
-        created_at=now,
-    )
-
-
-def step_key(enrollment_id: int, step_id: str, occurrence: int) -> str:
-    """The idempotency key: one per visit of a step, so nothing is ever sent twice for it."""
-    return f"e{enrollment_id}:{step_id}:{occurrence}"
+def go_to_step(enrollment: Enrollment, definition: wf.Workflow | None, step_id: str | None, now: datetime
+               ) -> Step | None:
+    """Move the enrollment to `step_id` and plan its Step row (or finish at "end"), by the one way forward."""
+    return advance.go_to_step(enrollment, step_id, now)
 
 
 def plan_retry(step: Step, enrollment: Enrollment, run_at: datetime, now: datetime) -> Step:
-    occurrence = Step.objects.filter(enrollment=enrollment, step_id=step.step_id).count() + 1
-    return Step.objects.create(
-        organization_id=step.organization_id, enrollment=enrollment, step_id=step.step_id, kind=step.kind,
-        occurrence=occurrence, run_at=run_at, idempotency_key=step_key(enrollment.pk, step.step_id, occurrence),
-        created_at=now,
-    )
+    return advance.plan_retry(step, run_at, now)
 
 
 def finish_enrollment(enrollment: Enrollment, status: str, reason: str, now: datetime) -> None:
@@ -143,34 +88,12 @@ def finish_enrollment(enrollment: Enrollment, status: str, reason: str, now: dat
 
 
 def _cancel_pending(enrollment: Enrollment, now: datetime) -> int:
-    return Step.objects.filter(enrollment=enrollment, status__in=Step.PENDING + ("waiting",)).update(
-        status="cancelled", finished_at=now, lease_until=None
-    )
+    return advance.cancel_not_started([enrollment.pk], now)
 
 
-def complete_step(step: Step, outcome: str, now: datetime, **detail) -> None:
+def complete_step(step: Step, outcome: str, now: datetime) -> None:
     """A step finished with an outcome: record it and plan what comes next."""
-    with transaction.atomic():
-        step = Step.objects.select_for_update().select_related("enrollment").get(pk=step.pk)
-        if step.status in ("done", "cancelled", "skipped", "blocked", "failed"):
-            return  # already settled: a retried webhook changes nothing
-        step.status = "done"
-        step.outcome = outcome
-        step.finished_at = now
-        step.lease_until = None
-        step.save(update_fields=["status", "outcome", "finished_at", "lease_until"])
-        enrollment = step.enrollment
-        if enrollment.status not in Enrollment.LIVE:
-            return
-        _remember_outcome(enrollment, outcome)
-        definition = definitions.parsed(enrollment.workflow)
-        go_to_step(enrollment, definition, definition.next_for(step.step_id, outcome), now)
-
-
-def _remember_outcome(enrollment: Enrollment, outcome: str) -> None:
-    # A handoff step reached through an outcome records that outcome as its reason.
-    enrollment.data["last_outcome"] = outcome
-    enrollment.save(update_fields=["data"])
+    advance.complete_step(step, outcome, now)
 
 
 def route_outcome(enrollment: Enrollment, outcome: str, now: datetime) -> bool:
@@ -181,8 +104,7 @@ def route_outcome(enrollment: Enrollment, outcome: str, now: datetime) -> bool:
         return False
     with transaction.atomic():
         _cancel_pending(enrollment, now)
-        _remember_outcome(enrollment, outcome)
-        go_to_step(enrollment, definition, target, now)
+        advance.go_to_step(enrollment, target, now, outcome=outcome)
     return True
 
 

@@ -1,0 +1,269 @@
+"""The one way forward: a finished step becomes the next one.
+
+Every path that moves an enrollment goes through `forward`: the batch of due texts, the single-step
+runner, a workflow block, a retry, a reconciled send after a crash, a reply or promise that jumps the
+workflow (`go_to_step`), staff actions through engine/actions. It plans the next step with the planner
+(engine/planning.walk), writes the skipped steps and the finish on the timeline, updates the enrollment
+and builds the new Step row (`new_step` is the only place a Step row is built; the importer uses it too).
+
+`settle_sends` is the other half for texts and emails the provider took: the message gets its provider id,
+the step is done at the moment it was handed over, `sms.sent`/`email.sent` carries that moment, and the
+enrollment goes forward. One call settles a whole batch with a handful of queries; one send is a batch of one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db import connection, transaction
+from django.db.models import Count, Q
+
+from duedesk.engine import definitions
+from duedesk.engine.models import Enrollment, Step
+from duedesk.engine.planning import Anchors, walk
+from duedesk.records.models import Instalment, Invoice, Message, Promise
+from duedesk.records.timeline import event, save_all
+
+UNSETTLED = ("sending", "retrying", "dialing", "unknown")  # record statuses only our own send sets
+NOT_STARTED = Step.PENDING + ("waiting",)  # pending, claimed, held, waiting: what a finished enrollment cancels
+
+
+def step_key(enrollment_id: int, step_id: str, occurrence: int) -> str:
+    """The idempotency key: one per visit of a step, so nothing is ever sent twice for it."""
+    return f"e{enrollment_id}:{step_id}:{occurrence}"
+
+
+def new_step(organization_id: int, enrollment_id: int, step_id: str, kind: str, occurrence: int,
+             run_at: datetime, now: datetime, status: str = "pending") -> Step:
+    """The one place a Step row is built (unsaved)."""
+    return Step(organization_id=organization_id, enrollment_id=enrollment_id, step_id=step_id, kind=kind,
+                occurrence=occurrence, run_at=run_at, status=status, created_at=now,
+                idempotency_key=step_key(enrollment_id, step_id, occurrence))
+
+
+# ----------------------------------------------------------------------------- planning the next step
+
+
+@dataclass
+class Move:
+    """An enrollment going to `start` (a step id, or None/"end" to finish). `outcome`, when given, is
+    remembered on the enrollment (a handoff block reached through it uses it as its reason)."""
+
+    enrollment: Enrollment
+    start: str | None
+    outcome: str | None = None
+
+
+def anchors(enrollment: Enrollment, promise=False, next_instalment=False) -> Anchors:
+    invoice = enrollment.invoice
+    if promise is False:
+        promise = Promise.objects.filter(invoice_id=invoice.pk, status="pending").order_by("-created_at").first()
+    if next_instalment is False:
+        next_instalment = (invoice.instalments.filter(status="pending").order_by("due_date")
+                           .values_list("due_date", flat=True).first())
+    return Anchors(
+        due_date=invoice.due_date,
+        promise_date=promise.promised_date if promise else None,
+        contact_fields=enrollment.contact.fields,
+        invoice_dates={"due_date": invoice.due_date, "next_instalment": next_instalment},
+        trigger_at=_moment((enrollment.data or {}).get("trigger_at")),
+        event=(enrollment.data or {}).get("event"),
+    )
+
+
+def _moment(value) -> datetime | None:
+    """An event-started workflow's trigger moment, kept on the enrollment as ISO text."""
+    return datetime.fromisoformat(value) if value else None
+
+
+def forward(moves: list[Move], now: datetime, promises: dict | None = None) -> list[Step | None]:
+    """Plan each move and write it: skipped steps and finishes on the timeline, the enrollment's new place,
+    the next Step row. Runs in the caller's transaction (or its own). Returns each move's new step."""
+    if not moves:
+        return []
+    with transaction.atomic():
+        invoice_ids = [m.enrollment.invoice_id for m in moves]
+        if promises is None:
+            promises = {p.invoice_id: p for p in Promise.objects.filter(
+                invoice_id__in=invoice_ids, status="pending").order_by("created_at", "pk")}
+        instalments = _next_instalments(invoice_ids)
+        occurrences = _occurrences([m.enrollment.pk for m in moves])
+        events, made, finished = [], [], []
+        for move in moves:
+            enrollment = move.enrollment
+            contact, invoice = enrollment.contact, enrollment.invoice
+            definition = definitions.parsed(enrollment.workflow)
+            where = walk(definition, move.start, anchors(enrollment, promises.get(invoice.pk),
+                                                         instalments.get(invoice.pk)),
+                         now, contact.tz(), contact.organization.send_window(), enrollment.current_step)
+            if move.outcome is not None:
+                enrollment.data["last_outcome"] = move.outcome
+            enrollment.current_step, enrollment.status = where.current, "active"
+            for skipped_id, reason in where.skipped:
+                events.append(event(enrollment.organization_id, "step.skipped", now, contact=contact,
+                                    invoice=invoice, step=skipped_id, reason=reason))
+            if where.finish:
+                enrollment.status, enrollment.exit_reason = where.finish
+                enrollment.ended_at = now
+                finished.append(enrollment.pk)
+                events.append(event(enrollment.organization_id, "enrollment.exited" if where.finish[0] == "exited"
+                                    else "enrollment.done", now, contact=contact, invoice=invoice,
+                                    reason=where.finish[1]))
+                made.append(None)
+                continue
+            key = (enrollment.pk, where.step_id)
+            occurrences[key] = occurrences.get(key, 0) + 1
+            made.append(new_step(enrollment.organization_id, enrollment.pk, where.step_id, where.kind,
+                                 occurrences[key], where.run_at, now))
+        if finished:
+            cancel_not_started(finished, now)
+        _write_enrollments([m.enrollment for m in moves])
+        Step.objects.bulk_create([s for s in made if s is not None])
+        save_all(events)
+        return made
+
+
+def go_to_step(enrollment: Enrollment, step_id: str | None, now: datetime, outcome: str | None = None
+               ) -> Step | None:
+    """Move one enrollment to `step_id` and plan its Step row (or finish at "end")."""
+    return forward([Move(enrollment, step_id, outcome)], now)[0]
+
+
+def complete(steps: list[tuple[Step, str]], now: datetime, promises: dict | None = None,
+             finished_at: dict[int, datetime] | None = None) -> None:
+    """Steps finished with an outcome: mark them done and move their live enrollments to what follows."""
+    with transaction.atomic():
+        # The enrollments first, as a payment does (invoice, enrollments, steps): no deadlock between them.
+        live = dict(Enrollment.objects.select_for_update().filter(
+            pk__in=[s.enrollment_id for s, _ in steps]).order_by("pk").values_list("pk", "status"))
+        by_time: dict[datetime, list[int]] = defaultdict(list)
+        by_outcome: dict[str, list[int]] = defaultdict(list)
+        for step, outcome in steps:
+            step.status, step.outcome, step.lease_until = "done", outcome, None
+            step.finished_at = (finished_at or {}).get(step.pk, now)
+            by_time[step.finished_at].append(step.pk)
+            by_outcome[outcome].append(step.pk)
+        for outcome, ids in by_outcome.items():  # most of a batch shares one outcome and one moment
+            Step.objects.filter(pk__in=ids).update(status="done", outcome=outcome, lease_until=None)
+        for at, ids in by_time.items():
+            Step.objects.filter(pk__in=ids).update(finished_at=at)
+        moves = []
+        for step, outcome in steps:
+            if live.get(step.enrollment_id) in Enrollment.LIVE:
+                definition = definitions.parsed(step.enrollment.workflow)
+                moves.append(Move(step.enrollment, definition.next_for(step.step_id, outcome), outcome))
+        forward(moves, now, promises)
+
+
+def complete_step(step: Step, outcome: str, now: datetime) -> None:
+    """One step finished (a call's outcome, a workflow block): record it and plan what comes next."""
+    with transaction.atomic():
+        step = Step.objects.select_for_update(of=("self",)).select_related(
+            "enrollment__invoice", "enrollment__contact__organization", "enrollment__workflow").get(pk=step.pk)
+        if step.status in ("done", "cancelled", "skipped", "blocked", "failed"):
+            return  # already settled: a retried webhook changes nothing
+        complete([(step, outcome)], now)
+
+
+def plan_retry(step: Step, run_at: datetime, now: datetime, status: str = "pending") -> Step:
+    """The same step again later, with a new occurrence (and so a new key)."""
+    occurrence = Step.objects.filter(enrollment_id=step.enrollment_id, step_id=step.step_id).count() + 1
+    retry = new_step(step.organization_id, step.enrollment_id, step.step_id, step.kind, occurrence, run_at, now,
+                     status)
+    retry.save()
+    return retry
+
+
+def cancel_not_started(enrollment_ids: list[int], now: datetime) -> int:
+    """A finished enrollment's steps that were not handed to a provider stop here, claimed ones included:
+    a batch checks each step right before its provider call and skips one it no longer holds. A step is
+    `sending` only from that check to the provider's answer, so it is left to settle (or be reconciled)."""
+    return Step.objects.filter(enrollment_id__in=enrollment_ids, status__in=NOT_STARTED).update(
+        status="cancelled", finished_at=now, lease_until=None)
+
+
+def _write_enrollments(enrollments: list[Enrollment]) -> None:
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for e in enrollments:  # most of a batch moves to the same step
+        groups[(e.current_step, e.status, e.exit_reason, e.ended_at, json.dumps(e.data, sort_keys=True))].append(
+            e.pk)
+    for (current, status, reason, ended, data), ids in groups.items():
+        Enrollment.objects.filter(pk__in=ids).update(current_step=current, status=status, exit_reason=reason,
+                                                     ended_at=ended, data=json.loads(data))
+
+
+def _occurrences(enrollment_ids: list[int]) -> dict[tuple[int, str], int]:
+    rows = (Step.objects.filter(enrollment_id__in=enrollment_ids)
+            .values_list("enrollment_id", "step_id").annotate(n=Count("id")))
+    return {(e, sid): n for e, sid, n in rows}
+
+
+def _next_instalments(invoice_ids: list[int]) -> dict[int, date]:
+    first: dict[int, date] = {}
+    for invoice_id, due in (Instalment.objects.filter(invoice_id__in=invoice_ids, status="pending")
+                            .order_by("due_date").values_list("invoice_id", "due_date")):
+        first.setdefault(invoice_id, due)
+    return first
+
+
+# ----------------------------------------------------------------------------- settling what the provider took
+
+
+@dataclass
+class Sent:
+    """A text or email the provider accepted, and the moment it was handed over."""
+
+    step: Step
+    message: Message
+    provider_id: str
+    status: str
+    at: datetime
+
+
+def settle_sends(sent: list[Sent], now: datetime, promises: dict | None = None) -> None:
+    """The provider took these texts and emails: record that, each at its own moment, and go forward."""
+    if not sent:
+        return
+    with transaction.atomic():
+        for s in sent:
+            s.message.provider_id, s.message.status = s.provider_id, s.status
+        set_provider_ids([s.message for s in sent])
+        events, texted = [], defaultdict(list)
+        for s in sent:
+            step, message, enrollment = s.step, s.message, s.step.enrollment
+            detail = {"body": message.body} if step.kind == "sms" else {"subject": message.subject}
+            events.append(event(step.organization_id, f"{step.kind}.sent", s.at, contact=enrollment.contact,
+                                invoice=enrollment.invoice, channel=step.kind, step=step.step_id, **detail))
+            if step.kind == "sms":  # the funnel counts texts only
+                texted[s.at].append(enrollment.invoice_id)
+        save_all(events)
+        for at, invoice_ids in texted.items():
+            first_contact(invoice_ids, "first_texted_at", at)
+        complete([(s.step, "sent") for s in sent], now, promises, {s.step.pk: s.at for s in sent})
+
+
+def first_contact(invoice_ids: list[int], field: str, now: datetime) -> None:
+    """Invoice.first_texted_at / first_called_at: the earliest sms.sent / call.placed event's time, written
+    by the caller in the transaction that writes that event (one UPDATE for a batch)."""
+    Invoice.objects.filter(Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gt": now}),
+                           pk__in=invoice_ids).update(**{field: now})
+
+
+def set_provider_ids(messages: list[Message]) -> None:
+    """One UPDATE … FROM (VALUES …) for a batch (PostgreSQL and SQLite ≥ 3.33 both speak it)."""
+    if not messages:
+        return
+    values = ", ".join(["(%s, %s, %s)"] * len(messages))
+    params = [p for m in messages for p in (m.pk, m.provider_id, m.status)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH v(id, provider_id, status) AS (VALUES {values}) "
+            "UPDATE records_message SET provider_id = COALESCE(NULLIF(records_message.provider_id, ''), v.provider_id),"
+            " status = CASE WHEN records_message.status IN ('sending', 'retrying', 'unknown') THEN v.status"
+            " ELSE records_message.status END "  # a delivery callback that came first is never moved back
+            "FROM v WHERE records_message.id = v.id",
+            params,
+        )
