@@ -5,7 +5,7 @@ one, beside a baseline measured in the same run that writes the same rows (messa
 step done, event, next step, enrollment) with plain SQL and no engine logic. The issue's target:
 at least 2,000 steps/s per worker process, and within 3x of the baseline.
 
-    python bench/engine_throughput.py [--count 100000]
+    python bench/engine_throughput.py [--count 100000] [--json]
 
 PostgreSQL comes from DUEDESK_BENCH_POSTGRES_URL or DUEDESK_TEST_POSTGRES_URL (a database named
 duedesk_bench_engine is dropped and created there); without one only SQLite is measured.
@@ -14,6 +14,7 @@ duedesk_bench_engine is dropped and created there); without one only SQLite is m
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -107,6 +108,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=20_000)
     parser.add_argument("--role")
     parser.add_argument("--url")
+    parser.add_argument("--json", action="store_true", help="one JSON object per line per run, no table")
     args = parser.parse_args()
     if args.role == "seed":
         return role_seed(args.url, args.count)
@@ -129,9 +131,15 @@ def main() -> None:
         pg_url = pg.rsplit("/", 1)[0] + "/duedesk_bench_engine"
         _run([sys.executable, "-m", "duedesk", "migrate", "-v0"], {**os.environ, "DUEDESK_DATABASE_URL": pg_url})
         runs += [("PostgreSQL", 1, pg_url), ("PostgreSQL", 4, pg_url)]
-    else:
+    elif not args.json:
         print("PostgreSQL: skipped (set DUEDESK_BENCH_POSTGRES_URL or DUEDESK_TEST_POSTGRES_URL)")
 
+    if args.json:
+        for store, workers, url in runs:
+            rate, baseline = measure(url, args.count, workers)
+            print(json.dumps({"store": store.lower(), "workers": workers, "steps_per_s": round(rate),
+                              "baseline_per_s": round(baseline)}), flush=True)
+        return
     print(f"{args.count:,} texts due at once, simulated transport, {os.cpu_count()} cores")
     print(f"{'store':<11} {'workers':>7} {'engine steps/s':>15} {'per worker':>11} {'baseline rows/s':>16} "
           f"{'baseline/engine':>16}")
