@@ -55,6 +55,8 @@ class BatchRunner:
         )
         texts = []
         for step in steps:
+            contact = step.enrollment.invoice.contact
+            step.enrollment.contact, step.enrollment.organization = contact, contact.organization
             if step.kind in TEXTS and step.enrollment.status in Enrollment.LIVE and step.attempts == 0:
                 texts.append(step)
             else:
