@@ -119,13 +119,15 @@ def run(args, fake_url: str) -> int:
     conn.refresh_from_db()
     t0 = time.perf_counter()
     written, waits = 0, 0
+    moment = NOW + timedelta(hours=1)
     while True:
-        res = sync_connection(conn, NOW + timedelta(hours=1), "bench", do_pull=False)
+        res = sync_connection(conn, moment, "bench", do_pull=False)
         written += res.pushed.written
         if res.pushed.waiting_for is None:
             break
         waits += 1
-        time.sleep(res.pushed.waiting_for)
+        time.sleep(res.pushed.waiting_for)  # the 429's Retry-After, in real time and on the sync's clock
+        moment += timedelta(seconds=res.pushed.waiting_for)
     push_s = time.perf_counter() - t0
     left = OutboxItem.objects.exclude(status="done").count()
     requests = written * 2  # each text: the activity, then the contact's last outcome

@@ -419,6 +419,7 @@ def _matches(obj: dict, f: dict) -> bool:
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeHubSpot
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as they are written: no 40 ms delayed-ACK stall
 
     def log_message(self, *args):
         pass
