@@ -433,7 +433,7 @@ def _contact_out(contact: Contact) -> dict:
 # ----------------------------------------------------------------------------- invoices
 
 
-@api.put("/invoices/{external_ref}", response={200: UpsertOut, 201: UpsertOut, 401: Errors, 422: Errors},
+@api.put("/invoices/{external_ref}", response={200: UpsertOut, 201: UpsertOut, 400: Errors, 401: Errors, 422: Errors},
          summary="Create or update an invoice with its contact", tags=["invoices"])
 def put_invoice(request, payload: InvoiceIn, external_ref: str = Path(..., max_length=100, pattern=PATH_TEXT)):
     """The CSV import's row rules, one invoice at a time. A new invoice with a balance is enrolled in the
@@ -462,7 +462,7 @@ def _upsert(org: Organization, row: importer.InvoiceRow, at: datetime, actor: st
         raise ApiError(422, [(problem.field, problem.message)]) from None
 
 
-@api.get("/invoices/{external_ref}", response={200: InvoiceOut, 401: Errors, 404: Errors},
+@api.get("/invoices/{external_ref}", response={200: InvoiceOut, 401: Errors, 404: Errors, 422: Errors},
          summary="An invoice: balance, outreach state, handoffs, recent timeline", tags=["invoices"])
 def get_invoice(request, external_ref: str = Path(..., max_length=100, pattern=PATH_TEXT)):
     return _invoice_out(_invoice(request, external_ref))
@@ -511,7 +511,7 @@ def _same_payment(existing: ApiPayment, invoice: Invoice, amount: Decimal) -> di
 
 
 @api.post("/invoices/{external_ref}/payments",
-          response={200: PaymentOut, 201: PaymentOut, 401: Errors, 404: Errors, 409: Errors, 422: Errors},
+          response={200: PaymentOut, 201: PaymentOut, 400: Errors, 401: Errors, 404: Errors, 409: Errors, 422: Errors},
           summary="Record a payment", tags=["payments"])
 def post_payment(request, payload: PaymentIn, external_ref: str = Path(..., max_length=100, pattern=PATH_TEXT)):
     """Lowers the balance; paid in full marks the invoice paid and stops its outreach in the same transaction.
@@ -569,7 +569,8 @@ def post_payment(request, payload: PaymentIn, external_ref: str = Path(..., max_
 # ----------------------------------------------------------------------------- contacts
 
 
-@api.post("/contacts/{contact_id}/fields", response={200: ContactOut, 401: Errors, 404: Errors, 422: Errors},
+@api.post("/contacts/{contact_id}/fields",
+          response={200: ContactOut, 400: Errors, 401: Errors, 404: Errors, 422: Errors},
           summary="Set CRM fields on a contact (due date, balance, outreach on/off)", tags=["contacts"])
 def post_contact_fields(request, payload: FieldsIn, contact_id: int = Path(..., ge=1, le=MAX_ID)):
     """The due date lives as a field on the contact: `invoice_due_date` with `balance` (and optionally
@@ -589,7 +590,8 @@ def post_contact_fields(request, payload: FieldsIn, contact_id: int = Path(..., 
     return _contact_out(contact)
 
 
-@api.post("/contacts/{contact_id}/opt-out", response={200: ContactOut, 401: Errors, 404: Errors, 422: Errors},
+@api.post("/contacts/{contact_id}/opt-out",
+          response={200: ContactOut, 400: Errors, 401: Errors, 404: Errors, 422: Errors},
           summary="Record a do-not-contact request", tags=["contacts"])
 def post_opt_out(request, payload: OptOutIn, contact_id: int = Path(..., ge=1, le=MAX_ID)):
     """Stops automated texts, calls or emails (or all) to the contact at once; the gate reads it before every
@@ -641,8 +643,8 @@ def list_handoffs(request, filters: Query[HandoffQuery]):
 class EventIn(Schema):
     type: str = Field(..., pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$", max_length=60,
                       description="What happened, e.g. `payment.failed`: starts the workflow triggered by it")
-    invoice: str = Field(..., min_length=1, max_length=100, description="The invoice's reference")
-    idempotency_key: str = Field(..., min_length=1, max_length=100,
+    invoice: str = Field(..., min_length=1, max_length=100, pattern=TEXT, description="The invoice's reference")
+    idempotency_key: str = Field(..., min_length=1, max_length=100, pattern=TEXT,
                                  description="The same key twice records one event (a retry after a timeout)")
     occurred_at: datetime | None = Field(None, description="When it happened (default: now); the workflow's "
                                                            "'trigger + 1h' counts from here")
@@ -658,7 +660,8 @@ class EventOut(Schema):
     workflow: str | None = Field(None, description="The workflow the event started, if any")
 
 
-@api.post("/events", response={200: EventOut, 201: EventOut, 401: Errors, 404: Errors, 409: Errors, 422: Errors},
+@api.post("/events", response={200: EventOut, 201: EventOut, 400: Errors, 401: Errors, 404: Errors, 409: Errors,
+                               422: Errors},
           summary="Report an event about an invoice", tags=["events"])
 def post_event(request, payload: EventIn):
     """An event about an invoice starts the organization's workflow triggered by it (`trigger: {event: …}`),
@@ -671,6 +674,19 @@ def post_event(request, payload: EventIn):
     occurred = payload.occurred_at or moment
     if occurred.tzinfo is None:
         occurred = occurred.replace(tzinfo=ZoneInfo(org.timezone))
+    errors = []
+    try:
+        checks.check_moment(occurred)
+        occurred.astimezone(ZoneInfo("UTC"))
+    except (ValueError, OverflowError):
+        low, high = checks.year_range()
+        errors.append(("occurred_at", f"is outside the years {low}-{high}"))
+    try:
+        checks.check_json_text(payload.data, "data")
+    except checks.BadValue as error:
+        errors.append((error.path, error.message))
+    if errors:
+        raise ApiError(422, errors)
     try:
         with transaction.atomic():
             invoice = _invoice(request, payload.invoice, lock=True)
