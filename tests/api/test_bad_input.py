@@ -171,3 +171,12 @@ def test_crm_fields_with_control_characters_or_bad_dates_are_refused(api, make_c
     before = written()
     assert refused(api.post(f"/api/v1/contacts/{contact.pk}/fields", {"fields": fields})) == {field: message}
     assert written() == before
+
+
+def test_an_unknown_query_parameter_is_named_not_ignored(client, org, clock, monkeypatch):
+    monkeypatch.setattr(auth, "clock", clock)
+    api = Api(client, auth.create_key(org, "billing system", clock()).token)
+    response = api.get("/api/v1/handoffs", statuss="all")
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "statuss"
+    assert api.get("/api/v1/handoffs", status="all", limit="5").status_code == 200

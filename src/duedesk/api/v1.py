@@ -622,6 +622,11 @@ class HandoffQuery(Schema):
          summary="Conversations waiting for a person", tags=["handoffs"])
 def list_handoffs(request, filters: Query[HandoffQuery]):
     """Newest first. `url` opens the handoff in the staff workspace."""
+    # An unknown parameter is a mistake the caller should hear about (422 naming it), not a silent default.
+    unknown = sorted(set(request.GET) - set(HandoffQuery.model_fields))
+    if unknown:
+        raise ApiError(422, [(name or "(empty name)", "unknown query parameter; use status, limit or offset")
+                             for name in unknown])
     qs = Handoff.objects.filter(organization=_org(request))
     if filters.status != "all":
         qs = qs.filter(status=filters.status)
