@@ -5,32 +5,15 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from duedesk.channels.models import SimulatedSend
 from duedesk.conversations.keywords import keyword
 from duedesk.conversations.texts import receive_text
-from duedesk.engine import actions
 from duedesk.engine.models import Enrollment, Step
 from duedesk.records.models import Event, Message
+from tests.conversations.conftest import reply
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def texted(make_invoice, clock, worker):
-    """A patient who got the heads-up text on Monday Dec 7 (10:00 in New York)."""
-    invoice = make_invoice(due=date(2026, 12, 10))
-    clock.set(datetime(2026, 12, 7, 15, 0, tzinfo=UTC))
-    actions.enroll_invoice(invoice, clock())
-    worker.tick()
-    assert SimulatedSend.objects.count() == 1
-    return invoice
-
-
-def reply(invoice, body, clock, transports):
-    clock.advance(minutes=5)
-    receive_text(invoice.organization, invoice.contact.phone, "+12125550000", body, clock(), transports,
-                 provider_id=f"SM{clock().timestamp():.0f}{len(body)}")
-    return [s.body for s in SimulatedSend.objects.order_by("pk")][1:]
 
 
 def test_a_promise_by_text_is_recorded_confirmed_and_reminded(texted, clock, transports):
