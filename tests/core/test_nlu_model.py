@@ -1,5 +1,5 @@
 """The statistical fallback (duedesk.core.nlu.model): deterministic, only asked when the rules
-find nothing, trained on the shipped files and never on the third held-out set."""
+find nothing, trained on the shipped files and never on the third or fourth held-out sets."""
 
 import json
 from datetime import datetime
@@ -33,14 +33,15 @@ def test_packaged_training_data_matches_the_fixtures():
         assert (data / name).read_text(encoding="utf-8") == (FIXTURES / name).read_text(encoding="utf-8"), name
 
 
-def test_holdout3_is_not_in_the_training_data():
-    assert "nlu_holdout3.jsonl" not in model.TRAINING_FILES
+@pytest.mark.parametrize("held_out", ["nlu_holdout3.jsonl", "nlu_holdout4.jsonl", "nlu_holdout4_speech.jsonl"])
+def test_holdout3_is_not_in_the_training_data(held_out):
+    assert held_out not in model.TRAINING_FILES
     data = resources.files("duedesk.core.nlu") / "data"
-    assert not (data / "nlu_holdout3.jsonl").is_file()
+    assert not (data / held_out).is_file()
     trained = [(r["text"], r["now"]) for name in model.TRAINING_FILES for r in _rows(name)]
     assert len(model.training_rows()) == len(trained)
     # Short common replies ("nope", "who is this") occur in both as text; no labelled line does.
-    assert not {(r["text"], r["now"]) for r in _rows("nlu_holdout3.jsonl")} & set(trained)
+    assert not {(r["text"], r["now"]) for r in _rows(held_out)} & set(trained)
 
 
 def test_model_names_unlisted_phrasings():
