@@ -12,7 +12,7 @@ from duedesk.api import auth
 from duedesk.api.models import ApiKey, ApiPayment
 from duedesk.engine import actions, definitions
 from duedesk.engine.models import Enrollment, Step
-from duedesk.records.models import Contact, Event, Handoff, Invoice, Organization
+from duedesk.records.models import Contact, Event, Handoff, Invoice, Line, Organization
 
 pytestmark = pytest.mark.django_db
 
@@ -77,7 +77,8 @@ def written():
         Event.objects.count(),
         list(Invoice.objects.order_by("pk").values_list("external_ref", "status", "balance", "amount_due",
                                                         "due_date")),
-        list(Contact.objects.order_by("pk").values_list("phone", "fields", "opted_out", "outreach_on")),
+        list(Contact.objects.order_by("pk").values_list("phone", "fields", "outreach_on")),
+        list(Line.objects.order_by("pk").values_list("address", "opted_out", "consent")),
         list(Enrollment.objects.order_by("pk").values_list("status", "current_step")),
         list(Step.objects.order_by("pk").values_list("status", "run_at")),
         ApiPayment.objects.count(),
@@ -410,7 +411,7 @@ def test_opt_out_stops_the_channels(api, make_invoice, clock):
     assert response.status_code == 200, response.content
     assert set(response.json()["opted_out"]) == {"sms", "call"}
     contact.refresh_from_db()
-    assert contact.opted_out_channels() >= {"sms", "call"}
+    assert set(contact.opted_out) >= {"sms", "call"}
     event = Event.objects.get(contact=contact, kind="contact.opted_out")
     assert event.detail == {"channels": ["sms", "call"], "source": "api"} and event.actor == "api:billing system"
 

@@ -83,5 +83,5 @@ def test_contact_page_queries_do_not_grow_with_the_timeline(login, staff, case, 
         log(org, "call.completed", clock(), contact=contact, invoice=case["invoice"], channel="call",
             outcome="promised", transcript=TRANSCRIPT)
         log(org, "handoff.opened", clock(), contact=contact, invoice=case["invoice"], handoff=case["handoff"])
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         assert client.get(f"/contacts/{contact.pk}/").status_code == 200

@@ -8,6 +8,10 @@ Rules, checked in this order (the first that applies names the decision):
   1. outreach_off            Block  a person switched outreach off on the contact
   2. opted_out               Block  the contact opted out of this channel (or "all")
   3. channel_unreachable     Block  a provider reported the channel permanently bad
+     (2 and 3 are the state of the line the send goes to: the number for texts and calls, the
+     address for email, shared by every contact on it)
+  3a. no_consent             Block  automated texts and calls only: no consent for billing on record
+                                    for the number (or it was revoked)
   4. invoice_paid /          Block  nothing left to remind about
      invoice_written_off /
      invoice_disputed
@@ -17,6 +21,8 @@ Rules, checked in this order (the first that applies names the decision):
   8. call_frequency          Defer  calls only: 7+ attempts on this invoice in the last
                                     7 days; until the oldest of them drops out
   9. call_after_conversation Defer  calls only: within 7 days after a live conversation
+  9a. no_callback_number     Defer  automated texts only: the organization has no callback number, so a
+                                    HELP reply could not name one; asked again a day later
  10. send_window             Defer  outside the organization's window (clamped to the
                                     legal 08:00-21:00) in the contact's zone
  11. contact_preference      Defer  inside the window but outside the hours the contact asked for
@@ -60,6 +66,8 @@ LEGAL_HOLDS = {
 CALL_LIMIT = 7  # attempts allowed below this count ...
 CALL_PERIOD = timedelta(days=7)  # ... within this rolling period
 CONVERSATION_REST = timedelta(days=7)
+CONSENTED_CHANNELS = frozenset({"sms", "call"})  # TCPA: automated texts and calls need consent; email does not
+NO_CALLBACK_RETRY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,8 @@ class GateInput:
     purpose: str = "reminder"  # "reminder" | "reply" | "staff"
     legal_holds: frozenset[str] = frozenset()  # keys of LEGAL_HOLDS on this invoice or contact
     contact_hours: ContactHours | None = None  # the contact's hours for this channel
+    consent: str | None = "express"  # the consent basis on record for the line; None: none, or revoked
+    callback_number: bool = True  # the organization has a callback number to name in HELP replies
 
 
 def check(g: GateInput) -> Decision:
@@ -118,6 +128,8 @@ def check(g: GateInput) -> Decision:
         return Block("opted_out", f"the contact opted out of {g.channel}")
     if g.channel in g.unreachable:
         return Block("channel_unreachable", f"{g.channel} was reported unreachable")
+    if g.purpose == "reminder" and g.channel in CONSENTED_CHANNELS and g.consent is None:
+        return Block("no_consent", "no consent on record for automated texts and calls to this number")
     if g.invoice_status in _BLOCKING_STATUSES:
         return Block(f"invoice_{g.invoice_status}", f"the invoice is {g.invoice_status.replace('_', ' ')}")
     if g.invoice_balance <= 0:
@@ -131,6 +143,9 @@ def check(g: GateInput) -> Decision:
         not_before.append(g.paused_until)
         if g.paused_until > g.now:
             violated.append(("paused", f"paused until {g.paused_until.isoformat()}"))
+    if g.purpose == "reminder" and g.channel == "sms" and not g.callback_number:
+        not_before.append(g.now + NO_CALLBACK_RETRY)
+        violated.append(("no_callback_number", "the organization has no callback number to name in HELP replies"))
     if g.channel == "call":
         release = call_frequency_release(g.call_attempts, g.now)
         if release is not None:

@@ -108,6 +108,8 @@ GATE_RULES = {
     "attorney_represented": "an attorney represents the patient for this invoice",
     "bankruptcy": "the patient filed for bankruptcy",
     "contact_preference": "outside the hours the patient asked for",
+    "no_consent": "no consent on record for automated texts and calls to this number",
+    "no_callback_number": "the organization has no callback number (set one in Settings)",
 }
 
 # Every kind of timeline Event the code writes, with the label the timeline shows. A test reads the source
@@ -174,6 +176,8 @@ EVENT_KINDS = {
     "contact.opted_in": "Opted back in",
     "contact.updated": "Contact updated",
     "contact.unreachable": "Channel unreachable",
+    "consent.given": "Consent recorded",
+    "consent.revoked": "Consent withdrawn",
     "staff.note": "Note",
     "staff.call_logged": "Call back logged",
     "plan.created": "Payment plan set",

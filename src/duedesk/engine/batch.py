@@ -24,6 +24,7 @@ from duedesk.engine import advance, definitions
 from duedesk.engine.lease import LEASE
 from duedesk.engine.models import Enrollment, Step
 from duedesk.engine.runner import StepRunner, compose, gate_input, message_context
+from duedesk.records import lines
 from duedesk.records.models import Invoice, Message, Promise
 from duedesk.records.timeline import event, save_all
 
@@ -131,6 +132,7 @@ class BatchRunner:
             invoice_ids = sorted({s.enrollment.invoice_id for s in steps})
             invoices = {i.pk: i for i in Invoice.objects.select_for_update(no_key=True, of=("self",)).filter(pk__in=invoice_ids)
                         .select_related("contact__organization").order_by("pk")}
+            lines.prefetch(i.contact for i in invoices.values())  # the gate reads the line each send goes to
             fresh = {s.pk: s for s in Step.objects.filter(pk__in=ids, status="claimed", leased_by=self.worker_id)
                      .select_related("enrollment__workflow")}
             promises = {p.invoice_id: p for p in Promise.objects.filter(invoice_id__in=invoice_ids, status="pending")

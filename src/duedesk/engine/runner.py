@@ -22,6 +22,7 @@ from duedesk.core.contact_hours import ContactHours
 from duedesk.engine import actions, advance, definitions
 from duedesk.engine.advance import UNSETTLED, first_contact
 from duedesk.engine.models import Enrollment, Step
+from duedesk.records import lines
 from duedesk.records.models import Call, Contact, Invoice, Message
 from duedesk.records.timeline import log
 
@@ -41,13 +42,16 @@ def gate_input(channel: str, invoice: Invoice, contact: Contact, now: datetime,
             Call.objects.filter(invoice=invoice, created_at__gte=now - timedelta(days=7))
             .values_list("created_at", flat=True)
         )
+    line = lines.state(contact, channel, org.accept_provided_number)  # the number (or address) it goes to
     return compliance.GateInput(
         channel=channel,
         now=now,
         tz=contact.tz(),
         window=org.send_window(),
-        opted_out=contact.opted_out_channels(),
-        unreachable=frozenset(contact.unreachable),
+        opted_out=line.opted_out,
+        unreachable=line.unreachable,
+        consent=line.consent,
+        callback_number=bool(org.callback_number),
         outreach_on=contact.outreach_on,
         invoice_status=invoice.status,
         invoice_balance=invoice.balance,

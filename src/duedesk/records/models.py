@@ -46,6 +46,13 @@ class Organization(models.Model):
     twilio_baa_signed = models.BooleanField(
         default=False, help_text="Twilio signed a Business Associate Agreement with you: calls may say the balance")
     promise_window_days = models.PositiveIntegerField(default=30)
+    # TCPA consent (FCC 07-232): a number the patient gave the clinic for this bill counts as prior express
+    # consent to be called and texted about it. Off: only consent recorded explicitly (import column `consent`,
+    # the API's `consent`, the staff form, a text from the number) lets automated texts and calls go.
+    accept_provided_number = models.BooleanField(
+        default=True, help_text="A number provided for this bill counts as consent for automated texts and calls")
+    # How long attempts and the timeline are kept (`duedesk audit purge`); empty: the instance's setting.
+    retention_days = models.PositiveIntegerField(null=True, blank=True)
     # Channels. Secrets never live here: the auth token comes from the environment variable named below.
     twilio_account_sid = models.CharField(max_length=64, blank=True)
     twilio_auth_token_env = models.CharField(max_length=64, blank=True, default="DUEDESK_TWILIO_AUTH_TOKEN")
@@ -88,9 +95,8 @@ class Contact(models.Model):
     date_of_birth = EncryptedDateField(null=True, blank=True)  # encrypted at rest (records/fields.py)
     fields = models.JSONField(default=dict, blank=True, help_text="Custom fields, as kept in the CRM")
     outreach_on = models.BooleanField(default=True)
-    consent = models.JSONField(default=dict, blank=True, help_text="channel -> true/false; absent means allowed")
-    opted_out = models.JSONField(default=dict, blank=True, help_text="channel ('sms','call','email','all') -> ISO time")
-    unreachable = models.JSONField(default=dict, blank=True, help_text="channel -> reason from a permanent error")
+    # Opt-outs, unreachable marks and consent are kept on the contact's lines (Line: the number and the
+    # address), shared by every contact on that number; `opted_out` and `unreachable` below read them.
     last_conversation_at = models.DateTimeField(null=True, blank=True)
     # A request to stop contacting them (Regulation F 1006.6(c)): every invoice, every channel.
     legal_holds = models.JSONField(default=dict, blank=True, help_text="hold ('cease_communication') -> when and how")
@@ -119,10 +125,72 @@ class Contact(models.Model):
             zip_code=self.zip_code or None, phone=self.phone or None, fallback=self.organization.timezone
         )
 
-    def opted_out_channels(self) -> frozenset[str]:
-        blocked = set(self.opted_out)
-        blocked |= {ch for ch, ok in self.consent.items() if ok is False}
-        return frozenset(blocked)
+    @property
+    def opted_out(self) -> dict:
+        """channel ('sms', 'call', 'email', 'all') -> when, over the contact's number and address."""
+        from duedesk.records.lines import merged
+
+        return merged(self, "opted_out")
+
+    @property
+    def unreachable(self) -> dict:
+        """channel -> the reason a provider gave, over the contact's number and address."""
+        from duedesk.records.lines import merged
+
+        return merged(self, "unreachable")
+
+
+class Line(models.Model):
+    """A phone number or an email address within an organization: the person's line.
+
+    Opt-outs, "unreachable" and consent belong to the number (or address), not to a contact row: a parent and a
+    child on one phone are one line, and a STOP from either stops texts to that phone for both. The gate checks
+    the line a send goes to. One model for both kinds (not two): the gate, the suppression list and the history
+    ask the same questions of a number and of an address; `kind` says which and which channels apply to it.
+
+    Lines and their history (LineChange) are never deleted with a contact: this is the suppression list by
+    number, kept by `duedesk audit purge` too.
+    """
+
+    KINDS = [("phone", "Phone number"), ("email", "Email address")]
+    # Which opt-out keys apply to a line of each kind ("all" stops every channel on it).
+    CHANNELS = {"phone": ("sms", "call"), "email": ("email",)}
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="lines")
+    kind = models.CharField(max_length=5, choices=KINDS)
+    address = models.CharField(max_length=254, help_text="E.164 number, or the email address in lower case")
+    opted_out = models.JSONField(default=dict, blank=True, help_text="channel ('sms','call','email','all') -> ISO time")
+    unreachable = models.JSONField(default=dict, blank=True, help_text="channel -> reason from a permanent error")
+    consent = models.JSONField(
+        default=dict, blank=True,
+        help_text="purpose ('billing') -> {basis, source, at, evidence} or {revoked: ISO time, source}")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "kind", "address"], name="one_line_per_address")]
+
+    def __str__(self):
+        return self.address
+
+
+class LineChange(models.Model):
+    """The history of a line: every opt-out, opt-in, unreachable mark and consent given or revoked, with its
+    source and evidence. Survives deleting the contact (the contact link is set to null)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="line_changes")
+    line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="changes")
+    contact = models.ForeignKey("Contact", on_delete=models.SET_NULL, null=True, blank=True,
+                                related_name="line_changes")
+    what = models.CharField(max_length=30, help_text="opted_out, opted_in, unreachable, consent_given, consent_revoked")
+    channels = models.JSONField(default=list, blank=True)
+    source = models.CharField(max_length=60, blank=True, help_text="import, api, staff, sms keyword, sms reply, ...")
+    actor = models.CharField(max_length=100, default="duedesk")
+    evidence = EncryptedTextField(blank=True)  # what was said or written: may be health information
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "line", "at"])]
+        ordering = ["at", "id"]
 
 
 class Invoice(models.Model):
@@ -218,6 +286,9 @@ class Message(models.Model):
     error_code = models.CharField(max_length=20, blank=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
+    # The record an auditor asks for: on what basis we contacted the line, and a fingerprint of what was sent.
+    consent_basis = models.CharField(max_length=30, blank=True)
+    content_sha256 = models.CharField(max_length=64, blank=True)
 
 
 class Call(models.Model):
@@ -236,6 +307,9 @@ class Call(models.Model):
     created_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
     duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+    # The record an auditor asks for: on what basis we contacted the line, and a fingerprint of what was sent.
+    consent_basis = models.CharField(max_length=30, blank=True)
+    content_sha256 = models.CharField(max_length=64, blank=True)
 
 
 class Event(models.Model):

@@ -21,6 +21,7 @@ from duedesk.engine.models import Step
 from duedesk.inbox import actions
 from duedesk.inbox.views import transports_for
 from duedesk.intake import checks
+from duedesk.records import lines
 from duedesk.records.models import Contact, Invoice
 from duedesk.web import access, timeline
 from duedesk.web.access import actor, member, scoped
@@ -135,14 +136,18 @@ def _invoices(contact, bound: InvoiceForm | None = None, bound_pk: int | None = 
 @member
 def contact_detail(request, pk, form=None, status=200, invoice_form=None, invoice_pk=None):
     contact = scoped(request, Contact, pk=pk)
-    blocked = contact.opted_out_channels()
-    channels = [{
-        "name": CHANNEL_LABELS[ch],
-        "consent": contact.consent.get(ch, True) is not False,
-        "opted_out": ch in blocked or "all" in contact.opted_out,
-        "since": contact.opted_out.get(ch) or contact.opted_out.get("all"),
-        "unreachable": contact.unreachable.get(ch),
-    } for ch in Contact.CHANNELS]
+    channels = []
+    lines.prefetch([contact])  # its number and address: one query
+    for ch in Contact.CHANNELS:  # the state of the number (or address) each channel goes to
+        line = lines.line_for(contact, ch)
+        opted = line.opted_out if line else {}
+        channels.append({
+            "name": CHANNEL_LABELS[ch],
+            "consent": ch == "email" or lines.state(contact, ch, contact.organization.accept_provided_number).consent,
+            "opted_out": ch in opted or "all" in opted,
+            "since": opted.get(ch) or opted.get("all"),
+            "unreachable": line.unreachable.get(ch) if line else None,
+        })
     return render(request, "web/contacts/detail.html", {
         "section": "contacts", "contact": contact, "invoices": _invoices(contact, invoice_form, invoice_pk), "channels": channels,
         "events": timeline.for_contact(contact), "form": form or ContactForm(instance=contact),

@@ -11,7 +11,7 @@ from duedesk.channels.models import SimulatedSend
 from duedesk.engine import actions, definitions
 from duedesk.engine.models import Step
 from duedesk.integrations.twilio.signing import sign
-from duedesk.records.models import Call, Contact, Event, Message
+from duedesk.records.models import Call, Event, Line, Message
 from tests.integrations.twilio.conftest import CLINIC_NUMBER, TOKEN, payload
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +24,7 @@ def state(contact=None):
         Message.objects.count(),
         list(Message.objects.order_by("pk").values_list("status", "error_code", "provider_id")),
         list(Call.objects.order_by("pk").values_list("status", "outcome", "provider_id", "dialog_state")),
-        list(Contact.objects.order_by("pk").values_list("opted_out", "unreachable")),
+        list(Line.objects.order_by("pk").values_list("opted_out", "unreachable", "consent")),
         SimulatedSend.objects.count(),
     )
 

@@ -7,13 +7,7 @@ re-exports every verb.
 """
 
 from duedesk.engine.actions.blocks import run_branch, run_update, values_for
-from duedesk.engine.actions.contacts import (
-    mark_unreachable,
-    opt_in,
-    opt_out,
-    record_conversation,
-    set_outreach,
-)
+from duedesk.engine.actions.contacts import record_conversation, set_outreach
 from duedesk.engine.actions.enrollments import (
     CLOSED_INVOICE,
     _cancel_pending,
@@ -41,12 +35,13 @@ from duedesk.engine.actions.invoices import (
     settle_instalments,
     update_invoice,
 )
+from duedesk.engine.actions.lines import give_consent, mark_unreachable, opt_in, opt_out, revoke_consent
 from duedesk.engine.actions.promises import mark_promise_broken, record_promise
 
 __all__ = [
     "CLOSED_INVOICE", "CLOSED_TO_PAYMENTS", "InvoiceClosed", "_cancel_pending", "complete_step", "enroll_invoice", "exit_invoice_enrollments",
-    "finish_enrollment", "go_to_step", "mark_invoice_paid", "mark_promise_broken", "mark_unreachable",
+    "finish_enrollment", "give_consent", "go_to_step", "mark_invoice_paid", "mark_promise_broken", "mark_unreachable",
     "open_handoff", "opt_in", "opt_out", "pause_invoice", "pending_steps", "plan_retry", "record_conversation",
-    "record_payment", "record_refund", "record_promise", "replan_invoice", "route_outcome", "run_branch", "run_update",
+    "record_payment", "record_refund", "record_promise", "replan_invoice", "revoke_consent", "route_outcome", "run_branch", "run_update",
     "set_invoice_status", "set_outreach", "settle_instalments", "start_on_event", "step_key", "update_invoice", "values_for",
 ]

@@ -1,0 +1,115 @@
+"""Which line (phone number or email address) a contact's channel goes to, and its state for the gate.
+
+A send by text or call goes to the contact's phone, an email to the contact's address: the gate reads the
+opt-outs, unreachable marks and consent of *that* line, whichever contact row the send came from. The
+writes live in engine/actions/lines.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from duedesk.records.models import Contact, Line
+
+PURPOSE = "billing"
+KIND_OF_CHANNEL = {"sms": "phone", "call": "phone", "email": "email"}
+# The basis named when the organization accepts a number given for the bill and no record says otherwise.
+PROVIDED_NUMBER = "provided_number"
+
+
+def email_address(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def addresses(contact: Contact) -> list[tuple[str, str]]:
+    """(kind, address) of each line the contact has."""
+    found = []
+    if contact.phone:
+        found.append(("phone", contact.phone))
+    if contact.email:
+        found.append(("email", email_address(contact.email)))
+    return found
+
+
+def address_for(contact: Contact, channel: str) -> tuple[str, str] | None:
+    kind = KIND_OF_CHANNEL[channel]
+    address = contact.phone if kind == "phone" else email_address(contact.email)
+    return (kind, address) if address else None
+
+
+def lines_of(contact: Contact) -> dict[tuple[str, str], Line]:
+    """The contact's lines that exist, by (kind, address). A batch attaches them beforehand (prefetch)."""
+    cached = getattr(contact, "_lines", None)
+    if cached is not None:
+        return cached
+    keys = addresses(contact)
+    if not keys:
+        return {}
+    from django.db.models import Q
+
+    query = Q()
+    for kind, address in keys:
+        query |= Q(kind=kind, address=address)
+    return {(ln.kind, ln.address): ln for ln in Line.objects.filter(query, organization_id=contact.organization_id)}
+
+
+def prefetch(contacts) -> None:
+    """Attach every contact's lines in one query (the batch asks the gate for many at once)."""
+    from django.db.models import Q
+
+    contacts = list(contacts)
+    by_org: dict[int, set[tuple[str, str]]] = {}
+    for c in contacts:
+        by_org.setdefault(c.organization_id, set()).update(addresses(c))
+    query = Q(pk__in=[])
+    for org_id, keys in by_org.items():
+        for kind, address in keys:
+            query |= Q(organization_id=org_id, kind=kind, address=address)
+    found = {(ln.organization_id, ln.kind, ln.address): ln for ln in Line.objects.filter(query)}
+    for c in contacts:
+        c._lines = {k: found[(c.organization_id, *k)] for k in addresses(c) if (c.organization_id, *k) in found}
+
+
+def line_for(contact: Contact, channel: str) -> Line | None:
+    key = address_for(contact, channel)
+    return lines_of(contact).get(key) if key else None
+
+
+@dataclass(frozen=True)
+class LineState:
+    """What the gate needs to know about the line one channel goes to."""
+
+    opted_out: frozenset[str] = frozenset()
+    unreachable: frozenset[str] = frozenset()
+    consent: str | None = None  # the basis ("express", "provided_number", "inbound_text"), None: none
+
+
+def state(contact: Contact, channel: str, accept_provided_number: bool) -> LineState:
+    line = line_for(contact, channel)
+    if line is None:
+        has_address = address_for(contact, channel) is not None
+        return LineState(consent=PROVIDED_NUMBER if accept_provided_number and has_address else None)
+    return LineState(
+        opted_out=frozenset(line.opted_out),
+        unreachable=frozenset(line.unreachable),
+        consent=consent_basis(line, accept_provided_number),
+    )
+
+
+def consent_basis(line: Line, accept_provided_number: bool) -> str | None:
+    record = line.consent.get(PURPOSE) or {}
+    if record.get("revoked"):
+        return None
+    if record.get("basis"):
+        return record["basis"]
+    return PROVIDED_NUMBER if accept_provided_number else None
+
+
+def merged(contact: Contact, field: str) -> dict:
+    """The contact's opt-outs (or unreachable marks) over all its lines, channel -> value: what staff see."""
+    found: dict = {}
+    for (kind, _), line in lines_of(contact).items():
+        for channel, value in getattr(line, field).items():
+            if channel == "all" or channel in Line.CHANNELS[kind]:
+                found.setdefault(channel, value)
+    return found

@@ -1,0 +1,118 @@
+"""A phone number is a person's line: opt-outs, unreachable marks and consent belong to the number (and the
+email address), the gate checks the number a send goes to whichever contact row it came from, and the history
+of a line outlives its contacts (the suppression list by number)."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from duedesk.channels.models import SimulatedSend
+from duedesk.engine import actions
+from duedesk.engine.models import Step
+from duedesk.records.models import Contact, Event, Line, LineChange
+from tests.integrations.twilio.conftest import CLINIC_NUMBER, payload
+
+pytestmark = pytest.mark.django_db
+MONDAY = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)  # 10:00 in New York
+
+
+@pytest.fixture
+def hooks(connected_org, hook_clock, twilio_post):
+    """Signed Twilio webhooks on the test's clock, for an organization connected to Twilio."""
+    def text_in(sender: str, body: str, sid: str):
+        response = twilio_post.post("/hooks/twilio/sms", payload(
+            "sms_inbound", To=CLINIC_NUMBER, From=sender, Body=body, MessageSid=sid, SmsSid=sid))
+        assert response.status_code == 200
+        return response
+
+    return text_in
+
+
+@pytest.fixture
+def family(connected_org, make_contact, make_invoice):
+    """A parent and a child on one phone, each with an invoice: the child's heads-up comes a week later."""
+    parent = make_contact(first_name="Rosa", phone="+12125550177")
+    child = make_contact(first_name="Luis", phone="+12125550177", email="luis@example.com")
+    return make_invoice(parent, due=date(2026, 12, 10)), make_invoice(child, due=date(2026, 12, 17))
+
+
+def texts_to(phone: str) -> list[str]:
+    return [s.body for s in SimulatedSend.objects.filter(to=phone).order_by("pk")]
+
+
+def test_a_stop_from_a_parent_stops_texts_to_the_child_on_the_same_phone(family, hooks, clock, worker):
+    parent_invoice, child_invoice = family
+    clock.set(MONDAY)
+    actions.enroll_invoice(parent_invoice, clock())
+    actions.enroll_invoice(child_invoice, clock())
+    worker.tick()
+    assert len(texts_to("+12125550177")) == 1  # the parent's heads-up
+    clock.advance(minutes=5)
+    hooks("+12125550177", "STOP", "SMstop1")
+    clock.set(datetime(2026, 12, 14, 15, 0, tzinfo=UTC))  # the child's heads-up day
+    worker.tick()
+    sent = texts_to("+12125550177")
+    assert len(sent) == 2 and "unsubscribed" in sent[1]  # the heads-up, the confirmation: nothing for Luis
+    step = Step.objects.get(enrollment__invoice=child_invoice, step_id="heads_up")
+    assert (step.status, step.outcome) == ("blocked", "opted_out")
+    blocked = Event.objects.get(kind="step.blocked", contact=child_invoice.contact)
+    assert blocked.detail["rule"] == "opted_out"
+    # Luis's own email address is another line: not stopped by the parent's STOP.
+    assert not Line.objects.filter(address="luis@example.com").exclude(opted_out={}).exists()
+
+
+def test_the_opt_out_outlives_the_contact_and_stops_a_new_contact_on_that_number(
+        hooks, connected_org, make_contact, make_invoice, clock, worker):
+    first = make_contact(phone="+12125550188")
+    clock.set(MONDAY)
+    hooks("+12125550188", "STOP", "SMstop2")
+    first.delete()  # staff remove the contact (or the admin does)
+    change = LineChange.objects.get(line__address="+12125550188", what="opted_out")
+    assert change.contact is None and change.source == "sms keyword"
+    again = make_contact(phone="+12125550188", first_name="Again")  # imported again later
+    invoice = make_invoice(again, due=date(2026, 12, 10))
+    actions.enroll_invoice(invoice, clock())
+    worker.tick()
+    assert not [b for b in texts_to("+12125550188") if "unsubscribed" not in b]
+    assert Step.objects.get(enrollment__invoice=invoice, step_id="heads_up").outcome == "opted_out"
+
+
+def test_a_number_reported_unreachable_blocks_every_contact_on_it(make_contact, make_invoice, clock, worker):
+    one = make_contact(phone="+12125550166")
+    two = make_contact(phone="+12125550166")
+    actions.mark_unreachable(one, "sms", "invalid_number", MONDAY, code="21211")
+    assert two.unreachable == {"sms": "invalid_number"}
+    invoice = make_invoice(two, due=date(2026, 12, 10))
+    clock.set(MONDAY)
+    actions.enroll_invoice(invoice, clock())
+    worker.tick()
+    assert texts_to("+12125550166") == []
+    assert Step.objects.get(enrollment__invoice=invoice, step_id="heads_up").outcome == "channel_unreachable"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_moves_each_contacts_opt_outs_and_unreachable_marks_to_its_lines():
+    before, after = [("records", "0008_encrypt_health_information")], [("records", "0009_lines")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    org = old.get_model("records", "Organization").objects.create(slug="old", name="Old Clinic")
+    OldContact = old.get_model("records", "Contact")
+    OldContact.objects.create(organization=org, phone="+12125550111", email="A@Example.com",
+                              opted_out={"all": "2026-01-02T03:04:05+00:00"})
+    OldContact.objects.create(organization=org, phone="+12125550122", unreachable={"sms": "21211"},
+                              consent={"call": False})
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    lines = {(ln.kind, ln.address): ln for ln in Line.objects.filter(organization_id=org.pk)}
+    assert lines[("phone", "+12125550111")].opted_out == {"all": "2026-01-02T03:04:05+00:00"}
+    assert lines[("email", "a@example.com")].opted_out == {"all": "2026-01-02T03:04:05+00:00"}
+    second = lines[("phone", "+12125550122")]
+    assert second.unreachable == {"sms": "21211"} and set(second.opted_out) == {"call"}
+    assert LineChange.objects.filter(line=second).count() == 2
+    contact = Contact.objects.get(phone="+12125550111")
+    assert contact.opted_out == {"all": "2026-01-02T03:04:05+00:00"}
