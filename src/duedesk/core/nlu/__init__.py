@@ -7,6 +7,7 @@ pure: the caller passes ``now``; nothing here reads the clock.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from . import llm, model
 from .amounts import extract_amount
 from .classify import classify, explicitly_unclear, legal_stop, question_topic
-from .dates import extract_date
+from .dates import DateResult, extract_date
 from .language import detect_language
 from .preferences import preference
 from .text import has_question_mark, normalize
@@ -54,10 +55,41 @@ def local_today(now: datetime, tz: str) -> date:
     return now.astimezone(zone).date()
 
 
+# A tapback sent as text ('Liked "…"', 'Le encantó "…"', 'Reacted 👍 to "…"'): the quoted words are
+# ours, so only the reaction counts.
+_TAPBACK = re.compile(
+    r'^\s*(?P<verb>liked|loved|disliked|laughed at|emphasi[sz]ed|questioned|le gust[oó]|le encant[oó]|no le gust[oó]'
+    r'|se ri[oó] de|enfatiz[oó]|pregunt[oó]|reacted (?P<emoji>\S+) to|reaccion[oó] (?:con )?(?P<emoji2>\S+) a)'
+    r'\s*[“"«„\'].*[”"»\']?\s*$',
+    re.IGNORECASE | re.DOTALL,
+)
+_TAPBACK_ANSWER = {"liked": "yes", "loved": "yes", "le gusto": "yes", "le encanto": "yes", "disliked": "no",
+                   "no le gusto": "no", "👍": "yes", "❤️": "yes", "❤": "yes", "👎": "no"}
+
+
+def _tapback(text: str) -> str | None:
+    """What a tapback answers ("yes", "no", or "" for a laugh or emphasis), or None if it is not one."""
+    m = _TAPBACK.match(text)
+    if not m:
+        return None
+    key = m.group("emoji") or m.group("emoji2") or normalize(m.group("verb"))
+    return _TAPBACK_ANSWER.get(key, "")
+
+
+# Where a split payment's second part starts: "… and the rest on the 20th", "… y la otra mitad a fin de mes".
+_SECOND_PART = re.compile(
+    r"\b(?:and|then|plus|y|luego) (?:the |la |el |lo |otros? |otras? )?(?:rest|other half|remainder|balance|otra mitad"
+    r"|otra parte|demas|resto|restante|que falta|\$? ?\d+)\b"
+)
+
+
 def understand(text: str, now: datetime, tz: str, lang: str | None = None) -> Understanding:
     today = local_today(now, tz)
     if lang not in ("en", "es"):
         lang = detect_language(text)
+    tapback = _tapback(text)
+    if tapback is not None:
+        text = tapback
     t = normalize(text)
     when = extract_date(t, today, lang)
     amount = extract_amount(t)
@@ -72,6 +104,13 @@ def understand(text: str, now: datetime, tz: str, lang: str | None = None) -> Un
         intent = llm.classify_with_llm(text, lang, INTENTS) or "unclear"
     if intent == "already_paid" and when.date is not None:
         when = extract_date(t, today, lang, past=True)  # a payment made looks back: "I paid Friday"
+    elif intent == "hardship" and when.date == today:
+        when = DateResult()  # "I can't pay today": today is the day refused, not promised
+    elif intent == "payment_plan" and when.date is not None:
+        second = _SECOND_PART.search(t)
+        first = extract_date(t[:second.start()], today, lang) if second else None
+        if first is not None and first.date is not None:
+            when = first  # a plan's date is its first payment's
     return Understanding(
         intent=intent,
         date=when.date,

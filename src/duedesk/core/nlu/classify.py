@@ -40,6 +40,12 @@ _WH = re.compile(lexicon_en.WH + r"|\b(?:que|quien|cuando|donde|como|cual|cuanto
 _ASKS_FOR_PERSON = re.compile(
     r"\b(?:want|need|talk|speak|transfer|connect|put me|get me|give me|let me|hablar|quiero|necesito|comuni|pase|transfi)"
 )
+# "I'm not Daniel", "no soy Luis", "wrong number": the reply denies who they are, whatever else it says
+_NOT_THE_PATIENT = re.compile(
+    r"\b(?:i am|this is|it is) not (?!the\b|a\b|an\b|my\b|me\b|mine\b|ours\b|it\b|that\b|this\b|sure\b|responsible\b"
+    r"|paying\b|going\b|right\b|correct\b|fair\b|true\b|ok\b|covered\b|liable\b)[a-z]+$"
+    r"|\bno soy (?!yo\b|responsable\b|el\b|la\b)[a-z]+$|\bwrong (?:number|person)\b|\bnumero equivocado\b"
+)
 _SHORT = 7  # words: longer replies that merely mention a day are not an answer to "when?"
 _NOT_A_DATE_ANSWER = re.compile(r"\b(?:was|were|did|fue|era|ago|hace|weather|clima)\b")
 # "hello?" / "¿bueno?" on a call is a greeting, not an answer.
@@ -108,12 +114,19 @@ def question_topic(t: str) -> str | None:
 
 # A thank-you on its own is not an answer.
 _THANKS_ONLY = re.compile(r"^(?:thanks|thank you|gracias|muchas gracias)$")
+# A greeting on its own ("wassup", "hey what's good", "¿qué onda?") says nothing yet.
+_SLANG_GREETING = re.compile(
+    r"^(?:(?:hey|hi|hello|yo|ey|oye|hola|buenas) )*(?:what is (?:good|up|poppin|popping|happening|new|good with you|up with you)"
+    r"|whats up|wassup|wasup|wazzup|whaddup|waddup|sup|wsg|wyd|que onda|q onda|quiubo|quihubo|que hubo|que tal|que pedo"
+    r"|que paso|hey|hi|yo|ey|hola|buenas|buenas tardes|buenos dias|buenas noches|good morning|good afternoon)$"
+)
 
 
 def explicitly_unclear(t: str, question_mark: bool) -> bool:
     """The reply itself says it is not an answer ("not sure", "¿mande?", "hello?", "thanks"): a
     cue for ``unclear``, so no fallback should guess an intent for it."""
-    return not t or bool(_CONFUSED.search(t) or (question_mark and _GREETING.match(t)) or _THANKS_ONLY.match(t))
+    return not t or bool(_CONFUSED.search(t) or (question_mark and _GREETING.match(t)) or _THANKS_ONLY.match(t)
+                         or _SLANG_GREETING.match(t))
 
 
 def classify(
@@ -121,7 +134,7 @@ def classify(
 ) -> tuple[str, str | None]:
     """(intent, question topic) for normalised text ``t``; ``when`` is its forward-looking date,
     ``amount`` the money it offers."""
-    if not t:
+    if not t or _SLANG_GREETING.match(t):
         return "unclear", None
 
     def hit(key: str) -> bool:
@@ -132,9 +145,16 @@ def classify(
             return key, None
     if preference(t) is not None:
         return "contact_preference", None
-    for key in ("opt_out", "dispute", "hardship"):
-        if hit(key):
-            return key, None
+    future = when.date is not None and when.date > today
+    if hit("opt_out"):
+        return "opt_out", None
+    if hit("dispute"):
+        # "this is not my bill, I'm not Daniel": the bill is not theirs because they are not the patient
+        return ("wrong_person" if _NOT_THE_PATIENT.search(t) else "dispute"), None
+    # A hardship told on the way to a day ("my mom was in the hospital, but I can pay Thursday",
+    # "when my social security comes on the 3rd") is a promise; on its own it is a hardship.
+    if hit("hardship") and not (future and (_positive("pay_cue", t) or _positive("pay_now", t))):
+        return "hardship", None
     if hit("request_human") and not (hit("question_who") and not _ASKS_FOR_PERSON.search(t)):
         return "request_human", None
     if hit("request_human"):
@@ -148,7 +168,6 @@ def classify(
         topic = question_topic(t)
         if topic:
             return "question", topic
-    future = when.date is not None and when.date > today
     is_today = when.date == today
     explicit_now = _positive("pay_now", t)
     pay = explicit_now or _positive("pay_cue", t)
@@ -176,6 +195,8 @@ def classify(
         # a day given in answer to "when can you pay?"
         return ("pay_now" if is_today else "promise_to_pay"), None
     answer = _first(t, "affirm", "deny")
+    if answer == "affirm" and future and not _NOT_A_DATE_ANSWER.search(t):
+        return "promise_to_pay", None  # "yes this is me, I can do the 20th": who they are, then a day
     if answer:
         return answer, None
     if question_mark and (_WH.search(t) or _YES_NO_Q.match(t)):

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from . import lexicon_en, lexicon_es
+from .holidays import find_holiday
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,11 @@ _END_MONTH = re.compile(
     r"\b(?:end|last day) of (?:the |this )?month\b|\bmonth end\b|\bend of month\b"
     r"|\bfin(?:es|ales|al)? (?:de|del) (?:este )?mes\b|\bultimo dia del mes\b"
 )
+# Pay periods: "la quincena" is the next pay day (the 15th or the month's last day) after today;
+# "cada quincena" / "20 por quincena" is a schedule, not a day.
+_QUINCENA = re.compile(r"(?<!\bcada )(?<!\bpor )(?<!\bal )(?<!\bsegunda )(?<!\bprimera )\bquincena\b")
+# "cuando cobre la quincena" names the pay, not its day: vague, like "when I get paid"
+_WHEN_PAID = re.compile(r"\b(?:cuando|en cuanto|apenas|hasta que) (?:me (?:paguen|depositen|llegue)|cobre|reciba)\b")
 _WEEKEND = re.compile(r"\b(?:weekend|fin de semana|finde)\b")
 _END_WEEK = re.compile(r"\bend of (?:the |this )?week\b")
 
@@ -199,6 +205,9 @@ def _fast(t: str, today: date, lang: str, past: bool) -> DateResult | None:
                 d = _month_day(today, month, day, y, past)
                 if d:
                     return DateResult(d)
+    hol = find_holiday(t, today, past)
+    if hol is not None:
+        return DateResult(hol[0], vague=hol[1])
     if _DAY_AFTER_TOMORROW.search(t):
         return DateResult(today + timedelta(days=2))
     if _DAY_BEFORE_YESTERDAY.search(t):
@@ -233,16 +242,7 @@ def _fast(t: str, today: date, lang: str, past: bool) -> DateResult | None:
     m = _WEEKDAY.search(t)
     if m:
         return DateResult(_next_weekday(today, _WEEKDAYS[m.group("w")], past))
-    if _TOMORROW.search(t):
-        return DateResult(today + timedelta(days=1))
-    if _YESTERDAY.search(t):
-        return DateResult(today - timedelta(days=1))
-    if _TODAY.search(t):
-        return DateResult(today)
-    if _END_WEEK.search(t):
-        return DateResult(_next_weekday(today, 4) if today.weekday() >= 4 else today + timedelta(4 - today.weekday()))
-    if _WEEKEND.search(t):
-        return DateResult(today if today.weekday() == 5 else _next_weekday(today, 5))
+    # a span counts from today: "two weeks from today" is not today
     m = _IN_N.search(t) or _N_FROM_NOW.search(t) or _GIVE_N.search(t)
     if m:
         if m.groupdict().get("h"):
@@ -255,6 +255,20 @@ def _fast(t: str, today: date, lang: str, past: bool) -> DateResult | None:
             if unit.startswith(("week", "semana")):
                 return DateResult(today + timedelta(days=7 * n))
             return DateResult(_add_months(today, n))
+    if _TOMORROW.search(t):
+        return DateResult(today + timedelta(days=1))
+    if _YESTERDAY.search(t):
+        return DateResult(today - timedelta(days=1))
+    if _TODAY.search(t):
+        return DateResult(today)
+    if _QUINCENA.search(t) and not past and not _WHEN_PAID.search(t):
+        mid = date(today.year, today.month, 15)
+        return DateResult(mid if today < mid else _end_of_month(today) if today < _end_of_month(today)
+                          else _add_months(today, 1, 15))
+    if _END_WEEK.search(t):
+        return DateResult(_next_weekday(today, 4) if today.weekday() >= 4 else today + timedelta(4 - today.weekday()))
+    if _WEEKEND.search(t):
+        return DateResult(today if today.weekday() == 5 else _next_weekday(today, 5))
     if _FIRST_OF_NEXT.search(t):
         return DateResult(_day_of_month(today, 1, past))
     for rx in (_THE_DAY, _BARE_ORD):
@@ -296,7 +310,7 @@ def extract_date(t: str, today: date, lang: str = "en", past: bool = False) -> D
     """The date in normalised text ``t`` as a local date, or vague, or nothing."""
     found = _fast(t, today, lang, past)
     if found is not None:
-        return found if found.date is not None else NONE
+        return found if found.date is not None or found.vague else NONE
     if _VAGUE.search(t):
         return DateResult(None, vague=True)
     if not past:

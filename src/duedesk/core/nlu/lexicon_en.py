@@ -48,12 +48,15 @@ INTENTS = {
         r"\brepresented by (?:counsel|an? \w+)\b",
     ],
     "bankruptcy": [
-        r"\bbankrupt\w*", r"\bchapter (?:7|13|seven|thirteen)\b", r"\bautomatic stay\b",
+        r"\bbankrupt\w*", r"\bchapter (?:7|13|seven|thirteen)\b", r"\bautomatic stay\b", r"\b(?:filed|filing|file) (?:for )?bk\b",
     ],
     "cease_contact": [
         r"\bcease and desist\b", r"\bcease (?:all |any )?(?:contact|communicat\w*|calls|calling|collection)",
         r"\b(?:stop|quit|end) (?:all |any )?(?:contacting|communicating|communications?|contact with) (?:me|us)?",
         r"\b(?:no|any) (?:further|more) (?:contact|communications?)\b",
+        # "I want all contact to stop", "don't contact me by any means": every channel
+        r"\ball (?:contact|communications?) (?:to |must |should |needs to )?(?:stop|end|cease)\b",
+        r"\b(?:contact|reach)\w* (?:me |us )?(?:by|through|in) any (?:means|way|channel|form)\b",
     ],
     "opt_out": [
         r"^(?:please )?(?:stop|stop all|stopall|unsubscribe|cancel|end|quit|optout|opt out|remove me|remove)"
@@ -87,7 +90,7 @@ INTENTS = {
         r"\b(?:i|we) (?:have|had|have got) (?:medicaid|medicare|insurance|coverage)\b(?! but)",
         r"\b(?:copay|co pay|copayment|deductible)s? (?:is|was|should be|should have been|is only|was only)\b",
         r"\bonly (?:supposed to|had to|have to|owed?) (?:pay )?\$? ?\d", r"\bowe (?:you )?nothing\b", r"\bnothing (?:is )?owed\b",
-        r"\b(?:insurance|medicare|medicaid|my plan) (?:should|is supposed|was supposed|supposedly|covers|covered|already"
+        r"\b(?:insurance|medicare|medicaid|my plan|aseguranza|aseguradora) (?:should|is supposed|was supposed|supposedly|covers|covered|already"
         r"|paid|pays|(?:was |is |were )?(?:will|would|going to) (?:pay|cover|take care)|is (?:paying|covering|responsible)"
         r"|took care|takes care|has to|needs to|said|was (?:supposed|meant)|covers)",
         r"\b(?:covered|paid|payed) (?:for )?by (?:my |the |our )?(?:insurance|medicare|medicaid)\b",
@@ -207,7 +210,12 @@ INTENTS = {
         r"\bpayment plans?\b", r"\b(?:a|on a|set up a|do a|get a|any) plan\b", r"\binstall?ments?\b",
         r"\bsplit (?:it|this|that|up|in|into|the (?:bill|balance|payment|amount|cost))\b",
         r"\b(?:in|into) (?:two|three|four|2|3|4|several|multiple|smaller|a few|few) (?:payments|parts|pieces|chunks)\b",
-        r"\b(?:monthly|weekly|biweekly|smaller|small|partial|little|multiple) payments\b", r"\bmake payments\b",
+        r"\b(?:monthly|weekly|biweekly|smaller|small|partial|little|multiple) payments\b", r"\b(?:make|do) payments\b",
+        # one payment split over two days: "half on the 5th and the rest on the 20th", "25 friday and 25 on the 1st"
+        r"\b(?:half|part|some) (?:of it )?(?:on|by|this|next|friday|monday|tuesday|wednesday|thursday|saturday|sunday"
+        r"|tomorrow|the \d)\b.*\b(?:and|then|plus) (?:the )?(?:rest|other half|remainder|balance)\b",
+        r"(?:\$ ?\d+|\b\d+ (?:dollars|bucks)?) ?(?:on|by|this|next) ?\w+(?: \w+)? (?:and|then|plus) (?:\$ ?\d+|\d+)"
+        r" (?:dollars |bucks )?(?:on|by|this|next)\b",
         r"\b(?:pay|paying|pay it|pay this|pay that) (?:off )?(?:a little|a bit|some|little by little|bit by bit|slowly"
         r"|over time|in parts|in pieces|monthly|weekly|each month|every month|per month|a month|each week|every week"
         r"|every paycheck|each paycheck)",
@@ -236,6 +244,8 @@ INTENTS = {
         r"(?:on|by|next|this|after|before|when|until|til|till|in|tomorrow|today|tonight|now|right|friday|monday|tuesday"
         r"|wednesday|thursday|saturday|sunday|the \d|at the end|end)\b",
         r"\bpaying (?:it |you |this |that )?(?:on|by|next|this|after|before|when|tomorrow|today|now|right)\b",
+        r"\bwhen (?:my|the|our|his|her) (?:\w+ ){0,2}(?:check|social security|ssi|ssdi|disability|pension|benefits|deposit"
+        r"|unemployment|retirement|refund)(?: check| payment)? (?:comes|come|arrives|hits|lands|gets here|is deposited|drops)\b",
         r"\b(?:payday|paycheck|pay day|get paid|gets paid|getting paid|got paid|check comes|direct deposit"
         r"|get (?:my|the|our) (?:check|money|tax refund|refund|benefits|deposit))\b",
         r"^(?:i will|will|i can|can) (?:do|pay)\b",
@@ -273,7 +283,8 @@ INTENTS = {
         r"\bwith (?:a )?(?:patient|customer|client|the kids|my kids)\b",
         r"\b(?:call|ring|phone|try) (?:me |us |him |her |you |u )?(?:back|later|again|another time|tomorrow|tonight|in an hour|after"
         r"|this (?:evening|afternoon)|around|at|on|next)\b",
-        r"\bcall ?back\b", r"\banother (?:day|time)\b", r"\b(?:hit me up|hmu|ttyl|talk to you later)\b",
+        r"\bcall ?back\b", r"\banother (?:day|time)\b",
+        r"^(?:please )?(?:call|ring|phone) me (?:on )?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", r"\b(?:hit me up|hmu|ttyl|talk to you later)\b",
         r"\b(?:can not|could not) (?:answer|pick up|take (?:this|the|your) call)\b", r"\bdo not (?:call|text|ring) (?:me |us )?(?:until|till|til|before)\b", r"\b(?:can not|could not) (?:really )?(?:talk|speak)\b", r"\b(?:talk|speak) (?:later|another time)\b",
         r"\b(?:he|she|they)(?: is| are|s)? not (?:home|here|available|in|around)\b",
         r"\b(?:he|she) is (?:at work|out|sleeping|busy|away|not home)\b", r"^(?:no )?not now\b", r"^later$",

@@ -46,6 +46,8 @@ INTENTS = {
         r"\bcese y desista\b", r"\bces(?:e|en|ar) (?:de )?(?:toda |cualquier )?(?:comunicacion|contacto)\b",
         r"\b(?:dejen|deje|paren|pare) de (?:contactarme|contactarnos|comunicarse)\b",
         r"\bno (?:quiero|queremos) (?:ningun |mas |ningun otro )?contacto\b",
+        # "que no me contacten por ninguna vía": every channel
+        r"\bcontact\w* .*\bpor (?:ningun|ninguna|ningun otro|ninguna otra) (?:via|medio|forma|lado)\b",
     ],
     "opt_out": [
         r"^(?:por favor )?(?:basta|alto|para|pare|parar|cancelar|baja|darme de baja)(?: por favor| ya| gracias)*$",
@@ -61,6 +63,7 @@ INTENTS = {
         r"\b(?:borr|quit|elimin|sac|saqu)\w* (?:mi numero|me|mi nombre|este numero)\b",
         r"\b(?:no quiero|no queremos) (?:recibir )?(?:mas |sus |estos |esos )?(?:mensajes|llamadas|textos|recordatorios)\b",
         r"\bno (?:quiero|queremos) que (?:me )?(?:llamen|escriban|molesten|contacten|manden)\b",
+        r"^(?:ya )?no (?:mas|quiero mas) (?:mensajes|textos|llamadas|recordatorios)\b",
         r"\bdarme de baja\b", r"\bdejenme en paz\b", r"\bdejeme en paz\b", r"\bacoso\b", r"\bhostig\w*",
         r"\b(?:de|en) la lista\b.*\b(?:sac|quit|borr)\w*|\b(?:sac|saqu|quit|borr)\w*.*\bde (?:la|su|esta) lista\b",
     ],
@@ -71,7 +74,8 @@ INTENTS = {
         r"\bno (?:es|son) (?:mi|mis|nuestra|nuestro) (?:cuenta|deuda|factura|cobro|cargo)s?\b",
         r"\bno (?:es|son) (?:mia|mio|mias|mios|nuestro|nuestra)\b",
         r"\b(?:yo )?no (?:debo|le debo|les debo|te debo|debemos) (?:nada|eso|esto|ese|esa|ninguna|ningun)?\b",
-        r"\b(?:el |mi |la )?(?:seguro|aseguranza|aseguradora|medicaid|medicare|medical) (?:lo |la |ya |se |me )*(?:cubr\w*|pag\w*"
+        r"\b(?:el |mi |la |the |my )?(?:seguro|aseguranza|aseguradora|medicaid|medicare|medical|insurance)"
+        r" (?:lo |la |ya |se |me )*(?:cubr\w*|pag\w*"
         r"|deb\w*|tiene que|tenia que|iba a|va a|se encarg\w*|dijo)",
         r"\b(?:lo|la) (?:cubre|cubrio|pago|paga|debe pagar) (?:el |mi )?(?:seguro|aseguranza|aseguradora|medicaid)\b",
         r"\bcubiert[oa] por (?:el |mi )?(?:seguro|aseguranza|aseguradora|medicaid)\b",
@@ -136,7 +140,8 @@ INTENTS = {
     "already_paid": [
         r"\bya (?:lo |la |se |le |les |te |los )?(?:pague|pagamos|pagaron|pagado|pagada|cancele|liquide|cubri|abone"
         r"|deposite|salde|page)\b",
-        r"\bya (?:lo |la |se )?pago\b", r"\b(?:lo|la|se lo|se la|le|les) pague\b", r"\bse pago\b",
+        # "ya pago" (accents dropped) is "ya pagó" unless the patient was just paid: "me pagaron, ya pago"
+        r"^(?!.*\b(?:me pagaron|me depositaron|me pagan|cobre)\b).*\bya (?:lo |la |se )?pago\b", r"\b(?:lo|la|se lo|se la|le|les) pague\b", r"\bse pago\b",
         r"\b(?:esta|quedo|fue|ha sido|estaba|esta ya|quedo ya) (?:ya )?(?:pagad[oa]|liquidad[oa]|saldad[oa])\b",
         r"\bpague (?:ayer|el|la|en|antier|hace|esta|con|por|todo|desde|online|la semana|el mes)\b", r"\bpague$",
         r"\b(?:hice|realice|mande|envie|deposite|hicimos|mandamos) (?:el|un|mi|la|ese|los) (?:pago|cheque|deposito"
@@ -163,6 +168,8 @@ INTENTS = {
         r"(?:todo|completo|toda|el total|la cantidad completa)\b",
         r"\btodo (?:junto|de (?:una )?vez|de golpe)\b", r"\barreglos?(?: de pagos?)?\b", r"\bfinanciamiento\b",
         r"\b(?:la mitad|una parte|algo) (?:ahora|hoy|ahorita)\b", r"\bel resto (?:despues|luego|el|en|la)\b",
+        # one payment split over two days: "la mitad el viernes y lo demás el 30"
+        r"\b(?:la mitad|una parte|parte) .*\by (?:la otra (?:mitad|parte)|lo demas|el resto|lo que falta|lo restante)\b",
     ],
     "pay_cue": [
         r"(?<!\bno )\b(?:puedo|podria|podre|voy a|vamos a|le voy a|te voy a|les voy a|pienso|quiero|trato de|tratare de|intentare"

@@ -27,7 +27,14 @@ _ONLY_TEXT = re.compile(
     r"\b(?:text\w* (?:is|are|would be) (?:fine|ok|okay|good|better|ok with me)|(?:just|only) (?:text|message)\w*"
     r"|text (?:me )?instead|prefer (?:a )?(?:text|texts|texting|messages)|texts? only|(?:send|shoot) me a text instead"
     r"|(?:mejor|solo|solamente|nada mas) (?:por |con |me (?:mandan|manden|escriben|escriban) )?(?:mensaje|mensajes|texto|textos)"
-    r"|(?:los )?(?:mensajes|textos) (?:estan|esta) bien|prefiero (?:los )?(?:mensajes|textos))\b"
+    r"|(?:los )?(?:mensajes|textos) (?:estan|esta) bien|prefiero (?:los )?(?:mensajes|textos)"
+    r"|text me|(?:mandeme|mandame|envieme|enviame|escribame|escribeme) (?:un |por )?(?:mensaje|mensajes|texto|textos)"
+    r"|prefiero que me (?:escriban|manden (?:un )?(?:mensajes?|textos?)|texteen))\b"
+)
+# "I can't answer calls", "no puedo contestar llamadas": a reason calls should stop
+_CANT_TAKE_CALLS = re.compile(
+    r"\b(?:can not|could not) (?:answer|take|pick up) (?:the |any |phone )?(?:calls|phone)\b"
+    r"|\bno (?:puedo|podemos) (?:contestar|atender|tomar|responder) (?:las |sus )?llamadas\b"
 )
 _ONLY_CALL = re.compile(
     r"\b(?:(?:just|only) call|call (?:me )?instead|prefer (?:a )?(?:call|phone call)|calls? only"
@@ -49,12 +56,26 @@ _NOT_BEFORE = re.compile(
     rf"\b(?:not|no calls?|no texts?|do not (?:call|text)(?: me)?|never|nothing|no (?:me )?(?:llamen|llame|escriban) )?"
     rf" ?(?:before|earlier than|antes de(?: las| la)?) (?:{_HOUR})"
 )
-_AFTER_ONLY = re.compile(rf"\b(?:only|just|solo|solamente) (?:after|despues de(?: las| la)?) (?:{_HOUR})")
+_ONLY_CALL_VERB = r"(?:(?:call|text|ring|llamen|llame|marquen|escriban) (?:me )?)?"
+_AFTER_ONLY = re.compile(
+    rf"\b(?:only|just|solo|solamente) {_ONLY_CALL_VERB}(?:after|despues de(?: las| la)?) (?:{_HOUR})"
+)
 _NOT_AFTER = re.compile(
     rf"\b(?:not|no calls?|no texts?|do not (?:call|text)(?: me)?|never|nothing|no (?:me )?(?:llamen|llame|escriban) )"
     rf" ?(?:after|later than|despues de(?: las| la)?) (?:{_HOUR})"
 )
-_BEFORE_ONLY = re.compile(rf"\b(?:only|just|solo|solamente) (?:before|antes de(?: las| la)?) (?:{_HOUR})")
+_BEFORE_ONLY = re.compile(
+    rf"\b(?:only|just|solo|solamente) {_ONLY_CALL_VERB}(?:before|antes de(?: las| la)?) (?:{_HOUR})"
+)
+# "don't call me in the morning" / "no me llamen en la mañana"; "not in the evening" / "en la noche no"
+_NO_MORNINGS = re.compile(
+    r"\b(?:do not|never|please do not|no) (?:call|ring|phone|text|llamen|llame|marquen|me llamen|me llame|me marquen)"
+    r" (?:me )?(?:in the mornings?|mornings|early|temprano|en la manana|en las mananas|por la manana)\b"
+)
+_NO_EVENINGS = re.compile(
+    r"\b(?:do not|never|please do not|no) (?:call|ring|phone|text|llamen|llame|marquen|me llamen|me llame|me marquen)"
+    r" (?:me )?(?:in the evenings?|evenings|at night|late|tarde|en la noche|en las noches|por la noche)\b"
+)
 _EVENINGS = re.compile(
     r"\b(?:only|just|solo|solamente) (?:(?:call|text|llamen|llame|escriban) (?:me )?)?(?:in the |on |por las |en las )?"
     r"(?:evenings?|nights?|tardes?|noches?|after work)\b"
@@ -97,7 +118,8 @@ def _named_channels(t: str) -> list[str]:
 
 def preference(t: str) -> dict | None:
     """The preference a normalised reply states, or None."""
-    if _ONLY_TEXT.search(t) and (_STOP_CALLS.search(t) or "only" in t or "solo" in t or "mejor" in t):
+    if _ONLY_TEXT.search(t) and (_STOP_CALLS.search(t) or _CANT_TAKE_CALLS.search(t)
+                                 or re.search(r"\b(?:only|solo|mejor|prefer|prefiero)\b", t)):
         return {"stop": ["call"]}
     if _ONLY_CALL.search(t) and _STOP_TEXTS.search(t):
         return {"stop": ["sms"]}
@@ -111,6 +133,10 @@ def preference(t: str) -> dict | None:
             clock = _clock(m)
             if clock:
                 found[key] = clock
+    if _NO_MORNINGS.search(t):
+        found.setdefault("not_before", MORNING_UNTIL)
+    if _NO_EVENINGS.search(t):
+        found.setdefault("not_after", EVENING_FROM)
     if _EVENINGS.search(t):
         found.setdefault("not_before", EVENING_FROM)
     if _MORNINGS.search(t):

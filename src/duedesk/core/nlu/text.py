@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from . import lexicon_en, lexicon_es
+
 # Emojis that carry an answer; everything else non-textual is dropped.
 _EMOJI = {
     "👍": " yes ", "👌": " ok ", "✅": " yes ", "🙏": " please ", "👎": " no ", "❌": " no ",
@@ -107,6 +109,38 @@ _NUM_PUNCT_RE = re.compile(r"(?<!\d)[.,:/]|[.,:/](?!\d)")
 _REPEAT_RE = re.compile(r"([a-z])\1{2,}")
 
 
+# Speech recognition splits long number words into syllables ("vein ti cin co", "die ci seis", "fif
+# teenth"): pieces (two letters or more) that spell one such word together are joined again.
+_JOINABLE = frozenset(
+    w for w in (*lexicon_es.NUMBERS, *lexicon_es.ORDINALS, *lexicon_en.NUMBERS, *lexicon_en.ORDINALS,
+                "nochebuena", "nochevieja", "halloween", "juneteenth")
+    if " " not in w and len(w) >= 4
+)
+# "veinte y cinco", "diez y seis": the older spelling of one number
+_TENS_Y_RE = re.compile(r"\b(veinte|diez) y (uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve)\b")
+_THANKS_GIVING_RE = re.compile(r"\bthanks giving\b(?! (?:me|us|you|him|her|them|it|this|that|the|a|an|my|our)\b)")
+
+
+def _join_syllables(words: list[str]) -> list[str]:
+    out: list[str] = []
+    i, n = 0, len(words)
+    while i < n:
+        for k in (4, 3, 2):
+            piece = words[i:i + k]
+            if len(piece) == k and all(len(p) >= 2 for p in piece) and "".join(piece) in _JOINABLE:
+                out.append("".join(piece))
+                i += k
+                break
+        else:
+            out.append(words[i])
+            i += 1
+    return out
+
+
+def _tens_y(m: re.Match) -> str:
+    return ("veinti" if m.group(1) == "veinte" else "dieci") + m.group(2)
+
+
 def strip_accents(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
@@ -129,8 +163,9 @@ def normalize(text: str) -> str:
     t = _NUM_PUNCT_RE.sub(" ", t)
     # "sooo" -> "so", "yesss" -> "yes"; real words never repeat a letter three times.
     t = _REPEAT_RE.sub(r"\1\1", t)
+    t = _TENS_Y_RE.sub(_tens_y, _THANKS_GIVING_RE.sub("thanksgiving", t))
     words = []
-    for w in t.split():
+    for w in _join_syllables(t.split()):
         w = _TYPOS.get(w, w)
         words.append(w)
     t = " ".join(words)
