@@ -521,8 +521,9 @@ def test_transcript_and_collected_answers():
     st = turns[-1].state
     lines = transcript(st)
     assert [t["speaker"] for t in lines] == ["assistant", "patient"] * 3 + ["assistant"]
-    assert lines[1] == {"speaker": "patient", "text": "yes", "intent": "affirm"}
-    assert lines[3] == {"speaker": "patient", "text": "march third nineteen eighty", "intent": "unclear"}
+    # identity answers carry no intent: they say who the patient is, nothing about the bill
+    assert lines[1] == {"speaker": "patient", "text": "yes", "intent": None}
+    assert lines[3] == {"speaker": "patient", "text": "march third nineteen eighty", "intent": None}
     assert lines[5] == {"speaker": "patient", "text": "I was never seen on that day", "intent": "dispute"}
     assert [t["text"] for t in lines if t["speaker"] == "assistant"] == [t.say for t in turns]
     assert all(t["intent"] is None for t in lines if t["speaker"] == "assistant")

@@ -40,6 +40,23 @@ _ALL_CHANNELS = re.compile(
     r"mensaje|mensajes|texto|textos|contacten|contactar|contacto|nada)\b"
 )
 
+# Read-back (docs/call-script.md): the kind of day a patient named decides which day "the one after" is.
+_WEEKDAY_WORD = re.compile(
+    r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tue|tues|wed|thu|thurs|fri|sat|sun"
+    r"|lunes|martes|miercoles|jueves|viernes|sabado|domingo)\b"
+)
+_NEXT_WORD = re.compile(r"\b(?:next|proximo|proxima|que viene|que entra)\b")
+_MONTH_END_WORDS = re.compile(
+    r"\b(?:end of (?:the |this )?month|month end|last day of (?:the |this )?month|fin(?:es|al)? de(?:l)? mes"
+    r"|ultimo dia del mes)\b"
+)
+# "no, the one after", "the following one", "no, el siguiente", "el de la otra semana"
+_ONE_AFTER = re.compile(
+    r"\b(?:the one after|one after (?:that|this)|the (?:next|following) one|the week after|the month after"
+    r"|the following (?:week|month|one)|after that one|el siguiente|la siguiente|el que sigue|la que sigue"
+    r"|el de (?:la )?(?:otra|siguiente|proxima) semana|el del (?:otro|siguiente|proximo) mes|el otro|despues de ese)\b"
+)
+
 _HANDOFF_LABELS = {
     "payment_plan": "Asked for a payment plan",
     "dispute": "Disputes the balance",
@@ -65,6 +82,7 @@ def start(ctx: CallContext) -> Turn:
         "vague": 0,
         "patient_turns": 0,
         "pending_date": None,
+        "pending_kind": None,
         "outcome": None,
         "transcript": [],
         "collected": {
@@ -134,6 +152,9 @@ def _identity(ctx: CallContext, st: dict, heard: Any, text: str | None) -> Turn:
         return _callback(ctx, st, heard)
 
     step = st["step"]
+    # What follows answers who they are (a name, a date of birth, a ZIP code): it is not a statement about
+    # the bill, so the timeline does not tag it ("March third nineteen eighty" is no promise to pay).
+    st["transcript"][-1]["intent"] = None
     if step == "verify_name":
         if intent == "affirm":
             st["misses"] = 0
@@ -221,19 +242,28 @@ def _resolve(ctx: CallContext, st: dict, heard: Any, text: str | None) -> Turn:
             return _end(ctx, st, [_p(ctx, "link_ok")], "paid")
         if intent in ("deny", "unclear"):
             return _link_wait(ctx, st)
+    if step == "confirm_date" and st.get("pending_kind") and _ONE_AFTER.search(spoken._fold(text or "")) and (
+        heard.date is None or heard.date.isoformat() == st["pending_date"]
+    ):
+        # "no, the one after": the next day of the same kind as the one read back
+        st["misses"] = 0
+        day = _one_after(st["pending_kind"], date.fromisoformat(st["pending_date"]))
+        return _read_back(ctx, st, day, st["pending_kind"], ambiguous=False)
     if step == "confirm_date":
         same_day = heard.date is None or heard.date.isoformat() == st["pending_date"]
         if intent in ("affirm", "promise_to_pay") and same_day and not heard.vague_date:
             return _record_promise(ctx, st)  # "yes", "yes, Friday", "I'll pay then"
         if intent in ("deny", "affirm", "promise_to_pay", "unclear") and has_date:
-            return _take_date(ctx, st, heard)
+            return _take_date(ctx, st, heard, text)
         if intent == "deny":
             st["step"], st["misses"] = "ask_date", 0
             return _ask(ctx, st, [_p(ctx, "ask_day_again")])
     if step in ("ask_how", "ask_date") and (
         intent == "promise_to_pay" or (has_date and intent in ("unclear", "affirm"))
+        # "a fin de mes" on the month's last day reads as today: which month is meant is asked at the read-back
+        or (intent == "pay_now" and heard.date is not None and _day_kind(text or "") == "month_end")
     ):
-        return _take_date(ctx, st, heard)
+        return _take_date(ctx, st, heard, text)
 
     if intent in LEGAL_STOPS:
         return _legal_stop(ctx, st, intent, text)
@@ -260,7 +290,7 @@ def _resolve(ctx: CallContext, st: dict, heard: Any, text: str | None) -> Turn:
     return _miss(ctx, st, "unclear", text)
 
 
-def _take_date(ctx: CallContext, st: dict, heard: Any) -> Turn:
+def _take_date(ctx: CallContext, st: dict, heard: Any, text: str | None = None) -> Turn:
     st["misses"] = 0
     if heard.amount is not None:
         st["collected"]["amount_offered"] = str(heard.amount)
@@ -275,18 +305,69 @@ def _take_date(ctx: CallContext, st: dict, heard: Any) -> Turn:
     if day < today:
         st["step"] = "ask_date"
         return _ask(ctx, st, [_p(ctx, "date_passed")])
+    kind = _day_kind(text or "")
+    return _read_back(ctx, st, day, kind, ambiguous=_ambiguous(kind, text or "", day, today))
+
+
+def _day_kind(text: str) -> str | None:
+    """What kind of day the patient named: "weekday" (Friday), "day" (the 5th), "month_end", or None."""
+    folded = spoken._fold(text)
+    if _MONTH_END_WORDS.search(folded):
+        return "month_end"
+    words = set(re.findall(r"[a-z]+", folded))
+    if words & spoken._MONTHS:
+        return None  # a month was named: there is no "other" one to mean
+    has_weekday = _WEEKDAY_WORD.search(folded) is not None
+    has_number = any(t.isdigit() and 1 <= int(t) <= 31 for t in spoken.words_to_digits(folded))
+    if has_weekday and not has_number:
+        return "weekday"
+    if has_number and not has_weekday:
+        return "day"
+    return None
+
+
+def _ambiguous(kind: str | None, text: str, day: date, today: date) -> bool:
+    """"next Friday" said early in the week, "the 5th" in a month's last week, "a fin de mes" on its last day."""
+    if kind == "weekday":
+        return _NEXT_WORD.search(spoken._fold(text)) is not None and day.isocalendar()[:2] == today.isocalendar()[:2]
+    if kind == "day":
+        return day.month != today.month and (_month_end(today) - today).days < 7
+    return kind == "month_end" and day == today
+
+
+def _month_end(d: date) -> date:
+    return (d.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def _one_after(kind: str, day: date) -> date:
+    if kind == "weekday":
+        return day + timedelta(days=7)
+    if kind == "month_end":
+        return _month_end(_month_end(day) + timedelta(days=1))
+    nxt = _month_end(day) + timedelta(days=1)  # "day": the same day next month, or that month's last
+    return nxt.replace(day=min(day.day, _month_end(nxt).day))
+
+
+def _read_back(ctx: CallContext, st: dict, day: date, kind: str | None, ambiguous: bool) -> Turn:
+    """Say back the day understood (with its weekday); when it could be another one, name that too."""
+    today = _today(ctx)
     if day > today + timedelta(days=ctx.promise_window_days):
         note = (
             f"Asked to pay on {day.isoformat()}, beyond the {ctx.promise_window_days}-day promise "
             "window; offered a payment plan"
         )
         return _handoff(ctx, st, "payment_plan", None, lead="too_far", note=note)
-    st["step"], st["pending_date"] = "confirm_date", day.isoformat()
+    st["step"], st["pending_date"], st["pending_kind"] = "confirm_date", day.isoformat(), kind
     spoken_day = long_date(day, _lang(ctx))
+    other = long_date(_one_after(kind, day), _lang(ctx)) if ambiguous and kind else None
     offered = st["collected"]["amount_offered"]
     if offered is not None:
         amount = money(_decimal(offered), ctx.currency, _lang(ctx))
+        if other:
+            return _ask(ctx, st, [_p(ctx, "read_back_amount_not", amount=amount, date=spoken_day, other=other)])
         return _ask(ctx, st, [_p(ctx, "read_back_amount", amount=amount, date=spoken_day)])
+    if other:
+        return _ask(ctx, st, [_p(ctx, "read_back_not", date=spoken_day, other=other)])
     return _ask(ctx, st, [_p(ctx, "read_back", date=spoken_day)])
 
 

@@ -49,6 +49,8 @@ PHRASES: dict[str, str] = {
     "date_passed": "That day has already passed. Which day would work for you?",
     "read_back": "{date}. Is that right?",
     "read_back_amount": "{amount} on {date}. Is that right?",
+    "read_back_not": "Just to be sure: {date}, not {other}. Is that right?",
+    "read_back_amount_not": "Just to be sure: {amount} on {date}, not {other}. Is that right?",
     "ask_day_again": "No problem. Which day would work for you?",
     "promise_recorded": "Thank you. I've noted that you plan to pay on {date}. Have a good day. Goodbye.",
     "too_far": "I'm not able to set a date that far out on this call, but our billing team can set up a payment plan with you.",

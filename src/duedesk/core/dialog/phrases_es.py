@@ -46,6 +46,8 @@ PHRASES: dict[str, str] = {
     "date_passed": "Ese día ya pasó. ¿Qué día le vendría bien?",
     "read_back": "El {date}. ¿Es correcto?",
     "read_back_amount": "{amount} el {date}. ¿Es correcto?",
+    "read_back_not": "Para confirmar: el {date}, no el {other}. ¿Es correcto?",
+    "read_back_amount_not": "Para confirmar: {amount} el {date}, no el {other}. ¿Es correcto?",
     "ask_day_again": "No hay problema. ¿Qué día le vendría bien?",
     "promise_recorded": "Gracias. He anotado que piensa pagar el {date}. Que tenga un buen día. Hasta luego.",
     "too_far": "No puedo fijar una fecha tan lejana en esta llamada, pero nuestro equipo de facturación puede acordar un plan de pagos con usted.",
