@@ -33,7 +33,11 @@ def test_packaged_training_data_matches_the_fixtures():
         assert (data / name).read_text(encoding="utf-8") == (FIXTURES / name).read_text(encoding="utf-8"), name
 
 
-@pytest.mark.parametrize("held_out", ["nlu_holdout3.jsonl", "nlu_holdout4.jsonl", "nlu_holdout4_speech.jsonl"])
+@pytest.mark.parametrize(
+    "held_out",
+    ["nlu_holdout3.jsonl", "nlu_holdout4.jsonl", "nlu_holdout4_speech.jsonl", "nlu_holdout5.jsonl",
+     "nlu_holdout5_speech.jsonl"],
+)
 def test_holdout3_is_not_in_the_training_data(held_out):
     assert held_out not in model.TRAINING_FILES
     data = resources.files("duedesk.core.nlu") / "data"
