@@ -211,3 +211,35 @@ def test_contact_by_any_means_is_a_cease(text):
 def test_contact_preferences(text, pref):
     r = u(text)
     assert (r.intent, r.preference) == ("contact_preference", pref)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("the friday after thanksgiving", date(2027, 11, 26)),
+        ("el lunes después de navidad", date(2026, 12, 28)),
+        ("before christmas, on december 20", date(2026, 12, 20)),
+        ("by the end of the year", date(2026, 12, 31)),
+        ("la quincena de enero", date(2027, 1, 15)),
+        ("two weeks", date(2026, 12, 15)),
+        ("when I get my tax refund on the 10th", date(2026, 12, 10)),
+    ],
+)
+def test_more_named_days(text, expected):
+    r = u(text)
+    assert (r.intent, r.date) == ("promise_to_pay", expected), text
+
+
+def test_after_a_holiday_with_no_other_day_is_vague():
+    r = u("after the 4th of july")
+    assert (r.date, r.vague_date) == (None, True)
+
+
+def test_amounts_on_two_days_are_a_plan():
+    r = u("I can send 60 friday and 60 on the 16th")
+    assert (r.intent, r.date) == ("payment_plan", date(2026, 12, 4))
+
+
+def test_a_legal_stop_carries_no_date():
+    r = u("we filed chapter seven in march")
+    assert (r.intent, r.date) == ("bankruptcy", None)

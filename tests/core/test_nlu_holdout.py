@@ -32,6 +32,10 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
         # after the issue-14 fixes: 99.4% / 99.2% and 96.5% / 100% (untouched: 87.6% / 85.7%, 85.3% / 90.0%)
         ("nlu_holdout4.jsonl", 350, 0.99, 0.99),
         ("nlu_holdout4_speech.jsonl", 165, 0.96, 0.99),
+        # written after those fixes (not blind to the rules): untouched 96.5% / promise dates 92.3% and 100% / 100%;
+        # after a second round of general fixes 98.2% / 100% and 100% / 100%
+        ("nlu_holdout5.jsonl", 110, 0.98, 0.99),
+        ("nlu_holdout5_speech.jsonl", 50, 0.99, 0.99),
     ],
 )
 def test_holdout_accuracy(name, n, intent_floor, date_floor):

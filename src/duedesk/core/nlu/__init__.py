@@ -104,6 +104,8 @@ def understand(text: str, now: datetime, tz: str, lang: str | None = None) -> Un
         intent = llm.classify_with_llm(text, lang, INTENTS) or "unclear"
     if intent == "already_paid" and when.date is not None:
         when = extract_date(t, today, lang, past=True)  # a payment made looks back: "I paid Friday"
+    elif intent in ("attorney", "bankruptcy", "cease_contact"):
+        when = DateResult()  # "we filed chapter seven in March": background, never a day to pay
     elif intent == "hardship" and when.date == today:
         when = DateResult()  # "I can't pay today": today is the day refused, not promised
     elif intent == "payment_plan" and when.date is not None:

@@ -83,6 +83,7 @@ _END_MONTH = re.compile(
 # "cada quincena" / "20 por quincena" is a schedule, not a day.
 _QUINCENA = re.compile(r"(?<!\bcada )(?<!\bpor )(?<!\bal )(?<!\bsegunda )(?<!\bprimera )\bquincena\b")
 # "cuando cobre la quincena" names the pay, not its day: vague, like "when I get paid"
+_QUINCENA_OF = re.compile(rf"\b(?:primera )?quincena de(?:l mes de)? (?P<m>{_MON})\b")
 _WHEN_PAID = re.compile(r"\b(?:cuando|en cuanto|apenas|hasta que) (?:me (?:paguen|depositen|llegue)|cobre|reciba)\b")
 _WEEKEND = re.compile(r"\b(?:weekend|fin de semana|finde)\b")
 _END_WEEK = re.compile(r"\bend of (?:the |this )?week\b")
@@ -91,6 +92,8 @@ _UNIT = r"(?P<u>days?|weeks?|months?|dias?|semanas?|mes|meses)"
 _COUNT = rf"(?P<n>\d{{1,3}}|{_NUMW})"
 _IN_N = re.compile(rf"\b(?:in|within|en|dentro de) {_COUNT} {_UNIT}\b")
 _GIVE_N = re.compile(rf"\b(?:give me|i need|need|dame|deme|necesito) (?:about |like |unos |como )?{_COUNT} {_UNIT}\b")
+# "two weeks" / "dos semanas" as the whole answer to "when?"
+_BARE_SPAN = re.compile(rf"^(?:like |about |maybe |unos |como |tal vez )?{_COUNT} {_UNIT}(?: (?:ok|okay|si|yes|mas o menos))?$")
 _N_FROM_NOW = re.compile(rf"\b{_COUNT} {_UNIT} from (?:now|today)\b|\bde hoy en (?P<h>ocho|quince|8|15)\b")
 
 _FIRST_OF_NEXT = re.compile(r"\b(?:the )?(?:1st|first) of (?:the |next )?month\b|\bprimero de(?:l)? mes\b")
@@ -186,6 +189,11 @@ def _count(word: str) -> int | None:
 
 
 def _fast(t: str, today: date, lang: str, past: bool) -> DateResult | None:
+    hol = find_holiday(t, today, past)
+    if hol is not None and hol[1]:
+        # "after the 4th of July" names no day, unless the rest of the reply does ("…, on the 8th")
+        rest = _fast(t[:hol[2][0]] + " " + t[hol[2][1]:], today, lang, past)
+        return rest if rest is not None and rest.date is not None else DateResult(None, vague=True)
     for rx in (_MONTH_DAY, _DAY_MONTH):
         m = rx.search(t)
         if m:
@@ -205,9 +213,8 @@ def _fast(t: str, today: date, lang: str, past: bool) -> DateResult | None:
                 d = _month_day(today, month, day, y, past)
                 if d:
                     return DateResult(d)
-    hol = find_holiday(t, today, past)
     if hol is not None:
-        return DateResult(hol[0], vague=hol[1])
+        return DateResult(hol[0])
     if _DAY_AFTER_TOMORROW.search(t):
         return DateResult(today + timedelta(days=2))
     if _DAY_BEFORE_YESTERDAY.search(t):
@@ -243,7 +250,7 @@ def _fast(t: str, today: date, lang: str, past: bool) -> DateResult | None:
     if m:
         return DateResult(_next_weekday(today, _WEEKDAYS[m.group("w")], past))
     # a span counts from today: "two weeks from today" is not today
-    m = _IN_N.search(t) or _N_FROM_NOW.search(t) or _GIVE_N.search(t)
+    m = _IN_N.search(t) or _N_FROM_NOW.search(t) or _GIVE_N.search(t) or _BARE_SPAN.match(t)
     if m:
         if m.groupdict().get("h"):
             return DateResult(today + timedelta(days=int(_count(m.group("h")) or 0)))
@@ -261,6 +268,9 @@ def _fast(t: str, today: date, lang: str, past: bool) -> DateResult | None:
         return DateResult(today - timedelta(days=1))
     if _TODAY.search(t):
         return DateResult(today)
+    m = _QUINCENA_OF.search(t)
+    if m and not past:
+        return DateResult(_month_day(today, _MONTHS[m.group("m")], 15, None, past))
     if _QUINCENA.search(t) and not past and not _WHEN_PAID.search(t):
         mid = date(today.year, today.month, 15)
         return DateResult(mid if today < mid else _end_of_month(today) if today < _end_of_month(today)

@@ -102,6 +102,8 @@ NAMES: dict[str, str] = {
     "black friday": "black_friday", "cyber monday": "cyber_monday",
     "christmas eve": "christmas_eve", "xmas eve": "christmas_eve", "christmas day": "christmas",
     "christmas": "christmas", "xmas": "christmas", "new years eve": "new_years_eve", "new year eve": "new_years_eve",
+    "end of the year": "new_years_eve", "end of year": "new_years_eve", "year end": "new_years_eve",
+    "last day of the year": "new_years_eve",
     # Spanish (accents stripped)
     "ano nuevo": "new_year", "dia de ano nuevo": "new_year", "primero de ano": "new_year",
     "dia de reyes": "epiphany", "dia de los reyes": "epiphany", "dia de los reyes magos": "epiphany",
@@ -135,7 +137,11 @@ _SHIFT = (
     r"|(?P<before>(?:the )?day before|(?:el )?dia (?:antes|anterior) de(?:l)?|(?:la )?vispera de(?:l)?)"
     r"|(?P<vague>after|before|despues de(?:l)?|antes de(?:l)?|around|por)"
 )
-_HOLIDAY = re.compile(rf"(?:\b(?:{_SHIFT}) (?:the |el |la )?)?\b(?P<name>{_NAME})\b")
+_WEEKDAYS = {"monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6,
+             "lunes": 0, "martes": 1, "miercoles": 2, "jueves": 3, "viernes": 4, "sabado": 5, "domingo": 6}
+# "the Friday after Thanksgiving", "el lunes después de Navidad": the first such weekday after the holiday
+_WD_AFTER = rf"(?:the |el )?(?P<wd>{'|'.join(_WEEKDAYS)}) (?:right )?(?:after|despues de(?:l)?|siguiente a(?:l)?) (?:the |el |la )?"
+_HOLIDAY = re.compile(rf"(?:\b{_WD_AFTER}|(?:\b(?:{_SHIFT}) (?:the |el |la )?))?\b(?P<name>{_NAME})\b")
 
 
 def holiday_in(key: str, year: int) -> date:
@@ -152,19 +158,21 @@ def holiday_in(key: str, year: int) -> date:
     return holiday_in(rule[1], year) + timedelta(days=rule[2])
 
 
-def find_holiday(t: str, today: date, past: bool = False) -> tuple[date | None, bool] | None:
-    """(date, vague) for the holiday normalised text ``t`` names, or None when it names none.
-    "after Christmas" names no day: (None, True)."""
+def find_holiday(t: str, today: date, past: bool = False) -> tuple[date | None, bool, tuple[int, int]] | None:
+    """(date, vague, span) for the holiday normalised text ``t`` names, or None when it names none.
+    "after Christmas" names no day: (None, True, span)."""
     m = _HOLIDAY.search(t)
     if not m:
         return None
     if m.group("vague"):
-        return None, True
+        return None, True, m.span()
     key = NAMES[m.group("name")]
     shift = 1 if m.group("after") else -1 if m.group("before") else 0
     years = (today.year, today.year - 1) if past else (today.year, today.year + 1)
     for y in years:
         d = holiday_in(key, y) + timedelta(days=shift)
+        if m.group("wd"):
+            d += timedelta(days=(_WEEKDAYS[m.group("wd")] - d.weekday()) % 7 or 7)
         if (d <= today) if past else (d >= today):
-            return d, False
-    return None, False
+            return d, False, m.span()
+    return None, False, m.span()

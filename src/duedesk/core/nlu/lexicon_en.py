@@ -116,7 +116,7 @@ INTENTS = {
         r"\bdid not (?:have|get|receive|go to|attend) (?:that|this|any|the|an?) (?:service|procedure|treatment|test|"
         r"appointment|visit|surgery|exam|checkup)",
         r"\bcancell?ed (?:that|the|my|this) (?:appointment|visit)\b",
-        r"\bfraud\w*\b", r"\brefund\b", r"\bsupposed to be (?:free|covered|no charge|included)\b",
+        r"\bfraud\w*\b", r"(?<!\btax )(?<!\bincome tax )\brefund\b", r"\bsupposed to be (?:free|covered|no charge|included)\b",
         r"\b(?:will not|am not|not going to|refuse to|should not have to|should not) (?:be )?pay\w*(?: for)? (?:this|that|it)\b",
         r"\bnot (?:paying|pay) for (?:something|a service|services)\b",
     ],
@@ -214,8 +214,8 @@ INTENTS = {
         # one payment split over two days: "half on the 5th and the rest on the 20th", "25 friday and 25 on the 1st"
         r"\b(?:half|part|some) (?:of it )?(?:on|by|this|next|friday|monday|tuesday|wednesday|thursday|saturday|sunday"
         r"|tomorrow|the \d)\b.*\b(?:and|then|plus) (?:the )?(?:rest|other half|remainder|balance)\b",
-        r"(?:\$ ?\d+|\b\d+ (?:dollars|bucks)?) ?(?:on|by|this|next) ?\w+(?: \w+)? (?:and|then|plus) (?:\$ ?\d+|\d+)"
-        r" (?:dollars |bucks )?(?:on|by|this|next)\b",
+        r"(?:\$ ?\d+|\b\d+ (?:dollars|bucks)?) ?(?:(?:on|by|this|next) )?(?:the )?\w+(?: \w+)? (?:and|then|plus) (?:\$ ?\d+|\d+)"
+        r" (?:dollars |bucks )?(?:on|by|this|next|the \d)",
         r"\b(?:pay|paying|pay it|pay this|pay that) (?:off )?(?:a little|a bit|some|little by little|bit by bit|slowly"
         r"|over time|in parts|in pieces|monthly|weekly|each month|every month|per month|a month|each week|every week"
         r"|every paycheck|each paycheck)",
