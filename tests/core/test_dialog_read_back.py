@@ -7,27 +7,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from duedesk.core import nlu
-from duedesk.core.dialog import collected, respond, start, transcript
-from duedesk.core.nlu import llm
+from duedesk.core.dialog import collected, transcript
 from tests.core.test_dialog import CTX, effect
+from tests.core.test_dialog_nlu import _rules_only, call  # noqa: F401  (the autouse fixture and the call helper)
 
 ES = replace(CTX, lang="es")
 DOB_EN = ("yes, this is Dana", "March third nineteen eighty")
 DOB_ES = ("sí, soy yo", "el tres de marzo de mil novecientos ochenta")
-
-
-@pytest.fixture(autouse=True)
-def _rules_only(monkeypatch):
-    monkeypatch.setattr(llm, "SETTINGS", llm.LlmSettings())
-
-
-def call(ctx, *said):
-    turns = [start(ctx)]
-    for text in said:
-        heard = nlu.understand(text, ctx.now, ctx.tz, ctx.lang) if text else None
-        turns.append(respond(ctx, turns[-1].state, heard, text))
-    return turns
 
 
 def test_next_friday_early_in_the_week_names_both_fridays_and_takes_the_one_after():
