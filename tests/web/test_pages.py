@@ -305,6 +305,20 @@ def test_settings_for_owner(login, owner, org):
     assert org.name == "Maple Clinic East" and org.callback_number == "+12125550100"
 
 
+def test_settings_keep_the_offices_holidays_and_closed_days(login, owner, org):
+    client = login(owner)
+    data = {"name": "Maple Clinic", "timezone": "America/New_York", "window_start": "09:00", "window_end": "18:00",
+            "window_days": "mon-fri", "holiday_calendar": "US", "closed_dates": "2026-12-24, 2026-12-31",
+            "open_dates": "2026-11-11"}
+    assert client.post("/settings/", {**data, "closed_dates": "Dec 24"}).status_code == 400
+    assert client.post("/settings/", data).status_code == 302
+    org.refresh_from_db()
+    assert org.closed_dates == ["2026-12-24", "2026-12-31"] and org.open_dates == ["2026-11-11"]
+    holidays, closed = org.days_closed(2026)
+    assert date(2026, 12, 25) in holidays and date(2026, 11, 11) not in holidays and date(2026, 12, 24) in closed
+    assert "2026-12-24, 2026-12-31" in client.get("/settings/").content.decode()
+
+
 def test_twilio_configured_when_sid_and_token_env(org, settings):
     from duedesk.web.settings_views import channel_status
 

@@ -277,6 +277,8 @@ class InvoiceIn(Schema):
     last_name: str | None = _text(100)
     phone: str | None = _text(importer.PHONE_MAX, "A phone or an email is needed", examples=["+12125550123"])
     email: str | None = _text(checks.EMAIL_MAX)
+    zip_code: str | None = Field(None, pattern=r"^\d{5}(-\d{4})?$", examples=["10001"],
+                                 description="The address's US ZIP code: its time zone and state rules apply")
     timezone: str | None = _text(64, "An IANA time zone", examples=["America/New_York"])
     language: Literal["en", "es"] | None = None
     date_of_birth: str | None = Field(None, pattern=DATE_TEXT, description="YYYY-MM-DD or MM/DD/YYYY, in the past")

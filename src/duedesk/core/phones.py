@@ -7,6 +7,7 @@ of returns None and the caller falls back to the next source.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import timezone as phone_timezone
@@ -95,6 +96,7 @@ def country_for_phone(e164: str, default: str = "US") -> str:
         return default
 
 
+@lru_cache(maxsize=4096)
 def timezone_for_phone(e164: str) -> str | None:
     """The number's zone when its area code maps to exactly one zone, else None."""
     try:
@@ -107,16 +109,21 @@ def timezone_for_phone(e164: str) -> str | None:
     return None
 
 
-def timezone_for_zip(zip_code: str) -> str | None:
-    """Zone for a US ZIP (or ZIP+4) by its first three digits; None when unknown."""
+def zip_prefix_lookup(zip_code: str | None, ranges: tuple[tuple[int, int, str], ...]) -> str | None:
+    """What a table of ZIP prefix ranges (first three digits, inclusive) says of a US ZIP (or ZIP+4)."""
     m = re.fullmatch(r"\s*(\d{5})(?:-?\d{4})?\s*", str(zip_code or ""))
     if not m:
         return None
     prefix = int(m.group(1)[:3])
-    for lo, hi, zone in _ZIP3_RANGES:
+    for lo, hi, value in ranges:
         if lo <= prefix <= hi:
-            return zone
+            return value
     return None
+
+
+def timezone_for_zip(zip_code: str) -> str | None:
+    """Zone for a US ZIP (or ZIP+4) by its first three digits; None when unknown."""
+    return zip_prefix_lookup(zip_code, _ZIP3_RANGES)
 
 
 def contact_timezone(*, zip_code: str | None, phone: str | None, fallback: str) -> str:

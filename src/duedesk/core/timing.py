@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 LEGAL_EARLIEST = time(8)
@@ -240,3 +241,32 @@ def day_of_month_on_or_after(day: date, dom: int) -> date:
         return candidate
     year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return date(year, month, min(dom, calendar.monthrange(year, month)[1]))
+
+
+@lru_cache(maxsize=64)
+def _public_holidays(country: str, year: int) -> frozenset[date]:
+    import holidays
+
+    return frozenset(holidays.country_holidays(country, years=year))
+
+
+def public_holidays(country: str, years: Iterable[int]) -> frozenset[date]:
+    """A country's public holidays in these years (US: the federal ones, observed days included), from the
+    `holidays` package; none for a blank or unknown country."""
+    if not country:
+        return frozenset()
+    try:
+        return frozenset().union(*(_public_holidays(country.upper(), y) for y in years))
+    except NotImplementedError:  # the package has no calendar for this country
+        return frozenset()
+
+
+def parse_dates(values: Iterable[str], field: str) -> frozenset[date]:
+    """ISO dates from a settings list; ValueError naming the field and the value."""
+    out = set()
+    for value in values or ():
+        try:
+            out.add(date.fromisoformat(str(value).strip()))
+        except ValueError:
+            raise ValueError(f"{field}: expected a date like 2026-12-24, got {value!r}") from None
+    return frozenset(out)

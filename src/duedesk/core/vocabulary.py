@@ -110,6 +110,19 @@ GATE_RULES = {
     "contact_preference": "outside the hours the patient asked for",
     "no_consent": "no consent on record for automated texts and calls to this number",
     "no_callback_number": "the organization has no callback number (set one in Settings)",
+    "window_area_code": "outside the send window where the phone's area code is",
+    "holiday": "a public holiday the office keeps",
+    "closed_day": "a day the office is closed",
+    "calls_per_day": "3 calls to this patient today, across all their invoices",
+    "call_after_unanswered": "a call to this patient went unanswered less than 5 minutes ago",
+    # State rules (core/states.py); a test checks every state rule has its words here.
+    "state_hours_FL": "outside Florida's hours for texts and calls (8 a.m. to 9 p.m.)",
+    "state_hours_OK": "outside Oklahoma's hours (texts 8 a.m. to 8 p.m., calls 9 a.m. to 8 p.m.)",
+    "state_hours_MD": "outside Maryland's hours for texts and calls (8 a.m. to 8 p.m.)",
+    "state_calls_FL": "Florida's limit of 3 calls about one invoice in 24 hours",
+    "state_calls_OK": "Oklahoma's limit of 3 calls about one invoice in 24 hours",
+    "state_calls_MD": "Maryland's limit of 3 calls about one invoice in 24 hours",
+    "state_calls_MA": "Massachusetts' limit of 2 calls about one invoice in 7 days",
 }
 
 # Every kind of timeline Event the code writes, with the label the timeline shows. A test reads the source

@@ -19,7 +19,7 @@ import yaml
 from jinja2 import TemplateAssertionError, TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
-from duedesk.core import vocabulary
+from duedesk.core import compliance, vocabulary
 from duedesk.core.conditions import ConditionError, compile_condition
 from duedesk.core.render import TEXT_ROOTS, template_problems
 
@@ -197,6 +197,14 @@ class WorkflowError(ValueError):
     def __init__(self, problems: list[Problem]):
         self.problems = list(problems)
         super().__init__("\n".join(f"line {p.line}: {p.message}" for p in self.problems))
+
+
+def _say(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    for unit, size in (("d", 1440), ("h", 60)):
+        if minutes and minutes % size == 0:
+            return f"{minutes // size}{unit}"
+    return f"{minutes} minutes" if minutes != 1 else "1 minute"
 
 
 def format_problems(problems: Iterable[Problem], filename: str) -> str:
@@ -713,7 +721,14 @@ class _Reader:
                     self.problem(value_node, f"{label}: retry every: {exc}")
         if attempts is None or every is None:
             return None
+        self._retry_limits(node, label, attempts, every)
         return Retry(attempts=attempts, every=every)
+
+    def _retry_limits(self, node: yaml.Node, label: str, attempts: int, every: timedelta) -> None:
+        """A retry the call rules would never let run as written is refused here, naming the block."""
+        for problem in compliance.retry_problems(attempts, every):
+            self.problem(node, f"{label}: retry {{attempts: {attempts}, every: {_say(every)}}} can't be "
+                               f"honoured: {problem}")
 
     def _branches(self, node: yaml.Node, label: str) -> tuple[Branch, ...]:
         if not isinstance(node, yaml.SequenceNode) or not node.value:

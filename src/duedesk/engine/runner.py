@@ -19,6 +19,8 @@ from duedesk.channels.paylinks import pay_link_for
 from duedesk.core import compliance, render
 from duedesk.core import workflow as wf
 from duedesk.core.contact_hours import ContactHours
+from duedesk.core.phones import timezone_for_phone
+from duedesk.core.states import states_for
 from duedesk.engine import actions, advance, definitions
 from duedesk.engine.advance import UNSETTLED, first_contact
 from duedesk.engine.models import Enrollment, Step
@@ -33,16 +35,29 @@ MAX_TRANSIENT_ATTEMPTS = 5
 _rng = random.Random()
 
 
+# A call that ended with nobody on the line (or is still ringing): no other call to the person for 5 minutes.
+UNANSWERED = ("no_answer", "voicemail", "busy", "failed", "")
+
+
 def gate_input(channel: str, invoice: Invoice, contact: Contact, now: datetime,
                purpose: str = "reminder") -> compliance.GateInput:
+    """What the gate needs to decide one send, read fresh. A text's line comes prefetched in a batch (it
+    asks for thousands); a call reads the invoice's and the person's recent calls too."""
     org = contact.organization
-    attempts = ()
+    attempts = person_calls = ()
+    last_unanswered = None
     if channel == "call":
         attempts = tuple(
             Call.objects.filter(invoice=invoice, created_at__gte=now - timedelta(days=7))
             .values_list("created_at", flat=True)
         )
+        recent = list(Call.objects.filter(contact=contact, created_at__gte=now - timedelta(days=2))
+                      .values_list("created_at", "ended_at", "outcome"))
+        person_calls = tuple(created for created, _, _ in recent)
+        last_unanswered = max((ended or created for created, ended, outcome in recent if outcome in UNANSWERED),
+                              default=None)
     line = lines.state(contact, channel, org.accept_provided_number)  # the number (or address) it goes to
+    holidays, closed = org.days_closed(now.year)
     return compliance.GateInput(
         channel=channel,
         now=now,
@@ -61,6 +76,12 @@ def gate_input(channel: str, invoice: Invoice, contact: Contact, now: datetime,
         purpose=purpose,
         legal_holds=frozenset(contact.legal_holds) | frozenset(invoice.legal_holds),
         contact_hours=ContactHours.from_stored(contact.contact_hours.get(channel)),
+        phone_tz=timezone_for_phone(contact.phone) if contact.phone else None,
+        states=states_for(contact.zip_code, contact.phone),
+        holidays=holidays,
+        closed_dates=closed,
+        person_calls=person_calls,
+        last_unanswered_call=last_unanswered,
     )
 
 

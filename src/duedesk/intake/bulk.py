@@ -24,7 +24,7 @@ from datetime import date, datetime
 from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone as django_timezone
 
-from duedesk.core.phones import timezone_for_phone
+from duedesk.core.phones import contact_timezone
 from duedesk.records.models import Contact, Event, Invoice, Organization
 
 # ----------------------------------------------------------------------------- remembering keys compactly
@@ -164,8 +164,9 @@ class BulkWriter:
         return walk(self.definition, self.first_step, anchors, self.now, tz, self.window)
 
     def new_contact_tz(self, row) -> str:
-        """Contact.tz() of a contact made from a row: no ZIP, the phone already in E.164."""
-        return row.timezone or (row.phone and timezone_for_phone(row.phone)) or self.org.timezone
+        """Contact.tz() of a contact made from a row: the phone already in E.164."""
+        return row.timezone or contact_timezone(zip_code=row.zip_code or None, phone=row.phone or None,
+                                                fallback=self.org.timezone)
 
     def prepare(self, rows: list) -> list[Prepared]:
         """Match each row's contact (phone, then email, else a new one) and plan its first step."""

@@ -32,8 +32,8 @@ from duedesk.core.phones import normalize_phone
 from duedesk.intake import checks
 from duedesk.records.models import Contact, Event, Invoice, Organization
 
-COLUMNS = ("external_ref", "first_name", "last_name", "phone", "email", "timezone", "language", "date_of_birth",
-           "amount_due", "currency", "due_date")
+COLUMNS = ("external_ref", "first_name", "last_name", "phone", "email", "zip_code", "timezone", "language",
+           "date_of_birth", "amount_due", "currency", "due_date")
 REQUIRED_COLUMNS = ("external_ref", "amount_due", "due_date")
 LANGUAGES = checks.LANGUAGES
 is_timezone = checks.is_timezone  # the CRM sync asks the importer
@@ -42,6 +42,7 @@ PHONE_MAX = 40  # as typed, before normalizing: "+1 (212) 555-0123 ext. 45" fits
 BULK_CHUNK = 2000
 PROGRESS_MIN_ROWS = 1000  # smaller files finish before a bar is worth drawing
 NOT_UTF8 = "the file is not UTF-8 (save it as CSV UTF-8)"
+ZIP_CODE = re.compile(r"\d{5}(-\d{4})?")
 MAX_AMOUNT = Decimal("9999999999.99")  # Invoice.amount_due: 12 digits, 2 after the point
 
 
@@ -97,6 +98,7 @@ class InvoiceRow:
     amount_due: Decimal
     currency: str
     due_date: date
+    zip_code: str = ""
 
 
 class RowProblem(Exception):
@@ -199,6 +201,9 @@ def check_row(raw: dict, line: int, org: Organization, now: datetime) -> tuple[I
     if not phone and not email:
         bad("phone", "is missing (a phone or an email is needed)")
 
+    zip_code = cell("zip_code")
+    if zip_code and not ZIP_CODE.fullmatch(zip_code):
+        bad("zip_code", f"{zip_code[:20]!r} is not a US ZIP code (12345 or 12345-6789)")
     zone = cell("timezone")
     if zone:
         try:
@@ -250,6 +255,7 @@ def check_row(raw: dict, line: int, org: Organization, now: datetime) -> tuple[I
     return InvoiceRow(
         line=line, external_ref=ref, first_name=first_name, last_name=last_name, phone=phone, email=email,
         timezone=zone, language=language, date_of_birth=dob, amount_due=amount, currency=currency, due_date=due,
+        zip_code=zip_code,
     ), []
 
 
@@ -389,7 +395,7 @@ def find_contact(org: Organization, phone: str, email: str) -> Contact | None:
 def contact_values(row: InvoiceRow) -> dict:
     """The fields of a contact made from a row."""
     return dict(first_name=row.first_name, last_name=row.last_name, phone=row.phone, email=row.email,
-                timezone=row.timezone, language=row.language or "en", date_of_birth=row.date_of_birth)
+                zip_code=row.zip_code, timezone=row.timezone, language=row.language or "en", date_of_birth=row.date_of_birth)
 
 
 def _new_contact(org: Organization, row: InvoiceRow) -> Contact:

@@ -10,7 +10,7 @@ from django.db import models
 
 from duedesk.core import vocabulary
 from duedesk.core.phones import contact_timezone
-from duedesk.core.timing import SendWindow
+from duedesk.core.timing import SendWindow, parse_dates, public_holidays
 from duedesk.records.fields import EncryptedDateField, EncryptedJSONField, EncryptedTextField
 
 
@@ -20,6 +20,12 @@ def _send_window(start: time, end: time, days: str) -> SendWindow:
     return SendWindow.from_config(start.strftime("%H:%M"), end.strftime("%H:%M"), days)
 
 
+@lru_cache(maxsize=256)
+def _days_closed(calendar: str, closed: tuple, opened: tuple, years: tuple[int, ...]):
+    worked = parse_dates(opened, "open_dates")
+    return (public_holidays(calendar, years) - worked, parse_dates(closed, "closed_dates") - worked)
+
+
 class Organization(models.Model):
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=200)
@@ -27,6 +33,12 @@ class Organization(models.Model):
     window_start = models.TimeField(default=time(9, 0))
     window_end = models.TimeField(default=time(19, 0))
     window_days = models.CharField(max_length=40, default="mon-sat", help_text="e.g. mon-sat or mon,tue,wed")
+    # Days outreach never runs, in the contact's local calendar: a country's public holidays (the
+    # `holidays` package; blank: none), plus dates the office closes, less holidays it works.
+    holiday_calendar = models.CharField(
+        max_length=10, default="US", blank=True, help_text="Public holidays of this country (US: federal); blank: none")
+    closed_dates = models.JSONField(default=list, blank=True, help_text="Extra closed days, YYYY-MM-DD")
+    open_dates = models.JSONField(default=list, blank=True, help_text="Holidays the office works anyway, YYYY-MM-DD")
     business_hours_start = models.TimeField(default=time(9, 0))
     business_hours_end = models.TimeField(default=time(17, 0))
     callback_number = models.CharField(max_length=20, blank=True)
@@ -69,6 +81,12 @@ class Organization(models.Model):
 
     def send_window(self) -> SendWindow:
         return _send_window(self.window_start, self.window_end, self.window_days)
+
+    def days_closed(self, year: int) -> tuple[frozenset, frozenset]:
+        """(public holidays, the office's own closed days) from the year before to the year after; the
+        holidays it works (`open_dates`) left out."""
+        return _days_closed(self.holiday_calendar, tuple(self.closed_dates or ()), tuple(self.open_dates or ()),
+                            (year - 1, year, year + 1))
 
 
 class Membership(models.Model):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from zoneinfo import available_timezones
 
 from django import forms
@@ -11,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from duedesk.core.phones import normalize_phone
-from duedesk.core.timing import SendWindow
+from duedesk.core.timing import SendWindow, parse_dates
 from duedesk.records.models import Membership, Organization
 from duedesk.web import accounts
 from duedesk.web.access import member, scoped
@@ -21,16 +23,46 @@ owner_only = member(roles=("owner",))
 
 class OrganizationForm(forms.ModelForm):
     timezone = forms.ChoiceField(label="Time zone", choices=[(z, z) for z in sorted(available_timezones())])
+    holiday_calendar = forms.ChoiceField(label="Public holidays (no reminders)", required=False,
+                                         choices=[("US", "US federal holidays"), ("", "None")])
+    closed_dates = forms.CharField(label="Other closed days", required=False,
+                                   help_text="Dates like 2026-12-24, separated by commas")
+    open_dates = forms.CharField(label="Holidays you work", required=False,
+                                 help_text="Holidays on which reminders still go out, like 2026-11-11")
 
     class Meta:
         model = Organization
         fields = ["name", "timezone", "window_start", "window_end", "window_days", "callback_number",
-                  "voicemail_name", "billing_email"]
+                  "voicemail_name", "billing_email", "holiday_calendar"]
         widgets = {"window_start": forms.TimeInput(attrs={"type": "time"}),
                    "window_end": forms.TimeInput(attrs={"type": "time"})}
         labels = {"window_start": "Send window opens", "window_end": "Send window closes",
                   "window_days": "Send days", "callback_number": "Callback number",
                   "voicemail_name": "Name said in voicemails"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("closed_dates", "open_dates"):
+            self.initial[name] = ", ".join(getattr(self.instance, name) or ())
+
+    def _dates(self, name: str) -> list[str]:
+        parts = [p for p in re.split(r"[,\s]+", self.cleaned_data.get(name) or "") if p]
+        try:
+            return sorted(d.isoformat() for d in parse_dates(parts, name))
+        except ValueError:
+            bad = next(p for p in parts if not _is_date(p))
+            raise forms.ValidationError(f"{self.fields[name].label}: '{bad}' is not a date like 2026-12-24.") from None
+
+    def clean_closed_dates(self):
+        return self._dates("closed_dates")
+
+    def clean_open_dates(self):
+        return self._dates("open_dates")
+
+    def save(self, commit=True):
+        self.instance.closed_dates = self.cleaned_data["closed_dates"]
+        self.instance.open_dates = self.cleaned_data["open_dates"]
+        return super().save(commit)
 
     def clean_callback_number(self):
         raw = self.cleaned_data.get("callback_number", "")
@@ -50,6 +82,14 @@ class OrganizationForm(forms.ModelForm):
         except ValueError as error:
             self.add_error("window_days", f"Send window: {error}")
         return data
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 class InviteForm(forms.Form):
