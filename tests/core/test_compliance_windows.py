@@ -114,3 +114,17 @@ def test_every_state_rule_has_its_words_and_a_source():
             assert rule.hours_rule in vocabulary.GATE_RULES
         if rule.call_limit:
             assert rule.calls_rule in vocabulary.GATE_RULES
+
+
+def test_a_landline_gets_no_text_and_3_automated_calls_in_30_days_without_consent():
+    noon = datetime(2026, 12, 7, 17, 0, tzinfo=UTC)
+    d = check(gate(now=noon, line_type="landline"))
+    assert isinstance(d, Block) and d.rule == "landline_text"
+    assert check(gate(now=noon, line_type="landline", purpose="reply")).rule == "landline_text"
+    assert check(gate(now=noon, line_type="mobile")) == Allow()
+    calls = tuple(noon - timedelta(days=d) for d in (2, 9, 20))
+    assert check(gate(now=noon, channel="call", line_type="landline", line_calls=calls[:2])) == Allow()
+    d = check(gate(now=noon, channel="call", line_type="landline", line_calls=calls))
+    assert d.rule == "landline_calls" and d.until == noon - timedelta(days=20) + timedelta(days=30)
+    assert check(gate(now=noon, channel="call", line_type="landline", line_calls=calls, line_consent=True)) == Allow()
+    assert check(gate(now=noon, channel="call", line_type="mobile", line_calls=calls)) == Allow()

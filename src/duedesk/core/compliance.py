@@ -12,6 +12,7 @@ Rules, checked in this order (the first that applies names the decision):
      address for email, shared by every contact on it)
   3a. no_consent             Block  automated texts and calls only: no consent for billing on record
                                     for the number (or it was revoked)
+     landline_text           Block  a text to a number the line-type lookup says is a landline
   4. invoice_paid /          Block  nothing left to remind about
      invoice_written_off /
      invoice_disputed
@@ -27,6 +28,8 @@ Rules, checked in this order (the first that applies names the decision):
                                     HELP reply could not name one; asked again a day later
      calls_per_day           Defer  calls only: 3 calls to this person today (their local day),
                                     across all their invoices; until the next day
+     landline_calls          Defer  calls only: 3 automated calls to this landline in 30 days
+                                    without the owner's consent; until the oldest drops out
      call_after_unanswered   Defer  calls only: within 5 minutes of a call to this person that
                                     reached no one (or is still ringing)
  10. calendars (all must be open at once; the one that opens last names the Defer):
@@ -84,6 +87,9 @@ CONSENTED_CHANNELS = frozenset({"sms", "call"})  # TCPA: automated texts and cal
 NO_CALLBACK_RETRY = timedelta(days=1)
 PERSON_DAILY_CALLS = 3  # calls to one person in one local day, across all their invoices
 UNANSWERED_REST = timedelta(minutes=5)  # no call sooner after one that reached no one
+LANDLINE = "landline"
+LANDLINE_CALLS = 3  # automated calls to a residential line without consent ...
+LANDLINE_PERIOD = timedelta(days=30)  # ... in any 30 days
 _SEARCH_ROUNDS = 200  # calendars that never open together (zones with no common hour) give up here
 
 
@@ -133,6 +139,9 @@ class GateInput:
     closed_dates: frozenset[date] = frozenset()  # other days the organization is closed
     person_calls: tuple[datetime, ...] = ()  # calls to this person, all invoices, at least since yesterday
     last_unanswered_call: datetime | None = None  # when the person's latest call that reached no one ended
+    line_type: str | None = None  # the number's line type (Twilio Lookup: "landline", "mobile", ...); None unknown
+    line_consent: bool = False  # the number's owner consented to automated calls
+    line_calls: tuple[datetime, ...] = ()  # automated calls to this number, at least the last 30 days
 
 
 def check(g: GateInput) -> Decision:
@@ -140,6 +149,8 @@ def check(g: GateInput) -> Decision:
     if g.purpose == "reply":
         if g.channel in g.unreachable:
             return Block("channel_unreachable", f"{g.channel} was reported unreachable")
+        if g.channel == "sms" and g.line_type == LANDLINE:
+            return Block("landline_text", "the number is a landline: it cannot receive texts")
         return Allow()
 
     for hold, detail in LEGAL_HOLDS.items():
@@ -153,6 +164,8 @@ def check(g: GateInput) -> Decision:
         return Block("channel_unreachable", f"{g.channel} was reported unreachable")
     if g.purpose == "reminder" and g.channel in CONSENTED_CHANNELS and g.consent is None:
         return Block("no_consent", "no consent on record for automated texts and calls to this number")
+    if g.channel == "sms" and g.line_type == LANDLINE:
+        return Block("landline_text", "the number is a landline: it cannot receive texts")
     if g.invoice_status in _BLOCKING_STATUSES:
         return Block(f"invoice_{g.invoice_status}", f"the invoice is {g.invoice_status.replace('_', ' ')}")
     if g.invoice_balance <= 0:
@@ -190,6 +203,9 @@ def check(g: GateInput) -> Decision:
                        "spoke with the contact in the last 7 days")
         later_than("calls_per_day", person_day_release(g.person_calls, g.now, g.tz),
                    f"{PERSON_DAILY_CALLS} calls to this person today, across all their invoices")
+        if g.line_type == LANDLINE and not g.line_consent:
+            later_than("landline_calls", call_frequency_release(g.line_calls, g.now, LANDLINE_CALLS, LANDLINE_PERIOD),
+                       f"{LANDLINE_CALLS} automated calls to this landline in 30 days without consent")
         if g.last_unanswered_call is not None:
             later_than("call_after_unanswered", g.last_unanswered_call + UNANSWERED_REST,
                        "a call to this person went unanswered less than 5 minutes ago")
@@ -332,7 +348,7 @@ def _validate(g: GateInput) -> None:
         value = getattr(g, name)
         if value is not None and (value.tzinfo is None or value.utcoffset() is None):
             raise ValueError(f"{name}: expected a timezone-aware datetime")
-    for name in ("call_attempts", "person_calls"):
+    for name in ("call_attempts", "person_calls", "line_calls"):
         if any(a.tzinfo is None or a.utcoffset() is None for a in getattr(g, name)):
             raise ValueError(f"{name}: expected timezone-aware datetimes")
 

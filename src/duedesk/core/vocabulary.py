@@ -115,6 +115,8 @@ GATE_RULES = {
     "closed_day": "a day the office is closed",
     "calls_per_day": "3 calls to this patient today, across all their invoices",
     "call_after_unanswered": "a call to this patient went unanswered less than 5 minutes ago",
+    "landline_text": "the number is a landline: texts cannot reach it",
+    "landline_calls": "3 automated calls to this landline in 30 days without consent",
     # State rules (core/states.py); a test checks every state rule has its words here.
     "state_hours_FL": "outside Florida's hours for texts and calls (8 a.m. to 9 p.m.)",
     "state_hours_OK": "outside Oklahoma's hours (texts 8 a.m. to 8 p.m., calls 9 a.m. to 8 p.m.)",

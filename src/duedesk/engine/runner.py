@@ -196,7 +196,8 @@ class StepRunner:
         log(enrollment.organization_id, "step.blocked", now, contact=enrollment.contact, invoice=enrollment.invoice,
             channel=channel, step=step.step_id, rule=decision.rule)
         definition = definitions.parsed(enrollment.workflow)
-        if decision.rule in ("opted_out", "channel_unreachable"):
+        if decision.rule in ("opted_out", "channel_unreachable", "landline_text"):
+            # A landline cannot take a text: the workflow goes on as for an unreachable number (to the call).
             outcome = "opted_out" if decision.rule == "opted_out" else "unreachable"
             advance.go_to_step(enrollment, definition.next_for(step.step_id, outcome), now)
         elif decision.rule == "outreach_off":

@@ -247,3 +247,21 @@ def test_signing_round_trip_with_repeated_fields():
     assert not validate("secret", url, {**params, "MessageStatus": "failed"}, signature)
     assert not validate("other", url, params, signature)
     assert not validate("secret", url, params, None)
+
+
+def test_line_type_from_lookup_v2_on_the_lookups_host(fake):
+    fake.line_types["+12125550142"] = "landline"
+    with TwilioRest(fake.account_sid, fake.auth_token, base_url="http://127.0.0.1:9", lookups_url=fake.base_url,
+                    timeout=2.0) as client:  # the REST host is elsewhere: the lookup goes to its own host
+        assert client.line_type("+12125550142")["type"] == "landline"
+        assert client.line_type(PATIENT)["type"] == "mobile"
+        assert client.line_type("+1") == {}  # not a number Twilio knows: no line type
+    assert fake.lookups == ["+12125550142", PATIENT, "+1"]
+
+
+def test_a_lookup_with_wrong_credentials_is_refused(fake):
+    with TwilioRest(fake.account_sid, "wrong", base_url=fake.base_url, lookups_url=fake.base_url,
+                    timeout=2.0) as client:
+        with pytest.raises(TransportError) as refused:
+            client.line_type(PATIENT)
+    assert refused.value.http_status == 401 and refused.value.permanent

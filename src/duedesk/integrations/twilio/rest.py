@@ -12,6 +12,7 @@ import email.utils
 import time
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -36,9 +37,11 @@ class TwilioRest:
         timeout: float = 10.0,
         client: httpx.Client | None = None,
         sleep=time.sleep,
+        lookups_url: str = "https://lookups.twilio.com",
     ) -> None:
         self.account_sid = account_sid
         self.base_url = base_url.rstrip("/")
+        self.lookups_url = lookups_url.rstrip("/")
         self._auth = httpx.BasicAuth(account_sid, auth_token)
         self._owns_client = client is None
         self._client = client or httpx.Client(timeout=timeout, headers={"User-Agent": "duedesk"})
@@ -169,6 +172,15 @@ class TwilioRest:
             params["Status"] = status
         return self._list("/Calls.json", "calls", params)
 
+    # -- lookups -------------------------------------------------------------------
+    def line_type(self, number: str) -> dict:
+        """Lookup v2's line type intelligence for an E.164 number: {"type": "landline" | "mobile" |
+        "fixedVoip" | ..., "carrier_name": ..., "error_code": ...}; {} when Twilio has none for it.
+        A read: retried like the others on a 429, a 5xx or a dropped connection."""
+        body = self._request("GET", f"/v2/PhoneNumbers/{quote(number, safe='')}",
+                             params={"Fields": "line_type_intelligence"}, base=self.lookups_url)
+        return body.get("line_type_intelligence") or {}
+
     # -- transport -----------------------------------------------------------------
     def _request(
         self,
@@ -179,8 +191,11 @@ class TwilioRest:
         params: dict | None = None,
         idempotency_key: str | None = None,
         absolute_path: bool = False,
+        base: str | None = None,
     ) -> dict:
-        if absolute_path:
+        if base is not None:  # another Twilio host (Lookups): the path is its own
+            url = base + path
+        elif absolute_path:
             url = self.base_url + path
         else:
             url = f"{self.base_url}/{API_VERSION}/Accounts/{self.account_sid}{path}"

@@ -46,6 +46,7 @@ class TwilioConfig:
     auth_token: str
     base_url: str
     timeout: float = 10.0
+    lookups_url: str = "https://lookups.twilio.com"
 
 
 def auth_token(org) -> str:
@@ -60,7 +61,7 @@ def twilio_config(org) -> TwilioConfig | None:
     if not sid or not token:
         return None
     return TwilioConfig(sid, token, (settings.TWILIO_BASE_URL or DEFAULT_BASE_URL).rstrip("/"),
-                        float(settings.TWILIO_TIMEOUT))
+                        float(settings.TWILIO_TIMEOUT), settings.TWILIO_LOOKUPS_URL)
 
 
 def smtp_configured() -> bool:
@@ -90,7 +91,7 @@ def rest_for(org) -> TwilioRest | None:
         client = _clients.get(config)
         if client is None:
             client = TwilioRest(config.account_sid, config.auth_token, base_url=config.base_url,
-                                timeout=config.timeout)
+                                timeout=config.timeout, lookups_url=config.lookups_url)
             _clients[config] = client
         return client
 

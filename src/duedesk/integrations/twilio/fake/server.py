@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import httpx
 
@@ -25,6 +25,7 @@ from duedesk.integrations.twilio.signing import sign
 TEST_ACCOUNT_SID = "AC" + "d0e0de5c" * 4
 SERVICE_NUMBER = "+15005550006"  # stands in for the number a Messaging Service picks
 _REPEATED = {"StatusCallbackEvent", "MediaUrl"}
+_LOOKUP = re.compile(r"^/v2/PhoneNumbers/(?P<number>[^/]+)$")
 _ROUTE = re.compile(
     r"^/2010-04-01/Accounts/(?P<account>[^/]+)/(?P<kind>Messages|Calls|IncomingPhoneNumbers)(?:/(?P<sid>[^/.]+))?\.json$"
 )
@@ -65,6 +66,10 @@ class FakeTwilio:
         self.inbound: list[dict] = []
         # The account's own numbers and where Twilio sends what comes in to them (set by tests).
         self.numbers: dict[str, dict[str, str]] = {}
+        # Lookup v2: each number's line type ("landline", "mobile", "fixedVoip"...; default mobile) and
+        # every number looked up, in order.
+        self.line_types: dict[str, str] = {}
+        self.lookups: list[str] = []
         self.default_callee = Callee.person()
         self._now = clock or res.now_utc
         self._lock = threading.RLock()
@@ -142,6 +147,7 @@ class FakeTwilio:
             self.messages.clear()
             self.calls.clear()
             self.inbound.clear()
+            self.lookups.clear()
             self._by_sid.clear()
             self._idempotent.clear()
             self._counters.clear()
@@ -217,6 +223,9 @@ class FakeTwilio:
             body = res.error_body(20003, "Authenticate", 401)
             body["detail"] = "Your AccountSid or AuthToken was incorrect."
             return _reply(h, 401, body, {"WWW-Authenticate": 'Basic realm="Twilio API"'})
+        lookup = _LOOKUP.match(split.path)
+        if lookup and method == "GET":
+            return _reply(h, *self._lookup(unquote(lookup["number"]), query))
         route = _ROUTE.match(split.path)
         if not route or route["account"] != self.account_sid:
             return _reply(
@@ -236,6 +245,28 @@ class FakeTwilio:
         if delay:
             self._stopping.wait(delay)  # recorded already: this is the timeout-after-accept case
         _reply(h, status, body)
+
+    def _lookup(self, number: str, query: dict) -> tuple[int, dict]:
+        """Lookup v2 (GET /v2/PhoneNumbers/{number}): line type intelligence when asked for in Fields;
+        the type is the one a test set in `line_types`, else "mobile"."""
+        with self._lock:
+            self._counters["lookups"] += 1
+            self.lookups.append(number)
+            kind = self.line_types.get(number, "mobile")
+        valid = bool(re.fullmatch(r"\+[1-9]\d{6,14}", number))
+        fields = ",".join(query.get("Fields", [])).split(",")
+        intelligence = None
+        if valid and "line_type_intelligence" in fields:
+            intelligence = {"type": kind, "carrier_name": "Fake Carrier", "mobile_country_code": None,
+                            "mobile_network_code": None, "error_code": None}
+        return 200, {
+            "calling_country_code": "1" if number.startswith("+1") else None,
+            "country_code": "US" if number.startswith("+1") else None,
+            "phone_number": number, "national_format": None, "valid": valid,
+            "validation_errors": None if valid else ["INVALID_LENGTH"],
+            "caller_name": None, "sim_swap": None, "call_forwarding": None,
+            "line_type_intelligence": intelligence, "url": f"{self.base_url}/v2/PhoneNumbers/{number}",
+        }
 
     def _authorized(self, header: str | None) -> bool:
         if not header or not header.startswith("Basic "):
