@@ -51,8 +51,9 @@ def gate_input(channel: str, invoice: Invoice, contact: Contact, now: datetime,
             Call.objects.filter(invoice=invoice, created_at__gte=now - timedelta(days=7))
             .values_list("created_at", flat=True)
         )
+        # A call the provider did not take ("retrying": its own step tries again) never rang: not counted.
         recent = list(Call.objects.filter(contact=contact, created_at__gte=now - timedelta(days=2))
-                      .values_list("created_at", "ended_at", "outcome"))
+                      .exclude(status="retrying").values_list("created_at", "ended_at", "outcome"))
         person_calls = tuple(created for created, _, _ in recent)
         last_unanswered = max((ended or created for created, ended, outcome in recent if outcome in UNANSWERED),
                               default=None)
