@@ -11,6 +11,7 @@ from datetime import datetime
 
 from duedesk.channels.base import Accepted, CallRequest, Outgoing
 from duedesk.channels.models import SimulatedSend
+from duedesk.records import bulk
 
 
 class SimulatedTransport:
@@ -36,7 +37,7 @@ class SimulatedTransport:
         rows = [SimulatedSend(channel=m.channel, to=m.to, body=m.body, idempotency_key=m.idempotency_key,
                               provider_id=self._provider_id("SM" if m.channel == "sms" else "EM"), at=self.clock())
                 for m in msgs]
-        SimulatedSend.objects.bulk_create(rows)
+        bulk.insert(rows)
         return [Accepted(r.provider_id, "sent") for r in rows]
 
     def lookup(self, idempotency_key: str, to: str, since: datetime) -> Accepted | None:

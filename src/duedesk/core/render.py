@@ -80,10 +80,12 @@ def lang_code(lang: str | None) -> str:
     return "es" if (lang or "").lower().replace("_", "-").split("-")[0] == "es" else "en"
 
 
+@lru_cache(maxsize=4096)  # babel's formatting is most of the cost of a text; amounts and dates repeat
 def money(amount: Decimal, currency: str, lang: str) -> str:
     return format_currency(Decimal(amount), currency, locale=_LOCALES[lang_code(lang)])
 
 
+@lru_cache(maxsize=4096)
 def long_date(d: date, lang: str) -> str:
     return format_date(d, _LONG_DATE[lang_code(lang)], locale=_LOCALES[lang_code(lang)])
 

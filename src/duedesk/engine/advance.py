@@ -24,6 +24,7 @@ from django.db.models import Count, Q
 from duedesk.engine import definitions
 from duedesk.engine.models import Enrollment, Step
 from duedesk.engine.planning import Anchors, walk
+from duedesk.records import bulk
 from duedesk.records.models import Instalment, Invoice, Message, Promise
 from duedesk.records.timeline import event, save_all
 
@@ -88,7 +89,7 @@ def forward(moves: list[Move], now: datetime, promises: dict | None = None) -> l
         invoice_ids = [m.enrollment.invoice_id for m in moves]
         if promises is None:
             promises = {p.invoice_id: p for p in Promise.objects.filter(
-                invoice_id__in=invoice_ids, status="pending").order_by("created_at", "pk")}
+                invoice_id__any=invoice_ids, status="pending").order_by("created_at", "pk")}
         instalments = _next_instalments(invoice_ids)
         occurrences = _occurrences([m.enrollment.pk for m in moves])
         events, made, finished = [], [], []
@@ -121,7 +122,7 @@ def forward(moves: list[Move], now: datetime, promises: dict | None = None) -> l
         if finished:
             cancel_not_started(finished, now)
         _write_enrollments([m.enrollment for m in moves])
-        Step.objects.bulk_create([s for s in made if s is not None])
+        bulk.insert([s for s in made if s is not None])
         save_all(events)
         return made
 
@@ -138,24 +139,37 @@ def complete(steps: list[tuple[Step, str]], now: datetime, promises: dict | None
     with transaction.atomic():
         # The enrollments first, as a payment does (invoice, enrollments, steps): no deadlock between them.
         live = dict(Enrollment.objects.select_for_update().filter(
-            pk__in=[s.enrollment_id for s, _ in steps]).order_by("pk").values_list("pk", "status"))
-        by_time: dict[datetime, list[int]] = defaultdict(list)
-        by_outcome: dict[str, list[int]] = defaultdict(list)
+            pk__any=[s.enrollment_id for s, _ in steps]).order_by("pk").values_list("pk", "status"))
+        done = []
         for step, outcome in steps:
             step.status, step.outcome, step.lease_until = "done", outcome, None
             step.finished_at = (finished_at or {}).get(step.pk, now)
-            by_time[step.finished_at].append(step.pk)
-            by_outcome[outcome].append(step.pk)
-        for outcome, ids in by_outcome.items():  # most of a batch shares one outcome and one moment
-            Step.objects.filter(pk__in=ids).update(status="done", outcome=outcome, lease_until=None)
-        for at, ids in by_time.items():
-            Step.objects.filter(pk__in=ids).update(finished_at=at)
+            done.append((step.pk, outcome, step.finished_at))
+        mark_done(done)
         moves = []
         for step, outcome in steps:
             if live.get(step.enrollment_id) in Enrollment.LIVE:
                 definition = definitions.parsed(step.enrollment.workflow)
                 moves.append(Move(step.enrollment, definition.next_for(step.step_id, outcome), outcome))
         forward(moves, now, promises)
+
+
+def mark_done(done: list[tuple[int, str, datetime]]) -> None:
+    """Steps done, each with its outcome and moment: one UPDATE for the batch."""
+    groups = {(outcome, at) for _, outcome, at in done}
+    if len(groups) == 1:  # most of a batch: one outcome, one moment
+        outcome, at = groups.pop()
+        Step.objects.filter(pk__any=[pk for pk, _, _ in done]).update(
+            status="done", outcome=outcome, finished_at=at, lease_until=None)
+        return
+    values = ", ".join(["(%s, %s, %s)"] * len(done))
+    at = "CAST(v.finished_at AS timestamptz)" if connection.vendor == "postgresql" else "v.finished_at"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH v(id, outcome, finished_at) AS (VALUES {values}) "
+            f"UPDATE engine_step SET status = 'done', outcome = v.outcome, finished_at = {at}, lease_until = NULL "
+            "FROM v WHERE engine_step.id = v.id",
+            [p for pk, outcome, moment in done for p in (pk, outcome, connection.ops.adapt_datetimefield_value(moment))])
 
 
 def complete_step(step: Step, outcome: str, now: datetime) -> None:
@@ -181,7 +195,7 @@ def cancel_not_started(enrollment_ids: list[int], now: datetime) -> int:
     """A finished enrollment's steps that were not handed to a provider stop here, claimed ones included:
     a batch checks each step right before its provider call and skips one it no longer holds. A step is
     `sending` only from that check to the provider's answer, so it is left to settle (or be reconciled)."""
-    return Step.objects.filter(enrollment_id__in=enrollment_ids, status__in=NOT_STARTED).update(
+    return Step.objects.filter(enrollment_id__any=enrollment_ids, status__in=NOT_STARTED).update(
         status="cancelled", finished_at=now, lease_until=None)
 
 
@@ -191,19 +205,19 @@ def _write_enrollments(enrollments: list[Enrollment]) -> None:
         groups[(e.current_step, e.status, e.exit_reason, e.ended_at, json.dumps(e.data, sort_keys=True))].append(
             e.pk)
     for (current, status, reason, ended, data), ids in groups.items():
-        Enrollment.objects.filter(pk__in=ids).update(current_step=current, status=status, exit_reason=reason,
+        Enrollment.objects.filter(pk__any=ids).update(current_step=current, status=status, exit_reason=reason,
                                                      ended_at=ended, data=json.loads(data))
 
 
 def _occurrences(enrollment_ids: list[int]) -> dict[tuple[int, str], int]:
-    rows = (Step.objects.filter(enrollment_id__in=enrollment_ids)
+    rows = (Step.objects.filter(enrollment_id__any=enrollment_ids)
             .values_list("enrollment_id", "step_id").annotate(n=Count("id")))
     return {(e, sid): n for e, sid, n in rows}
 
 
 def _next_instalments(invoice_ids: list[int]) -> dict[int, date]:
     first: dict[int, date] = {}
-    for invoice_id, due in (Instalment.objects.filter(invoice_id__in=invoice_ids, status="pending")
+    for invoice_id, due in (Instalment.objects.filter(invoice_id__any=invoice_ids, status="pending")
                             .order_by("due_date").values_list("invoice_id", "due_date")):
         first.setdefault(invoice_id, due)
     return first
@@ -249,7 +263,7 @@ def first_contact(invoice_ids: list[int], field: str, now: datetime) -> None:
     """Invoice.first_texted_at / first_called_at: the earliest sms.sent / call.placed event's time, written
     by the caller in the transaction that writes that event (one UPDATE for a batch)."""
     Invoice.objects.filter(Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gt": now}),
-                           pk__in=invoice_ids).update(**{field: now})
+                           pk__any=invoice_ids).update(**{field: now})
 
 
 def set_provider_ids(messages: list[Message]) -> None:

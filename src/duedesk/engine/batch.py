@@ -13,6 +13,7 @@ unusual (calls, workflow blocks, a blocked or failed send, a retry) goes to the 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
@@ -24,8 +25,8 @@ from duedesk.engine import advance, definitions
 from duedesk.engine.lease import LEASE
 from duedesk.engine.models import Enrollment, Step
 from duedesk.engine.runner import StepRunner, compose, gate_input, message_context
-from duedesk.records import lines
-from duedesk.records.models import Invoice, Message, Promise
+from duedesk.records import bulk, lines
+from duedesk.records.models import Invoice, Message, Organization, Promise
 from duedesk.records.timeline import event, save_all
 
 TEXTS = ("sms", "email")
@@ -49,29 +50,29 @@ class BatchRunner:
         return max(1, min(batch, int(self.pace * 2)))
 
     def run(self, ids: list[int], clock) -> None:
-        steps = list(
-            Step.objects.filter(pk__in=ids, status="claimed", leased_by=self.worker_id)
-            .select_related("enrollment__invoice__contact__organization", "enrollment__workflow")
-            .order_by("run_at", "pk")
-        )
+        # What the batch needs to sort its steps; everything the gate reads is read again right before
+        # each handover (_check_and_record).
+        rows = list(Step.objects.filter(pk__any=ids, status="claimed", leased_by=self.worker_id)
+                    .order_by("run_at", "pk")
+                    .values_list("pk", "kind", "attempts", "organization_id", "enrollment__status",
+                                 "enrollment__invoice_id"))
+        organizations = Organization.objects.in_bulk({row[3] for row in rows})
         texts = []
-        for step in steps:
-            contact = step.enrollment.invoice.contact
-            step.enrollment.contact, step.enrollment.organization = contact, contact.organization
-            if step.kind in TEXTS and step.enrollment.status in Enrollment.LIVE and step.attempts == 0:
-                texts.append(step)
+        for pk, kind, attempts, organization_id, enrollment_status, invoice_id in rows:
+            if kind in TEXTS and enrollment_status in Enrollment.LIVE and attempts == 0:
+                texts.append(Due(pk, kind, invoice_id, organizations[organization_id]))
             else:
                 try:
-                    self.single.run(step.pk, clock())
+                    self.single.run(pk, clock())
                 except Exception:
                     # One bad step doesn't hold up the batch; its lease expires and it is recovered.
-                    logger.exception("step %s failed", step.pk)
+                    logger.exception("step %s failed", pk)
         if texts:
             self._texts(texts, clock)
 
     # ------------------------------------------------------------------ texts and emails
 
-    def _texts(self, steps: list[Step], clock) -> None:
+    def _texts(self, steps: list[Due], clock) -> None:
         for transport, group in self._by_transport(steps):
             rate = getattr(transport, "rate", None)
             if rate:
@@ -81,7 +82,7 @@ class BatchRunner:
             for handover in handovers:
                 self._hand_over(transport, handover, clock)
 
-    def _hand_over(self, transport, steps: list[Step], clock) -> None:
+    def _hand_over(self, transport, steps: list[Due], clock) -> None:
         checked = self._check_and_record(steps, clock())
         if checked is None:
             return
@@ -118,34 +119,38 @@ class BatchRunner:
         with transaction.atomic():
             # Only rows still ours: a batch that stalled past its lease may find a peer already reconciled one.
             mine = set(Step.objects.select_for_update().filter(
-                pk__in=[s.step.pk for s in sent], status="sending", leased_by=self.worker_id)
+                pk__any=[s.step.pk for s in sent], status="sending", leased_by=self.worker_id)
                 .values_list("pk", flat=True))
             advance.settle_sends([s for s in sent if s.step.pk in mine], now, promises)
 
-    def _check_and_record(self, steps: list[Step], now: datetime):
+    def _check_and_record(self, due: list[Due], now: datetime):
         """The gate on fresh rows, and the messages committed as `sending`, in one transaction right before
         the provider call. Steps this worker no longer holds (a payment cancelled them, a lease ran out) are
         left alone; blocked ones go to the single-step runner, which logs the rule and takes the route."""
-        ids = [s.pk for s in steps]
         with transaction.atomic():
             # The invoices first, in one order: a payment in flight holds its invoice, and we wait for it.
-            invoice_ids = sorted({s.enrollment.invoice_id for s in steps})
-            invoices = {i.pk: i for i in Invoice.objects.select_for_update(no_key=True, of=("self",)).filter(pk__in=invoice_ids)
-                        .select_related("contact__organization").order_by("pk")}
+            invoice_ids = sorted({d.invoice_id for d in due})
+            invoices = {i.pk: i for i in Invoice.objects.select_for_update(no_key=True, of=("self",))
+                        .filter(pk__any=invoice_ids).select_related("contact").defer("contact__date_of_birth")
+                        .order_by("pk")}
             lines.prefetch(i.contact for i in invoices.values())  # the gate reads the line each send goes to
-            fresh = {s.pk: s for s in Step.objects.filter(pk__in=ids, status="claimed", leased_by=self.worker_id)
-                     .select_related("enrollment__workflow")}
-            promises = {p.invoice_id: p for p in Promise.objects.filter(invoice_id__in=invoice_ids, status="pending")
+            organizations = Organization.objects.in_bulk({d.organization.pk for d in due})
+            fresh = {s.pk: s for s in Step.objects.filter(pk__any=[d.pk for d in due], status="claimed",
+                                                          leased_by=self.worker_id).select_related("enrollment")}
+            workflows = definitions.versions({s.enrollment.workflow_id for s in fresh.values()})
+            promises = {p.invoice_id: p for p in Promise.objects.filter(invoice_id__any=invoice_ids, status="pending")
                         .order_by("created_at", "pk")}
             allowed, deferred, blocked = [], [], []
-            for old in steps:
-                step = fresh.get(old.pk)
+            for d in due:
+                step = fresh.get(d.pk)
                 if step is None:
                     continue  # cancelled (paid, disputed, STOP routed elsewhere) or no longer ours
                 enrollment = step.enrollment
                 invoice = invoices[enrollment.invoice_id]
                 contact = invoice.contact
+                contact.organization = organizations[contact.organization_id]
                 enrollment.invoice, enrollment.contact, enrollment.organization = invoice, contact, contact.organization
+                enrollment.workflow = workflows[enrollment.workflow_id]
                 if enrollment.status not in Enrollment.LIVE:
                     blocked.append(step)
                     continue
@@ -164,10 +169,10 @@ class BatchRunner:
         ready = [s for s in allowed if s.pk in messages]
         return (ready, messages, promises) if ready else None
 
-    def _by_transport(self, steps: list[Step]):
+    def _by_transport(self, steps: list[Due]):
         groups: dict[int, tuple] = {}
         for step in steps:
-            transport = self.transports_for(step.enrollment.organization).for_channel(step.kind)
+            transport = self.transports_for(step.organization).for_channel(step.kind)
             groups.setdefault(id(transport), (transport, []))[1].append(step)
         return list(groups.values())
 
@@ -183,7 +188,7 @@ class BatchRunner:
         for step, decision in deferred:
             by_until.setdefault(decision.until, []).append(step.pk)
         for until, ids in by_until.items():  # one window opening for most of a batch
-            Step.objects.filter(pk__in=ids).update(status="pending", run_at=until, lease_until=None, leased_by="")
+            Step.objects.filter(pk__any=ids).update(status="pending", run_at=until, lease_until=None, leased_by="")
         save_all([
             event(s.organization_id, "step.deferred", now, contact=s.enrollment.contact,
                   invoice=s.enrollment.invoice, channel=s.kind, step=s.step_id, rule=d.rule, until=d.until)
@@ -199,16 +204,25 @@ class BatchRunner:
             invoice, contact = enrollment.invoice, enrollment.contact
             ctx = message_context(invoice, contact, promises.get(invoice.pk), now=now)
             built[step.pk] = compose(step, definitions.parsed(enrollment.workflow), invoice, contact, now, ctx)
-        existing = {m.idempotency_key: m for m in Message.objects.filter(
-            idempotency_key__in=[m.idempotency_key for m in built.values()])}
-        fresh = [m for m in built.values() if m.idempotency_key not in existing]
-        Message.objects.bulk_create(fresh)
-        for pk, message in built.items():
-            if message.idempotency_key in existing:  # a send recovered after a crash: same row, same key
-                old = existing[message.idempotency_key]
-                old.body, old.subject, old.status = message.body, message.subject, "sending"
-                old.save(update_fields=["body", "subject", "status"])
-                old.html = getattr(message, "html", "")
-                built[pk] = old
-        Step.objects.filter(pk__in=list(built)).update(status="sending", lease_until=now + LEASE)
+        # A send recovered after a crash (confirmed never sent) has its row already: same row, same key.
+        existing = dict(Message.objects.filter(step_id__any=list(built)).exclude(idempotency_key=None)
+                        .values_list("idempotency_key", "pk"))
+        bulk.insert([m for m in built.values() if m.idempotency_key not in existing])
+        for message in built.values():
+            if message.idempotency_key in existing:
+                message.pk = existing[message.idempotency_key]
+                message._state.adding = False
+                Message.objects.filter(pk=message.pk).update(body=message.body, subject=message.subject,
+                                                              status="sending")
+        Step.objects.filter(pk__any=list(built)).update(status="sending", lease_until=now + LEASE)
         return built
+
+
+@dataclass
+class Due:
+    """A claimed text or email as the batch sorts it (the gate reads the rows again before sending)."""
+
+    pk: int
+    kind: str
+    invoice_id: int
+    organization: Organization

@@ -21,6 +21,12 @@ def parsed(workflow: Workflow) -> wf.Workflow:
     return _parse_cached(workflow.source)
 
 
+def versions(ids) -> dict[int, Workflow]:
+    """The workflow versions a batch runs, read once for the batch (not joined to every step: a
+    version's YAML would be read and parsed as many times as it has steps)."""
+    return Workflow.objects.in_bulk(set(ids))
+
+
 def current(org: Organization, slug: str | None = None) -> Workflow | None:
     slug = slug or org.workflow_slug
     return Workflow.objects.filter(organization=org, slug=slug).order_by("-version").first()

@@ -118,7 +118,8 @@ def compose(step: Step, definition: wf.Workflow, invoice: Invoice, contact: Cont
         subject, body, html = render.render_email(subject_src, definition.text(step_def.template, ctx.lang), ctx)
         to = contact.email
     message = Message(
-        organization_id=contact.organization_id, contact=contact, invoice=invoice, step=step, channel=step.kind,
+        organization_id=contact.organization_id, contact_id=contact.pk, invoice_id=invoice.pk, step_id=step.pk,
+        channel=step.kind,
         direction="out", to=to, subject=subject, body=body, status="sending",
         idempotency_key=step.idempotency_key, created_at=now,
     )
@@ -211,8 +212,8 @@ class StepRunner:
 
     def _record_message(self, step, step_def, definition, invoice, contact, channel, now):
         built = compose(step, definition, invoice, contact, now, message_context(invoice, contact, now=now))
-        fields = ("organization_id", "contact", "invoice", "step", "channel", "direction", "to", "subject", "body",
-                  "status", "created_at")
+        fields = ("organization_id", "contact_id", "invoice_id", "step_id", "channel", "direction", "to", "subject",
+                  "body", "status", "created_at")
         message, _ = Message.objects.update_or_create(  # a retry reuses the row and its key
             idempotency_key=step.idempotency_key, defaults={f: getattr(built, f) for f in fields})
         message.html = built.html

@@ -54,7 +54,7 @@ def claim(worker_id: str, now: datetime, limit: int = 100, lease: timedelta = LE
         qs = _skip_locked(Step.objects.filter(status="pending", run_at__lte=now).order_by("run_at", "pk"))
         ids = list(qs.values_list("pk", flat=True)[:limit])
         if ids:
-            Step.objects.filter(pk__in=ids, status="pending").update(
+            Step.objects.filter(pk__any=ids, status="pending").update(
                 status="claimed", leased_by=worker_id, lease_until=now + lease
             )
         return ids

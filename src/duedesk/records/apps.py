@@ -11,6 +11,7 @@ class RecordsConfig(AppConfig):
         from django.conf import settings
 
         from duedesk.core.nlu import llm, model
+        from duedesk.records import bulk  # noqa: F401 - registers the `__any` lookup
 
         model.configure(enabled=settings.NLU_MODEL)
         llm.configure(**settings.LLM)

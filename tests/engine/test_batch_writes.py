@@ -1,0 +1,75 @@
+"""The batch's writes per batch, not per row (records/bulk.py, advance.mark_done): the rows read back as the
+ORM would have written them, on both databases."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+
+from duedesk.engine.advance import mark_done, new_step
+from duedesk.engine.models import Enrollment, Step
+from duedesk.records import bulk
+from duedesk.records.fields import TOKEN_PREFIX
+from duedesk.records.models import Event, Handoff, Message
+from duedesk.records.timeline import event, save_all
+
+pytestmark = pytest.mark.django_db
+
+
+def _enrollment(invoice, org, clock):
+    from duedesk.engine import definitions
+
+    return Enrollment.objects.create(organization=org, invoice=invoice, contact=invoice.contact,
+                                     workflow=definitions.current(org), current_step="heads_up",
+                                     started_at=clock())
+
+
+def test_bulk_insert_gives_ids_and_writes_json_times_and_encrypted_fields(make_invoice, org, clock):
+    invoice = make_invoice()
+    contact = invoice.contact
+    events = save_all([event(org, "sms.sent", clock() + timedelta(seconds=i), contact=contact, invoice=invoice,
+                             channel="sms", step="heads_up", body=f"text {i}", n=i) for i in range(3)])
+    assert all(e.pk for e in events)
+    stored = list(Event.objects.filter(invoice=invoice).order_by("pk"))
+    assert [e.pk for e in stored] == [e.pk for e in events]
+    assert [e.detail for e in stored] == [{"step": "heads_up", "body": f"text {i}", "n": i} for i in range(3)]
+    assert [e.at for e in stored] == [clock() + timedelta(seconds=i) for i in range(3)]
+    assert stored[0].contact_id == contact.pk and stored[0].channel == "sms"
+
+    message = bulk.insert([Message(organization=org, contact=contact, invoice=invoice, to=contact.phone,
+                                   body="Hola", created_at=clock())])[0]
+    row = Message.objects.get(pk=message.pk)
+    assert (row.body, row.status, row.direction, row.idempotency_key) == ("Hola", "sending", "out", None)
+    assert row.updated_at is not None  # auto_now, as save() would set it
+
+    handoff = bulk.insert([Handoff(organization=org, contact=contact, invoice=invoice, reason="payment_plan",
+                                   summary="Wants to pay in three parts", collected={"amount": "40"},
+                                   created_at=clock())])[0]
+    again = Handoff.objects.get(pk=handoff.pk)
+    assert (again.summary, again.collected) == ("Wants to pay in three parts", {"amount": "40"})
+    with connection.cursor() as cursor:  # encrypted at rest, read back in clear
+        cursor.execute("SELECT summary FROM records_handoff WHERE id = %s", [handoff.pk])
+        assert cursor.fetchone()[0].startswith(TOKEN_PREFIX)
+
+
+def test_any_lookup_matches_the_ids_given_and_nothing_for_none(make_invoice, org, clock):
+    enrollments = [_enrollment(make_invoice(), org, clock) for _ in range(3)]
+    steps = bulk.insert([new_step(org.pk, e.pk, "heads_up", "sms", 1, clock(), clock()) for e in enrollments])
+    assert sorted(Step.objects.filter(pk__any=[steps[0].pk, steps[2].pk]).values_list("pk", flat=True)) == \
+        sorted([steps[0].pk, steps[2].pk])
+    assert Step.objects.filter(enrollment_id__any={enrollments[1].pk}).get().pk == steps[1].pk
+    assert not Step.objects.filter(pk__any=[]).exists()
+
+
+def test_mark_done_writes_each_steps_outcome_and_moment_in_one_update(make_invoice, org, clock):
+    enrollments = [_enrollment(make_invoice(), org, clock) for _ in range(3)]
+    steps = bulk.insert([new_step(org.pk, e.pk, "heads_up", "sms", 1, clock(), clock(), status="sending")
+                         for e in enrollments])
+    later = clock() + timedelta(seconds=2)
+    mark_done([(steps[0].pk, "sent", clock()), (steps[1].pk, "sent", later), (steps[2].pk, "answered", later)])
+    rows = {s.pk: (s.status, s.outcome, s.finished_at, s.lease_until)
+            for s in Step.objects.filter(pk__any=[s.pk for s in steps])}
+    assert rows == {steps[0].pk: ("done", "sent", clock(), None), steps[1].pk: ("done", "sent", later, None),
+                    steps[2].pk: ("done", "answered", later, None)}
