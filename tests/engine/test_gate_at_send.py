@@ -86,3 +86,40 @@ def test_a_rate_limited_sender_claims_about_two_seconds_of_work(make_invoice, cl
     # Then it claims ten at a time, not a hundred: no text waits long behind others this worker holds.
     assert [w.tick() for _ in range(3)] == [10, 10, 5]
     assert SimulatedSend.objects.count() == 28
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_retried_text_is_checked_with_its_invoice_locked_so_a_payment_in_flight_comes_first(
+        make_invoice, clock, transports, monkeypatch):
+    """A retry goes through the single-step runner. It holds the invoice while it asks the gate and marks the
+    step `sending` (as the batch and a payment do), so a payment committing meanwhile waits and then finds
+    nothing handed over, or comes first and the gate sees it: never a text after the payment committed."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL")
+    import psycopg
+
+    from duedesk.engine import runner
+
+    invoice = make_invoice(due=date(2026, 12, 10))
+    actions.enroll_invoice(invoice, clock())
+    Step.objects.filter(enrollment__invoice=invoice).update(attempts=1)  # a retry after a 429
+    params = connection.get_connection_params()
+    locked = []
+    real_check = runner.compliance.check
+
+    def check_while_a_payment_tries(gate):
+        with psycopg.connect(**{k: v for k, v in params.items() if k != "cursor_factory"}, autocommit=True) as other:
+            try:
+                other.execute("SELECT id FROM records_invoice WHERE id = %s FOR UPDATE NOWAIT", [invoice.pk])
+                locked.append(False)
+            except psycopg.errors.LockNotAvailable:
+                locked.append(True)
+        return real_check(gate)
+
+    monkeypatch.setattr(runner.compliance, "check", check_while_a_payment_tries)
+    assert Worker(lambda org: transports, clock=clock, worker_id="w").tick() == 1
+    assert locked == [True]
+    assert _texted(invoice) == 1

@@ -147,7 +147,11 @@ class StepRunner:
     # ------------------------------------------------------------------ phase 1: decide and record
 
     def _prepare(self, step_pk: int, now: datetime):
+        invoice_id = Step.objects.filter(pk=step_pk).values_list("enrollment__invoice_id", flat=True).first()
         with transaction.atomic():
+            # The invoice first, as a payment and the batch take it: a payment in flight finishes before the
+            # gate reads the invoice, so a step it cancels is never marked `sending` behind its back.
+            Invoice.objects.select_for_update(no_key=True).filter(pk=invoice_id).values_list("pk").first()
             step = (
                 Step.objects.select_for_update(of=("self",))
                 .select_related("enrollment__invoice__contact__organization", "enrollment__workflow")
