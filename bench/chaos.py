@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -64,7 +65,8 @@ class Workers:
     def __init__(self, env: dict, logs: Path, batch: int):
         self.env, self.logs, self.batch = env, logs, batch
         self.procs: list[subprocess.Popen] = []
-        self.killed_at: dict[int, float] = {}  # pid -> monotonic time of our SIGKILL
+        self.killed_at: dict[str, float] = {}  # worker id -> monotonic time of our SIGKILL
+        self.id_of: dict[int, str] = {}  # pid -> the worker id it logged (host:machine:pid:token)
         self.exits: list[tuple[int, int]] = []  # (pid, returncode) of exits we did not cause
         self.started = 0
         self.log_of: dict[int, Path] = {}
@@ -84,8 +86,11 @@ class Workers:
     def at_work(self) -> list[subprocess.Popen]:
         """Workers past their start (Python, Django, the first connection take seconds on a busy machine)."""
         for proc in self.procs:
-            if proc.pid not in self.ready_at and " started" in self.log_of[proc.pid].read_text(errors="replace"):
-                self.ready_at[proc.pid] = time.monotonic()
+            if proc.pid not in self.ready_at:
+                started = re.search(r"worker (\S+) started", self.log_of[proc.pid].read_text(errors="replace"))
+                if started:
+                    self.ready_at[proc.pid] = time.monotonic()
+                    self.id_of[proc.pid] = started.group(1)
         return [proc for proc in self.procs if proc.pid in self.ready_at]
 
     def kill_one(self, rng: random.Random) -> bool:
@@ -94,7 +99,7 @@ class Workers:
             return False
         victim = rng.choice(working)
         victim.send_signal(signal.SIGKILL)
-        self.killed_at[victim.pid] = time.monotonic()
+        self.killed_at[self.id_of[victim.pid]] = time.monotonic()
         victim.wait()  # reaped at once: a zombie would still look alive to its peers
         self.procs.remove(victim)
         self.start()
@@ -189,7 +194,9 @@ def run(args, url: str, scratch: str) -> dict:
            "DUEDESK_TWILIO_BASE_URL": fake.base_url, "DUEDESK_TWILIO_TIMEOUT": TWILIO_TIMEOUT}
     workers = Workers(env, logs, args.batch)
     paid: dict[int, datetime] = {}  # invoice -> a moment just after its payment committed
-    held_seen: dict[int, float] = {}  # killed pid -> last time rows were still leased to it
+    held_seen: dict[str, float] = {}  # killed worker -> last time rows were still leased to it
+    held_sending: dict[str, float] = {}  # the same, for rows in `sending` (they wait for a lookup)
+    alone = {"since": None, "longest": 0.0}  # stretches with no worker at work (all killed or starting)
     terminations = cuts = 0
     try:
         for _ in range(args.workers):
@@ -239,7 +246,12 @@ def run(args, url: str, scratch: str) -> dict:
                 print(f"{t - started:6.1f}s at provider {len(fake.messages):>6} steps {counts}", file=sys.stderr)
                 trace_at = t + 2
             if t >= watch_at:
-                watch(workers, held_seen, Step)
+                watch(workers, held_seen, held_sending, Step)
+                if chaos and not workers.at_work():
+                    alone["since"] = alone["since"] or t
+                    alone["longest"] = max(alone["longest"], t - alone["since"])
+                else:
+                    alone["since"] = None
                 workers.check()
                 watch_at = t + 0.5
                 if not chaos and len(paid) >= args.paid:
@@ -265,7 +277,7 @@ def run(args, url: str, scratch: str) -> dict:
     # Lost: an unpaid invoice's text not sent, or a paid one's neither sent nor stopped (left in flight).
     lost = [status for inv, status in steps.items()
             if (inv not in paid and status != "done") or (inv in paid and status not in ("done", "cancelled"))]
-    stranded = [held_seen.get(pid, killed) - killed for pid, killed in workers.killed_at.items()]
+    stranded = [held_seen.get(worker_id, killed) - killed for worker_id, killed in workers.killed_at.items()]
     return {
         "due_texts": args.texts,
         "texts_at_provider": len(fake.messages),
@@ -286,6 +298,9 @@ def run(args, url: str, scratch: str) -> dict:
                                     default=0.0), 1),
         "faults_injected": fake.counters.get("faults_injected", 0),
         "max_stranded_s": round(max(stranded, default=0.0), 1),
+        "max_stranded_sending_s": round(max((held_sending[w] - workers.killed_at[w] for w in held_sending),
+                                            default=0.0), 1),
+        "longest_without_a_worker_s": round(alone["longest"], 1),
         "seconds": round(time.monotonic() - started, 1),  # from the first worker at work to idle
         "worker_logs": str(logs),
     }
@@ -318,15 +333,17 @@ def pay_one(rng, org, paid, actions, Step, Invoice) -> None:  # noqa: N803 - mod
     paid[invoice.pk] = datetime.now(UTC)  # the commit happened before this moment
 
 
-def watch(workers: Workers, held_seen: dict, Step) -> None:  # noqa: N803
-    """Which killed workers still hold rows: their steps are stranded until a peer takes them."""
+def watch(workers: Workers, held_seen: dict, held_sending: dict, Step) -> None:  # noqa: N803
+    """Which killed workers still hold rows: their steps are stranded until a peer takes them. Workers are
+    told apart by their whole id, not the pid alone (a busy machine reuses pids)."""
     holders = Step.objects.filter(status__in=("claimed", "sending")).exclude(leased_by="").values_list(
-        "leased_by", flat=True).distinct()
+        "leased_by", "status").distinct()
     t = time.monotonic()
-    for holder in holders:
-        parts = holder.split(":")
-        if len(parts) == 4 and parts[2].isdigit() and int(parts[2]) in workers.killed_at:
-            held_seen[int(parts[2])] = t
+    for holder, status in holders:
+        if holder in workers.killed_at:
+            held_seen[holder] = t
+            if status == "sending":
+                held_sending[holder] = t
 
 
 if __name__ == "__main__":

@@ -46,12 +46,7 @@ def actor_of(user) -> str:
 
 
 def assign(handoff: Handoff, assignee, now: datetime, *, actor: str) -> Handoff:
-    with transaction.atomic():
-        handoff.assignee = assignee
-        handoff.save(update_fields=["assignee"])
-        log(handoff.organization_id, "handoff.assigned", now, contact=handoff.contact, invoice=handoff.invoice,
-            handoff=handoff, actor=actor, to=assignee.get_username() if assignee else None)
-    return handoff
+    return actions.assign_handoff(handoff, assignee, now, actor=actor)
 
 
 def add_note(contact: Contact, text: str, now: datetime, *, actor: str, handoff: Handoff | None = None,
@@ -128,12 +123,7 @@ def set_payment_plan(invoice: Invoice, instalments: list[tuple[date, Decimal]], 
     if not instalments:
         raise ValueError("a payment plan needs at least one instalment")
     with transaction.atomic():
-        invoice.instalments.filter(status="pending").delete()
-        rows = [
-            Instalment.objects.create(organization_id=invoice.organization_id, invoice=invoice, due_date=d,
-                                      amount=a, created_at=now)
-            for d, a in sorted(instalments)
-        ]
+        rows = actions.replace_instalments(invoice, instalments, now)
         actions.exit_invoice_enrollments(invoice, "payment_plan", now)
         invoice = actions.set_invoice_status(invoice, "in_plan", now, actor=actor, note="payment plan")
         if invoice.paused_until:
@@ -183,11 +173,5 @@ def resolve(handoff: Handoff, outcome: str, now: datetime, *, actor: str, note: 
             actions.set_invoice_status(invoice, outcome, now, actor=actor, note=note)
         elif outcome == "paid":
             actions.mark_invoice_paid(invoice, now, actor=actor, source="staff")
-        handoff.status = "resolved"
-        handoff.resolution = outcome
-        handoff.resolution_note = note
-        handoff.resolved_at = now
-        handoff.save(update_fields=["status", "resolution", "resolution_note", "resolved_at"])
-        log(handoff.organization_id, "handoff.resolved", now, contact=handoff.contact, invoice=invoice,
-            handoff=handoff, actor=actor, outcome=outcome, note=note)
+        actions.close_handoff(handoff, outcome, now, actor=actor, note=note, invoice=invoice)
     return handoff

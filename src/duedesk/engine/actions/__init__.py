@@ -23,7 +23,7 @@ from duedesk.engine.actions.enrollments import (
     start_on_event,
     step_key,
 )
-from duedesk.engine.actions.handoffs import open_handoff
+from duedesk.engine.actions.handoffs import assign_handoff, close_handoff, open_handoff
 from duedesk.engine.actions.invoices import (
     CLOSED_TO_PAYMENTS,
     InvoiceClosed,
@@ -31,6 +31,7 @@ from duedesk.engine.actions.invoices import (
     pause_invoice,
     record_payment,
     record_refund,
+    replace_instalments,
     set_invoice_status,
     settle_instalments,
     update_invoice,
@@ -41,7 +42,8 @@ from duedesk.engine.actions.promises import mark_promise_broken, record_promise
 __all__ = [
     "CLOSED_INVOICE", "CLOSED_TO_PAYMENTS", "InvoiceClosed", "_cancel_pending", "complete_step", "enroll_invoice", "exit_invoice_enrollments",
     "finish_enrollment", "give_consent", "go_to_step", "mark_invoice_paid", "mark_promise_broken", "mark_unreachable",
-    "open_handoff", "opt_in", "opt_out", "pause_invoice", "pending_steps", "plan_retry", "record_conversation",
+    "open_handoff", "assign_handoff", "close_handoff", "replace_instalments", "opt_in", "opt_out", "pause_invoice",
+    "pending_steps", "plan_retry", "record_conversation",
     "record_payment", "record_refund", "record_promise", "replan_invoice", "revoke_consent", "route_outcome", "run_branch", "run_update",
     "set_invoice_status", "set_outreach", "settle_instalments", "start_on_event", "step_key", "update_invoice", "values_for",
 ]

@@ -37,3 +37,27 @@ def open_handoff(contact: Contact, reason: str, now: datetime, *, invoice: Invoi
             actor=actor, reason=reason, summary=summary, collected=collected or {})
         transaction.on_commit(lambda: signals.handoff_opened.send(sender=Handoff, handoff_id=handoff.pk))
         return handoff
+
+
+def assign_handoff(handoff: Handoff, assignee, now: datetime, *, actor: str) -> Handoff:
+    """Give the handoff to a person (or to nobody)."""
+    with transaction.atomic():
+        handoff.assignee = assignee
+        handoff.save(update_fields=["assignee"])
+        log(handoff.organization_id, "handoff.assigned", now, contact=handoff.contact, invoice=handoff.invoice,
+            handoff=handoff, actor=actor, to=assignee.get_username() if assignee else None)
+    return handoff
+
+
+def close_handoff(handoff: Handoff, outcome: str, now: datetime, *, actor: str, note: str = "",
+                  invoice: Invoice | None = None) -> Handoff:
+    """A person decided: the handoff is resolved with the outcome and their note."""
+    with transaction.atomic():
+        handoff.status = "resolved"
+        handoff.resolution = outcome
+        handoff.resolution_note = note
+        handoff.resolved_at = now
+        handoff.save(update_fields=["status", "resolution", "resolution_note", "resolved_at"])
+        log(handoff.organization_id, "handoff.resolved", now, contact=handoff.contact,
+            invoice=invoice or handoff.invoice, handoff=handoff, actor=actor, outcome=outcome, note=note)
+    return handoff

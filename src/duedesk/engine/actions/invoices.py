@@ -15,7 +15,7 @@ from duedesk.engine.actions.enrollments import (
 )
 from duedesk.engine.actions.handoffs import open_handoff
 from duedesk.engine.actions.promises import settle_promises
-from duedesk.records.models import Invoice
+from duedesk.records.models import Instalment, Invoice
 from duedesk.records.timeline import log
 
 CLOSED_TO_PAYMENTS = ("paid", "written_off")  # a disputed invoice may still be paid
@@ -101,6 +101,17 @@ def settle_instalments(invoice: Invoice, now: datetime) -> int:
             date=row.due_date, amount=str(row.amount))
         settled += 1
     return settled
+
+
+def replace_instalments(invoice: Invoice, instalments: list[tuple[date, Decimal]], now: datetime
+                        ) -> list[Instalment]:
+    """The invoice's unpaid instalments become these (date, amount), earliest first. The caller writes the
+    plan's event (inbox: `plan.created`) in the same transaction."""
+    with transaction.atomic():
+        invoice.instalments.filter(status="pending").delete()
+        return [Instalment.objects.create(organization_id=invoice.organization_id, invoice=invoice, due_date=d,
+                                          amount=a, created_at=now)
+                for d, a in sorted(instalments)]
 
 
 def mark_invoice_paid(invoice: Invoice, now: datetime, *, actor: str = "duedesk", source: str = "") -> Invoice:
