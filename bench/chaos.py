@@ -11,9 +11,14 @@ Then it waits until nothing is due or in flight, stops the workers with SIGTERM 
   texts_at_provider  texts the fake received      distinct_keys   distinct idempotency keys among them
   sms_sent_events    `sms.sent` on the timeline   expected_texts  due texts minus the paid ones stopped in time
   steps_lost         due texts neither sent nor stopped by the payment (still pending/in flight, failed...)
-  texted_after_paid  texts that reached the fake after their invoice's payment had committed
+  texted_after_paid  texts that reached the fake after their invoice's payment had committed, the text not
+                     handed over yet then (paid_after_handover counts those that were: `sending`)
   worker_exits       workers that ended other than by our SIGKILL (a crash, or an error exit on SIGTERM)
   max_stranded_s     the longest a killed worker's steps stayed leased to it before a peer took them back
+                     (also: max_stranded_sending_s for its `sending` rows, which wait for a lookup;
+                     max_stranded_with_a_peer_s counting only the time some worker was at work, and
+                     longest_without_a_worker_s: on a starved machine every worker may be killed or
+                     still starting, and then nobody can take anything back)
 
 Targets: texts_at_provider = distinct_keys = sms_sent_events = expected_texts; steps_lost 0;
 texted_after_paid 0; worker_exits 0; max_stranded_s < 30.
@@ -194,9 +199,11 @@ def run(args, url: str, scratch: str) -> dict:
            "DUEDESK_TWILIO_BASE_URL": fake.base_url, "DUEDESK_TWILIO_TIMEOUT": TWILIO_TIMEOUT}
     workers = Workers(env, logs, args.batch)
     paid: dict[int, datetime] = {}  # invoice -> a moment just after its payment committed
+    handed_over: set[int] = set()  # paid invoices whose text was already with the provider (`sending`)
     held_seen: dict[str, float] = {}  # killed worker -> last time rows were still leased to it
     held_sending: dict[str, float] = {}  # the same, for rows in `sending` (they wait for a lookup)
     alone = {"since": None, "longest": 0.0}  # stretches with no worker at work (all killed or starting)
+    with_peer: dict[str, float] = {}  # killed worker -> seconds its rows stayed leased while a peer was at work
     terminations = cuts = 0
     try:
         for _ in range(args.workers):
@@ -208,7 +215,7 @@ def run(args, url: str, scratch: str) -> dict:
         pay_every = args.seconds * 0.8 / max(args.paid, 1)
         pay_at = started
         fault_at = FAULT_EVERY
-        watch_at = trace_at = started
+        watch_at = trace_at = last_watch = started
         idle_polls = 0
         while True:
             t = time.monotonic()
@@ -239,14 +246,18 @@ def run(args, url: str, scratch: str) -> dict:
                     fake.slow_next(1, SLOW_REPLY)
                 fault_at = requests + FAULT_EVERY
             if len(paid) < args.paid and t >= pay_at:
-                pay_one(rng, org, paid, actions, Step, Invoice)
+                pay_one(rng, org, paid, handed_over, actions, Step, Invoice)
                 pay_at = t + pay_every
             if args.trace and t >= trace_at:
                 counts = dict(Step.objects.filter(step_id="heads_up").values_list("status").annotate(n=Count("id")))
                 print(f"{t - started:6.1f}s at provider {len(fake.messages):>6} steps {counts}", file=sys.stderr)
                 trace_at = t + 2
             if t >= watch_at:
-                watch(workers, held_seen, held_sending, Step)
+                holding = watch(workers, held_seen, held_sending, Step)
+                if workers.at_work():
+                    for holder in holding:  # a peer could have taken these back during the last 0.5 s
+                        with_peer[holder] = with_peer.get(holder, 0.0) + (t - last_watch)
+                last_watch = t
                 if chaos and not workers.at_work():
                     alone["since"] = alone["since"] or t
                     alone["longest"] = max(alone["longest"], t - alone["since"])
@@ -272,7 +283,8 @@ def run(args, url: str, scratch: str) -> dict:
     for m in fake.messages:
         sent_to.setdefault(m["To"], []).append(m["created"])
     stopped_in_time = sum(1 for inv in paid if phone_of[inv] not in sent_to)
-    after_paid = sum(1 for inv, at in paid.items() for created in sent_to.get(phone_of[inv], []) if created > at)
+    after_paid = sum(1 for inv, at in paid.items() if inv not in handed_over
+                     for created in sent_to.get(phone_of[inv], []) if created > at)
     steps = dict(Step.objects.filter(pk__in=due_ids).values_list("enrollment__invoice_id", "status"))
     # Lost: an unpaid invoice's text not sent, or a paid one's neither sent nor stopped (left in flight).
     lost = [status for inv, status in steps.items()
@@ -290,6 +302,7 @@ def run(args, url: str, scratch: str) -> dict:
         "lost_by_status": {status: lost.count(status) for status in sorted(set(lost))},
         "steps_unknown": sum(1 for status in steps.values() if status == "unknown"),
         "texted_after_paid": after_paid,
+        "paid_after_handover": len(handed_over),
         "worker_exits": len(workers.exits),
         "kills": len(workers.killed_at),
         "connection_cuts": cuts,
@@ -301,6 +314,7 @@ def run(args, url: str, scratch: str) -> dict:
         "max_stranded_sending_s": round(max((held_sending[w] - workers.killed_at[w] for w in held_sending),
                                             default=0.0), 1),
         "longest_without_a_worker_s": round(alone["longest"], 1),
+        "max_stranded_with_a_peer_s": round(max(with_peer.values(), default=0.0), 1),
         "seconds": round(time.monotonic() - started, 1),  # from the first worker at work to idle
         "worker_logs": str(logs),
     }
@@ -320,7 +334,7 @@ def wait_connected(url: str, scratch: str, n: int, timeout: float = 180.0) -> No
     raise SystemExit(f"the workers did not connect to the database within {timeout:.0f} s")
 
 
-def pay_one(rng, org, paid, actions, Step, Invoice) -> None:  # noqa: N803 - models handed in after setup
+def pay_one(rng, org, paid, handed_over, actions, Step, Invoice) -> None:  # noqa: N803 - models handed in
     """Mark paid one invoice whose text has not reached the provider yet (pending, claimed or in flight)."""
     candidates = list(Step.objects.filter(organization=org, step_id="heads_up",
                                           status__in=("pending", "claimed", "sending"))
@@ -331,19 +345,27 @@ def pay_one(rng, org, paid, actions, Step, Invoice) -> None:  # noqa: N803 - mod
     invoice = Invoice.objects.get(pk=rng.choice(candidates))
     actions.mark_invoice_paid(invoice, datetime.now(UTC), actor="chaos", source="chaos")
     paid[invoice.pk] = datetime.now(UTC)  # the commit happened before this moment
+    # Already handed to the provider when the payment committed (`sending`: checked and committed before the
+    # payment could lock the invoice): its text may land a moment later, and that is no text after payment.
+    if Step.objects.filter(enrollment__invoice_id=invoice.pk, step_id="heads_up",
+                           status__in=("sending", "done", "unknown")).exists():
+        handed_over.add(invoice.pk)
 
 
-def watch(workers: Workers, held_seen: dict, held_sending: dict, Step) -> None:  # noqa: N803
+def watch(workers: Workers, held_seen: dict, held_sending: dict, Step) -> set[str]:  # noqa: N803
     """Which killed workers still hold rows: their steps are stranded until a peer takes them. Workers are
     told apart by their whole id, not the pid alone (a busy machine reuses pids)."""
     holders = Step.objects.filter(status__in=("claimed", "sending")).exclude(leased_by="").values_list(
         "leased_by", "status").distinct()
     t = time.monotonic()
+    holding = set()
     for holder, status in holders:
         if holder in workers.killed_at:
+            holding.add(holder)
             held_seen[holder] = t
             if status == "sending":
                 held_sending[holder] = t
+    return holding
 
 
 if __name__ == "__main__":
