@@ -15,7 +15,8 @@ CHUNK = 5000
 
 def seed_due_texts(n: int, now: datetime, slug: str = "busy", due: date = date(2026, 12, 10)) -> Organization:
     """`n` invoices whose heads-up text is due at `now` (contacts in New York)."""
-    org = Organization.objects.create(slug=slug, name="Busy Clinic", timezone="America/New_York")
+    org = Organization.objects.create(slug=slug, name="Busy Clinic", timezone="America/New_York",
+                                      callback_number="+12125550100")  # texts name a number to call back
     workflow = definitions.ensure_default(org)
     for start in range(0, n, CHUNK):
         size = min(CHUNK, n - start)
