@@ -287,6 +287,8 @@ class InvoiceIn(Schema):
     due_date: str = Field(None, pattern=DATE_TEXT, examples=["2026-12-10"],
                           description="YYYY-MM-DD or MM/DD/YYYY, in the years the server accepts (1900-2200 "
                                       "unless configured)")
+    consent: bool | None = Field(None, description="Prior express consent to automated texts and calls about "
+                                 "this bill: true records it for the phone and email, false withdraws it")
 
 
 class PaymentIn(Schema):

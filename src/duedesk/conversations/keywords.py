@@ -25,3 +25,9 @@ def keyword(body: str) -> str | None:
     if word in HELP:
         return "help"
     return None
+
+
+def callback_number(org) -> str:
+    """The number HELP names: the callback number, else the number we call or text from (always a working one:
+    the gate defers automated texts of an organization that has none, rule no_callback_number)."""
+    return org.callback_number or org.voice_caller_id or org.sms_from

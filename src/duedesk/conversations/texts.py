@@ -11,10 +11,11 @@ from django.db import transaction
 
 from duedesk.channels.paylinks import pay_link_for
 from duedesk.conversations import identity
-from duedesk.conversations.keywords import keyword
+from duedesk.conversations.keywords import callback_number, keyword
 from duedesk.core import render, timing
 from duedesk.engine import actions, definitions
 from duedesk.engine.actions.holds import CONTACT_HOLDS, HOLD_FOR_INTENT, place_legal_hold, set_contact_hours
+from duedesk.engine.actions.lines import stop as stop_line
 from duedesk.engine.actions.sends import send_text_now
 from duedesk.engine.models import Enrollment
 from duedesk.records.models import Contact, Invoice, Message, Organization
@@ -85,14 +86,17 @@ def receive_text(org: Organization, sender: str, to: str, body: str, now: dateti
         return message
     word = keyword(body)
     if word == "stop":
-        actions.opt_out(contact, ("all",), now, source="sms keyword")
-        _reply(contact, invoice, "stop", now, transports)
+        if stop_line(contact, ("all",), now, source="sms keyword", evidence=body):  # one confirmation per opt-out
+            _reply(contact, invoice, "stop", now, transports)
     elif word == "start" and (body.strip().lower() != "yes" or contact.opted_out):
         actions.opt_in(contact, tuple(contact.opted_out) or ("all",), now, source="sms keyword")
         _reply(contact, invoice, "start", now, transports)
     elif word == "help":
         _reply(contact, invoice, "help", now, transports)
     else:
+        # A text from the number is consent to be answered about the bill (never undoes a revocation).
+        actions.give_consent(contact, now, basis="inbound_text", source="inbound text", evidence=body,
+                             actor="patient", kinds=("phone",), override_revoked=False)
         converse(contact, invoice, body, now, transports)
     return message
 
@@ -106,9 +110,9 @@ def _current_invoice(contact: Contact) -> Invoice | None:
 
 
 def _reply(contact: Contact, invoice: Invoice | None, key: str, now: datetime, transports, **values) -> None:
-    lang = contact.language if contact.language in ("en", "es") else "en"
+    lang = render.lang_code(contact.language)  # es-MX, es_US... answer in Spanish
     org = contact.organization
-    text = REPLIES[key][lang].format(org=org.name, callback=org.callback_number, **values)
+    text = REPLIES[key][lang].format(org=org.name, callback=callback_number(org), **values)
     send_text_now(contact, text, now, transports, invoice=invoice, purpose="reply")
 
 
@@ -133,14 +137,16 @@ def converse(contact: Contact, invoice: Invoice | None, body: str, now: datetime
         hold = HOLD_FOR_INTENT[intent]
         place_legal_hold(contact, hold, now, invoice=invoice, source="sms reply", said=body,
                          transcript=thread(contact))
+        if hold in CONTACT_HOLDS:  # "stop contacting me": consent withdrawn for the number itself
+            actions.revoke_consent(contact, now, source="sms reply", evidence=body)
         _reply(contact, invoice, "cease" if hold in CONTACT_HOLDS else "legal_stop", now, transports)
         return intent
     if intent == "contact_preference":
         _take_preference(contact, invoice, heard.preference, now, transports)
         return intent
     if intent == "opt_out":
-        actions.opt_out(contact, ("all",), now, source="sms reply")
-        _reply(contact, invoice, "stop", now, transports)
+        if stop_line(contact, ("all",), now, source="sms reply", evidence=body):
+            _reply(contact, invoice, "stop", now, transports)
         return intent
     if invoice is None:
         actions.open_handoff(contact, "reply_needs_reading", now, summary=body, transcript=thread(contact))

@@ -249,6 +249,7 @@ def settle_sends(sent: list[Sent], now: datetime, promises: dict | None = None) 
         for s in sent:
             step, message, enrollment = s.step, s.message, s.step.enrollment
             detail = {"body": message.body} if step.kind == "sms" else {"subject": message.subject}
+            detail.update(consent=message.consent_basis or None, sha256=message.content_sha256 or None)
             events.append(event(step.organization_id, f"{step.kind}.sent", s.at, contact=enrollment.contact,
                                 invoice=enrollment.invoice, channel=step.kind, step=step.step_id, **detail))
             if step.kind == "sms":  # the funnel counts texts only

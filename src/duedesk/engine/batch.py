@@ -213,7 +213,8 @@ class BatchRunner:
                 message.pk = existing[message.idempotency_key]
                 message._state.adding = False
                 Message.objects.filter(pk=message.pk).update(body=message.body, subject=message.subject,
-                                                              status="sending")
+                                                              status="sending", consent_basis=message.consent_basis,
+                                                              content_sha256=message.content_sha256)
         Step.objects.filter(pk__any=list(built)).update(status="sending", lease_until=now + LEASE)
         return built
 

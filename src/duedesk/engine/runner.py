@@ -22,6 +22,7 @@ from duedesk.core.contact_hours import ContactHours
 from duedesk.core.phones import timezone_for_phone
 from duedesk.core.states import states_for
 from duedesk.engine import actions, advance, definitions
+from duedesk.engine.actions.sends import content_sha256
 from duedesk.engine.advance import UNSETTLED, first_contact
 from duedesk.engine.models import Enrollment, Step
 from duedesk.records import lines
@@ -121,7 +122,8 @@ def compose(step: Step, definition: wf.Workflow, invoice: Invoice, contact: Cont
         organization_id=contact.organization_id, contact_id=contact.pk, invoice_id=invoice.pk, step_id=step.pk,
         channel=step.kind,
         direction="out", to=to, subject=subject, body=body, status="sending",
-        idempotency_key=step.idempotency_key, created_at=now,
+        idempotency_key=step.idempotency_key, created_at=now, content_sha256=content_sha256(subject, body),
+        consent_basis=lines.state(contact, step.kind, contact.organization.accept_provided_number).consent or "",
     )
     message.html = html
     return message
@@ -217,7 +219,7 @@ class StepRunner:
     def _record_message(self, step, step_def, definition, invoice, contact, channel, now):
         built = compose(step, definition, invoice, contact, now, message_context(invoice, contact, now=now))
         fields = ("organization_id", "contact_id", "invoice_id", "step_id", "channel", "direction", "to", "subject",
-                  "body", "status", "created_at")
+                  "body", "status", "created_at", "consent_basis", "content_sha256")
         message, _ = Message.objects.update_or_create(  # a retry reuses the row and its key
             idempotency_key=step.idempotency_key, defaults={f: getattr(built, f) for f in fields})
         message.html = built.html
@@ -230,6 +232,7 @@ class StepRunner:
             defaults=dict(
                 organization_id=org.pk, contact=contact, invoice=invoice, step=step, to=contact.phone,
                 sender=org.voice_caller_id, status="dialing", created_at=now,
+                consent_basis=lines.state(contact, "call", org.accept_provided_number).consent or "",
             ),
         )
         return call
@@ -381,7 +384,7 @@ def settle_sent(step: Step, record, channel: str, accepted, now: datetime, at: d
         enrollment.status = "waiting" if enrollment.status == "active" else enrollment.status
         enrollment.save(update_fields=["status"])
         log(step.organization_id, "call.placed", now, contact=enrollment.contact, invoice=enrollment.invoice,
-            channel="call", step=step.step_id)
+            channel="call", step=step.step_id, to=record.to, consent=record.consent_basis or None)
         first_contact([enrollment.invoice_id], "first_called_at", now)
         return "calling"
 

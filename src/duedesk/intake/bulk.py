@@ -241,9 +241,9 @@ class BulkWriter:
         existing = set(Invoice.objects.filter(organization=self.org, external_ref__in=refs)
                        .values_list("external_ref", flat=True))
         for row in rows:
-            if row.external_ref in existing:
+            if row.external_ref in existing or row.consent is not None:  # consent is written row by row
                 import_one(row)
-        fresh = [r for r in rows if r.external_ref not in existing]
+        fresh = [r for r in rows if r.external_ref not in existing and r.consent is None]
         if not fresh:
             return
         try:

@@ -30,11 +30,15 @@ from django.db import DatabaseError, transaction
 
 from duedesk.core.phones import normalize_phone
 from duedesk.intake import checks
+from duedesk.records.lines import email_address
 from duedesk.records.models import Contact, Event, Invoice, Organization
 
 COLUMNS = ("external_ref", "first_name", "last_name", "phone", "email", "zip_code", "timezone", "language",
-           "date_of_birth", "amount_due", "currency", "due_date")
+           "date_of_birth", "consent", "amount_due", "currency", "due_date")
 REQUIRED_COLUMNS = ("external_ref", "amount_due", "due_date")
+# The optional `consent` column: prior express consent to automated texts and calls about the bill.
+CONSENT_WORDS = {"yes": True, "y": True, "true": True, "1": True, "si": True, "sí": True,
+                 "no": False, "n": False, "false": False, "0": False}
 LANGUAGES = checks.LANGUAGES
 is_timezone = checks.is_timezone  # the CRM sync asks the importer
 log = logging.getLogger(__name__)
@@ -99,6 +103,7 @@ class InvoiceRow:
     currency: str
     due_date: date
     zip_code: str = ""
+    consent: bool | None = None  # the `consent` column: yes (express consent), no (none), empty (not said)
 
 
 class RowProblem(Exception):
@@ -250,12 +255,19 @@ def check_row(raw: dict, line: int, org: Organization, now: datetime) -> tuple[I
         except ValueError as error:
             bad("due_date", str(error))
 
+    consent = None
+    if cell("consent"):
+        consent = CONSENT_WORDS.get(cell("consent").lower())
+        if consent is None:
+            bad("consent", f"{cell('consent')!r} is not yes or no")
+
     if errors:
         return None, errors
     return InvoiceRow(
         line=line, external_ref=ref, first_name=first_name, last_name=last_name, phone=phone, email=email,
         timezone=zone, language=language, date_of_birth=dob, amount_due=amount, currency=currency, due_date=due,
         zip_code=zip_code,
+        consent=consent,
     ), []
 
 
@@ -435,9 +447,13 @@ def import_row(org: Organization, row: InvoiceRow, now: datetime, actor: str = "
     from duedesk.engine import actions
 
     with transaction.atomic():
+        # One lock per person's line (the phone, else the email): two upserts of one new number at once make
+        # one contact; the second waits here and then finds the contact the first made.
+        actions.lock_line(org, *(("phone", row.phone) if row.phone else ("email", email_address(row.email))))
         invoice = (Invoice.objects.select_for_update()
                    .filter(organization=org, external_ref=row.external_ref).first())
         if invoice is not None:
+            _record_consent(invoice.contact, row, now, actor, origin)
             if invoice.currency != row.currency:
                 raise RowProblem("currency", f"invoice {row.external_ref} is in {invoice.currency}; "
                                               f"it cannot change to {row.currency}")
@@ -456,11 +472,26 @@ def import_row(org: Organization, row: InvoiceRow, now: datetime, actor: str = "
             contact.save()
             _contact_event(contact, now, actor, row, origin).save()
         contact.organization = org
+        _record_consent(contact, row, now, actor, origin)
         invoice = _new_invoice(org, contact, row)
         invoice.save()
         _invoice_event(invoice, contact, row, now, actor, origin).save()
         actions.enroll_invoice(invoice, now)
         return "created"
+
+
+def _record_consent(contact: Contact, row: InvoiceRow, now: datetime, actor: str, origin: dict | None) -> None:
+    """The row's `consent`: yes records express consent for the number and address, no withdraws it."""
+    from duedesk.engine import actions
+
+    if row.consent is None:
+        return
+    source = (origin or {}).get("source", "import")
+    said = f"{source} consent={'yes' if row.consent else 'no'}" + (f" (line {row.line})" if row.line else "")
+    if row.consent:
+        actions.give_consent(contact, now, basis="express", source=source, evidence=said, actor=actor)
+    else:
+        actions.revoke_consent(contact, now, source=source, evidence=said, actor=actor)
 
 
 def _import_one(org: Organization, row: InvoiceRow, now: datetime, actor: str, result: ImportResult) -> None:

@@ -96,7 +96,7 @@ def consent_basis(line: Line, accept_provided_number: bool) -> str | None:
     record = line.consent.get(PURPOSE) or {}
     if record.get("revoked"):
         return None
-    if record.get("basis"):
+    if record.get("basis") and (record["basis"] != PROVIDED_NUMBER or accept_provided_number):
         return record["basis"]
     return PROVIDED_NUMBER if accept_provided_number else None
 

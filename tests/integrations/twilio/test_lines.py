@@ -2,6 +2,8 @@
 email address), the gate checks the number a send goes to whichever contact row it came from, and the history
 of a line outlives its contacts (the suppression list by number)."""
 
+import hashlib
+import io
 from datetime import UTC, date, datetime
 
 import pytest
@@ -116,3 +118,88 @@ def test_the_migration_moves_each_contacts_opt_outs_and_unreachable_marks_to_its
     assert LineChange.objects.filter(line=second).count() == 2
     contact = Contact.objects.get(phone="+12125550111")
     assert contact.opted_out == {"all": "2026-01-02T03:04:05+00:00"}
+
+
+# ----------------------------------------------------------------------------- STOP and HELP
+
+
+def test_three_stops_in_two_minutes_get_one_confirmation(hooks, connected_org, make_contact, clock):
+    make_contact(phone="+12125550155")
+    clock.set(MONDAY)
+    for n in range(3):
+        hooks("+12125550155", "STOP", f"SMthrice{n}")
+        clock.advance(seconds=50)
+    sent = texts_to("+12125550155")
+    assert len(sent) == 1 and "unsubscribed" in sent[0]
+    assert LineChange.objects.filter(line__address="+12125550155", what="opted_out").count() == 1
+
+
+def test_stop_is_confirmed_in_the_contacts_language(hooks, connected_org, make_contact, clock):
+    make_contact(phone="+12125550144", language="es-MX")
+    clock.set(MONDAY)
+    hooks("+12125550144", "ALTO", "SMalto")
+    assert texts_to("+12125550144") == [
+        "Maple Clinic: Se ha dado de baja y no recibirá más mensajes ni llamadas automáticas. "
+        "Responda START para volver a suscribirse."]
+
+
+def test_help_names_the_organization_and_a_working_number_even_without_a_callback_number(
+        hooks, connected_org, make_contact, clock):
+    make_contact(phone="+12125550133")
+    connected_org.callback_number = ""
+    connected_org.save()
+    clock.set(MONDAY)
+    hooks("+12125550133", "HELP", "SMhelp")
+    [answer] = texts_to("+12125550133")
+    assert "Maple Clinic" in answer and CLINIC_NUMBER in answer and "Call us at ." not in answer
+
+
+def test_no_callback_number_defers_automated_texts_with_the_rule_named(connected_org, make_invoice, clock, worker):
+    connected_org.callback_number = ""
+    connected_org.save()
+    invoice = make_invoice(due=date(2026, 12, 10))
+    clock.set(MONDAY)
+    actions.enroll_invoice(invoice, clock())
+    worker.tick()
+    assert SimulatedSend.objects.count() == 0
+    assert Event.objects.get(kind="step.deferred", contact=invoice.contact).detail["rule"] == "no_callback_number"
+
+
+# ----------------------------------------------------------------------------- consent
+
+
+def test_without_consent_an_automated_text_is_blocked_and_with_it_the_send_carries_the_basis(
+        connected_org, clock, worker):
+    from duedesk.intake.importer import import_invoices
+
+    connected_org.accept_provided_number = False  # express consent only
+    connected_org.save()
+    clock.set(MONDAY)
+    rows = ("external_ref,first_name,phone,amount_due,due_date,consent\n"
+            "C-1,Ana,+12125550121,120.00,2026-12-10,yes\n"
+            "C-2,Bo,+12125550122,80.00,2026-12-10,\n")
+    result = import_invoices(connected_org, io.StringIO(rows, newline=""), clock())
+    assert (result.created, result.errors) == (2, [])
+    worker.tick()
+    assert len(texts_to("+12125550121")) == 1 and texts_to("+12125550122") == []
+    blocked = Event.objects.get(kind="step.blocked")
+    assert blocked.contact.first_name == "Bo" and blocked.detail["rule"] == "no_consent"
+    sent = Event.objects.get(kind="sms.sent")
+    assert sent.detail["consent"] == "express"
+    assert sent.detail["sha256"] == hashlib.sha256(sent.detail["body"].encode()).hexdigest()
+    given = LineChange.objects.get(line__address="+12125550121", what="consent_given")
+    assert given.source == "import" and "consent=yes" in given.evidence
+
+
+def test_stop_contacting_me_withdraws_consent_for_everyone_on_the_number(
+        hooks, connected_org, make_contact, make_invoice, clock, worker):
+    parent = make_contact(phone="+12125550111")
+    child = make_contact(phone="+12125550111")
+    clock.set(MONDAY)
+    hooks("+12125550111", "please stop contacting me", "SMcease")
+    invoice = make_invoice(child, due=date(2026, 12, 10))
+    actions.enroll_invoice(invoice, clock())
+    worker.tick()
+    step = Step.objects.get(enrollment__invoice=invoice, step_id="heads_up")
+    assert (step.status, step.outcome) == ("blocked", "no_consent")
+    assert Event.objects.filter(kind="consent.revoked", contact=parent).exists()

@@ -36,12 +36,19 @@ from duedesk.engine.actions.invoices import (
     settle_instalments,
     update_invoice,
 )
-from duedesk.engine.actions.lines import give_consent, mark_unreachable, opt_in, opt_out, revoke_consent
+from duedesk.engine.actions.lines import (
+    give_consent,
+    lock_line,
+    mark_unreachable,
+    opt_in,
+    opt_out,
+    revoke_consent,
+)
 from duedesk.engine.actions.promises import mark_promise_broken, record_promise
 
 __all__ = [
     "CLOSED_INVOICE", "CLOSED_TO_PAYMENTS", "InvoiceClosed", "_cancel_pending", "complete_step", "enroll_invoice", "exit_invoice_enrollments",
-    "finish_enrollment", "give_consent", "go_to_step", "mark_invoice_paid", "mark_promise_broken", "mark_unreachable",
+    "finish_enrollment", "give_consent", "go_to_step", "lock_line", "mark_invoice_paid", "mark_promise_broken", "mark_unreachable",
     "open_handoff", "assign_handoff", "close_handoff", "replace_instalments", "opt_in", "opt_out", "pause_invoice",
     "pending_steps", "plan_retry", "record_conversation",
     "record_payment", "record_refund", "record_promise", "replan_invoice", "revoke_consent", "route_outcome", "run_branch", "run_update",

@@ -3,6 +3,7 @@ confirmation, the HELP answer, a staff reply. Gated, recorded before it is sent,
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +15,7 @@ from django.db import transaction
 from duedesk.channels.base import Outgoing
 from duedesk.channels.errors import TransportError
 from duedesk.core import compliance
+from duedesk.records import lines
 from duedesk.records.models import Contact, Handoff, Invoice, Message
 from duedesk.records.timeline import log
 
@@ -39,6 +41,11 @@ class TextResult:
         return "Text sent."
 
 
+def content_sha256(subject: str, body: str) -> str:
+    """The fingerprint of what was sent, kept with the attempt for an auditor (docs/compliance.md)."""
+    return hashlib.sha256(f"{subject}\n{body}".encode() if subject else body.encode()).hexdigest()
+
+
 def _gate(contact: Contact, invoice: Invoice | None, now: datetime, purpose: str) -> compliance.Decision:
     from duedesk.engine.runner import gate_input
 
@@ -52,6 +59,7 @@ def send_text_now(contact: Contact, body: str, now: datetime, transports, *, inv
                   purpose: str = "reply", actor: str = "duedesk", handoff: Handoff | None = None) -> TextResult:
     """Gate, record, then send. A deferred or blocked text is logged with its rule, never queued."""
     decision = _gate(contact, invoice, now, purpose)
+    basis = lines.state(contact, "sms", contact.organization.accept_provided_number).consent
     if not isinstance(decision, compliance.Allow):
         kind = "sms.deferred" if isinstance(decision, compliance.Defer) else "sms.blocked"
         log(contact.organization_id, kind, now, contact=contact, invoice=invoice, handoff=handoff, channel="sms",
@@ -62,7 +70,8 @@ def send_text_now(contact: Contact, body: str, now: datetime, transports, *, inv
         message = Message.objects.create(
             organization_id=contact.organization_id, contact=contact, invoice=invoice, channel="sms",
             direction="out", to=contact.phone, sender=contact.organization.sms_from, body=body, status="sending",
-            idempotency_key=key, created_at=now,
+            idempotency_key=key, created_at=now, content_sha256=content_sha256("", body),
+            consent_basis=purpose if purpose != "reminder" else (basis or ""),
         )
     try:
         accepted = transports.for_channel("sms").send(Outgoing(
@@ -82,7 +91,7 @@ def send_text_now(contact: Contact, body: str, now: datetime, transports, *, inv
         message.status = accepted.status
         message.save(update_fields=["provider_id", "status"])
         log(contact.organization_id, "sms.sent", now, contact=contact, invoice=invoice, handoff=handoff,
-            channel="sms", actor=actor, body=body)
+            channel="sms", actor=actor, body=body, consent=message.consent_basis, sha256=message.content_sha256)
         if invoice is not None:  # a text about an invoice (a staff reply, the pay link) counts as texted
             from duedesk.engine.runner import first_contact
 
