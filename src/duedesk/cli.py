@@ -21,6 +21,8 @@ app.add_typer(import_app, name="import")
 app.add_typer(nlu_app, name="nlu")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(crm_app, name="crm")
+audit_app = typer.Typer(help="Records for an auditor: attempts as CSV, and the retention purge.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 
 OUR_COMMANDS = {"serve", "run", "worker", "demo", "doctor", "simulate", "import", "workflow", "nlu", "apikey", "fake-twilio", "fake-stripe",
                 "crm", "fake-crm",
@@ -415,3 +417,45 @@ def main():
 
 if __name__ == "__main__":
     main()
+
+
+@audit_app.command("export")
+def audit_export(contact: int = typer.Option(None, "--contact", help="Contact id"),
+                 start: str = typer.Option(None, "--from", help="From this date (YYYY-MM-DD, UTC), inclusive"),
+                 end: str = typer.Option(None, "--to", help="To this date (YYYY-MM-DD, UTC), inclusive"),
+                 out: Path = typer.Option(None, "--out", help="CSV file to write (default: standard output)")):  # noqa: B008
+    """Every attempt (text, email, call): channel, time, outcome, consent basis, SHA-256 of the content."""
+    _django()
+    from datetime import UTC, date, datetime, time, timedelta
+
+    from duedesk.records import audit
+
+    if contact is None and start is None and end is None:
+        typer.echo("audit export: give --contact ID or --from DATE --to DATE", err=True)
+        raise typer.Exit(2)
+    try:
+        begin = datetime.combine(date.fromisoformat(start), time(0), UTC) if start else None
+        finish = datetime.combine(date.fromisoformat(end) + timedelta(days=1), time(0), UTC) if end else None
+    except ValueError as error:
+        typer.echo(f"audit export: {error} (dates are YYYY-MM-DD)", err=True)
+        raise typer.Exit(2) from error
+    rows = audit.attempts(contact_id=contact, start=begin, end=finish)
+    if out is None:
+        audit.write_csv(sys.stdout, rows)
+        return
+    with out.open("w", newline="", encoding="utf-8") as handle:
+        count = audit.write_csv(handle, rows)
+    typer.echo(f"{count} attempts written to {out}", err=True)
+
+
+@audit_app.command("purge")
+def audit_purge():
+    """Delete attempts and timeline events older than the retention (default 7 years); keeps the suppression
+    list (lines and their history)."""
+    _django()
+    from django.utils import timezone
+
+    from duedesk.records import audit
+
+    deleted = audit.purge(timezone.now())
+    typer.echo(", ".join(f"{n} {what}" for what, n in deleted.items()) + " deleted")

@@ -328,3 +328,7 @@ LOGGING = {
 
 # GET /metrics (Prometheus) answers only a request with "Authorization: Bearer <this token>"; unset, it is 404.
 METRICS_TOKEN = os.environ.get("DUEDESK_METRICS_TOKEN", "")
+
+# How long attempts (texts, emails, calls) and the timeline are kept before `duedesk audit purge` deletes
+# them; an organization's own `retention_days` wins. The suppression list (lines and their history) is kept.
+RETENTION_DAYS = int(os.environ.get("DUEDESK_RETENTION_DAYS", "") or 7 * 365 + 2)

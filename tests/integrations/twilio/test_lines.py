@@ -2,9 +2,10 @@
 email address), the gate checks the number a send goes to whichever contact row it came from, and the history
 of a line outlives its contacts (the suppression list by number)."""
 
+import csv
 import hashlib
 import io
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -203,3 +204,41 @@ def test_stop_contacting_me_withdraws_consent_for_everyone_on_the_number(
     step = Step.objects.get(enrollment__invoice=invoice, step_id="heads_up")
     assert (step.status, step.outcome) == ("blocked", "no_consent")
     assert Event.objects.filter(kind="consent.revoked", contact=parent).exists()
+
+
+# ----------------------------------------------------------------------------- records for an auditor
+
+
+def test_audit_export_writes_every_attempt_and_purge_keeps_the_suppression_list(
+        hooks, connected_org, make_invoice, clock, worker, tmp_path, settings):
+    from typer.testing import CliRunner
+
+    from duedesk.cli import app
+    from duedesk.records import audit
+
+    invoice = make_invoice(due=date(2026, 12, 10))
+    phone = invoice.contact.phone
+    clock.set(MONDAY)
+    actions.enroll_invoice(invoice, clock())
+    worker.tick()
+    hooks(phone, "STOP", "SMaudit")
+    out = tmp_path / "attempts.csv"
+    result = CliRunner().invoke(app, ["audit", "export", "--contact", str(invoice.contact_id), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(out.open()))
+    assert [(r["channel"], r["to"], r["consent_basis"]) for r in rows] == [
+        ("sms", phone, "provided_number"), ("sms", phone, "reply")]
+    heads_up = SimulatedSend.objects.filter(to=phone).order_by("pk").first()
+    assert rows[0]["content_sha256"] == hashlib.sha256(heads_up.body.encode()).hexdigest()
+    assert rows[0]["outcome"] in ("sent", "queued", "delivered") and rows[0]["invoice"] == invoice.external_ref
+    by_date = CliRunner().invoke(app, ["audit", "export", "--from", "2026-12-07", "--to", "2026-12-07"])
+    assert by_date.exit_code == 0 and by_date.output.count(phone) == 2
+    assert CliRunner().invoke(app, ["audit", "export", "--from", "2026-12-08", "--to", "2026-12-09"]).output \
+        .strip() == ",".join(audit.COLUMNS)
+
+    invoice.contact.delete()
+    settings.RETENTION_DAYS = 30
+    deleted = audit.purge(MONDAY + timedelta(days=31))
+    assert deleted["messages"] == 3 and not Event.objects.exists()  # two texts out, the STOP in
+    line = Line.objects.get(address=phone)
+    assert "all" in line.opted_out and line.changes.filter(what="opted_out").exists()
