@@ -66,7 +66,8 @@ def role_baseline(url: str, count: int) -> None:
             cur.executemany(
                 "INSERT INTO records_message (organization_id, contact_id, invoice_id, step_id, channel, direction,"
                 " \"to\", sender, subject, body, status, provider_id, idempotency_key, error_code, created_at,"
-                " updated_at) VALUES (%s,%s,%s,%s,'sms','out','+12125550000','','',%s,'sent','SMx',%s,'',%s,%s)",
+                " updated_at, consent_basis, content_sha256)"
+                " VALUES (%s,%s,%s,%s,'sms','out','+12125550000','','',%s,'sent','SMx',%s,'',%s,%s,'','')",
                 [(o, c, inv, pk, body, f"b{pk}", NOW, NOW) for pk, e, o, c, inv in batch])
             cur.executemany(
                 "INSERT INTO channels_simulatedsend (channel, \"to\", body, idempotency_key, provider_id, at)"
