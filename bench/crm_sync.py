@@ -93,15 +93,17 @@ def run(args, fake_url: str) -> int:
     definitions.ensure_default(org)
     conn, _ = connect(org, "hubspot", "DUEDESK_HUBSPOT_TOKEN", NOW, rate_limit=args.per_10s)
 
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     result = sync_connection(conn, NOW, "bench")
-    pull_s = time.perf_counter() - t0
+    pull_s, pull_cpu = time.perf_counter() - t0, time.process_time() - cpu0
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     enrolled = Enrollment.objects.filter(organization=org).count()
     print(f"pull: {result.pulled.seen} contacts read, {result.pulled.created} created, {enrolled} enrolled, "
           f"errors {len(result.pulled.errors)}")
     print(f"pull: {pull_s:.1f} s ({result.pulled.seen / pull_s:.0f} contacts/s), peak RSS {rss_mb:.0f} MB — "
           f"target < 120 s: {'met' if pull_s < 120 else 'NOT met'}, < 300 MB: {'met' if rss_mb < 300 else 'NOT met'}")
+    print(f"pull: {pull_cpu:.1f} s of CPU in duedesk's process ({os.getloadavg()[0]:.1f} load average on "
+          f"{os.cpu_count()} cores at the end)")
 
     # The push: texts on the timeline of linked contacts, queued by the timeline listener, drained at the limit.
     OutboxItem.objects.all().delete()

@@ -115,12 +115,13 @@ class Prepared:
     makes_contact: bool
     status: str
     walk: object | None  # engine.planning.Walk
+    origin: dict | None = None  # where the invoice came from, for its invoice.created event (default: the file's line)
 
 
 class BulkWriter:
     """Writes chunks of new invoices for one import. See the module's docstring."""
 
-    def __init__(self, org: Organization, now: datetime, actor: str):
+    def __init__(self, org: Organization, now: datetime, actor: str, match_emails: bool = True):
         from duedesk.engine import definitions
 
         self.org, self.now, self.actor = org, now, actor
@@ -137,6 +138,8 @@ class BulkWriter:
         # now, then each contact this import makes. Contact has no index on email, so asking the database
         # for a chunk's emails would read every contact of the organization.
         self.emails = KeyTable("q")
+        if not match_emails:  # the caller matches its own contacts (the CRM pull) and never calls prepare()
+            return
         contacts = (Contact.objects.filter(organization=org).exclude(email="").order_by("id")
                     .values_list("id", "email"))
         for contact_id, email in contacts.iterator(chunk_size=20_000):
@@ -295,7 +298,8 @@ class BulkWriter:
                        "currency": row.currency, "due_date": row.due_date, "status": p.status,
                        "pay_link": _pay_link(self.org, row.external_ref)}
             invoice_detail = {"amount_due": str(row.amount_due), "currency": row.currency,
-                              "due_date": row.due_date.isoformat(), "source": "import", "line": row.line}
+                              "due_date": row.due_date.isoformat(),
+                              **(p.origin if p.origin is not None else {"source": "import", "line": row.line})}
             contact_detail = {"source": "import", "line": row.line} if p.makes_contact else None
             enrollment = step = None
             events: list[tuple[str, dict]] = []
@@ -313,6 +317,11 @@ class BulkWriter:
                 else:
                     step = (where.step_id, where.kind, where.run_at)
             yield p, contact_detail, invoice, invoice_detail, enrollment, step, events
+
+    def write_new(self, prepared: list[Prepared]) -> None:
+        """Write prepared invoices of existing contacts in the caller's transaction (bulk_create on every
+        database): for callers that make and match their own contacts, e.g. the CRM pull."""
+        self._bulk_create(prepared)
 
     def _bulk_create(self, prepared: list[Prepared]) -> None:
         from duedesk.engine.advance import new_step
@@ -350,6 +359,11 @@ class BulkWriter:
                                   for e, (step_id, kind, run_at) in steps])
         Event.objects.bulk_create(events)
 
+    def rows_for(self, prepared: list[Prepared]) -> list[tuple[CopyTable, list]]:
+        """`_copy_rows` for callers that write the rows themselves (`CopyTable.write`) in their own
+        transaction, on any database (the CRM pull); ids are taken with `take_ids`."""
+        return self._copy_rows(prepared)
+
     def _copy_rows(self, prepared: list[Prepared]) -> list[tuple[CopyTable, list]]:
         """Ids from the sequences, then every row of the chunk as COPY will send it, table by table."""
         from duedesk.engine.advance import step_key
@@ -364,7 +378,7 @@ class BulkWriter:
         n_events = sum(len(r[6]) + 1 + (r[1] is not None) for r in records)
         with connection.cursor() as cursor:
             contact_ids, invoice_ids, enrollment_ids, step_ids, event_ids = (
-                iter(ids or ()) for ids in _next_ids(cursor, [
+                iter(ids or ()) for ids in take_ids(cursor, [
                     (Contact, n_contacts), (Invoice, len(records)), (Enrollment, n_enrollments),
                     (Step, n_steps), (Event, n_events)]))
             wall = django_timezone.now()  # auto_now(_add) columns, as save() would set them
@@ -461,6 +475,25 @@ class _CopyInBackground:
 _SEQUENCES: dict[str, str] = {}
 
 
+def take_ids(cursor, wanted: list[tuple[type[models.Model], int]]) -> list[list[int] | None]:
+    """n new ids for each table, ascending (None when n is 0): from the sequences on PostgreSQL; on SQLite
+    past the table's highest id and its AUTOINCREMENT counter, which is safe only while the transaction
+    holds the write lock (settings: SQLite transactions BEGIN IMMEDIATE)."""
+    if connection.vendor == "postgresql":
+        return _next_ids(cursor, wanted)
+    out: list[list[int] | None] = []
+    for model, n in wanted:
+        if not n:
+            out.append(None)
+            continue
+        table, pk = model._meta.db_table, model._meta.pk.column
+        cursor.execute(f"SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0), "
+                       f"COALESCE((SELECT MAX({pk}) FROM {table}), 0))", [table])
+        start = cursor.fetchone()[0] + 1
+        out.append(list(range(start, start + n)))
+    return out
+
+
 def _next_ids(cursor, wanted: list[tuple[type[models.Model], int]]) -> list[list[int] | None]:
     """Take n ids from each table's sequence, ascending, in one round trip (None when n is 0)."""
     parts, params = [], []
@@ -521,6 +554,32 @@ class CopyTable:
         with cursor.copy(self.sql) as copy:
             for row in rows:
                 copy.write_row(row)
+
+    def write(self, cursor, rows: list[list]) -> None:
+        """The rows, in the caller's transaction: COPY on PostgreSQL, else one INSERT run for every row
+        (dates, moments and amounts adapted as the model's fields adapt them; JSON is already text)."""
+        if not rows:
+            return
+        if connection.vendor == "postgresql":
+            self.copy(cursor, rows)
+            return
+        if not hasattr(self, "_adapters"):
+            kinds = (models.DateTimeField, models.DateField, models.TimeField, models.DecimalField, models.UUIDField)
+            self._adapters = [(i, f) for i, f in enumerate(self.fields)
+                              if isinstance(f, kinds) and not getattr(f, "encrypted", False)]
+            columns = ", ".join(connection.ops.quote_name(f.column) for f in self.fields)
+            self._insert = f"INSERT INTO {self.table} ({columns}) VALUES ({', '.join(['%s'] * len(self.fields))})"
+        adapters = self._adapters
+        seen: dict = {}  # most rows share their moments (now, the wall clock) and many their dates
+        for row in rows:
+            for i, f in adapters:
+                value = row[i]
+                if value is not None:
+                    key = (i, value)
+                    if key not in seen:
+                        seen[key] = f.get_db_prep_value(value, connection, prepared=False)
+                    row[i] = seen[key]
+        cursor.executemany(self._insert, rows)
 
 
 def _db_default(f: models.Field):

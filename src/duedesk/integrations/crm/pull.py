@@ -22,6 +22,7 @@ from duedesk.core.phones import normalize_phone
 from duedesk.intake.crm_fields import CrmFieldError, apply_contact_fields
 from duedesk.intake.importer import is_timezone, parse_date
 from duedesk.integrations.crm.base import Client, Record
+from duedesk.integrations.crm.landing import Lander
 from duedesk.integrations.crm.mapping import mapping_for
 from duedesk.integrations.crm.models import Connection, CrmLink
 from duedesk.records.models import Contact, Invoice
@@ -51,6 +52,7 @@ def pull(conn: Connection, client: Client, now: datetime, standard: dict[str, st
     mapping = mapping_for(conn)
     props = properties_to_read(conn, list(standard.values()))
     result = PullResult()
+    lander = Lander(conn, now)
     pages = 0
     if not conn.full_sync_done:
         if not conn.full_sync_after and not conn.cursor:
@@ -60,7 +62,7 @@ def pull(conn: Connection, client: Client, now: datetime, standard: dict[str, st
         after = conn.full_sync_after or None
         while True:
             page = client.full_page(after, props)
-            apply_records(conn, page.records, mapping, standard, now, result)
+            apply_records(conn, page.records, mapping, standard, now, result, lander)
             after = page.after
             conn.pulled_total += len(page.records)
             Connection.objects.filter(pk=conn.pk).update(full_sync_after=after or "", pulled_total=conn.pulled_total,
@@ -74,7 +76,7 @@ def pull(conn: Connection, client: Client, now: datetime, standard: dict[str, st
             if max_pages and pages >= max_pages:
                 return result
     for page in client.changed_since(conn.cursor, props):
-        apply_records(conn, page.records, mapping, standard, now, result)
+        apply_records(conn, page.records, mapping, standard, now, result, lander)
         if page.records:
             newest = max(r.modified for r in page.records)
             if newest > conn.cursor:
@@ -87,12 +89,27 @@ def pull(conn: Connection, client: Client, now: datetime, standard: dict[str, st
 
 
 def apply_records(conn: Connection, records: list[Record], mapping: dict, standard: dict, now: datetime,
-                  result: PullResult) -> None:
+                  result: PullResult, lander: Lander | None = None) -> None:
+    """Apply a page: records new to duedesk in bulk (landing.py) where they can, the rest one by one."""
     links = dict(CrmLink.objects.filter(connection=conn, crm_id__in=[r.crm_id for r in records])
                  .values_list("crm_id", "contact_id"))
     contacts = Contact.objects.in_bulk(list(links.values()))
+    lander = lander or Lander(conn, now)
+    news, one_by_one = [], []
     for record in records:
-        result.seen += 1
+        candidate = None
+        if record.crm_id not in links:
+            try:
+                values = contact_values(record.properties, mapping, standard, conn.organization.timezone)
+            except CrmFieldError:
+                values = None  # named by the one-by-one path
+            if values is not None:
+                candidate = lander.candidate(record, values, engine_values(record.properties, mapping))
+        (news if candidate else one_by_one).append(candidate or record)
+    result.seen += len(records)
+    left = lander.land(news)
+    result.created += len(news) - len(left)
+    for record in one_by_one + [n.record for n in left]:
         try:
             contact = contacts.get(links.get(record.crm_id))
             changed = apply_record(conn, record, contact, mapping, standard, now)
