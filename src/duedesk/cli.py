@@ -15,7 +15,7 @@ workflow_app = typer.Typer(help="Workflow definitions.", no_args_is_help=True)
 import_app = typer.Typer(help="Import records.", no_args_is_help=True)
 nlu_app = typer.Typer(help="Understanding patients' words.", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys for a clinic's billing system or CRM.", no_args_is_help=True)
-crm_app = typer.Typer(help="CRM sync: HubSpot (Salesforce and Pipedrive to come).", no_args_is_help=True)
+crm_app = typer.Typer(help="CRM sync: HubSpot and Pipedrive (Salesforce to come).", no_args_is_help=True)
 app.add_typer(workflow_app, name="workflow")
 app.add_typer(import_app, name="import")
 app.add_typer(nlu_app, name="nlu")
@@ -312,13 +312,16 @@ def fake_stripe(port: int = 8901, webhook_url: str = typer.Option("http://127.0.
     serve_fake(port=port, webhook_url=webhook_url, secret_key=secret_key, webhook_secret=webhook_secret)
 @crm_app.command("connect")
 def crm_connect(org: str = typer.Option(None, "--org", help="Organization slug"),
-                provider: str = typer.Option(..., "--provider", help="hubspot"),
-                token_env: str = typer.Option(..., "--token-env", help="NAME of the environment variable "
+                provider: str = typer.Option(..., "--provider", help="hubspot or pipedrive"),
+                token_env: str = typer.Option("", "--token-env", help="NAME of the environment variable "
                                               "holding the token, e.g. DUEDESK_HUBSPOT_TOKEN"),
+                token_stdin: bool = typer.Option(False, "--token-stdin", help="read the token from standard "
+                                                 "input; it is kept encrypted with DUEDESK_FIELD_KEYS"),
                 webhook_secret_env: str = typer.Option("", "--webhook-secret-env",
                                                        help="NAME of the variable holding the app secret"),
                 owner: str = typer.Option("", "--owner", help="CRM owner id who gets handoff tasks"),
-                rate_limit: int = typer.Option(0, "--rate-limit", help="requests per 10 s (HubSpot)")):
+                rate_limit: int = typer.Option(0, "--rate-limit", help="requests per 10 s (HubSpot) or per 2 s "
+                                               "(Pipedrive)")):
     """Connect an organization to its CRM: checks the token, creates the custom properties, maps the fields."""
     _django()
     from django.utils import timezone
@@ -328,8 +331,11 @@ def crm_connect(org: str = typer.Option(None, "--org", help="Organization slug")
 
     try:
         organization = resolve_organization(org)
+        token = sys.stdin.readline().strip() if token_stdin else ""
+        if token_stdin and not token:
+            raise ConnectError("--token-stdin: standard input held no token")
         conn, made = connect(organization, provider, token_env, timezone.now(), webhook_secret_env=webhook_secret_env,
-                             owner_id=owner, rate_limit=rate_limit or None)
+                             owner_id=owner, rate_limit=rate_limit or None, token=token)
     except (ImportFileError, ConnectError) as error:
         typer.echo(f"crm connect: {error}", err=True)
         raise typer.Exit(2) from error
@@ -338,7 +344,9 @@ def crm_connect(org: str = typer.Option(None, "--org", help="Organization slug")
                f"`duedesk crm sync --org {organization.slug}`.")
     from django.conf import settings
 
-    typer.echo(f"Webhook URL (HubSpot app → Webhooks → Target URL): "
+    where = {"hubspot": "HubSpot app → Webhooks → Target URL",
+             "pipedrive": "Pipedrive → Tools and apps → Webhooks → Endpoint URL, HTTP Auth user duedesk"}
+    typer.echo(f"Webhook URL ({where.get(conn.provider, conn.provider)}): "
                f"{settings.PUBLIC_URL}/hooks/{conn.provider}/{conn.webhook_key}/")
 
 
@@ -390,18 +398,27 @@ def _progress(name: str):
 
 
 @app.command("fake-crm")
-def fake_crm(provider: str = typer.Argument(..., help="hubspot"), port: int = 8910,
-             token: str = typer.Option("hubspot-test-token", "--token", help="the token the fake accepts"),
-             per_10s: int = typer.Option(100, "--per-10s", help="rate limit: requests per 10 seconds"),
-             app_secret: str = typer.Option("hubspot-app-secret", "--app-secret", help="signs webhooks"),
+def fake_crm(provider: str = typer.Argument(..., help="hubspot or pipedrive"), port: int = 8910,
+             token: str = typer.Option("", "--token", help="the token the fake accepts (default: "
+                                       "hubspot-test-token / pipedrive-test-token)"),
+             per_10s: int = typer.Option(100, "--per-10s", help="HubSpot's rate limit: requests per 10 seconds"),
+             per_2s: int = typer.Option(80, "--per-2s", help="Pipedrive's token budget: requests per 2 seconds"),
+             app_secret: str = typer.Option("hubspot-app-secret", "--app-secret", help="signs HubSpot's webhooks"),
+             webhook_password: str = typer.Option("", "--webhook-password",
+                                                  help="Pipedrive webhooks' basic-auth password (user duedesk)"),
              webhook_url: str = typer.Option("", "--webhook-url", help="where contact changes are sent")):
     """A local stand-in for a CRM's API (tests, benchmarks, trying things out)."""
-    if provider != "hubspot":
-        typer.echo(f"fake-crm: {provider!r} has no fake yet (hubspot)", err=True)
-        raise typer.Exit(2)
-    from duedesk.integrations.hubspot.fake import serve as serve_fake
+    if provider == "hubspot":
+        from duedesk.integrations.hubspot.fake import serve as serve_fake
 
-    serve_fake(port, token, per_10s, app_secret, webhook_url)
+        serve_fake(port, token or "hubspot-test-token", per_10s, app_secret, webhook_url)
+    elif provider == "pipedrive":
+        from duedesk.integrations.pipedrive.fake import serve as serve_pipedrive
+
+        serve_pipedrive(port, token or "pipedrive-test-token", per_2s, webhook_url, webhook_password)
+    else:
+        typer.echo(f"fake-crm: {provider!r} has no fake yet (hubspot, pipedrive)", err=True)
+        raise typer.Exit(2)
 
 
 def main():

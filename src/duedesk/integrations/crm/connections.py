@@ -24,22 +24,35 @@ class ConnectError(ValueError):
 
 
 def connect(org: Organization, provider: str, token_env: str, now: datetime, *, webhook_secret_env: str = "",
-            owner_id: str = "", rate_limit: int | None = None) -> tuple[Connection, list[str]]:
+            owner_id: str = "", rate_limit: int | None = None, token: str = "",
+            webhook_secret: str = "") -> tuple[Connection, list[str]]:
     """Connect (or reconnect) `org` to `provider`. Returns the connection and the properties made in the CRM.
-    Raises ConnectError saying what is wrong; nothing is saved then."""
+    The token is named by an environment variable (`token_env`) or given (`token`), then kept encrypted at
+    rest with DUEDESK_FIELD_KEYS; the webhook secret likewise. Raises ConnectError saying what is wrong;
+    nothing is saved then."""
     if provider not in providers.AVAILABLE:
         raise ConnectError(f"provider: {provider!r} is not available (one of {', '.join(providers.AVAILABLE)})")
+    token, webhook_secret = (token or "").strip(), (webhook_secret or "").strip()
+    if token and token_env:
+        raise ConnectError("token: give the token or the name of its environment variable, not both")
+    if webhook_secret and webhook_secret_env:
+        raise ConnectError("webhook secret: give the secret or the name of its environment variable, not both")
     try:
-        token_env = credentials.check_name(provider, token_env)
+        if not token:
+            token_env = credentials.check_name(provider, token_env)
         if webhook_secret_env:
             webhook_secret_env = credentials.check_name(provider, webhook_secret_env, "webhook secret")
     except credentials.SecretNameError as error:
         raise ConnectError(str(error)) from None
-    if not credentials.value(token_env):
+    if not token and not credentials.value(token_env):
         raise ConnectError(f"{token_env} is not set in duedesk's environment: set it to the token and restart")
-    conn = Connection.objects.filter(organization=org, provider=provider).first() or Connection(
-        organization=org, provider=provider, created_at=now)
-    conn.token_env, conn.webhook_secret_env = token_env, webhook_secret_env
+    conn = Connection.objects.filter(organization=org, provider=provider).first()
+    if conn is None:
+        budget, window = providers.RATE.get(provider, (100, 10.0))
+        conn = Connection(organization=org, provider=provider, created_at=now, rate_limit=budget, rate_window=window)
+    conn.token_env, conn.token_encrypted = ("", token) if token else (token_env, "")
+    conn.webhook_secret_env, conn.webhook_secret_encrypted = (
+        ("", webhook_secret) if webhook_secret else (webhook_secret_env, ""))
     conn.owner_id = owner_id or conn.owner_id
     if rate_limit:
         conn.rate_limit = rate_limit
@@ -63,8 +76,8 @@ def connect(org: Organization, provider: str, token_env: str, now: datetime, *, 
 def check_connection(conn: Connection, now: datetime) -> str:
     """'' when the CRM accepts the token, else what is wrong, in words. A connection whose token was refused
     syncs again once the test passes (its waiting writes go out)."""
-    if not credentials.value(conn.token_env):
-        return f"{conn.token_env} is not set in duedesk's environment"
+    if not credentials.token(conn):
+        return f"{conn.token_env} is not set in duedesk's environment" if conn.token_env else "no token kept"
     try:
         providers.client_for(conn).check()
     except CrmError as error:

@@ -1,4 +1,6 @@
-"""A connection's token and webhook secret, from the environment variables it names (settings.CRM_SECRETS)."""
+"""A connection's token and webhook secret: from the environment variable it names (settings.CRM_SECRETS),
+else the value kept encrypted at rest (Connection.token_encrypted, a Fernet token under DUEDESK_FIELD_KEYS,
+whose key lives in the environment, not in the database). Never in plain text in the database."""
 
 from __future__ import annotations
 
@@ -23,3 +25,17 @@ def check_name(provider: str, name: str, what: str = "token") -> str:
 
 def value(name: str) -> str:
     return settings.CRM_SECRETS.get(name or "", "")
+
+
+def token(conn) -> str:
+    return value(conn.token_env) if conn.token_env else (conn.token_encrypted or "")
+
+
+def webhook_secret(conn) -> str:
+    return value(conn.webhook_secret_env) if conn.webhook_secret_env else (conn.webhook_secret_encrypted or "")
+
+
+def where(conn, what: str = "token") -> str:
+    """Where the secret comes from, in words (for errors and the status page)."""
+    name = conn.token_env if what == "token" else conn.webhook_secret_env
+    return name if name else f"the {what} kept encrypted"

@@ -5,6 +5,7 @@ import secrets
 
 from django.db import models
 
+from duedesk.records.fields import EncryptedTextField
 from duedesk.records.models import Contact, Event, Organization
 
 PROVIDERS = [("hubspot", "HubSpot"), ("salesforce", "Salesforce"), ("pipedrive", "Pipedrive")]
@@ -36,9 +37,12 @@ class Connection(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="crm_connections")
     provider = models.CharField(max_length=20, choices=PROVIDERS)
     status = models.CharField(max_length=20, choices=STATUSES, default="active")
-    # Secrets never live here: the NAMES of the environment variables that hold them (settings.CRM_SECRETS).
-    token_env = models.CharField(max_length=64)
+    # Secrets never live here in plain text: either the NAMES of the environment variables that hold them
+    # (settings.CRM_SECRETS), or the secret itself encrypted with DUEDESK_FIELD_KEYS (records/fields.py).
+    token_env = models.CharField(max_length=64, blank=True)
+    token_encrypted = EncryptedTextField(blank=True, help_text="the token, encrypted at rest (when no variable)")
     webhook_secret_env = models.CharField(max_length=64, blank=True)
+    webhook_secret_encrypted = EncryptedTextField(blank=True)
     webhook_key = models.CharField(max_length=32, unique=True, default=_webhook_key)
     owner_id = models.CharField(max_length=64, blank=True, help_text="CRM owner who gets handoff tasks")
     write_balance = models.BooleanField(default=True, help_text="A payment in duedesk writes the balance back")

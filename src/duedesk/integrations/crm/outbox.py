@@ -146,7 +146,7 @@ def _push(conn: Connection, client: Client, item: OutboxItem, mapping: dict, now
     touch = touch_for(item.event, conn.write_balance)
     if touch.kind and not item.crm_id:
         # Tried before: the CRM may have made it and the answer was lost. Look before writing again.
-        found = client.find_activity(touch) if item.attempts > 1 else None
+        found = client.find_activity(touch, crm_id) if item.attempts > 1 else None
         item.crm_id = found or client.create_activity(touch, crm_id)
         OutboxItem.objects.filter(pk=item.pk).update(crm_id=item.crm_id)
     properties = {mapping[f]: v for f, v in touch.properties.items() if mapping.get(f)}

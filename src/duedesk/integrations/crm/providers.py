@@ -8,7 +8,11 @@ from duedesk.integrations.crm import credentials, ratelimit
 from duedesk.integrations.crm.base import CrmError
 from duedesk.integrations.crm.models import Connection
 
-AVAILABLE = ("hubspot",)  # Salesforce and Pipedrive connect once their clients land
+AVAILABLE = ("hubspot", "pipedrive")  # Salesforce connects once its client lands
+
+# A new connection's request budget: (requests, per seconds). HubSpot: 100 per 10 s (private apps, most
+# tiers). Pipedrive: its token budget is counted per 2 s; 40 fits the smallest plans.
+RATE = {"hubspot": (100, 10.0), "pipedrive": (40, 2.0)}
 
 
 def defaults(provider: str):
@@ -17,15 +21,23 @@ def defaults(provider: str):
         from duedesk.integrations.hubspot import mapping
 
         return mapping.DEFAULTS, mapping.STANDARD
+    if provider == "pipedrive":
+        from duedesk.integrations.pipedrive import mapping
+
+        return mapping.DEFAULTS, mapping.STANDARD
     raise CrmError(f"{provider} is not available yet", permanent=True)
 
 
 def client_for(conn: Connection):
-    token = credentials.value(conn.token_env)
+    token = credentials.token(conn)
     limit = ratelimit.for_connection(conn.pk, conn.rate_limit, conn.rate_window)
     base = settings.CRM_BASE_URLS.get(conn.provider, "")
     if conn.provider == "hubspot":
         from duedesk.integrations.hubspot.client import HubSpotClient
 
         return HubSpotClient(token, base, settings.CRM_TIMEOUT, limit)
+    if conn.provider == "pipedrive":
+        from duedesk.integrations.pipedrive.client import PipedriveClient
+
+        return PipedriveClient(token, base, settings.CRM_TIMEOUT, limit)
     raise CrmError(f"{conn.provider} is not available yet", permanent=True)

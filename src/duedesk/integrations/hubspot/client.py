@@ -153,7 +153,7 @@ class HubSpotClient:
 
     # ------------------------------------------------------------------ push
 
-    def find_activity(self, touch: Touch) -> str | None:
+    def find_activity(self, touch: Touch, crm_id: str = "") -> str | None:
         object_type = mapping.ACTIVITY_OBJECTS[touch.kind]
         request = PublicObjectSearchRequest(
             filter_groups=[FilterGroup(filters=[Filter(property_name=mapping.EVENT_ID, operator="EQ",

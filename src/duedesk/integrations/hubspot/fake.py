@@ -22,11 +22,10 @@ import time
 import uuid
 from collections import deque
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from duedesk.integrations.crm import fakeserver
 from duedesk.integrations.hubspot.signing import sign
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -59,7 +58,7 @@ def to_ms(value) -> int | None:
     return int((moment - EPOCH).total_seconds() * 1000)
 
 
-class FakeHubSpot:
+class FakeHubSpot(fakeserver.Fake):
     def __init__(self, token: str = "hubspot-test-token", host: str = "127.0.0.1", port: int = 0,
                  per_10s: int = 100, app_secret: str = "hubspot-app-secret", webhook_url: str = ""):
         self.token, self.host, self.port = token, host, port
@@ -79,37 +78,6 @@ class FakeHubSpot:
         self.requests: deque[float] = deque()
         self.request_count = 0
         self.throttled = 0
-        self.server: ThreadingHTTPServer | None = None
-
-    # ------------------------------------------------------------------ lifecycle
-
-    def start(self) -> FakeHubSpot:
-        fake = self
-
-        class Handler(_Handler):
-            pass
-
-        Handler.fake = fake
-        self.server = ThreadingHTTPServer((self.host, self.port), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def stop(self) -> None:
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
     # ------------------------------------------------------------------ state
 
@@ -158,14 +126,7 @@ class FakeHubSpot:
     def contact(self, cid: str) -> dict:
         return self.objects["contacts"][str(cid)]
 
-    def ledger_lines(self) -> str:
-        with self.lock:
-            return "".join(json.dumps(entry) + "\n" for entry in self.ledger)
 
-    def fail_next(self, **fault) -> None:
-        fault.setdefault("count", 1)
-        with self.lock:
-            self.faults.append(fault)
 
     def _notify(self, cid: str, props: dict) -> None:
         """Property-change webhooks, v3-signed, when a subscription URL is set (the CLI's --webhook-url)."""
@@ -184,6 +145,12 @@ class FakeHubSpot:
             pass
 
     # ------------------------------------------------------------------ the API
+
+    def serve_request(self, method: str, path: str, query: dict, body, headers: dict):
+        return self.handle(method, path, query, body, headers.get("authorization", ""))
+
+    def bad_json(self) -> dict:
+        return _error("Invalid input JSON", "VALIDATION_ERROR")
 
     def handle(self, method: str, path: str, query: dict, body: dict | list | None, auth: str):
         """-> (status, payload, headers, fault)"""
@@ -224,12 +191,6 @@ class FakeHubSpot:
         return {"X-HubSpot-RateLimit-Interval-Milliseconds": "10000", "X-HubSpot-RateLimit-Max": str(self.per_10s),
                 "X-HubSpot-RateLimit-Remaining": str(max(0, remaining))}
 
-    def _fault(self, method: str, path: str) -> dict | None:
-        for fault in self.faults:
-            if fault.get("method", method) == method and path.startswith(fault.get("path", "")) and fault["count"] > 0:
-                fault["count"] -= 1
-                return fault
-        return None
 
     def _fault_answer(self, fault: dict, headers: dict):
         status = int(fault.get("status", 500))
@@ -241,23 +202,10 @@ class FakeHubSpot:
                          "errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING"}, extra, fault
         return status, _error("internal error" if status >= 500 else "bad request", "ERROR"), extra, fault
 
-    def _control(self, method: str, path: str, body):
-        if path == "/__fake__/contacts" and method == "POST":
-            items = body if isinstance(body, list) else [body or {}]
-            return 201, {"ids": self.seed(items)}, {}, None
-        if path == "/__fake__/ledger" and method == "GET":
-            return 200, self.ledger_lines(), {"Content-Type": "application/x-ndjson"}, None
-        if path == "/__fake__/faults" and method == "POST":
-            for fault in body if isinstance(body, list) else [body or {}]:
-                self.fail_next(**fault)
-            return 200, {"faults": len(self.faults)}, {}, None
-        if path == "/__fake__/token" and method == "POST":
-            self.expired = bool((body or {}).get("expired"))
-            return 200, {"expired": self.expired}, {}, None
-        if path == "/__fake__/limit" and method == "POST":
-            self.per_10s = int((body or {}).get("per_10s", self.per_10s))
-            return 200, {"per_10s": self.per_10s}, {}, None
-        return 404, _error(f"no control route {method} {path}", "OBJECT_NOT_FOUND"), {}, None
+    limit_name = "per_10s"
+
+    def not_found(self, message: str):
+        return _error(message, "OBJECT_NOT_FOUND")
 
     def _route(self, method: str, path: str, query: dict, body):
         parts = [p for p in path.split("/") if p]
@@ -414,52 +362,6 @@ def _matches(obj: dict, f: dict) -> bool:
     if a is None or b is None:
         return False
     return {"GT": a > b, "GTE": a >= b, "LT": a < b, "LTE": a <= b, "NEQ": a != b}.get(op, False)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    fake: FakeHubSpot
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go out as they are written: no 40 ms delayed-ACK stall
-
-    def log_message(self, *args):
-        pass
-
-    def _serve(self, method: str):
-        parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            self._send(400, _error("Invalid input JSON", "VALIDATION_ERROR"), {})
-            return
-        status, payload, headers, fault = self.fake.handle(method, parts.path, parse_qs(parts.query), body,
-                                                           self.headers.get("Authorization", ""))
-        if fault and fault.get("delay"):
-            time.sleep(float(fault["delay"]))  # the client has given up: its answer is lost
-        self._send(status, payload, headers)
-
-    def _send(self, status: int, payload, headers: dict):
-        data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", headers.pop("Content-Type", "application/json;charset=utf-8"))
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-
-    def do_GET(self):
-        self._serve("GET")
-
-    def do_POST(self):
-        self._serve("POST")
-
-    def do_PATCH(self):
-        self._serve("PATCH")
 
 
 def serve(port: int, token: str, per_10s: int = 100, app_secret: str = "", webhook_url: str = "") -> None:

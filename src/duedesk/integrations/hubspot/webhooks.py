@@ -37,7 +37,7 @@ def contact_changes(request, key: str):
     if conn is None:
         return HttpResponse(status=404)
     now = clock()
-    problem = verify(credentials.value(conn.webhook_secret_env), "POST", settings.PUBLIC_URL + request.get_full_path(),
+    problem = verify(credentials.webhook_secret(conn), "POST", settings.PUBLIC_URL + request.get_full_path(),
                      request.body, request.headers.get("X-HubSpot-Request-Timestamp", ""),
                      request.headers.get("X-HubSpot-Signature-v3", ""), int(now.timestamp() * 1000))
     if problem:
