@@ -7,10 +7,12 @@ from datetime import date
 
 import pytest
 
+from duedesk.conversations import calls as conversation
 from duedesk.engine.models import Enrollment, Step
+from duedesk.integrations.crm.mapping import set_mapping
 from duedesk.integrations.crm.models import CrmLink, OutboxItem
 from duedesk.integrations.crm.sync import sync_connection
-from duedesk.records.models import Contact, Invoice, Message
+from duedesk.records.models import Call, Contact, Invoice, Message
 
 from .conftest import ledger, person
 
@@ -28,11 +30,15 @@ def test_connect_makes_the_person_fields_and_the_text_type(pipedrive, fake_piped
     assert (pipedrive.rate_limit, pipedrive.rate_window) == (40, 2.0)
 
 
-def test_due_dates_in_texts_out_switch_and_balance(pipedrive, fake_pipedrive, clock, worker):
-    ids = fake_pipedrive.seed([person(n) for n in range(1, 6)])
+def test_due_dates_in_texts_out_switch_and_balance(pipedrive, fake_pipedrive, clock, worker, transports):
+    # The clinic keeps dates of birth in a person field of its own (the call checks identity with it).
+    fake_pipedrive._new_field({"name": "Date of birth", "field_type": "date"})
+    set_mapping(pipedrive, {"date_of_birth": "Date of birth"})
+    ids = fake_pipedrive.seed([person(n, **{"Date of birth": "1980-03-03"}) for n in range(1, 6)])
 
     result = sync_connection(pipedrive, clock())
     assert (result.pulled.created, result.pulled.errors) == (5, [])
+    assert [c.date_of_birth for c in Contact.objects.all()] == [date(1980, 3, 3)] * 5
     invoices = Invoice.objects.filter(organization=pipedrive.organization).order_by("pk")
     assert [(i.due_date, str(i.balance)) for i in invoices] == [(date(2026, 12, 10), "120.00")] * 5
     assert Enrollment.objects.filter(status="active").count() == 5
@@ -42,6 +48,7 @@ def test_due_dates_in_texts_out_switch_and_balance(pipedrive, fake_pipedrive, cl
     assert len(texts) == 5
     sync_connection(pipedrive, clock())
     written = [e for e in ledger(fake_pipedrive) if e["object"] == "activity"]
+    texts_written = written
     assert len(written) == 5
     for entry in written:
         (assoc,) = entry["associations"]
@@ -50,6 +57,31 @@ def test_due_dates_in_texts_out_switch_and_balance(pipedrive, fake_pipedrive, cl
         assert entry["properties"]["note"].startswith(texts[contact.pk] + "\n\nduedesk ref: duedesk-event-")
     assert {e["associations"][0]["to"] for e in written} == set(ids)
     assert fake_pipedrive.custom(ids[0], "duedesk_last_outcome") == "Text sent"
+
+    # Five days late: the call. The first patient answers and promises to pay on Friday.
+    clock.set(clock().replace(day=15))
+    worker.run_until_idle()
+    first = Contact.objects.get(crm_links__crm_id=ids[0])
+    for call_id in transports.voice.take_placed():
+        call = Call.objects.get(pk=call_id)
+        if call.contact_id != first.pk:
+            conversation.ended(call_id, "no-answer", clock())
+            continue
+        turn = conversation.answered(call_id, clock())
+        for line in ["yes this is me", "march third 1980", "i can pay on friday", "yes that's right",
+                     "no thank you bye"]:
+            if not turn.listen:
+                break
+            turn = conversation.heard(call_id, line, clock())
+        conversation.ended(call_id, "completed", clock(), duration=90)
+    promise = first.promises.get(status="pending")
+    sync_connection(pipedrive, clock())
+    calls = [e for e in ledger(fake_pipedrive) if e["object"] == "activity" and e["properties"]["type"] == "call"]
+    assert len(calls) == 5
+    (answered,) = [c for c in calls if c["associations"][0]["to"] == ids[0]]
+    assert "Patient: i can pay on friday" in answered["properties"]["note"]
+    assert "duedesk: Hello, this is an automated assistant" in answered["properties"]["note"]
+    assert fake_pipedrive.custom(ids[0], "duedesk_promise_date") == promise.promised_date.isoformat()
 
     # The switch flipped off in Pipedrive: outreach stops within one sync.
     second = Contact.objects.get(crm_links__crm_id=ids[1])
@@ -70,7 +102,9 @@ def test_due_dates_in_texts_out_switch_and_balance(pipedrive, fake_pipedrive, cl
 
     # Nothing failed or waits: every touch was written once.
     assert not OutboxItem.objects.exclude(status="done").exists()
-    keys = [e["properties"]["note"].rsplit("duedesk ref: ", 1)[1] for e in written]
+    keys = [e["properties"]["note"].rsplit("duedesk ref: ", 1)[1] for e in ledger(fake_pipedrive)
+            if e["object"] == "activity"]
+    assert len(keys) == len(texts_written) + len(calls)
     assert len(keys) == len(set(keys))
 
 
