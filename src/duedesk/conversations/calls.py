@@ -16,15 +16,19 @@ from duedesk.core.phones import country_for_phone
 from duedesk.engine import actions
 from duedesk.engine.actions.holds import HOLD_FOR_INTENT, place_legal_hold, set_contact_hours
 from duedesk.engine.models import Step
-from duedesk.records.models import Call
+from duedesk.records.models import Call, CallTurn
 from duedesk.records.timeline import log
 
 # What Twilio's final CallStatus means for the workflow.
 STATUS_OUTCOME = {"no-answer": "no_answer", "busy": "no_answer", "failed": "failed", "canceled": "no_answer"}
 
 
-def _load(call_id: int) -> Call:
-    return Call.objects.select_related("contact__organization", "invoice", "step").get(pk=call_id)
+def _load(call_id: int, *, lock: bool = False) -> Call:
+    """The call with what its turns read; `lock` takes the call's row lock in the same query."""
+    calls = Call.objects.select_related("contact__organization", "invoice", "step")
+    if lock:
+        calls = calls.select_for_update(of=("self",))
+    return calls.get(pk=call_id)
 
 
 def business_hours_open(org, now: datetime) -> bool:
@@ -50,8 +54,7 @@ def context_for(call: Call, now: datetime) -> dialog.CallContext:
 def answered(call_id: int, now: datetime) -> dialog.Turn:
     """A person picked up: the opener and the first identity question."""
     with transaction.atomic():
-        call = Call.objects.select_for_update().get(pk=call_id)
-        call = _load(call_id)
+        call = _load(call_id, lock=True)
         if call.dialog_state:  # a retried webhook: say the same thing again, change nothing
             return _replay(call)
         call.status = "in-progress"
@@ -67,19 +70,24 @@ def answered(call_id: int, now: datetime) -> dialog.Turn:
 
 
 def heard(call_id: int, text: str | None, now: datetime, turn_key: str | None = None) -> dialog.Turn:
-    """One patient turn (None: silence). `turn_key` makes a retried webhook change state once."""
+    """One patient turn (None: silence). `turn_key` ("<provider call id>:<turn number>") makes a turn delivered
+    twice change the call once: it is stored with a unique key in the transaction that acts on the turn, under
+    the call's row lock, so the second delivery finds it and hears the same answer again."""
     with transaction.atomic():
-        Call.objects.select_for_update().filter(pk=call_id).first()
-        call = _load(call_id)
+        call = _load(call_id, lock=True)
         state = dict(call.dialog_state)
-        if turn_key and turn_key in state.get("seen_turns", []):
-            return _replay(call)
+        if turn_key:
+            provider_id, _, sequence = turn_key.rpartition(":")
+            if not sequence.isdigit():
+                provider_id, sequence = turn_key, "0"
+            key = {"organization_id": call.organization_id, "provider_id": provider_id[:64], "sequence": int(sequence)}
+            if CallTurn.objects.filter(**key).exists():
+                return _replay(call)
+            CallTurn.objects.create(call=call, created_at=now, **key)
         ctx = context_for(call, now)
         understood = understand(text, now, ctx.tz, ctx.lang) if text and text.strip() else None
         turn = dialog.respond(ctx, state, understood, text)
         new_state = dict(turn.state)
-        new_state["seen_turns"] = [*state.get("seen_turns", []), turn_key] if turn_key else state.get(
-            "seen_turns", [])
         new_state["last_turn"] = _turn_json(turn)
         call.dialog_state = new_state
         if turn.outcome:
@@ -106,8 +114,7 @@ def voicemail(call_id: int, now: datetime) -> str:
 def ended(call_id: int, status: str, now: datetime, duration: int | None = None) -> None:
     """The call is over: its outcome, transcript and answers go on the timeline; the workflow goes on."""
     with transaction.atomic():
-        Call.objects.select_for_update().filter(pk=call_id).first()
-        call = _load(call_id)
+        call = _load(call_id, lock=True)
         if call.ended_at is not None:
             return  # the same status callback twice changes state once
         outcome = STATUS_OUTCOME.get(status) or call.outcome or ("completed" if call.dialog_state else "no_answer")

@@ -4,10 +4,11 @@ person with the thread, questions are answered from the records."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from duedesk.channels.paylinks import pay_link_for
 from duedesk.conversations import identity
@@ -70,20 +71,42 @@ HANDOFF_INTENTS = ("dispute", "hardship", "payment_plan", "request_human")
 
 def receive_text(org: Organization, sender: str, to: str, body: str, now: datetime, transports,
                  provider_id: str = "") -> Message | None:
-    """Log the text and act on it. The same provider id twice is handled once."""
-    with transaction.atomic():
-        if provider_id and Message.objects.filter(provider_id=provider_id, direction="in").exists():
-            return None
-        contact = Contact.objects.filter(organization=org, phone=sender).order_by("pk").first()
-        invoice = _current_invoice(contact) if contact else None
-        message = Message.objects.create(
-            organization=org, contact=contact, invoice=invoice, channel="sms", direction="in", to=to,
-            sender=sender, body=body, status="received", provider_id=provider_id, created_at=now,
-        )
-        log(org, "sms.received", now, contact=contact, invoice=invoice, channel="sms", actor="patient",
-            body=body, **({} if contact else {"from": sender}))
-    if contact is None:
-        return message
+    """Store the text and act on it in one transaction. The same provider id twice is handled once: the
+    stored text carries a unique key on (organization, provider id), so a duplicate delivered at the same
+    moment waits on the first one's insert and then finds it (None), while a text whose handling failed is
+    not kept at all, so the provider's retry acts on it. Control characters (NUL and the like, which no
+    phone means and PostgreSQL refuses) are taken out before anything is stored."""
+    sender, to, body = clean(sender), clean(to), clean(body)
+    try:
+        with transaction.atomic():
+            contact = Contact.objects.select_related("organization").filter(
+                organization=org, phone=sender).order_by("pk").first()
+            invoice = _current_invoice(contact) if contact else None
+            message = Message.objects.create(
+                organization=org, contact=contact, invoice=invoice, channel="sms", direction="in", to=to,
+                sender=sender, body=body, status="received", provider_id=provider_id, created_at=now,
+            )
+            log(org, "sms.received", now, contact=contact, invoice=invoice, channel="sms", actor="patient",
+                body=body, **({} if contact else {"from": sender}))
+            if contact is not None:
+                _act(contact, invoice, body, now, transports)
+    except IntegrityError:
+        if provider_id and Message.objects.filter(organization=org, provider_id=provider_id,
+                                                  direction="in").exists():
+            return None  # handled by the delivery that got there first
+        raise
+    return message
+
+
+def clean(text: str) -> str:
+    """The text without control characters (tabs and line breaks stay)."""
+    return _CONTROL.sub("", text or "")
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _act(contact: Contact, invoice: Invoice | None, body: str, now: datetime, transports) -> None:
     word = keyword(body)
     if word == "stop":
         if stop_line(contact, ("all",), now, source="sms keyword", evidence=body):  # one confirmation per opt-out
@@ -98,7 +121,6 @@ def receive_text(org: Organization, sender: str, to: str, body: str, now: dateti
         actions.give_consent(contact, now, basis="inbound_text", source="inbound text", evidence=body,
                              actor="patient", kinds=("phone",), override_revoked=False)
         converse(contact, invoice, body, now, transports)
-    return message
 
 
 def _current_invoice(contact: Contact) -> Invoice | None:

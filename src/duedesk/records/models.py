@@ -308,6 +308,15 @@ class Message(models.Model):
     consent_basis = models.CharField(max_length=30, blank=True)
     content_sha256 = models.CharField(max_length=64, blank=True)
 
+    class Meta:
+        constraints = [
+            # An inbound text is handled once: the provider's id for it is unique within the organization.
+            models.UniqueConstraint(
+                fields=["organization", "provider_id"], name="one_inbound_message_per_provider_id",
+                condition=models.Q(direction="in") & ~models.Q(provider_id=""),
+            ),
+        ]
+
 
 class Call(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="calls")
@@ -328,6 +337,22 @@ class Call(models.Model):
     # The record an auditor asks for: on what basis we contacted the line, and a fingerprint of what was sent.
     consent_basis = models.CharField(max_length=30, blank=True)
     content_sha256 = models.CharField(max_length=64, blank=True)
+
+
+class CallTurn(models.Model):
+    """One turn of a call as the provider delivered it (its call id and our turn number): written in the
+    transaction that acts on the turn, so a turn delivered twice changes the call once."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="call_turns")
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="turns")
+    provider_id = models.CharField(max_length=64)
+    sequence = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "provider_id", "sequence"], name="one_call_turn"),
+        ]
 
 
 class Event(models.Model):

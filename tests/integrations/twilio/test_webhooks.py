@@ -11,7 +11,7 @@ from duedesk.channels.models import SimulatedSend
 from duedesk.engine import actions, definitions
 from duedesk.engine.models import Step
 from duedesk.integrations.twilio.signing import sign
-from duedesk.records.models import Call, Event, Line, Message
+from duedesk.records.models import Call, CallTurn, Event, Line, Message
 from tests.integrations.twilio.conftest import CLINIC_NUMBER, TOKEN, payload
 
 pytestmark = pytest.mark.django_db
@@ -296,7 +296,8 @@ def test_silence_is_a_turn(twilio_post, hook_clock, live_call):
     response = twilio_post.post(f"/hooks/twilio/voice/turn?call={live_call.pk}&n=1", params)
     assert response.status_code == 200
     live_call.refresh_from_db()
-    assert live_call.dialog_state["seen_turns"] == [f"{live_call.provider_id}:1"]
+    assert list(CallTurn.objects.filter(call=live_call).values_list("provider_id", "sequence")) == [
+        (live_call.provider_id, 1)]
 
 
 def test_a_callback_for_another_call_sid_is_refused(twilio_post, hook_clock, live_call):

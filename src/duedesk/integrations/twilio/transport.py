@@ -179,6 +179,31 @@ class TwilioSms:
         return Accepted(found["sid"], found.get("status") or "queued")
 
 
+class TwimlReplies:
+    """The answer to an inbound text, given back to Twilio in the webhook's response (TwiML <Message>) instead
+    of a REST call: the webhook never waits on the rate limiter or the network. The reply is gated, recorded
+    and logged as any text is (send_text_now); Twilio sends it once the webhook's transaction has committed,
+    and reports its statuses to our status callback, which finds the message by the key in that URL."""
+
+    name = "twilio"
+
+    def __init__(self) -> None:
+        self.replies: list[tuple[str, str]] = []  # (body, status callback URL)
+
+    def send(self, msg: Outgoing) -> Accepted:
+        callback = msg.status_callback or f"{settings.PUBLIC_URL}/hooks/twilio/sms/status"
+        self.replies.append((msg.body, with_query(callback, key=msg.idempotency_key)))
+        return Accepted("", "queued")
+
+    def lookup(self, idempotency_key: str, to: str, since: datetime) -> Accepted | None:
+        return None  # nothing is handed to Twilio before the webhook answers
+
+    def twiml(self) -> str:
+        from duedesk.integrations.twilio import twiml
+
+        return twiml.messages(self.replies)
+
+
 def _same_body(theirs: str, ours: str) -> bool:
     # Trial accounts prefix "Sent from your Twilio trial account - ".
     return theirs == ours or theirs.endswith(ours)

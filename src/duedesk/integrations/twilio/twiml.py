@@ -15,8 +15,16 @@ GATHER_TIMEOUT = 6  # seconds of silence before the gather gives up
 
 
 def empty_messaging() -> str:
-    """The reply to an inbound text: nothing (our answers go out through the REST API, gated)."""
+    """An answer that says nothing back."""
     return str(MessagingResponse())
+
+
+def messages(replies: list[tuple[str, str]]) -> str:
+    """Replies to an inbound text, each with the URL its statuses are reported to."""
+    response = MessagingResponse()
+    for body, status_callback in replies:
+        response.message(body, status_callback=status_callback)
+    return str(response)
 
 
 def empty_voice() -> str:

@@ -80,8 +80,8 @@ def twilio_webhook(find):
 
 
 def _org_for_number(request):
-    to = request.POST.get("To", "")
-    service = request.POST.get("MessagingServiceSid", "")
+    to = request.POST.get("To", "").replace("\x00", "")
+    service = request.POST.get("MessagingServiceSid", "").replace("\x00", "")
     query = Q(sms_from=to) | Q(voice_caller_id=to) if to else Q(pk__in=[])
     if service:
         query |= Q(messaging_service_sid=service)
@@ -123,14 +123,20 @@ def _remember_sid(model, pk: int, sid: str) -> None:
 
 @twilio_webhook(_org_for_number)
 def sms_inbound(request, org, _):
+    """Stored and acted on once; the reply (gated, recorded, logged) goes back in this response as TwiML, so
+    the webhook waits on neither the rate limiter nor a REST call. A failure answers 500 and keeps nothing:
+    Twilio's retry acts on the text."""
     from duedesk.channels.providers import transports_for_process
+    from duedesk.channels.registry import Transports
     from duedesk.conversations.texts import receive_text
 
     post = request.POST
-    with ratelimit.bounded_wait(REPLY_MAX_WAIT):
-        receive_text(org, post.get("From", ""), post.get("To", ""), post.get("Body", ""), clock(),
-                     transports_for_process()(org), provider_id=post.get("MessageSid") or post.get("SmsSid") or "")
-    return _xml(twiml.empty_messaging())
+    base = transports_for_process()(org)
+    replies = twilio.TwimlReplies()
+    receive_text(org, post.get("From", ""), post.get("To", ""), post.get("Body", ""), clock(),
+                 Transports(sms=replies, voice=base.voice, email=base.email),
+                 provider_id=post.get("MessageSid") or post.get("SmsSid") or "")
+    return _xml(replies.twiml())
 
 
 @twilio_webhook(_message_for_status)

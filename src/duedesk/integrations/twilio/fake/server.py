@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+from xml.etree import ElementTree
 
 import httpx
 
@@ -208,7 +209,24 @@ class FakeTwilio:
         with self._lock:
             self.inbound.append(params)
         headers = {"X-Twilio-Signature": sign(self.auth_token, to_webhook_url, params)}
-        return httpx.post(to_webhook_url, data=params, headers=headers, timeout=15.0)
+        response = httpx.post(to_webhook_url, data=params, headers=headers, timeout=15.0)
+        self.reply_from_twiml(response, from_=to, to=from_)
+        return response
+
+    def reply_from_twiml(self, response: httpx.Response, *, from_: str, to: str) -> list[dict]:
+        """Each <Message> of a 200 answer to an incoming text becomes a text back to the sender, sent and
+        reported to its statusCallback like any other (Twilio does the same with a webhook's TwiML)."""
+        if response.status_code != 200 or "xml" not in response.headers.get("content-type", ""):
+            return []
+        sent = []
+        for element in ElementTree.fromstring(response.content).iter("Message"):
+            params = {"To": element.get("to") or to, "From": element.get("from") or from_,
+                      "Body": "".join(element.itertext())}
+            if element.get("statusCallback") or element.get("action"):
+                params["StatusCallback"] = element.get("statusCallback") or element.get("action")
+            with self._lock:
+                sent.append(self._new_message(params, self._now(), None, self._number_errors.get(params["To"])))
+        return sent
 
     # -- HTTP ------------------------------------------------------------------------
     def _handle(self, h: _Handler, method: str) -> None:
