@@ -48,6 +48,7 @@ def _urls(case, staff):
         "settings": ("/settings/", {"name": "Changed"}),
         "settings_invite": ("/settings/invite/", {"email": "new@example.com", "role": "staff"}),
         "settings_role": (f"/settings/members/{m}/role/", {"role": "viewer"}),
+        "settings_channel_resume": ("/settings/channels/sms/resume/", {}),
         "webhooks": ("/settings/webhooks/", {"url": "https://example.org/hook", "kind": "standard"}),
         "calendar_new": ("/calendar/new/", {}),
         "calendar_revoke": ("/calendar/revoke/", {}),
@@ -113,7 +114,7 @@ def test_another_organization_gets_404_on_every_object(login, outsider, case, st
         assert client.get(gets[name]).status_code == 404, name
     for name, (url, data) in posts.items():
         if name in ("settings", "settings_invite", "webhooks", "workflow_add", "calendar_new", "calendar_revoke",
-                    "crm_connect"):
+                    "crm_connect", "settings_channel_resume"):
             continue  # not an object: the outsider acts on their own organization
         assert client.post(url, data).status_code == 404, name
     assert _snapshot(org) == before

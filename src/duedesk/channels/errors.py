@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+CHANNEL_PAUSED = "channel_paused"  # the code of a send refused because the organization's channel is paused
+
 
 class TransportError(Exception):
     """A provider refused or did not answer a send.
@@ -12,6 +14,10 @@ class TransportError(Exception):
     accepted_unknown: the provider may have accepted the request but we never heard back
         (e.g. a timeout after the body was sent). The caller must reconcile with the
         provider before any resend, or a patient may get the same reminder twice.
+    scope: whom a permanent error is about, when the provider says: "number" (the contact's number or
+        address: marked unreachable, as `effect`), "organization" (our account, sender or request: the
+        organization's channel is paused and the step held; the patient is left alone), "message" (this
+        send only). None: the transport can't tell, and a permanent error is taken as about the number.
     """
 
     def __init__(
@@ -23,6 +29,8 @@ class TransportError(Exception):
         http_status: int | None = None,
         retry_after: float | None = None,
         accepted_unknown: bool = False,
+        scope: str | None = None,
+        effect: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -31,6 +39,16 @@ class TransportError(Exception):
         self.http_status = http_status
         self.retry_after = retry_after
         self.accepted_unknown = accepted_unknown
+        self.scope = scope
+        self.effect = effect
+
+    @property
+    def about_organization(self) -> bool:
+        return self.permanent and self.scope == "organization"
+
+    @property
+    def about_number(self) -> bool:
+        return self.permanent and self.scope in (None, "number")
 
     def __repr__(self) -> str:
         return (

@@ -51,22 +51,53 @@ def context_for(call: Call, now: datetime) -> dialog.CallContext:
     )
 
 
-def answered(call_id: int, now: datetime) -> dialog.Turn:
-    """A person picked up: the opener and the first identity question."""
+def answered(call_id: int, now: datetime, answered_by: str | None = "human") -> dialog.Turn:
+    """The call was picked up: the opener and the first identity question. `answered_by` None: answering-machine
+    detection has not said yet who picked up (Twilio's asynchronous AMD); nothing is logged until it does
+    (person_answered, or voicemail for a machine), so the timeline never says a person answered a machine."""
     with transaction.atomic():
         call = _load(call_id, lock=True)
         if call.dialog_state:  # a retried webhook: say the same thing again, change nothing
             return _replay(call)
         call.status = "in-progress"
-        call.answered_by = call.answered_by or "human"
         turn = dialog.start(context_for(call, now))
         call.dialog_state = dict(turn.state)
         call.dialog_state["last_turn"] = _turn_json(turn)
-        call.save(update_fields=["status", "answered_by", "dialog_state"])
-        actions.record_conversation(call.contact, now)
-        log(call.organization_id, "call.answered", now, contact=call.contact, invoice=call.invoice, channel="call",
-            answered_by=call.answered_by)
+        call.save(update_fields=["status", "dialog_state"])
+        if answered_by and not call.answered_by:
+            _answered_by(call, answered_by, now)
         return turn
+
+
+def person_answered(call_id: int, answered_by: str, now: datetime) -> None:
+    """Answering-machine detection says a person picked up ("human"), or can't tell ("unknown"): the call is
+    logged as answered now, once."""
+    with transaction.atomic():
+        call = _load(call_id, lock=True)
+        if not call.answered_by and call.ended_at is None:
+            _answered_by(call, answered_by, now)
+
+
+def _answered_by(call: Call, answered_by: str, now: datetime) -> None:
+    call.answered_by = answered_by
+    call.save(update_fields=["answered_by"])
+    actions.record_conversation(call.contact, now)
+    log(call.organization_id, "call.answered", now, contact=call.contact, invoice=call.invoice, channel="call",
+        answered_by=answered_by)
+
+
+def fax(call_id: int, now: datetime) -> None:
+    """A fax machine answered: the number can't take our calls (the call channel is marked unreachable)."""
+    with transaction.atomic():
+        call = _load(call_id, lock=True)
+        if call.answered_by == "fax":
+            return
+        call.answered_by = "fax"
+        call.outcome = "unreachable"
+        call.save(update_fields=["answered_by", "outcome"])
+        log(call.organization_id, "call.fax", now, contact=call.contact, invoice=call.invoice, channel="call")
+        if call.contact is not None:
+            actions.mark_unreachable(call.contact, "call", "fax", now)
 
 
 def heard(call_id: int, text: str | None, now: datetime, turn_key: str | None = None) -> dialog.Turn:

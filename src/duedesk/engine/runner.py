@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import transaction
 
 from duedesk.channels.base import CallRequest, Outgoing
-from duedesk.channels.errors import TransportError
+from duedesk.channels.errors import CHANNEL_PAUSED, TransportError
 from duedesk.channels.paylinks import pay_link_for
 from duedesk.core import compliance, render
 from duedesk.core import workflow as wf
@@ -22,6 +22,7 @@ from duedesk.core.contact_hours import ContactHours
 from duedesk.core.phones import timezone_for_phone
 from duedesk.core.states import states_for
 from duedesk.engine import actions, advance, definitions
+from duedesk.engine.actions.channels import pause_channel
 from duedesk.engine.actions.sends import content_sha256
 from duedesk.engine.advance import UNSETTLED, first_contact
 from duedesk.engine.models import Enrollment, Step
@@ -284,6 +285,8 @@ class StepRunner:
             return None, False
 
     def _failed(self, step, record, channel, contact, error: TransportError, now: datetime) -> str:
+        if error.about_organization:
+            return self._held(step, record, channel, contact, error, now)
         with transaction.atomic():
             step = Step.objects.select_for_update().select_related("enrollment").get(pk=step.pk)
             enrollment = step.enrollment
@@ -312,13 +315,32 @@ class StepRunner:
             log(contact.organization_id, f"{_kind(channel)}.failed", now, contact=contact,
                 invoice=enrollment.invoice, channel=channel, code=record.error_code, permanent=error.permanent,
                 error=str(error))
-            if error.permanent:
-                actions.mark_unreachable(contact, channel, error.code or "permanent", now, code=error.code or "")
+            if error.about_number:
+                actions.mark_unreachable(contact, channel, error.effect or error.code or "permanent", now,
+                                         code=error.code or "")
             if enrollment.status in Enrollment.LIVE:
                 definition = definitions.parsed(enrollment.workflow)
-                outcome = "unreachable" if error.permanent else "failed"
+                outcome = "unreachable" if error.about_number else "failed"
                 advance.go_to_step(enrollment, definition.next_for(step.step_id, outcome), now)
             return "failed"
+
+    def _held(self, step, record, channel, contact, error: TransportError, now: datetime) -> str:
+        """The provider refused our account, sender or request: nothing about the patient. The organization's
+        channel is paused (its owners told once) and the step waits, held, until a person resumes it."""
+        with transaction.atomic():
+            step = Step.objects.select_for_update().select_related("enrollment").get(pk=step.pk)
+            record.status = "held"
+            record.error_code = error.code or (str(error.http_status) if error.http_status else "")
+            record.save(update_fields=["status", "error_code"] if channel != "call" else ["status"])
+            step.status = "held"
+            step.lease_until = None
+            step.last_error = str(error)
+            step.save(update_fields=["status", "lease_until", "last_error"])
+            log(contact.organization_id, f"{_kind(channel)}.held", now, contact=contact,
+                invoice=step.enrollment.invoice, channel=channel, code=record.error_code, error=str(error))
+            if error.code != CHANNEL_PAUSED:
+                pause_channel(contact.organization_id, channel, now, code=record.error_code, error=str(error))
+        return "held"
 
     # ------------------------------------------------------------------ blocks without a channel
 

@@ -74,6 +74,9 @@ class Organization(models.Model):
     sms_per_second = models.DecimalField(max_digits=6, decimal_places=2, default=Decimal("1.00"))
     max_concurrent_calls = models.PositiveIntegerField(default=5)
     email_from = models.EmailField(blank=True)
+    # A provider refused our account, sender or request: the channel sends nothing until a person resumes it.
+    paused_channels = models.JSONField(
+        default=dict, blank=True, help_text="channel -> when and why the provider refused our account or sender")
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self):

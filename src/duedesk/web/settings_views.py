@@ -9,13 +9,15 @@ from zoneinfo import available_timezones
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from duedesk.core.phones import normalize_phone
 from duedesk.core.timing import SendWindow, parse_dates
+from duedesk.engine.actions.channels import resume_channel as _resume
 from duedesk.records.models import Membership, Organization
-from duedesk.web import accounts
+from duedesk.web import access, accounts
 from duedesk.web.access import member, scoped
 
 owner_only = member(roles=("owner",))
@@ -109,12 +111,22 @@ def channel_status(org: Organization) -> list[dict]:
     ]
 
 
+CHANNEL_NAMES = {"sms": "Texts", "call": "Calls", "email": "Email"}
+
+
+def paused_channels(org: Organization) -> list[dict]:
+    """Channels stopped because the provider refused our account or sender, with what it said."""
+    return [{"channel": channel, "name": CHANNEL_NAMES.get(channel, channel), "at": why.get("at", "")[:16].replace("T", " "),
+             "code": why.get("code", ""), "error": why.get("error", "")}
+            for channel, why in sorted(org.paused_channels.items())]
+
+
 def _page(request, form=None, invite_form=None, status=200):
     members = Membership.objects.filter(organization=request.org).select_related("user").order_by("user__username")
     return render(request, "web/settings/settings.html", {
         "section": "settings", "form": form or OrganizationForm(instance=request.org),
         "invite_form": invite_form or InviteForm(), "members": members, "roles": Membership.ROLES,
-        "channels": channel_status(request.org),
+        "channels": channel_status(request.org), "paused": paused_channels(request.org),
     }, status=status)
 
 
@@ -155,3 +167,14 @@ def change_role(request, pk):
         membership.save(update_fields=["role"])
         messages.success(request, f"{membership.user.get_username()} is now {membership.get_role_display()}.")
     return redirect("settings")
+
+
+@require_POST
+@member(roles=("owner", "staff"))
+def resume_channel(request, channel):
+    """The cause is fixed (credentials, sender number): the channel sends again and its held reminders are due."""
+    if channel not in CHANNEL_NAMES:
+        raise Http404("No such channel.")
+    if _resume(request.org, channel, access.now(), actor=request.user.get_username()):
+        messages.success(request, f"{CHANNEL_NAMES[channel]} resumed: held reminders are due again.")
+    return redirect("settings" if request.membership.role == "owner" else "overview")

@@ -34,6 +34,7 @@ urlpatterns = accounts.urlpatterns + [
     path("settings/integrations/<int:pk>/sync/", crm_settings.crm_sync_now, name="crm_sync_now"),
     path("settings/integrations/<int:pk>/disconnect/", crm_settings.crm_disconnect, name="crm_disconnect"),
     path("settings/invite/", settings_views.invite, name="settings_invite"),
+    path("settings/channels/<str:channel>/resume/", settings_views.resume_channel, name="settings_channel_resume"),
     path("settings/members/<int:pk>/role/", settings_views.change_role, name="settings_role"),
     path("calendar/", calendar_views.my_calendar, name="calendar_mine"),
     path("calendar/new/", calendar_views.calendar_new, name="calendar_new"),

@@ -124,6 +124,7 @@ class Org:
     sms_per_second = Decimal("5.00")
 
 
+@pytest.mark.django_db  # the transport reads whether the organization's texts are paused
 def test_the_sms_transport_paces_each_send():
     t = FakeTime()
     limiter = ratelimit.InProcessLimiter(clock=t, sleep=t.sleep)

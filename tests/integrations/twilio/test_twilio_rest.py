@@ -265,3 +265,20 @@ def test_a_lookup_with_wrong_credentials_is_refused(fake):
         with pytest.raises(TransportError) as refused:
             client.line_type(PATIENT)
     assert refused.value.http_status == 401 and refused.value.permanent
+
+
+@pytest.mark.parametrize("code, status, about", [
+    ("21211", 400, "number"), ("21610", 400, "number"), ("21614", 400, "number"), ("30003", None, "number"),
+    ("30005", None, "number"), ("30006", None, "number"),
+    ("20003", 401, "organization"), ("21212", 400, "organization"), ("21606", 400, "organization"),
+    ("21659", 400, "organization"), ("30034", None, "organization"), (None, 400, "organization"),
+    (None, 422, "organization"), (None, 403, "organization"), ("99999", 400, "organization"),
+    ("21617", 400, "message"), ("30007", None, "message"), ("21408", 400, "message"),
+    ("20429", 429, "transient"), (None, 429, "transient"), (None, 503, "transient"), ("30008", None, "transient"),
+])
+def test_each_error_says_whom_it_is_about(code, status, about):
+    """Only number-level errors may mark a patient's channel; account, sender and request errors are ours."""
+    from duedesk.integrations.twilio import errors
+
+    assert errors.scope(code, status) == about
+    assert (errors.channel_effect(code) is not None) == (about == "number")

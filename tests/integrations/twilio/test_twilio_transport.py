@@ -209,7 +209,7 @@ def test_invalid_number_takes_the_fallback(wired, make_invoice, clock):
     actions.enroll_invoice(invoice, clock())
     wired.worker.tick()
     contact.refresh_from_db()
-    assert contact.unreachable == {"sms": "21211"}
+    assert contact.unreachable == {"sms": "invalid_number"}
     step = Step.objects.get(enrollment__invoice=invoice, step_id="heads_up")
     assert step.status == "failed"
     assert Message.objects.get(step=step).error_code == "21211"
@@ -262,6 +262,9 @@ def test_person_answers_and_promises(wired, make_invoice, clock):
     assert said[:3] == lines[:3]
     assert any("Maria" in t["text"] for t in completed.detail["transcript"] if t["speaker"] != "patient")
     assert invoice.promises.filter(status="pending").exists()
+    # Who answered comes from the answering-machine detection's callback, logged once.
+    (answered,) = Event.objects.filter(kind="call.answered", invoice=invoice)
+    assert answered.detail["answered_by"] == "human"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -281,6 +284,8 @@ def test_machine_gets_the_limited_content_voicemail(wired, make_invoice, clock):
     assert (call.answered_by, call.outcome) == ("machine", "voicemail")
     assert Event.objects.get(kind="call.voicemail").detail["text"] == expected
     assert call.ended_at is not None
+    # The answer webhook came first, but the timeline never says a person answered a machine.
+    assert not Event.objects.filter(kind="call.answered").exists()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -393,3 +398,91 @@ def test_voice_lookup_reads_the_calls_list(wired, make_invoice, clock):
     mine.provider_id = "CA" + "c" * 32  # a webhook already named ours
     mine.save()
     assert voice.lookup(mine.idempotency_key, phone, since).provider_id == "CA" + "c" * 32
+
+
+# ----------------------------------------------------------------------------- errors about us, not the patient
+
+
+def _owners(org):
+    from django.contrib.auth import get_user_model
+
+    from duedesk.records.models import Membership
+
+    users = get_user_model().objects
+    for name, role in (("olga", "owner"), ("omar", "owner"), ("sam", "staff")):
+        Membership.objects.create(user=users.create_user(name, f"{name}@clinic.example", "a-long-password-1"),
+                                  organization=org, role=role)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("status, code", [(401, 20003), (400, 21212), (400, 21606), (400, 21659), (400, 0),
+                                          (422, 0)])
+def test_an_error_about_our_account_pauses_the_channel_and_leaves_the_patient_alone(status, code, wired,
+                                                                                    make_invoice, clock):
+    from django.core import mail
+
+    fake = wired.fake
+    _owners(wired.org)
+    first, second = make_invoice(due=date(2026, 12, 10)), make_invoice(due=date(2026, 12, 10))
+    fake.fail_next(1, status=status, code=code)
+    actions.enroll_invoice(first, clock())
+    actions.enroll_invoice(second, clock())
+    wired.worker.run_until_idle()
+    # Nobody's number is marked, and nothing was texted after the first refusal.
+    for invoice in (first, second):
+        invoice.contact.refresh_from_db()
+        assert invoice.contact.unreachable == {}
+        assert not Event.objects.filter(kind="contact.unreachable", contact=invoice.contact).exists()
+        assert Step.objects.get(enrollment__invoice=invoice, step_id="heads_up").status == "held"
+    assert fake.messages == [] and fake.counters["faults_injected"] == 1
+    wired.org.refresh_from_db()
+    assert wired.org.paused_channels["sms"]["code"] == (str(code) if code else str(status))
+    # The owners are told once, in words; staff members are not owners.
+    (alert,) = mail.outbox
+    assert sorted(alert.to) == ["olga@clinic.example", "omar@clinic.example"]
+    assert "Texts are paused" in alert.subject and "/settings/" in alert.body
+    assert Event.objects.filter(kind="channel.paused").count() == 1
+    assert Event.objects.filter(kind="sms.held").count() == 2
+
+    # A person fixes the account and resumes texts: the held reminders go out, once each.
+    from duedesk.engine.actions.channels import resume_channel
+
+    assert resume_channel(wired.org, "sms", clock(), actor="olga")
+    wired.worker.run_until_idle()
+    assert sorted(m["To"] for m in fake.messages) == sorted([first.contact.phone, second.contact.phone])
+    assert Step.objects.filter(step_id="heads_up", status="done").count() == 2
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_report_about_our_sender_pauses_texts_not_the_number(wired, make_invoice, clock):
+    from django.core import mail
+
+    fake = wired.fake
+    _owners(wired.org)
+    invoice = make_invoice(due=date(2026, 12, 10))
+    fake.error_for(invoice.contact.phone, 30034)  # our number is not registered for texting
+    actions.enroll_invoice(invoice, clock())
+    wired.worker.tick()
+    fake.flush()
+    invoice.contact.refresh_from_db()
+    assert invoice.contact.unreachable == {}
+    wired.org.refresh_from_db()
+    assert wired.org.paused_channels["sms"]["code"] == "30034"
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("code, effect", [(21211, "invalid_number"), (21610, "opted_out"), (21614, "not_mobile")])
+def test_an_error_about_the_number_marks_it_and_pauses_nothing(code, effect, wired, make_invoice, clock):
+    from django.core import mail
+
+    fake = wired.fake
+    invoice = make_invoice(due=date(2026, 12, 10))
+    fake.error_for(invoice.contact.phone, code)
+    actions.enroll_invoice(invoice, clock())
+    wired.worker.tick()
+    invoice.contact.refresh_from_db()
+    assert invoice.contact.unreachable == {"sms": effect}
+    wired.org.refresh_from_db()
+    assert wired.org.paused_channels == {} and mail.outbox == []

@@ -328,3 +328,48 @@ def test_amd_human_changes_nothing(twilio_post, hook_clock, live_call):
     assert twilio_post.post(f"/hooks/twilio/voice/amd?call={live_call.pk}", params).status_code == 204
     live_call.refresh_from_db()
     assert live_call.outcome == "" and not Event.objects.filter(kind="call.voicemail").exists()
+
+
+# ----------------------------------------------------------------------------- who answered (AMD)
+
+
+def answer_async(twilio_post, live_call):
+    """Twilio's answer webhook under asynchronous AMD: no AnsweredBy yet."""
+    params = payload("voice_answer", CallSid=live_call.provider_id)
+    params.pop("AnsweredBy", None)
+    return twilio_post.post(f"/hooks/twilio/voice/answer?call={live_call.pk}", params)
+
+
+@pytest.mark.parametrize("answered_by", ["human", "unknown"])
+def test_a_person_is_logged_as_answering_when_detection_says_so(answered_by, twilio_post, hook_clock, live_call):
+    assert ET.fromstring(answer_async(twilio_post, live_call).content).find("Gather") is not None
+    assert not Event.objects.filter(kind="call.answered").exists()  # nobody knows yet who picked up
+    params = payload("voice_amd_machine", CallSid=live_call.provider_id, AnsweredBy=answered_by)
+    for _ in range(2):  # the callback repeated changes nothing
+        assert twilio_post.post(f"/hooks/twilio/voice/amd?call={live_call.pk}", params).status_code == 204
+    (answered,) = Event.objects.filter(kind="call.answered")
+    assert answered.detail["answered_by"] == answered_by
+    live_call.refresh_from_db()
+    assert live_call.answered_by == answered_by and live_call.outcome == ""
+
+
+def test_a_fax_answering_marks_the_number_and_says_no_person_answered(twilio_post, hook_clock, live_call):
+    params = payload("voice_answer", CallSid=live_call.provider_id, AnsweredBy="fax")
+    response = twilio_post.post(f"/hooks/twilio/voice/answer?call={live_call.pk}", params)
+    assert ET.fromstring(response.content).find("Hangup") is not None
+    live_call.refresh_from_db()
+    assert (live_call.answered_by, live_call.outcome) == ("fax", "unreachable")
+    live_call.contact.refresh_from_db()
+    assert live_call.contact.unreachable == {"call": "fax"}
+    assert [e.kind for e in Event.objects.filter(contact=live_call.contact).exclude(kind="contact.unreachable")] \
+        == ["call.fax"]
+
+
+@pytest.mark.parametrize("answered_by", ["machine_start", "machine_end_beep", "machine_end_silence"])
+def test_a_machine_found_by_synchronous_detection_gets_the_voicemail_only(answered_by, twilio_post, hook_clock,
+                                                                         live_call):
+    params = payload("voice_answer", CallSid=live_call.provider_id, AnsweredBy=answered_by)
+    response = twilio_post.post(f"/hooks/twilio/voice/answer?call={live_call.pk}", params)
+    root = ET.fromstring(response.content)
+    assert root.find("Gather") is None and "Maple Clinic" in root.find("Say").text
+    assert list(Event.objects.values_list("kind", flat=True)) == ["call.voicemail"]

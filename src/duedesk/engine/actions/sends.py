@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import transaction
 
 from duedesk.channels.base import Outgoing
-from duedesk.channels.errors import TransportError
+from duedesk.channels.errors import CHANNEL_PAUSED, TransportError
 from duedesk.core import compliance
 from duedesk.records import lines
 from duedesk.records.models import Contact, Handoff, Invoice, Message
@@ -85,6 +85,10 @@ def send_text_now(contact: Contact, body: str, now: datetime, transports, *, inv
             message.save(update_fields=["status", "error_code"])
             log(contact.organization_id, "sms.failed", now, contact=contact, invoice=invoice, handoff=handoff,
                 channel="sms", actor=actor, code=error.code, error=str(error))
+            if error.about_organization and error.code != CHANNEL_PAUSED:
+                from duedesk.engine.actions.channels import pause_channel
+
+                pause_channel(contact.organization_id, "sms", now, code=error.code or "", error=str(error))
         return TextResult(decision, message, str(error))
     with transaction.atomic():
         message.provider_id = accepted.provider_id

@@ -1,12 +1,25 @@
 """Twilio error codes we meet when texting and calling patients, and what each means for us.
 
-Permanent codes won't succeed on a resend. channel_effect() says how the contact's channel
-should be marked, so the office sees "invalid number" instead of silent retries.
+Permanent codes won't succeed on a resend. Each code also says whom it is about (`scope`), because that
+decides what duedesk does (Twilio's error dictionary, www.twilio.com/docs/api/errors, groups them the same way):
+
+  number        the patient's number itself (invalid, unsubscribed, not mobile, unreachable, landline...):
+                the contact's channel is marked with `channel_effect`, so the office sees "invalid number"
+                instead of silent retries, and the workflow takes its fallback.
+  organization  our account, our sender, or our request (bad credentials, a suspended account, a From number
+                that isn't ours or can't text, a malformed request, a 4xx Twilio gave no code for): nothing
+                about the patient. The organization's channel is paused, its owners are told once, and the
+                step is held until a person resumes the channel in Settings.
+  message       this one text only (too long, filtered by the carrier, a country not enabled for the number):
+                the send fails and is logged; neither the patient's number nor the channel is marked.
+  transient     try again later (rate limits, Twilio or carrier trouble).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+NUMBER, ORGANIZATION, MESSAGE, TRANSIENT = "number", "organization", "message", "transient"
 
 
 @dataclass(frozen=True)
@@ -16,33 +29,59 @@ class TwilioCode:
     permanent: bool
     channel_effect: str | None = None  # how to mark the contact's phone channel
     delivery_time: bool = False  # reported by a status callback, not by the REST call
+    scope: str = ""  # NUMBER, ORGANIZATION, MESSAGE or TRANSIENT; "" = from the other fields
+
+    @property
+    def about(self) -> str:
+        if self.scope:
+            return self.scope
+        if not self.permanent:
+            return TRANSIENT
+        return NUMBER if self.channel_effect else ORGANIZATION
 
 
 _CODES = [
-    # REST-time: Twilio refuses the request.
+    # REST-time, about the patient's number.
     TwilioCode("21211", "The phone number is not valid.", True, "invalid_number"),
     TwilioCode("21217", "The phone number does not appear to be valid.", True, "invalid_number"),
     TwilioCode("21401", "The phone number is not valid.", True, "invalid_number"),
+    TwilioCode("21214", "The number to call can't be reached.", True, "unreachable"),
+    TwilioCode("13223", "The number to call is not in a valid format.", True, "invalid_number"),
     TwilioCode("13224", "The number to call is not valid.", True, "invalid_number"),
     TwilioCode("21610", "The patient replied STOP; texts to this number are blocked.", True, "opted_out"),
     TwilioCode("21614", "The number is not a mobile number and can't receive texts.", True, "not_mobile"),
     TwilioCode("21612", "The number can't be reached by text from our sender.", True, "unreachable"),
-    TwilioCode("21408", "Texting this number's country is not enabled on the account.", True),
-    TwilioCode("21215", "Calling this number's country is not enabled on the account.", True),
-    TwilioCode("21606", "Our sender number can't send texts.", True),
+    # REST-time, about this one text or call (nothing to mark, nothing to pause).
+    TwilioCode("21408", "Texting this number's country is not enabled on the account.", True, scope=MESSAGE),
+    TwilioCode("21215", "Calling this number's country is not enabled on the account.", True, scope=MESSAGE),
+    TwilioCode("21216", "The account may not call this number (a premium or blocked destination).", True,
+               scope=MESSAGE),
+    TwilioCode("21617", "The message is longer than 1600 characters.", True, scope=MESSAGE),
+    # REST-time, about our account, our sender or our request: the organization's channel is paused.
+    TwilioCode("21606", "Our sender number can't send texts to this destination.", True),
+    TwilioCode("21659", "Our sender is not a Twilio number of this account.", True),
+    TwilioCode("21660", "Our sender number belongs to another Twilio account.", True),
+    TwilioCode("21661", "Our sender number can't send texts.", True),
+    TwilioCode("21601", "Our sender number can't send texts.", True),
     TwilioCode("21212", "Our caller ID number is not valid.", True),
+    TwilioCode("21210", "Our caller ID number is not verified on the account.", True),
     TwilioCode("21608", "Trial accounts can only reach verified numbers.", True),
-    TwilioCode("21617", "The message is longer than 1600 characters.", True),
+    TwilioCode("21219", "Trial accounts can only reach verified numbers.", True),
     TwilioCode("21602", "The message has no text.", True),
     TwilioCode("21603", "No sender number or messaging service was given.", True),
     TwilioCode("21604", "No recipient number was given.", True),
     TwilioCode("21201", "No number to call was given.", True),
     TwilioCode("21213", "No caller ID number was given.", True),
     TwilioCode("21205", "The call has no instructions URL.", True),
+    TwilioCode("20001", "Twilio did not accept our request.", True),
     TwilioCode("20003", "Twilio rejected our account credentials.", True),
+    TwilioCode("20005", "The Twilio account is not active.", True),
+    TwilioCode("20008", "Test credentials can't send real texts or calls.", True),
     TwilioCode("20404", "Twilio has no such message or call.", True),
-    TwilioCode("30002", "The Twilio account is suspended.", True),
-    # Delivery-time: accepted, then the carrier reports a failure.
+    TwilioCode("30002", "The Twilio account is suspended.", True, None, True),
+    TwilioCode("30032", "Our toll-free sender number is not verified.", True, None, True),
+    TwilioCode("30034", "Our sender number is not registered for texting (10DLC).", True, None, True),
+    # Delivery-time: accepted, then the carrier reports a failure about the number.
     TwilioCode(
         "30003", "The patient's phone is unreachable (off or out of service).", True, "unreachable", True
     ),
@@ -54,7 +93,7 @@ _CODES = [
         "30006", "The number is a landline or its carrier can't take texts.", True, "not_mobile", True
     ),
     # Filtering is about the message's content, not the patient's number.
-    TwilioCode("30007", "The carrier filtered the text as unwanted.", True, None, True),
+    TwilioCode("30007", "The carrier filtered the text as unwanted.", True, None, True, scope=MESSAGE),
     # Transient: try again later.
     TwilioCode("20429", "Twilio is rate limiting us.", False),
     TwilioCode("20500", "Twilio had an internal error.", False),
@@ -99,3 +138,15 @@ def channel_effect(code: str | int | None) -> str | None:
     "unreachable", "blocked", or None when the number itself is fine."""
     info = lookup(code)
     return info.channel_effect if info else None
+
+
+def scope(code: str | int | None, http_status: int | None = None) -> str:
+    """Whom an error is about (NUMBER, ORGANIZATION, MESSAGE or TRANSIENT; see the module's docstring).
+    A code we don't know: 429 and 5xx are transient; any other 4xx (a 400 or 422 without a code included) is
+    about our request or account, never the patient's number; a delivery report without one is transient."""
+    info = lookup(code)
+    if info:
+        return info.about
+    if http_status is None or http_status == 429 or http_status >= 500:
+        return TRANSIENT
+    return ORGANIZATION if http_status >= 400 else TRANSIENT

@@ -260,7 +260,8 @@ def _parse(response: httpx.Response, *, accepted: bool) -> dict:
     text = f"Twilio refused the request ({status}"
     text += f", error {code}): " if code else "): "
     text += message or response.reason_phrase or "no details"
-    raise TransportError(text, permanent=permanent, code=code, http_status=status, retry_after=retry_after)
+    raise TransportError(text, permanent=permanent, code=code, http_status=status, retry_after=retry_after,
+                         scope=codes.scope(code, status), effect=codes.channel_effect(code))
 
 
 def _retry_after(value: str | None) -> float | None:

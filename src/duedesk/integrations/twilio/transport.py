@@ -28,7 +28,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from duedesk.channels.base import Accepted, CallRequest, Outgoing
-from duedesk.channels.errors import TransportError
+from duedesk.channels.errors import CHANNEL_PAUSED, TransportError
 from duedesk.channels.registry import Transports
 from duedesk.channels.simulated import SimulatedTransport, SimulatedVoice
 from duedesk.integrations.twilio import ratelimit
@@ -123,6 +123,19 @@ def with_query(url: str, **params) -> str:
     return url + ("&" if "?" in url else "?") + urlencode(params)
 
 
+def refuse_if_paused(organization_id: int, channel: str) -> None:
+    """A channel paused after Twilio refused our account or sender sends nothing until a person resumes it."""
+    from duedesk.engine.actions.channels import channel_paused
+
+    paused = channel_paused(organization_id, channel)
+    if paused is not None:
+        raise TransportError(
+            f"The organization's {'texts' if channel == 'sms' else 'calls'} are paused since Twilio refused our "
+            f"account or sender ({paused.get('error') or paused.get('code') or 'no details'}).",
+            permanent=True, code=CHANNEL_PAUSED, scope="organization",
+        )
+
+
 class TwilioSms:
     """Texts through Twilio's Messages API, paced per sender number."""
 
@@ -141,6 +154,7 @@ class TwilioSms:
         return self.sender or self.messaging_service_sid
 
     def send(self, msg: Outgoing) -> Accepted:
+        refuse_if_paused(self.organization_id, "sms")
         callback = msg.status_callback or f"{settings.PUBLIC_URL}/hooks/twilio/sms/status"
         # Our key in the callback URL: a status that arrives before we saved Twilio's SID still
         # finds its message.
@@ -237,6 +251,7 @@ class TwilioVoice:
             )
 
     def place_call(self, req: CallRequest) -> Accepted:
+        refuse_if_paused(self.organization_id, "call")
         self._check_capacity(req)
         base = settings.PUBLIC_URL
         ref = {"call": str(req.call_id)}

@@ -33,7 +33,10 @@ clock = timezone.now
 
 # Message statuses in the order they happen; a late callback never moves a message backwards.
 FINAL_CALL = ("completed", "no-answer", "busy", "failed", "canceled")
-MACHINE = ("machine_end_beep", "machine_end_silence", "machine_end_other")
+# Twilio's AnsweredBy values that mean an answering machine (machine_start: "Enable" detection, before the
+# greeting ends; the others: DetectMessageEnd, at the beep, silence or otherwise).
+MACHINE = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other")
+PERSON = ("human", "unknown")  # "unknown": detection could not tell; the conversation goes on
 REPLY_MAX_WAIT = 1.0  # seconds a text sent from a webhook waits for its rate-limit slot
 
 
@@ -145,9 +148,15 @@ def sms_status(request, org, message):
     code = request.POST.get("ErrorCode", "") or ""
     sid = request.POST.get("MessageSid") or request.POST.get("SmsSid") or ""
     failed = code and status in ("undelivered", "failed")
-    effect = codes.channel_effect(code) if failed and codes.is_permanent(code) else None
-    record_delivery(message.pk, status, code, sid, clock(), error=codes.describe(code) if code else None,
-                    unreachable=effect)
+    about = codes.scope(code) if failed else None
+    effect = codes.channel_effect(code) if about == codes.NUMBER else None
+    now = clock()
+    changed = record_delivery(message.pk, status, code, sid, now, error=codes.describe(code) if code else None,
+                              unreachable=effect)
+    if changed and about == codes.ORGANIZATION:  # our account or sender, not the patient's number
+        from duedesk.engine.actions.channels import pause_channel
+
+        pause_channel(org.pk, message.channel, now, code=code, error=codes.describe(code))
     return HttpResponse(status=204)
 
 
@@ -178,7 +187,12 @@ def voice_answer(request, org, call):
     try:
         if answered_by in MACHINE:  # synchronous detection: leave the message straight away
             return _xml(twiml.voicemail(conversation.voicemail(call.pk, now), _voice_lang(call)))
-        turn = conversation.answered(call.pk, now)
+        if answered_by == "fax":
+            conversation.fax(call.pk, now)
+            return _xml(twiml.hangup())
+        # Asynchronous detection (no AnsweredBy yet): the script starts, and who answered is logged when the
+        # detection's own callback says (voice_amd).
+        turn = conversation.answered(call.pk, now, answered_by=answered_by if answered_by in PERSON else None)
     except Exception:
         logger.exception("call %s: the answer webhook failed; hanging up politely", call.pk)
         return _xml(twiml.hangup())
@@ -210,13 +224,17 @@ def voice_amd(request, org, call):
     sid = request.POST.get("CallSid", "")
     _remember_sid(Call, call.pk, sid)
     answered_by = request.POST.get("AnsweredBy", "")
+    if answered_by in PERSON:  # the conversation goes on; now the timeline says a person answered
+        conversation.person_answered(call.pk, answered_by, clock())
+        return HttpResponse(status=204)
     if answered_by not in MACHINE and answered_by != "fax":
-        return HttpResponse(status=204)  # a person (or unknown): the conversation goes on
-    if call.outcome == "voicemail" or call.ended_at is not None:
+        return HttpResponse(status=204)
+    if call.outcome in ("voicemail", "unreachable") or call.ended_at is not None:
         return HttpResponse(status=204)  # a repeated callback: the message is already left
     rest = twilio.rest_for(org)
     try:
         if answered_by == "fax":
+            conversation.fax(call.pk, clock())
             document = None
         else:
             document = twiml.voicemail(conversation.voicemail(call.pk, clock()), _voice_lang(call))

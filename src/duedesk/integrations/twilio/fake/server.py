@@ -162,8 +162,9 @@ class FakeTwilio:
     def fail_next(
         self, n: int = 1, status: int = 500, code: int | None = None, retry_after: float | None = None
     ):
-        """The next n API requests get an error response (nothing is recorded)."""
-        code = code or {429: 20429, 503: 20503}.get(status, 20500 if status >= 500 else 20001)
+        """The next n API requests get an error response (nothing is recorded); code=0: a body without a code."""
+        if code is None:
+            code = {429: 20429, 503: 20503}.get(status, 20500 if status >= 500 else 20001)
         with self._lock:
             self._failures.extend([(status, code, retry_after)] * n)
 
@@ -257,7 +258,9 @@ class FakeTwilio:
             with self._lock:
                 self._counters["faults_injected"] += 1
             headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
-            return _reply(h, status, res.error_body(code, codes.describe(code), status), headers)
+            body = res.error_body(code, codes.describe(code), status) if code else {"status": status,
+                                                                                    "message": "Bad request"}
+            return _reply(h, status, body, headers)
         token = h.headers.get("I-Twilio-Idempotency-Token")
         status, body = self._route(method, route["kind"], route["sid"], form, query, token)
         if delay:
