@@ -4,7 +4,7 @@ Each client is one conversation (a patient texting, a call in progress) and send
 one request every --interval seconds (default 1.0, jittered), so 50 clients are 50 live calls.
 --interval 0 turns it into a closed loop that measures the most the machine can take.
 
-Inbound texts (/hooks/twilio/sms, a HELP text: keyword, reply through the simulated transport) and
+Inbound texts (/hooks/twilio/sms, a HELP text: keyword, the reply recorded and given back as TwiML <Message>) and
 call turns (/hooks/twilio/voice/turn, a spoken question on a call in progress: understood and answered), each
 signed exactly as Twilio signs. Prints p50/p99 per endpoint. Runs on PostgreSQL only (a scratch
 database beside DUEDESK_TEST_POSTGRES_URL, dropped after); skipped when that is not set.
@@ -71,6 +71,9 @@ def _seed(clients: int, public_url: str):
     return [c.phone for c in contacts], [c.pk for c in calls]
 
 
+replies: list[int] = []  # <Message> replies per measured text (one each: the HELP answer)
+
+
 def _client(kind, index, phones, calls, requests, base, out, barrier, interval=0.0):
     import random
 
@@ -100,6 +103,8 @@ def _client(kind, index, phones, calls, requests, base, out, barrier, interval=0
             took = time.perf_counter() - start
             if n:
                 out.append((took, response.status_code))
+                if kind == "sms":
+                    replies.append(response.text.count("<Message"))
             if interval:
                 time.sleep(max(0.0, pace.uniform(0.5 * interval, 1.5 * interval) - took))
 
@@ -184,7 +189,8 @@ def main() -> None:
         if args.interval:
             _run("sms", args.clients, args.requests, base, phones, calls)
             _run("turn", args.clients, args.requests, base, phones, calls)
-        print(f"replies texted through the fake Twilio: {len(fake.messages)}")
+        print(f"replies given back as TwiML <Message>: {sum(replies)} for {len(replies)} texts; "
+              f"texted through Twilio's REST API from a webhook: {len(fake.messages)}")
     finally:
         if fake is not None:
             fake.stop()
