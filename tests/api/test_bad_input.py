@@ -47,7 +47,7 @@ def refused(response, status: int = 422) -> dict[str, str]:
     ({"first_name": "A" * 101}, "first_name", "String should have at most 100 characters"),
     ({"email": "a" * 250 + "@example.com"}, "email", "String should have at most 254 characters"),
     ({"timezone": "Not/AZone"}, "timezone", "'Not/AZone' is not a time zone (use a name like America/New_York)"),
-    ({"language": "xx"}, "language", "Input should be 'en' or 'es'"),
+    ({"language": "xx"}, "language", "'xx' is not a supported language (use en or es, or a locale of them like es-MX)"),
 ])
 def test_a_bad_invoice_field_is_named_and_nothing_is_written(api, change, field, message):
     before = written()

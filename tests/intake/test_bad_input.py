@@ -39,7 +39,7 @@ BAD_CELLS = [
     ({"email": "ana\x00@example.com"}, "email", "contains a control character (U+0000)"),
     ({"phone": "212\x00555"}, "phone", "contains a control character (U+0000)"),
     ({"timezone": "Not/AZone"}, "timezone", "'Not/AZone' is not a time zone (use a name like America/New_York)"),
-    ({"language": "xx"}, "language", "'xx' is not a supported language (use en or es)"),
+    ({"language": "xx"}, "language", "'xx' is not a supported language (use en or es, or a locale of them like es-MX)"),
 ]
 
 

@@ -71,7 +71,7 @@ def test_a_good_row_creates_the_contact_and_invoice_and_enrolls_it(org, clock):
         ({"email": "maria-at-example"}, "email", "'maria-at-example' is not an email address"),
         ({"currency": "XYZ"}, "currency", "'XYZ' is not an ISO 4217 currency code (like USD)"),
         ({"timezone": "Mars/Olympus"}, "timezone", "'Mars/Olympus' is not a time zone"),
-        ({"language": "fr"}, "language", "'fr' is not a supported language (use en or es)"),
+        ({"language": "fr"}, "language", "'fr' is not a supported language (use en or es, or a locale of them like es-MX)"),
         ({"date_of_birth": "2030-01-01"}, "date_of_birth", "'2030-01-01' is not in the past"),
         ({"external_ref": ""}, "external_ref", "is missing"),
     ],

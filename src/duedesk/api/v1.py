@@ -280,7 +280,8 @@ class InvoiceIn(Schema):
     zip_code: str | None = Field(None, pattern=r"^\d{5}(-\d{4})?$", examples=["10001"],
                                  description="The address's US ZIP code: its time zone and state rules apply")
     timezone: str | None = _text(64, "An IANA time zone", examples=["America/New_York"])
-    language: Literal["en", "es"] | None = None
+    language: str | None = _text(35, "en or es, or a locale of them (es-MX, es-419, es_US, en-GB): stored as its "
+                                      "language, so the contact is written to wholly in it", examples=["es-MX"])
     date_of_birth: str | None = Field(None, pattern=DATE_TEXT, description="YYYY-MM-DD or MM/DD/YYYY, in the past")
     amount_due: Amount = Field(None, description="1234.50 or 1,234.50; at most two decimals", examples=["120.00"])
     currency: str | None = Field(None, pattern=r"^[A-Za-z]{3}$", description="ISO 4217; default the organization's")

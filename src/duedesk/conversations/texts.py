@@ -154,7 +154,7 @@ def converse(contact: Contact, invoice: Invoice | None, body: str, now: datetime
     intent = heard.intent
     log(contact.organization_id, "sms.understood", now, contact=contact, invoice=invoice, channel="sms",
         intent=intent, date=heard.date, amount=heard.amount)
-    lang = contact.language if contact.language in ("en", "es") else "en"
+    lang = render.lang_code(contact.language)
     if intent in HOLD_FOR_INTENT:
         hold = HOLD_FOR_INTENT[intent]
         place_legal_hold(contact, hold, now, invoice=invoice, source="sms reply", said=body,
@@ -218,7 +218,7 @@ def converse(contact: Contact, invoice: Invoice | None, body: str, now: datetime
 
 
 def _disclose(contact: Contact, invoice: Invoice, topic: str, now: datetime, transports) -> None:
-    lang = contact.language if contact.language in ("en", "es") else "en"
+    lang = render.lang_code(contact.language)
     _reply(contact, invoice, "pay_now" if topic == "pay_now" else "amount", now, transports,
            amount=render.money(invoice.balance, invoice.currency, lang), link=pay_link_for(invoice, now),
            due=render.long_date(invoice.due_date, lang))
@@ -228,7 +228,7 @@ def _ask_identity(contact: Contact, invoice: Invoice, topic: str, now: datetime,
                   lead: dict | None = None) -> None:
     """The balance and the due date only after a match: ask for the date of birth (or ZIP) first."""
     how = identity.ask(contact, invoice, topic, now)
-    lang = contact.language if contact.language in ("en", "es") else "en"
+    lang = render.lang_code(contact.language)
     org = contact.organization
     if how is None:  # nothing on file to check against: a person answers
         text = identity.FAILED[lang].format(org=org.name, callback=org.callback_number)
@@ -251,7 +251,7 @@ def _identity_answer(contact: Contact, invoice: Invoice, body: str, now: datetim
     if match:
         _disclose(contact, invoice, topic, now, transports)
     elif identity.tries(contact, now) >= identity.MAX_TRIES:
-        lang = contact.language if contact.language in ("en", "es") else "en"
+        lang = render.lang_code(contact.language)
         org = contact.organization
         actions.open_handoff(contact, "identity_failed", now, invoice=invoice, summary=body,
                              transcript=thread(contact))

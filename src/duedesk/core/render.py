@@ -6,7 +6,7 @@ value is an error, never a blank in a message a patient receives. Rendering
 problems raise RenderError (a ValueError) with a sentence staff can act on.
 
 Only English and Spanish are supported; any other language falls back to English
-("es-MX" counts as Spanish).
+("es-MX", "es-419", "es_US" count as Spanish: core/language).
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from babel.numbers import format_currency
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from markupsafe import escape
+
+from duedesk.core import language as languages
 
 OPT_OUT_LINE = {"en": "Reply STOP to opt out.", "es": "Responda ALTO para cancelar."}
 UNSUBSCRIBE_LINE = {
@@ -76,8 +78,8 @@ _HTML_ENV = _environment(autoescape=True)
 
 
 def lang_code(lang: str | None) -> str:
-    """'es', 'es-MX', 'es_US' -> 'es'; anything else -> 'en'."""
-    return "es" if (lang or "").lower().replace("_", "-").split("-")[0] == "es" else "en"
+    """'es', 'es-MX', 'es-419', 'es_US', 'ES' -> 'es'; anything else -> 'en' (core/language)."""
+    return languages.for_message(lang)
 
 
 @lru_cache(maxsize=4096)  # babel's formatting is most of the cost of a text; amounts and dates repeat
@@ -313,7 +315,7 @@ def _field_problem(node: nodes.Getattr | nodes.Getitem) -> str | None:
 
 def pick(templates: Mapping[str, str], lang: str) -> str:
     """The template in the contact's language, falling back to English."""
-    for key in (lang, lang_code(lang), "en"):
+    for key in (lang_code(lang), "en"):
         if key and templates.get(key):
             return templates[key]
     raise KeyError(f"no template for {lang!r} and no English one to fall back to")

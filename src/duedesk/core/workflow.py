@@ -20,6 +20,7 @@ from jinja2 import TemplateAssertionError, TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from duedesk.core import compliance, vocabulary
+from duedesk.core import language as languages
 from duedesk.core.conditions import ConditionError, compile_condition
 from duedesk.core.render import TEXT_ROOTS, template_problems
 
@@ -168,15 +169,20 @@ class Workflow:
             return step.next
         return self.following(step_id)
 
-    def text(self, key: str, language: str) -> str:
-        """A template's body in `language`, falling back to English."""
+    def language_for(self, key: str, language: str | None) -> str:
+        """The language template `key` is written to a contact of `language` in ("es-MX" -> "es"; English
+        when the template has no text in it), so the whole message, opt-out line included, is in one."""
         entry = self.templates[key]
-        return entry.get(language) or entry["en"]
+        return languages.for_message(language, [lang for lang in entry if entry[lang]])
+
+    def text(self, key: str, language: str) -> str:
+        """A template's body in `language` (any locale of it), falling back to English."""
+        return self.templates[key][self.language_for(key, language)]
 
     def subject(self, key: str, language: str) -> str | None:
         """An email template's subject in `language`, falling back to English."""
         entry = self.templates[key]
-        return entry.get(f"subject.{language}") or entry.get("subject.en")
+        return entry.get(f"subject.{languages.for_message(language)}") or entry.get("subject.en")
 
 
 def handoff_reason(step: Step, outcome: str | None) -> str:

@@ -6,6 +6,7 @@ that `recover` reconciles with the provider instead of sending again (DESIGN.md 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 from datetime import datetime, timedelta
@@ -113,6 +114,9 @@ def compose(step: Step, definition: wf.Workflow, invoice: Invoice, contact: Cont
     """The unsaved message a text or email step sends (its HTML rides along, unsaved, for the transport)."""
     step_def = definition.step(step.step_id)
     subject = html = ""
+    # One language for the whole message: the template's, so the amount, the date and the opt-out line
+    # match the body ("es-MX" reads the Spanish text; a template with no Spanish is wholly English).
+    ctx = dataclasses.replace(ctx, lang=definition.language_for(step_def.template, ctx.lang))
     if step.kind == "sms":
         body, to = render.render_sms(definition.text(step_def.template, ctx.lang), ctx), contact.phone
     else:

@@ -7,6 +7,7 @@ compliance gate as automated ones, with purpose "staff".
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -94,10 +95,11 @@ def remind_now(invoice: Invoice, user, now: datetime, transports) -> TextResult:
     keys = ("late_text", "heads_up") if late else ("heads_up", "late_text")
     key = next((k for k in keys if k in definition.templates), None)
     if key:
+        ctx = dataclasses.replace(ctx, lang=definition.language_for(key, ctx.lang))  # one language throughout
         body = render.render_sms(definition.text(key, ctx.lang), ctx)
     else:
         body = render.render_sms(
-            "Hi {{ contact.first_name }}, this is {{ org.name }}. A reminder about your balance of "
+            "Hi, this is {{ org.name }}. A reminder about your balance of "
             "{{ invoice.amount }}. You can pay here: {{ invoice.pay_link }}", ctx)
     return send_staff_text(contact, invoice, body, now, actor=actor_of(user), transports=transports)
 

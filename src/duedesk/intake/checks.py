@@ -7,7 +7,8 @@ anything reaches the database or the engine:
   or 9999 is a typo, and the engine's date arithmetic on it would overflow;
 - text without control characters (NUL cannot be stored in PostgreSQL at all; the others are never meant)
   and no longer than the column that keeps it;
-- time zones from the IANA database, the languages outreach speaks, emails that fit their column.
+- time zones from the IANA database, the languages outreach speaks (any locale of them, stored as the
+  language: "es-MX" is "es"), emails that fit their column.
 
 Each check raises ValueError with a message that completes "<field> ..." (the caller names the field);
 `validator(check)` makes one a Django form validator.
@@ -25,9 +26,9 @@ from django.conf import settings
 from django.core import validators as django_validators
 from django.core.exceptions import ValidationError
 
-from duedesk.core.render import OPT_OUT_LINE
+from duedesk.core import language as languages
 
-LANGUAGES = tuple(OPT_OUT_LINE)  # the languages outreach speaks: en, es
+LANGUAGES = languages.LANGUAGES  # the languages outreach speaks: en, es
 EMAIL_MAX = 254  # Contact.email (EmailField's max_length): RFC 5321's longest path
 TEXT_LINE_BREAKS = "\t\n\r"  # allowed in multi-line text (notes, texts), never in a name or a reference
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -121,9 +122,8 @@ def check_timezone(name: str) -> str:
 
 
 def check_language(code: str) -> str:
-    if code not in LANGUAGES:
-        raise ValueError(f"{code!r} is not a supported language (use {' or '.join(LANGUAGES)})")
-    return code
+    """The language to store for a locale tag: "es-MX", "es-419", "es_US", "ES" -> "es" (core/language)."""
+    return languages.normalise(code)
 
 
 def check_email(value: str) -> str:

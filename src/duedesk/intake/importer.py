@@ -215,12 +215,12 @@ def check_row(raw: dict, line: int, org: Organization, now: datetime) -> tuple[I
             checks.check_timezone(zone)
         except ValueError as error:
             bad("timezone", str(error))
-    language = cell("language").lower()
+    language = cell("language")
     if language:
         try:
-            checks.check_language(language)
-        except ValueError:
-            bad("language", f"{cell('language')!r} is not a supported language (use en or es)")
+            language = checks.check_language(language)
+        except ValueError as error:
+            bad("language", str(error))
 
     dob = None
     if cell("date_of_birth"):

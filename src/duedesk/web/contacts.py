@@ -64,12 +64,23 @@ def in_the_years(field: forms.Field) -> forms.Field:
     return field
 
 
+class LanguageField(forms.ChoiceField):
+    """A language choice that also takes a locale of it (a pasted "es-MX" is Spanish), as the import does."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        try:
+            return checks.check_language(value) if value else value
+        except ValueError:
+            return value  # refused by the choice check, with its usual words
+
+
 class ContactForm(forms.ModelForm):
     """The same rules as the import and the API (intake.checks): a real time zone, a language outreach
     speaks, names without control characters, a birth date within the accepted years."""
 
-    language = forms.ChoiceField(label="Language", choices=[(c, dict(LANGUAGE_CHOICES).get(c, c))
-                                                            for c in checks.LANGUAGES])
+    language = LanguageField(label="Language", choices=[(c, dict(LANGUAGE_CHOICES).get(c, c))
+                                                         for c in checks.LANGUAGES])
 
     class Meta:
         model = Contact

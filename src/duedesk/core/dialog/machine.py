@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from duedesk.core import language as languages
 from duedesk.core import timing
 from duedesk.core.dialog import spoken
 from duedesk.core.dialog.phrases_en import PHRASES as _EN
@@ -546,7 +547,7 @@ def _end(
 
 
 def _lang(ctx: CallContext) -> str:
-    return "es" if (ctx.lang or "").lower().startswith("es") else "en"
+    return languages.for_message(ctx.lang)
 
 
 def _voice(ctx: CallContext) -> str:

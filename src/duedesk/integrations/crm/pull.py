@@ -19,6 +19,7 @@ from datetime import datetime
 from django.db import transaction
 
 from duedesk.core.phones import normalize_phone
+from duedesk.intake.checks import check_language
 from duedesk.intake.crm_fields import CrmFieldError, apply_contact_fields
 from duedesk.intake.importer import is_timezone, parse_date
 from duedesk.integrations.crm.base import Client, Record
@@ -138,9 +139,12 @@ def contact_values(props: dict, mapping: dict, standard: dict, org_tz: str) -> d
         values["phone"] = (normalize_phone(phone) or "") if phone else ""
     except ValueError:
         raise CrmFieldError("phone", f"{phone!r} is not a phone number") from None
-    language = _text(props.get(mapping.get("language", ""))).lower()[:2]
-    if language in ("en", "es"):
-        values["language"] = language
+    language = _text(props.get(mapping.get("language", "")))
+    if language:
+        try:
+            values["language"] = check_language(language)  # "es-MX" -> "es"
+        except ValueError:
+            pass  # a language outreach does not speak leaves the contact's as it is
     zone = _text(props.get(mapping.get("timezone", "")))
     if zone and is_timezone(zone):
         values["timezone"] = zone

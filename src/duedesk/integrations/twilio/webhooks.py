@@ -21,6 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from duedesk.conversations.delivery import record_delivery
+from duedesk.core import language as languages
 from duedesk.integrations.twilio import errors as codes
 from duedesk.integrations.twilio import ratelimit, signing, twiml
 from duedesk.integrations.twilio import transport as twilio
@@ -173,8 +174,7 @@ def _turn_twiml(call: Call, turn, n: int) -> str:
 
 
 def _voice_lang(call: Call) -> str:
-    lang = (call.contact.language if call.contact else "") or "en"
-    return "es-US" if lang.startswith("es") else "en-US"
+    return "es-US" if languages.for_message(call.contact.language if call.contact else "") == "es" else "en-US"
 
 
 @twilio_webhook(_call)
