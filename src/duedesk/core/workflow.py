@@ -19,7 +19,7 @@ import yaml
 from jinja2 import TemplateAssertionError, TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
-from duedesk.core import compliance, vocabulary
+from duedesk.core import compliance, content, vocabulary
 from duedesk.core import language as languages
 from duedesk.core.conditions import ConditionError, compile_condition
 from duedesk.core.render import TEXT_ROOTS, template_problems
@@ -225,7 +225,15 @@ def parse(text: str) -> Workflow:
 
 
 def check(text: str) -> list[Problem]:
-    return _Reader(text).read()[1]
+    """Every problem: the reader's (structure, references, variables) and the content linter's (clinical
+    words, threats: core/content), sorted by line. `parse` runs only the reader, so a version stored
+    before a word was added to a list still runs; saving a new version runs both."""
+    problems = _Reader(text).read()[1] + content_problems(text)
+    return sorted(problems, key=lambda p: p.line)
+
+
+def content_problems(text: str) -> list[Problem]:
+    return [Problem(f.line, f.message) for f in content.lint(text)]
 
 
 def load_default() -> tuple[str, Workflow]:

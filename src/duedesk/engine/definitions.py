@@ -33,8 +33,12 @@ def current(org: Organization, slug: str | None = None) -> Workflow | None:
 
 
 def save_version(org: Organization, slug: str, source: str, user=None) -> Workflow:
-    """Validate and store a new version. Raises core.workflow.WorkflowError listing every problem."""
+    """Validate and store a new version. Raises core.workflow.WorkflowError listing every problem, the
+    content linter's included (no clinical word or threat is stored, from any door)."""
     definition = wf.parse(source)
+    refused = wf.content_problems(source)
+    if refused:
+        raise wf.WorkflowError(refused)
     with transaction.atomic():
         latest = Workflow.objects.filter(organization=org, slug=slug).aggregate(v=Max("version"))["v"] or 0
         return Workflow.objects.create(
