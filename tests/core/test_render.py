@@ -222,11 +222,17 @@ def test_voicemail_refuses_names_that_reveal_a_debt():
         voicemail_text("Riverside Billing", "Sam", "+12125552368", "en")
 
 
-def test_voicemail_without_caller_name():
-    assert voicemail_text("Riverside Clinic", "", "+12125552368", "en") == (
-        "Hello, this is Riverside Clinic. Please call us back at 2 1 2, 5 5 5, 2 3 6 8. Thank you."
-    )
-    assert voicemail_text("Clínica", "  ", "+12125552368", "es").startswith("Hola, le llamamos de Clínica.")
+def test_a_voicemail_needs_a_persons_name_and_a_name_without_a_debt_or_a_specialty():
+    with pytest.raises(ValueError, match="person's name"):
+        voicemail_text("Riverside Clinic", "", "+12125552368", "en")
+    with pytest.raises(ValueError, match="person's name"):
+        voicemail_text("Clínica", "  ", "+12125552368", "es")
+    with pytest.raises(ValueError, match="'Recovery'.*debt"):
+        voicemail_text("Acme Recovery Services", "Dana", "+12125552368", "en")
+    with pytest.raises(ValueError, match="'Oncology'.*specialty"):
+        voicemail_text("Springfield Oncology", "Dana", "+12125552368", "en")
+    with pytest.raises(ValueError, match="'Oncología'"):
+        voicemail_text("Centro de Oncología del Valle", "Dana", "+12125552368", "es")
 
 
 def test_voicemail_needs_callback_number():

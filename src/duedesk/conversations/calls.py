@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 
 from duedesk.channels.paylinks import pay_link_for
-from duedesk.core import dialog, render, timing
+from duedesk.core import content, dialog, render, timing
 from duedesk.core.nlu import understand
 from duedesk.core.phones import country_for_phone
 from duedesk.engine import actions
@@ -47,6 +47,7 @@ def context_for(call: Call, now: datetime) -> dialog.CallContext:
         recording=org.recording, promise_window_days=org.promise_window_days,
         transfer_number=org.transfer_number or None, business_hours_open=business_hours_open(org, now),
         callback_number=org.callback_number, voicemail_name=org.voicemail_name,
+        business_name=org.voicemail_business(),
         send_window=org.send_window(), now=now, tz=contact.tz(),
     )
 
@@ -129,14 +130,22 @@ def heard(call_id: int, text: str | None, now: datetime, turn_key: str | None = 
 
 
 def voicemail(call_id: int, now: datetime) -> str:
-    """A machine answered: the limited-content message, nothing else."""
+    """A machine answered: the limited-content message, nothing else. When the organization's voicemail
+    settings can't make one (no person's name, a business name that reveals a debt or a specialty: rule
+    voicemail_identity) no message is left ("" : hang up) and the timeline says why."""
     with transaction.atomic():
         call = _load(call_id)
         org = call.contact.organization
-        text = render.voicemail_text(org.name, org.voicemail_name, org.callback_number, call.contact.language or "en")
+        problems = content.voicemail_problems(org.voicemail_business(), org.voicemail_name)
         call.answered_by = "machine"
         call.outcome = "voicemail"
         call.save(update_fields=["answered_by", "outcome"])
+        if problems:
+            log(call.organization_id, "call.voicemail_withheld", now, contact=call.contact, invoice=call.invoice,
+                channel="call", rule=content.RULE_VOICEMAIL, problems=problems)
+            return ""
+        text = render.voicemail_text(org.voicemail_business(), org.voicemail_name, org.callback_number,
+                                     call.contact.language)
         log(call.organization_id, "call.voicemail", now, contact=call.contact, invoice=call.invoice, channel="call",
             text=text)
         return text

@@ -27,6 +27,7 @@ from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta, no
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from markupsafe import escape
 
+from duedesk.core import content
 from duedesk.core import language as languages
 
 OPT_OUT_LINE = {"en": "Reply STOP to opt out.", "es": "Responda ALTO para cancelar."}
@@ -160,13 +161,24 @@ def _collapse(text: str) -> str:
 
 def render_sms(template_src: str, ctx: MessageContext) -> str:
     """One-line text that names the organization and ends with the opt-out line."""
-    text = _collapse(_render(_TEXT_ENV, template_src, ctx, TEXT_ROOTS))
-    org = _collapse(ctx.org_name)
+    return identified_text(_render(_TEXT_ENV, template_src, ctx, TEXT_ROOTS), ctx.org_name, ctx.lang, opt_out=True)
+
+
+# A text that already tells the patient a keyword (a STOP or START confirmation, HELP) needs no opt-out line.
+_KEYWORD_INSTRUCTION = re.compile(r"\b(?:STOP|ALTO|START|UNSUBSCRIBE)\b")
+
+
+def identified_text(body: str, org_name: str, lang: str, *, opt_out: bool) -> str:
+    """Every text names the organization (rule text_identification: "Maple Clinic: ..." when the body
+    doesn't), and `opt_out` (the first text in a thread, and every workflow text) ends it with the opt-out
+    line in the text's language, unless it already gives a keyword."""
+    text = _collapse(body)
+    org = _collapse(org_name)
     if org and org.lower() not in text.lower():
         text = f"{org}: {text}"
-    opt_out = OPT_OUT_LINE[lang_code(ctx.lang)]
-    if opt_out.lower() not in text.lower():
-        text = f"{text} {opt_out}"
+    line = OPT_OUT_LINE[lang_code(lang)]
+    if opt_out and line.lower() not in text.lower() and not _KEYWORD_INSTRUCTION.search(text):
+        text = f"{text} {line}"
     return text
 
 
@@ -238,28 +250,22 @@ _VOICEMAIL = {
     "en": "Hello, this is {person} from {org}. Please call us back at {number}. Thank you.",
     "es": "Hola, le habla {person} de {org}. Por favor, llámenos al {number}. Gracias.",
 }
-# When no caller name is configured the organization introduces itself.
-_VOICEMAIL_NO_PERSON = {
-    "en": "Hello, this is {org}. Please call us back at {number}. Thank you.",
-    "es": "Hola, le llamamos de {org}. Por favor, llámenos al {number}. Gracias.",
-}
 
 
 def voicemail_text(org_name: str, person_name: str, callback_number: str, lang: str) -> str:
     """The limited-content voicemail: who called and how to call back, nothing else.
 
-    Raises ValueError if a name would reveal a debt (see limited_content_problems)
-    or there is no callback number (the message would be useless).
+    Raises ValueError when the settings can't make one: no person's name, a business name that reveals a
+    debt or a specialty (content.voicemail_problems, rule voicemail_identity), or no callback number.
     """
-    problems = limited_content_problems(org_name, person_name)
+    problems = limited_content_problems(org_name, person_name) or content.voicemail_problems(org_name, person_name)
     if problems:
         raise ValueError(" ".join(problems))
     number = spoken_number(callback_number or "")
     if not number:
         raise ValueError("A voicemail needs the organization's callback number.")
     person = _collapse(person_name or "")
-    templates = _VOICEMAIL if person else _VOICEMAIL_NO_PERSON
-    return templates[lang_code(lang)].format(person=person, org=_collapse(org_name), number=number)
+    return _VOICEMAIL[lang_code(lang)].format(person=person, org=_collapse(org_name), number=number)
 
 
 def template_problems(src: str) -> list[str]:

@@ -43,6 +43,12 @@ class Organization(models.Model):
     business_hours_end = models.TimeField(default=time(17, 0))
     callback_number = models.CharField(max_length=20, blank=True)
     voicemail_name = models.CharField(max_length=100, blank=True, help_text="A person's name said in voicemails")
+    # Said in voicemails and the limited-content message instead of `name` when set: a name that reveals
+    # neither a debt ("Acme Recovery Services") nor a specialty ("Springfield Oncology") (core/content).
+    voicemail_business_name = models.CharField(
+        max_length=200, blank=True,
+        help_text="The business name said in voicemails (blank: the organization's name); it must reveal no "
+                  "debt and no specialty")
     transfer_number = models.CharField(max_length=20, blank=True, help_text="Staff number for warm transfers")
     billing_email = models.EmailField(blank=True)
     slack_webhook_url = models.URLField(blank=True)
@@ -90,6 +96,10 @@ class Organization(models.Model):
         holidays it works (`open_dates`) left out."""
         return _days_closed(self.holiday_calendar, tuple(self.closed_dates or ()), tuple(self.open_dates or ()),
                             (year - 1, year, year + 1))
+
+    def voicemail_business(self) -> str:
+        """The business name a voicemail says."""
+        return self.voicemail_business_name.strip() or self.name
 
 
 class Membership(models.Model):

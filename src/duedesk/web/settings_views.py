@@ -13,6 +13,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from duedesk.core import content
 from duedesk.core.phones import normalize_phone
 from duedesk.core.timing import SendWindow, parse_dates
 from duedesk.engine.actions.channels import resume_channel as _resume
@@ -35,12 +36,13 @@ class OrganizationForm(forms.ModelForm):
     class Meta:
         model = Organization
         fields = ["name", "timezone", "window_start", "window_end", "window_days", "callback_number",
-                  "voicemail_name", "billing_email", "holiday_calendar"]
+                  "voicemail_name", "voicemail_business_name", "billing_email", "holiday_calendar"]
         widgets = {"window_start": forms.TimeInput(attrs={"type": "time"}),
                    "window_end": forms.TimeInput(attrs={"type": "time"})}
         labels = {"window_start": "Send window opens", "window_end": "Send window closes",
                   "window_days": "Send days", "callback_number": "Callback number",
-                  "voicemail_name": "Name said in voicemails"}
+                  "voicemail_name": "Name said in voicemails",
+                  "voicemail_business_name": "Business name said in voicemails"}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -83,6 +85,11 @@ class OrganizationForm(forms.ModelForm):
                                        data.get("window_days", ""))
         except ValueError as error:
             self.add_error("window_days", f"Send window: {error}")
+        # A voicemail gives a person's name and a business name revealing no debt and no specialty.
+        business = (data.get("voicemail_business_name") or "").strip() or data.get("name") or ""
+        for problem in content.voicemail_problems(business, data.get("voicemail_name") or ""):
+            field = "voicemail_name" if "person's name" in problem else "voicemail_business_name"
+            self.add_error(field, f"{problem} (rule {content.RULE_VOICEMAIL})")
         return data
 
 

@@ -585,7 +585,7 @@ def _disclosure(ctx: CallContext) -> str:
 
 
 def _limited(ctx: CallContext) -> str:
-    return limited_content(ctx.org_name, ctx.voicemail_name, ctx.callback_number, _lang(ctx))
+    return limited_content(ctx.business_name or ctx.org_name, ctx.voicemail_name, ctx.callback_number, _lang(ctx))
 
 
 def _summary(ctx: CallContext, st: dict, kind: str, text: str | None, note: str = "") -> str:

@@ -32,6 +32,7 @@ class CallContext:
     business_hours_open: bool = False  # computed by the caller for `now`
     callback_number: str = ""
     voicemail_name: str = ""  # the person the limited-content message asks them to call
+    business_name: str = ""  # the name the limited-content message gives (no debt, no specialty); "": org_name
     send_window: SendWindow = SendWindow()  # where a requested callback may land
     now: datetime
     tz: str

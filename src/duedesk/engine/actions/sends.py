@@ -14,7 +14,7 @@ from django.db import transaction
 
 from duedesk.channels.base import Outgoing
 from duedesk.channels.errors import CHANNEL_PAUSED, TransportError
-from duedesk.core import compliance
+from duedesk.core import compliance, render
 from duedesk.records import lines
 from duedesk.records.models import Contact, Handoff, Invoice, Message
 from duedesk.records.timeline import log
@@ -55,9 +55,19 @@ def _gate(contact: Contact, invoice: Invoice | None, now: datetime, purpose: str
     return compliance.check(gate_input("sms", invoice, contact, now, purpose=purpose))
 
 
+def first_in_thread(contact: Contact) -> bool:
+    """No text has gone to this number from the organization yet (one that failed never arrived)."""
+    return not (Message.objects.filter(organization_id=contact.organization_id, to=contact.phone, channel="sms",
+                                       direction="out").exclude(status="failed").exists())
+
+
 def send_text_now(contact: Contact, body: str, now: datetime, transports, *, invoice: Invoice | None = None,
                   purpose: str = "reply", actor: str = "duedesk", handoff: Handoff | None = None) -> TextResult:
-    """Gate, record, then send. A deferred or blocked text is logged with its rule, never queued."""
+    """Gate, record, then send. A deferred or blocked text is logged with its rule, never queued.
+    Every text names the organization, and the first one in a thread carries the opt-out line in the
+    contact's language (render.identified_text, rule text_identification)."""
+    body = render.identified_text(body, contact.organization.name, contact.language,
+                                  opt_out=first_in_thread(contact))
     decision = _gate(contact, invoice, now, purpose)
     basis = lines.state(contact, "sms", contact.organization.accept_provided_number).consent
     if not isinstance(decision, compliance.Allow):

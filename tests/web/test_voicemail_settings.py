@@ -1,0 +1,37 @@
+"""Settings: the voicemail's person's name and business name are checked when saved (rule
+voicemail_identity): a business name revealing a debt or a specialty, or no person's name, is refused with
+the field and the word named, and nothing is saved."""
+
+from __future__ import annotations
+
+import pytest
+
+from duedesk.records.models import Organization
+
+pytestmark = pytest.mark.django_db
+
+SETTINGS = {"name": "Maple Clinic", "timezone": "America/New_York", "window_start": "09:00", "window_end": "19:00",
+            "window_days": "mon-sat", "callback_number": "212 555 0100", "voicemail_name": "Dana",
+            "voicemail_business_name": "", "billing_email": "billing@example.com"}
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"voicemail_business_name": "Acme Recovery Services"}, "says &#x27;Recovery&#x27;"),
+    ({"name": "Springfield Oncology"}, "says &#x27;Oncology&#x27;"),
+    ({"voicemail_business_name": "Centro de Oncología"}, "says &#x27;Oncología&#x27;"),
+    ({"voicemail_name": ""}, "must give a person&#x27;s name"),
+])
+def test_voicemail_settings_that_say_too_much_are_refused(login, owner, org, change, message):
+    response = login(owner).post("/settings/", {**SETTINGS, **change})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert message in page and "rule voicemail_identity" in page
+    assert Organization.objects.get(pk=org.pk).name == "Maple Clinic"
+
+
+def test_a_neutral_business_name_is_saved_and_used(login, owner, org):
+    response = login(owner).post("/settings/", {**SETTINGS, "name": "Springfield Oncology",
+                                                "voicemail_business_name": "Springfield Health Partners"})
+    assert response.status_code == 302
+    org.refresh_from_db()
+    assert org.voicemail_business() == "Springfield Health Partners"
