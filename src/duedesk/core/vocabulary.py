@@ -151,6 +151,7 @@ EVENT_KINDS = {
     "call.answered": "Call answered",
     "call.voicemail": "Voicemail left",
     "call.fax": "A fax machine answered",
+    "workflow.refused": "Workflow version refused: a clinical word or a threat in a template",
     "call.voicemail_withheld": "No voicemail left: the voicemail settings would say too much or no name",
     "call.identity_verified": "Identity confirmed",
     "call.identity_failed": "Identity not confirmed",

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 
 from django.db import transaction
 from django.db.models import Max
 
+from duedesk.core import content
 from duedesk.core import workflow as wf
 from duedesk.engine.models import Workflow
 from duedesk.records.models import Organization
+from duedesk.records.timeline import log
 
 
 @lru_cache(maxsize=256)
@@ -32,13 +35,18 @@ def current(org: Organization, slug: str | None = None) -> Workflow | None:
     return Workflow.objects.filter(organization=org, slug=slug).order_by("-version").first()
 
 
-def save_version(org: Organization, slug: str, source: str, user=None) -> Workflow:
+def save_version(org: Organization, slug: str, source: str, user=None, now: datetime | None = None) -> Workflow:
     """Validate and store a new version. Raises core.workflow.WorkflowError listing every problem, the
-    content linter's included (no clinical word or threat is stored, from any door)."""
+    content linter's included (no clinical word or threat is stored, from any door); with `now`, a version
+    the linter refuses is written on the organization's timeline (`workflow.refused`, with its rules)."""
     definition = wf.parse(source)
-    refused = wf.content_problems(source)
+    refused = content.lint(source)
     if refused:
-        raise wf.WorkflowError(refused)
+        if now is not None:
+            log(org, "workflow.refused", now, actor=getattr(user, "username", "") or "duedesk", workflow=slug,
+                rule=refused[0].rule, rules=sorted({f.rule for f in refused}), words=[f.word for f in refused],
+                problems=[f"line {f.line}: {f.message}" for f in refused])
+        raise wf.WorkflowError([wf.Problem(f.line, f.message) for f in refused])
     with transaction.atomic():
         latest = Workflow.objects.filter(organization=org, slug=slug).aggregate(v=Max("version"))["v"] or 0
         return Workflow.objects.create(

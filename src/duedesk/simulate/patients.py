@@ -24,6 +24,7 @@ class Patient:
     machine: bool = False
     lines: list[str] = field(default_factory=list)
     reply_to_first_text: str | None = None
+    replies: list[str] = field(default_factory=list)  # one reply to each text received, in order, until used up
     pays_after_text: timedelta | None = None
     pays_after_call: timedelta | None = None
     pays_on_promise: bool = False

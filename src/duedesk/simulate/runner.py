@@ -46,13 +46,15 @@ class Simulation:
 
     def setup(self):
         from duedesk.engine import actions, definitions
+        from duedesk.intake.checks import check_language
         from duedesk.records.models import Contact, Invoice, Organization
         from duedesk.workflows import read
 
         s = self.scenario
         org = Organization.objects.create(
             slug=s.name, name=s.org_name, timezone=s.org_timezone, callback_number=s.callback_number,
-            voicemail_name=s.voicemail_name, workflow_slug=s.workflow, sms_from="+12125550000",
+            voicemail_name=s.voicemail_name, voicemail_business_name=s.voicemail_business_name,
+            workflow_slug=s.workflow, sms_from="+12125550000",
             twilio_baa_signed=True,  # the simulated phone stands in for a voice provider under a BAA
         )
         definitions.save_version(org, s.workflow, read(s.workflow))
@@ -61,7 +63,7 @@ class Simulation:
             p = bill.patient
             contact = Contact.objects.filter(organization=org, phone=p.phone).first() or Contact.objects.create(
                 organization=org, first_name=p.first_name, last_name=p.last_name, phone=p.phone,
-                language=p.language, date_of_birth=p.dob,
+                language=check_language(p.language), date_of_birth=p.dob,  # "es-MX" is stored as "es"
             )
             self.by_phone[p.phone] = (p, contact)
             invoice = Invoice.objects.create(
@@ -72,6 +74,8 @@ class Simulation:
                 actions.enroll_invoice(invoice, self.clock())
         for moment, ref, kind, data in s.events:
             self.at(moment, lambda m=moment, r=ref, k=kind, d=data: self._event(m, r, k, d))
+        for moment, what, data in s.office:
+            self.at(moment, lambda w=what, d=data: self._office(w, d))
         return org
 
     # ------------------------------------------------------------------ the loop
@@ -113,9 +117,14 @@ class Simulation:
 
         for send in SimulatedSend.objects.filter(pk__gt=self._seen_send, channel="sms").order_by("pk"):
             self._seen_send = send.pk
-            if send.to not in self.by_phone or send.to in self._texted:
+            if send.to not in self.by_phone:
                 continue
             patient, contact = self.by_phone[send.to]
+            if patient.replies:
+                body = patient.replies.pop(0)
+                self.at(self.clock.now + timedelta(minutes=12), lambda c=contact, b=body: self._text_in(c, b))
+            if send.to in self._texted:
+                continue
             self._texted.add(send.to)
             if patient.reply_to_first_text:
                 body = patient.reply_to_first_text
@@ -135,6 +144,25 @@ class Simulation:
                                        source="card retry succeeded")
             return
         actions.start_on_event(invoice, kind, moment, self.clock(), data=data, source="processor")
+
+    def _office(self, what, data):
+        """What a person in the billing office does: edit the workflow, change a setting, write a note."""
+        from duedesk.core.workflow import WorkflowError
+        from duedesk.engine import definitions
+        from duedesk.inbox.actions import add_note
+        from duedesk.records.models import Invoice, Organization
+
+        if what == "save_workflow":
+            try:
+                definitions.save_version(self.org, self.scenario.workflow, data["source"], now=self.clock())
+            except WorkflowError:
+                pass  # refused: the timeline says why (workflow.refused)
+        elif what == "settings":
+            Organization.objects.filter(pk=self.org.pk).update(**data)
+            self.org.refresh_from_db()
+        elif what == "note":
+            invoice = Invoice.objects.get(organization=self.org, external_ref=data["invoice"])
+            add_note(invoice.contact, data["text"], self.clock(), actor="office", invoice=invoice)
 
     def _text_in(self, contact, body):
         from duedesk.conversations.texts import receive_text

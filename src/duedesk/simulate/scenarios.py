@@ -32,6 +32,10 @@ class Scenario:
     # Event-started workflows: invoices wait for their event instead of being enrolled when added.
     enroll: bool = True
     events: list[tuple[datetime, str, str, dict]] = field(default_factory=list)  # (when, invoice ref, type, data)
+    voicemail_business_name: str = ""
+    # What the billing office does during the run: (when, what, data), what being "save_workflow" (data:
+    # source), "settings" (Organization fields) or "note" (invoice ref and text).
+    office: list[tuple[datetime, str, dict]] = field(default_factory=list)
 
 
 CLINIC_START = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -115,4 +119,65 @@ def recovery() -> Scenario:
                     bills=bills, enroll=False, events=[(when.astimezone(UTC), *rest) for when, *rest in failed])
 
 
-SCENARIOS = {"clinic": clinic, "rent": rent, "recovery": recovery}
+def compliance() -> Scenario:
+    """Issue 10's rules, each acted on at least once, through the real engine on the virtual clock.
+
+    Legal stops by text (EN, ES), on a call and in a staff note; "stop calling, text is fine" and "not before
+    11am"; identity before the amount by text (matched, and failed twice); the voicemail settings refused
+    (a debt-revealing business name) until the office fixes them; the content linter refusing a clinical
+    word and a threat; contacts tagged es-MX, es-419 and es_US written to wholly in Spanish, their STOP
+    confirmed in Spanish; and a patient who keeps a promise, for contrast."""
+    ny = ZoneInfo("America/New_York")
+    p = {
+        "attorney_text": Patient("attorney_text", "Alice", "Park", "+12125550401",
+                                 reply_to_first_text="talk to my lawyer, I have an attorney"),
+        "bankruptcy_es": Patient("bankruptcy_es", "Bruno", "Díaz", "+12125550402", language="es-MX",
+                                 reply_to_first_text="me declaré en bancarrota"),
+        "cease": Patient("cease", "Carla", "Jones", "+12125550403", reply_to_first_text="stop contacting me"),
+        "attorney_call": Patient("attorney_call", "Derek", "Ford", "+12125550404",
+                                 lines=["my attorney is handling this talk to him"]),
+        "calls_only_stop": Patient("calls_only_stop", "Elena", "Cruz", "+12125550405",
+                                   reply_to_first_text="stop calling me, text is fine"),
+        "hours": Patient("hours", "Farid", "Haddad", "+12125550406",
+                         reply_to_first_text="please don't call me before 11am", lines=["i can pay on friday"],
+                         pays_on_promise=True),
+        "identity_ok": Patient("identity_ok", "Gina", "Lopez", "+12125550407",
+                               replies=["how much do I owe", "03/03/1980"], pays_after_text=timedelta(days=1)),
+        "identity_failed": Patient("identity_failed", "Hank", "Moore", "+12125550408",
+                                   replies=["how much do I owe", "01/01/1999", "12/12/1990"]),
+        "voicemail_withheld": Patient("voicemail_withheld", "Ivy", "Chen", "+12125550409", machine=True),
+        "voicemail_left": Patient("voicemail_left", "Jack", "Reed", "+12125550410", machine=True),
+        "spanish_promise": Patient("spanish_promise", "Karla", "Ruiz", "+12125550411", language="es-419",
+                                   reply_to_first_text="puedo pagar el viernes", pays_on_promise=True),
+        "stop_es": Patient("stop_es", "Luis", "Vega", "+12125550412", language="es_US", reply_to_first_text="ALTO"),
+        "staff_note": Patient("staff_note", "Mona", "Ali", "+12125550413"),
+    }
+    dues = {"attorney_text": date(2026, 12, 4), "bankruptcy_es": date(2026, 12, 4), "cease": date(2026, 12, 7),
+            "attorney_call": date(2026, 12, 2), "calls_only_stop": date(2026, 12, 4), "hours": date(2026, 12, 3),
+            "identity_ok": date(2026, 12, 8), "identity_failed": date(2026, 12, 8),
+            "voicemail_withheld": date(2026, 12, 1), "voicemail_left": date(2026, 12, 14),
+            "spanish_promise": date(2026, 12, 9), "stop_es": date(2026, 12, 9), "staff_note": date(2026, 12, 10)}
+    bills = [Bill(f"CMP-{101 + i}", p[name], Decimal("100.00") + 15 * i, due) for i, (name, due) in
+             enumerate(dues.items())]
+    bills.append(Bill("CMP-201", p["cease"], Decimal("80.00"), date(2026, 12, 21)))  # a second invoice
+
+    from duedesk.workflows import read
+
+    default = read("default")
+    heads_up = "A friendly reminder that your\n      balance of {{ invoice.amount }}"
+    office = [
+        (datetime(2026, 11, 30, 15, 0, tzinfo=UTC), "save_workflow", {"source": default.replace(
+            heads_up, "Dr. Patel reminds you that your\n      chemotherapy balance of {{ invoice.amount }}", 1)}),
+        (datetime(2026, 11, 30, 15, 5, tzinfo=UTC), "save_workflow", {"source": default.replace(
+            heads_up, "Pay now or we will sue and tell the credit bureau. Your\n      balance of "
+                      "{{ invoice.amount }}", 1)}),
+        (datetime(2026, 12, 3, 16, 0, tzinfo=UTC), "note",
+         {"invoice": "CMP-113", "text": "Mona called: she filed for bankruptcy last week"}),
+        (datetime(2026, 12, 10, 15, 0, tzinfo=UTC), "settings", {"voicemail_business_name": "Maple Street Health"}),
+    ]
+    return Scenario("compliance", "Maple Street Clinic", "America/New_York", "default",
+                    start=datetime(2026, 11, 30, 12, 0, tzinfo=UTC), end=datetime(2027, 1, 10, tzinfo=ny),
+                    bills=bills, voicemail_business_name="Maple Street Collections", office=office)
+
+
+SCENARIOS = {"clinic": clinic, "rent": rent, "recovery": recovery, "compliance": compliance}

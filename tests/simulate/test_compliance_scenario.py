@@ -1,0 +1,97 @@
+"""`duedesk simulate compliance`: thirteen patients and the billing office exercise every issue-10 rule on
+main through the real engine on the virtual clock; each rule id appears on the timeline where it acts, the
+Spanish-speaking contacts (es-MX, es-419, es_US) are written to wholly in Spanish, and two runs print the
+same events."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from duedesk.channels import providers
+from duedesk.records.models import Contact
+from duedesk.simulate.runner import simulate
+
+pytestmark = pytest.mark.django_db
+
+# Each rule of docs/compliance.md that acts on the timeline, and where its id is written.
+RULES = {
+    "attorney_represented", "bankruptcy", "cease_communication",  # compliance.legal_hold (text, call, note)
+    "contact_preference",  # step.deferred
+    "opted_out",  # step.blocked after "stop calling me, text is fine" and after ALTO
+    "voicemail_identity",  # call.voicemail_withheld
+    "content_clinical", "content_threat",  # workflow.refused
+}
+
+
+def rule_ids(events) -> set[str]:
+    return {e["detail"]["rule"] for e in events if isinstance(e["detail"], dict) and e["detail"].get("rule")}
+
+
+@pytest.fixture(autouse=True)
+def _reset_transports():
+    yield
+    providers.use(None)
+
+
+def test_every_rule_acts_and_is_named(settings):
+    events = simulate("compliance")
+    assert len({e["contact"] for e in events if e["contact"]}) >= 12
+    assert RULES <= rule_ids(events), RULES - rule_ids(events)
+    by = {}
+    for e in events:
+        by.setdefault(e["contact"], []).append(e)
+
+    def kinds(name):
+        return [e["kind"] for e in by[name]]
+
+    # Legal stops: the late call never goes out; the hold's source is named.
+    sources = {e["contact"]: e["detail"]["source"] for e in events if e["kind"] == "compliance.legal_hold"}
+    assert sources == {"Alice Park": "sms reply", "Bruno Díaz": "sms reply", "Carla Jones": "sms reply",
+                       "Derek Ford": "call", "Mona Ali": "staff note"}
+    for name in ("Alice Park", "Bruno Díaz", "Carla Jones", "Mona Ali"):
+        assert "call.placed" not in kinds(name)
+    assert {e["invoice"] for e in by["Carla Jones"] if e["kind"] == "enrollment.exited"} == {"CMP-103", "CMP-201"}
+    # Channel and hours: calls stopped, texts go on; the call moved to 11:00 as asked.
+    assert "call.placed" not in kinds("Elena Cruz")
+    placed = next(e for e in by["Farid Haddad"] if e["kind"] == "call.placed")
+    assert placed["at"].startswith("2026-12-08T11:00")
+    # Identity before the amount by text.
+    gina = [e["detail"]["body"] for e in by["Gina Lopez"] if e["kind"] == "sms.sent"]
+    assert "date of birth" in gina[1] and "$190.00" in gina[2]
+    assert [e["detail"]["reason"] for e in by["Hank Moore"] if e["kind"] == "handoff.opened"][0] == "identity_failed"
+    assert not any("$205.00" in e["detail"].get("body", "") for e in by["Hank Moore"][3:] if e["kind"] == "sms.sent")
+    # Voicemail: refused with a debt-revealing business name, left once the office fixed it.
+    assert "call.voicemail" not in kinds("Ivy Chen")
+    (left,) = [e for e in by["Jack Reed"] if e["kind"] == "call.voicemail"]
+    assert left["detail"]["text"].startswith("Hello, this is Dana from Maple Street Health.")
+    # Content: no refused version was stored; every text names the organization.
+    refused = [e for e in events if e["kind"] == "workflow.refused"]
+    assert [(e["detail"]["rules"], e["detail"]["words"]) for e in refused] == [
+        (["content_clinical"], ["Dr."]), (["content_threat"], ["sue"])]
+    texts = [e for e in events if e["kind"] == "sms.sent"]
+    assert all("Maple Street Clinic" in e["detail"]["body"] for e in texts)
+    # Language: stored as Spanish, written to wholly in Spanish, STOP confirmed in Spanish.
+    for name in ("Bruno Díaz", "Karla Ruiz", "Luis Vega"):
+        first, last = name.split()
+        assert Contact.objects.get(first_name=first, last_name=last).language == "es"
+        for e in by[name]:
+            if e["kind"] == "sms.sent":
+                body = e["detail"]["body"]
+                assert not any(w in body for w in ("Hi,", "Reply STOP", "balance", "Thank you")), body
+    assert any("Se ha dado de baja" in e["detail"]["body"] for e in by["Luis Vega"] if e["kind"] == "sms.sent")
+
+
+def test_the_command_prints_the_same_events_twice_with_every_rule():
+    def run():
+        out = subprocess.run([sys.executable, "-m", "duedesk", "simulate", "compliance", "--json"],
+                             capture_output=True, text=True, timeout=600, check=True).stdout
+        return json.loads(out)
+
+    first, second = run(), run()
+    assert first == second
+    assert {"at", "contact", "invoice", "kind", "channel", "detail"} == set(first[0])
+    assert RULES <= rule_ids(first)
