@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('records', '0008_encrypt_health_information'),
+        ('records', '0009_lines'),
     ]
 
     operations = [
