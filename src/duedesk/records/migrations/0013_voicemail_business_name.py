@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('records', '0010_holidays'),
+        ('records', '0012_paused_channels'),
     ]
 
     operations = [
