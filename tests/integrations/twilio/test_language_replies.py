@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from duedesk.channels.models import SimulatedSend
+from duedesk.records.models import Message
 from tests.integrations.twilio.conftest import CLINIC_NUMBER, payload
 
 pytestmark = pytest.mark.django_db
@@ -23,6 +23,9 @@ def test_a_spanish_locale_gets_its_confirmation_and_replies_in_spanish(tag, body
     contact = make_contact(language=tag)
     make_invoice(contact=contact)
     params = payload("sms_inbound", To=CLINIC_NUMBER, From=contact.phone, Body=body)
-    assert twilio_post.post("/hooks/twilio/sms", params).status_code == 200
-    (text,) = SimulatedSend.objects.values_list("body", flat=True)
+    answer = twilio_post.post("/hooks/twilio/sms", params)
+    assert answer.status_code == 200
+    # The reply is recorded as an outbound text and given back in the webhook's TwiML <Message>.
+    (text,) = Message.objects.filter(direction="out", channel="sms").values_list("body", flat=True)
     assert spanish in text and english not in text, text
+    assert spanish in answer.content.decode()
