@@ -309,7 +309,7 @@ def test_settings_keep_the_offices_holidays_and_closed_days(login, owner, org):
     client = login(owner)
     data = {"name": "Maple Clinic", "timezone": "America/New_York", "window_start": "09:00", "window_end": "18:00",
             "window_days": "mon-fri", "voicemail_name": "Dana", "holiday_calendar": "US",
-                "closed_dates": "2026-12-24, 2026-12-31",
+            "closed_dates": "2026-12-24, 2026-12-31",
             "open_dates": "2026-11-11"}
     assert client.post("/settings/", {**data, "closed_dates": "Dec 24"}).status_code == 400
     assert client.post("/settings/", data).status_code == 302
