@@ -281,8 +281,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DUEDESK_EMAIL_FROM", "billing@localhost")
 # DUEDESK_SECRET_KEY) is read here, and integrations/twilio picks the one its organization names.
 TWILIO_ACCOUNT_SID = os.environ.get("DUEDESK_TWILIO_ACCOUNT_SID", "")
 TWILIO_BASE_URL = (os.environ.get("DUEDESK_TWILIO_BASE_URL", "") or "https://api.twilio.com").rstrip("/")
-# Lookup v2 (line types) is on its own host; a test or a bench points it at the fake Twilio too.
-TWILIO_LOOKUPS_URL = (os.environ.get("DUEDESK_TWILIO_LOOKUPS_URL", "") or "https://lookups.twilio.com").rstrip("/")
+# Lookup v2 (line types) is on its own host. Unset: https://lookups.twilio.com, or the base URL above when that
+# points away from Twilio (a local fake answers both), see integrations/twilio/transport.twilio_config.
+TWILIO_LOOKUPS_URL = os.environ.get("DUEDESK_TWILIO_LOOKUPS_URL", "").rstrip("/")
 TWILIO_TIMEOUT = float(os.environ.get("DUEDESK_TWILIO_TIMEOUT", "") or 10.0)  # seconds per API request
 TWILIO_TOKEN_ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*TWILIO[A-Z0-9_]*$|^TWILIO[A-Z0-9_]*$")
 TWILIO_AUTH_TOKENS = {name: value for name, value in os.environ.items() if TWILIO_TOKEN_ENV_NAME.match(name)}

@@ -62,3 +62,12 @@ class VoiceTransport(Protocol):
     def place_call(self, req: CallRequest) -> Accepted: ...
 
     def lookup(self, idempotency_key: str, to: str, since: datetime) -> Accepted | None: ...
+
+
+class LineTypes(Protocol):
+    """Which kind of line a number is (a provider's lookup, e.g. Twilio Lookup v2's line type intelligence)."""
+
+    def line_type(self, number: str) -> tuple[str, str]:
+        """(type, carrier): "landline", "mobile", "fixedVoip", ... or "unknown" when the provider has none for
+        the number. Raises TransportError when it could not be asked."""
+        ...

@@ -15,6 +15,7 @@ class Transports:
     sms: Any
     voice: Any
     email: Any
+    lines: Any = None  # a LineTypes lookup (channels/base.py), or None where there is none to ask
 
     def for_channel(self, channel: str):
         return {"sms": self.sms, "call": self.voice, "email": self.email}[channel]

@@ -64,3 +64,15 @@ class SimulatedVoice(SimulatedTransport):
     def take_placed(self) -> list[int]:
         placed, self.placed = self.placed, []
         return placed
+
+
+class SimulatedLineTypes:
+    """Line types as a scenario sets them (number -> "landline"); any other number is a mobile."""
+
+    def __init__(self, types: dict[str, str] | None = None):
+        self.types = dict(types or {})
+        self.asked: list[str] = []
+
+    def line_type(self, number: str) -> tuple[str, str]:
+        self.asked.append(number)
+        return self.types.get(number, "mobile"), "simulated"

@@ -61,6 +61,12 @@ def gate_input(channel: str, invoice: Invoice, contact: Contact, now: datetime,
         last_unanswered = max((ended or created for created, ended, outcome in recent if outcome in UNANSWERED),
                               default=None)
     line = lines.state(contact, channel, org.accept_provided_number)  # the number (or address) it goes to
+    line_calls = ()
+    if channel == "call" and line.line_type == compliance.LANDLINE and not line.express:
+        # Automated calls to this number (any contact on it) that rang, in the landline period.
+        line_calls = tuple(Call.objects.filter(organization_id=org.pk, to=contact.phone, step__isnull=False,
+                                               created_at__gte=now - compliance.LANDLINE_PERIOD)
+                           .exclude(status="retrying").values_list("created_at", flat=True))
     holidays, closed = org.days_closed(now.year)
     return compliance.GateInput(
         channel=channel,
@@ -86,6 +92,9 @@ def gate_input(channel: str, invoice: Invoice, contact: Contact, now: datetime,
         closed_dates=closed,
         person_calls=person_calls,
         last_unanswered_call=last_unanswered,
+        line_type=line.line_type,
+        line_consent=line.express,
+        line_calls=line_calls,
     )
 
 

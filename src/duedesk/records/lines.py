@@ -78,6 +78,13 @@ class LineState:
     opted_out: frozenset[str] = frozenset()
     unreachable: frozenset[str] = frozenset()
     consent: str | None = None  # the basis ("express", "provided_number", "inbound_text"), None: none
+    line_type: str | None = None  # "landline", "mobile", ... from the lookup; None: not known
+
+    @property
+    def express(self) -> bool:
+        """The owner's own consent is on record (what lifts the landline call limit; a number merely
+        provided for the bill, or a text from it, does not)."""
+        return self.consent == "express"
 
 
 def state(contact: Contact, channel: str, accept_provided_number: bool) -> LineState:
@@ -89,6 +96,7 @@ def state(contact: Contact, channel: str, accept_provided_number: bool) -> LineS
         opted_out=frozenset(line.opted_out),
         unreachable=frozenset(line.unreachable),
         consent=consent_basis(line, accept_provided_number),
+        line_type=line.line_type or None,
     )
 
 

@@ -194,6 +194,11 @@ class Line(models.Model):
     consent = models.JSONField(
         default=dict, blank=True,
         help_text="purpose ('billing') -> {basis, source, at, evidence} or {revoked: ISO time, source}")
+    # What kind of line the number is (Twilio Lookup v2 line type intelligence: landline, mobile, fixedVoip...),
+    # asked once before the first text or call to it; blank: not known (never asked, or the lookup failed and
+    # is asked again a day after line_type_checked_at). A landline gets no texts and few automated calls.
+    line_type = models.CharField(max_length=20, blank=True)
+    line_type_checked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -212,6 +217,7 @@ class LineChange(models.Model):
     line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="changes")
     contact = models.ForeignKey("Contact", on_delete=models.SET_NULL, null=True, blank=True,
                                 related_name="line_changes")
+    # what: also "line_type" (a lookup's answer, with the type and carrier as evidence)
     what = models.CharField(max_length=30, help_text="opted_out, opted_in, unreachable, consent_given, consent_revoked")
     channels = models.JSONField(default=list, blank=True)
     source = models.CharField(max_length=60, blank=True, help_text="import, api, staff, sms keyword, sms reply, ...")

@@ -153,3 +153,19 @@ def revoke_consent(contact: Contact, now: datetime, *, source: str, evidence: st
             log(contact.organization_id, "consent.revoked", now, contact=contact, actor=actor, source=source,
                 purpose=PURPOSE)
     return changed
+
+
+def record_line_type(organization_id: int, number: str, line_type: str, now: datetime, *,
+                     carrier: str = "", error: str = "") -> Line:
+    """What the line-type lookup said about a number (blank with `error` when it could not say): kept on the
+    line for every contact on it, with the time asked, so the number is looked up once (a failed lookup is
+    asked again a day later). A lookup's answer is history too: an auditor sees when we knew it was a landline."""
+    with transaction.atomic():
+        line = lock_line(organization_id, "phone", number)
+        line.line_type = line_type[:20]
+        line.line_type_checked_at = now
+        line.save(update_fields=["line_type", "line_type_checked_at", "updated_at"])
+        evidence = f"{line_type} ({carrier})" if carrier else line_type
+        _note(line, None, "line_type", ["sms", "call"], now, "lookup", "duedesk",
+              evidence if line_type else f"lookup failed: {error}")
+    return line

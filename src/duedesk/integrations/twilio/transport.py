@@ -9,6 +9,8 @@ Configuration, all outside the database's secrets (settings.py reads the environ
   base URL      settings.TWILIO_BASE_URL (DUEDESK_TWILIO_BASE_URL, default https://api.twilio.com):
                 tests and benchmarks point it at the local fake
   timeout       settings.TWILIO_TIMEOUT seconds per API request (default 10)
+  lookups       settings.TWILIO_LOOKUPS_URL (Lookup v2, line types); unset: lookups.twilio.com, or the
+                base URL when that points away from Twilio (the fake answers both)
   senders       Organization.sms_from or messaging_service_sid; voice_caller_id (else sms_from)
   email         SMTP when DUEDESK_SMTP_HOST is set (settings.SMTP_CONFIGURED)
 
@@ -35,6 +37,7 @@ from duedesk.integrations.twilio import ratelimit
 from duedesk.integrations.twilio.rest import TwilioRest
 
 DEFAULT_BASE_URL = "https://api.twilio.com"
+DEFAULT_LOOKUPS_URL = "https://lookups.twilio.com"
 LIVE_CALL_STATUSES = ("dialing", "ringing", "in-progress")
 CAPACITY_RETRY_AFTER = 30.0  # seconds before a call over the organization's cap is tried again
 STALE_CALL = timedelta(hours=2)  # a "live" call older than this lost its final callback; don't count it
@@ -60,8 +63,11 @@ def twilio_config(org) -> TwilioConfig | None:
     token = auth_token(org)
     if not sid or not token:
         return None
-    return TwilioConfig(sid, token, (settings.TWILIO_BASE_URL or DEFAULT_BASE_URL).rstrip("/"),
-                        float(settings.TWILIO_TIMEOUT), settings.TWILIO_LOOKUPS_URL)
+    base_url = (settings.TWILIO_BASE_URL or DEFAULT_BASE_URL).rstrip("/")
+    # Lookup v2 lives on its own host. With the API pointed elsewhere (a local fake, a proxy) and no lookups
+    # address of its own, lookups go there too: a test or a bench never reaches the real Twilio by default.
+    lookups_url = settings.TWILIO_LOOKUPS_URL or (base_url if base_url != DEFAULT_BASE_URL else DEFAULT_LOOKUPS_URL)
+    return TwilioConfig(sid, token, base_url, float(settings.TWILIO_TIMEOUT), lookups_url.rstrip("/"))
 
 
 def smtp_configured() -> bool:
@@ -114,7 +120,19 @@ def transports_for_org(org, *, limiter=None) -> Transports | None:
         sms=sms or SimulatedTransport(timezone.now),
         voice=voice or SimulatedVoice(timezone.now),
         email=email or SimulatedTransport(timezone.now),
+        lines=TwilioLineTypes(rest) if sms or voice else None,
     )
+
+
+class TwilioLineTypes:
+    """Lookup v2's line type intelligence: the engine asks it once per number (engine/line_types.py)."""
+
+    def __init__(self, rest: TwilioRest) -> None:
+        self.rest = rest
+
+    def line_type(self, number: str) -> tuple[str, str]:
+        found = self.rest.line_type(number)  # {} for a number Twilio doesn't know: no type to give
+        return found.get("type") or "unknown", found.get("carrier_name") or ""
 
 
 def with_query(url: str, **params) -> str:

@@ -168,6 +168,11 @@ class FakeTwilio:
         with self._lock:
             self._failures.extend([(status, code, retry_after)] * n)
 
+    def fail_lookups(self, n: int = 1, status: int = 503) -> None:
+        """The next n Lookup requests get an error response (a lookup host down, apart from the API's)."""
+        with self._lock:
+            self._lookup_failures.extend([status] * n)
+
     def slow_next(self, n: int, seconds: float) -> None:
         """The next n API requests are handled (and recorded) at once but answered late."""
         with self._lock:
@@ -182,6 +187,7 @@ class FakeTwilio:
     def reset_faults(self) -> None:
         with self._lock:
             self._failures: list[tuple[int, int, float | None]] = []
+            self._lookup_failures: list[int] = []
             self._slow: list[float] = []
             self._number_errors: dict[str, tuple[str, str | None]] = {}
 
@@ -274,6 +280,10 @@ class FakeTwilio:
             self._counters["lookups"] += 1
             self.lookups.append(number)
             kind = self.line_types.get(number, "mobile")
+            failure = self._lookup_failures.pop(0) if self._lookup_failures else None
+        if failure:
+            code = {429: 20429, 503: 20503}.get(failure, 20500)
+            return failure, res.error_body(code, codes.describe(code), failure)
         valid = bool(re.fullmatch(r"\+[1-9]\d{6,14}", number))
         fields = ",".join(query.get("Fields", [])).split(",")
         intelligence = None
