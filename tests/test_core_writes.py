@@ -27,14 +27,6 @@ RELATED = {"enrollments", "invoices", "promises", "instalments", "contacts", "ha
 WRITES = {"save", "delete", "create", "update", "bulk_create", "bulk_update", "get_or_create", "update_or_create"}
 
 KNOWN = Counter({
-    # TODO(issue 8): conversations/ and integrations/twilio are being edited elsewhere; their writes move to
-    # engine/actions next (call status and dialog state, delivery callbacks, inbound texts).
-    ("conversations/calls.py", "call.save"): 6,  # +2: the AMD result (answered_by) recorded before anything is logged
-    ("conversations/calls.py", "Step.update"): 1,
-    ("conversations/calls.py", "enrollment.save"): 1,
-    ("conversations/calls.py", "Call.update"): 1,
-    ("conversations/delivery.py", "message.save"): 2,
-    ("conversations/texts.py", "Message.create"): 1,
     # TODO(issue 8): the importer's COPY-style bulk path and the CRM field/contact sync write contacts,
     # invoices, enrollments, first steps and events in bulk; they need bulk verbs in engine/actions.
     ("intake/bulk.py", "Contact.bulk_create"): 1,

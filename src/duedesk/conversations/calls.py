@@ -14,9 +14,10 @@ from duedesk.core import content, dialog, render, timing
 from duedesk.core.nlu import understand
 from duedesk.core.phones import country_for_phone
 from duedesk.engine import actions
+from duedesk.engine.actions import calls as call_actions
 from duedesk.engine.actions.holds import HOLD_FOR_INTENT, place_legal_hold, set_contact_hours
 from duedesk.engine.models import Step
-from duedesk.records.models import Call, CallTurn
+from duedesk.records.models import Call
 from duedesk.records.timeline import log
 
 # What Twilio's final CallStatus means for the workflow.
@@ -60,13 +61,10 @@ def answered(call_id: int, now: datetime, answered_by: str | None = "human") -> 
         call = _load(call_id, lock=True)
         if call.dialog_state:  # a retried webhook: say the same thing again, change nothing
             return _replay(call)
-        call.status = "in-progress"
         turn = dialog.start(context_for(call, now))
-        call.dialog_state = dict(turn.state)
-        call.dialog_state["last_turn"] = _turn_json(turn)
-        call.save(update_fields=["status", "dialog_state"])
+        call_actions.start_call_script(call, {**turn.state, "last_turn": _turn_json(turn)})
         if answered_by and not call.answered_by:
-            _answered_by(call, answered_by, now)
+            call_actions.record_answered_by(call, answered_by, now)
         return turn
 
 
@@ -76,15 +74,7 @@ def person_answered(call_id: int, answered_by: str, now: datetime) -> None:
     with transaction.atomic():
         call = _load(call_id, lock=True)
         if not call.answered_by and call.ended_at is None:
-            _answered_by(call, answered_by, now)
-
-
-def _answered_by(call: Call, answered_by: str, now: datetime) -> None:
-    call.answered_by = answered_by
-    call.save(update_fields=["answered_by"])
-    actions.record_conversation(call.contact, now)
-    log(call.organization_id, "call.answered", now, contact=call.contact, invoice=call.invoice, channel="call",
-        answered_by=answered_by)
+            call_actions.record_answered_by(call, answered_by, now)
 
 
 def fax(call_id: int, now: datetime) -> None:
@@ -93,12 +83,7 @@ def fax(call_id: int, now: datetime) -> None:
         call = _load(call_id, lock=True)
         if call.answered_by == "fax":
             return
-        call.answered_by = "fax"
-        call.outcome = "unreachable"
-        call.save(update_fields=["answered_by", "outcome"])
-        log(call.organization_id, "call.fax", now, contact=call.contact, invoice=call.invoice, channel="call")
-        if call.contact is not None:
-            actions.mark_unreachable(call.contact, "call", "fax", now)
+        call_actions.record_fax(call, now)
 
 
 def heard(call_id: int, text: str | None, now: datetime, turn_key: str | None = None) -> dialog.Turn:
@@ -112,19 +97,12 @@ def heard(call_id: int, text: str | None, now: datetime, turn_key: str | None = 
             provider_id, _, sequence = turn_key.rpartition(":")
             if not sequence.isdigit():
                 provider_id, sequence = turn_key, "0"
-            key = {"organization_id": call.organization_id, "provider_id": provider_id[:64], "sequence": int(sequence)}
-            if CallTurn.objects.filter(**key).exists():
+            if not call_actions.take_turn(call, provider_id, int(sequence), now):
                 return _replay(call)
-            CallTurn.objects.create(call=call, created_at=now, **key)
         ctx = context_for(call, now)
         understood = understand(text, now, ctx.tz, ctx.lang) if text and text.strip() else None
         turn = dialog.respond(ctx, state, understood, text)
-        new_state = dict(turn.state)
-        new_state["last_turn"] = _turn_json(turn)
-        call.dialog_state = new_state
-        if turn.outcome:
-            call.outcome = turn.outcome
-        call.save(update_fields=["dialog_state", "outcome"])
+        call_actions.record_call_turn(call, {**turn.state, "last_turn": _turn_json(turn)}, turn.outcome)
         _apply(call, turn, now)
         return turn
 
@@ -137,17 +115,12 @@ def voicemail(call_id: int, now: datetime) -> str:
         call = _load(call_id)
         org = call.contact.organization
         problems = content.voicemail_problems(org.voicemail_business(), org.voicemail_name)
-        call.answered_by = "machine"
-        call.outcome = "voicemail"
-        call.save(update_fields=["answered_by", "outcome"])
         if problems:
-            log(call.organization_id, "call.voicemail_withheld", now, contact=call.contact, invoice=call.invoice,
-                channel="call", rule=content.RULE_VOICEMAIL, problems=problems)
+            call_actions.record_voicemail(call, now, withheld={"rule": content.RULE_VOICEMAIL, "problems": problems})
             return ""
         text = render.voicemail_text(org.voicemail_business(), org.voicemail_name, org.callback_number,
                                      call.contact.language)
-        log(call.organization_id, "call.voicemail", now, contact=call.contact, invoice=call.invoice, channel="call",
-            text=text)
+        call_actions.record_voicemail(call, now, text=text)
         return text
 
 
@@ -158,16 +131,10 @@ def ended(call_id: int, status: str, now: datetime, duration: int | None = None)
         if call.ended_at is not None:
             return  # the same status callback twice changes state once
         outcome = STATUS_OUTCOME.get(status) or call.outcome or ("completed" if call.dialog_state else "no_answer")
-        call.status = status
-        call.outcome = outcome
-        call.ended_at = now
-        call.duration_seconds = duration
-        call.save(update_fields=["status", "outcome", "ended_at", "duration_seconds"])
         state = call.dialog_state or {}
-        log(call.organization_id, "call.completed", now, contact=call.contact, invoice=call.invoice,
-            channel="call", outcome=outcome, answered_by=call.answered_by or None,
-            transcript=dialog.transcript(state) if state else None,
-            collected=dialog.collected(state) if state else None)
+        call_actions.end_call(call, status, outcome, now, duration,
+                              transcript=dialog.transcript(state) if state else None,
+                              collected=dialog.collected(state) if state else None)
         if call.step_id:
             callback_at = state.get("callback_at")
             finish_call_step(call.step, outcome, now,
@@ -195,13 +162,7 @@ def finish_call_step(step: Step, outcome: str, now: datetime, callback_at: datet
     if again_at is None:
         actions.complete_step(step, outcome, now)
         return
-    with transaction.atomic():
-        Step.objects.filter(pk=step.pk).update(status="done", outcome=outcome, finished_at=now)
-        enrollment.status = "active"
-        enrollment.save(update_fields=["status"])
-        retry = actions.plan_retry(step, enrollment, again_at, now)
-        log(step.organization_id, "call.retry_planned", now, contact=contact, invoice=enrollment.invoice,
-            channel="call", step=step.step_id, next_attempt=again_at, attempt=retry.occurrence)
+    call_actions.call_again(step, enrollment, outcome, again_at, now)
 
 
 def _apply(call: Call, turn: dialog.Turn, now: datetime) -> None:
@@ -247,8 +208,7 @@ def _apply(call: Call, turn: dialog.Turn, now: datetime) -> None:
                 until = datetime.combine(until, time(0), tzinfo=ZoneInfo(contact.tz()))
             actions.pause_invoice(invoice, until, now, reason="says it was paid")
         elif effect.kind == "schedule_callback":
-            state["callback_at"] = data["at"].isoformat()
-            Call.objects.filter(pk=call.pk).update(dialog_state=state)
+            call_actions.remember_callback(call, data["at"])
         elif effect.kind in ("identity_verified", "identity_failed", "transfer"):
             log(call.organization_id, f"call.{effect.kind}", now, contact=contact, invoice=invoice, channel="call",
                 **dict(data))

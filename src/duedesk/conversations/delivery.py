@@ -6,14 +6,12 @@ from datetime import datetime
 
 from django.db import transaction
 
-from duedesk.engine import actions
+from duedesk.engine.actions import messages
 from duedesk.records.models import Message
-from duedesk.records.timeline import log
 
 # Message statuses in the order they happen; a late callback never moves a message backwards.
 SMS_RANK = {"sending": 0, "retrying": 0, "accepted": 1, "queued": 1, "scheduled": 1, "sent": 2,
             "delivered": 3, "undelivered": 3, "failed": 3, "read": 4}
-SMS_EVENTS = ("delivered", "undelivered", "failed")
 
 
 def record_delivery(message_id: int, status: str, code: str, provider_id: str, now: datetime, *,
@@ -29,18 +27,8 @@ def record_delivery(message_id: int, status: str, code: str, provider_id: str, n
         message = (Message.objects.select_for_update(of=("self",)).select_related("contact", "invoice")
                    .get(pk=message_id))
         if not message.provider_id and provider_id:
-            message.provider_id = provider_id
-            message.save(update_fields=["provider_id"])
+            messages.remember_provider_id(message, provider_id)
         if SMS_RANK[status] <= SMS_RANK.get(message.status, 0):
             return False  # late or repeated
-        message.status = status
-        if code:
-            message.error_code = code
-        message.save(update_fields=["status", "error_code"])
-        if status in SMS_EVENTS:
-            log(message.organization_id, f"{message.channel}.{status}", now, contact=message.contact,
-                invoice=message.invoice, channel=message.channel, provider_id=message.provider_id,
-                code=code or None, error=error)
-        if unreachable and status in ("undelivered", "failed") and message.contact is not None:
-            actions.mark_unreachable(message.contact, message.channel, unreachable, now, code=code)
+        messages.record_delivery_status(message, status, code, now, error=error, unreachable=unreachable)
         return True

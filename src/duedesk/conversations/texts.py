@@ -17,6 +17,7 @@ from duedesk.core import render, timing
 from duedesk.engine import actions, definitions
 from duedesk.engine.actions.holds import CONTACT_HOLDS, HOLD_FOR_INTENT, place_legal_hold, set_contact_hours
 from duedesk.engine.actions.lines import stop as stop_line
+from duedesk.engine.actions.messages import record_inbound_text
 from duedesk.engine.actions.sends import send_text_now
 from duedesk.engine.models import Enrollment
 from duedesk.records.models import Contact, Invoice, Message, Organization
@@ -82,12 +83,8 @@ def receive_text(org: Organization, sender: str, to: str, body: str, now: dateti
             contact = Contact.objects.select_related("organization").filter(
                 organization=org, phone=sender).order_by("pk").first()
             invoice = _current_invoice(contact) if contact else None
-            message = Message.objects.create(
-                organization=org, contact=contact, invoice=invoice, channel="sms", direction="in", to=to,
-                sender=sender, body=body, status="received", provider_id=provider_id, created_at=now,
-            )
-            log(org, "sms.received", now, contact=contact, invoice=invoice, channel="sms", actor="patient",
-                body=body, **({} if contact else {"from": sender}))
+            message = record_inbound_text(org, contact, invoice, sender=sender, to=to, body=body,
+                                          provider_id=provider_id, now=now)
             if contact is not None:
                 _act(contact, invoice, body, now, transports)
     except IntegrityError:

@@ -1,0 +1,113 @@
+"""Calls: what happened on a call (who answered, each turn of the script, the voicemail, the end) and the
+call step planned again when nobody answered or the patient asked to be called back.
+
+The conversation shell (conversations/calls.py) loads the call under its row lock, lets the call script
+decide, and hands the result to these verbs. They join the caller's transaction (no savepoint of their
+own: a call turn is one short transaction) or make one when called alone.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+
+from duedesk.engine.actions.contacts import record_conversation
+from duedesk.engine.actions.lines import mark_unreachable
+from duedesk.engine.advance import plan_retry
+from duedesk.engine.models import Enrollment, Step
+from duedesk.records.models import Call, CallTurn
+from duedesk.records.timeline import log
+
+
+def start_call_script(call: Call, dialog_state: dict) -> None:
+    """The call was picked up and the script began (its first turn in `dialog_state`)."""
+    call.status = "in-progress"
+    call.dialog_state = dialog_state
+    call.save(update_fields=["status", "dialog_state"])
+
+
+def record_answered_by(call: Call, answered_by: str, now: datetime) -> None:
+    """Who picked up ("human", or "unknown" when detection can't tell): the call is logged as answered."""
+    with transaction.atomic(savepoint=False):
+        call.answered_by = answered_by
+        call.save(update_fields=["answered_by"])
+        record_conversation(call.contact, now)
+        log(call.organization_id, "call.answered", now, contact=call.contact, invoice=call.invoice, channel="call",
+            answered_by=answered_by)
+
+
+def record_fax(call: Call, now: datetime) -> None:
+    """A fax machine answered: the number can't take our calls."""
+    with transaction.atomic(savepoint=False):
+        call.answered_by = "fax"
+        call.outcome = "unreachable"
+        call.save(update_fields=["answered_by", "outcome"])
+        log(call.organization_id, "call.fax", now, contact=call.contact, invoice=call.invoice, channel="call")
+        if call.contact is not None:
+            mark_unreachable(call.contact, "call", "fax", now)
+
+
+def take_turn(call: Call, provider_id: str, sequence: int, now: datetime) -> bool:
+    """Claim one delivered turn of the call (call under its row lock). False: it was handled already."""
+    key = {"organization_id": call.organization_id, "provider_id": provider_id[:64], "sequence": sequence}
+    if CallTurn.objects.filter(**key).exists():
+        return False
+    CallTurn.objects.create(call=call, created_at=now, **key)
+    return True
+
+
+def record_call_turn(call: Call, dialog_state: dict, outcome: str | None) -> None:
+    """The script's state after a turn, and the call's outcome once the script has one."""
+    call.dialog_state = dialog_state
+    if outcome:
+        call.outcome = outcome
+    call.save(update_fields=["dialog_state", "outcome"])
+
+
+def remember_callback(call: Call, at: datetime) -> None:
+    """The patient asked to be called back at `at`: the call's step is planned again then when it ends."""
+    call.dialog_state["callback_at"] = at.isoformat()
+    Call.objects.filter(pk=call.pk).update(dialog_state=call.dialog_state)
+
+
+def record_voicemail(call: Call, now: datetime, *, text: str = "", withheld: dict | None = None) -> None:
+    """A machine answered: the message left (`text`), or none, with the problems that withheld it."""
+    with transaction.atomic(savepoint=False):
+        call.answered_by = "machine"
+        call.outcome = "voicemail"
+        call.save(update_fields=["answered_by", "outcome"])
+        if withheld is not None:
+            log(call.organization_id, "call.voicemail_withheld", now, contact=call.contact, invoice=call.invoice,
+                channel="call", **withheld)
+        else:
+            log(call.organization_id, "call.voicemail", now, contact=call.contact, invoice=call.invoice,
+                channel="call", text=text)
+
+
+def end_call(call: Call, status: str, outcome: str, now: datetime, duration: int | None, *,
+             transcript: list | None, collected: dict | None) -> None:
+    """The call is over: its final status and outcome, with the transcript and answers on the timeline."""
+    with transaction.atomic(savepoint=False):
+        call.status = status
+        call.outcome = outcome
+        call.ended_at = now
+        call.duration_seconds = duration
+        call.save(update_fields=["status", "outcome", "ended_at", "duration_seconds"])
+        log(call.organization_id, "call.completed", now, contact=call.contact, invoice=call.invoice,
+            channel="call", outcome=outcome, answered_by=call.answered_by or None, transcript=transcript,
+            collected=collected)
+
+
+def call_again(step: Step, enrollment: Enrollment, outcome: str, again_at: datetime, now: datetime) -> Step:
+    """Nobody answered (or the patient asked for a callback): this call step is done with its outcome and
+    the same step is planned again at `again_at`; the enrollment keeps going."""
+    with transaction.atomic():
+        Step.objects.filter(pk=step.pk).update(status="done", outcome=outcome, finished_at=now)
+        enrollment.status = "active"
+        enrollment.save(update_fields=["status"])
+        retry = plan_retry(step, again_at, now)
+        log(step.organization_id, "call.retry_planned", now, contact=enrollment.contact,
+            invoice=enrollment.invoice, channel="call", step=step.step_id, next_attempt=again_at,
+            attempt=retry.occurrence)
+        return retry
