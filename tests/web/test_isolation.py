@@ -157,3 +157,27 @@ def test_user_without_membership_is_refused(client, db, case):
     loner = get_user_model().objects.create_user("loner", "l@example.com", "a-long-password-1")
     client.force_login(loner)
     assert client.get("/inbox/").status_code == 403
+
+
+# Twilio's webhooks belong to no session: each is signed with the owning organization's token, and a request
+# that is not (a forged one, another tenant's) is refused before anything is read or written.
+TWILIO_WEBHOOKS = {"twilio-sms", "twilio-sms-status", "twilio-voice-incoming", "twilio-voice-answer",
+                   "twilio-voice-turn", "twilio-voice-amd", "twilio-voice-status"}
+
+
+def test_every_twilio_webhook_refuses_an_unsigned_request(client, case, settings):
+    from django.urls import reverse
+
+    from duedesk.integrations.twilio import urls as twilio_urls
+
+    assert {p.name for p in twilio_urls.urlpatterns} == TWILIO_WEBHOOKS
+    org = case["contact"].organization
+    org.sms_from = org.voice_caller_id = "+12125550199"
+    org.twilio_account_sid = "AC" + "0" * 32
+    org.save()
+    settings.TWILIO_AUTH_TOKENS = {"DUEDESK_TWILIO_AUTH_TOKEN": "test-token"}
+    before = _snapshot(org)
+    for name in sorted(TWILIO_WEBHOOKS):
+        data = {"To": "+12125550199", "From": case["contact"].phone, "CallSid": "CA" + "1" * 32, "Body": "hi"}
+        assert client.post(reverse(name), data, HTTP_X_TWILIO_SIGNATURE="forged").status_code == 403, name
+    assert _snapshot(org) == before

@@ -36,6 +36,7 @@ HANDOFF_REASONS = {
     "bankruptcy": "Bankruptcy",
     "cease_communication": "Asked us to stop contacting them",
     "overpaid": "Overpaid",
+    "unknown_caller": "Call from an unknown number",
 }
 HANDOFF_STATUSES = {"open": "Open", "resolved": "Resolved"}
 
@@ -89,6 +90,10 @@ CALL_OUTCOMES = {
     "cease_contact": "asked us to stop contacting them",
     "unreachable": "the number can't take our calls",
     "limited_content": "left only the limited-content message (nothing about the bill said)",
+    "identity_failed": "identity not confirmed",
+    "request_human": "asked for a person",
+    "payment_plan": "asked for a payment plan",
+    "unknown_caller": "a caller not in our records",
 }
 
 # The gate's rules (core.compliance) as the timeline explains a send that did not go.
@@ -148,6 +153,7 @@ EVENT_KINDS = {
     "email.delivered": "Email delivered",
     "email.undelivered": "Email not delivered",
     "call.placed": "Call placed",
+    "call.received": "Call received: the patient called us",
     "call.answered": "Call answered",
     "call.voicemail": "Voicemail left",
     "call.fax": "A fax machine answered",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from duedesk.records.models import Contact, Line
+from duedesk.records.models import Contact, Line, Organization
 
 PURPOSE = "billing"
 KIND_OF_CHANNEL = {"sms": "phone", "call": "phone", "email": "email"}
@@ -117,3 +117,12 @@ def merged(contact: Contact, field: str) -> dict:
             if channel == "all" or channel in Line.CHANNELS[kind]:
                 found.setdefault(channel, value)
     return found
+
+
+def contacts_on_number(org: Organization | int, number: str) -> list[Contact]:
+    """The contacts on a phone line (whose number it is), oldest first: who may be calling from it."""
+    if not number:
+        return []
+    org_id = org if isinstance(org, int) else org.pk
+    return list(Contact.objects.filter(organization_id=org_id, phone=number).select_related("organization")
+                .order_by("pk"))

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from duedesk.integrations.twilio.fake import TEST_ACCOUNT_SID
+from duedesk.integrations.twilio.fake import TEST_ACCOUNT_SID, FakeTwilio
 from duedesk.integrations.twilio.signing import sign
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "twilio"
@@ -74,3 +75,35 @@ def twilio_post(client, settings):
     settings.PUBLIC_URL = "https://duedesk.example.org"
     settings.ALLOWED_HOSTS = ["testserver", "duedesk.example.org"]
     return Signed(client, settings)
+
+
+@pytest.fixture
+def fake(clock):
+    # Callbacks only on flush(): the test decides when Twilio calls back, on its own thread.
+    with FakeTwilio(callbacks="manual", clock=clock) as f:
+        yield f
+
+
+@pytest.fixture
+def wired(fake, live_server, settings, monkeypatch, org, clock):
+    from duedesk.channels import providers
+    from duedesk.engine.worker import Worker
+    from duedesk.integrations.twilio import transport as twilio
+    from duedesk.integrations.twilio import webhooks
+
+    settings.TWILIO_BASE_URL = fake.base_url
+    settings.TWILIO_AUTH_TOKENS = {"DUEDESK_TWILIO_AUTH_TOKEN": fake.auth_token}
+    settings.TWILIO_TIMEOUT = 2
+    settings.SMTP_CONFIGURED = False
+    settings.PUBLIC_URL = live_server.url
+    org.twilio_account_sid = fake.account_sid
+    org.sms_from = CLINIC_NUMBER
+    org.voice_caller_id = CLINIC_NUMBER
+    org.sms_per_second = 0
+    org.save()
+    transports = twilio.transports_for_org(org)
+    monkeypatch.setattr(webhooks, "clock", clock)
+    providers.use(lambda o: transports)
+    yield SimpleNamespace(fake=fake, transports=transports, url=live_server.url, org=org,
+                          worker=Worker(lambda o: transports, clock=clock, worker_id="loopback"))
+    providers.use(None)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import runpy
 from datetime import date, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,9 +14,8 @@ import duedesk.settings
 from duedesk.channels.registry import PerOrganization
 from duedesk.engine import actions, definitions
 from duedesk.engine.models import Step
-from duedesk.engine.worker import Worker
 from duedesk.integrations.twilio import transport as twilio
-from duedesk.integrations.twilio.fake import Callee, FakeTwilio
+from duedesk.integrations.twilio.fake import Callee
 from duedesk.records.models import Call, Event, Message
 
 CLINIC = "+12125550199"
@@ -78,36 +76,6 @@ def test_the_token_variable_must_be_a_twilio_one(org, monkeypatch, settings, tmp
 
 
 # ----------------------------------------------------------------------------- the engine over loopback
-
-
-@pytest.fixture
-def fake(clock):
-    # Callbacks only on flush(): the test decides when Twilio calls back, on its own thread.
-    with FakeTwilio(callbacks="manual", clock=clock) as f:
-        yield f
-
-
-@pytest.fixture
-def wired(fake, live_server, settings, monkeypatch, org, clock):
-    from duedesk.channels import providers
-    from duedesk.integrations.twilio import webhooks
-
-    settings.TWILIO_BASE_URL = fake.base_url
-    settings.TWILIO_AUTH_TOKENS = {"DUEDESK_TWILIO_AUTH_TOKEN": fake.auth_token}
-    settings.TWILIO_TIMEOUT = 2
-    settings.SMTP_CONFIGURED = False
-    settings.PUBLIC_URL = live_server.url
-    org.twilio_account_sid = fake.account_sid
-    org.sms_from = CLINIC
-    org.voice_caller_id = CLINIC
-    org.sms_per_second = 0
-    org.save()
-    transports = twilio.transports_for_org(org)
-    monkeypatch.setattr(webhooks, "clock", clock)
-    providers.use(lambda o: transports)
-    yield SimpleNamespace(fake=fake, transports=transports, url=live_server.url, org=org,
-                          worker=Worker(lambda o: transports, clock=clock, worker_id="loopback"))
-    providers.use(None)
 
 
 def late_call_due(make_invoice, clock, **contact):

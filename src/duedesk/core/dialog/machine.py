@@ -75,7 +75,17 @@ _HANDOFF_LABELS = {
 
 def start(ctx: CallContext) -> Turn:
     """The opener (with the recording notice when recording) and the name question."""
-    st: dict[str, Any] = {
+    st = new_state()
+    parts = [_p(ctx, "hotline_opener" if ctx.inbound else "opener", org=ctx.org_name)]
+    if ctx.recording:
+        parts.append(_p(ctx, "recording"))
+    parts.append(_p(ctx, "ask_name", name=_name(ctx)))
+    return _ask(ctx, st, parts)
+
+
+def new_state() -> dict[str, Any]:
+    """A call's state before anything is said (plain JSON)."""
+    return {
         "v": 1,
         "step": "verify_name",
         "tries": 0,
@@ -94,11 +104,6 @@ def start(ctx: CallContext) -> Turn:
             "outcome": None,
         },
     }
-    parts = [_p(ctx, "opener", org=ctx.org_name)]
-    if ctx.recording:
-        parts.append(_p(ctx, "recording"))
-    parts.append(_p(ctx, "ask_name", name=_name(ctx)))
-    return _ask(ctx, st, parts)
 
 
 def respond(ctx: CallContext, state: Mapping[str, Any], heard: Any | None, text: str | None) -> Turn:
@@ -175,7 +180,7 @@ def _identity(ctx: CallContext, st: dict, heard: Any, text: str | None) -> Turn:
     if intent == "question":
         st["misses"] = 0
         topic = "who" if heard.question_topic == "who" else "details_after_identity"
-        said = _p(ctx, "who", org=ctx.org_name) if topic == "who" else _p(ctx, topic)
+        said = _who(ctx) if topic == "who" else _p(ctx, topic)
         return _ask(ctx, st, [said, *_prompt(ctx, st)])
     if intent == "unclear":
         return _miss(ctx, st, "unclear", text)
@@ -221,6 +226,8 @@ def _verified(ctx: CallContext, st: dict) -> Turn:
     st["collected"]["identity_verified"] = True
     st["step"], st["tries"], st["misses"] = "ask_how", 0, 0
     effects = [Effect("identity_verified", {"method": _identity_method(ctx)})]
+    if ctx.inbound:  # they called us: they say what they want to know
+        return _ask(ctx, st, [_p(ctx, "verified_help" if ctx.amount > 0 else "verified_no_balance")], effects)
     return _ask(ctx, st, [_disclosure(ctx), _p(ctx, "ask_how")], effects)
 
 
@@ -470,7 +477,11 @@ def _answer(ctx: CallContext, topic: str | None) -> str:
     if topic == "due_date":
         return _due_phrase(ctx, "answer_due")
     if topic == "who":
-        return _p(ctx, "who", org=ctx.org_name)
+        return _who(ctx)
+    if topic == "what_for" and ctx.invoice_ref and ctx.billed is not None:
+        # Only what the invoice record says: its reference, what was billed, what is still open.
+        return _p(ctx, "answer_invoice", org=ctx.org_name, ref=spoken_reference(ctx.invoice_ref),
+                  billed=money(ctx.billed, ctx.currency, _lang(ctx)), amount=_amount(ctx))
     if topic == "what_for":
         return _p(ctx, "answer_what_for", org=ctx.org_name)
     return _p(ctx, "answer_unknown")
@@ -556,6 +567,16 @@ def _voice(ctx: CallContext) -> str:
 
 def _p(ctx: CallContext, key: str, **values: object) -> str:
     return _PHRASES[_lang(ctx)][key].format(**values)
+
+
+def _who(ctx: CallContext) -> str:
+    return _p(ctx, "who_inbound" if ctx.inbound else "who", org=ctx.org_name)
+
+
+def spoken_reference(ref: str) -> str:
+    """An invoice reference said character by character where it has digits ("INV-1042": "I N V, 1 0 4 2")."""
+    groups = [g for g in re.split(r"[^0-9A-Za-z]+", ref) if g]
+    return ", ".join(" ".join(g) if any(ch.isdigit() for ch in g) or g.isupper() else g for g in groups)
 
 
 def _name(ctx: CallContext) -> str:

@@ -34,6 +34,16 @@ PHRASES: dict[str, str] = {
     "connect_office": "Of course. I'm connecting you with a member of our team now. Please hold for a moment.",
     "office_will_call": "Of course. I'll ask a member of our team to call you back. Thank you, and goodbye.",
     "trouble_pre": "I'm sorry, I'm having trouble hearing you.",
+    # pre, the hotline (the patient called us)
+    "hotline_opener": "Hello, you've reached {org}. This is an automated assistant.",
+    "who_inbound": "I'm the automated assistant of {org}.",
+    "ask_who": "I have more than one person on file for this phone number. Could you tell me your first and last name, please?",
+    "ask_who_again": "Sorry, I couldn't find that name for this number. Could you say your first and last name once more?",
+    "unknown_caller": "I'm sorry, I couldn't find this phone number in our records. Please call our office at {office}, and a member of our team will help you. I've also let them know you called. Goodbye.",
+    "unknown_caller_no_number": "I'm sorry, I couldn't find this phone number in our records. I've let our team know you called, and someone will call you back. Goodbye.",
+    "closed_message": "Our office is closed right now. Please tell me your message and the best time to reach you, and a member of our team will call you back.",
+    "closed_message_pre": "Of course. Our office is closed right now. Please tell me your message and the best time to reach you, and a member of our team will call you back.",
+    "message_taken": "Thank you. I've passed your message on, and a member of our team will call you back. Goodbye.",
     # after identity
     "disclose_past": "Thank you for confirming. I'm calling about your balance of {amount}, which was due on {date}.",
     "disclose_today": "Thank you for confirming. I'm calling about your balance of {amount}, which is due today.",
@@ -67,5 +77,8 @@ PHRASES: dict[str, str] = {
     "answer_due_today": "It is due today.",
     "answer_due_future": "It is due on {date}.",
     "answer_what_for": "It's the balance on your account with {org}. Our billing team can go over the details with you.",
+    "verified_help": "Thank you for confirming. How can I help you today? You can ask about your balance, when it's due or what it's for. I can also text you a link to pay, or note the day you plan to pay.",
+    "verified_no_balance": "Thank you for confirming. I don't see anything owed on your account right now. How can I help you today?",
+    "answer_invoice": "It's invoice {ref} from {org}, billed at {billed}, and {amount} of it is still open. I don't have the details of the visit here, but our billing team can go over them with you.",
     "answer_unknown": "I'm sorry, I don't have that information, but our billing team can help with it.",
 }

@@ -34,6 +34,11 @@ class CallContext:
     voicemail_name: str = ""  # the person the limited-content message asks them to call
     business_name: str = ""  # the name the limited-content message gives (no debt, no specialty); "": org_name
     send_window: SendWindow = SendWindow()  # where a requested callback may land
+    # The patient called us (the invoice question hotline, core/dialog/hotline.py): the greeting and the words
+    # after identity are the hotline's; the invoice's reference and billed amount answer "what is it for".
+    inbound: bool = False
+    invoice_ref: str = ""
+    billed: Decimal | None = None
     now: datetime
     tz: str
 

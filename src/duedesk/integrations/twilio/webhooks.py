@@ -4,7 +4,7 @@ Every request is checked against X-Twilio-Signature with the auth token of the o
 belongs to, over DUEDESK_PUBLIC_URL + path + query (the URL Twilio was given, whatever proxy or
 port is in between). A request that fails the check gets 403, a log line, and changes nothing.
 
-The organization comes from the number that received a text, or from our own Message/Call row
+The organization comes from the number that received a text or a call, or from our own Message/Call row
 (named in the callback URL we gave Twilio, else by its SID).
 """
 
@@ -169,8 +169,12 @@ def _turn_url(call: Call, n: int) -> str:
 
 
 def _turn_twiml(call: Call, turn, n: int) -> str:
+    from duedesk.conversations.hotline import is_incoming
+
+    # A call the patient made is transferred showing their own number (Twilio's default for it).
+    caller_id = None if is_incoming(call) else call.sender or None
     return twiml.for_turn(turn.say, turn.lang, listen=turn.listen, transfer_to=turn.transfer_to,
-                          action_url=_turn_url(call, n), caller_id=call.sender or None)
+                          action_url=_turn_url(call, n), caller_id=caller_id)
 
 
 def _voice_lang(call: Call) -> str:
@@ -199,9 +203,26 @@ def voice_answer(request, org, call):
     return _xml(_turn_twiml(call, turn, 1))
 
 
+@twilio_webhook(_org_for_number)
+def voice_incoming(request, org, _):
+    """A patient calls the organization's number (the invoice question hotline): the greeting, then the turns
+    come back to voice_turn like an outbound call's."""
+    from duedesk.conversations import hotline
+
+    post = request.POST
+    try:
+        call, turn = hotline.incoming(org, post.get("From", "").replace("\x00", ""), post.get("To", "").replace(
+            "\x00", ""), post.get("CallSid", ""), clock())
+    except Exception:
+        logger.exception("incoming call %s: the greeting failed; hanging up politely", post.get("CallSid", ""))
+        return _xml(twiml.hangup())
+    return _xml(_turn_twiml(call, turn, 1))
+
+
 @twilio_webhook(_call)
 def voice_turn(request, org, call):
     from duedesk.conversations import calls as conversation
+    from duedesk.conversations import hotline
 
     n = request.GET.get("n", "")
     n = int(n) if n.isdigit() else 0
@@ -210,7 +231,8 @@ def voice_turn(request, org, call):
     turn_key = f"{post.get('CallSid') or call.provider_id or call.pk}:{n}"
     try:
         with ratelimit.bounded_wait(REPLY_MAX_WAIT):  # the pay link, texted during the call
-            turn = conversation.heard(call.pk, text, clock(), turn_key=turn_key)
+            hear = hotline.heard if hotline.is_incoming(call) else conversation.heard
+            turn = hear(call.pk, text, clock(), turn_key=turn_key)
     except Exception:
         logger.exception("call %s: turn %s failed; hanging up politely", call.pk, n)
         return _xml(twiml.hangup())
@@ -255,6 +277,7 @@ def voice_amd(request, org, call):
 @twilio_webhook(_call)
 def voice_status(request, org, call):
     from duedesk.conversations import calls as conversation
+    from duedesk.conversations import hotline
 
     post = request.POST
     _remember_sid(Call, call.pk, post.get("CallSid", ""))
@@ -262,5 +285,6 @@ def voice_status(request, org, call):
     if status not in FINAL_CALL:
         return HttpResponse(status=204)
     duration = post.get("CallDuration") or post.get("Duration") or ""
-    conversation.ended(call.pk, status, clock(), int(duration) if duration.isdigit() else None)
+    end = hotline.ended if hotline.is_incoming(call) else conversation.ended
+    end(call.pk, status, clock(), int(duration) if duration.isdigit() else None)
     return HttpResponse(status=204)

@@ -73,7 +73,8 @@ HANGUP = Callee.HANGUP
 
 @dataclass
 class FakeCall:
-    """One call placed through the fake. Indexing reads the request's Twilio fields (call["To"])."""
+    """One call placed through the fake, or made to one of its numbers (incoming_call). Indexing reads the
+    request's Twilio fields (call["To"])."""
 
     sid: str
     params: dict[str, Any]
@@ -94,6 +95,7 @@ class FakeCall:
     pending_update: tuple[str, str] | None = None
     parked: bool = False  # waiting for update_call (machine answered under async AMD)
     seconds: float = 0.0  # simulated talk time
+    direction: str = "outbound-api"  # "inbound": a person called one of the account's numbers
 
     ENDED: ClassVar[frozenset] = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 

@@ -220,6 +220,27 @@ class FakeTwilio:
         self.reply_from_twiml(response, from_=to, to=from_)
         return response
 
+    def incoming_call(self, *, from_: str, to: str, caller: Callee, url: str | None = None,
+                      status_callback: str | None = None) -> FakeCall:
+        """A person (`caller`: their lines answer each <Gather>) calls `to`, one of the account's numbers: the
+        signed request goes to the number's voice URL (`numbers[to]["voice_url"]`, or `url`), the TwiML is
+        followed as for an outbound call (Say, Gather, Dial, Hangup, Redirect), and the end is reported to the
+        number's status callback (`numbers[to]["voice_status_callback"]`) when it has one. Runs as one
+        callback job: flush() (manual mode) or wait_idle() plays it."""
+        config = self.numbers.get(to, {})
+        params = {"From": from_, "To": to, "Url": url or config.get("voice_url", ""), "Method": "POST"}
+        callback = status_callback or config.get("voice_status_callback")
+        if callback:
+            params["StatusCallback"] = callback
+        now = self._now()
+        with self._lock:
+            call = FakeCall(res.new_sid("CA"), params, caller, now, now, direction="inbound")
+            self.calls.append(call)
+            self._by_sid[call.sid] = call
+            self._counters["calls_received"] += 1
+        self._dispatcher.submit(CallRunner(self, call).run_incoming)
+        return call
+
     def reply_from_twiml(self, response: httpx.Response, *, from_: str, to: str) -> list[dict]:
         """Each <Message> of a 200 answer to an incoming text becomes a text back to the sender, sent and
         reported to its statusCallback like any other (Twilio does the same with a webhook's TwiML)."""

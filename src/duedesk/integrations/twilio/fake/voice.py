@@ -63,6 +63,14 @@ class CallRunner:
                 raise _Parked  # update_call continues it (resume())
         self._interpret(doc, url, voicemail=machine)
 
+    def run_incoming(self) -> None:
+        """A person calls one of the account's numbers: Twilio asks the number's voice URL what to do (the call
+        is "ringing" in that request), follows the TwiML, and reports the end to the number's status callback."""
+        self.call.answered_by = None
+        with self.fake._lock:
+            self.call.status = "ringing"
+        self._finish_after(lambda: self._interpret(*self._answer_document({}), voicemail=False))
+
     def resume(self, update: tuple[str, str]) -> None:
         """Continue a parked machine call with the TwiML given to update_call."""
         self._finish_after(lambda: self._apply_update(update, voicemail=True))
@@ -124,7 +132,7 @@ class CallRunner:
             "CallStatus": c.status,
             "Called": c["To"],
             "Caller": c["From"],
-            "Direction": "outbound-api",
+            "Direction": c.direction,
             "From": c["From"],
             "To": c["To"],
         }
