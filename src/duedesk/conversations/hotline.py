@@ -22,6 +22,7 @@ from duedesk.core import dialog, language, timing
 from duedesk.core.dialog import hotline as script
 from duedesk.core.nlu import understand
 from duedesk.engine import actions
+from duedesk.engine.actions import calls as call_actions
 from duedesk.engine.actions import incoming_calls
 from duedesk.records.lines import contacts_on_number
 from duedesk.records.models import Call, Contact, Invoice, Organization
@@ -132,7 +133,7 @@ def _take(call: Call, turn_key: str, now: datetime) -> bool:
     provider_id, _, sequence = turn_key.rpartition(":")
     if not sequence.isdigit():
         provider_id, sequence = turn_key, "0"
-    return incoming_calls.take_turn(call, provider_id, int(sequence), now)
+    return call_actions.take_turn(call, provider_id, int(sequence), now)
 
 
 def _candidates(call: Call) -> list[Contact]:
@@ -149,7 +150,7 @@ def _after(call: Call, turn: dialog.Turn, now: datetime, contacts: list[Contact]
     """Keep the state, carry out the effects, and end the call on the timeline when the script is done."""
     state = dict(turn.state)
     state["last_turn"] = calls._turn_json(turn)
-    incoming_calls.save_dialog(call, state, turn.outcome)
+    call_actions.record_call_turn(call, state, turn.outcome)
     if call.contact_id is None and turn.done:  # several on the number and none named: the number's first
         first = (contacts or _candidates(call))[0]
         incoming_calls.attach_caller(call, first, _current_invoice(first), now)

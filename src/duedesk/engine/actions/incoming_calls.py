@@ -3,7 +3,7 @@ turns, the contact it turns out to be, and its end on the contact's timeline.
 
 The row is the same Call an outbound call uses, told apart by its key ("incoming:<provider call id>"): `to`
 is our number, `sender` the caller's. The key is unique, so Twilio delivering the first request twice makes
-one call.
+one call. A turn is taken and its state kept with the outbound call's verbs (engine/actions/calls.py).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 
 from duedesk.engine.actions.contacts import record_conversation
-from duedesk.records.models import Call, CallTurn, Contact, Invoice, Organization
+from duedesk.records.models import Call, Contact, Invoice, Organization
 from duedesk.records.timeline import log
 
 KEY_PREFIX = "incoming:"
@@ -71,22 +71,6 @@ def caller_contact(org: Organization, number: str, now: datetime) -> Contact:
             contact = Contact.objects.create(organization=org, phone=number, language="en")
             log(org.pk, "contact.created", now, contact=contact, actor="patient", source="incoming call")
         return contact
-
-
-def take_turn(call: Call, provider_id: str, sequence: int, now: datetime) -> bool:
-    """Note the turn (its call id and number) in the caller's transaction; False when it was taken before."""
-    key = {"organization_id": call.organization_id, "provider_id": provider_id[:64], "sequence": sequence}
-    if CallTurn.objects.filter(**key).exists():
-        return False
-    CallTurn.objects.create(call=call, created_at=now, **key)
-    return True
-
-
-def save_dialog(call: Call, state: dict, outcome: str | None = None) -> None:
-    call.dialog_state = state
-    if outcome:
-        call.outcome = outcome
-    call.save(update_fields=["dialog_state", "outcome"])
 
 
 def finish_incoming_call(call: Call, status: str, now: datetime, *, transcript: list, collected: dict,
