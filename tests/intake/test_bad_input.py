@@ -72,16 +72,16 @@ def test_the_edges_of_the_accepted_years_are_planned(org, clock):
 @pytest.mark.parametrize("bulk", [False, True], ids=["row by row", "bulk"])
 def test_a_row_the_engine_cannot_plan_is_reported_and_the_import_goes_on(org, clock, monkeypatch, bulk):
     """Whatever goes wrong with one row (here: planning raises), it is that row's error, not the file's."""
-    from duedesk.engine import actions
+    from duedesk.engine.actions import invoices
 
-    enroll = actions.enroll_invoice
+    enroll = invoices.enroll_invoice
 
     def flaky(invoice, now, *args, **kwargs):
         if invoice.external_ref == "BAD-1":
             raise OverflowError("date value out of range")
         return enroll(invoice, now, *args, **kwargs)
 
-    monkeypatch.setattr(actions, "enroll_invoice", flaky)
+    monkeypatch.setattr(invoices, "enroll_invoice", flaky)  # as a new invoice is enrolled (create_invoice)
     monkeypatch.setattr(importer, "BULK_CHUNK", 2)
     if bulk:  # the chunk's own planning fails too: it is written row by row
         from duedesk.intake import bulk as bulk_module

@@ -369,12 +369,13 @@ def test_the_command_line_runs_the_import(org, clock, tmp_path, monkeypatch, cap
 def test_the_copy_path_writes_what_the_row_path_writes_on_postgresql(org, clock, monkeypatch):
     from django.db import connection
 
-    from duedesk.intake import bulk, importer
+    from duedesk.engine.actions.imports import NewInvoices
+    from duedesk.intake import importer
 
     if connection.vendor != "postgresql":
         pytest.skip("COPY is the PostgreSQL writer")
     monkeypatch.setattr(importer, "BULK_CHUNK", 4)
-    monkeypatch.setattr(bulk.BulkWriter, "_bulk_create", lambda *a: pytest.fail("bulk_create on PostgreSQL"))
+    monkeypatch.setattr(NewInvoices, "create", lambda *a: pytest.fail("bulk_create on PostgreSQL"))
     other = Organization.objects.create(slug="copy-clinic", name="Maple Clinic", timezone="America/New_York",
                                         pay_link_base="https://pay.example.com/")
     rows = [f"C-{n},Ana,Ruiz{n},+1212555{n % 5:04d},a{n % 7}@example.com,,{'es' if n % 3 else ''},"
@@ -401,14 +402,16 @@ def test_the_copy_path_writes_what_the_row_path_writes_on_postgresql(org, clock,
 def test_a_chunk_that_cannot_be_written_whole_lands_row_by_row(org, clock, monkeypatch):
     from django.db import DatabaseError, connection
 
-    from duedesk.intake import bulk, importer
+    from duedesk.engine.actions.imports import NewInvoices
+    from duedesk.intake import importer
+    from duedesk.records.rows import CopyTable
 
     monkeypatch.setattr(importer, "BULK_CHUNK", 3)
     calls = []
     if connection.vendor == "postgresql":
         import psycopg
 
-        copy = bulk.CopyTable.copy
+        copy = CopyTable.copy
 
         def failing(self, cursor, rows):  # chunk 2's events: after its invoices, enrollments and steps
             calls.append(self.table)
@@ -416,9 +419,9 @@ def test_a_chunk_that_cannot_be_written_whole_lands_row_by_row(org, clock, monke
                 raise psycopg.DataError("the second chunk fails")
             copy(self, cursor, rows)
 
-        monkeypatch.setattr(bulk.CopyTable, "copy", failing)
+        monkeypatch.setattr(CopyTable, "copy", failing)
     else:
-        bulk_create = bulk.BulkWriter._bulk_create
+        bulk_create = NewInvoices.create
 
         def failing(self, prepared):
             calls.append(len(prepared))
@@ -426,7 +429,7 @@ def test_a_chunk_that_cannot_be_written_whole_lands_row_by_row(org, clock, monke
             if len(calls) == 2:
                 raise DatabaseError("the second chunk fails")
 
-        monkeypatch.setattr(bulk.BulkWriter, "_bulk_create", failing)
+        monkeypatch.setattr(NewInvoices, "create", failing)
     other = Organization.objects.create(slug="chunk-clinic", name="Maple Clinic", timezone="America/New_York",
                                         pay_link_base="https://pay.example.com/")
     rows = [f"F-{n},A,B{n},+1212555{n:04d},f{n % 2}@example.com,,,,10,,2026-12-20" for n in range(8)]

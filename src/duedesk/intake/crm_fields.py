@@ -21,7 +21,6 @@ from django.db import transaction
 
 from duedesk.intake.importer import parse_amount, parse_date
 from duedesk.records.models import Contact, Invoice
-from duedesk.records.timeline import log
 
 INVOICE_FIELDS = ("invoice_due_date", "balance", "invoice_ref")
 SWITCH_ON = ("on", "true", "yes", "1")
@@ -112,10 +111,7 @@ def apply_contact_fields(contact: Contact, fields: dict, now: datetime, actor: s
         ref = str(merged.get("invoice_ref") or "").strip() or default_ref(contact)
 
         changed = sorted(k for k in fields if old.get(k, _MISSING) != merged[k])
-        contact.fields = merged
-        contact.save(update_fields=["fields", "updated_at"])
-        log(contact.organization_id, "contact.updated", now, contact=contact, actor=actor, fields=changed,
-            source="crm")
+        actions.set_contact_fields(contact, merged, now, actor=actor, changed=changed, source="crm")
         if touches_invoice:
             _sync_invoice(contact, ref, due, balance, now, actor)
         if outreach is not None:
@@ -130,7 +126,6 @@ _MISSING = object()
 def _sync_invoice(contact: Contact, ref: str, due: date | None, balance: Decimal | None, now: datetime,
                   actor: str) -> Invoice | None:
     from duedesk.engine import actions
-    from duedesk.intake.importer import _pay_link
 
     org = contact.organization
     invoice = Invoice.objects.filter(organization_id=contact.organization_id, external_ref=ref).first()
@@ -143,14 +138,9 @@ def _sync_invoice(contact: Contact, ref: str, due: date | None, balance: Decimal
             raise CrmFieldError("balance", "is needed to start reminders for a new invoice")
         if balance == 0:
             return None  # nothing owed: nothing to remind about
-        invoice = Invoice.objects.create(
-            organization=org, contact=contact, external_ref=ref, amount_due=balance, balance=balance,
-            currency=org.default_currency, due_date=due, pay_link=_pay_link(org, ref),
-        )
-        log(org, "invoice.created", now, contact=contact, invoice=invoice, actor=actor, source="crm",
-            amount_due=str(balance), due_date=due)
-        actions.enroll_invoice(invoice, now)
-        return invoice
+        return actions.create_invoice(org, contact, now, external_ref=ref, amount_due=balance, due_date=due,
+                                      actor=actor, detail={"source": "crm", "amount_due": str(balance),
+                                                           "due_date": due})
     if balance == 0:
         if invoice.status != "paid" and invoice.balance > 0:
             invoice = actions.mark_invoice_paid(invoice, now, actor=actor, source="crm")

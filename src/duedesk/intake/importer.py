@@ -24,14 +24,13 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import quote
 
 from django.db import DatabaseError, transaction
 
 from duedesk.core.phones import normalize_phone
 from duedesk.intake import checks
 from duedesk.records.lines import email_address
-from duedesk.records.models import Contact, Event, Invoice, Organization
+from duedesk.records.models import Contact, Invoice, Organization
 
 COLUMNS = ("external_ref", "first_name", "last_name", "phone", "email", "zip_code", "timezone", "language",
            "date_of_birth", "consent", "amount_due", "currency", "due_date")
@@ -389,10 +388,6 @@ def _rows(source) -> Iterator[tuple[int, dict]]:
 # ----------------------------------------------------------------------------- writing, one row at a time
 
 
-def _pay_link(org: Organization, ref: str) -> str:
-    return f"{org.pay_link_base}{quote(ref, safe='')}" if org.pay_link_base else ""
-
-
 def find_contact(org: Organization, phone: str, email: str) -> Contact | None:
     """The organization's contact with this phone (E.164), else this email, else None."""
     if phone:
@@ -410,34 +405,9 @@ def contact_values(row: InvoiceRow) -> dict:
                 zip_code=row.zip_code, timezone=row.timezone, language=row.language or "en", date_of_birth=row.date_of_birth)
 
 
-def _new_contact(org: Organization, row: InvoiceRow) -> Contact:
-    return Contact(organization=org, **contact_values(row))
-
-
-def _new_invoice(org: Organization, contact: Contact, row: InvoiceRow) -> Invoice:
-    return Invoice(
-        organization=org, contact=contact, external_ref=row.external_ref, amount_due=row.amount_due,
-        balance=row.amount_due, currency=row.currency, due_date=row.due_date,
-        status="open" if row.amount_due > 0 else "paid", pay_link=_pay_link(org, row.external_ref),
-    )
-
-
 def _origin(row: InvoiceRow, origin: dict | None) -> dict:
     """Where a row came from, for the timeline: a file's line, or what the caller says (the API)."""
     return origin if origin is not None else {"source": "import", "line": row.line}
-
-
-def _invoice_event(invoice: Invoice, contact: Contact, row: InvoiceRow, now: datetime, actor: str,
-                   origin: dict | None = None) -> Event:
-    return Event(organization_id=invoice.organization_id, kind="invoice.created", at=now, contact=contact,
-                 invoice=invoice, actor=actor,
-                 detail={"amount_due": str(row.amount_due), "currency": row.currency,
-                         "due_date": row.due_date.isoformat(), **_origin(row, origin)})
-
-
-def _contact_event(contact: Contact, now: datetime, actor: str, row: InvoiceRow, origin: dict | None = None) -> Event:
-    return Event(organization_id=contact.organization_id, kind="contact.created", at=now, contact=contact,
-                 actor=actor, detail=_origin(row, origin))
 
 
 def import_row(org: Organization, row: InvoiceRow, now: datetime, actor: str = "import",
@@ -468,15 +438,13 @@ def import_row(org: Organization, row: InvoiceRow, now: datetime, actor: str = "
             return "updated"
         contact = find_contact(org, row.phone, row.email)
         if contact is None:
-            contact = _new_contact(org, row)
-            contact.save()
-            _contact_event(contact, now, actor, row, origin).save()
+            contact = actions.create_contact(org, now, actor=actor, detail=_origin(row, origin), **contact_values(row))
         contact.organization = org
         _record_consent(contact, row, now, actor, origin)
-        invoice = _new_invoice(org, contact, row)
-        invoice.save()
-        _invoice_event(invoice, contact, row, now, actor, origin).save()
-        actions.enroll_invoice(invoice, now)
+        actions.create_invoice(org, contact, now, external_ref=row.external_ref, amount_due=row.amount_due,
+                               due_date=row.due_date, currency=row.currency, actor=actor,
+                               detail={"amount_due": str(row.amount_due), "currency": row.currency,
+                                       "due_date": row.due_date.isoformat(), **_origin(row, origin)})
         return "created"
 
 

@@ -91,15 +91,13 @@ def reset_password() -> tuple[str, str] | None:
 def _older_invoices(sim, now) -> None:
     """A few older balances so the aging buckets have something in them."""
     from duedesk.engine import actions
-    from duedesk.records.models import Contact, Invoice
+    from duedesk.engine.actions.seeding import seed_contact, seed_invoice
 
     rows = [("Olivia", "Bennett", "+12125550301", 40, "310.00"), ("Marcus", "Hill", "+12125550302", 75, "95.00"),
             ("Priya", "Shah", "+12125550303", 120, "640.00")]
     for first, last, phone, days_late, amount in rows:
-        contact = Contact.objects.create(organization=sim.org, first_name=first, last_name=last, phone=phone)
-        invoice = Invoice.objects.create(
-            organization=sim.org, contact=contact, external_ref=f"DEMO-OLD-{phone[-3:]}", amount_due=Decimal(amount),
-            balance=Decimal(amount), due_date=(now - timedelta(days=days_late)).date(),
-            pay_link=f"https://pay.example.com/DEMO-OLD-{phone[-3:]}",
-        )
+        contact = seed_contact(sim.org, first_name=first, last_name=last, phone=phone)
+        invoice = seed_invoice(sim.org, contact, external_ref=f"DEMO-OLD-{phone[-3:]}", amount=Decimal(amount),
+                               due_date=(now - timedelta(days=days_late)).date(),
+                               pay_link=f"https://pay.example.com/DEMO-OLD-{phone[-3:]}")
         actions.enroll_invoice(invoice, sim.clock())

@@ -7,7 +7,14 @@ re-exports every verb.
 """
 
 from duedesk.engine.actions.blocks import run_branch, run_update, values_for
-from duedesk.engine.actions.contacts import record_conversation, set_outreach
+from duedesk.engine.actions.contacts import (
+    create_contact,
+    keep_contact_fields,
+    record_conversation,
+    set_contact_fields,
+    set_outreach,
+    update_contact,
+)
 from duedesk.engine.actions.enrollments import (
     CLOSED_INVOICE,
     _cancel_pending,
@@ -27,8 +34,10 @@ from duedesk.engine.actions.handoffs import assign_handoff, close_handoff, open_
 from duedesk.engine.actions.invoices import (
     CLOSED_TO_PAYMENTS,
     InvoiceClosed,
+    create_invoice,
     mark_invoice_paid,
     pause_invoice,
+    pay_link,
     record_payment,
     record_refund,
     replace_instalments,
@@ -48,6 +57,7 @@ from duedesk.engine.actions.lines import (
 from duedesk.engine.actions.promises import mark_promise_broken, record_promise
 
 __all__ = [
+    "create_contact", "create_invoice", "keep_contact_fields", "pay_link", "set_contact_fields", "update_contact",
     "CLOSED_INVOICE", "CLOSED_TO_PAYMENTS", "InvoiceClosed", "_cancel_pending", "complete_step", "enroll_invoice", "exit_invoice_enrollments",
     "finish_enrollment", "give_consent", "go_to_step", "lock_line", "mark_invoice_paid", "mark_promise_broken", "mark_unreachable",
     "open_handoff", "assign_handoff", "close_handoff", "replace_instalments", "opt_in", "opt_out", "pause_invoice",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from urllib.parse import quote
 
 from django.db import transaction
 
@@ -15,7 +16,7 @@ from duedesk.engine.actions.enrollments import (
 )
 from duedesk.engine.actions.handoffs import open_handoff
 from duedesk.engine.actions.promises import settle_promises
-from duedesk.records.models import Instalment, Invoice
+from duedesk.records.models import Contact, Instalment, Invoice, Organization
 from duedesk.records.timeline import log
 
 CLOSED_TO_PAYMENTS = ("paid", "written_off")  # a disputed invoice may still be paid
@@ -23,6 +24,25 @@ CLOSED_TO_PAYMENTS = ("paid", "written_off")  # a disputed invoice may still be 
 
 class InvoiceClosed(ValueError):
     """A payment on an invoice already paid or written off: refused, so money is never silently absorbed."""
+
+
+def pay_link(org: Organization, ref: str) -> str:
+    """The invoice's pay link: the organization's prefix and the reference (none without a prefix)."""
+    return f"{org.pay_link_base}{quote(ref, safe='')}" if org.pay_link_base else ""
+
+
+def create_invoice(org: Organization, contact: Contact, now: datetime, *, external_ref: str, amount_due: Decimal,
+                   due_date: date, currency: str | None = None, actor: str = "duedesk", detail: dict) -> Invoice:
+    """A new invoice (paid already when nothing is owed), its `invoice.created` event (`detail`: the amounts
+    and where it came from) and, with a balance, its enrollment in the organization's workflow."""
+    with transaction.atomic():
+        invoice = Invoice(organization=org, contact=contact, external_ref=external_ref, amount_due=amount_due,
+                          balance=amount_due, currency=currency or org.default_currency, due_date=due_date,
+                          status="open" if amount_due > 0 else "paid", pay_link=pay_link(org, external_ref))
+        invoice.save()
+        log(org, "invoice.created", now, contact=contact, invoice=invoice, actor=actor, **detail)
+        enroll_invoice(invoice, now)
+        return invoice
 
 
 def record_payment(invoice: Invoice, amount: Decimal, now: datetime, *, actor: str = "duedesk",

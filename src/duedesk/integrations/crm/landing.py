@@ -15,7 +15,6 @@ invoice reference already taken, a page the database refuses — takes the one-b
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -27,8 +26,8 @@ from duedesk.core.phones import timezone_for_phone
 from duedesk.intake.crm_fields import SWITCH_ON, CrmFieldError, _balance, _due_date
 from duedesk.integrations.crm.base import Record
 from duedesk.integrations.crm.models import Connection, CrmLink
-from duedesk.records.models import Contact, Event, Invoice
-from duedesk.records.timeline import jsonable
+from duedesk.records import rows
+from duedesk.records.models import Invoice
 
 
 @dataclass(slots=True)
@@ -124,59 +123,37 @@ class Lander:
         return left
 
     def _write(self, org, news: list[_New]) -> None:
-        """The page's rows as the importer writes its chunks: ids taken first, then one INSERT run (COPY on
-        PostgreSQL) per table, without a model instance per row. The caller's transaction holds it whole."""
-        from duedesk.intake.bulk import NewContact, Prepared, take_ids
+        """The page's rows as the importer writes its chunks, through the engine's bulk verb
+        (engine/actions/imports.py): ids taken first, then one INSERT run (COPY on PostgreSQL) per table,
+        without a model instance per row. The caller's transaction holds it whole."""
+        from duedesk.engine.actions.imports import NewContact, NewInvoice
 
-        conn, now, provider = self.conn, self.now, self.conn.provider
+        conn, provider = self.conn, self.conn.provider
         writer = self.writer
-        contacts_t, links_t, events_t = _tables()
-        n_events = len(news) + sum(1 for n in news if n.changed)
+        contacts = []
+        for n in news:
+            contact = NewContact({**n.values, "external_id": f"{provider}:{n.record.crm_id}"[:100]})
+            contact.fields = n.fields
+            contact.events.append(("contact.created", {"source": provider, "crm_id": n.record.crm_id}))
+            if n.changed:
+                contact.events.append(("contact.updated", {"fields": n.changed, "source": "crm"}))
+            contacts.append(contact)
+        writer.new_invoices.create_contacts(contacts)
+        links = rows.table(CrmLink)
         wall = django_timezone.now()  # auto_now(_add) columns, as save() would set them
-        contact_rows, link_rows, event_rows, prepared = [], [], [], []
+        prepared = []
         currency = org.default_currency
         with connection.cursor() as cursor:
-            contact_ids, link_ids, event_ids = (iter(ids or ()) for ids in take_ids(
-                cursor, [(Contact, len(news)), (CrmLink, len(news)), (Event, n_events)]))
-            for n in news:
-                contact = NewContact(n.values)
-                contact.id = next(contact_ids)
-                contact.fields = n.fields
-                contact_rows.append(contacts_t.row(wall, id=contact.id, organization_id=org.pk,
-                                                   external_id=f"{provider}:{n.record.crm_id}"[:100],
-                                                   fields=json.dumps(n.fields), **n.values))
-                link_rows.append(links_t.row(wall, id=next(link_ids), connection_id=conn.pk, contact_id=contact.id,
-                                             crm_id=n.record.crm_id))
-                event_rows.append(events_t.row(wall, id=next(event_ids), organization_id=org.pk,
-                                               kind="contact.created", at=now, contact_id=contact.id, actor="crm",
-                                               detail=json.dumps(jsonable({"source": provider,
-                                                                           "crm_id": n.record.crm_id}))))
-                if n.changed:
-                    event_rows.append(events_t.row(wall, id=next(event_ids), organization_id=org.pk,
-                                                   kind="contact.updated", at=now, contact_id=contact.id,
-                                                   actor="crm", detail=json.dumps({"fields": n.changed,
-                                                                                   "source": "crm"})))
-                if n.due is None or n.balance is None or n.balance <= 0:
-                    continue  # no invoice: a balance alone waits for a due date; nothing owed, nothing to remind
-                row = _Row(n.ref or f"CRM-{contact.id}", n.balance, currency, n.due)
-                # contact.tz() of a new contact: no ZIP, the phone already in E.164.
-                tz = n.values.get("timezone") or (contact.phone and timezone_for_phone(contact.phone)) or org.timezone
-                walk = writer.walk(n.due, tz, n.fields if self._uses_fields else None)
-                prepared.append(Prepared(row, contact, False, "open", walk, origin={"source": "crm"}))
-            contacts_t.write(cursor, contact_rows)
-            links_t.write(cursor, link_rows)
-            events_t.write(cursor, event_rows)
-            if prepared:
-                for table, rows in writer.rows_for(prepared):
-                    table.write(cursor, rows)
-
-
-_TABLES: list = []
-
-
-def _tables():
-    if not _TABLES:
-        from duedesk.intake.bulk import CopyTable
-
-        _TABLES.extend(CopyTable(m) for m in (Contact, CrmLink, Event))
-    return _TABLES
+            link_ids = iter(rows.take_ids(cursor, [(CrmLink, len(news))])[0] or ())
+            links.write(cursor, [links.row(wall, id=next(link_ids), connection_id=conn.pk, contact_id=contact.id,
+                                           crm_id=n.record.crm_id) for n, contact in zip(news, contacts, strict=True)])
+        for n, contact in zip(news, contacts, strict=True):
+            if n.due is None or n.balance is None or n.balance <= 0:
+                continue  # no invoice: a balance alone waits for a due date; nothing owed, nothing to remind
+            row = _Row(n.ref or f"CRM-{contact.id}", n.balance, currency, n.due)
+            # contact.tz() of a new contact: no ZIP, the phone already in E.164.
+            tz = n.values.get("timezone") or (contact.phone and timezone_for_phone(contact.phone)) or org.timezone
+            walk = writer.walk(n.due, tz, n.fields if self._uses_fields else None)
+            prepared.append(NewInvoice(row, contact, False, "open", walk, origin={"source": "crm"}))
+        if prepared:
+            writer.new_invoices.write(prepared)

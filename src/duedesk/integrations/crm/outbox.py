@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from django.db import connection as db
 from django.db import transaction
 
+from duedesk.engine import actions
 from duedesk.integrations.crm.base import Client, CrmError
 from duedesk.integrations.crm.models import Connection, CrmLink, OutboxItem
 from duedesk.integrations.crm.touches import touch_for, wanted
@@ -154,9 +155,8 @@ def _push(conn: Connection, client: Client, item: OutboxItem, mapping: dict, now
         client.update_contact(crm_id, properties)
         if "balance" in touch.properties:
             # Written by us: the next pull must not read it as the CRM's own change.
-            contact = Contact.objects.get(pk=item.contact_id)
-            Contact.objects.filter(pk=contact.pk).update(
-                fields={**(contact.fields or {}), "balance": touch.properties["balance"]})
+            fields = Contact.objects.values_list("fields", flat=True).get(pk=item.contact_id)
+            actions.keep_contact_fields(item.contact_id, {**(fields or {}), "balance": touch.properties["balance"]})
     _finish(item, "done", now)
 
 

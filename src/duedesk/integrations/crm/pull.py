@@ -19,6 +19,7 @@ from datetime import datetime
 from django.db import transaction
 
 from duedesk.core.phones import normalize_phone
+from duedesk.engine import actions
 from duedesk.intake.checks import check_language
 from duedesk.intake.crm_fields import CrmFieldError, apply_contact_fields
 from duedesk.intake.importer import is_timezone, parse_date
@@ -173,19 +174,13 @@ def apply_record(conn: Connection, record: Record, contact: Contact | None, mapp
     incoming = engine_values(record.properties, mapping)
     with transaction.atomic():
         if contact is None:
-            contact = Contact.objects.create(organization=org, external_id=f"{conn.provider}:{record.crm_id}"[:100],
-                                             **values)
+            contact = actions.create_contact(org, now, actor="crm", detail={"source": conn.provider,
+                                                                            "crm_id": record.crm_id},
+                                             external_id=f"{conn.provider}:{record.crm_id}"[:100], **values)
             CrmLink.objects.create(connection=conn, contact=contact, crm_id=record.crm_id)
-            log(org, "contact.created", now, contact=contact, actor="crm", source=conn.provider, crm_id=record.crm_id)
             changed_attrs = []
         else:
-            changed_attrs = [k for k, v in values.items() if getattr(contact, k) != v]
-            if changed_attrs:
-                for k in changed_attrs:
-                    setattr(contact, k, values[k])
-                contact.save(update_fields=[*changed_attrs, "updated_at"])
-                log(org, "contact.updated", now, contact=contact, actor="crm", fields=changed_attrs,
-                    source=conn.provider)
+            changed_attrs = actions.update_contact(contact, values, now, actor="crm", source=conn.provider)
         stored = contact.fields or {}
         # Only what the CRM changed since the last pull; an empty value never seen before is no change.
         fresh = {k: v for k, v in incoming.items() if _text(stored.get(k)) != v and (v or k in stored)}
@@ -193,7 +188,7 @@ def apply_record(conn: Connection, record: Record, contact: Contact | None, mapp
             _log_conflicts(conn, contact, stored, fresh, now)
             if fresh.get("invoice_due_date") == "" and "balance" not in fresh:
                 fresh.pop("invoice_due_date")  # a cleared due date keeps the invoice as it is
-                Contact.objects.filter(pk=contact.pk).update(fields={**stored, "invoice_due_date": ""})
+                actions.keep_contact_fields(contact.pk, {**stored, "invoice_due_date": ""})
             if fresh:
                 apply_contact_fields(contact, fresh, now, actor="crm")
         return bool(changed_attrs or fresh)
