@@ -1,6 +1,8 @@
 import os
 import tempfile
 
+import pytest
+
 # Settings read the environment at import: keep tests away from the developer's ./var.
 os.environ.setdefault("DUEDESK_DATA_DIR", tempfile.mkdtemp(prefix="duedesk-test-"))
 os.environ.setdefault("DUEDESK_SECRET_KEY", "test-secret-key-not-for-production")
@@ -10,3 +12,31 @@ os.environ.setdefault("DUEDESK_TEST_DB_SUFFIX", f"{os.getpid()}")
 os.environ.setdefault("DUEDESK_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 
 pytest_plugins = ["tests.factories"]
+
+
+def pytest_configure(config):
+    """Hash the tests' passwords quickly (Django's advice for test settings): a real hash costs ~0.4 s of CPU
+    and hundreds of tests make users. Deployments keep the settings' hashers."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# `make test` runs the suite on SQLite, then again on PostgreSQL. The second pass is for what the database
+# decides; these run once, on SQLite: tests that touch no database, and those that make a database of their own
+# (the commands run in a subprocess) or drive a browser through pages the web tests already cover on both.
+ONCE = (
+    "tests/browser/",
+    "tests/simulate/test_scenarios.py::test_simulate_command_is_deterministic",
+    "tests/simulate/test_compliance_scenario.py::test_the_command_prints_the_same_events_twice",
+    "tests/simulate/test_demo.py::test_demo_command_prints_the_login",
+    "tests/test_cli.py::",
+)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        uses_db = item.get_closest_marker("django_db") or {"db", "transactional_db"} & set(item.fixturenames)
+        if not uses_db or item.nodeid.startswith(ONCE):
+            item.add_marker(pytest.mark.sqlite_only)
