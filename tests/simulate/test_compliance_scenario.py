@@ -1,5 +1,5 @@
-"""`duedesk simulate compliance`: thirteen patients and the billing office exercise every issue-10 rule on
-main through the real engine on the virtual clock; each rule id appears on the timeline where it acts, the
+"""`duedesk simulate compliance`: twenty-four patients and the billing office exercise every issue-10 rule
+through the real engine on the virtual clock; each rule id appears on the timeline where it acts, the
 Spanish-speaking contacts (es-MX, es-419, es_US) are written to wholly in Spanish, and two runs print the
 same events."""
 
@@ -24,6 +24,10 @@ RULES = {
     "opted_out",  # step.blocked after "stop calling me, text is fine" and after ALTO
     "voicemail_identity",  # call.voicemail_withheld
     "content_clinical", "content_threat",  # workflow.refused
+    # The gate's other rules (core/compliance.py), each named on step.deferred / step.blocked / sms.blocked:
+    "no_consent", "channel_unreachable", "landline_text", "landline_calls", "window_area_code", "state_hours_OK",
+    "state_calls_MA", "calls_per_day", "call_after_unanswered", "call_after_conversation", "holiday", "closed_day",
+    "paused", "invoice_paid",
 }
 
 
@@ -39,7 +43,7 @@ def _reset_transports():
 
 def test_every_rule_acts_and_is_named(settings):
     events = simulate("compliance")
-    assert len({e["contact"] for e in events if e["contact"]}) >= 12
+    assert len({e["contact"] for e in events if e["contact"]}) >= 24
     assert RULES <= rule_ids(events), RULES - rule_ids(events)
     by = {}
     for e in events:
@@ -83,6 +87,41 @@ def test_every_rule_acts_and_is_named(settings):
                 body = e["detail"]["body"]
                 assert not any(w in body for w in ("Hi,", "Reply STOP", "balance", "Thank you")), body
     assert any("Se ha dado de baja" in e["detail"]["body"] for e in by["Luis Vega"] if e["kind"] == "sms.sent")
+
+    def acted(name, kind):
+        return [(e["at"][:16], e["detail"]["rule"]) for e in by[name] if e["kind"] == kind]
+
+    # Consent withdrawn at import: nothing automated reaches Nora.
+    assert acted("Nora Blake", "step.blocked") == [("2026-12-01T09:00", "no_consent")]
+    assert not {"sms.sent", "call.placed"} & set(kinds("Nora Blake"))
+    # A New York address with an Oklahoma City number: the text waits for 09:00 there, the call for Oklahoma's.
+    assert acted("Omar Said", "step.deferred") == [("2026-12-01T09:00", "window_area_code"),
+                                                   ("2026-12-09T09:00", "state_hours_OK")]
+    # Massachusetts: 2 calls about one invoice in 7 days.
+    assert acted("Paula Grant", "step.deferred") == [("2026-12-09T09:00", "state_calls_MA")]
+    # A landline: no text ever; 3 calls, the 4th (about another invoice) waits until the first is 30 days old.
+    assert {rule for _, rule in acted("Quinn Hale", "step.blocked")} == {"landline_text"}
+    assert not any(e["kind"] == "sms.sent" for e in by["Quinn Hale"])
+    quinn = [e["at"][:10] for e in by["Quinn Hale"] if e["kind"] == "call.placed"]
+    assert quinn[:4] == ["2026-12-07", "2026-12-08", "2026-12-09", "2027-01-06"]
+    assert acted("Quinn Hale", "step.deferred") == [("2026-12-14T09:00", "landline_calls")]
+    # Four late invoices: 3 calls a day, 5 minutes apart after each unanswered one.
+    rita = acted("Rita Webb", "step.deferred")
+    assert {rule for _, rule in rita} == {"call_after_unanswered", "calls_per_day"}
+    per_day = {}
+    for e in by["Rita Webb"]:
+        if e["kind"] == "call.placed":
+            per_day[e["at"][:10]] = per_day.get(e["at"][:10], 0) + 1
+    assert max(per_day.values()) == 3
+    # The office's calendar, a pause, a carrier's report, a conversation, a staff text on a paid invoice.
+    assert acted("Sam Ortiz", "step.deferred") == [("2026-12-25T09:00", "holiday")]
+    assert acted("Tara Lin", "step.deferred") == [("2026-12-24T09:00", "closed_day")]
+    assert acted("Wendy Cole", "step.deferred") == [("2026-12-04T09:00", "paused")]
+    assert acted("Victor Ng", "step.blocked")[0] == ("2026-12-01T09:00", "channel_unreachable")
+    assert "call.placed" in kinds("Victor Ng")  # the workflow goes on to the call
+    assert acted("Xavier Bell", "step.deferred") == [("2026-12-10T09:00", "call_after_conversation")]
+    assert acted("Gina Lopez", "sms.blocked") == [("2026-12-09T10:00", "invoice_paid")]
+    assert "outreach.off" in kinds("Uma Reyes") and not {"sms.sent", "call.placed"} & set(kinds("Uma Reyes"))
 
 
 def test_the_command_prints_the_same_events_twice_with_every_rule():

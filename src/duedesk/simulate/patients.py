@@ -29,6 +29,8 @@ class Patient:
     pays_after_call: timedelta | None = None
     pays_on_promise: bool = False
     pays_at: datetime | None = None
+    zip_code: str = ""  # the address's ZIP code (its zone and state); blank: none on file
+    consent: bool | None = None  # the import's `consent` column: yes, no (withdrawn), or not said
     # what happened, for the scenario's own checks
     said: list[str] = field(default_factory=list)
 

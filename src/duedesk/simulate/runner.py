@@ -30,6 +30,10 @@ class Simulation:
         self.scenario = scenario
         self.clock = VirtualClock(scenario.start)
         self.transports = simulated(self.clock)
+        if scenario.line_types:
+            from duedesk.channels.simulated import SimulatedLineTypes
+
+            self.transports.lines = SimulatedLineTypes(scenario.line_types)
         per_org = PerOrganization(self.clock)
         per_org.fallback = self.transports
         providers.use(per_org)
@@ -61,10 +65,16 @@ class Simulation:
         self.org = org
         for bill in s.bills:
             p = bill.patient
-            contact = Contact.objects.filter(organization=org, phone=p.phone).first() or Contact.objects.create(
-                organization=org, first_name=p.first_name, last_name=p.last_name, phone=p.phone,
-                language=check_language(p.language), date_of_birth=p.dob,  # "es-MX" is stored as "es"
-            )
+            contact = Contact.objects.filter(organization=org, phone=p.phone).first()
+            if contact is None:
+                contact = Contact.objects.create(
+                    organization=org, first_name=p.first_name, last_name=p.last_name, phone=p.phone,
+                    language=check_language(p.language), date_of_birth=p.dob,  # "es-MX" is stored as "es"
+                    zip_code=p.zip_code,
+                )
+                if p.consent is False:  # as the import's consent=no does
+                    actions.revoke_consent(contact, self.clock(), source="import", evidence="import consent=no",
+                                           actor="import")
             self.by_phone[p.phone] = (p, contact)
             invoice = Invoice.objects.create(
                 organization=org, contact=contact, external_ref=bill.ref, amount_due=bill.amount,
@@ -148,8 +158,8 @@ class Simulation:
     def _office(self, what, data):
         """What a person in the billing office does: edit the workflow, change a setting, write a note."""
         from duedesk.core.workflow import WorkflowError
-        from duedesk.engine import definitions
-        from duedesk.inbox.actions import add_note
+        from duedesk.engine import actions, definitions
+        from duedesk.inbox.actions import add_note, send_staff_text
         from duedesk.records.models import Invoice, Organization
 
         if what == "save_workflow":
@@ -163,6 +173,20 @@ class Simulation:
         elif what == "note":
             invoice = Invoice.objects.get(organization=self.org, external_ref=data["invoice"])
             add_note(invoice.contact, data["text"], self.clock(), actor="office", invoice=invoice)
+        elif what == "outreach_off":
+            actions.set_outreach(self.by_phone[data["phone"]][1], False, self.clock(), actor="office")
+        elif what == "unreachable":
+            actions.mark_unreachable(self.by_phone[data["phone"]][1], data["channel"], "not_mobile", self.clock(),
+                                     code=data["code"])
+        elif what == "pause":
+            invoice = Invoice.objects.get(organization=self.org, external_ref=data["invoice"])
+            actions.pause_invoice(invoice, self.clock() + timedelta(days=data["days"]), self.clock(),
+                                  actor="office", reason="the patient asked for a few days")
+        elif what == "text":
+            invoice = Invoice.objects.select_related("contact").get(organization=self.org,
+                                                                    external_ref=data["invoice"])
+            send_staff_text(invoice.contact, invoice, "A reminder about your balance.", self.clock(),
+                            actor="office", transports=self.transports)
 
     def _text_in(self, contact, body):
         from duedesk.conversations.texts import receive_text

@@ -34,8 +34,12 @@ class Scenario:
     events: list[tuple[datetime, str, str, dict]] = field(default_factory=list)  # (when, invoice ref, type, data)
     voicemail_business_name: str = ""
     # What the billing office does during the run: (when, what, data), what being "save_workflow" (data:
-    # source), "settings" (Organization fields) or "note" (invoice ref and text).
+    # source), "settings" (Organization fields), "note" (invoice ref and text), "outreach_off" (phone),
+    # "pause" (invoice ref, days), "text" (a staff text about an invoice ref) or "unreachable" (phone, channel,
+    # code: what the carrier reported about a number).
     office: list[tuple[datetime, str, dict]] = field(default_factory=list)
+    # What the line-type lookup says of numbers (the rest are mobiles); empty: no lookup, as without Twilio.
+    line_types: dict[str, str] = field(default_factory=dict)
 
 
 CLINIC_START = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -161,6 +165,30 @@ def compliance() -> Scenario:
              enumerate(dues.items())]
     bills.append(Bill("CMP-201", p["cease"], Decimal("80.00"), date(2026, 12, 21)))  # a second invoice
 
+    # When and how often: consent, zones, states, landlines, calls to one person, the office's calendar.
+    q = {
+        "no_consent": Patient("no_consent", "Nora", "Blake", "+12125550414", consent=False),
+        "area_code": Patient("area_code", "Omar", "Said", "+14055550415", zip_code="10001", answers_calls=False),
+        "massachusetts": Patient("massachusetts", "Paula", "Grant", "+16175550416", zip_code="02108",
+                                 answers_calls=False),
+        "landline": Patient("landline", "Quinn", "Hale", "+12125550417", answers_calls=False),
+        "many_invoices": Patient("many_invoices", "Rita", "Webb", "+12125550418", answers_calls=False),
+        "holiday": Patient("holiday", "Sam", "Ortiz", "+12125550419", pays_after_text=timedelta(hours=2)),
+        "closed_day": Patient("closed_day", "Tara", "Lin", "+12125550420", pays_after_text=timedelta(hours=2)),
+        "outreach_off": Patient("outreach_off", "Uma", "Reyes", "+12125550421"),
+        "unreachable": Patient("unreachable", "Victor", "Ng", "+12125550422", lines=["i can pay on friday"],
+                               pays_on_promise=True),
+        "paused": Patient("paused", "Wendy", "Cole", "+12125550423", pays_after_text=timedelta(hours=2)),
+        "conversation": Patient("conversation", "Xavier", "Bell", "+12125550424",
+                                lines=["this bill is wrong my insurance already covered that visit"]),
+    }
+    more = [("no_consent", date(2026, 12, 4)), ("area_code", date(2026, 12, 4)), ("massachusetts", date(2026, 12, 2)),
+            ("landline", date(2026, 12, 2)), ("landline", date(2026, 12, 9)), *[("many_invoices", date(2026, 12, 3))] * 4,
+            ("holiday", date(2026, 12, 28)), ("closed_day", date(2026, 12, 27)), ("outreach_off", date(2026, 12, 8)),
+            ("unreachable", date(2026, 12, 4)), ("paused", date(2026, 12, 7)), ("conversation", date(2026, 12, 3)),
+            ("conversation", date(2026, 12, 5))]
+    bills += [Bill(f"CMP-{301 + i}", q[name], Decimal("60.00") + 5 * i, due) for i, (name, due) in enumerate(more)]
+
     from duedesk.workflows import read
 
     default = read("default")
@@ -174,10 +202,17 @@ def compliance() -> Scenario:
         (datetime(2026, 12, 3, 16, 0, tzinfo=UTC), "note",
          {"invoice": "CMP-113", "text": "Mona called: she filed for bankruptcy last week"}),
         (datetime(2026, 12, 10, 15, 0, tzinfo=UTC), "settings", {"voicemail_business_name": "Maple Street Health"}),
+        (datetime(2026, 11, 30, 12, 0, tzinfo=UTC), "settings", {"closed_dates": ["2026-12-24"]}),
+        (datetime(2026, 12, 1, 15, 0, tzinfo=UTC), "outreach_off", {"phone": "+12125550421"}),
+        (datetime(2026, 11, 30, 15, 0, tzinfo=UTC), "unreachable",
+         {"phone": "+12125550422", "channel": "sms", "code": "21614"}),  # the carrier: not a mobile number
+        (datetime(2026, 12, 3, 15, 0, tzinfo=UTC), "pause", {"invoice": "CMP-314", "days": 3}),
+        (datetime(2026, 12, 9, 15, 0, tzinfo=UTC), "text", {"invoice": "CMP-107"}),  # already paid
     ]
     return Scenario("compliance", "Maple Street Clinic", "America/New_York", "default",
                     start=datetime(2026, 11, 30, 12, 0, tzinfo=UTC), end=datetime(2027, 1, 10, tzinfo=ny),
-                    bills=bills, voicemail_business_name="Maple Street Collections", office=office)
+                    bills=bills, voicemail_business_name="Maple Street Collections", office=office,
+                    line_types={"+12125550417": "landline"})
 
 
 SCENARIOS = {"clinic": clinic, "rent": rent, "recovery": recovery, "compliance": compliance}
