@@ -9,7 +9,7 @@ from duedesk.engine.models import Workflow
 from duedesk.integrations.calendars.models import CalendarFeed
 from duedesk.integrations.crm.models import Connection
 from duedesk.integrations.webhooks.models import Delivery, Endpoint
-from duedesk.records.models import Contact, Event, Handoff, Invoice, Membership
+from duedesk.records.models import Contact, Event, Handoff, Invoice, Line, LineChange, Membership
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,8 @@ def _urls(case, staff):
     pay = {f"pay{i}-amount": "10", f"pay{i}-paid_on": "2026-12-07"}
     gets = {
         "overview": "/", "inbox": "/inbox/", "inbox_detail": f"/inbox/{h}/", "contacts": "/contacts/",
-        "contact_detail": f"/contacts/{c}/", "workflows": "/workflows/",
+        "contact_detail": f"/contacts/{c}/", "contact_consent_history": f"/contacts/{c}/consent/history/",
+        "workflows": "/workflows/",
         "workflow_edit": "/workflows/payment-reminders/", "settings": "/settings/",
         "webhooks": "/settings/webhooks/", "webhook_detail": f"/settings/webhooks/{ep}/",
         "calendar_mine": "/calendar/",
@@ -39,6 +40,7 @@ def _urls(case, staff):
         "inbox_resolve": (f"/inbox/{h}/resolve/", {"outcome": "paid"}),
         "contact_edit": (f"/contacts/{c}/edit/", {"first_name": "X", "phone": "2125550199", "language": "en"}),
         "contact_outreach": (f"/contacts/{c}/outreach/", {"on": "0"}),
+        "contact_consent": (f"/contacts/{c}/consent/", {"consent-action": "withdraw", "consent-line": "phone"}),
         "invoice_paid": (f"/invoices/{i}/paid/", pay),
         "invoice_edit": (f"/invoices/{i}/edit/", {f"inv{i}-due_date": "2027-01-15", f"inv{i}-amount_due": "250.00"}),
         "invoice_remind": (f"/invoices/{i}/remind/", {}),
@@ -102,6 +104,8 @@ def _snapshot(org):
         Delivery.objects.filter(endpoint__organization=org).count(),
         list(CalendarFeed.objects.filter(organization=org).values()),
         list(Connection.objects.filter(organization=org).values()),
+        list(Line.objects.filter(organization=org).values()),
+        LineChange.objects.filter(organization=org).count(),
     )
 
 
@@ -110,7 +114,7 @@ def test_another_organization_gets_404_on_every_object(login, outsider, case, st
     client = login(outsider)
     org = case["contact"].organization
     before = _snapshot(org)
-    for name in ("inbox_detail", "contact_detail", "workflow_edit", "webhook_detail"):
+    for name in ("inbox_detail", "contact_detail", "contact_consent_history", "workflow_edit", "webhook_detail"):
         assert client.get(gets[name]).status_code == 404, name
     for name, (url, data) in posts.items():
         if name in ("settings", "settings_invite", "webhooks", "workflow_add", "calendar_new", "calendar_revoke",

@@ -133,6 +133,16 @@ GATE_RULES = {
     "state_calls_MA": "Massachusetts' limit of 2 calls about one invoice in 7 days",
 }
 
+# A line's history (records.LineChange.what): the consent and opt-out record of one number or address.
+LINE_CHANGES = {
+    "consent_given": "Consent recorded",
+    "consent_revoked": "Consent withdrawn",
+    "opted_out": "Opted out",
+    "opted_in": "Opted back in",
+    "unreachable": "Reported unreachable",
+    "line_type": "Line type looked up",
+}
+
 # Every kind of timeline Event the code writes, with the label the timeline shows. A test reads the source
 # for every kind written and fails when one is missing here.
 EVENT_KINDS = {

@@ -22,7 +22,7 @@ from duedesk.inbox import actions
 from duedesk.inbox.views import transports_for
 from duedesk.intake import checks
 from duedesk.records import lines
-from duedesk.records.models import Contact, Invoice
+from duedesk.records.models import Contact, Invoice, LineChange
 from duedesk.web import access, timeline
 from duedesk.web.access import actor, member, scoped
 
@@ -124,6 +124,45 @@ class InvoiceForm(forms.Form):
 EDITABLE = ("open", "in_plan", "hardship", "disputed")
 
 
+class ConsentForm(forms.Form):
+    """Consent for billing recorded or withdrawn by staff, for one of the contact's lines: the number (texts
+    and calls) or the email address. Recording it needs the day it was given and what shows it."""
+
+    action = forms.ChoiceField(choices=[("give", "Record consent"), ("withdraw", "Withdraw consent")],
+                               widget=forms.RadioSelect, initial="give")
+    line = forms.ChoiceField(label="For")
+    given_on = in_the_years(forms.DateField(label="Date given", required=False,
+                                            widget=forms.DateInput(attrs={"type": "date"}),
+                                            error_messages={"invalid": "Date given: enter a date like 2026-11-02."}))
+    evidence = forms.CharField(label="Evidence", required=False, max_length=200,
+                               help_text="What shows it: a signed intake form, the call where they said so",
+                               widget=forms.TextInput(attrs={"placeholder": "Signed intake form, scanned Nov 2"}))
+
+    def __init__(self, *args, contact: Contact, today: date, **kwargs):
+        super().__init__(*args, prefix="consent", **kwargs)
+        self.today = today
+        self.fields["line"].choices = [(kind, f"{address} ({'texts and calls' if kind == 'phone' else 'email'})")
+                                       for kind, address in lines.addresses(contact)]
+        self.fields["evidence"].validators.append(checks.validator(checks.check_text))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("action") == "give":
+            if not data.get("given_on") and "given_on" not in self.errors:
+                self.add_error("given_on", "Date given: say when the patient gave consent.")
+            elif data.get("given_on") and data["given_on"] > self.today:
+                self.add_error("given_on", "Date given: cannot be in the future.")
+            if not (data.get("evidence") or "").strip() and "evidence" not in self.errors:
+                self.add_error("evidence", "Evidence: say what shows the consent (a form, a call).")
+        return data
+
+
+def _today(contact: Contact, now) -> date:
+    from zoneinfo import ZoneInfo
+
+    return now.astimezone(ZoneInfo(contact.organization.timezone)).date()
+
+
 class PaymentForm(forms.Form):
     amount = forms.DecimalField(label="Amount paid", min_value=0.01, max_digits=12, decimal_places=2)
     paid_on = in_the_years(forms.DateField(label="Paid on", widget=forms.DateInput(attrs={"type": "date"})))
@@ -145,7 +184,7 @@ def _invoices(contact, bound: InvoiceForm | None = None, bound_pk: int | None = 
 
 
 @member
-def contact_detail(request, pk, form=None, status=200, invoice_form=None, invoice_pk=None):
+def contact_detail(request, pk, form=None, status=200, invoice_form=None, invoice_pk=None, consent_form=None):
     contact = scoped(request, Contact, pk=pk)
     channels = []
     lines.prefetch([contact])  # its number and address: one query
@@ -164,7 +203,57 @@ def contact_detail(request, pk, form=None, status=200, invoice_form=None, invoic
         "events": timeline.for_contact(contact), "form": form or ContactForm(instance=contact),
         "can_change": request.membership.role in ("owner", "staff"),
         "handoffs": contact.handoffs.filter(status="open"),
+        "consent_form": consent_form or ConsentForm(contact=contact, today=_today(contact, access.now())),
     }, status=status)
+
+
+@require_POST
+@member
+def contact_consent(request, pk):
+    """Staff record consent for billing (basis express, source staff) on one line, or withdraw it."""
+    contact = scoped(request, Contact.objects.select_related("organization"), pk=pk)
+    now = access.now()
+    form = ConsentForm(request.POST, contact=contact, today=_today(contact, now))
+    if not form.is_valid():
+        return contact_detail(request, pk, status=400, consent_form=form)
+    kind, evidence = form.cleaned_data["line"], form.cleaned_data["evidence"].strip()
+    address = dict(lines.addresses(contact))[kind]
+    if form.cleaned_data["action"] == "give":
+        changed = engine.give_consent(contact, now, basis="express", source="staff", evidence=evidence,
+                                      actor=actor(request), kinds=(kind,), given_on=form.cleaned_data["given_on"])
+        said = f"Consent recorded for {address}." if changed else f"{address} already had this consent on record."
+    else:
+        changed = engine.revoke_consent(contact, now, source="staff", evidence=evidence, actor=actor(request),
+                                        kinds=(kind,))
+        said = (f"Consent withdrawn for {address}: no automated texts or calls go to it." if changed
+                else f"Consent for {address} was already withdrawn.")
+    (messages.success if changed else messages.info)(request, said)
+    return redirect("contact_detail", pk=pk)
+
+
+@member
+def contact_consent_history(request, pk):
+    """Each of the contact's lines with every consent, opt-out and unreachable change it had, whoever it was
+    for (a family on one phone; contacts since deleted): the record an auditor asks for."""
+    contact = scoped(request, Contact.objects.select_related("organization"), pk=pk)
+    found = lines.lines_of(contact)
+    history = []
+    for kind, address in lines.addresses(contact):
+        line = found.get((kind, address))
+        changes = list(LineChange.objects.filter(organization=request.org, line=line)
+                       .select_related("contact").order_by("at", "pk")) if line else []
+        for change in changes:
+            change.label = vocabulary.LINE_CHANGES.get(change.what, change.what)
+        consent = (line.consent.get(lines.PURPOSE) or {}) if line else {}
+        channel = "sms" if kind == "phone" else "email"
+        history.append({
+            "kind": "Phone number" if kind == "phone" else "Email address", "address": address, "line": line,
+            "basis": lines.state(contact, channel, request.org.accept_provided_number).consent,
+            "consent": consent, "changes": changes,
+        })
+    return render(request, "web/contacts/consent_history.html", {
+        "section": "contacts", "contact": contact, "history": history,
+    })
 
 
 @require_POST

@@ -7,7 +7,7 @@ reads the line at the next check: a STOP is honoured by the next worker tick.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from django.db import IntegrityError, transaction
 
@@ -106,9 +106,10 @@ def mark_unreachable(contact: Contact, channel: str, reason: str, now: datetime,
 
 def give_consent(contact: Contact, now: datetime, *, basis: str, source: str, evidence: str = "",
                  actor: str = "duedesk", kinds: tuple[str, ...] = ("phone", "email"),
-                 override_revoked: bool = True) -> bool:
+                 override_revoked: bool = True, given_on: date | None = None) -> bool:
     """Record consent to be contacted about the bill on the contact's lines. `override_revoked=False` (a
-    number provided at import, a text from the number) never undoes a revocation. True if anything changed."""
+    number provided at import, a text from the number) never undoes a revocation. `given_on`: the day the
+    patient gave it, when that was before it was recorded (a signed form). True if anything changed."""
     if basis not in CONSENT_BASES:
         raise ValueError(f"consent: unknown basis {basis!r}")
     changed = []
@@ -126,8 +127,12 @@ def give_consent(contact: Contact, now: datetime, *, basis: str, source: str, ev
                 continue  # express consent is the stronger record: kept
             line.consent[PURPOSE] = {"basis": basis, "source": source, "at": now.isoformat(),
                                      "evidence": evidence[:200]}
+            given = ""
+            if given_on is not None:
+                line.consent[PURPOSE]["given_on"] = given_on.isoformat()
+                given = f" (given {given_on.isoformat()})"
             line.save(update_fields=["consent", "updated_at"])
-            _note(line, contact, "consent_given", [], now, source, actor, f"{basis}: {evidence}"[:500])
+            _note(line, contact, "consent_given", [], now, source, actor, f"{basis}{given}: {evidence}"[:500])
             changed.append(address)
         if changed:
             log(contact.organization_id, "consent.given", now, contact=contact, actor=actor, basis=basis,
@@ -136,12 +141,14 @@ def give_consent(contact: Contact, now: datetime, *, basis: str, source: str, ev
 
 
 def revoke_consent(contact: Contact, now: datetime, *, source: str, evidence: str = "",
-                   actor: str = "patient") -> bool:
+                   actor: str = "patient", kinds: tuple[str, ...] = ("phone", "email")) -> bool:
     """Consent to automated texts and calls about the bill is withdrawn for the contact's number (and
     address): honoured at the next gate check, for every contact on that line."""
     changed = False
     with transaction.atomic():
         for kind, address in addresses(contact):
+            if kind not in kinds:
+                continue
             line = lock_line(contact.organization_id, kind, address)
             if (line.consent.get(PURPOSE) or {}).get("revoked"):
                 continue
