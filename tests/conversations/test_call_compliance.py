@@ -78,3 +78,66 @@ def test_not_before_eleven_on_a_call_sets_the_hours_and_tries_again_in_them(ring
     # A week's rest after a conversation comes first; the try after it lands at 11:00, not at 10:00.
     assert deferred.detail["rule"] == "call_after_conversation"
     assert datetime.fromisoformat(deferred.detail["until"]) == datetime(2026, 12, 22, 16, 0, tzinfo=UTC)
+
+
+def test_stop_contacting_me_on_a_call_withdraws_consent_for_everyone_on_the_number(
+        ringing, clock, worker, make_contact, make_invoice):
+    """As by text: the request stops this patient (a cease hold) and withdraws consent for the number itself,
+    so another contact on the same phone gets no automated text either."""
+    from duedesk.engine.models import Step
+    from duedesk.records.models import LineChange
+
+    child = make_contact(first_name="Luis", phone=ringing.to)
+    turn = say(ringing, "please stop contacting me", clock)
+    assert turn.done
+    calls.ended(ringing.pk, "completed", clock())
+    revoked = LineChange.objects.get(line__address=ringing.to, what="consent_revoked")
+    assert (revoked.source, revoked.actor, revoked.evidence) == ("call", "patient", "please stop contacting me")
+    assert Event.objects.get(kind="consent.revoked", contact_id=ringing.contact_id).detail["source"] == "call"
+    invoice = make_invoice(child, due=date(2026, 12, 21))
+    actions.enroll_invoice(invoice, clock())
+    clock.set(datetime(2026, 12, 18, 15, 0, tzinfo=UTC))
+    worker.tick()
+    step = Step.objects.get(enrollment__invoice=invoice, step_id="heads_up")
+    assert (step.status, step.outcome) == ("blocked", "no_consent")
+
+
+def test_a_call_carries_the_sha256_of_what_was_said_and_the_audit_export_shows_it(ringing, clock, tmp_path):
+    import csv
+    import hashlib
+
+    from typer.testing import CliRunner
+
+    from duedesk.cli import app
+
+    say(ringing, "yes", clock)
+    say(ringing, "march third nineteen eighty", clock)
+    say(ringing, "i can pay on friday", clock)
+    calls.ended(ringing.pk, "completed", clock())
+    completed = Event.objects.get(kind="call.completed", invoice=ringing.invoice)
+    said = "\n".join(f"{t['speaker']}: {t['text']}" for t in completed.detail["transcript"])
+    digest = hashlib.sha256(said.encode()).hexdigest()  # recomputed from the transcript on the timeline
+    assert Call.objects.get(pk=ringing.pk).content_sha256 == digest == completed.detail["sha256"]
+    out = tmp_path / "attempts.csv"
+    result = CliRunner().invoke(app, ["audit", "export", "--contact", str(ringing.contact_id), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    (row,) = [r for r in csv.DictReader(out.open()) if r["channel"] == "call"]
+    assert (row["content_sha256"], row["consent_basis"]) == (digest, "provided_number")
+
+
+def test_a_voicemail_carries_the_sha256_of_the_message_left(make_invoice, clock, worker):
+    import hashlib
+
+    invoice = make_invoice(due=date(2026, 12, 10))
+    clock.set(datetime(2026, 12, 7, 15, 0, tzinfo=UTC))
+    actions.enroll_invoice(invoice, clock())
+    worker.tick()
+    clock.set(datetime(2026, 12, 15, 15, 0, tzinfo=UTC))
+    worker.tick()
+    worker.tick()
+    call = Call.objects.get(invoice=invoice)
+    text = calls.voicemail(call.pk, clock())
+    calls.ended(call.pk, "completed", clock(), duration=25)
+    assert text and Call.objects.get(pk=call.pk).content_sha256 == hashlib.sha256(text.encode()).hexdigest()
+    assert Event.objects.get(kind="call.voicemail", invoice=invoice).detail["sha256"] == hashlib.sha256(
+        text.encode()).hexdigest()

@@ -154,10 +154,9 @@ def converse(contact: Contact, invoice: Invoice | None, body: str, now: datetime
     lang = render.lang_code(contact.language)
     if intent in HOLD_FOR_INTENT:
         hold = HOLD_FOR_INTENT[intent]
+        # "stop contacting me" also withdraws consent for the number (place_legal_hold does it)
         place_legal_hold(contact, hold, now, invoice=invoice, source="sms reply", said=body,
                          transcript=thread(contact))
-        if hold in CONTACT_HOLDS:  # "stop contacting me": consent withdrawn for the number itself
-            actions.revoke_consent(contact, now, source="sms reply", evidence=body)
         _reply(contact, invoice, "cease" if hold in CONTACT_HOLDS else "legal_stop", now, transports)
         return intent
     if intent == "contact_preference":

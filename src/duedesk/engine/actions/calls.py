@@ -14,6 +14,7 @@ from django.db import transaction
 
 from duedesk.engine.actions.contacts import record_conversation
 from duedesk.engine.actions.lines import mark_unreachable
+from duedesk.engine.actions.sends import content_sha256
 from duedesk.engine.advance import plan_retry
 from duedesk.engine.models import Enrollment, Step
 from duedesk.records.models import Call, CallTurn
@@ -71,32 +72,43 @@ def remember_callback(call: Call, at: datetime) -> None:
     Call.objects.filter(pk=call.pk).update(dialog_state=call.dialog_state)
 
 
+def spoken(transcript: list | None) -> str:
+    """What was said on a call, as its fingerprint is taken: one line per turn, "speaker: text" (the
+    transcript on the call.completed event), so an auditor can recompute the SHA-256 from the timeline."""
+    return "\n".join(f"{t.get('speaker', '')}: {t.get('text') or ''}" for t in transcript or ())
+
+
 def record_voicemail(call: Call, now: datetime, *, text: str = "", withheld: dict | None = None) -> None:
-    """A machine answered: the message left (`text`), or none, with the problems that withheld it."""
+    """A machine answered: the message left (`text`, its SHA-256 kept on the call as what was said), or none,
+    with the problems that withheld it."""
     with transaction.atomic(savepoint=False):
         call.answered_by = "machine"
         call.outcome = "voicemail"
-        call.save(update_fields=["answered_by", "outcome"])
+        call.content_sha256 = content_sha256("", text) if text else ""
+        call.save(update_fields=["answered_by", "outcome", "content_sha256"])
         if withheld is not None:
             log(call.organization_id, "call.voicemail_withheld", now, contact=call.contact, invoice=call.invoice,
                 channel="call", **withheld)
         else:
             log(call.organization_id, "call.voicemail", now, contact=call.contact, invoice=call.invoice,
-                channel="call", text=text)
+                channel="call", text=text, sha256=call.content_sha256)
 
 
 def end_call(call: Call, status: str, outcome: str, now: datetime, duration: int | None, *,
              transcript: list | None, collected: dict | None) -> None:
-    """The call is over: its final status and outcome, with the transcript and answers on the timeline."""
+    """The call is over: its final status and outcome, with the transcript and answers on the timeline. What
+    was said (the transcript, else the voicemail left) is fingerprinted on the call, as a text's body is."""
     with transaction.atomic(savepoint=False):
         call.status = status
         call.outcome = outcome
         call.ended_at = now
         call.duration_seconds = duration
-        call.save(update_fields=["status", "outcome", "ended_at", "duration_seconds"])
+        if transcript:
+            call.content_sha256 = content_sha256("", spoken(transcript))
+        call.save(update_fields=["status", "outcome", "ended_at", "duration_seconds", "content_sha256"])
         log(call.organization_id, "call.completed", now, contact=call.contact, invoice=call.invoice,
             channel="call", outcome=outcome, answered_by=call.answered_by or None, transcript=transcript,
-            collected=collected)
+            collected=collected, sha256=call.content_sha256 or None)
 
 
 def call_again(step: Step, enrollment: Enrollment, outcome: str, again_at: datetime, now: datetime) -> Step:

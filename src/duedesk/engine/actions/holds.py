@@ -15,6 +15,7 @@ from django.db import transaction
 
 from duedesk.core.compliance import LEGAL_HOLDS
 from duedesk.engine.actions import exit_invoice_enrollments, open_handoff
+from duedesk.engine.actions.lines import revoke_consent
 from duedesk.records.models import Contact, Handoff, Invoice
 from duedesk.records.timeline import log
 
@@ -47,6 +48,10 @@ def place_legal_hold(contact: Contact, hold: str, now: datetime, *, invoice: Inv
                 inv.save(update_fields=["legal_holds", "updated_at"])
         log(contact.organization_id, "compliance.legal_hold", now, contact=contact, invoice=invoice, actor=actor,
             rule=hold, reason=LEGAL_HOLDS[hold], source=source, invoices=[i.external_ref for i in invoices])
+        if hold in CONTACT_HOLDS:
+            # "Stop contacting me" also withdraws consent for the number (and address) itself, by whatever
+            # means it came (a text, a call, a note): every contact on the line, honoured at the next check.
+            revoke_consent(contact, now, source=source, evidence=said, actor=actor)
         for inv in invoices:
             exit_invoice_enrollments(inv, hold, now)
         return open_handoff(contact, hold, now, invoice=invoice, summary=said or LEGAL_HOLDS[hold],
