@@ -36,6 +36,9 @@ def test_a_note_stating_a_legal_stop_stops_automation(enrolled, note, hold, cloc
     assert handoff.reason == hold
     event = Event.objects.get(kind="compliance.legal_hold")
     assert event.actor == "ana" and event.detail["source"] == "staff note"
+    # A cease request also withdraws consent for the number, as by text or on a call.
+    revoked = Event.objects.filter(kind="consent.revoked", contact=contact, detail__source="staff note")
+    assert revoked.exists() == (hold == "cease_communication")
 
 
 @pytest.mark.parametrize("note", ["No attorney involved, she will pay Friday", "left voicemail", "not bankrupt"])
