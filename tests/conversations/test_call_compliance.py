@@ -15,9 +15,8 @@ pytestmark = pytest.mark.django_db
 DETAILS = ("$", "120", "balance", "bill", "December")
 
 
-@pytest.fixture
-def ringing(make_invoice, clock, worker, transports):
-    """The late call to a patient whose invoice was due Dec 10 has just been answered (Dec 15, 10:00 local)."""
+def late_call_placed(make_invoice, clock, worker) -> Call:
+    """The late call to a patient whose invoice was due Dec 10, just placed (Dec 15, 10:00 local)."""
     invoice = make_invoice(due=date(2026, 12, 10))
     clock.set(datetime(2026, 12, 7, 15, 0, tzinfo=UTC))
     actions.enroll_invoice(invoice, clock())
@@ -25,7 +24,13 @@ def ringing(make_invoice, clock, worker, transports):
     clock.set(datetime(2026, 12, 15, 15, 0, tzinfo=UTC))
     worker.tick()
     worker.tick()
-    call = Call.objects.get(invoice=invoice)
+    return Call.objects.get(invoice=invoice)
+
+
+@pytest.fixture
+def ringing(make_invoice, clock, worker, transports):
+    """The late call, answered by the patient."""
+    call = late_call_placed(make_invoice, clock, worker)
     calls.answered(call.pk, clock())
     return call
 
@@ -128,14 +133,8 @@ def test_a_call_carries_the_sha256_of_what_was_said_and_the_audit_export_shows_i
 def test_a_voicemail_carries_the_sha256_of_the_message_left(make_invoice, clock, worker):
     import hashlib
 
-    invoice = make_invoice(due=date(2026, 12, 10))
-    clock.set(datetime(2026, 12, 7, 15, 0, tzinfo=UTC))
-    actions.enroll_invoice(invoice, clock())
-    worker.tick()
-    clock.set(datetime(2026, 12, 15, 15, 0, tzinfo=UTC))
-    worker.tick()
-    worker.tick()
-    call = Call.objects.get(invoice=invoice)
+    call = late_call_placed(make_invoice, clock, worker)
+    invoice = call.invoice
     text = calls.voicemail(call.pk, clock())
     calls.ended(call.pk, "completed", clock(), duration=25)
     assert text and Call.objects.get(pk=call.pk).content_sha256 == hashlib.sha256(text.encode()).hexdigest()
