@@ -50,8 +50,9 @@ class Simulation:
 
     def setup(self):
         from duedesk.engine import actions, definitions
+        from duedesk.engine.actions.seeding import seed_contact, seed_invoice
         from duedesk.intake.checks import check_language
-        from duedesk.records.models import Contact, Invoice, Organization
+        from duedesk.records.models import Contact, Organization
         from duedesk.workflows import read
 
         s = self.scenario
@@ -67,8 +68,8 @@ class Simulation:
             p = bill.patient
             contact = Contact.objects.filter(organization=org, phone=p.phone).first()
             if contact is None:
-                contact = Contact.objects.create(
-                    organization=org, first_name=p.first_name, last_name=p.last_name, phone=p.phone,
+                contact = seed_contact(
+                    org, first_name=p.first_name, last_name=p.last_name, phone=p.phone,
                     language=check_language(p.language), date_of_birth=p.dob,  # "es-MX" is stored as "es"
                     zip_code=p.zip_code,
                 )
@@ -76,10 +77,8 @@ class Simulation:
                     actions.revoke_consent(contact, self.clock(), source="import", evidence="import consent=no",
                                            actor="import")
             self.by_phone[p.phone] = (p, contact)
-            invoice = Invoice.objects.create(
-                organization=org, contact=contact, external_ref=bill.ref, amount_due=bill.amount,
-                balance=bill.amount, due_date=bill.due, pay_link=f"https://pay.example.com/{bill.ref}",
-            )
+            invoice = seed_invoice(org, contact, external_ref=bill.ref, amount=bill.amount, due_date=bill.due,
+                                   pay_link=f"https://pay.example.com/{bill.ref}")
             if s.enroll:
                 actions.enroll_invoice(invoice, self.clock())
         for moment, ref, kind, data in s.events:
