@@ -12,7 +12,7 @@ Why here, in the worker, right before the first send, and not at intake or in a 
 - a failed lookup (the provider down, a timeout) never holds a reminder: the send goes on with the type
   unknown (as before lookups existed) and the number is asked again a day later.
 The lookups of one batch run a few at a time on threads (each is one HTTP GET); the database is written on
-this thread only, through engine/actions (record_line_type).
+this thread only, through engine/actions (record_line_types: one transaction for the batch's answers).
 """
 
 from __future__ import annotations
@@ -58,8 +58,11 @@ def look_up_for_steps(step_ids: list[int], transports_for, now: datetime) -> int
         return 0
     with ThreadPoolExecutor(max_workers=min(AT_ONCE, len(asks))) as pool:
         answers = list(pool.map(_ask, asks))
-    for (org, number, _), (line_type, carrier, error) in zip(asks, answers, strict=True):
-        actions.record_line_type(org, number, line_type, now, carrier=carrier, error=error)
+    by_org: dict[int, dict[str, tuple[str, str, str]]] = {}
+    for (org, number, _), answer in zip(asks, answers, strict=True):
+        by_org.setdefault(org, {})[number] = answer
+    for org, found in by_org.items():
+        actions.record_line_types(org, found, now)
     return len(asks)
 
 

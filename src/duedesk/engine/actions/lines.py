@@ -163,16 +163,33 @@ def revoke_consent(contact: Contact, now: datetime, *, source: str, evidence: st
 
 
 def record_line_type(organization_id: int, number: str, line_type: str, now: datetime, *,
-                     carrier: str = "", error: str = "") -> Line:
-    """What the line-type lookup said about a number (blank with `error` when it could not say): kept on the
-    line for every contact on it, with the time asked, so the number is looked up once (a failed lookup is
-    asked again a day later). A lookup's answer is history too: an auditor sees when we knew it was a landline."""
+                     carrier: str = "", error: str = "") -> None:
+    """What the line-type lookup said about one number (blank with `error` when it could not say)."""
+    record_line_types(organization_id, {number: (line_type, carrier, error)}, now)
+
+
+def record_line_types(organization_id: int, answers: dict[str, tuple[str, str, str]], now: datetime) -> None:
+    """What the line-type lookups said about numbers of one organization, number -> (type, carrier, error):
+    kept on each line for every contact on it, with the time asked, so a number is looked up once (a blank
+    type, a failed lookup, is asked again a day later). An answer is history too: an auditor sees when we
+    knew a number was a landline. A batch's answers land in one transaction of a few statements (lines
+    made where new, then locked in one order), not a transaction per number."""
+    if not answers:
+        return
+    numbers = sorted(answers)
     with transaction.atomic():
-        line = lock_line(organization_id, "phone", number)
-        line.line_type = line_type[:20]
-        line.line_type_checked_at = now
-        line.save(update_fields=["line_type", "line_type_checked_at", "updated_at"])
-        evidence = f"{line_type} ({carrier})" if carrier else line_type
-        _note(line, None, "line_type", ["sms", "call"], now, "lookup", "duedesk",
-              evidence if line_type else f"lookup failed: {error}")
-    return line
+        Line.objects.bulk_create([Line(organization_id=organization_id, kind="phone", address=n) for n in numbers],
+                                 ignore_conflicts=True)
+        found = list(Line.objects.select_for_update().filter(organization_id=organization_id, kind="phone",
+                                                             address__in=numbers).order_by("pk"))
+        changes = []
+        for line in found:
+            line_type, carrier, error = answers[line.address]
+            line.line_type, line.line_type_checked_at, line.updated_at = line_type[:20], now, now
+            evidence = (f"{line_type} ({carrier})" if carrier else line_type) if line_type else \
+                f"lookup failed: {error}"
+            changes.append(LineChange(organization_id=organization_id, line=line, what="line_type",
+                                      channels=["sms", "call"], source="lookup", actor="duedesk",
+                                      evidence=evidence, at=now))
+        Line.objects.bulk_update(found, ["line_type", "line_type_checked_at", "updated_at"])
+        LineChange.objects.bulk_create(changes)
