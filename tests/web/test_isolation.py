@@ -31,6 +31,9 @@ def _urls(case, staff):
         "webhooks": "/settings/webhooks/", "webhook_detail": f"/settings/webhooks/{ep}/",
         "calendar_mine": "/calendar/",
         "settings_integrations": "/settings/integrations/",
+        "inbox_export": "/inbox/export.csv", "contacts_export": "/contacts/export.csv",
+        "promises_export": "/promises/export.csv", "payments_export": "/payments/export.csv",
+        "attempts_export": "/audit/export.csv",
     }
     posts = {
         "inbox_assign": (f"/inbox/{h}/assign/", {"assignee": "me"}),
@@ -128,6 +131,9 @@ def test_outsider_lists_show_none_of_our_rows(login, outsider, case):
     client = login(outsider)
     for url in ("/inbox/", "/contacts/", "/"):
         assert "Ana Reyes" not in client.get(url).content.decode()
+    for url in ("/inbox/export.csv", "/contacts/export.csv", "/promises/export.csv", "/payments/export.csv",
+                "/audit/export.csv"):
+        assert "Reyes" not in b"".join(client.get(url).streaming_content).decode(), url
     assert list(client.get("/contacts/?q=Ana").context["page"].object_list) == []
 
 
@@ -136,7 +142,8 @@ def test_viewer_reads_but_every_post_is_403_and_changes_nothing(login, viewer, c
     client = login(viewer)
     org = case["contact"].organization
     for name, url in gets.items():
-        expected = 403 if name in ("settings", "webhooks", "webhook_detail", "settings_integrations") else 200
+        expected = 403 if name in ("settings", "webhooks", "webhook_detail", "settings_integrations",
+                                   "attempts_export") else 200
         assert client.get(url).status_code == expected, name
     before = _snapshot(org)
     for name, (url, data) in posts.items():

@@ -34,15 +34,10 @@ def transports_for(org):
     return transports_for_process()(org)
 
 
-@member
-def inbox_list(request):
-    base = Handoff.objects.filter(organization=request.org, status="open")
-    aggregates = {"all": Count("pk"), "mine": Count("pk", filter=Q(assignee=request.user)),
-                  "unassigned": Count("pk", filter=Q(assignee__isnull=True))}
-    aggregates.update({r: Count("pk", filter=Q(reason=r)) for r in FILTER_REASONS})
-    counts = base.aggregate(**aggregates)  # one query for every filter's count
+def filtered_handoffs(request):
+    """The open handoffs the page's filter picks (?filter=mine, a reason…), newest first, and that filter."""
+    qs = Handoff.objects.filter(organization=request.org, status="open")
     current = request.GET.get("filter", "all")
-    qs = base
     if current == "mine":
         qs = qs.filter(assignee=request.user)
     elif current == "unassigned":
@@ -51,7 +46,18 @@ def inbox_list(request):
         qs = qs.filter(reason=current)
     else:
         current = "all"
-    handoffs = qs.select_related("contact", "invoice", "assignee").order_by("-created_at", "-pk")[:200]
+    return qs.order_by("-created_at", "-pk"), current
+
+
+@member
+def inbox_list(request):
+    base = Handoff.objects.filter(organization=request.org, status="open")
+    aggregates = {"all": Count("pk"), "mine": Count("pk", filter=Q(assignee=request.user)),
+                  "unassigned": Count("pk", filter=Q(assignee__isnull=True))}
+    aggregates.update({r: Count("pk", filter=Q(reason=r)) for r in FILTER_REASONS})
+    counts = base.aggregate(**aggregates)  # one query for every filter's count
+    qs, current = filtered_handoffs(request)
+    handoffs = qs.select_related("contact", "invoice", "assignee")[:200]
     filters = [("all", "All open"), ("mine", "Mine"), ("unassigned", "Unassigned")] + [
         (r, REASON_LABELS[r]) for r in FILTER_REASONS]
     return render(request, "inbox/list.html", {

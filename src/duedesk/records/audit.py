@@ -8,6 +8,7 @@ an export by date still lists them.
 from __future__ import annotations
 
 import csv
+import heapq
 from datetime import datetime, timedelta
 from typing import TextIO
 
@@ -19,18 +20,24 @@ COLUMNS = ("organization", "channel", "at", "direction", "to", "contact_id", "in
            "consent_basis", "content_sha256", "provider_id")
 
 
-def attempts(*, contact_id: int | None = None, start: datetime | None = None, end: datetime | None = None):
-    """Every attempt, oldest first: outgoing texts and emails, and calls."""
+def attempts(*, organization: Organization | None = None, contact_id: int | None = None,
+             start: datetime | None = None, end: datetime | None = None):
+    """Every attempt, oldest first: outgoing texts and emails, and calls. Streamed: the two tables are read in
+    order over a cursor and merged, so a long history never sits in memory."""
     messages = Message.objects.filter(direction="out").select_related("organization", "invoice")
     calls = Call.objects.select_related("organization", "invoice")
+    if organization is not None:
+        messages, calls = messages.filter(organization=organization), calls.filter(organization=organization)
     if contact_id is not None:
         messages, calls = messages.filter(contact_id=contact_id), calls.filter(contact_id=contact_id)
     if start is not None:
         messages, calls = messages.filter(created_at__gte=start), calls.filter(created_at__gte=start)
     if end is not None:
         messages, calls = messages.filter(created_at__lt=end), calls.filter(created_at__lt=end)
-    rows = [_row(m, m.channel, m.status) for m in messages] + [_row(c, "call", c.outcome or c.status) for c in calls]
-    return sorted(rows, key=lambda r: (r["at"], r["channel"]))
+    texts = (_row(m, m.channel, m.status) for m in messages.order_by("created_at", "pk").iterator(chunk_size=2000))
+    voice = (_row(c, "call", c.outcome or c.status)
+             for c in calls.order_by("created_at", "pk").iterator(chunk_size=2000))
+    return heapq.merge(texts, voice, key=lambda r: (r["_at"], r["channel"]))
 
 
 def _row(record, channel: str, outcome: str) -> dict:
@@ -39,12 +46,12 @@ def _row(record, channel: str, outcome: str) -> dict:
         "direction": getattr(record, "direction", "out"), "to": record.to, "contact_id": record.contact_id or "",
         "invoice": record.invoice.external_ref if record.invoice else "", "outcome": outcome,
         "consent_basis": record.consent_basis, "content_sha256": record.content_sha256,
-        "provider_id": record.provider_id,
+        "provider_id": record.provider_id, "_at": record.created_at,
     }
 
 
 def write_csv(out: TextIO, rows) -> int:
-    writer = csv.DictWriter(out, fieldnames=COLUMNS)
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore")
     writer.writeheader()
     count = 0
     for row in rows:

@@ -33,10 +33,20 @@ CHANNEL_LABELS = vocabulary.CHANNELS
 def contact_list(request):
     q = request.GET.get("q", "").strip()
     try:
-        checks.check_text(q, 200)
+        qs = search(request.org, q)
     except ValueError as error:
         return HttpResponseBadRequest(f"The search {error}.", content_type="text/plain")
-    qs = Contact.objects.filter(organization=request.org)
+    page = Paginator(qs.order_by("last_name", "first_name", "pk"), 25).get_page(request.GET.get("page"))
+    template = "web/contacts/_results.html" if request.htmx else "web/contacts/list.html"
+    return render(request, template, {"section": "contacts", "page": page, "q": q})
+
+
+def search(org, q: str):
+    """The organization's contacts matching a search (name, phone, email, invoice reference), each with what
+    they owe; ValueError names what is wrong with the search."""
+    q = q.strip()
+    checks.check_text(q, 200)
+    qs = Contact.objects.filter(organization=org)
     if q:
         match = (Q(first_name__icontains=q) | Q(last_name__icontains=q) | Q(phone__icontains=q)
                  | Q(email__icontains=q) | Q(invoices__external_ref__iexact=q))
@@ -48,11 +58,8 @@ def contact_list(request):
         except ValueError:
             pass
         qs = qs.filter(match).distinct()
-    qs = qs.annotate(owed=Sum("invoices__balance", filter=Q(invoices__status__in=("open", "in_plan", "hardship",
-                                                                                     "disputed"))))
-    page = Paginator(qs.order_by("last_name", "first_name", "pk"), 25).get_page(request.GET.get("page"))
-    template = "web/contacts/_results.html" if request.htmx else "web/contacts/list.html"
-    return render(request, template, {"section": "contacts", "page": page, "q": q})
+    return qs.annotate(owed=Sum("invoices__balance", filter=Q(invoices__status__in=("open", "in_plan", "hardship",
+                                                                                      "disputed"))))
 
 
 LANGUAGE_CHOICES = [("en", "English"), ("es", "Español")]

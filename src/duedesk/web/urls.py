@@ -5,11 +5,12 @@ from django.urls import path
 from duedesk.inbox import views as inbox
 from duedesk.integrations.calendars import views as calendar_views
 from duedesk.integrations.webhooks import views as webhook_views
-from duedesk.web import accounts, contacts, crm_settings, overview, settings_views, workflows
+from duedesk.web import accounts, contacts, crm_settings, exports, overview, settings_views, workflows
 
 urlpatterns = accounts.urlpatterns + [
     path("", overview.overview, name="overview"),
     path("inbox/", inbox.inbox_list, name="inbox"),
+    path("inbox/export.csv", exports.inbox_csv, name="inbox_export"),
     path("inbox/<int:pk>/", inbox.inbox_detail, name="inbox_detail"),
     path("inbox/<int:pk>/assign/", inbox.assign, name="inbox_assign"),
     path("inbox/<int:pk>/reply/", inbox.reply, name="inbox_reply"),
@@ -17,6 +18,10 @@ urlpatterns = accounts.urlpatterns + [
     path("inbox/<int:pk>/call/", inbox.call_back, name="inbox_call"),
     path("inbox/<int:pk>/resolve/", inbox.resolve, name="inbox_resolve"),
     path("contacts/", contacts.contact_list, name="contacts"),
+    path("contacts/export.csv", exports.contacts_csv, name="contacts_export"),
+    path("promises/export.csv", exports.promises_csv, name="promises_export"),
+    path("payments/export.csv", exports.payments_csv, name="payments_export"),
+    path("audit/export.csv", exports.attempts_csv, name="attempts_export"),
     path("contacts/<int:pk>/", contacts.contact_detail, name="contact_detail"),
     path("contacts/<int:pk>/edit/", contacts.contact_edit, name="contact_edit"),
     path("contacts/<int:pk>/outreach/", contacts.contact_outreach, name="contact_outreach"),

@@ -1,0 +1,150 @@
+"""CSV exports a billing office takes to its spreadsheet: the inbox (any filter), contacts (any search),
+promises, payments and the audit of attempts.
+
+Streamed row by row (StreamingHttpResponse over a server-side cursor), so 100,000 rows never sit in memory.
+Times are in the organization's zone, named in the column header; amounts are plain numbers with their
+currency beside them. A cell that starts with = + - @ (or a tab or carriage return) would run as a formula
+when a spreadsheet opens it (OWASP "CSV injection"): it is written with a leading apostrophe.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from django.db.models import Q
+from django.http import HttpResponseBadRequest, StreamingHttpResponse
+
+from duedesk.core import vocabulary
+from duedesk.inbox.actions import OUTCOMES
+from duedesk.inbox.views import filtered_handoffs
+from duedesk.records import audit
+from duedesk.records.models import Event, Promise
+from duedesk.web import contacts
+from duedesk.web.access import member
+
+CHUNK = 2000  # rows fetched per round trip
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value) -> str:
+    """A cell as text, defused if a spreadsheet would read it as a formula."""
+    if value is None:
+        return ""
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+class _Line:
+    """csv.writer writes into this and gets the line back, so each row is yielded as soon as it is made."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def stream_csv(filename: str, header: list[str], rows: Iterable[Iterable]) -> StreamingHttpResponse:
+    writer = csv.writer(_Line())
+
+    def lines() -> Iterator[str]:
+        yield "\ufeff"  # a byte-order mark, so Excel opens accented names as UTF-8
+        yield writer.writerow(header)
+        for row in rows:
+            yield writer.writerow([safe_cell(v) for v in row])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"  # patients' details: never kept by a proxy or the browser's cache
+    return response
+
+
+def _local(org):
+    zone = ZoneInfo(org.timezone)
+
+    def at(moment: datetime | None) -> str:
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+    return at, org.timezone
+
+
+def _name(contact) -> str:
+    return f"{contact.first_name} {contact.last_name}".strip() if contact else ""
+
+
+def _day(value: date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+@member
+def inbox_csv(request):
+    handoffs, current = filtered_handoffs(request)
+    at, zone = _local(request.org)
+    header = ["opened (" + zone + ")", "reason", "status", "patient", "phone", "invoice", "assigned to",
+              "summary", "resolution", "resolved (" + zone + ")"]
+    rows = ([at(h.created_at), h.reason_label(), vocabulary.label(vocabulary.HANDOFF_STATUSES, h.status),
+             _name(h.contact), h.contact.phone, h.invoice.external_ref if h.invoice else "",
+             h.assignee.get_username() if h.assignee else "", h.summary,
+             OUTCOMES.get(h.resolution, h.resolution), at(h.resolved_at)]
+            for h in handoffs.select_related("contact", "invoice", "assignee").iterator(chunk_size=CHUNK))
+    return stream_csv(f"handoffs-{current}.csv", header, rows)
+
+
+@member
+def contacts_csv(request):
+    try:
+        found = contacts.search(request.org, request.GET.get("q", ""))
+    except ValueError as error:
+        return HttpResponseBadRequest(f"The search {error}.", content_type="text/plain")
+    header = ["first name", "last name", "phone", "email", "ZIP code", "language", "outreach", "owed",
+              "external id"]
+    rows = ([c.first_name, c.last_name, c.phone, c.email, c.zip_code, c.language,
+             "on" if c.outreach_on else "off", f"{c.owed or 0:.2f}", c.external_id]
+            for c in found.order_by("last_name", "first_name", "pk").iterator(chunk_size=CHUNK))
+    return stream_csv("contacts.csv", header, rows)
+
+
+@member
+def promises_csv(request):
+    at, zone = _local(request.org)
+    header = ["promised for", "amount", "currency", "status", "patient", "phone", "invoice", "channel",
+              "made (" + zone + ")", "settled (" + zone + ")"]
+    promises = (Promise.objects.filter(organization=request.org).select_related("contact", "invoice")
+                .order_by("promised_date", "pk"))
+    rows = ([_day(p.promised_date), p.amount if p.amount is not None else "", p.invoice.currency,
+             vocabulary.label(vocabulary.PROMISE_STATUSES, p.status), _name(p.contact), p.contact.phone,
+             p.invoice.external_ref, vocabulary.label(vocabulary.CHANNELS, p.channel), at(p.created_at),
+             at(p.resolved_at)]
+            for p in promises.iterator(chunk_size=CHUNK))
+    return stream_csv("promises.csv", header, rows)
+
+
+@member
+def payments_csv(request):
+    """Payments and refunds, as the timeline recorded them (each in the transaction that changed the balance)."""
+    at, zone = _local(request.org)
+    header = ["paid (" + zone + ")", "what", "amount", "currency", "balance after", "credit", "patient", "invoice",
+              "recorded by", "source"]
+    events = (Event.objects.filter(organization=request.org)
+              .filter(Q(kind="payment.recorded") | Q(kind="payment.refunded"))
+              .select_related("contact", "invoice").order_by("at", "pk"))
+    rows = ([at(e.at), vocabulary.label(vocabulary.EVENT_KINDS, e.kind), e.detail.get("amount", ""),
+             e.invoice.currency if e.invoice else "", e.detail.get("balance", ""), e.detail.get("credit", ""),
+             _name(e.contact), e.invoice.external_ref if e.invoice else "", _actor(e.actor),
+             e.detail.get("source", "")]
+            for e in events.iterator(chunk_size=CHUNK))
+    return stream_csv("payments.csv", header, rows)
+
+
+def _actor(actor: str) -> str:
+    return actor.removeprefix("staff:") if actor.startswith("staff:") else actor
+
+
+@member(roles=("owner",))
+def attempts_csv(request):
+    """Every text, email and call (the auditor's record, as `duedesk audit export`), owners only."""
+    at, zone = _local(request.org)
+    header = [c if c != "at" else "at (" + zone + ")" for c in audit.COLUMNS]
+    rows = ([at(r["_at"]) if c == "at" else r[c] for c in audit.COLUMNS]
+            for r in audit.attempts(organization=request.org))
+    return stream_csv("attempts.csv", header, rows)
