@@ -31,7 +31,12 @@ is_incoming = incoming_calls.is_incoming
 
 
 def office_number(org: Organization) -> str:
-    """The office line staff answer: where a transfer goes and the number an unknown caller is given."""
+    """The office's public line: the number an unknown caller (or one we could not identify) is given."""
+    return org.callback_number or org.transfer_number
+
+
+def staff_number(org: Organization) -> str:
+    """Where a transfer goes: the staff line for warm transfers, else the office line."""
     return org.transfer_number or org.callback_number
 
 
@@ -113,7 +118,7 @@ def context(call: Call, now: datetime) -> dialog.CallContext:
         invoice = SimpleNamespace(balance=Decimal("0"), currency=org.default_currency, external_ref="",
                                   amount_due=None, due_date=timing.local_date(now, org.timezone))
     ctx = calls.context_for(SimpleNamespace(contact=call.contact, invoice=invoice), now)
-    transfer = office_number(org)
+    transfer = staff_number(org)
     return replace(ctx, inbound=True, transfer_number=transfer if transfer and transfer != call.to else None,
                    business_hours_open=office_open(org, now), callback_number=office_number(org),
                    invoice_ref=invoice.external_ref, billed=invoice.amount_due)

@@ -31,6 +31,7 @@ class Patient:
     pays_at: datetime | None = None
     zip_code: str = ""  # the address's ZIP code (its zone and state); blank: none on file
     consent: bool | None = None  # the import's `consent` column: yes, no (withdrawn), or not said
+    claims_dob: date | None = None  # the date of birth they say, when it is not the one on file
     # what happened, for the scenario's own checks
     said: list[str] = field(default_factory=list)
 
@@ -40,7 +41,10 @@ class Patient:
         if "speaking with" in p or "hablo con" in p:
             return "yes this is me" if self.language == "en" else "sí soy yo"
         if "date of birth" in p or "fecha de nacimiento" in p:
-            return spoken_dob(self.dob, self.language)
+            return spoken_dob(self.claims_dob or self.dob, self.language)
+        if "first and last name" in p or "nombre y apellido" in p:
+            return f"this is {self.first_name} {self.last_name}" if self.language == "en" else \
+                f"soy {self.first_name} {self.last_name}"
         if "is that right" in p or "es correcto" in p:
             return "yes that's right" if self.language == "en" else "sí es correcto"
         if "come through" in p or "le llegó" in p:

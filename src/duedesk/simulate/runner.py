@@ -61,12 +61,14 @@ class Simulation:
             voicemail_name=s.voicemail_name, voicemail_business_name=s.voicemail_business_name,
             workflow_slug=s.workflow, sms_from="+12125550000",
             twilio_baa_signed=True,  # the simulated phone stands in for a voice provider under a BAA
+            **s.org_settings,
         )
         definitions.save_version(org, s.workflow, read(s.workflow))
         self.org = org
         for bill in s.bills:
             p = bill.patient
-            contact = Contact.objects.filter(organization=org, phone=p.phone).first()
+            contact = Contact.objects.filter(organization=org, phone=p.phone, first_name=p.first_name,
+                                             last_name=p.last_name).first()
             if contact is None:
                 contact = seed_contact(
                     org, first_name=p.first_name, last_name=p.last_name, phone=p.phone,
@@ -85,6 +87,8 @@ class Simulation:
             self.at(moment, lambda m=moment, r=ref, k=kind, d=data: self._event(m, r, k, d))
         for moment, what, data in s.office:
             self.at(moment, lambda w=what, d=data: self._office(w, d))
+        for moment, caller in s.calls_in:
+            self.at(moment, lambda c=caller: self._call_in(c))
         return org
 
     # ------------------------------------------------------------------ the loop
@@ -191,6 +195,24 @@ class Simulation:
         from duedesk.conversations.texts import receive_text
 
         receive_text(self.org, contact.phone, self.org.sms_from, body, self.clock(), self.transports)
+
+    def _call_in(self, patient):
+        """The patient calls the organization's number: the hotline's webhook path, minus the HTTP."""
+        from duedesk.conversations import hotline
+
+        now = self.clock()
+        sid = f"CA{len(patient.said):04d}{patient.phone[1:]:0>28}"  # the provider's call id, the same every run
+        call, turn = hotline.incoming(self.org, patient.phone, self.org.voice_caller_id, sid, now)
+        for n in range(1, 21):
+            if not turn.listen:
+                break
+            line = patient.next_line(turn.say)
+            patient.said.append(line)
+            turn = hotline.heard(call.pk, line, now, turn_key=f"{sid}:{n}")
+        hotline.ended(call.pk, "completed", now, duration=120)
+        call = type(call).objects.select_related("contact").get(pk=call.pk)
+        if call.outcome == "paid" and patient.pays_after_call:
+            self.at(now + patient.pays_after_call, lambda c=call.contact: self._pay(c, "pay link"))
 
     def _pay(self, contact, source):
         from duedesk.engine import actions

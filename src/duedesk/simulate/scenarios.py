@@ -40,6 +40,10 @@ class Scenario:
     office: list[tuple[datetime, str, dict]] = field(default_factory=list)
     # What the line-type lookup says of numbers (the rest are mobiles); empty: no lookup, as without Twilio.
     line_types: dict[str, str] = field(default_factory=dict)
+    # Patients (or strangers) who call the organization's number: (when, who). Organization fields beyond the
+    # ones above (its Twilio number, the office line for transfers).
+    calls_in: list[tuple[datetime, Patient]] = field(default_factory=list)
+    org_settings: dict = field(default_factory=dict)
 
 
 CLINIC_START = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -215,4 +219,55 @@ def compliance() -> Scenario:
                     line_types={"+12125550417": "landline"})
 
 
-SCENARIOS = {"clinic": clinic, "rent": rent, "recovery": recovery, "compliance": compliance}
+def hotline() -> Scenario:
+    """Issue 14's invoice question hotline: patients call the clinic's number back after Monday's reminder text.
+
+    Ana verifies, asks her balance and promises Friday (and pays then); Ben gives the wrong date of birth
+    twice and hears only the limited-content message; a stranger hears the office's number and staff are
+    told; Chloe disputes the bill in office hours and is transferred; Dan asks for a person in office hours and
+    is transferred; Eva asks for a person after hours and leaves a message; Lucía calls in Spanish and promises
+    Friday; Tomás shares his mother's number, is asked his name, asks what the charge is for and has the pay
+    link texted."""
+    ny = ZoneInfo("America/New_York")
+    p = {
+        "promise": Patient("hotline_promise", "Ana", "Reyes", "+12125550501",
+                           lines=["how much do I owe", "i can pay on friday"], pays_on_promise=True),
+        "identity_failed": Patient("hotline_identity_failed", "Ben", "Carter", "+12125550502",
+                                   claims_dob=date(1979, 8, 14), lines=["how much do I owe"]),
+        "dispute": Patient("hotline_dispute", "Chloe", "Nguyen", "+12125550503",
+                           lines=["this bill is wrong my insurance already covered that visit"]),
+        "transfer": Patient("hotline_transfer", "Dan", "Miller", "+12125550504",
+                            lines=["can i talk to a person please"]),
+        "message": Patient("hotline_message", "Eva", "Santos", "+12125550505",
+                           lines=["can i speak with someone in billing", "please call me tomorrow after ten"]),
+        "spanish": Patient("hotline_spanish", "Lucía", "Gómez", "+12125550506", language="es",
+                           lines=["cuánto debo", "puedo pagar el viernes"], pays_on_promise=True),
+        "mother": Patient("hotline_shared_number", "Rosa", "Díaz", "+12125550507", dob=date(1975, 2, 9)),
+        "son": Patient("hotline_shared_number", "Tomás", "Díaz", "+12125550507", dob=date(2008, 6, 1),
+                       lines=["what is this charge for", "can you text me the link"],
+                       pays_after_call=timedelta(hours=2)),
+    }
+    stranger = Patient("hotline_unknown", "Sam", "Rivera", "+13125550999")
+    # Due this week: the reminder texts go out on Monday, and the calls back follow.
+    dues = {"promise": date(2026, 12, 3), "identity_failed": date(2026, 12, 3), "dispute": date(2026, 12, 3),
+            "transfer": date(2026, 12, 3), "message": date(2026, 12, 3), "spanish": date(2026, 12, 3),
+            "mother": date(2026, 12, 4), "son": date(2026, 12, 3)}
+    bills = [Bill(f"HL-{101 + i}", p[name], Decimal("90.00") + 20 * i, due) for i, (name, due) in
+             enumerate(dues.items())]
+    calls = [
+        (datetime(2026, 12, 1, 10, 15, tzinfo=ny), p["promise"]),
+        (datetime(2026, 12, 1, 10, 40, tzinfo=ny), p["identity_failed"]),
+        (datetime(2026, 12, 1, 11, 5, tzinfo=ny), stranger),
+        (datetime(2026, 12, 1, 14, 30, tzinfo=ny), p["dispute"]),
+        (datetime(2026, 12, 2, 15, 10, tzinfo=ny), p["transfer"]),
+        (datetime(2026, 12, 2, 19, 45, tzinfo=ny), p["message"]),  # the office closed at five
+        (datetime(2026, 12, 3, 12, 0, tzinfo=ny), p["spanish"]),
+        (datetime(2026, 12, 3, 16, 0, tzinfo=ny), p["son"]),
+    ]
+    return Scenario("hotline", "Maple Street Clinic", "America/New_York", "default",
+                    start=datetime(2026, 11, 30, 12, 0, tzinfo=UTC), end=datetime(2026, 12, 6, tzinfo=UTC),
+                    bills=bills, calls_in=[(when.astimezone(UTC), who) for when, who in calls],
+                    org_settings={"voice_caller_id": "+12125550000", "transfer_number": "+12125550111"})
+
+
+SCENARIOS = {"clinic": clinic, "rent": rent, "recovery": recovery, "compliance": compliance, "hotline": hotline}
