@@ -35,3 +35,21 @@ def test_a_neutral_business_name_is_saved_and_used(login, owner, org):
     assert response.status_code == 302
     org.refresh_from_db()
     assert org.voicemail_business() == "Springfield Health Partners"
+
+
+def test_voicemails_give_the_assistants_number_unless_the_office_line_is_chosen(login, owner, org):
+    org.voice_caller_id = "+12125550199"
+    org.save()
+    assert org.voicemail_callback_number() == "+12125550199"  # callbacks reach the invoice question hotline
+    client = login(owner)
+    assert client.post("/settings/", {**SETTINGS, "voicemail_callback": "office"}).status_code == 302
+    org.refresh_from_db()
+    assert (org.voicemail_callback, org.voicemail_callback_number()) == ("office", "+12125550100")
+    assert client.post("/settings/", SETTINGS).status_code == 302  # not sent: kept
+    org.refresh_from_db()
+    assert org.voicemail_callback == "office"
+    org.voice_caller_id = ""
+    org.voicemail_callback = "assistant"
+    assert org.voicemail_callback_number() == "+12125550100"  # no Twilio number: the office line
+    page = client.get("/settings/").content.decode()
+    assert "Voicemails ask patients to call" in page and "the assistant answers" in page

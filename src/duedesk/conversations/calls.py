@@ -118,7 +118,7 @@ def voicemail(call_id: int, now: datetime) -> str:
         if problems:
             call_actions.record_voicemail(call, now, withheld={"rule": content.RULE_VOICEMAIL, "problems": problems})
             return ""
-        text = render.voicemail_text(org.voicemail_business(), org.voicemail_name, org.callback_number,
+        text = render.voicemail_text(org.voicemail_business(), org.voicemail_name, org.voicemail_callback_number(),
                                      call.contact.language)
         call_actions.record_voicemail(call, now, text=text)
         return text

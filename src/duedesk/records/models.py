@@ -49,6 +49,13 @@ class Organization(models.Model):
         max_length=200, blank=True,
         help_text="The business name said in voicemails (blank: the organization's name); it must reveal no "
                   "debt and no specialty")
+    # Who a voicemail asks the patient to call back: the organization's Twilio number, where the assistant answers
+    # (the invoice question hotline), or the office line (`callback_number`).
+    VOICEMAIL_CALLBACK = [("assistant", "Our Twilio number: the assistant answers (invoice question hotline)"),
+                          ("office", "The office line (callback number)")]
+    voicemail_callback = models.CharField(
+        max_length=10, choices=VOICEMAIL_CALLBACK, default="assistant",
+        help_text="The number voicemails ask patients to call back")
     transfer_number = models.CharField(max_length=20, blank=True, help_text="Staff number for warm transfers")
     billing_email = models.EmailField(blank=True)
     slack_webhook_url = models.URLField(blank=True)
@@ -96,6 +103,14 @@ class Organization(models.Model):
         holidays it works (`open_dates`) left out."""
         return _days_closed(self.holiday_calendar, tuple(self.closed_dates or ()), tuple(self.open_dates or ()),
                             (year - 1, year, year + 1))
+
+    def voicemail_callback_number(self) -> str:
+        """The number a voicemail gives: the one we call from (the assistant answers it), or the office line when
+        the organization chose it; each falls back to the other."""
+        assistant = self.voice_caller_id or self.sms_from
+        if self.voicemail_callback == "office":
+            return self.callback_number or assistant
+        return assistant or self.callback_number
 
     def voicemail_business(self) -> str:
         """The business name a voicemail says."""

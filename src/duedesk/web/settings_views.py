@@ -32,11 +32,16 @@ class OrganizationForm(forms.ModelForm):
                                    help_text="Dates like 2026-12-24, separated by commas")
     open_dates = forms.CharField(label="Holidays you work", required=False,
                                  help_text="Holidays on which reminders still go out, like 2026-11-11")
+    # Not sent: left as it is (a form saved before the choice existed keeps the default).
+    voicemail_callback = forms.ChoiceField(
+        label="Voicemails ask patients to call", required=False, choices=Organization.VOICEMAIL_CALLBACK,
+        help_text="Our Twilio number, where the assistant answers their questions, or the office line")
 
     class Meta:
         model = Organization
         fields = ["name", "timezone", "window_start", "window_end", "window_days", "callback_number",
-                  "voicemail_name", "voicemail_business_name", "billing_email", "holiday_calendar"]
+                  "voicemail_name", "voicemail_business_name", "voicemail_callback", "billing_email",
+                  "holiday_calendar"]
         widgets = {"window_start": forms.TimeInput(attrs={"type": "time"}),
                    "window_end": forms.TimeInput(attrs={"type": "time"})}
         labels = {"window_start": "Send window opens", "window_end": "Send window closes",
@@ -56,6 +61,9 @@ class OrganizationForm(forms.ModelForm):
         except ValueError:
             bad = next(p for p in parts if not _is_date(p))
             raise forms.ValidationError(f"{self.fields[name].label}: '{bad}' is not a date like 2026-12-24.") from None
+
+    def clean_voicemail_callback(self):
+        return self.cleaned_data.get("voicemail_callback") or self.instance.voicemail_callback or "assistant"
 
     def clean_closed_dates(self):
         return self._dates("closed_dates")

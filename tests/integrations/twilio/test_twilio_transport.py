@@ -244,8 +244,9 @@ def test_machine_gets_the_limited_content_voicemail(wired, make_invoice, clock):
     fake.flush()
     call = Call.objects.get(invoice=invoice)
     placed = fake.call(call.provider_id)
-    # Word for word: the organization, the person to ask for, the callback number. Nothing else.
-    expected = "Hello, this is Dana from Maple Clinic. Please call us back at 2 1 2, 5 5 5, 0 1 0 0. Thank you."
+    # Word for word: the organization, the person to ask for, the number we called from (the assistant answers
+    # it: the invoice question hotline). Nothing else.
+    expected = "Hello, this is Dana from Maple Clinic. Please call us back at 2 1 2, 5 5 5, 0 1 9 9. Thank you."
     assert placed.voicemail == expected
     assert placed.updates and "<Hangup" in placed.updates[0]["Twiml"]
     call.refresh_from_db()
