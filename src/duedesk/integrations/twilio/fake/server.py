@@ -296,7 +296,9 @@ class FakeTwilio:
 
     def _lookup(self, number: str, query: dict) -> tuple[int, dict]:
         """Lookup v2 (GET /v2/PhoneNumbers/{number}): line type intelligence when asked for in Fields;
-        the type is the one a test set in `line_types`, else "mobile"."""
+        the type is the one a test set in `line_types`, else "mobile". The answer has every property of
+        Twilio's `lookups.v2.phone_number` schema (twilio-oai spec/json/twilio_lookups_v2.json), the ones
+        not asked for null."""
         with self._lock:
             self._counters["lookups"] += 1
             self.lookups.append(number)
@@ -316,8 +318,10 @@ class FakeTwilio:
             "country_code": "US" if number.startswith("+1") else None,
             "phone_number": number, "national_format": None, "valid": valid,
             "validation_errors": None if valid else ["INVALID_LENGTH"],
-            "caller_name": None, "sim_swap": None, "call_forwarding": None,
-            "line_type_intelligence": intelligence, "url": f"{self.base_url}/v2/PhoneNumbers/{number}",
+            "caller_name": None, "sim_swap": None, "call_forwarding": None, "live_activity": None,
+            "line_type_intelligence": intelligence, "identity_match": None, "reassigned_number": None,
+            "sms_pumping_risk": None, "phone_number_quality_score": None,
+            "url": f"{self.base_url}/v2/PhoneNumbers/{number}",
         }
 
     def _authorized(self, header: str | None) -> bool:
