@@ -53,6 +53,22 @@ def test_timezone_for_phone_ambiguous_or_bad_is_none():
     assert timezone_for_phone("") is None
 
 
+@pytest.mark.parametrize("e164", [
+    "+12125552368", "+12125559999", "+12120001234",  # New York; an exchange that cannot exist (000)
+    "+14165550123", "+19832001234", "+15056441234", "+15056451234",  # Toronto; exchange-level US patterns
+    "+18766060123", "+18766065424", "+12465210123", "+12465211123",  # Jamaica, Barbados: line-level patterns
+    "+18095550123", "+442079460958", "+1212555", "",
+])
+def test_a_number_is_answered_as_libphonenumber_answers_it_whole(e164):
+    """Answers are kept by exchange (+1 NPA-NXX) for US and Canadian numbers: the same as parsing the whole."""
+    from duedesk.core.states import state_for_phone
+
+    for answer in (timezone_for_phone, state_for_phone):
+        assert answer(e164) == answer.__wrapped__(e164)
+    assert state_for_phone("+12125552368") == "NY" and timezone_for_phone("+18766060123") == "America/Jamaica"
+    assert timezone_for_phone("+18766065424") is None  # not a Jamaican number, though 876-606 is
+
+
 @pytest.mark.parametrize(
     "zip_code, zone",
     [

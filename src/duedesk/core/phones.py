@@ -96,7 +96,43 @@ def country_for_phone(e164: str, default: str = "US") -> str:
         return default
 
 
-@lru_cache(maxsize=4096)
+# A US or Canadian number's exchange: +1, the area code and the next three digits. Everything libphonenumber
+# tells of such a number (its country, whether it is valid, its type, its zone and place) is decided by these
+# eight characters: its prefix tables for +1 go no further than NPA-NXX, and so do the US and Canadian
+# patterns. (Some Caribbean ones look at the line number: Jamaica's 876-606-0xxx; those numbers are cached
+# whole.) Parsing is what costs, about 1 ms a number; a batch of thousands of patients has few exchanges.
+_NANP = re.compile(r"\+1\d{10}")
+EXCHANGES = 1 << 16  # answers kept per function, a few MB at most
+
+
+@lru_cache(maxsize=1)
+def _other_nanp_countries() -> re.Pattern:
+    """The area codes of the other countries sharing +1 (each names its own in libphonenumber's metadata)."""
+    found = []
+    for region in phonenumbers.region_codes_for_country_code(1):
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        if metadata is not None and metadata.leading_digits:
+            found.append(metadata.leading_digits)
+    return re.compile("(?:" + "|".join(found) + ")")
+
+
+def by_exchange(answer):
+    """Cache `answer(e164)` by the number's exchange for US and Canadian numbers, by the whole number for
+    others. `answer` must read nothing of a number but what libphonenumber reads."""
+    exchange = lru_cache(maxsize=EXCHANGES)(lambda prefix: answer(prefix + "0000"))
+    number = lru_cache(maxsize=4096)(answer)
+
+    def cached(e164):
+        text = str(e164 or "")
+        if _NANP.fullmatch(text) and not _other_nanp_countries().match(text, 2):
+            return exchange(text[:8])
+        return number(text)
+
+    cached.__doc__, cached.__name__, cached.__wrapped__ = answer.__doc__, answer.__name__, answer
+    return cached
+
+
+@by_exchange
 def timezone_for_phone(e164: str) -> str | None:
     """The number's zone when its area code maps to exactly one zone, else None."""
     try:

@@ -15,11 +15,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import time, timedelta
-from functools import lru_cache
 
 import phonenumbers
 
-from duedesk.core.phones import zip_prefix_lookup
+from duedesk.core.phones import by_exchange, zip_prefix_lookup
 
 
 @dataclass(frozen=True)
@@ -102,7 +101,7 @@ def state_for_zip(zip_code: str | None) -> str | None:
     return zip_prefix_lookup(zip_code, _ZIP3_STATES)
 
 
-@lru_cache(maxsize=4096)
+@by_exchange
 def state_for_phone(e164: str | None) -> str | None:
     """The state of a US number's area code ("San Francisco, CA" or "Florida" in libphonenumber's
     geocoding), None when it names none."""

@@ -162,14 +162,18 @@ def mark_done(done: list[tuple[int, str, datetime]]) -> None:
         Step.objects.filter(pk__any=[pk for pk, _, _ in done]).update(
             status="done", outcome=outcome, finished_at=at, lease_until=None)
         return
-    values = ", ".join(["(%s, %s, %s)"] * len(done))
-    at = "CAST(v.finished_at AS timestamptz)" if connection.vendor == "postgresql" else "v.finished_at"
+    if connection.vendor == "postgresql":  # arrays: one statement text for every batch (set_provider_ids)
+        values = "SELECT * FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[])"
+        params = [[pk for pk, _, _ in done], [outcome for _, outcome, _ in done], [at for _, _, at in done]]
+    else:
+        values = "VALUES " + ", ".join(["(%s, %s, %s)"] * len(done))
+        params = [p for pk, outcome, moment in done
+                  for p in (pk, outcome, connection.ops.adapt_datetimefield_value(moment))]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH v(id, outcome, finished_at) AS (VALUES {values}) "
-            f"UPDATE engine_step SET status = 'done', outcome = v.outcome, finished_at = {at}, lease_until = NULL "
-            "FROM v WHERE engine_step.id = v.id",
-            [p for pk, outcome, moment in done for p in (pk, outcome, connection.ops.adapt_datetimefield_value(moment))])
+            f"WITH v(id, outcome, finished_at) AS ({values}) "
+            "UPDATE engine_step SET status = 'done', outcome = v.outcome, finished_at = v.finished_at, "
+            "lease_until = NULL FROM v WHERE engine_step.id = v.id", params)
 
 
 def complete_step(step: Step, outcome: str, now: datetime) -> None:
@@ -271,11 +275,17 @@ def set_provider_ids(messages: list[Message]) -> None:
     """One UPDATE … FROM (VALUES …) for a batch (PostgreSQL and SQLite ≥ 3.33 both speak it)."""
     if not messages:
         return
-    values = ", ".join(["(%s, %s, %s)"] * len(messages))
-    params = [p for m in messages for p in (m.pk, m.provider_id, m.status)]
+    if connection.vendor == "postgresql":
+        # Three arrays, not a VALUES row per message: the statement's text is the same for every batch, so
+        # the driver does not take apart a new one with hundreds of placeholders each time.
+        values = "SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[])"
+        params = [[m.pk for m in messages], [m.provider_id for m in messages], [m.status for m in messages]]
+    else:
+        values = "VALUES " + ", ".join(["(%s, %s, %s)"] * len(messages))
+        params = [p for m in messages for p in (m.pk, m.provider_id, m.status)]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH v(id, provider_id, status) AS (VALUES {values}) "
+            f"WITH v(id, provider_id, status) AS ({values}) "
             "UPDATE records_message SET provider_id = COALESCE(NULLIF(records_message.provider_id, ''), v.provider_id),"
             " status = CASE WHEN records_message.status IN ('sending', 'retrying', 'unknown') THEN v.status"
             " ELSE records_message.status END "  # a delivery callback that came first is never moved back
