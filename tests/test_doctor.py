@@ -33,7 +33,8 @@ def deployment(settings, tmp_path, org):
         org.twilio_auth_token_env = "CLINIC_TWILIO_TOKEN"
         org.sms_from = CLINIC
         org.save()
-        fake.numbers[CLINIC] = {"sms_url": f"{PUBLIC}/hooks/twilio/sms"}
+        fake.numbers[CLINIC] = {"sms_url": f"{PUBLIC}/hooks/twilio/sms",
+                                "voice_url": f"{PUBLIC}/hooks/twilio/voice/incoming"}
         yield fake
 
 
@@ -70,6 +71,16 @@ def test_a_number_sending_texts_elsewhere_is_named(deployment):
                           "set the number's \"A message comes in\" webhook to it"]
     del deployment.numbers[CLINIC]
     assert problems() == [f"{CLINIC} is not a number of Twilio account {deployment.account_sid[:8]}…"]
+
+
+def test_a_number_voicemails_give_that_the_assistant_does_not_answer_is_named(deployment, org):
+    deployment.numbers[CLINIC] = {"sms_url": f"{PUBLIC}/hooks/twilio/sms"}
+    assert problems() == [f"calls to {CLINIC} go to nowhere, not {PUBLIC}/hooks/twilio/voice/incoming: voicemails "
+                          "ask patients to call it back; set the number's \"A call comes in\" webhook to it (or have "
+                          "voicemails give the office line, in Settings)"]
+    org.voicemail_callback = "office"
+    org.save()
+    assert problems() == []
 
 
 def test_bad_urls_and_open_files_are_named(deployment, settings, tmp_path):

@@ -131,9 +131,15 @@ def check_twilio(org: Organization, client: httpx.Client) -> list[Finding]:
             found.append(Finding(PROBLEM, subject, f"{number} is not a number of Twilio account {sid[:8]}…"))
             continue
         expected = f"{settings.PUBLIC_URL}/hooks/twilio/sms"
+        hotline = f"{settings.PUBLIC_URL}/hooks/twilio/voice/incoming"
         if number == org.sms_from and rows[0].get("sms_url") != expected:
             found.append(Finding(PROBLEM, subject, f"texts to {number} go to {rows[0].get('sms_url') or 'nowhere'}, "
                                  f"not {expected}: set the number's \"A message comes in\" webhook to it"))
+        elif number == org.voicemail_callback_number() and rows[0].get("voice_url") != hotline:
+            # Voicemails ask patients to call this number back: the assistant must answer it.
+            found.append(Finding(PROBLEM, subject, f"calls to {number} go to {rows[0].get('voice_url') or 'nowhere'}, "
+                                 f"not {hotline}: voicemails ask patients to call it back; set the number's \"A call "
+                                 "comes in\" webhook to it (or have voicemails give the office line, in Settings)"))
         else:
             found.append(Finding(OK, subject, f"{number} is in the account; credentials accepted"))
     if org.messaging_service_sid and not org.sms_from:
