@@ -41,6 +41,8 @@ def _urls(case, staff):
         "inbox_note": (f"/inbox/{h}/note/", {"text": "a note"}),
         "inbox_call": (f"/inbox/{h}/call/", {"call-text": "called"}),
         "inbox_resolve": (f"/inbox/{h}/resolve/", {"outcome": "paid"}),
+        "inbox_reopen": (f"/inbox/{h}/reopen/", {}),
+        "inbox_bulk": ("/inbox/bulk/", {"ids": [str(h)], "action": "resolve:paid"}),
         "contact_edit": (f"/contacts/{c}/edit/", {"first_name": "X", "phone": "2125550199", "language": "en"}),
         "contact_outreach": (f"/contacts/{c}/outreach/", {"on": "0"}),
         "contact_consent": (f"/contacts/{c}/consent/", {"consent-action": "withdraw", "consent-line": "phone"}),
@@ -121,9 +123,12 @@ def test_another_organization_gets_404_on_every_object(login, outsider, case, st
         assert client.get(gets[name]).status_code == 404, name
     for name, (url, data) in posts.items():
         if name in ("settings", "settings_invite", "webhooks", "workflow_add", "calendar_new", "calendar_revoke",
-                    "crm_connect", "settings_channel_resume"):
+                    "crm_connect", "settings_channel_resume", "inbox_bulk"):
             continue  # not an object: the outsider acts on their own organization
         assert client.post(url, data).status_code == 404, name
+    assert _snapshot(org) == before
+    # Ticking another organization's handoffs does nothing to them.
+    client.post(*posts["inbox_bulk"])
     assert _snapshot(org) == before
 
 

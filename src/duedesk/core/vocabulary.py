@@ -192,6 +192,7 @@ EVENT_KINDS = {
     "handoff.opened": "Handed to a person",
     "handoff.updated": "Handoff updated",
     "handoff.assigned": "Handoff assigned",
+    "handoff.reopened": "Handoff reopened",
     "handoff.resolved": "Handoff resolved",
     "step.blocked": "Step blocked",
     "step.deferred": "Step deferred",

@@ -46,6 +46,10 @@ def actor_of(user) -> str:
 # ----------------------------------------------------------------------------- notes and assignment
 
 
+def reopen(handoff: Handoff, now: datetime, *, actor: str) -> Handoff:
+    return actions.reopen_handoff(handoff, now, actor=actor)
+
+
 def assign(handoff: Handoff, assignee, now: datetime, *, actor: str) -> Handoff:
     return actions.assign_handoff(handoff, assignee, now, actor=actor)
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, time
 from decimal import Decimal, InvalidOperation
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
@@ -16,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from duedesk.channels.providers import transports_for_process
 from duedesk.core import vocabulary
+from duedesk.core.phones import normalize_phone
 from duedesk.engine.actions import pending_steps
 from duedesk.inbox import actions
 from duedesk.intake import checks
@@ -34,36 +37,127 @@ def transports_for(org):
     return transports_for_process()(org)
 
 
-def filtered_handoffs(request):
-    """The open handoffs the page's filter picks (?filter=mine, a reason…), newest first, and that filter."""
-    qs = Handoff.objects.filter(organization=request.org, status="open")
+STATUS_VIEWS = {"open": "Open", "resolved": "Resolved", "all": "All"}
+PAGE_SIZE = 50
+
+
+def _picked(request):
+    """What the page's controls ask for: status (open by default), a filter (mine, unassigned or a reason)
+    and a search. ValueError names a bad search."""
+    status = request.GET.get("status", "open")
+    status = status if status in STATUS_VIEWS else "open"
     current = request.GET.get("filter", "all")
+    current = current if current in ("all", "mine", "unassigned", *REASON_LABELS) else "all"
+    q = request.GET.get("q", "").strip()
+    checks.check_text(q, 200)
+    return status, current, q
+
+
+def _searched(request, status: str, q: str):
+    qs = Handoff.objects.filter(organization=request.org)
+    if status != "all":
+        qs = qs.filter(status=status)
+    if q:
+        match = (Q(contact__first_name__icontains=q) | Q(contact__last_name__icontains=q)
+                 | Q(contact__phone__icontains=q) | Q(invoice__external_ref__iexact=q))
+        parts = q.split()
+        if len(parts) == 2:
+            match |= Q(contact__first_name__icontains=parts[0], contact__last_name__icontains=parts[1])
+        try:
+            match |= Q(contact__phone=normalize_phone(q))
+        except ValueError:
+            pass
+        qs = qs.filter(match)
+    return qs
+
+
+def _narrowed(qs, current: str, user):
     if current == "mine":
-        qs = qs.filter(assignee=request.user)
-    elif current == "unassigned":
-        qs = qs.filter(assignee__isnull=True)
-    elif current in FILTER_REASONS:
-        qs = qs.filter(reason=current)
-    else:
-        current = "all"
-    return qs.order_by("-created_at", "-pk"), current
+        return qs.filter(assignee=user)
+    if current == "unassigned":
+        return qs.filter(assignee__isnull=True)
+    if current in REASON_LABELS:
+        return qs.filter(reason=current)
+    return qs
+
+
+def filtered_handoffs(request):
+    """The handoffs the inbox's controls pick, newest first, and the filter's name. ValueError: a bad search."""
+    status, current, q = _picked(request)
+    return _narrowed(_searched(request, status, q), current, request.user).order_by("-created_at", "-pk"), current
 
 
 @member
 def inbox_list(request):
-    base = Handoff.objects.filter(organization=request.org, status="open")
+    try:
+        status, current, q = _picked(request)
+    except ValueError as error:
+        return HttpResponseBadRequest(f"The search {error}.", content_type="text/plain")
+    base = _searched(request, status, q)
     aggregates = {"all": Count("pk"), "mine": Count("pk", filter=Q(assignee=request.user)),
                   "unassigned": Count("pk", filter=Q(assignee__isnull=True))}
-    aggregates.update({r: Count("pk", filter=Q(reason=r)) for r in FILTER_REASONS})
+    aggregates.update({r: Count("pk", filter=Q(reason=r)) for r in REASON_LABELS})
     counts = base.aggregate(**aggregates)  # one query for every filter's count
-    qs, current = filtered_handoffs(request)
-    handoffs = qs.select_related("contact", "invoice", "assignee")[:200]
-    filters = [("all", "All open"), ("mine", "Mine"), ("unassigned", "Unassigned")] + [
-        (r, REASON_LABELS[r]) for r in FILTER_REASONS]
+    qs = _narrowed(base, current, request.user).order_by("-created_at", "-pk")
+    page = Paginator(qs.select_related("contact", "invoice", "assignee"), PAGE_SIZE).get_page(request.GET.get("page"))
+    # Every reason that has a handoff in this view is a filter; the usual ones are always offered.
+    reasons = [r for r in REASON_LABELS if r in FILTER_REASONS or counts[r] or r == current]
+    filters = [("all", STATUS_VIEWS[status] if status != "open" else "All open"), ("mine", "Mine"),
+               ("unassigned", "Unassigned")] + [(r, REASON_LABELS[r]) for r in reasons]
+    keep = {"status": status, "q": q}
     return render(request, "inbox/list.html", {
-        "section": "inbox", "handoffs": handoffs, "current": current,
-        "filters": [(key, label, counts[key]) for key, label in filters],
+        "section": "inbox", "handoffs": page.object_list, "page": page, "current": current, "status": status,
+        "q": q, "statuses": list(STATUS_VIEWS.items()), "outcomes": BULK_OUTCOMES,
+        "query": urlencode({k: v for k, v in {**keep, "filter": current}.items() if v}),
+        "filters": [(key, label, counts[key], urlencode({k: v for k, v in {**keep, "filter": key}.items() if v}))
+                    for key, label in filters],
+        "can_change": request.membership.role in ("owner", "staff"),
     })
+
+
+# Outcomes a person can apply to many handoffs at once: those that need no date or plan.
+BULK_OUTCOMES = {k: v for k, v in actions.OUTCOMES.items() if k not in ("pause", "payment_plan")}
+
+
+@require_POST
+@member
+def bulk(request):
+    """Assign or resolve the ticked handoffs. Each is checked to be ours; one that can't be resolved (no
+    invoice, already resolved) is named and the others go ahead."""
+    ids = [i for i in request.POST.getlist("ids") if i.isascii() and i.isdigit() and len(i) < 19]
+    if not ids:
+        messages.info(request, "Tick the handoffs to change first.")
+        return redirect(_back(request))
+    chosen = list(Handoff.objects.filter(organization=request.org, pk__in=ids)
+                  .select_related("contact", "invoice").order_by("pk"))
+    what, now, who = request.POST.get("action", ""), access.now(), actions.actor_of(request.user)
+    if what in ("assign_me", "unassign"):
+        for handoff in chosen:
+            actions.assign(handoff, request.user if what == "assign_me" else None, now, actor=who)
+        messages.success(request, f"{len(chosen)} handoff{'s' if len(chosen) != 1 else ''} "
+                                  f"{'assigned to you' if what == 'assign_me' else 'unassigned'}.")
+    elif what.startswith("resolve:") and what.removeprefix("resolve:") in BULK_OUTCOMES:
+        outcome, done, problems = what.removeprefix("resolve:"), 0, []
+        for handoff in chosen:
+            if handoff.status != "open":
+                problems.append(f"{handoff.contact}: already resolved")
+                continue
+            try:
+                actions.resolve(handoff, outcome, now, actor=who)
+                done += 1
+            except ValueError as error:
+                problems.append(f"{handoff.contact}: {error}")
+        messages.success(request, f"{done} resolved: {BULK_OUTCOMES[outcome]}.")
+        for problem in problems:
+            messages.warning(request, f"Not resolved — {problem}.")
+    else:
+        return HttpResponseBadRequest("Action: pick assign to me, unassign or an outcome.", content_type="text/plain")
+    return redirect(_back(request))
+
+
+def _back(request) -> str:
+    query = request.POST.get("query", "")
+    return "/inbox/" + ("?" + query if query and query.isascii() and "\n" not in query else "")
 
 
 _LINES = checks.validator(checks.check_text, multiline=True)  # line breaks yes, other control characters no
@@ -157,6 +251,7 @@ def inbox_detail(request, pk, forms_=None):
         "instalments": handoff.invoice.instalments.all() if handoff.invoice else [],
         "pending": pending_steps(handoff.invoice).order_by("run_at") if handoff.invoice else [],
         "can_change": request.membership.role in ("owner", "staff"),
+        "resolution_label": actions.OUTCOMES.get(handoff.resolution, handoff.resolution),
     }
     return render(request, "inbox/detail.html", context, status=400 if forms_ else 200)
 
@@ -243,4 +338,16 @@ def resolve(request, pk):
     return redirect("inbox_detail", pk=pk)
 
 
-__all__ = ["inbox_list", "inbox_detail", "assign", "reply", "note", "call_back", "resolve", "Event"]
+@require_POST
+@member
+def reopen(request, pk):
+    handoff = _handoff(request, pk)
+    if handoff.status == "open":
+        messages.info(request, "This handoff is already open.")
+    else:
+        actions.reopen(handoff, access.now(), actor=actions.actor_of(request.user))
+        messages.success(request, "Reopened. What was done when it was resolved stays as it is.")
+    return redirect("inbox_detail", pk=pk)
+
+
+__all__ = ["inbox_list", "bulk", "reopen", "inbox_detail", "assign", "reply", "note", "call_back", "resolve", "Event"]

@@ -78,7 +78,10 @@ def _day(value: date | None) -> str:
 
 @member
 def inbox_csv(request):
-    handoffs, current = filtered_handoffs(request)
+    try:
+        handoffs, current = filtered_handoffs(request)
+    except ValueError as error:
+        return HttpResponseBadRequest(f"The search {error}.", content_type="text/plain")
     at, zone = _local(request.org)
     header = ["opened (" + zone + ")", "reason", "status", "patient", "phone", "invoice", "assigned to",
               "summary", "resolution", "resolved (" + zone + ")"]

@@ -30,7 +30,7 @@ from duedesk.engine.actions.enrollments import (
     start_on_event,
     step_key,
 )
-from duedesk.engine.actions.handoffs import assign_handoff, close_handoff, open_handoff
+from duedesk.engine.actions.handoffs import assign_handoff, close_handoff, open_handoff, reopen_handoff
 from duedesk.engine.actions.invoices import (
     CLOSED_TO_PAYMENTS,
     InvoiceClosed,
@@ -61,7 +61,7 @@ __all__ = [
     "create_contact", "create_invoice", "keep_contact_fields", "pay_link", "set_contact_fields", "update_contact",
     "CLOSED_INVOICE", "CLOSED_TO_PAYMENTS", "InvoiceClosed", "_cancel_pending", "complete_step", "enroll_invoice", "exit_invoice_enrollments",
     "finish_enrollment", "give_consent", "go_to_step", "lock_line", "mark_invoice_paid", "mark_promise_broken", "mark_unreachable",
-    "open_handoff", "assign_handoff", "close_handoff", "replace_instalments", "opt_in", "opt_out", "pause_invoice",
+    "open_handoff", "assign_handoff", "close_handoff", "reopen_handoff", "replace_instalments", "opt_in", "opt_out", "pause_invoice",
     "pending_steps", "plan_retry", "record_conversation",
     "record_line_type", "record_line_types", "record_payment", "record_refund", "record_promise", "replan_invoice", "revoke_consent", "route_outcome", "run_branch", "run_update",
     "set_invoice_status", "set_outreach", "settle_instalments", "start_on_event", "step_key", "update_invoice", "values_for",

@@ -61,3 +61,16 @@ def close_handoff(handoff: Handoff, outcome: str, now: datetime, *, actor: str, 
         log(handoff.organization_id, "handoff.resolved", now, contact=handoff.contact,
             invoice=invoice or handoff.invoice, handoff=handoff, actor=actor, outcome=outcome, note=note)
     return handoff
+
+
+def reopen_handoff(handoff: Handoff, now: datetime, *, actor: str) -> Handoff:
+    """A resolved handoff is open again (resolved by mistake, or the patient came back). What resolving did
+    (a payment marked, a plan set) stays; the person decides again."""
+    with transaction.atomic():
+        handoff.status = "open"
+        handoff.resolution = ""
+        handoff.resolved_at = None
+        handoff.save(update_fields=["status", "resolution", "resolved_at"])
+        log(handoff.organization_id, "handoff.reopened", now, contact=handoff.contact, invoice=handoff.invoice,
+            handoff=handoff, actor=actor)
+    return handoff
