@@ -20,6 +20,7 @@ from duedesk.engine.actions.lines import stop as stop_line
 from duedesk.engine.actions.messages import record_inbound_text
 from duedesk.engine.actions.sends import send_text_now
 from duedesk.engine.models import Enrollment
+from duedesk.records import timeline
 from duedesk.records.models import Contact, Invoice, Message, Organization
 from duedesk.records.timeline import log
 
@@ -79,7 +80,7 @@ def receive_text(org: Organization, sender: str, to: str, body: str, now: dateti
     phone means and PostgreSQL refuses) are taken out before anything is stored."""
     sender, to, body = clean(sender), clean(to), clean(body)
     try:
-        with transaction.atomic():
+        with transaction.atomic(), timeline.told_once():  # the CRM outbox looks once, not per event
             contact = Contact.objects.select_related("organization").filter(
                 organization=org, phone=sender).order_by("pk").first()
             invoice = _current_invoice(contact) if contact else None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from duedesk.records import bulk
@@ -11,6 +13,7 @@ from duedesk.records.models import Contact, Event, Handoff, Invoice, Organizatio
 # Called with the events just written, inside the same transaction (e.g. the CRM outbox queues its writes
 # there, so a touch and its CRM write commit together). Layers above register in their app's ready().
 _listeners: list[Callable[[list[Event]], None]] = []
+_held = threading.local()  # events written inside told_once(), told at its end
 
 
 def on_written(listener: Callable[[list[Event]], None]) -> None:
@@ -22,17 +25,43 @@ def log(org: Organization | int, kind: str, at: datetime, **fields) -> Event:
     """Write one Event now; `fields` are event()'s: contact, invoice, handoff, channel, actor, then detail."""
     ev = event(org, kind, at, **fields)
     ev.save()
-    for listener in _listeners:
-        listener([ev])
+    _tell([ev])
     return ev
+
+
+def _tell(events: list[Event]) -> None:
+    held = getattr(_held, "events", None)
+    if held is not None:
+        held.extend(events)
+        return
+    for listener in _listeners:
+        listener(events)
+
+
+@contextmanager
+def told_once() -> Iterator[None]:
+    """Tell the listeners once, at the end of the block, about every event written in it: a webhook writes a
+    few events, and the CRM outbox then looks its connections up once rather than per event. Use it inside
+    the transaction, around code that does not swallow a rolled-back savepoint's errors (an exception drops
+    what was held, as its transaction is rolled back). Nested blocks tell at the outermost one's end."""
+    if getattr(_held, "events", None) is not None:
+        yield
+        return
+    _held.events = []
+    try:
+        yield
+        events = _held.events
+    finally:
+        _held.events = None
+    if events:
+        _tell(events)
 
 
 def save_all(events: list[Event]) -> list[Event]:
     """Write many events at once (records/bulk.py: COPY on PostgreSQL), telling the listeners as log() does."""
     written = bulk.insert(events)
     if written:
-        for listener in _listeners:
-            listener(written)
+        _tell(written)
     return written
 
 

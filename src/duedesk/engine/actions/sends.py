@@ -15,7 +15,6 @@ from django.db import transaction
 from duedesk.channels.base import Outgoing
 from duedesk.channels.errors import CHANNEL_PAUSED, TransportError
 from duedesk.core import compliance, render
-from duedesk.records import lines
 from duedesk.records.models import Contact, Handoff, Invoice, Message
 from duedesk.records.timeline import log
 
@@ -46,13 +45,16 @@ def content_sha256(subject: str, body: str) -> str:
     return hashlib.sha256(f"{subject}\n{body}".encode() if subject else body.encode()).hexdigest()
 
 
-def _gate(contact: Contact, invoice: Invoice | None, now: datetime, purpose: str) -> compliance.Decision:
+def _gate(contact: Contact, invoice: Invoice | None, now: datetime, purpose: str
+          ) -> tuple[compliance.Decision, str | None]:
+    """The gate's decision, and the consent basis of the line the text goes to (read once, for both)."""
     from duedesk.engine.runner import gate_input
 
     if invoice is None:
         # No invoice (a reply to an unknown thread): only the contact's own state applies.
         invoice = Invoice(status="open", balance=Decimal("1"), organization=contact.organization, contact=contact)
-    return compliance.check(gate_input("sms", invoice, contact, now, purpose=purpose))
+    facts = gate_input("sms", invoice, contact, now, purpose=purpose)
+    return compliance.check(facts), facts.consent
 
 
 def first_in_thread(contact: Contact) -> bool:
@@ -68,26 +70,30 @@ def send_text_now(contact: Contact, body: str, now: datetime, transports, *, inv
     contact's language (render.identified_text, rule text_identification)."""
     body = render.identified_text(body, contact.organization.name, contact.language,
                                   opt_out=first_in_thread(contact))
-    decision = _gate(contact, invoice, now, purpose)
-    basis = lines.state(contact, "sms", contact.organization.accept_provided_number).consent
+    decision, basis = _gate(contact, invoice, now, purpose)
     if not isinstance(decision, compliance.Allow):
         kind = "sms.deferred" if isinstance(decision, compliance.Defer) else "sms.blocked"
         log(contact.organization_id, kind, now, contact=contact, invoice=invoice, handoff=handoff, channel="sms",
             actor=actor, rule=decision.rule, until=getattr(decision, "until", None), body=body)
         return TextResult(decision)
     key = f"now:{uuid.uuid4().hex}"
+    sms = transports.for_channel("sms")
+    outgoing = Outgoing(channel="sms", to=contact.phone, body=body, idempotency_key=key,
+                        status_callback=f"{settings.PUBLIC_URL}/hooks/twilio/sms/status",
+                        organization_id=contact.organization_id)
+    consent = purpose if purpose != "reminder" else (basis or "")
+    if getattr(sms, "in_response", False):
+        # The reply leaves in the webhook's answer, after this transaction commits (a failure sends nothing):
+        # it is recorded once, already handed over, in the caller's transaction (no savepoint, no update).
+        accepted = sms.send(outgoing)
+        with transaction.atomic(savepoint=False):
+            message = _record(contact, invoice, body, key, now, consent, accepted.status, accepted.provider_id)
+            _log_sent(message, contact, invoice, handoff, actor, now)
+        return TextResult(decision, message)
     with transaction.atomic():  # recorded before the provider is asked
-        message = Message.objects.create(
-            organization_id=contact.organization_id, contact=contact, invoice=invoice, channel="sms",
-            direction="out", to=contact.phone, sender=contact.organization.sms_from, body=body, status="sending",
-            idempotency_key=key, created_at=now, content_sha256=content_sha256("", body),
-            consent_basis=purpose if purpose != "reminder" else (basis or ""),
-        )
+        message = _record(contact, invoice, body, key, now, consent, "sending")
     try:
-        accepted = transports.for_channel("sms").send(Outgoing(
-            channel="sms", to=message.to, body=body, idempotency_key=key,
-            status_callback=f"{settings.PUBLIC_URL}/hooks/twilio/sms/status", organization_id=contact.organization_id,
-        ))
+        accepted = sms.send(outgoing)
     except TransportError as error:
         with transaction.atomic():
             message.status = "failed"
@@ -104,10 +110,24 @@ def send_text_now(contact: Contact, body: str, now: datetime, transports, *, inv
         message.provider_id = accepted.provider_id
         message.status = accepted.status
         message.save(update_fields=["provider_id", "status"])
-        log(contact.organization_id, "sms.sent", now, contact=contact, invoice=invoice, handoff=handoff,
-            channel="sms", actor=actor, body=body, consent=message.consent_basis, sha256=message.content_sha256)
-        if invoice is not None:  # a text about an invoice (a staff reply, the pay link) counts as texted
-            from duedesk.engine.runner import first_contact
-
-            first_contact([invoice.pk], "first_texted_at", now)
+        _log_sent(message, contact, invoice, handoff, actor, now)
     return TextResult(decision, message)
+
+
+def _record(contact: Contact, invoice: Invoice | None, body: str, key: str, now: datetime, consent: str,
+            status: str, provider_id: str = "") -> Message:
+    return Message.objects.create(
+        organization_id=contact.organization_id, contact=contact, invoice=invoice, channel="sms", direction="out",
+        to=contact.phone, sender=contact.organization.sms_from, body=body, status=status, provider_id=provider_id,
+        idempotency_key=key, created_at=now, content_sha256=content_sha256("", body), consent_basis=consent,
+    )
+
+
+def _log_sent(message: Message, contact: Contact, invoice: Invoice | None, handoff: Handoff | None, actor: str,
+              now: datetime) -> None:
+    log(contact.organization_id, "sms.sent", now, contact=contact, invoice=invoice, handoff=handoff,
+        channel="sms", actor=actor, body=message.body, consent=message.consent_basis, sha256=message.content_sha256)
+    if invoice is not None:  # a text about an invoice (a staff reply, the pay link) counts as texted
+        from duedesk.engine.runner import first_contact
+
+        first_contact([invoice.pk], "first_texted_at", now)

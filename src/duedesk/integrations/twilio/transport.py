@@ -218,6 +218,7 @@ class TwimlReplies:
     and reports its statuses to our status callback, which finds the message by the key in that URL."""
 
     name = "twilio"
+    in_response = True  # send() only collects: the text leaves with the webhook's answer, after our commit
 
     def __init__(self) -> None:
         self.replies: list[tuple[str, str]] = []  # (body, status callback URL)

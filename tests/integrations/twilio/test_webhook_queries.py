@@ -1,0 +1,97 @@
+"""The webhooks Twilio waits on stay cheap: the queries of an inbound text and of a call turn are counted, so a
+change that adds a query to either fails here (the latency targets, bench/webhook_latency.py, have no room
+for a read or a savepoint too many). Counts include the savepoint the test's own transaction turns the
+webhook's transaction into."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from duedesk.engine import actions
+from duedesk.records.models import Call, Message
+from tests.integrations.twilio.conftest import CLINIC_NUMBER, payload
+
+pytestmark = pytest.mark.django_db
+
+# An inbound HELP text from a patient with a live enrollment: the owner by the number it reached; the contact, its
+# invoice, the text and its event; whether a text went to the number before, the line for the gate; the reply
+# and its event; the invoice marked texted; the CRM connections, once for both events.
+TEXT_QUERIES = 13
+# A call turn: the call for the signature check; in one transaction the call under its lock, the turn's key
+# looked up and stored, the script's new state.
+TURN_QUERIES = 7
+
+
+def test_an_inbound_text_takes_a_fixed_number_of_queries(twilio_post, hook_clock, connected_org, make_invoice):
+    invoice = make_invoice()
+    actions.enroll_invoice(invoice, hook_clock())
+    phone = invoice.contact.phone
+    twilio_post.post("/hooks/twilio/sms", payload("sms_inbound", To=CLINIC_NUMBER, From=phone, Body="hello",
+                                                  MessageSid="SM" + "0" * 32))
+    with CaptureQueriesContext(connection) as queries:
+        response = twilio_post.post("/hooks/twilio/sms", payload("sms_inbound", To=CLINIC_NUMBER, From=phone,
+                                                                 Body="HELP", MessageSid="SM" + "1" * 32))
+    assert response.status_code == 200
+    assert "Call us at +12125550100" in response.content.decode()  # the HELP answer, in the TwiML
+    reply = Message.objects.get(direction="out", body__contains="Call us at")
+    assert reply.status == "queued"
+    assert reply.idempotency_key.removeprefix("now:") in response.content.decode()  # its status callback
+    sqls = [q["sql"] for q in queries.captured_queries]
+    assert len(sqls) == TEXT_QUERIES, "\n".join(sqls)
+    assert not any(sql.startswith("UPDATE \"records_message\"") for sql in sqls)  # recorded once, as handed over
+
+
+def test_a_call_turn_takes_a_fixed_number_of_queries(twilio_post, hook_clock, connected_org, make_invoice):
+    invoice = make_invoice()
+    call = Call.objects.create(organization=connected_org, contact=invoice.contact, invoice=invoice,
+                               to=invoice.contact.phone, sender=CLINIC_NUMBER, status="ringing",
+                               provider_id="CA" + "b" * 32, created_at=hook_clock())
+    twilio_post.post(f"/hooks/twilio/voice/answer?call={call.pk}", payload("voice_answer", CallSid=call.provider_id))
+    with CaptureQueriesContext(connection) as queries:
+        response = twilio_post.post(f"/hooks/twilio/voice/turn?call={call.pk}&n=1", payload(
+            "voice_turn_speech", CallSid=call.provider_id, SpeechResult="sorry who is calling"))
+    assert response.status_code == 200 and "<Gather" in response.content.decode()
+    sqls = [q["sql"] for q in queries.captured_queries]
+    assert len(sqls) == TURN_QUERIES, "\n".join(sqls)
+
+
+@pytest.fixture
+def told(monkeypatch):
+    """What the timeline's listeners are told, call by call."""
+    from duedesk.records import timeline
+
+    calls: list[list[str]] = []
+    monkeypatch.setattr(timeline, "_listeners", [lambda events: calls.append([e.kind for e in events])])
+    return calls
+
+
+def test_the_timeline_listeners_hear_a_webhooks_events_once_at_its_end(told, connected_org, make_contact, clock):
+    from django.db import transaction
+
+    from duedesk.records.timeline import log, told_once
+
+    contact = make_contact()
+    with transaction.atomic(), told_once():
+        log(connected_org, "sms.received", clock(), contact=contact)
+        with told_once():  # an inner block tells at the outer one's end
+            log(connected_org, "sms.sent", clock(), contact=contact)
+        assert told == []
+    assert told == [["sms.received", "sms.sent"]]
+    log(connected_org, "sms.sent", clock(), contact=contact)  # outside a block: told at once
+    assert told[-1] == ["sms.sent"]
+
+
+def test_events_of_a_failed_webhook_are_never_told(told, connected_org, make_contact, clock):
+    from django.db import transaction
+
+    from duedesk.records.timeline import log, told_once
+
+    contact = make_contact()
+    with pytest.raises(ValueError), transaction.atomic(), told_once():
+        log(connected_org, "sms.received", clock(), contact=contact)
+        raise ValueError("the text could not be handled")
+    assert told == []
+    log(connected_org, "sms.sent", clock(), contact=contact)
+    assert told == [["sms.sent"]]
