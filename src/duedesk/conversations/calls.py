@@ -16,6 +16,7 @@ from duedesk.core.phones import country_for_phone
 from duedesk.engine import actions
 from duedesk.engine.actions import calls as call_actions
 from duedesk.engine.actions.holds import HOLD_FOR_INTENT, place_legal_hold, set_contact_hours
+from duedesk.engine.actions.sends import text_later
 from duedesk.engine.models import Step
 from duedesk.records.models import Call
 from duedesk.records.timeline import log
@@ -182,15 +183,13 @@ def _apply(call: Call, turn: dialog.Turn, now: datetime) -> None:
                 actions.set_invoice_status(invoice, INVOICE_STATUS_FOR[reason], now, actor="patient",
                                            note=data.get("summary", ""))
         elif effect.kind == "send_pay_link":
-            from duedesk.channels.providers import transports_for_process
-            from duedesk.engine.actions.sends import send_text_now
-
             ctx = render.MessageContext(org_name=contact.organization.name, first_name=contact.first_name,
                                         lang=contact.language or "en", amount=invoice.balance,
                                         currency=invoice.currency, due_date=invoice.due_date,
                                         pay_link=pay_link_for(invoice, now))
             body = render.render_sms(PAY_LINK_TEXT[ctx.lang if ctx.lang in PAY_LINK_TEXT else "en"], ctx)
-            send_text_now(contact, body, now, transports_for_process()(contact.organization), invoice=invoice)
+            # Recorded now, handed to the provider by the worker: the turn never waits on a REST call.
+            text_later(contact, body, now, invoice=invoice)
         elif effect.kind == "opt_out":
             channel = data.get("channel", "call")
             actions.opt_out(contact, ("all",) if channel == "all" else (channel,), now, source="call")

@@ -27,6 +27,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from duedesk.channels.errors import TransportError
+from duedesk.engine.actions.sends import send_waiting_texts
 from duedesk.engine.batch import BatchRunner
 from duedesk.engine.lease import LEASE, PROVIDER_TIMEOUT, Heartbeat, Lease, gone_holders, new_worker_id
 from duedesk.engine.models import Step
@@ -181,7 +182,8 @@ class Worker:
         self._holding = False  # steps may be leased to us (set while a tick runs; cleared once handed back)
 
     def tick(self) -> int:
-        """Recover what dead workers left, then claim and run one batch. Returns how many steps ran."""
+        """Recover what dead workers left, send the texts webhooks left waiting, then claim and run one batch.
+        Returns how many steps ran and texts were taken."""
         self.lease.progress()
         now = self.clock()
         if self._holding:  # a tick that failed left steps leased to us: nothing is held between batches
@@ -196,6 +198,13 @@ class Worker:
             return self._database_failed("recovery")
         except Exception:
             logger.exception("recovery failed; its steps are tried again on the next tick")
+        try:  # texts a webhook left for us (the pay link asked for during a call): a patient is waiting on them
+            texted = send_waiting_texts(now, self.transports_for)
+        except DATABASE_TROUBLE:
+            return self._database_failed("texts waiting")
+        except Exception:
+            logger.exception("texts waiting to be sent failed; they are tried again on the next tick")
+            texted = 0
         try:
             ids = claim(self.worker_id, now, self.runner.claim_size(self.batch), self.lease.length)
         except DATABASE_TROUBLE:
@@ -223,7 +232,7 @@ class Worker:
                 self._database_failed("the jobs between batches")
             except Exception:
                 logger.exception("a job between batches failed")
-        return len(ids)
+        return len(ids) + texted
 
     def _database_failed(self, during: str) -> int:
         """Close the broken connection, wait (longer each time in a row), and let the next tick reconnect.

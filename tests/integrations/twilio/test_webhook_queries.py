@@ -95,3 +95,53 @@ def test_events_of_a_failed_webhook_are_never_told(told, connected_org, make_con
     assert told == []
     log(connected_org, "sms.sent", clock(), contact=contact)
     assert told == [["sms.sent"]]
+
+
+def test_the_pay_link_asked_for_during_a_call_is_sent_by_the_worker_not_the_turn(twilio_post, hook_clock,
+                                                                                  connected_org, make_invoice,
+                                                                                  worker):
+    from duedesk.channels.models import SimulatedSend
+    from duedesk.records.models import Event
+
+    invoice = make_invoice()
+    call = Call.objects.create(organization=connected_org, contact=invoice.contact, invoice=invoice,
+                               to=invoice.contact.phone, sender=CLINIC_NUMBER, status="ringing",
+                               provider_id="CA" + "c" * 32, created_at=hook_clock())
+    twilio_post.post(f"/hooks/twilio/voice/answer?call={call.pk}", payload("voice_answer", CallSid=call.provider_id))
+    said = ["Yes, this is Maria.", "March 3rd 1980", "I'll pay now"]
+    for n, words in enumerate(said, start=1):
+        response = twilio_post.post(f"/hooks/twilio/voice/turn?call={call.pk}&n={n}",
+                                    payload("voice_turn_speech", CallSid=call.provider_id, SpeechResult=words))
+        assert response.status_code == 200
+    # The turn answered without asking the provider: the text is recorded, waiting for the worker.
+    assert not SimulatedSend.objects.filter(to=invoice.contact.phone).exists()
+    waiting = Message.objects.get(contact=invoice.contact, direction="out")
+    assert waiting.status == "waiting" and invoice.pay_link in waiting.body
+    assert not Event.objects.filter(contact=invoice.contact, kind="sms.sent").exists()
+
+    hook_clock.advance(seconds=2)
+    worker.tick()
+    sent = SimulatedSend.objects.get(to=invoice.contact.phone)
+    assert invoice.pay_link in sent.body and sent.idempotency_key == waiting.idempotency_key
+    waiting.refresh_from_db()
+    assert waiting.status not in ("waiting", "sending") and waiting.provider_id
+    event = Event.objects.get(contact=invoice.contact, kind="sms.sent")
+    assert event.at == hook_clock() and invoice.pay_link in event.detail["body"]
+    worker.tick()  # handed over once
+    assert SimulatedSend.objects.filter(to=invoice.contact.phone).count() == 1
+
+
+def test_a_number_found_unreachable_before_the_worker_sends_the_pay_link_stops_it(twilio_post, hook_clock, connected_org, make_invoice,
+                                                               worker):
+    from duedesk.channels.models import SimulatedSend
+    from duedesk.engine.actions.sends import text_later
+    from duedesk.records.models import Event
+
+    invoice = make_invoice()
+    text_later(invoice.contact, "Here is the link to pay: " + invoice.pay_link, hook_clock(), invoice=invoice)
+    # A reply the patient asked for is not stopped by an opt-out, but the gate at sending still reads the line.
+    actions.mark_unreachable(invoice.contact, "sms", "invalid_number", hook_clock(), code="21211")
+    worker.tick()
+    assert not SimulatedSend.objects.filter(to=invoice.contact.phone).exists()
+    assert Message.objects.get(contact=invoice.contact, direction="out").status == "blocked"
+    assert Event.objects.get(contact=invoice.contact, kind="sms.blocked").detail["rule"] == "channel_unreachable"

@@ -27,7 +27,7 @@ class TextResult:
 
     @property
     def sent(self) -> bool:
-        return self.message is not None and self.message.status not in ("failed", "sending")
+        return self.message is not None and self.message.status not in ("failed", "sending", "waiting")
 
     def explain(self) -> str:
         d = self.decision
@@ -68,32 +68,102 @@ def send_text_now(contact: Contact, body: str, now: datetime, transports, *, inv
     """Gate, record, then send. A deferred or blocked text is logged with its rule, never queued.
     Every text names the organization, and the first one in a thread carries the opt-out line in the
     contact's language (render.identified_text, rule text_identification)."""
-    body = render.identified_text(body, contact.organization.name, contact.language,
-                                  opt_out=first_in_thread(contact))
-    decision, basis = _gate(contact, invoice, now, purpose)
+    body, decision, consent = _prepare(contact, body, now, invoice, purpose, actor, handoff)
     if not isinstance(decision, compliance.Allow):
-        kind = "sms.deferred" if isinstance(decision, compliance.Defer) else "sms.blocked"
-        log(contact.organization_id, kind, now, contact=contact, invoice=invoice, handoff=handoff, channel="sms",
-            actor=actor, rule=decision.rule, until=getattr(decision, "until", None), body=body)
         return TextResult(decision)
     key = f"now:{uuid.uuid4().hex}"
     sms = transports.for_channel("sms")
-    outgoing = Outgoing(channel="sms", to=contact.phone, body=body, idempotency_key=key,
-                        status_callback=f"{settings.PUBLIC_URL}/hooks/twilio/sms/status",
-                        organization_id=contact.organization_id)
-    consent = purpose if purpose != "reminder" else (basis or "")
     if getattr(sms, "in_response", False):
         # The reply leaves in the webhook's answer, after this transaction commits (a failure sends nothing):
         # it is recorded once, already handed over, in the caller's transaction (no savepoint, no update).
-        accepted = sms.send(outgoing)
+        accepted = sms.send(_outgoing(contact.organization_id, contact.phone, body, key))
         with transaction.atomic(savepoint=False):
             message = _record(contact, invoice, body, key, now, consent, accepted.status, accepted.provider_id)
             _log_sent(message, contact, invoice, handoff, actor, now)
         return TextResult(decision, message)
     with transaction.atomic():  # recorded before the provider is asked
         message = _record(contact, invoice, body, key, now, consent, "sending")
+    return _hand_over(message, sms, decision, invoice, handoff, actor, now)
+
+
+# A text recorded in a webhook for the worker to hand to the provider (text_later): its key says so, which
+# the key's unique index finds without reading every message, and its status is "waiting" until then.
+LATER = "later:"
+WAITING = "waiting"
+
+
+def text_later(contact: Contact, body: str, now: datetime, *, invoice: Invoice | None = None,
+               actor: str = "duedesk") -> TextResult:
+    """Gate and record a reply now, in the caller's transaction; the worker hands it to the provider on its
+    next tick (send_waiting_texts), asking the gate again first. For a text decided inside a webhook that must
+    answer without waiting on the rate limiter or a REST call: the pay link asked for during a call."""
+    body, decision, consent = _prepare(contact, body, now, invoice, "reply", actor, None)
+    if not isinstance(decision, compliance.Allow):
+        return TextResult(decision)
+    with transaction.atomic(savepoint=False):
+        message = _record(contact, invoice, body, f"{LATER}{uuid.uuid4().hex}", now, consent, WAITING)
+    return TextResult(decision, message)
+
+
+def send_waiting_texts(now: datetime, transports_for, limit: int = 50) -> int:
+    """Hand the texts text_later recorded to the provider, oldest first; returns how many were taken. Workers
+    share them: each takes its own rows (SKIP LOCKED on PostgreSQL) and marks them `sending` before asking
+    the provider, so a text is never handed over twice. A STOP, a payment or a closed window that came in
+    meanwhile stops it (the timeline says which rule)."""
+    from django.db import connection
+
+    with transaction.atomic():
+        waiting = Message.objects.filter(idempotency_key__startswith=LATER, status=WAITING).order_by("pk")
+        if connection.features.has_select_for_update_skip_locked:
+            waiting = waiting.select_for_update(skip_locked=True)
+        ids = list(waiting.values_list("pk", flat=True)[:limit])
+        if ids:
+            Message.objects.filter(pk__in=ids, status=WAITING).update(status="sending")
+    for message in (Message.objects.filter(pk__in=ids).select_related("contact__organization", "invoice")
+                    .order_by("pk")):
+        contact, invoice = message.contact, message.invoice
+        decision, _ = _gate(contact, invoice, now, "reply")
+        if not isinstance(decision, compliance.Allow):
+            with transaction.atomic():
+                message.status = "blocked"
+                message.save(update_fields=["status"])
+                _log_refused(decision, contact, invoice, None, "duedesk", message.body, now)
+            continue
+        _hand_over(message, transports_for(contact.organization).for_channel("sms"), decision, invoice, None,
+                   "duedesk", now)
+    return len(ids)
+
+
+def _prepare(contact: Contact, body: str, now: datetime, invoice: Invoice | None, purpose: str, actor: str,
+             handoff: Handoff | None) -> tuple[str, compliance.Decision, str]:
+    """The text as it will read, the gate's decision (a refusal is logged with its rule) and the consent
+    basis recorded with it."""
+    body = render.identified_text(body, contact.organization.name, contact.language,
+                                  opt_out=first_in_thread(contact))
+    decision, basis = _gate(contact, invoice, now, purpose)
+    if not isinstance(decision, compliance.Allow):
+        _log_refused(decision, contact, invoice, handoff, actor, body, now)
+    return body, decision, purpose if purpose != "reminder" else (basis or "")
+
+
+def _log_refused(decision: compliance.Decision, contact: Contact, invoice: Invoice | None, handoff: Handoff | None,
+                 actor: str, body: str, now: datetime) -> None:
+    kind = "sms.deferred" if isinstance(decision, compliance.Defer) else "sms.blocked"
+    log(contact.organization_id, kind, now, contact=contact, invoice=invoice, handoff=handoff, channel="sms",
+        actor=actor, rule=decision.rule, until=getattr(decision, "until", None), body=body)
+
+
+def _outgoing(organization_id: int, to: str, body: str, key: str) -> Outgoing:
+    return Outgoing(channel="sms", to=to, body=body, idempotency_key=key,
+                    status_callback=f"{settings.PUBLIC_URL}/hooks/twilio/sms/status", organization_id=organization_id)
+
+
+def _hand_over(message: Message, sms, decision: compliance.Decision, invoice: Invoice | None,
+               handoff: Handoff | None, actor: str, now: datetime) -> TextResult:
+    """Ask the provider to send a recorded (`sending`) text, then settle it: sent, or failed with its code."""
+    contact = message.contact
     try:
-        accepted = sms.send(outgoing)
+        accepted = sms.send(_outgoing(contact.organization_id, message.to, message.body, message.idempotency_key))
     except TransportError as error:
         with transaction.atomic():
             message.status = "failed"

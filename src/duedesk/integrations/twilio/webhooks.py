@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 from duedesk.conversations.delivery import record_delivery
 from duedesk.core import language as languages
 from duedesk.integrations.twilio import errors as codes
-from duedesk.integrations.twilio import ratelimit, signing, twiml
+from duedesk.integrations.twilio import signing, twiml
 from duedesk.integrations.twilio import transport as twilio
 from duedesk.records.models import Call, Message, Organization
 
@@ -38,7 +38,6 @@ FINAL_CALL = ("completed", "no-answer", "busy", "failed", "canceled")
 # greeting ends; the others: DetectMessageEnd, at the beep, silence or otherwise).
 MACHINE = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other")
 PERSON = ("human", "unknown")  # "unknown": detection could not tell; the conversation goes on
-REPLY_MAX_WAIT = 1.0  # seconds a text sent from a webhook waits for its rate-limit slot
 
 
 def _xml(body: str, status: int = 200) -> HttpResponse:
@@ -230,9 +229,8 @@ def voice_turn(request, org, call):
     text = (post.get("SpeechResult") or post.get("Digits") or "").strip() or None
     turn_key = f"{post.get('CallSid') or call.provider_id or call.pk}:{n}"
     try:
-        with ratelimit.bounded_wait(REPLY_MAX_WAIT):  # the pay link, texted during the call
-            hear = hotline.heard if hotline.is_incoming(call) else conversation.heard
-            turn = hear(call.pk, text, clock(), turn_key=turn_key)
+        hear = hotline.heard if hotline.is_incoming(call) else conversation.heard
+        turn = hear(call.pk, text, clock(), turn_key=turn_key)  # a pay link asked for is sent by the worker
     except Exception:
         logger.exception("call %s: turn %s failed; hanging up politely", call.pk, n)
         return _xml(twiml.hangup())
