@@ -9,6 +9,11 @@ call turns (/hooks/twilio/voice/turn, a spoken question on a call in progress: u
 signed exactly as Twilio signs. Prints p50/p99 per endpoint. Runs on PostgreSQL only (a scratch
 database beside DUEDESK_TEST_POSTGRES_URL, dropped after); skipped when that is not set.
 
+The machine is shared and its load moves the figures by an order of magnitude, so each run also measures a
+signed webhook that does nothing but find its organization, check the signature and answer empty TwiML
+(bench/webhook_floor), and prints each webhook's p50/p99 as a ratio to that floor, measured in the same run.
+Every run sends new texts (new MessageSids) and new call turns (new turn numbers), never a retry.
+
     python bench/webhook_latency.py [--clients 50] [--requests 20] [--workers 2]
 """
 
@@ -74,7 +79,7 @@ def _seed(clients: int, public_url: str):
 replies: list[int] = []  # <Message> replies per measured text (one each: the HELP answer)
 
 
-def _client(kind, index, phones, calls, requests, base, out, barrier, interval=0.0):
+def _client(kind, index, phones, calls, requests, base, out, barrier, interval=0.0, run=0):
     import random
 
     import httpx
@@ -87,12 +92,13 @@ def _client(kind, index, phones, calls, requests, base, out, barrier, interval=0
         if interval:
             time.sleep(pace.uniform(0, interval))  # callers don't all speak at the same instant
         for n in range(requests + 1):  # the first request of each client warms its connection, unmeasured
-            if kind == "sms":
-                path = "/hooks/twilio/sms"
-                params = {"MessageSid": f"SM{index:08d}{n:024d}", "AccountSid": SID, "From": phones[index],
+            seq = run * (requests + 1) + n  # each run's texts and turns are new ones, not Twilio's retries
+            if kind in ("sms", "floor"):
+                path = "/hooks/twilio/sms" if kind == "sms" else "/hooks/bench/floor"
+                params = {"MessageSid": f"SM{index:08d}{seq:024d}", "AccountSid": SID, "From": phones[index],
                           "To": CLINIC, "Body": "HELP", "NumMedia": "0"}
             else:
-                path = f"/hooks/twilio/voice/turn?call={calls[index]}&n={n + 1}"
+                path = f"/hooks/twilio/voice/turn?call={calls[index]}&n={seq + 1}"
                 # A question in speech: understanding, the script's answer and a new question each turn.
                 params = {"CallSid": f"CA{index:032d}", "AccountSid": SID, "CallStatus": "in-progress",
                           "SpeechResult": "sorry who is calling", "Confidence": "0.91"}
@@ -109,11 +115,11 @@ def _client(kind, index, phones, calls, requests, base, out, barrier, interval=0
                 time.sleep(max(0.0, pace.uniform(0.5 * interval, 1.5 * interval) - took))
 
 
-def _run(kind, clients, requests, base, phones, calls, interval=0.0):
+def _run(kind, clients, requests, base, phones, calls, interval=0.0, run=0, floor=None):
     out: list = []
     barrier = threading.Barrier(clients)
     threads = [threading.Thread(target=_client, args=(kind, i, phones, calls, requests, base, out, barrier,
-                                                      interval))
+                                                      interval, run))
                for i in range(clients)]
     started = time.perf_counter()
     for t in threads:
@@ -126,8 +132,14 @@ def _run(kind, clients, requests, base, phones, calls, interval=0.0):
     p50 = statistics.median(times) * 1000
     p99 = times[min(len(times) - 1, int(len(times) * 0.99))] * 1000
     mode = f"every ~{interval:g} s" if interval else "closed loop"
+    ratio = f", {p50 / floor[0]:.1f}x / {p99 / floor[1]:.1f}x the floor" if floor else ""
     print(f"{kind:>5} ({mode}): {len(out)} requests from {clients} clients in {elapsed:.1f} s ({len(out) / elapsed:.0f}/s), "
-          f"p50 {p50:.0f} ms, p99 {p99:.0f} ms, non-200: {bad}")
+          f"p50 {p50:.0f} ms, p99 {p99:.0f} ms{ratio}, non-200: {bad}", flush=True)
+    return p50, p99
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -171,8 +183,9 @@ def main() -> None:
         fake = FakeTwilio(account_sid=SID, auth_token=TOKEN, callbacks=False).start()
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "duedesk.wsgi:application", "--bind", f"127.0.0.1:{port}",
-             "--workers", str(args.workers), "--threads", "4", "--log-level", "warning"],
-            env={**env, "DUEDESK_TWILIO_BASE_URL": fake.base_url},
+             "--workers", str(args.workers), "--threads", "4", "--log-level", "warning",
+             "--pythonpath", str(ROOT / "bench")],
+            env={**env, "DUEDESK_TWILIO_BASE_URL": fake.base_url, "DJANGO_SETTINGS_MODULE": "webhook_floor.settings"},
             cwd=str(ROOT),
         )
         import httpx
@@ -183,12 +196,13 @@ def main() -> None:
                 break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        print(f"gunicorn: {args.workers} workers x 4 threads, PostgreSQL")
-        _run("sms", args.clients, args.requests, base, phones, calls, args.interval)
-        _run("turn", args.clients, args.requests, base, phones, calls, args.interval)
-        if args.interval:
-            _run("sms", args.clients, args.requests, base, phones, calls)
-            _run("turn", args.clients, args.requests, base, phones, calls)
+        print(f"gunicorn: {args.workers} workers x 4 threads, PostgreSQL; load average {_load()}", flush=True)
+        modes = [args.interval, 0.0] if args.interval else [0.0]
+        for run, interval in enumerate(modes):
+            floor = _run("floor", args.clients, args.requests, base, phones, calls, interval, run)
+            _run("sms", args.clients, args.requests, base, phones, calls, interval, run, floor)
+            _run("turn", args.clients, args.requests, base, phones, calls, interval, run, floor)
+        print(f"load average after: {_load()}")
         print(f"replies given back as TwiML <Message>: {sum(replies)} for {len(replies)} texts; "
               f"texted through Twilio's REST API from a webhook: {len(fake.messages)}")
     finally:
