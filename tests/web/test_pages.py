@@ -298,7 +298,7 @@ def test_settings_for_owner(login, owner, org):
     page = client.get("/settings/").content.decode()
     assert "Simulated" in page
     data = {"name": "Maple Clinic East", "timezone": "America/Chicago", "window_start": "09:00",
-            "window_end": "18:00", "window_days": "mon-fri", "callback_number": "212 555 0100",
+            "window_end": "18:00", "window_days": ["mon", "tue", "wed", "thu", "fri"], "callback_number": "212 555 0100",
             "voicemail_name": "Dana", "billing_email": "billing@example.com"}
     assert client.post("/settings/", data).status_code == 302
     org.refresh_from_db()
@@ -308,7 +308,7 @@ def test_settings_for_owner(login, owner, org):
 def test_settings_keep_the_offices_holidays_and_closed_days(login, owner, org):
     client = login(owner)
     data = {"name": "Maple Clinic", "timezone": "America/New_York", "window_start": "09:00", "window_end": "18:00",
-            "window_days": "mon-fri", "voicemail_name": "Dana", "holiday_calendar": "US",
+            "window_days": ["mon", "tue", "wed", "thu", "fri"], "voicemail_name": "Dana", "holiday_calendar": "US",
             "closed_dates": "2026-12-24, 2026-12-31",
             "open_dates": "2026-11-11"}
     assert client.post("/settings/", {**data, "closed_dates": "Dec 24"}).status_code == 400
@@ -348,3 +348,19 @@ def test_change_role(login, owner, staff, org):
     login(owner).post(f"/settings/members/{membership.pk}/role/", {"role": "viewer"})
     membership.refresh_from_db()
     assert membership.role == "viewer"
+
+
+def test_settings_offer_common_zones_first_without_aliases_and_send_days_as_boxes(login, owner, org):
+    client = login(owner)
+    page = client.get("/settings/").content.decode()
+    assert page.index("Eastern time (New York)") < page.index("Africa/Abidjan".replace("_", " "))
+    assert "US/Eastern" not in page and "EST5EDT" not in page
+    assert 'type="checkbox" name="window_days" value="sat"' in page.replace(" checked", "").replace("\n", "")
+    data = {"name": "Maple Clinic", "timezone": "America/Chicago", "window_start": "09:00", "window_end": "18:00",
+            "window_days": ["tue", "mon", "sat"], "voicemail_name": "Dana"}
+    assert client.post("/settings/", data).status_code == 302
+    org.refresh_from_db()
+    assert org.window_days == "mon,tue,sat" and org.timezone == "America/Chicago"
+    refused = client.post("/settings/", {**data, "window_days": []})
+    assert refused.status_code == 400 and "Pick at least one send day." in refused.content.decode()
+    assert client.post("/settings/", {**data, "timezone": "US/Eastern"}).status_code == 400

@@ -11,7 +11,7 @@ from duedesk.records.models import Organization
 pytestmark = pytest.mark.django_db
 
 SETTINGS = {"name": "Maple Clinic", "timezone": "America/New_York", "window_start": "09:00", "window_end": "19:00",
-            "window_days": "mon-sat", "callback_number": "212 555 0100", "voicemail_name": "Dana",
+            "window_days": ["mon", "tue", "wed", "thu", "fri", "sat"], "callback_number": "212 555 0100", "voicemail_name": "Dana",
             "voicemail_business_name": "", "billing_email": "billing@example.com"}
 
 

@@ -72,7 +72,7 @@ class SendWindow:
         window = cls(
             start=default.start if start is None else _parse_clock(start, "start"),
             end=default.end if end is None else _parse_clock(end, "end"),
-            days=default.days if days is None else _parse_days(days),
+            days=default.days if days is None else parse_days(days),
         )
         if not window.days:
             raise ValueError("days: at least one weekday is needed")
@@ -88,7 +88,8 @@ def _parse_clock(text: str, field: str) -> time:
     return time(int(m.group(1)), int(m.group(2)))
 
 
-def _parse_days(days: str | Iterable[int]) -> frozenset[int]:
+def parse_days(days: str | Iterable[int]) -> frozenset[int]:
+    """Weekday numbers (0 is Monday) from text such as "mon-sat" or "mon,wed,fri", or from numbers."""
     if not isinstance(days, str):
         try:
             out = frozenset(int(d) for d in days)

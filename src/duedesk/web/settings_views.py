@@ -6,6 +6,7 @@ import re
 from datetime import date
 from zoneinfo import available_timezones
 
+from babel.core import get_global
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from duedesk.core import content
 from duedesk.core.phones import normalize_phone
-from duedesk.core.timing import SendWindow, parse_dates
+from duedesk.core.timing import SendWindow, parse_dates, parse_days
 from duedesk.engine.actions.channels import resume_channel as _resume
 from duedesk.records.models import Membership, Organization
 from duedesk.web import access, accounts
@@ -24,8 +25,34 @@ from duedesk.web.access import member, scoped
 owner_only = member(roles=("owner",))
 
 
+# The zones a US clinic picks from, first; then every other zone once (aliases such as US/Eastern or EST5EDT
+# are left out, as CLDR lists them).
+COMMON_ZONES = [
+    ("America/New_York", "Eastern time (New York)"), ("America/Chicago", "Central time (Chicago)"),
+    ("America/Denver", "Mountain time (Denver)"), ("America/Phoenix", "Arizona, no daylight saving (Phoenix)"),
+    ("America/Los_Angeles", "Pacific time (Los Angeles)"), ("America/Anchorage", "Alaska (Anchorage)"),
+    ("Pacific/Honolulu", "Hawaii (Honolulu)"), ("America/Puerto_Rico", "Puerto Rico"),
+]
+WEEKDAYS = [("mon", "Monday"), ("tue", "Tuesday"), ("wed", "Wednesday"), ("thu", "Thursday"), ("fri", "Friday"),
+            ("sat", "Saturday"), ("sun", "Sunday")]
+
+
+def zone_choices(current: str = "") -> list:
+    aliases = get_global("zone_aliases")
+    common = {zone for zone, _ in COMMON_ZONES}
+    others = sorted(z for z in available_timezones() if "/" in z and z not in aliases and z not in common
+                    and not z.startswith(("Etc/", "SystemV/", "US/")))
+    choices = [("Common in the US", COMMON_ZONES),
+               ("Every zone", [(z, z.replace("_", " ")) for z in others] + [("UTC", "UTC")])]
+    if current and current not in common and current not in others and current != "UTC":
+        choices.insert(0, (current, current.replace("_", " ")))  # a zone saved before, kept as it is
+    return choices
+
+
 class OrganizationForm(forms.ModelForm):
-    timezone = forms.ChoiceField(label="Time zone", choices=[(z, z) for z in sorted(available_timezones())])
+    timezone = forms.ChoiceField(label="Time zone", choices=zone_choices)
+    window_days = forms.MultipleChoiceField(label="Send days", choices=WEEKDAYS, widget=forms.CheckboxSelectMultiple,
+                                            error_messages={"required": "Pick at least one send day."})
     holiday_calendar = forms.ChoiceField(label="Public holidays (no reminders)", required=False,
                                          choices=[("US", "US federal holidays"), ("", "None")])
     closed_dates = forms.CharField(label="Other closed days", required=False,
@@ -45,7 +72,7 @@ class OrganizationForm(forms.ModelForm):
         widgets = {"window_start": forms.TimeInput(attrs={"type": "time"}),
                    "window_end": forms.TimeInput(attrs={"type": "time"})}
         labels = {"window_start": "Send window opens", "window_end": "Send window closes",
-                  "window_days": "Send days", "callback_number": "Callback number",
+                  "callback_number": "Callback number",
                   "voicemail_name": "Name said in voicemails",
                   "voicemail_business_name": "Business name said in voicemails"}
 
@@ -53,6 +80,16 @@ class OrganizationForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         for name in ("closed_dates", "open_dates"):
             self.initial[name] = ", ".join(getattr(self.instance, name) or ())
+        self.fields["timezone"].choices = zone_choices(self.instance.timezone)
+        try:
+            saved = parse_days(self.instance.window_days or "mon-sat")
+        except ValueError:
+            saved = frozenset(range(6))
+        self.initial["window_days"] = [WEEKDAYS[d][0] for d in sorted(saved)]
+
+    def clean_window_days(self):
+        # Kept as the text the workflow files and the API use: "mon,tue,wed".
+        return ",".join(key for key, _ in WEEKDAYS if key in self.cleaned_data["window_days"])
 
     def _dates(self, name: str) -> list[str]:
         parts = [p for p in re.split(r"[,\s]+", self.cleaned_data.get(name) or "") if p]
