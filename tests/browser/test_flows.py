@@ -73,7 +73,7 @@ def test_mark_paid_cancels_pending_steps(logged_in, live_server, clinic, shot):
     box = page.locator(f"#invoice-{invoice.pk}")
     assert box.locator(".status-step-pending").count() >= 1
     box.get_by_label("Paid on").fill("2026-12-06")
-    box.get_by_role("button", name="Mark paid").click()
+    box.get_by_role("button", name="Record payment").click()
     page.wait_for_selector("text=Payment recorded")
     box = page.locator(f"#invoice-{invoice.pk}")
     assert box.locator(".status-step-pending").count() == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
@@ -205,6 +206,24 @@ def test_mark_paid_cancels_pending_steps(login, staff, case):
     page = client.get(f"/contacts/{case['contact'].pk}/").content.decode()
     assert "status-step-cancelled" in page
     assert Event.objects.get(kind="payment.recorded").actor == f"staff:{staff.username}"
+
+
+def test_record_a_payment_taken_at_the_desk_with_how_and_the_receipt(login, staff, case, clock):
+    invoice = case["invoice"]
+    client = login(staff)
+    page = client.get(f"/contacts/{case['contact'].pk}/").content.decode()
+    today = clock().astimezone(ZoneInfo("America/New_York")).date().isoformat()
+    assert f'name="pay{invoice.pk}-paid_on" value="{today}"' in page  # "Paid on" is the office's today
+    assert "Record payment" in page
+    client.post(f"/invoices/{invoice.pk}/paid/", {f"pay{invoice.pk}-amount": "120.00",
+                                                  f"pay{invoice.pk}-paid_on": today,
+                                                  f"pay{invoice.pk}-method": "check",
+                                                  f"pay{invoice.pk}-reference": "Check 1042"})
+    event = Event.objects.get(kind="payment.recorded")
+    assert event.detail["method"] == "check" and event.detail["reference"] == "Check 1042"
+    assert event.detail["paid_on"] == today and event.detail["amount"] == "120.00"
+    invoice.refresh_from_db()
+    assert invoice.balance == Decimal("180.00") and invoice.status == "open"
 
 
 def test_partial_payment_settles_covered_instalments(login, staff, case, clock):

@@ -140,11 +140,20 @@ def set_payment_plan(invoice: Invoice, instalments: list[tuple[date, Decimal]], 
     return rows
 
 
+PAYMENT_METHODS = {"card": "Card", "cash": "Cash", "check": "Check", "bank_transfer": "Bank transfer",
+                   "other": "Other"}
+
+
 def record_staff_payment(invoice: Invoice, amount: Decimal, now: datetime, *, actor: str,
-                         paid_on: date | None = None) -> Invoice:
+                         paid_on: date | None = None, method: str = "", reference: str = "") -> Invoice:
+    """A payment staff took (at the desk, by phone, a check in the mail): how it was paid and its receipt or
+    check number stay on the timeline."""
     source = f"staff, paid on {paid_on.isoformat()}" if paid_on else "staff"
+    detail = {k: v for k, v in (("paid_on", paid_on.isoformat() if paid_on else ""), ("method", method),
+                                ("reference", reference)) if v}
     with transaction.atomic():
-        invoice = actions.record_payment(invoice, amount, now, actor=actor, source=source, refuse_if_closed=True)
+        invoice = actions.record_payment(invoice, amount, now, actor=actor, source=source, refuse_if_closed=True,
+                                         detail=detail)
     return invoice
 
 

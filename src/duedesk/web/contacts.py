@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import messages
@@ -173,17 +174,22 @@ def _today(contact: Contact, now) -> date:
 class PaymentForm(forms.Form):
     amount = forms.DecimalField(label="Amount paid", min_value=0.01, max_digits=12, decimal_places=2)
     paid_on = in_the_years(forms.DateField(label="Paid on", widget=forms.DateInput(attrs={"type": "date"})))
+    method = forms.ChoiceField(label="How", choices=list(actions.PAYMENT_METHODS.items()), initial="card",
+                               required=False)
+    reference = forms.CharField(label="Receipt or check number", required=False, max_length=100,
+                                validators=[checks.validator(checks.check_text)])
 
 
 def _invoices(contact, bound: InvoiceForm | None = None, bound_pk: int | None = None):
     invoices = list(contact.invoices.order_by("-due_date", "-pk"))
+    today = access.now().astimezone(ZoneInfo(contact.organization.timezone)).date()  # "Paid on": the office's today
     steps = Step.objects.filter(enrollment__invoice__in=invoices).select_related("enrollment").order_by("run_at")
     by_invoice: dict[int, list] = {}
     for s in steps:
         by_invoice.setdefault(s.enrollment.invoice_id, []).append(s)
     for inv in invoices:
         inv.steps = by_invoice.get(inv.pk, [])[-8:]
-        inv.payment_form = PaymentForm(prefix=f"pay{inv.pk}", initial={"amount": inv.balance})
+        inv.payment_form = PaymentForm(prefix=f"pay{inv.pk}", initial={"amount": inv.balance, "paid_on": today})
         inv.editable = inv.status in EDITABLE
         inv.edit_form = bound if bound is not None and bound_pk == inv.pk else InvoiceForm(
             prefix=f"inv{inv.pk}", initial={"due_date": inv.due_date, "amount_due": inv.amount_due})
@@ -303,7 +309,9 @@ def invoice_paid(request, pk):
     paid_on: date = form.cleaned_data["paid_on"]
     try:
         invoice = actions.record_staff_payment(invoice, form.cleaned_data["amount"], access.now(),
-                                               actor=actor(request), paid_on=paid_on)
+                                               actor=actor(request), paid_on=paid_on,
+                                               method=form.cleaned_data["method"],
+                                               reference=form.cleaned_data["reference"])
     except engine.InvoiceClosed as error:
         messages.error(request, f"Payment not recorded: {error}.")
         return redirect("contact_detail", pk=invoice.contact_id)

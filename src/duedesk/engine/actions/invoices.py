@@ -46,7 +46,7 @@ def create_invoice(org: Organization, contact: Contact, now: datetime, *, extern
 
 
 def record_payment(invoice: Invoice, amount: Decimal, now: datetime, *, actor: str = "duedesk",
-                   source: str = "", refuse_if_closed: bool = False) -> Invoice:
+                   source: str = "", refuse_if_closed: bool = False, detail: dict | None = None) -> Invoice:
     """A payment landed. Paid in full stops everything for the invoice, in this same transaction.
 
     Paid beyond the balance, the rest is kept as the invoice's credit (on its timeline too) and an "overpaid"
@@ -73,7 +73,7 @@ def record_payment(invoice: Invoice, amount: Decimal, now: datetime, *, actor: s
         invoice.save(update_fields=fields)
         log(invoice.organization_id, "payment.recorded", now, contact=invoice.contact, invoice=invoice,
             actor=actor, amount=str(amount), balance=str(invoice.balance), source=source,
-            **({"credit": str(credit)} if credit else {}))
+            **({"credit": str(credit)} if credit else {}), **(detail or {}))
         settle_instalments(invoice, now)
         if invoice.status == "paid":
             settle_promises(invoice, now, paid=True)
