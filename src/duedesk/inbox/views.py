@@ -104,7 +104,7 @@ def inbox_list(request):
     reasons = [r for r in REASON_LABELS if r in FILTER_REASONS or counts[r] or r == current]
     filters = [("all", STATUS_VIEWS[status] if status != "open" else "All open"), ("mine", "Mine"),
                ("unassigned", "Unassigned")] + [(r, REASON_LABELS[r]) for r in reasons]
-    keep = {"status": status, "q": q}
+    keep = {"status": "" if status == "open" else status, "q": q}  # the default view keeps short links
     return render(request, "inbox/list.html", {
         "section": "inbox", "handoffs": page.object_list, "page": page, "current": current, "status": status,
         "q": q, "statuses": list(STATUS_VIEWS.items()), "outcomes": BULK_OUTCOMES,
