@@ -222,3 +222,35 @@ def test_workflow_check_refuses_retries_the_call_rules_would_never_honour(org, t
                                                                         "call_frequency"]
     with pytest.raises(WorkflowError, match="late_call"):  # and the workflow editor cannot save it
         definitions.save_version(org, org.workflow_slug, source)
+
+
+def _calls_every_4_hours(n: int) -> str:
+    steps = []
+    for i in range(1, n + 1):
+        steps.append(f"  - id: call_{i}\n    call: late_call\n" + ("    at: due_date + 1d\n" if i == 1 else ""))
+        if i < n:
+            steps.append(f"  - id: rest_{i}\n    wait: 4h\n")
+    return "name: Calls every 4 hours\nsteps:\n" + "".join(steps)
+
+
+def test_an_eighth_call_about_one_invoice_within_7_days_waits_for_the_first_to_leave_the_week(org, clock, worker):
+    """A workflow of eight call blocks 4 hours apart (each call unanswered, the worker ticking hourly): two a day
+    fit the window, and the eighth, on the fourth day, waits until the first is 7 days old (rule
+    call_frequency)."""
+    definitions.save_version(org, org.workflow_slug, _calls_every_4_hours(8))
+    clock.set(utc(2026, 12, 7, 12, 0))
+    load(org, clock, ("INV-1", "Ana", "+12125550142", "10001", "80.00", "2026-12-07"))
+    clock.set(utc(2026, 12, 8, 14, 0))  # Tuesday 09:00 in New York
+    while clock() < utc(2026, 12, 12, 2, 0):  # an hourly tick until Friday night
+        worker.tick()
+        _end_ringing(clock)
+        clock.advance(hours=1)
+    placed = list(Call.objects.order_by("created_at").values_list("created_at", flat=True))
+    assert len(placed) == 7 and placed[0] == utc(2026, 12, 8, 14, 0)
+    week_later = (placed[0] + timedelta(days=7)).isoformat()
+    assert ("call_frequency", week_later) in deferrals()
+    eighth = Step.objects.get(step_id="call_8")
+    assert eighth.status == "pending" and eighth.run_at == placed[0] + timedelta(days=7)
+    clock.set(placed[0] + timedelta(days=7))
+    worker.tick()
+    assert Call.objects.count() == 8
