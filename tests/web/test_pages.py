@@ -383,3 +383,15 @@ def test_settings_offer_common_zones_first_without_aliases_and_send_days_as_boxe
     refused = client.post("/settings/", {**data, "window_days": []})
     assert refused.status_code == 400 and "Pick at least one send day." in refused.content.decode()
     assert client.post("/settings/", {**data, "timezone": "US/Eastern"}).status_code == 400
+
+
+def test_amounts_are_written_one_way_on_the_staff_pages(login, staff, case, make_invoice, make_contact, clock):
+    from duedesk.engine import actions
+
+    big = make_invoice(contact=case["contact"], amount="1250.00", due=date(2026, 12, 20))
+    handoff = actions.open_handoff(case["contact"], "dispute", clock(), invoice=big, summary="Says it is wrong")
+    client = login(staff)
+    for url in (f"/contacts/{case['contact'].pk}/", f"/inbox/{handoff.pk}/", "/inbox/"):
+        page = client.get(url).content.decode()
+        assert "$1,250.00" in page and "$1250.00" not in page, url
+    assert "$1,550.00" in client.get("/contacts/").content.decode()  # what Ana owes in all

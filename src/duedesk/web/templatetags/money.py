@@ -1,0 +1,21 @@
+"""`{{ amount|money:currency }}`: every amount on the staff pages written one way, "$1,250.00", by babel with the
+invoice's currency (the same formatting the patient's texts use), never a hard-coded "$"."""
+
+from decimal import Decimal, InvalidOperation
+
+from django import template
+
+from duedesk.core.render import money as formatted
+
+register = template.Library()
+
+
+@register.filter
+def money(amount, currency: str = "USD") -> str:
+    if amount is None or amount == "":
+        return ""
+    try:
+        value = Decimal(str(amount))
+    except InvalidOperation:
+        return str(amount)
+    return formatted(value, currency or "USD", "en")
