@@ -13,31 +13,6 @@ from duedesk.records.models import Event, Handoff
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def pinned_now(clock, monkeypatch):
-    monkeypatch.setattr("duedesk.web.access.now", clock)
-
-
-@pytest.fixture
-def client_for(client):
-    def as_(user):
-        client.force_login(user)
-        return client
-
-    return as_
-
-
-@pytest.fixture
-def staff(org):
-    from django.contrib.auth import get_user_model
-
-    from duedesk.records.models import Membership
-
-    user = get_user_model().objects.create_user("lee", "lee@clinic.example", "a-long-password-1")
-    Membership.objects.create(user=user, organization=org, role="staff")
-    return user
-
-
 def _open(make_contact, make_invoice, clock, reason, first, last, hours=0, invoice=True):
     contact = make_contact(first_name=first, last_name=last)
     inv = make_invoice(contact=contact, amount="120.00", due=date(2026, 12, 1)) if invoice else None
@@ -46,12 +21,12 @@ def _open(make_contact, make_invoice, clock, reason, first, last, hours=0, invoi
 
 
 def test_no_response_is_a_filter_with_its_count_and_resolved_ones_have_their_own_view(
-        client_for, staff, make_contact, make_invoice, clock):
+        login, staff, make_contact, make_invoice, clock):
     quiet = _open(make_contact, make_invoice, clock, "no_response", "Omar", "Haddad")
     _open(make_contact, make_invoice, clock, "no_response", "Ellen", "Park", hours=1)
     done = _open(make_contact, make_invoice, clock, "dispute", "Sam", "Okafor", hours=2)
-    actions.close_handoff(done, "disputed", clock(), actor="staff:lee")
-    client = client_for(staff)
+    actions.close_handoff(done, "disputed", clock(), actor="staff:x")
+    client = login(staff)
 
     counts = {key: n for key, _, n, _ in client.get("/inbox/").context["filters"]}
     assert counts["no_response"] == 2 and counts["all"] == 2
@@ -64,11 +39,11 @@ def test_no_response_is_a_filter_with_its_count_and_resolved_ones_have_their_own
     assert quiet.pk in [h.pk for h in everything.context["handoffs"]]
 
 
-def test_search_by_name_phone_or_invoice_and_pages_of_fifty(client_for, staff, make_contact, make_invoice, clock):
+def test_search_by_name_phone_or_invoice_and_pages_of_fifty(login, staff, make_contact, make_invoice, clock):
     ana = _open(make_contact, make_invoice, clock, "hardship", "Ana", "Reyes")
     for n in range(55):
         _open(make_contact, make_invoice, clock, "no_response", "Pat", f"Number{n}", hours=1, invoice=False)
-    client = client_for(staff)
+    client = login(staff)
     assert [h.pk for h in client.get("/inbox/?q=ana reyes").context["handoffs"]] == [ana.pk]
     assert [h.pk for h in client.get(f"/inbox/?q={ana.invoice.external_ref}").context["handoffs"]] == [ana.pk]
     assert [h.pk for h in client.get(f"/inbox/?q={ana.contact.phone}").context["handoffs"]] == [ana.pk]
@@ -79,11 +54,11 @@ def test_search_by_name_phone_or_invoice_and_pages_of_fifty(client_for, staff, m
     assert client.get("/inbox/?q=%00").status_code == 400
 
 
-def test_bulk_assign_then_resolve_names_the_one_that_cannot_be(client_for, staff, make_contact, make_invoice, clock):
+def test_bulk_assign_then_resolve_names_the_one_that_cannot_be(login, staff, make_contact, make_invoice, clock):
     a = _open(make_contact, make_invoice, clock, "no_response", "Omar", "Haddad")
     b = _open(make_contact, make_invoice, clock, "no_response", "Ellen", "Park")
     lonely = _open(make_contact, make_invoice, clock, "request_human", "Will", "Turner", invoice=False)
-    client = client_for(staff)
+    client = login(staff)
     ids = [str(a.pk), str(b.pk), str(lonely.pk)]
 
     client.post("/inbox/bulk/", {"ids": ids, "action": "assign_me", "query": "filter=no_response"})
@@ -99,10 +74,10 @@ def test_bulk_assign_then_resolve_names_the_one_that_cannot_be(client_for, staff
     assert client.post("/inbox/bulk/", {"ids": ids, "action": "resolve:nonsense"}).status_code == 400
 
 
-def test_reopen_a_resolved_handoff_and_call_the_patient_from_it(client_for, staff, make_contact, make_invoice, clock):
+def test_reopen_a_resolved_handoff_and_call_the_patient_from_it(login, staff, make_contact, make_invoice, clock):
     h = _open(make_contact, make_invoice, clock, "dispute", "Grace", "Kim")
-    actions.close_handoff(h, "disputed", clock(), actor="staff:lee")
-    client = client_for(staff)
+    actions.close_handoff(h, "disputed", clock(), actor="staff:x")
+    client = login(staff)
     page = client.get(f"/inbox/{h.pk}/").content.decode()
     assert "Resolved: Mark disputed" in page
     assert f'href="tel:{h.contact.phone}"' in page
@@ -110,5 +85,5 @@ def test_reopen_a_resolved_handoff_and_call_the_patient_from_it(client_for, staf
     client.post(f"/inbox/{h.pk}/reopen/")
     h.refresh_from_db()
     assert h.status == "open" and h.resolution == "" and h.resolved_at is None
-    assert Event.objects.filter(kind="handoff.reopened", handoff=h, actor="staff:lee").count() == 1
+    assert Event.objects.filter(kind="handoff.reopened", handoff=h, actor=f"staff:{staff.username}").count() == 1
     assert "Handoff reopened" in client.get(f"/inbox/{h.pk}/").content.decode()
