@@ -87,3 +87,12 @@ def test_reopen_a_resolved_handoff_and_call_the_patient_from_it(login, staff, ma
     assert h.status == "open" and h.resolution == "" and h.resolved_at is None
     assert Event.objects.filter(kind="handoff.reopened", handoff=h, actor=f"staff:{staff.username}").count() == 1
     assert "Handoff reopened" in client.get(f"/inbox/{h.pk}/").content.decode()
+
+
+def test_after_a_bulk_action_the_inbox_returns_to_its_own_view_only(login, staff, make_contact, make_invoice, clock):
+    a = _open(make_contact, make_invoice, clock, "no_response", "Omar", "Haddad")
+    client = login(staff)
+    back = client.post("/inbox/bulk/", {"ids": [str(a.pk)], "action": "assign_me",
+                                        "query": "filter=no_response&next=https://evil.example&q=omar\r\nX: y"})
+    assert back.status_code == 302
+    assert back["Location"] == "/inbox/?filter=no_response&q=omar%0D%0AX%3A+y"

@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import HttpResponseBadRequest
+from django.http import HttpResponseBadRequest, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -156,8 +156,10 @@ def bulk(request):
 
 
 def _back(request) -> str:
-    query = request.POST.get("query", "")
-    return "/inbox/" + ("?" + query if query and query.isascii() and "\n" not in query else "")
+    """Back to the view the person was on: only the inbox's own controls are carried over."""
+    asked = QueryDict(request.POST.get("query", ""))
+    query = urlencode({k: asked[k] for k in ("status", "filter", "q") if asked.get(k)})
+    return "/inbox/" + ("?" + query if query else "")
 
 
 _LINES = checks.validator(checks.check_text, multiline=True)  # line breaks yes, other control characters no
