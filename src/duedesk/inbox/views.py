@@ -18,11 +18,11 @@ from django.views.decorators.http import require_POST
 
 from duedesk.channels.providers import transports_for_process
 from duedesk.core import vocabulary
-from duedesk.core.phones import normalize_phone
 from duedesk.engine.actions import pending_steps
 from duedesk.inbox import actions
 from duedesk.intake import checks
 from duedesk.records.models import Event, Handoff, Membership
+from duedesk.records.search import person_matches
 from duedesk.web import access, timeline
 from duedesk.web.access import member, scoped
 
@@ -58,16 +58,7 @@ def _searched(request, status: str, q: str):
     if status != "all":
         qs = qs.filter(status=status)
     if q:
-        match = (Q(contact__first_name__icontains=q) | Q(contact__last_name__icontains=q)
-                 | Q(contact__phone__icontains=q) | Q(invoice__external_ref__iexact=q))
-        parts = q.split()
-        if len(parts) == 2:
-            match |= Q(contact__first_name__icontains=parts[0], contact__last_name__icontains=parts[1])
-        try:
-            match |= Q(contact__phone=normalize_phone(q))
-        except ValueError:
-            pass
-        qs = qs.filter(match)
+        qs = qs.filter(person_matches(q, contact="contact__", invoice_ref="invoice__external_ref"))
     return qs
 
 

@@ -24,6 +24,7 @@ from duedesk.inbox.views import transports_for
 from duedesk.intake import checks
 from duedesk.records import lines
 from duedesk.records.models import Contact, Invoice, LineChange
+from duedesk.records.search import person_matches
 from duedesk.web import access, timeline
 from duedesk.web.access import actor, member, scoped
 
@@ -49,16 +50,7 @@ def search(org, q: str):
     checks.check_text(q, 200)
     qs = Contact.objects.filter(organization=org)
     if q:
-        match = (Q(first_name__icontains=q) | Q(last_name__icontains=q) | Q(phone__icontains=q)
-                 | Q(email__icontains=q) | Q(invoices__external_ref__iexact=q))
-        parts = q.split()
-        if len(parts) == 2:
-            match |= Q(first_name__icontains=parts[0], last_name__icontains=parts[1])
-        try:
-            match |= Q(phone=normalize_phone(q))
-        except ValueError:
-            pass
-        qs = qs.filter(match).distinct()
+        qs = qs.filter(person_matches(q, invoice_ref="invoices__external_ref") | Q(email__icontains=q)).distinct()
     return qs.annotate(owed=Sum("invoices__balance", filter=Q(invoices__status__in=("open", "in_plan", "hardship",
                                                                                       "disputed"))))
 

@@ -133,14 +133,10 @@ def payments_csv(request):
               .select_related("contact", "invoice").order_by("at", "pk"))
     rows = ([at(e.at), vocabulary.label(vocabulary.EVENT_KINDS, e.kind), e.detail.get("amount", ""),
              e.invoice.currency if e.invoice else "", e.detail.get("balance", ""), e.detail.get("credit", ""),
-             _name(e.contact), e.invoice.external_ref if e.invoice else "", _actor(e.actor),
+             _name(e.contact), e.invoice.external_ref if e.invoice else "", e.actor.removeprefix("staff:"),
              e.detail.get("source", "")]
             for e in events.iterator(chunk_size=CHUNK))
     return stream_csv("payments.csv", header, rows)
-
-
-def _actor(actor: str) -> str:
-    return actor.removeprefix("staff:") if actor.startswith("staff:") else actor
 
 
 @member(roles=("owner",))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import cache
 from zoneinfo import available_timezones
 
 from babel.core import get_global
@@ -37,14 +38,20 @@ WEEKDAYS = [("mon", "Monday"), ("tue", "Tuesday"), ("wed", "Wednesday"), ("thu",
             ("sat", "Saturday"), ("sun", "Sunday")]
 
 
-def zone_choices(current: str = "") -> list:
+@cache
+def _other_zones() -> tuple[str, ...]:
+    """Every zone but the common ones and the aliases: read from the zone database once per process."""
     aliases = get_global("zone_aliases")
     common = {zone for zone, _ in COMMON_ZONES}
-    others = sorted(z for z in available_timezones() if "/" in z and z not in aliases and z not in common
-                    and not z.startswith(("Etc/", "SystemV/", "US/")))
+    return tuple(sorted(z for z in available_timezones() if "/" in z and z not in aliases and z not in common
+                        and not z.startswith(("Etc/", "SystemV/", "US/"))))
+
+
+def zone_choices(current: str = "") -> list:
+    others = _other_zones()
     choices = [("Common in the US", COMMON_ZONES),
                ("Every zone", [(z, z.replace("_", " ")) for z in others] + [("UTC", "UTC")])]
-    if current and current not in common and current not in others and current != "UTC":
+    if current and current not in dict(COMMON_ZONES) and current not in others and current != "UTC":
         choices.insert(0, (current, current.replace("_", " ")))  # a zone saved before, kept as it is
     return choices
 
