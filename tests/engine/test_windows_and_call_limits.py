@@ -79,6 +79,8 @@ def test_a_new_york_address_with_a_san_francisco_number_is_not_texted_before_8_p
     ("33101", "+13055550142", utc(2026, 12, 8, 2, 30), "state_hours_FL", utc(2026, 12, 8, 13, 0)),
     # Oklahoma: nothing after 8 p.m. (20:30 in Oklahoma City), though the clinic's window runs to 21:00.
     ("73102", "+14055550142", utc(2026, 12, 8, 2, 30), "state_hours_OK", utc(2026, 12, 8, 14, 0)),
+    # Maryland: nothing after 8 p.m. either (20:30 in Baltimore).
+    ("21201", "+14105550142", utc(2026, 12, 8, 1, 30), "state_hours_MD", utc(2026, 12, 8, 13, 0)),
 ])
 def test_state_hours_defer_a_text_the_worker_reached_late(org, clock, worker, zip_code, phone, late, rule, opens):
     wide_window(org)
@@ -93,7 +95,13 @@ def test_state_hours_defer_a_text_the_worker_reached_late(org, clock, worker, zi
     assert texts_to(phone) == [opens]
 
 
-def test_florida_allows_3_calls_about_one_invoice_in_24_hours(org, clock, worker):
+@pytest.mark.parametrize("zip_code, phone, state", [
+    ("33101", "+13055550142", "FL"),  # Miami
+    ("21201", "+14105550142", "MD"),  # Baltimore
+    ("73102", "+14055550142", "OK"),  # Oklahoma City (an hour behind: the calls fall at 14:00-18:02 there)
+])
+def test_florida_maryland_and_oklahoma_allow_3_calls_about_one_invoice_in_24_hours(org, clock, worker, zip_code,
+                                                                                    phone, state):
     """Three unanswered calls on Tuesday afternoon; the next call about the same invoice waits until 24 hours
     after the first, though Wednesday morning is a new day for the 3-a-day limit."""
     wide_window(org)
@@ -101,7 +109,7 @@ def test_florida_allows_3_calls_about_one_invoice_in_24_hours(org, clock, worker
         "    at: due_date + 1d\n",
         "    at: due_date + 1d\n    retry: {attempts: 3, every: 2h}\n  - id: second_call\n    call: late_call\n"))
     clock.set(utc(2026, 12, 7, 12, 0))
-    load(org, clock, ("INV-1", "Ana", "+13055550142", "33101", "120.00", "2026-12-07"))
+    load(org, clock, ("INV-1", "Ana", phone, zip_code, "120.00", "2026-12-07"))
     clock.set(utc(2026, 12, 8, 20, 0))  # Tuesday 15:00 in Miami (the worker was down in the morning)
     for _ in range(3):
         worker.tick()
@@ -112,10 +120,10 @@ def test_florida_allows_3_calls_about_one_invoice_in_24_hours(org, clock, worker
     placed = list(Call.objects.order_by("created_at").values_list("created_at", flat=True))
     assert placed == [utc(2026, 12, 8, 20, 0), utc(2026, 12, 8, 22, 1), utc(2026, 12, 9, 0, 2)]
     worker.tick()  # the second call's turn: 3 calls today already
-    clock.set(utc(2026, 12, 9, 13, 0))  # Wednesday 08:00 in Miami
+    clock.set(utc(2026, 12, 9, 15, 0))  # Wednesday 10:00 in Miami (09:00 in Oklahoma City)
     worker.tick()
     assert Call.objects.count() == 3
-    assert deferrals()[-1] == ("state_calls_FL", "2026-12-09T20:00:00+00:00")
+    assert deferrals()[-1] == (f"state_calls_{state}", "2026-12-09T20:00:00+00:00")
     clock.set(utc(2026, 12, 9, 20, 0))
     worker.tick()
     assert Call.objects.count() == 4
