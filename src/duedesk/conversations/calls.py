@@ -87,12 +87,17 @@ def fax(call_id: int, now: datetime) -> None:
         call_actions.record_fax(call, now)
 
 
-def heard(call_id: int, text: str | None, now: datetime, turn_key: str | None = None) -> dialog.Turn:
+def heard(call: int | Call, text: str | None, now: datetime, turn_key: str | None = None) -> dialog.Turn:
     """One patient turn (None: silence). `turn_key` ("<provider call id>:<turn number>") makes a turn delivered
     twice change the call once: it is stored with a unique key in the transaction that acts on the turn, under
-    the call's row lock, so the second delivery finds it and hears the same answer again."""
-    with transaction.atomic():
-        call = _load(call_id, lock=True)
+    the call's row lock, so the second delivery finds it and hears the same answer again.
+
+    `call`: its id, or the call already loaded under its row lock (with its contact, organization and invoice)
+    in the caller's transaction: the turn's webhook reads it once, for the signature check and the turn. A
+    failure here rolls that whole transaction back (no savepoint: a turn is one short transaction)."""
+    with transaction.atomic(savepoint=False):
+        if not isinstance(call, Call):
+            call = _load(call, lock=True)
         state = dict(call.dialog_state)
         if turn_key:
             provider_id, _, sequence = turn_key.rpartition(":")

@@ -71,11 +71,13 @@ def incoming(org: Organization, caller: str, called: str, provider_id: str, now:
         return call, turn
 
 
-def heard(call_id: int, text: str | None, now: datetime, turn_key: str | None = None) -> dialog.Turn:
+def heard(call: int | Call, text: str | None, now: datetime, turn_key: str | None = None) -> dialog.Turn:
     """One caller turn (None: silence); a turn delivered twice changes the call once (the call's lock, then
-    its turn noted in the same transaction)."""
-    with transaction.atomic():
-        call = _load(call_id, lock=True)
+    its turn noted in the same transaction). `call`: its id, or the call loaded under its row lock in the
+    caller's transaction, as calls.heard takes it."""
+    with transaction.atomic(savepoint=False):
+        if not isinstance(call, Call):
+            call = _load(call, lock=True)
         if turn_key and not _take(call, turn_key, now):
             return calls._replay(call)
         state = dict(call.dialog_state)

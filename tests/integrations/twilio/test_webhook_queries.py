@@ -19,9 +19,10 @@ pytestmark = pytest.mark.django_db
 # invoice, the text and its event; whether a text went to the number before, the line for the gate; the reply
 # and its event; the invoice marked texted; the CRM connections, once for both events.
 TEXT_QUERIES = 13
-# A call turn: the call for the signature check; in one transaction the call under its lock, the turn's key
-# looked up and stored, the script's new state.
-TURN_QUERIES = 7
+# A call turn, one transaction: the call under its lock with its contact, organization and invoice (read once,
+# for the signature check and the turn), the turn's key stored unless it is there already (one statement), the
+# script's new state.
+TURN_QUERIES = 5
 
 
 def test_an_inbound_text_takes_a_fixed_number_of_queries(twilio_post, hook_clock, connected_org, make_invoice):

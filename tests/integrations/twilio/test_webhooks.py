@@ -11,7 +11,7 @@ from duedesk.channels.models import SimulatedSend
 from duedesk.engine import actions, definitions
 from duedesk.engine.models import Step
 from duedesk.integrations.twilio.signing import sign
-from duedesk.records.models import Call, CallTurn, Event, Line, Message
+from duedesk.records.models import Call, CallTurn, Contact, Event, Line, Message
 from tests.integrations.twilio.conftest import CLINIC_NUMBER, TOKEN, payload
 
 pytestmark = pytest.mark.django_db
@@ -285,6 +285,30 @@ def test_a_retried_turn_changes_state_once(twilio_post, hook_clock, live_call):
     assert first.content == second.content
     assert live_call.dialog_state == state_after_first
     assert ET.fromstring(first.content).find("Gather").get("action").endswith("&n=2")
+
+
+def test_a_turn_whose_handling_fails_hangs_up_keeps_nothing_and_its_retry_is_heard(twilio_post, hook_clock,
+                                                                                   live_call):
+    """The call is read once, locked, for the signature check and the turn: a turn that fails still rolls back
+    whole (its key too), so Twilio's retry of the same turn is acted on, not answered as already heard."""
+    twilio_post.post(f"/hooks/twilio/voice/answer?call={live_call.pk}",
+                     payload("voice_answer", CallSid=live_call.provider_id))
+    live_call.refresh_from_db()
+    before = state()
+    contact = live_call.contact
+    Contact.objects.filter(pk=contact.pk).update(timezone="Not/AZone")  # written before zones were checked
+    path = f"/hooks/twilio/voice/turn?call={live_call.pk}&n=1"
+    params = payload("voice_turn_speech", CallSid=live_call.provider_id, SpeechResult="yes this is Maria")
+    failed = twilio_post.post(path, params)
+    assert failed.status_code == 200 and ET.fromstring(failed.content).find("Hangup") is not None
+    assert state() == before and not CallTurn.objects.filter(call=live_call).exists()
+
+    Contact.objects.filter(pk=contact.pk).update(timezone="America/New_York")
+    retried = twilio_post.post(path, params)
+    assert ET.fromstring(retried.content).find("Gather").get("action").endswith("&n=2")
+    live_call.refresh_from_db()
+    assert live_call.dialog_state != before[3][0][3]
+    assert CallTurn.objects.filter(call=live_call).count() == 1
 
 
 def test_silence_is_a_turn(twilio_post, hook_clock, live_call):

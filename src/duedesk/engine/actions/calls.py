@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from duedesk.engine.actions.contacts import record_conversation
 from duedesk.engine.actions.lines import mark_unreachable
@@ -50,12 +50,18 @@ def record_fax(call: Call, now: datetime) -> None:
 
 
 def take_turn(call: Call, provider_id: str, sequence: int, now: datetime) -> bool:
-    """Claim one delivered turn of the call (call under its row lock). False: it was handled already."""
-    key = {"organization_id": call.organization_id, "provider_id": provider_id[:64], "sequence": sequence}
-    if CallTurn.objects.filter(**key).exists():
-        return False
-    CallTurn.objects.create(call=call, created_at=now, **key)
-    return True
+    """Claim one delivered turn of the call (call under its row lock). False: it was handled already.
+    One statement, looked up and stored at once (the key's unique index answers): a call turn's webhook has
+    no room for a second round trip."""
+    table = CallTurn._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO "{table}" ("organization_id", "call_id", "provider_id", "sequence", "created_at") '
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            [call.organization_id, call.pk, provider_id[:64], sequence,
+             connection.ops.adapt_datetimefield_value(now)],
+        )
+        return cursor.rowcount == 1
 
 
 def record_call_turn(call: Call, dialog_state: dict, outcome: str | None) -> None:

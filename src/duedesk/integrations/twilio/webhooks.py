@@ -14,6 +14,7 @@ import logging
 from functools import wraps
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.http import HttpResponse, HttpResponseForbidden
 from django.utils import timezone
@@ -56,14 +57,13 @@ def verified(request, org) -> bool:
     return signing.validate(token, signed_url(request), request.POST, request.headers.get("X-Twilio-Signature"))
 
 
-def twilio_webhook(find):
-    """POST only, CSRF-exempt, signed by the owning organization's token, or 403."""
+def twilio_webhook(find, *, in_transaction: bool = False):
+    """POST only, CSRF-exempt, signed by the owning organization's token, or 403. `in_transaction`: finding,
+    the check and the view run in one transaction, so the row `find` loads under its lock is the one the view
+    acts on (a call turn reads its call once, not once for the check and again under the lock)."""
 
     def decorate(view):
-        @csrf_exempt
-        @require_POST
-        @wraps(view)
-        def wrapper(request):
+        def checked(request):
             org, found = find(request)
             if not verified(request, org):
                 logger.warning(
@@ -73,6 +73,15 @@ def twilio_webhook(find):
                 )
                 return HttpResponseForbidden("Signature check failed.")
             return view(request, org, found)
+
+        @csrf_exempt
+        @require_POST
+        @wraps(view)
+        def wrapper(request):
+            if not in_transaction:
+                return checked(request)
+            with transaction.atomic():  # a refused request wrote nothing: its transaction ends empty
+                return checked(request)
 
         return wrapper
 
@@ -103,17 +112,28 @@ def _message_for_status(request):
     return (message.organization, message) if message else (None, None)
 
 
-def _call(request):
+def _call(request, calls=None):
+    calls = Call.objects.select_related("organization") if calls is None else calls
     call = None
     ref = request.GET.get("call", "")
     sid = request.POST.get("CallSid", "")
     if ref.isdigit():
-        call = Call.objects.filter(pk=int(ref)).select_related("organization").first()
+        call = calls.filter(pk=int(ref)).first()
         if call is not None and call.provider_id and sid and call.provider_id != sid:
             call = None  # a callback for another call can't speak for this one
     elif sid:
-        call = Call.objects.filter(provider_id=sid).select_related("organization").first()
+        call = calls.filter(provider_id=sid).first()
     return (call.organization, call) if call else (None, None)
+
+
+def _call_for_turn(request):
+    """The call a turn belongs to, under its row lock, with what the turn reads (its contact, organization
+    and invoice) in the same query; run in the turn's transaction (twilio_webhook(in_transaction=True))."""
+    calls = Call.objects.select_related("organization", "contact", "invoice").select_for_update(of=("self",))
+    org, call = _call(request, calls)
+    if call is not None and call.contact is not None and call.contact.organization_id == call.organization_id:
+        call.contact.organization = call.organization  # the same row: read once
+    return org, call
 
 
 def _remember_sid(model, pk: int, sid: str) -> None:
@@ -218,7 +238,7 @@ def voice_incoming(request, org, _):
     return _xml(_turn_twiml(call, turn, 1))
 
 
-@twilio_webhook(_call)
+@twilio_webhook(_call_for_turn, in_transaction=True)
 def voice_turn(request, org, call):
     from duedesk.conversations import calls as conversation
     from duedesk.conversations import hotline
@@ -230,7 +250,8 @@ def voice_turn(request, org, call):
     turn_key = f"{post.get('CallSid') or call.provider_id or call.pk}:{n}"
     try:
         hear = hotline.heard if hotline.is_incoming(call) else conversation.heard
-        turn = hear(call.pk, text, clock(), turn_key=turn_key)  # a pay link asked for is sent by the worker
+        # The call as loaded (and locked) for the signature check; a failure rolls the turn back whole.
+        turn = hear(call, text, clock(), turn_key=turn_key)  # a pay link asked for is sent by the worker
     except Exception:
         logger.exception("call %s: turn %s failed; hanging up politely", call.pk, n)
         return _xml(twiml.hangup())
