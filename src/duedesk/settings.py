@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "duedesk.integrations.webhooks",
     "duedesk.integrations.calendars",
     "duedesk.engine",
+    "duedesk.intake",
     "duedesk.inbox",
     "duedesk.web",
     "duedesk.api",

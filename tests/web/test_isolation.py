@@ -6,6 +6,7 @@ import pytest
 from django.urls import get_resolver
 
 from duedesk.engine.models import Workflow
+from duedesk.intake.models import Upload
 from duedesk.integrations.calendars.models import CalendarFeed
 from duedesk.integrations.crm.models import Connection
 from duedesk.integrations.webhooks.models import Delivery, Endpoint
@@ -22,6 +23,7 @@ def _urls(case, staff):
     m = Membership.objects.get(user=staff).pk
     ep, d = _webhook(case)
     crm = _crm(case)
+    up = _upload(case)
     pay = {f"pay{i}-amount": "10", f"pay{i}-paid_on": "2026-12-07"}
     gets = {
         "overview": "/", "inbox": "/inbox/", "inbox_detail": f"/inbox/{h}/", "contacts": "/contacts/",
@@ -34,6 +36,8 @@ def _urls(case, staff):
         "inbox_export": "/inbox/export.csv", "contacts_export": "/contacts/export.csv",
         "promises_export": "/promises/export.csv", "payments_export": "/payments/export.csv",
         "attempts_export": "/audit/export.csv",
+        "import_start": "/contacts/import/", "import_detail": f"/contacts/import/{up}/",
+        "import_columns": f"/contacts/import/{up}/columns/", "import_problems_csv": f"/contacts/import/{up}/problems.csv",
     }
     posts = {
         "inbox_assign": (f"/inbox/{h}/assign/", {"assignee": "me"}),
@@ -66,6 +70,9 @@ def _urls(case, staff):
         "crm_test": (f"/settings/integrations/{crm}/test/", {}),
         "crm_sync_now": (f"/settings/integrations/{crm}/sync/", {}),
         "crm_disconnect": (f"/settings/integrations/{crm}/disconnect/", {}),
+        "import_start": ("/contacts/import/", {"file": _csv_file()}),
+        "import_columns": (f"/contacts/import/{up}/columns/", {"column-0": "external_ref", "column-1": "amount_due",
+                                                               "column-2": "due_date", "column-3": "phone"}),
     }
     return gets, posts
 
@@ -79,6 +86,22 @@ def _webhook(case):
     d, _ = Delivery.objects.get_or_create(endpoint=ep, message_id="msg_1", defaults={
         "type": "sms.sent", "payload": {}, "next_attempt_at": timezone.now(), "created_at": timezone.now()})
     return ep.pk, d.pk
+
+
+def _upload(case):
+    from django.utils import timezone
+
+    upload, _ = Upload.objects.get_or_create(
+        organization=case["contact"].organization, filename="pm.csv",
+        defaults={"uploaded_at": timezone.now(), "status": "mapping", "headers": ["Ref", "Amt", "Due", "Cell"],
+                  "content": "Ref,Amt,Due,Cell\nA-9,10,2026-12-20,2125550109\n", "rows_total": 1})
+    return upload.pk
+
+
+def _csv_file():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("x.csv", b"external_ref,amount_due,due_date,phone\nB-1,10,2026-12-20,2125550110\n")
 
 
 def _crm(case):
@@ -111,6 +134,7 @@ def _snapshot(org):
         list(Connection.objects.filter(organization=org).values()),
         list(Line.objects.filter(organization=org).values()),
         LineChange.objects.filter(organization=org).count(),
+        list(Upload.objects.filter(organization=org).values()),
     )
 
 
@@ -119,11 +143,12 @@ def test_another_organization_gets_404_on_every_object(login, outsider, case, st
     client = login(outsider)
     org = case["contact"].organization
     before = _snapshot(org)
-    for name in ("inbox_detail", "contact_detail", "contact_consent_history", "workflow_edit", "webhook_detail"):
+    for name in ("inbox_detail", "contact_detail", "contact_consent_history", "workflow_edit", "webhook_detail",
+                 "import_detail", "import_columns", "import_problems_csv"):
         assert client.get(gets[name]).status_code == 404, name
     for name, (url, data) in posts.items():
         if name in ("settings", "settings_invite", "webhooks", "workflow_add", "calendar_new", "calendar_revoke",
-                    "crm_connect", "settings_channel_resume", "inbox_bulk"):
+                    "crm_connect", "settings_channel_resume", "inbox_bulk", "import_start"):
             continue  # not an object: the outsider acts on their own organization
         assert client.post(url, data).status_code == 404, name
     assert _snapshot(org) == before

@@ -1,5 +1,5 @@
-"""Work the integrations do beside the engine's steps, run by the worker between batches: outbound webhooks
-and CRM syncs. Each job catches its own errors: an integration never stops the worker."""
+"""Work done beside the engine's steps, run by the worker between batches: outbound webhooks, CRM syncs and
+files of invoices uploaded in the browser. Each job catches its own errors: none of them stops the worker."""
 
 from __future__ import annotations
 
@@ -27,7 +27,17 @@ def _crm_sync(now: datetime) -> None:
     run_due(now, f"{socket.gethostname()}:{os.getpid()}")
 
 
-JOBS: list[Callable[[datetime], None]] = [_outbound_webhooks, _crm_sync]
+def _uploads(now: datetime) -> None:
+    """One uploaded file of invoices imported (intake/uploads.py); its page polls the progress."""
+    import os
+    import socket
+
+    from duedesk.intake.uploads import run_next
+
+    run_next(now, f"{socket.gethostname()}:{os.getpid()}")
+
+
+JOBS: list[Callable[[datetime], None]] = [_outbound_webhooks, _crm_sync, _uploads]
 
 
 class Between:

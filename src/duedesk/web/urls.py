@@ -5,7 +5,16 @@ from django.urls import path
 from duedesk.inbox import views as inbox
 from duedesk.integrations.calendars import views as calendar_views
 from duedesk.integrations.webhooks import views as webhook_views
-from duedesk.web import accounts, contacts, crm_settings, exports, overview, settings_views, workflows
+from duedesk.web import (
+    accounts,
+    contacts,
+    crm_settings,
+    exports,
+    imports,
+    overview,
+    settings_views,
+    workflows,
+)
 
 urlpatterns = accounts.urlpatterns + [
     path("", overview.overview, name="overview"),
@@ -24,6 +33,10 @@ urlpatterns = accounts.urlpatterns + [
     path("promises/export.csv", exports.promises_csv, name="promises_export"),
     path("payments/export.csv", exports.payments_csv, name="payments_export"),
     path("audit/export.csv", exports.attempts_csv, name="attempts_export"),
+    path("contacts/import/", imports.import_start, name="import_start"),
+    path("contacts/import/<int:pk>/", imports.import_detail, name="import_detail"),
+    path("contacts/import/<int:pk>/columns/", imports.import_columns, name="import_columns"),
+    path("contacts/import/<int:pk>/problems.csv", imports.import_problems_csv, name="import_problems_csv"),
     path("contacts/<int:pk>/", contacts.contact_detail, name="contact_detail"),
     path("contacts/<int:pk>/edit/", contacts.contact_edit, name="contact_edit"),
     path("contacts/<int:pk>/outreach/", contacts.contact_outreach, name="contact_outreach"),
