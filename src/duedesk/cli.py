@@ -15,7 +15,7 @@ workflow_app = typer.Typer(help="Workflow definitions.", no_args_is_help=True)
 import_app = typer.Typer(help="Import records.", no_args_is_help=True)
 nlu_app = typer.Typer(help="Understanding patients' words.", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys for a clinic's billing system or CRM.", no_args_is_help=True)
-crm_app = typer.Typer(help="CRM sync: HubSpot and Pipedrive (Salesforce to come).", no_args_is_help=True)
+crm_app = typer.Typer(help="CRM sync: HubSpot, Salesforce and Pipedrive.", no_args_is_help=True)
 app.add_typer(workflow_app, name="workflow")
 app.add_typer(import_app, name="import")
 app.add_typer(nlu_app, name="nlu")
@@ -312,7 +312,7 @@ def fake_stripe(port: int = 8901, webhook_url: str = typer.Option("http://127.0.
     serve_fake(port=port, webhook_url=webhook_url, secret_key=secret_key, webhook_secret=webhook_secret)
 @crm_app.command("connect")
 def crm_connect(org: str = typer.Option(None, "--org", help="Organization slug"),
-                provider: str = typer.Option(..., "--provider", help="hubspot or pipedrive"),
+                provider: str = typer.Option(..., "--provider", help="hubspot, salesforce or pipedrive"),
                 token_env: str = typer.Option("", "--token-env", help="NAME of the environment variable "
                                               "holding the token, e.g. DUEDESK_HUBSPOT_TOKEN"),
                 token_stdin: bool = typer.Option(False, "--token-stdin", help="read the token from standard "
@@ -320,8 +320,17 @@ def crm_connect(org: str = typer.Option(None, "--org", help="Organization slug")
                 webhook_secret_env: str = typer.Option("", "--webhook-secret-env",
                                                        help="NAME of the variable holding the app secret"),
                 owner: str = typer.Option("", "--owner", help="CRM owner id who gets handoff tasks"),
-                rate_limit: int = typer.Option(0, "--rate-limit", help="requests per 10 s (HubSpot) or per 2 s "
-                                               "(Pipedrive)")):
+                rate_limit: int = typer.Option(0, "--rate-limit", help="requests per 10 s (HubSpot, Salesforce) or "
+                                               "per 2 s (Pipedrive)"),
+                client_id: str = typer.Option("", "--client-id", help="Salesforce: the connected app's consumer key"),
+                client_secret_env: str = typer.Option("", "--client-secret-env", help="Salesforce: NAME of the "
+                                                      "variable holding the consumer secret"),
+                refresh_token_env: str = typer.Option("", "--refresh-token-env", help="Salesforce: NAME of the "
+                                                      "variable holding the refresh token"),
+                private_key_env: str = typer.Option("", "--private-key-env", help="Salesforce JWT bearer: NAME of "
+                                                    "the variable holding the private key (PEM)"),
+                jwt_username: str = typer.Option("", "--jwt-username", help="Salesforce JWT bearer: the user "
+                                                 "duedesk acts as")):
     """Connect an organization to its CRM: checks the token, creates the custom properties, maps the fields."""
     _django()
     from django.utils import timezone
@@ -334,14 +343,20 @@ def crm_connect(org: str = typer.Option(None, "--org", help="Organization slug")
         token = sys.stdin.readline().strip() if token_stdin else ""
         if token_stdin and not token:
             raise ConnectError("--token-stdin: standard input held no token")
+        oauth = {"client_id": client_id, "client_secret_env": client_secret_env,
+                 "refresh_token_env": refresh_token_env, "private_key_env": private_key_env,
+                 "jwt_username": jwt_username}
         conn, made = connect(organization, provider, token_env, timezone.now(), webhook_secret_env=webhook_secret_env,
-                             owner_id=owner, rate_limit=rate_limit or None, token=token)
+                             owner_id=owner, rate_limit=rate_limit or None, token=token,
+                             oauth=oauth if any(oauth.values()) else None)
     except (ImportFileError, ConnectError) as error:
         typer.echo(f"crm connect: {error}", err=True)
         raise typer.Exit(2) from error
     typer.echo(f"{organization.slug} is connected to {conn.get_provider_display()}; "
                f"{len(made)} custom properties created. The first full sync runs with the worker, or now with "
                f"`duedesk crm sync --org {organization.slug}`.")
+    if conn.provider == "salesforce":
+        return  # no webhooks: the worker pulls by SystemModstamp
     from django.conf import settings
 
     where = {"hubspot": "HubSpot app → Webhooks → Target URL",
@@ -398,15 +413,21 @@ def _progress(name: str):
 
 
 @app.command("fake-crm")
-def fake_crm(provider: str = typer.Argument(..., help="hubspot or pipedrive"), port: int = 8910,
+def fake_crm(provider: str = typer.Argument(..., help="hubspot, salesforce or pipedrive"), port: int = 8910,
              token: str = typer.Option("", "--token", help="the token the fake accepts (default: "
-                                       "hubspot-test-token / pipedrive-test-token)"),
+                                       "hubspot-test-token / salesforce-test-token / pipedrive-test-token)"),
              per_10s: int = typer.Option(100, "--per-10s", help="HubSpot's rate limit: requests per 10 seconds"),
              per_2s: int = typer.Option(80, "--per-2s", help="Pipedrive's token budget: requests per 2 seconds"),
              app_secret: str = typer.Option("hubspot-app-secret", "--app-secret", help="signs HubSpot's webhooks"),
              webhook_password: str = typer.Option("", "--webhook-password",
                                                   help="Pipedrive webhooks' basic-auth password (user duedesk)"),
-             webhook_url: str = typer.Option("", "--webhook-url", help="where contact changes are sent")):
+             webhook_url: str = typer.Option("", "--webhook-url", help="where contact changes are sent"),
+             daily_limit: int = typer.Option(100_000, "--daily-limit", help="Salesforce's daily request allowance"),
+             client_id: str = typer.Option("", "--client-id", help="Salesforce: the consumer key the token "
+                                           "endpoint accepts"),
+             client_secret: str = typer.Option("", "--client-secret", help="Salesforce: the consumer secret"),
+             refresh_token: str = typer.Option("", "--refresh-token", help="Salesforce: the refresh token the "
+                                               "token endpoint accepts")):
     """A local stand-in for a CRM's API (tests, benchmarks, trying things out)."""
     if provider == "hubspot":
         from duedesk.integrations.hubspot.fake import serve as serve_fake
@@ -416,8 +437,12 @@ def fake_crm(provider: str = typer.Argument(..., help="hubspot or pipedrive"), p
         from duedesk.integrations.pipedrive.fake import serve as serve_pipedrive
 
         serve_pipedrive(port, token or "pipedrive-test-token", per_2s, webhook_url, webhook_password)
+    elif provider == "salesforce":
+        from duedesk.integrations.salesforce.fake import serve as serve_salesforce
+
+        serve_salesforce(port, token or "salesforce-test-token", daily_limit, client_id, client_secret, refresh_token)
     else:
-        typer.echo(f"fake-crm: {provider!r} has no fake yet (hubspot, pipedrive)", err=True)
+        typer.echo(f"fake-crm: {provider!r} has no fake (hubspot, salesforce, pipedrive)", err=True)
         raise typer.Exit(2)
 
 

@@ -195,7 +195,10 @@ CRM_BASE_URLS = {
 }
 CRM_SECRET_NAME = re.compile(r"^DUEDESK_(HUBSPOT|SALESFORCE|PIPEDRIVE)_[A-Z0-9_]+$")
 CRM_SECRETS = {name: value for name, value in os.environ.items()
-               if CRM_SECRET_NAME.match(name) and not name.endswith("_BASE_URL")}
+               if CRM_SECRET_NAME.match(name) and not name.endswith("_URL")}
+# Salesforce's JWT bearer grant names the login server as the assertion's audience (test.salesforce.com for
+# a sandbox); the token itself is asked of the instance URL.
+SALESFORCE_JWT_AUDIENCE = os.environ.get("DUEDESK_SALESFORCE_LOGIN_URL", "") or "https://login.salesforce.com"
 CRM_TIMEOUT = float(os.environ.get("DUEDESK_CRM_TIMEOUT", "") or 15)
 
 AUTH_PASSWORD_VALIDATORS = [

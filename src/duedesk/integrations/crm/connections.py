@@ -25,11 +25,15 @@ class ConnectError(ValueError):
 
 def connect(org: Organization, provider: str, token_env: str, now: datetime, *, webhook_secret_env: str = "",
             owner_id: str = "", rate_limit: int | None = None, token: str = "",
-            webhook_secret: str = "") -> tuple[Connection, list[str]]:
+            webhook_secret: str = "", oauth: dict | None = None) -> tuple[Connection, list[str]]:
     """Connect (or reconnect) `org` to `provider`. Returns the connection and the properties made in the CRM.
     The token is named by an environment variable (`token_env`) or given (`token`), then kept encrypted at
     rest with DUEDESK_FIELD_KEYS; the webhook secret likewise. Raises ConnectError saying what is wrong;
-    nothing is saved then."""
+    nothing is saved then.
+
+    `oauth` (Salesforce): {"client_id": the connected app's consumer key, "client_secret_env",
+    "refresh_token_env" or "private_key_env" with "jwt_username"}: variable NAMES again; with them the access
+    token is renewed when it expires, and with a refresh token or JWT key no token variable is needed."""
     if provider not in providers.AVAILABLE:
         raise ConnectError(f"provider: {provider!r} is not available (one of {', '.join(providers.AVAILABLE)})")
     token, webhook_secret = (token or "").strip(), (webhook_secret or "").strip()
@@ -37,14 +41,27 @@ def connect(org: Organization, provider: str, token_env: str, now: datetime, *, 
         raise ConnectError("token: give the token or the name of its environment variable, not both")
     if webhook_secret and webhook_secret_env:
         raise ConnectError("webhook secret: give the secret or the name of its environment variable, not both")
+    oauth = {k: (v or "").strip() for k, v in (oauth or {}).items()}
     try:
-        if not token:
+        for name in ("client_secret_env", "refresh_token_env", "private_key_env"):
+            if oauth.get(name):
+                oauth[name] = credentials.check_name(provider, oauth[name], name.removesuffix("_env").replace("_", " "))
+        renews = bool(oauth.get("client_id") and (oauth.get("refresh_token_env") or (
+            oauth.get("private_key_env") and oauth.get("jwt_username"))))
+        if oauth and not renews:
+            raise ConnectError("OAuth: give the consumer key with a refresh token's variable, or with a private key's "
+                               "variable and the user's name (JWT bearer)")
+        if not token and not (renews and not token_env):
             token_env = credentials.check_name(provider, token_env)
         if webhook_secret_env:
             webhook_secret_env = credentials.check_name(provider, webhook_secret_env, "webhook secret")
     except credentials.SecretNameError as error:
         raise ConnectError(str(error)) from None
-    if not token and not credentials.value(token_env):
+    missing = [oauth[n] for n in ("client_secret_env", "refresh_token_env", "private_key_env")
+               if oauth.get(n) and not credentials.value(oauth[n])]
+    if missing:
+        raise ConnectError(f"{missing[0]} is not set in duedesk's environment: set it and restart")
+    if not token and token_env and not credentials.value(token_env):
         raise ConnectError(f"{token_env} is not set in duedesk's environment: set it to the token and restart")
     conn = Connection.objects.filter(organization=org, provider=provider).first()
     if conn is None:
@@ -54,10 +71,14 @@ def connect(org: Organization, provider: str, token_env: str, now: datetime, *, 
     conn.webhook_secret_env, conn.webhook_secret_encrypted = (
         ("", webhook_secret) if webhook_secret else (webhook_secret_env, ""))
     conn.owner_id = owner_id or conn.owner_id
+    if oauth:
+        for name in ("client_id", "client_secret_env", "refresh_token_env", "private_key_env", "jwt_username"):
+            setattr(conn, name, oauth.get(name, ""))
+    conn.session_encrypted = ""  # a token the endpoint gave for the old settings is not carried over
     if rate_limit:
         conn.rate_limit = rate_limit
-    client = providers.client_for(conn)
     try:
+        client = providers.client_for(conn)
         client.check()
         made = client.prepare()
     except CrmError as error:
@@ -76,7 +97,7 @@ def connect(org: Organization, provider: str, token_env: str, now: datetime, *, 
 def check_connection(conn: Connection, now: datetime) -> str:
     """'' when the CRM accepts the token, else what is wrong, in words. A connection whose token was refused
     syncs again once the test passes (its waiting writes go out)."""
-    if not credentials.token(conn):
+    if not credentials.token(conn) and not credentials.has_oauth(conn):
         return f"{conn.token_env} is not set in duedesk's environment" if conn.token_env else "no token kept"
     try:
         providers.client_for(conn).check()

@@ -17,7 +17,7 @@ def check_name(provider: str, name: str, what: str = "token") -> str:
     """A variable name a connection may use: under the provider's prefix, so it can name no other secret."""
     name = (name or "").strip()
     prefix = PREFIX[provider]
-    if not settings.CRM_SECRET_NAME.match(name) or not name.startswith(prefix) or name.endswith("_BASE_URL"):
+    if not settings.CRM_SECRET_NAME.match(name) or not name.startswith(prefix) or name.endswith("_URL"):
         raise SecretNameError(f"the {what}'s environment variable must be named {prefix}SOMETHING "
                               f"(capital letters, digits, _), not {name!r}")
     return name
@@ -29,6 +29,11 @@ def value(name: str) -> str:
 
 def token(conn) -> str:
     return value(conn.token_env) if conn.token_env else (conn.token_encrypted or "")
+
+
+def has_oauth(conn) -> bool:
+    """The connection can get its own access tokens (a refresh token, or a JWT bearer's key)."""
+    return bool(conn.client_id and (conn.refresh_token_env or (conn.jwt_username and conn.private_key_env)))
 
 
 def webhook_secret(conn) -> str:

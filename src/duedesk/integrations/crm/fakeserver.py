@@ -1,4 +1,4 @@
-"""The HTTP side of the CRM fakes (hubspot/fake.py, pipedrive/fake.py): a threaded loopback server that
+"""The HTTP side of the CRM fakes (hubspot/fake.py, pipedrive/fake.py, salesforce/fake.py): a threaded loopback server that
 hands each request to the fake as (method, path, query, JSON body, headers) and writes its answer.
 
 A fake answers `serve_request(...) -> (status, payload, headers, fault)`; a fault with a `delay` holds the
@@ -27,7 +27,11 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         try:
-            body = json.loads(raw) if raw else None
+            if "x-www-form-urlencoded" in (self.headers.get("Content-Type") or ""):
+                # OAuth token requests (Salesforce's /services/oauth2/token) are forms, not JSON.
+                body = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+            else:
+                body = json.loads(raw) if raw else None
         except ValueError:
             self._send(400, self.fake.bad_json(), {})
             return
@@ -38,7 +42,10 @@ class Handler(BaseHTTPRequestHandler):
         self._send(status, payload, headers)
 
     def _send(self, status: int, payload, headers: dict):
-        data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
+        if status == 204 or payload is None:
+            data = b""  # No Content: Salesforce's answer to an update
+        else:
+            data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
         headers = dict(headers)
         try:
             self.send_response(status)

@@ -45,6 +45,16 @@ class Connection(models.Model):
     webhook_secret_encrypted = EncryptedTextField(blank=True)
     webhook_key = models.CharField(max_length=32, unique=True, default=_webhook_key)
     owner_id = models.CharField(max_length=64, blank=True, help_text="CRM owner who gets handoff tasks")
+    # OAuth 2 (Salesforce): the connected app's consumer key, the NAMES of the variables holding its secret,
+    # the refresh token or the JWT bearer's private key, the user a JWT names, and the access token the
+    # token endpoint last gave (kept encrypted: it replaces the expired one until the next refresh).
+    client_id = models.CharField(max_length=255, blank=True, help_text="the connected app's consumer key")
+    client_secret_env = models.CharField(max_length=64, blank=True)
+    refresh_token_env = models.CharField(max_length=64, blank=True)
+    private_key_env = models.CharField(max_length=64, blank=True)
+    jwt_username = models.CharField(max_length=255, blank=True)
+    session_encrypted = EncryptedTextField(blank=True, help_text="the access token the token endpoint last gave")
+    api_usage = models.CharField(max_length=64, blank=True, help_text="the CRM's count of today's API requests")
     write_balance = models.BooleanField(default=True, help_text="A payment in duedesk writes the balance back")
     rate_limit = models.PositiveIntegerField(default=100, help_text="requests per rate window")
     rate_window = models.FloatField(default=10.0, help_text="seconds")

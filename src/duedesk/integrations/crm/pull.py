@@ -21,7 +21,7 @@ from django.db import transaction
 from duedesk.core.phones import normalize_phone
 from duedesk.engine import actions
 from duedesk.intake.checks import check_language
-from duedesk.intake.crm_fields import CrmFieldError, apply_contact_fields
+from duedesk.intake.crm_fields import CrmFieldError, _balance, apply_contact_fields
 from duedesk.intake.importer import is_timezone, parse_date
 from duedesk.integrations.crm.base import Client, Record
 from duedesk.integrations.crm.landing import Lander
@@ -158,6 +158,19 @@ def contact_values(props: dict, mapping: dict, standard: dict, org_tz: str) -> d
     return values
 
 
+def _differs(key: str, before: str, after: str) -> bool:
+    """A value the CRM changed. Amounts are compared as amounts: a balance we wrote back as "0" and a CRM
+    that keeps numbers gives back as 0.0 is the same balance, not a change made there."""
+    if before == after:
+        return False
+    if key == "balance" and before and after:
+        try:
+            return _balance(before) != _balance(after)
+        except CrmFieldError:
+            return True
+    return True
+
+
 def engine_values(props: dict, mapping: dict) -> dict:
     out = {}
     for ours, key in ENGINE_FIELDS.items():
@@ -183,7 +196,7 @@ def apply_record(conn: Connection, record: Record, contact: Contact | None, mapp
             changed_attrs = actions.update_contact(contact, values, now, actor="crm", source=conn.provider)
         stored = contact.fields or {}
         # Only what the CRM changed since the last pull; an empty value never seen before is no change.
-        fresh = {k: v for k, v in incoming.items() if _text(stored.get(k)) != v and (v or k in stored)}
+        fresh = {k: v for k, v in incoming.items() if _differs(k, _text(stored.get(k)), v) and (v or k in stored)}
         if fresh:
             _log_conflicts(conn, contact, stored, fresh, now)
             if fresh.get("invoice_due_date") == "" and "balance" not in fresh:
@@ -198,7 +211,7 @@ def apply_change(conn: Connection, contact: Contact, properties: dict, now: date
     """One or a few properties changed in the CRM (a webhook): act on the mapped ones that differ."""
     incoming = engine_values(properties, mapping_for(conn))
     stored = contact.fields or {}
-    fresh = {k: v for k, v in incoming.items() if _text(stored.get(k)) != v and (v or k in stored)}
+    fresh = {k: v for k, v in incoming.items() if _differs(k, _text(stored.get(k)), v) and (v or k in stored)}
     if not fresh:
         return False
     _log_conflicts(conn, contact, stored, fresh, now)
@@ -219,11 +232,10 @@ def _log_conflicts(conn: Connection, contact: Contact, stored: dict, fresh: dict
         before = _text(stored.get(key))
         if key not in fresh or not before or not fresh[key]:
             continue
-        if key == "invoice_due_date":
-            try:
-                before = parse_date(before).isoformat()
-            except ValueError:
-                continue
+        try:
+            before = parse_date(before).isoformat() if key == "invoice_due_date" else str(_balance(before))
+        except (ValueError, CrmFieldError):
+            continue
         if ours != before:
             log(contact.organization_id, "crm.conflict", now, contact=contact, invoice=invoice, actor="crm",
                 field=words, duedesk=ours, crm=fresh[key], kept="crm", source=conn.provider)

@@ -63,10 +63,14 @@ def sync_connection(conn: Connection, now: datetime, worker_id: str = "sync", *,
                 result.errors.append(words)
             Connection.objects.filter(pk=conn.pk).update(last_pull_at=now, last_pull_error=words,
                                                           next_pull_at=now + timedelta(seconds=conn.pull_every))
-    if conn.status != "active":
-        return result  # a refused token: writes wait until it is fixed
-    result.pushed = outbox.drain(conn, client, now, worker_id, push_limit,
-                                 on_auth_failure=connections.token_refused)
+    if conn.status == "active":  # a refused token: writes wait until it is fixed
+        result.pushed = outbox.drain(conn, client, now, worker_id, push_limit,
+                                     on_auth_failure=connections.token_refused)
+    usage = getattr(client, "usage", "")
+    if usage and usage != conn.api_usage:
+        # Salesforce's count of today's requests (Sforce-Limit-Info), for the status page.
+        conn.api_usage = usage
+        Connection.objects.filter(pk=conn.pk).update(api_usage=usage[:64])
     return result
 
 

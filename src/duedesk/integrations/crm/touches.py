@@ -46,7 +46,7 @@ def transcript_text(turns) -> str:
 
 def touch_for(event: Event, write_balance: bool = True) -> Touch:
     d = event.detail or {}
-    t = Touch(event_id=event.pk, key=key_for(event.pk), kind=None, at=event.at)
+    t = Touch(event_id=event.pk, key=key_for(event.pk), kind=None, at=event.at, event_kind=event.kind)
     k = event.kind
     if k == "sms.sent":
         t.kind, t.subject, t.body = "text", "Text sent by duedesk", d.get("body", "")
