@@ -112,6 +112,17 @@ def test_other_headers_are_matched_by_a_person_then_imported(login, staff, clock
     invoice = Invoice.objects.select_related("contact").get()
     assert (invoice.external_ref, invoice.amount_due, invoice.contact.first_name, invoice.contact.phone) == (
         "PM-7", Decimal("1250.00"), "Ana", "+12125550111")
+    assert Upload.objects.get().problems == []
+
+
+def test_the_report_names_a_bad_cells_column_as_the_file_does(login, staff, clock):
+    client = login(staff)
+    upload(client, "pm.csv", b"Ref,Balance,Due,Mobile\nA-1,lots,2026-12-20,2125550101\n")
+    pending = Upload.objects.get()
+    client.post(f"/contacts/import/{pending.pk}/columns/", {
+        "column-0": "external_ref", "column-1": "amount_due", "column-2": "due_date", "column-3": "phone"})
+    the_worker_runs(clock)
+    assert Upload.objects.get().problems == [[2, "Balance", "'lots' is not an amount"]]
 
 
 def test_a_column_chosen_twice_is_refused(login, staff):

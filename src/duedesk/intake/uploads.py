@@ -267,9 +267,10 @@ def _run(upload: Upload, now: datetime) -> None:
                 failure=f"the import stopped ({type(error).__name__}) after {done[0]} rows; the rows before "
                         "that are saved, and uploading the file again finishes it")
         return
+    as_in_the_file = {column: header for header, column in upload.mapping.items() if column}  # "Balance"
     _finish(upload, now, Upload.DONE, rows_done=done[0], created=result.created, updated=result.updated,
             unchanged=result.unchanged, bad_rows=result.bad_rows,
-            problems=[[e.line, e.field, e.message] for e in result.errors])
+            problems=[[e.line, as_in_the_file.get(e.field, e.field), e.message] for e in result.errors])
 
 
 def _finish(upload: Upload, now: datetime, status: str, **values) -> None:
