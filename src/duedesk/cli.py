@@ -25,7 +25,7 @@ audit_app = typer.Typer(help="Records for an auditor: attempts as CSV, and the r
 app.add_typer(audit_app, name="audit")
 
 OUR_COMMANDS = {"serve", "run", "worker", "demo", "doctor", "simulate", "import", "workflow", "nlu", "apikey", "fake-twilio", "fake-stripe",
-                "crm", "fake-crm",
+                "crm", "fake-crm", "fake-calendar",
                 "rotate-keys", "--help", "-h"}
 
 
@@ -444,6 +444,20 @@ def fake_crm(provider: str = typer.Argument(..., help="hubspot, salesforce or pi
     else:
         typer.echo(f"fake-crm: {provider!r} has no fake (hubspot, salesforce, pipedrive)", err=True)
         raise typer.Exit(2)
+
+
+@app.command("fake-calendar")
+def fake_calendar(provider: str = typer.Argument(..., help="google or graph"), port: int = 8920,
+                  account: str = typer.Option("billing@clinic.example", help="the connected account's address")):
+    """A local stand-in for Google Calendar or Microsoft Graph (OAuth, events, free/busy; GET /__fake__/ledger).
+    Point DUEDESK_GOOGLE_CALENDAR_BASE_URL / _OAUTH_TOKEN_URL / _OAUTH_AUTH_URL, or DUEDESK_GRAPH_BASE_URL,
+    DUEDESK_MICROSOFT_AUTHORITY and DUEDESK_MICROSOFT_CA_BUNDLE at it."""
+    if provider not in ("google", "graph"):
+        typer.echo(f"fake-calendar: {provider!r} is not google or graph", err=True)
+        raise typer.Exit(2)
+    from duedesk.integrations.calendars.fake import serve as serve_fake
+
+    serve_fake(provider, port, account)
 
 
 def main():
