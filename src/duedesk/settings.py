@@ -200,6 +200,27 @@ CRM_SECRETS = {name: value for name, value in os.environ.items()
 # a sandbox); the token itself is asked of the instance URL.
 SALESFORCE_JWT_AUDIENCE = os.environ.get("DUEDESK_SALESFORCE_LOGIN_URL", "") or "https://login.salesforce.com"
 CRM_TIMEOUT = float(os.environ.get("DUEDESK_CRM_TIMEOUT", "") or 15)
+# Calendars (integrations/calendars): the OAuth apps' client ids and secrets (one Google OAuth client and one
+# Azure app registration for the deployment; each staff member connects their own account), and the vendors'
+# addresses, which the local fakes replace in tests and local runs.
+GOOGLE_CLIENT_ID = os.environ.get("DUEDESK_GOOGLE_CLIENT_ID", "")
+GOOGLE_CLIENT_SECRET = os.environ.get("DUEDESK_GOOGLE_CLIENT_SECRET", "")
+GOOGLE_OAUTH_AUTH_URL = os.environ.get("DUEDESK_GOOGLE_OAUTH_AUTH_URL", "") or "https://accounts.google.com/o/oauth2/auth"
+GOOGLE_OAUTH_TOKEN_URL = os.environ.get("DUEDESK_GOOGLE_OAUTH_TOKEN_URL", "") or "https://oauth2.googleapis.com/token"
+# The Calendar API's root with its service path (google-api-python-client's api_endpoint).
+GOOGLE_CALENDAR_BASE_URL = (os.environ.get("DUEDESK_GOOGLE_CALENDAR_BASE_URL", "")
+                            or "https://www.googleapis.com/calendar/v3/").rstrip("/") + "/"
+MICROSOFT_CLIENT_ID = os.environ.get("DUEDESK_MICROSOFT_CLIENT_ID", "")
+MICROSOFT_CLIENT_SECRET = os.environ.get("DUEDESK_MICROSOFT_CLIENT_SECRET", "")
+MICROSOFT_AUTHORITY = (os.environ.get("DUEDESK_MICROSOFT_AUTHORITY", "")
+                       or "https://login.microsoftonline.com/common").rstrip("/")
+GRAPH_BASE_URL = (os.environ.get("DUEDESK_GRAPH_BASE_URL", "") or "https://graph.microsoft.com/v1.0").rstrip("/")
+# A CA bundle to trust for the Microsoft endpoints (the local fake's own certificate); unset: the system's.
+MICROSOFT_CA_BUNDLE = os.environ.get("DUEDESK_MICROSOFT_CA_BUNDLE", "")
+CALENDAR_TIMEOUT = float(os.environ.get("DUEDESK_CALENDAR_TIMEOUT", "") or 15)
+if GOOGLE_OAUTH_TOKEN_URL.startswith("http://127.0.0.1"):
+    # oauthlib refuses plain-HTTP token endpoints; the local fake is the only one allowed.
+    os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},

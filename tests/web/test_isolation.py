@@ -8,6 +8,7 @@ from django.urls import get_resolver
 from duedesk.engine.models import Workflow
 from duedesk.intake.models import Upload
 from duedesk.integrations.calendars.models import CalendarFeed
+from duedesk.integrations.calendars.models import Connection as CalendarConnection
 from duedesk.integrations.crm.models import Connection
 from duedesk.integrations.webhooks.models import Delivery, Endpoint
 from duedesk.records.models import Contact, Event, Handoff, Invoice, Line, LineChange, Membership
@@ -32,6 +33,7 @@ def _urls(case, staff):
         "workflow_edit": "/workflows/payment-reminders/", "settings": "/settings/",
         "webhooks": "/settings/webhooks/", "webhook_detail": f"/settings/webhooks/{ep}/",
         "calendar_mine": "/calendar/",
+        "calendar_connect": "/calendar/connect/google/", "calendar_connected": "/calendar/connected/google/",
         "settings_integrations": "/settings/integrations/",
         "inbox_export": "/inbox/export.csv", "contacts_export": "/contacts/export.csv",
         "promises_export": "/promises/export.csv", "payments_export": "/payments/export.csv",
@@ -63,6 +65,8 @@ def _urls(case, staff):
         "webhooks": ("/settings/webhooks/", {"url": "https://example.org/hook", "kind": "standard"}),
         "calendar_new": ("/calendar/new/", {}),
         "calendar_revoke": ("/calendar/revoke/", {}),
+        "calendar_roles": ("/calendar/google/roles/", {"promises": "on"}),
+        "calendar_disconnect": ("/calendar/google/disconnect/", {}),
         "webhook_toggle": (f"/settings/webhooks/{ep}/toggle/", {}),
         "webhook_test": (f"/settings/webhooks/{ep}/test/", {}),
         "webhook_replay": (f"/settings/webhooks/deliveries/{d}/replay/", {}),
@@ -131,6 +135,7 @@ def _snapshot(org):
         list(Endpoint.objects.filter(organization=org).values()),
         Delivery.objects.filter(endpoint__organization=org).count(),
         list(CalendarFeed.objects.filter(organization=org).values()),
+        list(CalendarConnection.objects.filter(organization=org).values()),
         list(Connection.objects.filter(organization=org).values()),
         list(Line.objects.filter(organization=org).values()),
         LineChange.objects.filter(organization=org).count(),
@@ -173,7 +178,7 @@ def test_viewer_reads_but_every_post_is_403_and_changes_nothing(login, viewer, c
     org = case["contact"].organization
     for name, url in gets.items():
         expected = 403 if name in ("settings", "webhooks", "webhook_detail", "settings_integrations",
-                                   "attempts_export") else 200
+                                   "attempts_export", "calendar_connect", "calendar_connected") else 200
         assert client.get(url).status_code == expected, name
     before = _snapshot(org)
     for name, (url, data) in posts.items():

@@ -201,6 +201,27 @@ def window_opening(day: date, tz: str | ZoneInfo, window: SendWindow) -> datetim
     return next_open(wall_to_utc(day, time(0), tz), tz, w)
 
 
+# The parts of a day a patient may name ("call me back Thursday afternoon"), as local wall times.
+PARTS_OF_DAY = {"morning": (time(8, 0), time(12, 0)), "afternoon": (time(12, 0), time(17, 0)),
+                "evening": (time(17, 0), time(21, 0))}
+_PART_WORDS = {"morning": ("morning", "manana", "mañana"), "afternoon": ("afternoon", "tarde"),
+               "evening": ("evening", "tonight", "noche")}
+
+
+def part_of_day(text: str | None) -> str | None:
+    """The part of the day named in what was said ("Thursday afternoon" -> "afternoon"), else None.
+    ("por la mañana" is the morning; "mañana" alone means tomorrow, so it needs "por la".)"""
+    words = (text or "").lower()
+    for part, names in _PART_WORDS.items():
+        for name in names:
+            if name in ("manana", "mañana"):
+                if re.search(rf"\bpor la {name}\b", words):
+                    return part
+            elif re.search(rf"\b{name}\b", words):
+                return part
+    return None
+
+
 def add_business_days(day: date, n: int, weekdays: frozenset[int] = frozenset({0, 1, 2, 3, 4})) -> date:
     """Move n allowed weekdays forward (or back when n < 0); n == 0 returns day."""
     if not weekdays:

@@ -177,6 +177,7 @@ EVENT_KINDS = {
     "call.retrying": "Call retrying",
     "call.held": "Call held: the organization's calls are paused",
     "call.retry_planned": "Call to be tried again",
+    "call.booked": "Callback booked on a staff calendar",
     "call.completed": "Call completed",
     "promise.recorded": "Promise recorded",
     "promise.kept": "Promise kept",

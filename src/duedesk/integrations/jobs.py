@@ -1,5 +1,6 @@
-"""Work done beside the engine's steps, run by the worker between batches: outbound webhooks, CRM syncs and
-files of invoices uploaded in the browser. Each job catches its own errors: none of them stops the worker."""
+"""Work done beside the engine's steps, run by the worker between batches: outbound webhooks, CRM syncs,
+files of invoices uploaded in the browser and calendars. Each job catches its own errors: none of them stops
+the worker."""
 
 from __future__ import annotations
 
@@ -37,7 +38,17 @@ def _uploads(now: datetime) -> None:
     run_next(now, f"{socket.gethostname()}:{os.getpid()}")
 
 
-JOBS: list[Callable[[datetime], None]] = [_outbound_webhooks, _crm_sync, _uploads]
+def _calendars(now: datetime) -> None:
+    """Promises and callbacks written to the connected Google and Outlook calendars."""
+    import os
+    import socket
+
+    from duedesk.integrations.calendars import outbox
+
+    outbox.tick(now, f"{socket.gethostname()}:{os.getpid()}")
+
+
+JOBS: list[Callable[[datetime], None]] = [_outbound_webhooks, _crm_sync, _uploads, _calendars]
 
 
 class Between:

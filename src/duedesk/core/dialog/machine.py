@@ -155,7 +155,7 @@ def _identity(ctx: CallContext, st: dict, heard: Any, text: str | None) -> Turn:
     if intent == "request_human":
         return _handoff(ctx, st, "request_human", text)
     if intent == "callback_later":
-        return _callback(ctx, st, heard)
+        return _callback(ctx, st, heard, text)
 
     step = st["step"]
     # What follows answers who they are (a name, a date of birth, a ZIP code): it is not a statement about
@@ -289,7 +289,7 @@ def _resolve(ctx: CallContext, st: dict, heard: Any, text: str | None) -> Turn:
     if intent == "opt_out":
         return _opt_out(ctx, st, text)
     if intent == "callback_later":
-        return _callback(ctx, st, heard)
+        return _callback(ctx, st, heard, text)
     if intent == "question":
         st["misses"] = 0
         return _ask(ctx, st, [_answer(ctx, heard.question_topic), *_prompt(ctx, st)])
@@ -456,17 +456,22 @@ def _preference(ctx: CallContext, st: dict, heard: Any) -> Turn:
     return _end(ctx, st, [_p(ctx, "hours_noted")], "callback_later", effects)
 
 
-def _callback(ctx: CallContext, st: dict, heard: Any) -> Turn:
-    """A new attempt inside the send window: on the day asked for, else a little later."""
+def _callback(ctx: CallContext, st: dict, heard: Any, text: str | None = None) -> Turn:
+    """A new attempt inside the send window: on the day asked for (from the part of the day named: "Thursday
+    afternoon" is not tried before noon), else a little later."""
     today = _today(ctx)
     asked: date | None = heard.date if heard.date is not None and heard.date > today else None
+    part = timing.part_of_day(text)
     if asked is not None:
         at = timing.window_opening(asked, ctx.tz, ctx.send_window)
+        if part is not None:
+            at = timing.next_open(max(at, timing.wall_to_utc(asked, timing.PARTS_OF_DAY[part][0], ctx.tz)),
+                                  ctx.tz, ctx.send_window)
         parts = [_p(ctx, "callback_on", date=long_date(asked, _lang(ctx)))]
     else:
         at = timing.next_open(ctx.now + CALLBACK_DELAY, ctx.tz, ctx.send_window)
         parts = [_p(ctx, "callback")]
-    effect = Effect("schedule_callback", {"at": at, "date": asked})
+    effect = Effect("schedule_callback", {"at": at, "date": asked, "part": part})
     return _end(ctx, st, parts, "callback_later", [effect])
 
 

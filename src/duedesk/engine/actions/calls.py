@@ -72,9 +72,12 @@ def record_call_turn(call: Call, dialog_state: dict, outcome: str | None) -> Non
     call.save(update_fields=["dialog_state", "outcome"])
 
 
-def remember_callback(call: Call, at: datetime) -> None:
-    """The patient asked to be called back at `at`: the call's step is planned again then when it ends."""
+def remember_callback(call: Call, at: datetime, part: str | None = None) -> None:
+    """The patient asked to be called back at `at` (in the `part` of the day they named): the call's step is
+    planned again then when it ends."""
     call.dialog_state["callback_at"] = at.isoformat()
+    if part:
+        call.dialog_state["callback_part"] = part
     Call.objects.filter(pk=call.pk).update(dialog_state=call.dialog_state)
 
 
@@ -117,7 +120,8 @@ def end_call(call: Call, status: str, outcome: str, now: datetime, duration: int
             collected=collected, sha256=call.content_sha256 or None)
 
 
-def call_again(step: Step, enrollment: Enrollment, outcome: str, again_at: datetime, now: datetime) -> Step:
+def call_again(step: Step, enrollment: Enrollment, outcome: str, again_at: datetime, now: datetime,
+               part: str | None = None) -> Step:
     """Nobody answered (or the patient asked for a callback): this call step is done with its outcome and
     the same step is planned again at `again_at`; the enrollment keeps going."""
     with transaction.atomic():
@@ -127,5 +131,17 @@ def call_again(step: Step, enrollment: Enrollment, outcome: str, again_at: datet
         retry = plan_retry(step, again_at, now)
         log(step.organization_id, "call.retry_planned", now, contact=enrollment.contact,
             invoice=enrollment.invoice, channel="call", step=step.step_id, next_attempt=again_at,
-            attempt=retry.occurrence)
+            attempt=retry.occurrence, previous_outcome=outcome, planned_step=retry.pk, part=part)
         return retry
+
+
+def book_call(step_id: int, at: datetime, now: datetime, **detail) -> bool:
+    """A planned call moves to the time booked for it on a staff member's calendar (a callback the patient
+    asked for). Only a call not yet started moves; False when it had started, finished or was cancelled."""
+    with transaction.atomic():
+        step = Step.objects.select_related("enrollment__contact", "enrollment__invoice").filter(pk=step_id).first()
+        if step is None or not Step.objects.filter(pk=step_id, status="pending").update(run_at=at):
+            return False
+        log(step.organization_id, "call.booked", now, contact=step.enrollment.contact,
+            invoice=step.enrollment.invoice, channel="call", step=step.step_id, booked_for=at, **detail)
+        return True

@@ -3,14 +3,17 @@ copies or revokes theirs."""
 
 from __future__ import annotations
 
+from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from duedesk.integrations.calendars import feed
-from duedesk.integrations.calendars.models import CalendarFeed, digest
-from duedesk.web.access import member, now
+from duedesk.integrations.calendars import feed, outbox
+from duedesk.integrations.calendars.base import CalendarError
+from duedesk.integrations.calendars.models import CalendarFeed, Connection, digest
+from duedesk.web.access import CHANGE_ROLES, member, now
 
 
 def ics(request, token: str):
@@ -27,8 +30,11 @@ def ics(request, token: str):
 @member
 def my_calendar(request):
     current = CalendarFeed.objects.filter(organization=request.org, user=request.user, revoked_at=None).first()
-    return render(request, "calendars/mine.html", {"section": "calendar", "feed": current,
-                                                    "new_url": request.session.pop("calendar_url", None)})
+    connections = {c.provider: c for c in Connection.objects.filter(organization=request.org, user=request.user)
+                   .exclude(status="disconnected")}
+    return render(request, "calendars/mine.html", {
+        "section": "calendar", "feed": current, "new_url": request.session.pop("calendar_url", None),
+        "providers": [(key, name, connections.get(key)) for key, name in PROVIDERS.items()]})
 
 
 @member
@@ -46,4 +52,99 @@ def calendar_new(request):
 def calendar_revoke(request):
     CalendarFeed.objects.filter(organization=request.org, user=request.user, revoked_at=None).update(revoked_at=now())
     messages.success(request, "Your calendar address no longer works.")
+    return redirect("calendar_mine")
+
+
+# ---------------------------------------------------------------- Google Calendar and Outlook by OAuth
+
+PROVIDERS = {"google": "Google Calendar", "microsoft": "Outlook"}
+
+
+def _provider_module(provider: str):
+    if provider == "google":
+        from duedesk.integrations.calendars import google as module
+    elif provider == "microsoft":
+        from duedesk.integrations.calendars import graph as module
+    else:
+        raise Http404("no such calendar provider")
+    return module
+
+
+def _redirect_uri(provider: str) -> str:
+    # Registered with Google / Azure as is: the public address, not whatever host the request came by.
+    return f"{settings.PUBLIC_URL}/calendar/connected/{provider}/"
+
+
+@member(roles=CHANGE_ROLES)  # a viewer writes nothing, on our calendars or theirs
+def calendar_connect(request, provider: str):
+    module = _provider_module(provider)
+    url, saved = module.authorization(_redirect_uri(provider))
+    request.session[f"calendar_oauth_{provider}"] = saved
+    return redirect(url)
+
+
+@member(roles=CHANGE_ROLES)
+def calendar_connected(request, provider: str):
+    """The provider sends the person back here with a code (or an error) after they consented."""
+    module = _provider_module(provider)
+    saved = request.session.pop(f"calendar_oauth_{provider}", None)
+    if saved is None or request.GET.get("state") != saved.get("state") or "code" not in request.GET:
+        messages.error(request, f"{PROVIDERS[provider]} was not connected: "
+                                f"{request.GET.get('error_description') or request.GET.get('error') or 'start again'}.")
+        return redirect("calendar_mine")
+    try:
+        if provider == "google":
+            tokens = module.exchange(_redirect_uri(provider), saved, request.GET["code"])
+        else:
+            tokens = module.exchange(_redirect_uri(provider), saved, request.GET.dict())
+    except CalendarError as error:
+        messages.error(request, str(error))
+        return redirect("calendar_mine")
+    account = ""
+    if provider == "microsoft":
+        client = module.GraphCalendar(tokens)
+        try:
+            account = client.account()
+        except CalendarError:
+            account = ""
+        finally:
+            client.close()
+    conn, created = Connection.objects.update_or_create(
+        organization=request.org, user=request.user, provider=provider,
+        defaults={"tokens": tokens, "status": "active", "last_error": "", "account": account,
+                  "calendar_id": "primary" if provider == "google" else ""},
+        create_defaults={"tokens": tokens, "status": "active", "account": account, "created_at": now(),
+                         "calendar_id": "primary" if provider == "google" else ""})
+    if conn.promises:
+        outbox.queue_all_promises(conn, now())
+    messages.success(request, f"{PROVIDERS[provider]} is connected. Promises to pay appear there as all-day "
+                              f"events within a minute.")
+    return redirect("calendar_mine")
+
+
+class RolesForm(forms.Form):
+    promises = forms.BooleanField(required=False, label="Write promises to pay here (the billing calendar)")
+    callbacks = forms.BooleanField(required=False, label="Book patients' callback requests here")
+
+
+@member
+@require_POST
+def calendar_roles(request, provider: str):
+    conn = get_object_or_404(Connection, organization=request.org, user=request.user, provider=provider)
+    form = RolesForm(request.POST)
+    form.is_valid()
+    Connection.objects.filter(pk=conn.pk).update(**form.cleaned_data)
+    if form.cleaned_data["promises"] and not conn.promises:
+        outbox.queue_all_promises(conn, now())
+    messages.success(request, "Saved.")
+    return redirect("calendar_mine")
+
+
+@member
+@require_POST
+def calendar_disconnect(request, provider: str):
+    conn = get_object_or_404(Connection, organization=request.org, user=request.user, provider=provider)
+    # The tokens are forgotten; events already written stay on the person's calendar.
+    Connection.objects.filter(pk=conn.pk).update(status="disconnected", tokens={}, promises=False, callbacks=False)
+    messages.success(request, f"{PROVIDERS[provider]} is disconnected.")
     return redirect("calendar_mine")
