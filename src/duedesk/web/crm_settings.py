@@ -9,21 +9,37 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from duedesk.integrations.crm import outbox
+from duedesk.integrations.crm import outbox, providers
 from duedesk.integrations.crm.connections import ConnectError, check_connection, connect, disconnect
-from duedesk.integrations.crm.models import Connection, OutboxItem
+from duedesk.integrations.crm.models import PROVIDERS, Connection, OutboxItem
 from duedesk.web.access import member, now, scoped
 
 owner_only = member(roles=("owner",))
 
 
 class ConnectForm(forms.Form):
-    provider = forms.ChoiceField(label="CRM", choices=[("hubspot", "HubSpot")])
-    token_env = forms.CharField(label="Token's environment variable", initial="DUEDESK_HUBSPOT_TOKEN",
-                                help_text="The NAME of the variable holding the private app's token, not the token")
+    provider = forms.ChoiceField(label="CRM", choices=[(p, dict(PROVIDERS)[p]) for p in providers.AVAILABLE])
+    token_env = forms.CharField(label="Token's environment variable", initial="DUEDESK_HUBSPOT_TOKEN", required=False,
+                                help_text="The NAME of the variable holding the token (a HubSpot private app's, a "
+                                          "Pipedrive API token, a Salesforce access token), not the token")
     webhook_secret_env = forms.CharField(label="App secret's environment variable (webhooks)", required=False,
                                          help_text="e.g. DUEDESK_HUBSPOT_APP_SECRET; leave empty without webhooks")
     owner_id = forms.CharField(label="CRM owner id for handoff tasks", required=False)
+    # Salesforce: the connected app, so an expired access token is renewed (docs/integrations.md).
+    client_id = forms.CharField(label="Salesforce: connected app's consumer key", required=False)
+    client_secret_env = forms.CharField(label="Salesforce: consumer secret's environment variable", required=False,
+                                        help_text="e.g. DUEDESK_SALESFORCE_CLIENT_SECRET")
+    refresh_token_env = forms.CharField(label="Salesforce: refresh token's environment variable", required=False,
+                                        help_text="e.g. DUEDESK_SALESFORCE_REFRESH_TOKEN")
+    private_key_env = forms.CharField(label="Salesforce JWT bearer: private key's environment variable",
+                                      required=False, help_text="instead of a refresh token, with the user below")
+    jwt_username = forms.CharField(label="Salesforce JWT bearer: the user duedesk acts as", required=False)
+
+    OAUTH = ("client_id", "client_secret_env", "refresh_token_env", "private_key_env", "jwt_username")
+
+    def oauth(self) -> dict | None:
+        values = {name: self.cleaned_data.get(name, "") for name in self.OAUTH}
+        return values if any(values.values()) else None
 
 
 def _status(conn: Connection) -> dict:
@@ -33,7 +49,8 @@ def _status(conn: Connection) -> dict:
     waiting = list(OutboxItem.objects.filter(connection=conn, status="pending").exclude(last_error="")
                    .select_related("event").order_by("run_at")[:10])
     return {"conn": conn, "counts": counts, "failed": failed, "waiting": waiting,
-            "webhook_url": f"{settings.PUBLIC_URL}/hooks/{conn.provider}/{conn.webhook_key}/"}
+            "webhook_url": f"{settings.PUBLIC_URL}/hooks/{conn.provider}/{conn.webhook_key}/"
+            if conn.provider != "salesforce" else ""}
 
 
 @owner_only
@@ -51,7 +68,8 @@ def crm_connect(request):
         data = form.cleaned_data
         try:
             conn, made = connect(request.org, data["provider"], data["token_env"], now(),
-                                 webhook_secret_env=data["webhook_secret_env"], owner_id=data["owner_id"])
+                                 webhook_secret_env=data["webhook_secret_env"], owner_id=data["owner_id"],
+                                 oauth=form.oauth())
         except ConnectError as error:
             messages.error(request, f"Not connected: {error}")
         else:

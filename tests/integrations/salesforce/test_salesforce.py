@@ -170,3 +170,19 @@ def test_the_daily_allowance_is_kept_for_the_status_page(salesforce, fake_salesf
     salesforce.refresh_from_db()
     assert salesforce.api_usage == f"api-usage={fake_salesforce.used}/100000"
     assert OutboxItem.objects.count() == 0
+
+
+def test_a_full_sync_interrupted_past_its_query_locator_starts_again(salesforce, fake_salesforce, clock):
+    from duedesk.integrations.crm import providers
+    from duedesk.integrations.crm.pull import pull
+    from duedesk.integrations.salesforce import mapping
+
+    fake_salesforce.seed([contact(n) for n in range(1, 451)])
+    pull(salesforce, providers.client_for(salesforce), clock(), mapping.STANDARD, max_pages=1)
+    salesforce.refresh_from_db()
+    assert salesforce.full_sync_after.startswith("/services/data/v59.0/query/") and Contact.objects.count() == 200
+    fake_salesforce.locators.clear()  # 15 minutes unused: Salesforce forgets the query
+    result = sync_connection(salesforce, clock())
+    assert result.errors == [] and (result.pulled.seen, result.pulled.created) == (450, 250)
+    salesforce.refresh_from_db()
+    assert salesforce.full_sync_done and Contact.objects.count() == Invoice.objects.count() == 450

@@ -205,7 +205,13 @@ class SalesforceClient:
 
     def full_page(self, after: str | None, properties: list[str]) -> Page:
         if after:
-            return self._page(self._call(self.sf.query_more, after, identifier_is_url=True, headers=BATCH))
+            try:
+                return self._page(self._call(self.sf.query_more, after, identifier_is_url=True, headers=BATCH))
+            except CrmError as error:
+                if getattr(error, "code", "") != "INVALID_QUERY_LOCATOR":
+                    raise
+                # The saved batch's query locator expired (15 minutes unused): read from the start again;
+                # contacts already landed are recognised by their links and change nothing.
         soql = f"SELECT {self._select(properties)} FROM Contact ORDER BY Id"
         return self._page(self._call(self.sf.query, soql, headers=BATCH))
 
