@@ -25,6 +25,7 @@ def _urls(case, staff):
     ep, d = _webhook(case)
     crm = _crm(case)
     up = _upload(case)
+    paid = _payment(case)
     pay = {f"pay{i}-amount": "10", f"pay{i}-paid_on": "2026-12-07"}
     gets = {
         "overview": "/", "inbox": "/inbox/", "inbox_detail": f"/inbox/{h}/", "contacts": "/contacts/",
@@ -75,6 +76,7 @@ def _urls(case, staff):
         "crm_sync_now": (f"/settings/integrations/{crm}/sync/", {}),
         "crm_disconnect": (f"/settings/integrations/{crm}/disconnect/", {}),
         "import_start": ("/contacts/import/", {"file": _csv_file()}),
+        "payment_undo": (f"/payments/{paid}/undo/", {"reason": "check bounced"}),
         "import_columns": (f"/contacts/import/{up}/columns/", {"column-0": "external_ref", "column-1": "amount_due",
                                                                "column-2": "due_date", "column-3": "phone"}),
     }
@@ -100,6 +102,19 @@ def _upload(case):
         defaults={"uploaded_at": timezone.now(), "status": "mapping", "headers": ["Ref", "Amt", "Due", "Cell"],
                   "content": "Ref,Amt,Due,Cell\nA-9,10,2026-12-20,2125550109\n", "rows_total": 1})
     return upload.pk
+
+
+def _payment(case):
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from duedesk.engine import actions
+
+    invoice = case["invoice"]
+    found = Event.objects.filter(invoice=invoice, kind="payment.recorded").first()
+    return (found or actions.record_payment(invoice, Decimal("1.00"), timezone.now(), actor="staff:x") and
+            Event.objects.get(invoice=invoice, kind="payment.recorded")).pk
 
 
 def _csv_file():

@@ -184,6 +184,7 @@ EVENT_KINDS = {
     "promise.broken": "Promise broken",
     "payment.recorded": "Payment recorded",
     "payment.refunded": "Payment refunded",
+    "payment.undone": "Payment undone",
     "compliance.legal_hold": "Automation stopped: legal hold",
     "compliance.legal_hold_lifted": "Legal hold lifted",
     "contact.hours_set": "Hours to reach the patient noted",

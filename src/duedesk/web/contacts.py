@@ -23,10 +23,11 @@ from duedesk.inbox import actions
 from duedesk.inbox.views import transports_for
 from duedesk.intake import checks
 from duedesk.records import lines
-from duedesk.records.models import Contact, Invoice, LineChange
+from duedesk.records.models import Contact, Event, Invoice, LineChange
 from duedesk.records.search import person_matches
 from duedesk.web import access, timeline
 from duedesk.web.access import actor, member, scoped
+from duedesk.web.templatetags.money import money
 
 CHANNEL_LABELS = vocabulary.CHANNELS
 
@@ -179,7 +180,19 @@ def _invoices(contact, bound: InvoiceForm | None = None, bound_pk: int | None = 
     by_invoice: dict[int, list] = {}
     for s in steps:
         by_invoice.setdefault(s.enrollment.invoice_id, []).append(s)
+    payments: dict[int, list] = {}
+    undone: set[int] = set()
+    for ev in Event.objects.filter(invoice__in=invoices, kind__in=("payment.recorded", "payment.undone")).order_by(
+            "at", "pk"):
+        if ev.kind == "payment.undone":
+            undone.add(ev.detail.get("payment"))
+        else:
+            payments.setdefault(ev.invoice_id, []).append(ev)
     for inv in invoices:
+        inv.payments = payments.get(inv.pk, [])
+        for p in inv.payments:
+            p.amount, p.undone, p.undoable = p.detail.get("amount"), p.pk in undone, p.actor != "stripe"
+            p.how = actions.PAYMENT_METHODS.get(p.detail.get("method", ""), "") or p.detail.get("source", "")
         inv.steps = by_invoice.get(inv.pk, [])[-8:]
         inv.payment_form = PaymentForm(prefix=f"pay{inv.pk}", initial={"amount": inv.balance, "paid_on": today})
         inv.editable = inv.status in EDITABLE
@@ -307,9 +320,26 @@ def invoice_paid(request, pk):
     except engine.InvoiceClosed as error:
         messages.error(request, f"Payment not recorded: {error}.")
         return redirect("contact_detail", pk=invoice.contact_id)
-    credit = (f" Credit ${invoice.credit:.2f} (paid beyond what was owed) is in the inbox to refund or apply."
-              if invoice.credit else "")
-    messages.success(request, f"Payment recorded on {invoice.external_ref}; balance ${invoice.balance:.2f}.{credit}")
+    credit = (f" Credit {money(invoice.credit, invoice.currency)} (paid beyond what was owed) is in the inbox to "
+              "refund or apply." if invoice.credit else "")
+    messages.success(request, f"Payment recorded on {invoice.external_ref}; balance "
+                              f"{money(invoice.balance, invoice.currency)}.{credit}")
+    return redirect("contact_detail", pk=invoice.contact_id)
+
+
+@require_POST
+@member
+def payment_undo(request, pk):
+    """Take a payment recorded by mistake off its invoice, with the reason; reminders start again."""
+    payment = scoped(request, Event.objects.filter(kind="payment.recorded", invoice__isnull=False), pk=pk)
+    try:
+        invoice = engine.undo_payment(payment, access.now(), actor=actor(request),
+                                      reason=request.POST.get("reason", "")[:300])
+    except engine.PaymentNotUndone as error:
+        messages.error(request, f"Payment not undone: {error}.")
+        return redirect("contact_detail", pk=payment.contact_id)
+    messages.success(request, f"Payment undone on {invoice.external_ref}; balance "
+                              f"{money(invoice.balance, invoice.currency)}. Reminders are planned again.")
     return redirect("contact_detail", pk=invoice.contact_id)
 
 

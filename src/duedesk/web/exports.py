@@ -124,17 +124,18 @@ def promises_csv(request):
 
 @member
 def payments_csv(request):
-    """Payments and refunds, as the timeline recorded them (each in the transaction that changed the balance)."""
+    """Payments, refunds and payments undone, as the timeline recorded them (each in the transaction that changed
+    the balance); an undone payment's reason is in the source column."""
     at, zone = _local(request.org)
     header = ["paid (" + zone + ")", "what", "amount", "currency", "balance after", "credit", "patient", "invoice",
               "recorded by", "source"]
     events = (Event.objects.filter(organization=request.org)
-              .filter(Q(kind="payment.recorded") | Q(kind="payment.refunded"))
+              .filter(Q(kind="payment.recorded") | Q(kind="payment.refunded") | Q(kind="payment.undone"))
               .select_related("contact", "invoice").order_by("at", "pk"))
     rows = ([at(e.at), vocabulary.label(vocabulary.EVENT_KINDS, e.kind), e.detail.get("amount", ""),
              e.invoice.currency if e.invoice else "", e.detail.get("balance", ""), e.detail.get("credit", ""),
              _name(e.contact), e.invoice.external_ref if e.invoice else "", e.actor.removeprefix("staff:"),
-             e.detail.get("source", "")]
+             e.detail.get("source") or e.detail.get("reason", "")]
             for e in events.iterator(chunk_size=CHUNK))
     return stream_csv("payments.csv", header, rows)
 

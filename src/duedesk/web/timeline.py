@@ -8,6 +8,7 @@ from django.utils.text import capfirst
 
 from duedesk.core import vocabulary
 from duedesk.records.models import Event
+from duedesk.web.templatetags.money import money
 
 # Names and labels live in core.vocabulary; these are the timeline's short names for them.
 LABELS = vocabulary.EVENT_KINDS
@@ -57,9 +58,15 @@ def _text(e: Event) -> str:
         names = {"due_date": "due date", "amount_due": "amount", "balance": "balance"}
         return " · ".join(f"{label} {d[key]['from']} → {d[key]['to']}" for key, label in names.items()
                           if isinstance(d.get(key), dict))
-    if k == "payment.recorded":
-        credit = f" · {d['credit']} paid beyond the balance, kept as credit" if d.get("credit") else ""
-        return f"{d.get('amount')} paid · balance {d.get('balance')}{credit}"
+    if k in ("payment.recorded", "payment.undone", "payment.refunded"):
+        cur = e.invoice.currency if e.invoice_id and e.invoice else "USD"
+        amount, balance = money(d.get("amount"), cur), money(d.get("balance"), cur)
+        if k == "payment.undone":
+            return f"{amount} taken off again · balance {balance}" + (f" · {d['reason']}" if d.get("reason") else "")
+        if k == "payment.refunded":
+            return f"{amount} given back · balance {balance}"
+        credit = f" · {money(d['credit'], cur)} paid beyond the balance, kept as credit" if d.get("credit") else ""
+        return f"{amount} paid · balance {balance}{credit}"
     if k == "promise.recorded":
         return f"Will pay on {d.get('date')}" + (f" ({d['amount']})" if d.get("amount") else "")
     if k.startswith("handoff."):

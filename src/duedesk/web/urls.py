@@ -44,6 +44,7 @@ urlpatterns = accounts.urlpatterns + [
     path("contacts/<int:pk>/consent/history/", contacts.contact_consent_history, name="contact_consent_history"),
     path("invoices/<int:pk>/edit/", contacts.invoice_edit, name="invoice_edit"),
     path("invoices/<int:pk>/paid/", contacts.invoice_paid, name="invoice_paid"),
+    path("payments/<int:pk>/undo/", contacts.payment_undo, name="payment_undo"),
     path("invoices/<int:pk>/remind/", contacts.invoice_remind, name="invoice_remind"),
     path("workflows/", workflows.workflow_list, name="workflows"),
     path("workflows/add/", workflows.workflow_add, name="workflow_add"),

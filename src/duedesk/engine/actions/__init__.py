@@ -34,6 +34,7 @@ from duedesk.engine.actions.handoffs import assign_handoff, close_handoff, open_
 from duedesk.engine.actions.invoices import (
     CLOSED_TO_PAYMENTS,
     InvoiceClosed,
+    PaymentNotUndone,
     create_invoice,
     mark_invoice_paid,
     pause_invoice,
@@ -43,6 +44,7 @@ from duedesk.engine.actions.invoices import (
     replace_instalments,
     set_invoice_status,
     settle_instalments,
+    undo_payment,
     update_invoice,
 )
 from duedesk.engine.actions.lines import (
@@ -59,7 +61,7 @@ from duedesk.engine.actions.promises import mark_promise_broken, record_promise
 
 __all__ = [
     "create_contact", "create_invoice", "keep_contact_fields", "pay_link", "set_contact_fields", "update_contact",
-    "CLOSED_INVOICE", "CLOSED_TO_PAYMENTS", "InvoiceClosed", "_cancel_pending", "complete_step", "enroll_invoice", "exit_invoice_enrollments",
+    "CLOSED_INVOICE", "CLOSED_TO_PAYMENTS", "InvoiceClosed", "PaymentNotUndone", "undo_payment", "_cancel_pending", "complete_step", "enroll_invoice", "exit_invoice_enrollments",
     "finish_enrollment", "give_consent", "go_to_step", "lock_line", "mark_invoice_paid", "mark_promise_broken", "mark_unreachable",
     "open_handoff", "assign_handoff", "close_handoff", "reopen_handoff", "replace_instalments", "opt_in", "opt_out", "pause_invoice",
     "pending_steps", "plan_retry", "record_conversation",

@@ -16,10 +16,15 @@ from duedesk.engine.actions.enrollments import (
 )
 from duedesk.engine.actions.handoffs import open_handoff
 from duedesk.engine.actions.promises import settle_promises
-from duedesk.records.models import Contact, Instalment, Invoice, Organization
+from duedesk.engine.models import Enrollment
+from duedesk.records.models import Contact, Event, Instalment, Invoice, Organization
 from duedesk.records.timeline import log
 
 CLOSED_TO_PAYMENTS = ("paid", "written_off")  # a disputed invoice may still be paid
+
+
+class PaymentNotUndone(ValueError):
+    """A payment that cannot be undone (already undone, not a payment of this invoice, no reason given)."""
 
 
 class InvoiceClosed(ValueError):
@@ -105,6 +110,53 @@ def record_refund(invoice: Invoice, amount: Decimal, now: datetime, *, actor: st
         log(invoice.organization_id, "payment.refunded", now, contact=invoice.contact, invoice=invoice,
             actor=actor, amount=str(Decimal(amount)), balance=str(invoice.balance), source=source)
         return invoice
+
+
+def undo_payment(payment: Event, now: datetime, *, actor: str, reason: str) -> Invoice:
+    """A payment recorded by mistake (the wrong invoice, a check that bounced) is taken off again: what it
+    added to the credit comes back first, the balance reopens by the rest, plan instalments it settled are
+    due again, and reminders are planned again from now. Once per payment; both entries stay on the timeline."""
+    reason = reason.strip()
+    if not reason:
+        raise PaymentNotUndone("say why the payment is undone (it stays on the timeline)")
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().select_related("contact").get(pk=payment.invoice_id)
+        if payment.kind != "payment.recorded":
+            raise PaymentNotUndone("only a recorded payment can be undone")
+        if payment.actor == "stripe":
+            raise PaymentNotUndone("a card payment is undone by refunding it in Stripe; duedesk hears of the refund")
+        undone = invoice.events.filter(kind="payment.undone").values_list("detail", flat=True)
+        if any(d.get("payment") == payment.pk for d in undone):
+            raise PaymentNotUndone("this payment was already undone")
+        amount = Decimal(payment.detail["amount"])
+        from_credit = min(invoice.credit, Decimal(payment.detail.get("credit") or "0"))
+        invoice.credit -= from_credit
+        invoice.balance = min(invoice.amount_due, invoice.balance + amount - from_credit)
+        fields = ["balance", "credit", "updated_at"]
+        if invoice.status == "paid" and invoice.balance > 0:
+            invoice.status = "in_plan" if invoice.instalments.exists() else "open"
+            fields.append("status")
+        invoice.save(update_fields=fields)
+        log(invoice.organization_id, "payment.undone", now, contact=invoice.contact, invoice=invoice, actor=actor,
+            payment=payment.pk, amount=str(amount), balance=str(invoice.balance), reason=reason)
+        _unsettle_instalments(invoice)
+        if Enrollment.objects.filter(invoice=invoice, status__in=Enrollment.LIVE).exists():
+            replan_invoice(invoice, now)
+        else:  # the payment had ended outreach: it starts again on the workflow it was on (a plan's, say)
+            last = Enrollment.objects.filter(invoice=invoice).select_related("workflow").order_by("-pk").first()
+            enroll_invoice(invoice, now, workflow=last.workflow if last else None)
+        return invoice
+
+
+def _unsettle_instalments(invoice: Invoice) -> None:
+    """Instalments marked paid that the reopened balance still covers are due again (latest first)."""
+    owed_by_plan = sum(invoice.instalments.filter(status="pending").values_list("amount", flat=True), Decimal("0"))
+    for row in invoice.instalments.filter(status="paid").order_by("-due_date", "-pk"):
+        if owed_by_plan + row.amount > invoice.balance:
+            break
+        row.status = "pending"
+        row.save(update_fields=["status"])
+        owed_by_plan += row.amount
 
 
 def settle_instalments(invoice: Invoice, now: datetime) -> int:
