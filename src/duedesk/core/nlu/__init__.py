@@ -83,6 +83,10 @@ _SECOND_PART = re.compile(
 )
 
 
+# Intents whose date means something: a day to pay, a payment made, a plan's first payment, a time to call back.
+_DATED = ("promise_to_pay", "pay_now", "already_paid", "payment_plan", "callback_later")
+
+
 def understand(text: str, now: datetime, tz: str, lang: str | None = None) -> Understanding:
     today = local_today(now, tz)
     if lang not in ("en", "es"):
@@ -104,8 +108,10 @@ def understand(text: str, now: datetime, tz: str, lang: str | None = None) -> Un
         intent = llm.classify_with_llm(text, lang, INTENTS) or "unclear"
     if intent == "already_paid" and when.date is not None:
         when = extract_date(t, today, lang, past=True)  # a payment made looks back: "I paid Friday"
-    elif intent in ("attorney", "bankruptcy", "cease_contact"):
-        when = DateResult()  # "we filed chapter seven in March": background, never a day to pay
+    elif intent not in _DATED:
+        # "we filed chapter seven in March", "I lost my job in January", "I met my deductible in June":
+        # background, never a day to pay
+        when = DateResult()
     elif intent == "hardship" and when.date == today:
         when = DateResult()  # "I can't pay today": today is the day refused, not promised
     elif intent == "payment_plan" and when.date is not None:

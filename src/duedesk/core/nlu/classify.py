@@ -17,7 +17,7 @@ from datetime import date
 from decimal import Decimal
 
 from . import lexicon_en, lexicon_es
-from .dates import DateResult
+from .dates import REFUSED_TODAY, DateResult, ends_with_day, strip_greetings
 from .preferences import preference
 
 
@@ -46,19 +46,31 @@ _NOT_THE_PATIENT = re.compile(
     r"|paying\b|going\b|right\b|correct\b|fair\b|true\b|ok\b|covered\b|liable\b)[a-z]+$"
     r"|\bno soy (?!yo\b|responsable\b|el\b|la\b)[a-z]+$|\bwrong (?:number|person)\b|\bnumero equivocado\b"
 )
-_SHORT = 7  # words: longer replies that merely mention a day are not an answer to "when?"
+_SHORT = 9  # words: longer replies that merely mention a day are not an answer to "when?"
 _NOT_A_DATE_ANSWER = re.compile(r"\b(?:was|were|did|fue|era|ago|hace|weather|clima)\b")
 # "hello?" / "¿bueno?" on a call is a greeting, not an answer.
 _GREETING = re.compile(r"^(?:hello|hi|hey|hola|bueno|alo|diga|digame|yes|si|yeah)(?: (?:hello|hi|hey|hola|bueno|alo|diga|digame))*$")
 # Not understanding is not a "no".
 _CONFUSED = re.compile(
     r"\b(?:no (?:le |te |lo )?(?:entiend\w*|entendi\w*|comprend\w*)|que dijo|do not understand|what do you mean"
-    r"|did not (?:catch|get|hear) (?:that|you)|can not hear|no (?:le |te |lo )?(?:escuche|oi|oigo|escucho)|say (?:that )?again|repeat (?:that|it)|no se|not sure|como dice|perdon)\b"
+    r"|^(?:i )?(?:honestly |really |just )?do not know$|did not (?:catch|get|hear) (?:that|you)|can not hear|no (?:le |te |lo )?(?:escuche|oi|oigo|escucho)|say (?:that )?again|repeat (?:that|it)|no se|not sure|como dice|perdon)\b"
     # a bare "what?" / "¿cómo?" / "¿mande?" asks to hear it again
     r"|^(?:a ver |ok |sorry |perdon )?(?:what|como|que|mande|pardon|huh|como dijo|que dijo|excuse me)$"
 )
 # Negation right before a cue: "can not pay now", "no puedo pagar", "no le pago" (but not "no, I can pay").
 _NEGATOR = re.compile(r"(?:\bnot(?: \w+)?|\bno(?: (?:me|le|lo|la|te|les|se))?|\bnever|\bnunca|\btampoco) $")
+
+
+# "no puedo …, pero el 28": a refusal, then the day they can
+_BUT = re.compile(r"\b(?:not|no|can not)\b.*\b(?:but|pero|though|sino|mas bien)\b")
+_AMT = (r"(?:\$ ?\d+|\b\d+|\b(?:half|la mitad|part|una parte|ten|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
+        r"|a hundred|one hundred|hundred|veinte|treinta|cuarenta|cincuenta|cien|doscientos|trescientos|quinientos)\b)")
+# an amount on one day and the rest (or another amount) on another: one payment split in two
+_SPLIT = re.compile(
+    rf"{_AMT} (?:dollars |bucks |dolares |pesos )?(?:(?:on|by|this|next|el|la|este|para el) )?(?:the )?\w+(?: \w+)?"
+    rf" (?:and|then|plus|y|luego) (?:the rest|the other half|lo demas|el resto|lo que falta|lo restante|la otra mitad"
+    rf"|(?:otros? |another )?{_AMT})\b"
+)
 
 
 def _first(t: str, *keys: str) -> str | None:
@@ -134,8 +146,8 @@ def classify(
 ) -> tuple[str, str | None]:
     """(intent, question topic) for normalised text ``t``; ``when`` is its forward-looking date,
     ``amount`` the money it offers."""
-    if not t or _SLANG_GREETING.match(t):
-        return "unclear", None
+    if not t or _SLANG_GREETING.match(t) or not strip_greetings(t):
+        return "unclear", None  # "wassup", "happy new year!", "feliz año nuevo"
 
     def hit(key: str) -> bool:
         return RX[key].search(t) is not None
@@ -153,7 +165,8 @@ def classify(
         return ("wrong_person" if _NOT_THE_PATIENT.search(t) else "dispute"), None
     # A hardship told on the way to a day ("my mom was in the hospital, but I can pay Thursday",
     # "when my social security comes on the 3rd") is a promise; on its own it is a hardship.
-    if hit("hardship") and not (future and (_positive("pay_cue", t) or _positive("pay_now", t))):
+    if hit("hardship") and not (future and (_positive("pay_cue", t) or _positive("pay_now", t) or _BUT.search(t)
+                                            or ends_with_day(t))):
         return "hardship", None
     if hit("request_human") and not (hit("question_who") and not _ASKS_FOR_PERSON.search(t)):
         return "request_human", None
@@ -169,6 +182,8 @@ def classify(
         if topic:
             return "question", topic
     is_today = when.date == today
+    if (future or is_today) and _SPLIT.search(t):
+        return "payment_plan", None  # "500 hoy y 500 el 15", "fifty now and fifty on the 29th"
     explicit_now = _positive("pay_now", t)
     pay = explicit_now or _positive("pay_cue", t)
     if explicit_now and not future and not when.vague:
@@ -184,8 +199,15 @@ def classify(
         if amount is not None:
             return "payment_plan", None  # "I can give you 40": part of the bill, no day named
         return "promise_to_pay", None
+    if future and not _NOT_A_DATE_ANSWER.search(t) and (REFUSED_TODAY.search(t) or _BUT.search(t)):
+        # "not tonight… first thing tomorrow", "ahora mismo no puedo, pero el 28": a day instead of now
+        return "promise_to_pay", None
     if hit("callback_later"):
         return "callback_later", None
+    if future and ends_with_day(t) and not question_mark and not _NOT_A_DATE_ANSWER.search(t):
+        # a reply that ends on a day answers "when?": "spring break killed my wallet, the 26th",
+        # "el día de las madres no…, mejor el 12"
+        return "promise_to_pay", None
     topic = question_topic(t)
     if topic:
         return "question", topic

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from . import lexicon_en, lexicon_es
+from .holidays import NAMES as _HOLIDAY_NAMES
 from .holidays import find_holiday
 
 
@@ -113,6 +114,31 @@ _DATEISH = re.compile(rf"\b(?:{_MON})\b|\d/\d|\b\d{{1,2}}(?:st|nd|rd|th)\b")
 # "out of work since November", "desde enero": a month in the past is background, not a day.
 _PAST_MONTH = re.compile(rf"\b(?:since|back in|last|desde) (?:{_MON})\b(?! (?:\d|the \d))"
                          rf"|\b(?:{_MON}) (?:pasado|ago)\b")
+
+
+_HOL = "|".join(sorted(_HOLIDAY_NAMES, key=len, reverse=True))
+_BACKGROUND = re.compile(
+    rf"\b(?:happy|merry|feliz|felices|prospero|have a (?:good|great|nice|happy)|enjoy (?:your|the)) (?:{_HOL})\b"
+    rf"|\b(?:today|tomorrow|it|hoy|manana|que) (?:is|es|sera) (?:a |an |el |la )?(?:{_HOL}|{_WD})\b"
+    rf"|\b(?:{_HOL}) (?:is|es) (?:today|tomorrow|hoy|manana)\b"
+)
+_GREETING_ONLY = re.compile(
+    rf"\b(?:happy|merry|feliz|felices|prospero) (?:{_HOL})\b|\b(?:to you|and you|too|a usted|a ti|igualmente|y|and|to all"
+    rf"|a todos|everyone|lol|haha|jaja|jajaja|tambien|for you|hey|hi|hola|ok)\b"
+)
+_CORRECTION = re.compile(r"\b(?:mejor|better make it|better|actually|no wait|wait no|o sea|pensandolo bien|make that)\b")
+_HAS_DAY = re.compile(
+    rf"\b(?:{_WD}|{_MON}|{_HOL}|tomorrow|manana|\d{{1,2}}(?:st|nd|rd|th)?|{_ORDW})\b"
+)
+# "not today", "can not today", "hoy no", "not tonight": today is the day refused, not the one promised
+_REFUSED_TODAY = re.compile(
+    r"\b(?:not|no)(?: \w+){0,3} (?:today|tonight|hoy|right now|ahora mismo|ahorita|ahora)\b"
+    r"|\b(?:today|tonight|hoy|ahorita|ahora mismo|ahora) (?:no|not|is not|can not)\b"
+)
+# a pay verb just before a day: "can pay on the 4th", "le pago el 3"
+_PAY_VERB_BEFORE = re.compile(
+    r"\b(?:pay|paying|send|do|pagar|pago|pagarle|le pago|deposito|mando)(?: \w+){0,2} $"
+)
 
 
 def _next_weekday(today: date, wd: int, past: bool = False) -> date:
@@ -282,12 +308,15 @@ def _fast(t: str, today: date, lang: str, past: bool) -> DateResult | None:
     if _FIRST_OF_NEXT.search(t):
         return DateResult(_day_of_month(today, 1, past))
     for rx in (_THE_DAY, _BARE_ORD):
+        found: list[tuple[bool, date]] = []
         for m in rx.finditer(t):
             day = _day_value(m) if "dw" in m.groupdict() else int(m.group("d"))
-            if day:
-                d = _day_of_month(today, day, past)
-                if d:
-                    return DateResult(d)
+            d = _day_of_month(today, day, past) if day else None
+            if d:
+                found.append((bool(_PAY_VERB_BEFORE.search(t, 0, m.start())), d))
+        if found:
+            # "I get my check on the 1st, can pay on the 2nd": the day the payment is tied to wins
+            return DateResult(next((d for paid, d in found if paid), found[0][1]))
     return None
 
 
@@ -311,13 +340,50 @@ def _dateparser(t: str, today: date, lang: str, past: bool) -> date | None:
     except Exception:  # dateparser raises on odd input; a missing date is the safe answer
         return None
     for text, value in found or ():
-        if _DATEISH.search(text):
+        if _DATEISH.search(text) and not (past and not re.search(r"\d|" + _ORDW, text)):
+            # "I paid in October" names no day to look back to
             return value.date()
     return None
 
 
+REFUSED_TODAY = _REFUSED_TODAY
+_DAYTOK_PLAIN = rf"(?:\d{{1,2}}(?:st|nd|rd|th|ro|ero|vo|to|o)?|{_ORDW})\b"
+# a reply that ends on a day: "…, the 26th", "…, mejor el 12", "…, so wednesday", "…, pa reyes"
+_ENDS_WITH_DAY = re.compile(
+    rf"(?:\b(?:the|el|on|dia) {_DAYTOK_PLAIN}|\b(?:{_WD})|\b(?:{_HOL})|\b(?:{_MON}) {_DAYTOK_PLAIN}|\btomorrow|\bmanana)"
+    r"(?: (?:then|please|pls|ok|okay|si|sin falta|for sure|seguro|if that is ok|then ok))?$"
+)
+
+
+def ends_with_day(t: str) -> bool:
+    return _ENDS_WITH_DAY.search(t) is not None
+
+
+def strip_greetings(t: str) -> str:
+    """``t`` without holiday greetings: "" for "happy new year", "feliz año nuevo"."""
+    if not _BACKGROUND.search(t):
+        return t
+    return _GREETING_ONLY.sub(" ", t).strip()
+
+
+def _focus(t: str) -> str:
+    """The part of ``t`` that can name the day: greetings ("happy new year"), what today or tomorrow is
+    ("tomorrow is new years", "it is sunday") and a day refused ("not today", "hoy no") are background;
+    after a correction ("…, mejor el 12", "actually the 9th") only the corrected day counts."""
+    t = _BACKGROUND.sub(" ", t)
+    parts = _CORRECTION.split(t)
+    if len(parts) > 1 and _HAS_DAY.search(parts[-1]):
+        t = parts[-1]
+    if _REFUSED_TODAY.search(t):
+        rest = _REFUSED_TODAY.sub(" ", t)
+        if _HAS_DAY.search(rest):
+            t = rest
+    return t
+
+
 def extract_date(t: str, today: date, lang: str = "en", past: bool = False) -> DateResult:
     """The date in normalised text ``t`` as a local date, or vague, or nothing."""
+    t = _focus(t)
     found = _fast(t, today, lang, past)
     if found is not None:
         return found if found.date is not None or found.vague else NONE

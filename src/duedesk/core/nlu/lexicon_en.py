@@ -117,6 +117,9 @@ INTENTS = {
         r"appointment|visit|surgery|exam|checkup)",
         r"\bcancell?ed (?:that|the|my|this) (?:appointment|visit)\b",
         r"\bfraud\w*\b", r"(?<!\btax )(?<!\bincome tax )\brefund\b", r"\bsupposed to be (?:free|covered|no charge|included)\b",
+        r"\bshould (?:be|have been) (?:free|covered|no charge|included|zero|\$ ?0)\b",
+        r"\b(?:husband|wife|ex|employer|insurance|father|mother|dad|mom|parents?|he|she|they)\w* (?:is|are|was|should be)"
+        r" (?:the one )?responsible for (?:this|the|that|my)\b",
         r"\b(?:will not|am not|not going to|refuse to|should not have to|should not) (?:be )?pay\w*(?: for)? (?:this|that|it)\b",
         r"\bnot (?:paying|pay) for (?:something|a service|services)\b",
     ],
@@ -190,7 +193,8 @@ INTENTS = {
         r"|boyfriend|girlfriend|roommate|family|employer|parents?|grandma|grandpa|aunt|uncle) (?:already |just |have |has "
         r"|had |did |actually |totally |already have |already did |went ahead and |went and |literally )*(?:paid|pay it off)\b",
         r"(?<!\bnot )(?<!\bget )(?<!\bgot )(?<!\bgets )(?<!\bgetting )(?<!\bbe )(?<!\bnever )(?<!\bwill )(?<!\bam )"
-        r"(?<!\bget this )(?<!\bget it )(?<!\bget that )(?<!\buntil it is )(?<!\btil it is )"
+        r"(?<!\bget this )(?<!\bget it )(?<!\bget that )(?<!\buntil it is )(?<!\btil it is )(?<!\bwill have it )"
+        r"(?<!\bwill have this )(?<!\bwill have that )(?<!\bgets )(?<!\bgetting )"
         r"\bpaid (?:it|that|this|the bill|the balance|in full|online|off|already|yesterday|last|on|by|with|over|via|through"
         r"|at|earlier|everything|you|them|for it|the whole|all)\b",
         r"(?<!\buntil )(?<!\btil )(?<!\btill )(?<!\buntil it )(?<!\btil it )(?<!\buntil that )"
@@ -203,7 +207,7 @@ INTENTS = {
         r"\balready (?:covered|handled|settled|cleared|sent|mailed|took care of|taken care of) (?:it|that|this|the)\b",
         r"\b(?:covered|handled|settled|cleared) (?:it|that|this|the bill|the balance) already\b",
         r"\balready (?:sent|mailed|made|submitted|dropped off|gave) (?:\w+ ){0,3}?(?:a |the |my )?(?:check|payment|money)\b", r"(?<!\bnot )\b(?:took|taken) care of (?:it|that|this|the bill)\b",
-        r"(?<!\bnot )(?<!\bget )(?<!\bbe )(?<!\bgot )\bpaid$", r"\breceipt\b", r"\bconfirmation (?:number|code|email)\b",
+        r"(?<!\bnot )(?<!\bget )(?<!\bbe )(?<!\bgot )(?<!\bgets )(?<!\bgetting )\bpaid$", r"\breceipt\b", r"\bconfirmation (?:number|code|email)\b",
         r"\bpayment (?:went through|was made|has been made|posted|cleared|already)\b",
     ],
     "payment_plan": [
@@ -249,6 +253,10 @@ INTENTS = {
         r"\b(?:payday|paycheck|pay day|get paid|gets paid|getting paid|got paid|check comes|direct deposit"
         r"|get (?:my|the|our) (?:check|money|tax refund|refund|benefits|deposit))\b",
         r"^(?:i will|will|i can|can) (?:do|pay)\b",
+        r"\b(?:i|we) (?:get|receive|collect) (?:my|our|the) (?:\w+ ){0,2}?(?:check|checks|unemployment|disability|social security"
+        r"|ssi|ssdi|pension|benefits|deposit|paycheck|retirement|stimulus|child support)\b",
+        r"\b(?:can|could|will|would) (?:probably |maybe |only |just )?do (?:\$ ?\d|\d|half|(?:ten|twenty|thirty|forty|fifty|sixty"
+        r"|seventy|eighty|ninety|a hundred|one hundred)\b)",
         r"\b(?:i|we) (?:will|can)(?: do it| do that| have it)? (?:tomorrow|tonight|today|next|on|by|this|monday|tuesday"
         r"|wednesday|thursday|friday|saturday|sunday|the \d|end)\b",
     ],
@@ -268,6 +276,8 @@ INTENTS = {
         r"|in a (?:minute|few minutes|few mins?|sec|second|bit|little bit|few hours|hour|couple hours)|straight away|asap)\b",
         r"\b(?:now|today|tonight) (?:i |we )?(?:will|can) (?:pay|send|do it)\b",
         r"\b(?:take|process|run|charge|use) (?:the |my |a |this )?(?:payment|card)\b", r"\blater today\b",
+        r"\b(?:charge|put|run|bill|use) (?:it |that |this |the (?:balance|bill|payment|rest) )?(?:to |on |with )?(?:the |my |a )?"
+        r"(?:card|visa|mastercard|master card|amex|discover|debit card|credit card|debit|credit)\b",
     ],
     "now_word": [
         r"\b(?:right now|now|right away|immediately|today|tonight|this (?:morning|afternoon|evening)|later today"

@@ -48,6 +48,8 @@ INTENTS = {
         r"\bno (?:quiero|queremos) (?:ningun |mas |ningun otro )?contacto\b",
         # "que no me contacten por ninguna vía": every channel
         r"\bcontact\w* .*\bpor (?:ningun|ninguna|ningun otro|ninguna otra) (?:via|medio|forma|lado)\b",
+        r"\bpor (?:ningun|ninguna) (?:via|medio)\b",
+        r"\bni (?:me )?(?:llam\w*|escrib\w*|mensajes|textos|llamadas) ni (?:me )?(?:llam\w*|escrib\w*|mensajes|textos|llamadas)\b",
     ],
     "opt_out": [
         r"^(?:por favor )?(?:basta|alto|para|pare|parar|cancelar|baja|darme de baja)(?: por favor| ya| gracias)*$",
@@ -59,7 +61,7 @@ INTENTS = {
         r"(?! (?:hasta|antes|despues|en la|a esta hora))",
         r"\bno (?:me |nos )?vuelv\w+ a (?:llamar|escribir|mandar|molestar|marcar|contactar)",
         r"\bya no (?:me |nos )?(?:llam|escrib|mand|envi|molest|marqu|contact)\w*",
-        r"\bnunca (?:mas )?(?:me )?(?:llam|escrib|mand|envi|vuelv)\w*",
+        r"\bnunca (?:mas )?(?:me )?(?:llam|escrib|mand|envi|vuelv)(?:en|es|an|as|e)\b",
         r"\b(?:borr|quit|elimin|sac|saqu)\w* (?:mi numero|me|mi nombre|este numero)\b",
         r"\b(?:no quiero|no queremos) (?:recibir )?(?:mas |sus |estos |esos )?(?:mensajes|llamadas|textos|recordatorios)\b",
         r"\bno (?:quiero|queremos) que (?:me )?(?:llamen|escriban|molesten|contacten|manden)\b",
@@ -76,14 +78,14 @@ INTENTS = {
         r"\b(?:yo )?no (?:debo|le debo|les debo|te debo|debemos) (?:nada|eso|esto|ese|esa|ninguna|ningun)?\b",
         r"\b(?:el |mi |la |the |my )?(?:seguro|aseguranza|aseguradora|medicaid|medicare|medical|insurance)"
         r" (?:lo |la |ya |se |me )*(?:cubr\w*|pag\w*"
-        r"|deb\w*|tiene que|tenia que|iba a|va a|se encarg\w*|dijo)",
+        r"|deb\w*|tiene que|tenia que|iba a|va a|se encarg\w*|dijo|dice|dicen)",
         r"\b(?:lo|la) (?:cubre|cubrio|pago|paga|debe pagar) (?:el |mi )?(?:seguro|aseguranza|aseguradora|medicaid)\b",
         r"\bcubiert[oa] por (?:el |mi )?(?:seguro|aseguranza|aseguradora|medicaid)\b",
         r"\b(?:cobraron|cobro|cobran|cobrado|cargaron|facturaron)\w* (?:dos veces|doble|de mas|demasiado)\b",
         r"\b(?:cobro|cargo|cobros|cargos) (?:doble|duplicad[oa]s?|repetid[oa]s?)\b", r"\bpague dos veces\b",
         r"\b(?:error|equivocacion|errores)\b(?! de numero)", r"\bdisput\w*", r"\breclam\w*", r"\bno estoy de acuerdo\b",
         r"\bnunca (?:fui|tuve|recibi|me hicieron|asisti|fuimos|vine|estuve|he ido|me atendieron)\b",
-        r"\bno (?:fui|asisti|tuve|recibi) (?:esa|ese|la|el|ninguna|ningun)? ?(?:cita|consulta|servicio|visita|tratamiento|estudio)",
+        r"\bno (?:fui|asisti|tuve|recibi) (?:a )?(?:esa|ese|la|el|ninguna|ningun)? ?(?:cita|consulta|servicio|visita|tratamiento|estudio)",
         r"\bno reconozco\b", r"\bnunca (?:autorice|pedi|solicite|firme|acepte|use)\b",
         r"\bno me (?:hicieron|atendieron|vieron)\b", r"\bno (?:tengo|tenemos) (?:ninguna )?deuda\b", r"\bno me (?:corresponde|toca) pagar\b",
         r"\b(?:pagar|cubrir)\w* (?:el |mi |la )?(?:seguro|aseguranza|aseguradora|medicaid|medicare)\b", r"\bfraude\b", r"\breembolso\b",
@@ -116,6 +118,7 @@ INTENTS = {
         r"\bhablar con (?:una |un |alguien|la |el |algun |alguna )?(?:persona|humano|agente|representante|operador[a]?|gerente"
         r"|supervisor[a]?|encargad[oa]|oficina|recepcion|alguien|empleado|ser humano|real)",
         r"\bpersona (?:real|de verdad)\b",
+        r"\b(?:alguien|una persona|un agente) con (?:quien|el que|la que) (?:pueda|puedo|podria) (?:hablar|platicar)\b",
         r"\b(?:comunic|pas|transfer|transfier|conect|pong|ponga)\w* (?:con|a) (?:alguien|una persona|un agente|un representante"
         r"|la oficina|el gerente|recepcion|un humano|la recepcionista|(?:el|la) encargad[oa]|(?:el|la|un|una) supervisor[a]?)\b", r"\bser humano\b", r"\b(?:comuniqueme|comunicame|paseme|pasame|transfierame|transfiereme"
         r"|conecteme|conectame)\b",
@@ -144,6 +147,7 @@ INTENTS = {
         r"^(?!.*\b(?:me pagaron|me depositaron|me pagan|cobre)\b).*\bya (?:lo |la |se )?pago\b", r"\b(?:lo|la|se lo|se la|le|les) pague\b", r"\bse pago\b",
         r"\b(?:esta|quedo|fue|ha sido|estaba|esta ya|quedo ya) (?:ya )?(?:pagad[oa]|liquidad[oa]|saldad[oa])\b",
         r"\bpague (?:ayer|el|la|en|antier|hace|esta|con|por|todo|desde|online|la semana|el mes)\b", r"\bpague$",
+        r"\byo (?:ya )?(?:lo |la |le |les )?pague\b", r"\bpague (?:eso|esto|esa|ese|la cuenta|la factura|el bill)\b",
         r"\b(?:hice|realice|mande|envie|deposite|hicimos|mandamos) (?:el|un|mi|la|ese|los) (?:pago|cheque|deposito"
         r"|transferencia|dinero)\b",
         r"\bya (?:hice|realice|mande|envie|hicimos|mandamos|deposite) (?:el|un|mi|la)? ?(?:pago|cheque|deposito|transferencia"
@@ -245,7 +249,7 @@ INTENTS = {
     "affirm": [
         r"\b(?:si|claro|correcto|de acuerdo|esta bien|vale|dale|exacto|por supuesto|efectivamente|eso es|orale|andale"
         r"|perfecto|aja|sale|asi es|cierto|okey|okay|listo|entendido|como no)\b",
-        r"\bsoy yo\b", r"^simon$", r"\b(?:el|ella|yo) (?:habla|mismo|misma)\b", r"\bcon (?:el|ella) habla\b", r"^(?:bueno|seguro|va)\b",
+        r"\bsoy yo\b", r"^simon$", r"^tato\b", r"\b(?:el|ella|yo) (?:habla|mismo|misma)\b", r"\bcon (?:el|ella) habla\b", r"^(?:bueno|seguro|va)\b",
     ],
     "deny": [
         r"\b(?:no|negativo|para nada|tampoco|incorrecto|no es correcto|no gracias|nop|nel|de ninguna manera|claro que no)\b",

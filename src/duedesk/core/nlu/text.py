@@ -86,7 +86,7 @@ _TYPOS = {
     "menasjes": "mensajes", "msj": "mensaje", "msjs": "mensajes", "sta": "esta", "ta": "esta",
     "toy": "estoy", "stoy": "estoy", "aver": "a ver", "ola": "hola", "sii": "si", "sip": "si",
     "nel": "no", "nop": "no", "nomas": "no mas",
-    "orita": "ahorita", "horita": "ahorita", "ps": "pues", "pos": "pues", "dsp": "despues", "dps": "despues",
+    "pa": "para", "orita": "ahorita", "horita": "ahorita", "ps": "pues", "pos": "pues", "dsp": "despues", "dps": "despues",
     "kiero": "quiero", "kien": "quien", "aki": "aqui", "grax": "gracias", "grs": "gracias", "tbn": "tambien",
     # English text shorthand
     "rn": "right now", "atm": "at the moment", "lemme": "let me", "gimme": "give me", "imma": "i will",
