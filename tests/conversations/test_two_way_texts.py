@@ -91,3 +91,32 @@ def test_a_text_from_an_unknown_number_is_logged_for_the_organization(org, clock
 ])
 def test_keywords(body, expected):
     assert keyword(body) == expected
+
+
+def _about(invoice, clock, transports, body="HELP"):
+    """The invoice the patient's text was filed under (its row and timeline event say so)."""
+    clock.advance(minutes=1)
+    message = receive_text(invoice.organization, invoice.contact.phone, "+12125550000", body, clock(), transports,
+                           provider_id=f"SM{clock().timestamp():.0f}")
+    return message.invoice
+
+
+def test_a_text_is_about_the_invoice_whose_outreach_is_running_else_the_open_one_due_first(
+        make_invoice, make_contact, clock, transports):
+    from duedesk.engine import actions
+
+    contact = make_contact()
+    paid = make_invoice(contact=contact, due=date(2026, 11, 1), status="paid")
+    later = make_invoice(contact=contact, due=date(2026, 12, 20))
+    sooner = make_invoice(contact=contact, due=date(2026, 12, 15))
+    assert _about(paid, clock, transports) == sooner  # nothing running: the open invoice due first
+    actions.enroll_invoice(later, clock())
+    clock.advance(minutes=1)
+    actions.enroll_invoice(sooner, clock())
+    assert _about(paid, clock, transports) == sooner  # both running: the one started last
+    Enrollment.objects.filter(invoice=sooner).update(status="done")
+    assert _about(paid, clock, transports) == later  # the one still running, though due later
+    Enrollment.objects.filter(invoice=later).update(status="done")
+    assert _about(paid, clock, transports) == sooner
+    other = make_invoice(due=date(2026, 12, 1))  # someone else's invoice is never theirs
+    assert _about(paid, clock, transports) != other

@@ -165,3 +165,19 @@ def test_the_migration_fills_in_invoices_from_their_events(org, make_invoice, cl
     assert _first(both) == (clock() - timedelta(days=2), clock() - timedelta(hours=5))
     assert _first(texted) == (clock(), None)
     assert _first(neither) == (None, None)
+
+
+def test_replies_to_a_patients_texts_set_first_texted_at_once(make_invoice, clock, transports):
+    from duedesk.channels.models import SimulatedSend
+    from duedesk.conversations.texts import receive_text
+
+    invoice = make_invoice(due=date(2026, 12, 10))
+    times = []
+    for n in range(2):
+        clock.advance(minutes=5)
+        receive_text(invoice.organization, invoice.contact.phone, "+12125550000", "HELP", clock(), transports,
+                     provider_id=f"SM{n}")
+        times.append(clock())
+    assert SimulatedSend.objects.filter(to=invoice.contact.phone).count() == 2  # both HELP answers went out
+    assert _event_times(invoice, "sms.sent") == times
+    assert _first(invoice) == (times[0], None)

@@ -9,6 +9,7 @@ from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
+from django.db.models import F, OuterRef, Q, Subquery
 
 from duedesk.channels.paylinks import pay_link_for
 from duedesk.conversations import identity
@@ -81,8 +82,9 @@ def receive_text(org: Organization, sender: str, to: str, body: str, now: dateti
     sender, to, body = clean(sender), clean(to), clean(body)
     try:
         with transaction.atomic(), timeline.told_once():  # the CRM outbox looks once, not per event
-            contact = Contact.objects.select_related("organization").filter(
-                organization=org, phone=sender).order_by("pk").first()
+            contact = Contact.objects.filter(organization=org, phone=sender).order_by("pk").first()
+            if contact is not None:
+                contact.organization = org  # found by it: not read again
             invoice = _current_invoice(contact) if contact else None
             message = record_inbound_text(org, contact, invoice, sender=sender, to=to, body=body,
                                           provider_id=provider_id, now=now)
@@ -122,11 +124,13 @@ def _act(contact: Contact, invoice: Invoice | None, body: str, now: datetime, tr
 
 
 def _current_invoice(contact: Contact) -> Invoice | None:
-    live = (Enrollment.objects.filter(contact=contact, status__in=Enrollment.LIVE).select_related("invoice")
-            .order_by("-started_at").first())
-    if live:
-        return live.invoice
-    return contact.invoices.exclude(status__in=("paid", "written_off")).order_by("due_date").first()
+    """The invoice a text or call from the contact is about: the one with the most recently started live
+    enrollment, else the open one due first. One query (an inbound text's webhook has no room for two)."""
+    live_since = (Enrollment.objects.filter(invoice=OuterRef("pk"), contact=contact, status__in=Enrollment.LIVE)
+                  .order_by("-started_at").values("started_at")[:1])
+    return (Invoice.objects.filter(contact=contact).annotate(live_since=Subquery(live_since))
+            .filter(Q(live_since__isnull=False) | ~Q(status__in=("paid", "written_off")))
+            .order_by(F("live_since").desc(nulls_last=True), "due_date", "pk").first())
 
 
 def _reply(contact: Contact, invoice: Invoice | None, key: str, now: datetime, transports, **values) -> None:

@@ -197,7 +197,10 @@ def _log_sent(message: Message, contact: Contact, invoice: Invoice | None, hando
               now: datetime) -> None:
     log(contact.organization_id, "sms.sent", now, contact=contact, invoice=invoice, handoff=handoff,
         channel="sms", actor=actor, body=message.body, consent=message.consent_basis, sha256=message.content_sha256)
-    if invoice is not None:  # a text about an invoice (a staff reply, the pay link) counts as texted
+    # A text about an invoice (a staff reply, the pay link) counts as texted. The time only ever moves earlier,
+    # so an invoice read in this transaction as texted already by then needs no UPDATE.
+    if invoice is not None and invoice.pk and (invoice.first_texted_at is None or invoice.first_texted_at > now):
         from duedesk.engine.runner import first_contact
 
         first_contact([invoice.pk], "first_texted_at", now)
+        invoice.first_texted_at = now

@@ -118,7 +118,8 @@ def _call(request, calls=None):
     ref = request.GET.get("call", "")
     sid = request.POST.get("CallSid", "")
     if ref.isdigit():
-        call = calls.filter(pk=int(ref)).first()
+        # By its key: no ORDER BY (Django builds one per selected column to compile it, and this load is wide).
+        call = next(iter(calls.filter(pk=int(ref))[:1]), None)
         if call is not None and call.provider_id and sid and call.provider_id != sid:
             call = None  # a callback for another call can't speak for this one
     elif sid:
