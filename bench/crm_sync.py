@@ -1,4 +1,5 @@
-"""CRM sync against the HubSpot fake, through the official client over loopback.
+"""CRM sync against the HubSpot fake (or, with --provider salesforce, the Salesforce fake through
+simple-salesforce), through the real client library over loopback.
 
   pull   the initial full sync of --contacts HubSpot contacts (default 50,000), each with a due date and a
          balance, so every one becomes a contact, an invoice and an enrollment with its first step planned.
@@ -9,6 +10,10 @@
          answers 429 beyond it). Prints the rate achieved against the limit.
 
     .venv/bin/python bench/crm_sync.py [--contacts 50000] [--activities 10000] [--per-10s 1000]
+                                       [--provider hubspot|salesforce]
+
+Salesforce has no per-10-second limit of its own (a daily allowance): its fake does not answer 429, so the
+push there measures duedesk's own spacing against --per-10s.
 
 SQLite in a scratch directory (the embedded default).
 """
@@ -42,20 +47,34 @@ def main() -> int:
     ap.add_argument("--contacts", type=int, default=50_000)
     ap.add_argument("--activities", type=int, default=10_000)
     ap.add_argument("--per-10s", type=int, default=1000)
+    ap.add_argument("--provider", choices=("hubspot", "salesforce"), default="hubspot")
     args = ap.parse_args()
 
     scratch = tempfile.mkdtemp(prefix="duedesk-crm-bench-")
     port = free_port()
-    fake = subprocess.Popen([sys.executable, "-m", "duedesk", "fake-crm", "hubspot", "--port", str(port), "--token",
-                             TOKEN, "--per-10s", str(max(args.per_10s, 1000))], stdout=subprocess.DEVNULL)
+    limit = ["--per-10s", str(max(args.per_10s, 1000))] if args.provider == "hubspot" else [
+        "--daily-limit", str(10 * (args.contacts + 2 * args.activities) + 1000)]
+    fake = subprocess.Popen([sys.executable, "-m", "duedesk", "fake-crm", args.provider, "--port", str(port),
+                             "--token", TOKEN, *limit], stdout=subprocess.DEVNULL)
+    prefix = f"DUEDESK_{args.provider.upper()}_"
     os.environ.update(DUEDESK_DATA_DIR=scratch, DUEDESK_DATABASE_URL=f"sqlite:///{scratch}/bench.sqlite3",
-                      DUEDESK_HUBSPOT_BASE_URL=f"http://127.0.0.1:{port}", DUEDESK_HUBSPOT_TOKEN=TOKEN,
+                      **{prefix + "BASE_URL": f"http://127.0.0.1:{port}", prefix + "TOKEN": TOKEN},
                       DJANGO_SETTINGS_MODULE="duedesk.settings", DUEDESK_LOG_LEVEL="WARNING")
     try:
         return run(args, f"http://127.0.0.1:{port}")
     finally:
         fake.terminate()
         fake.wait(10)
+
+
+def patient(provider: str, n: int) -> dict:
+    """A patient in the CRM's own shape, due in 3 to 32 days with a balance."""
+    phone, due = f"+1212{200 + n // 10_000:03d}{n % 10_000:04d}", (NOW.date() + timedelta(days=3 + n % 30)).isoformat()
+    if provider == "salesforce":
+        return {"FirstName": "Pat", "LastName": f"Bench{n}", "MobilePhone": phone, "Email": f"pat{n}@example.com",
+                "Duedesk_Due_Date__c": due, "Duedesk_Balance__c": 50 + n % 400, "Duedesk_Outreach__c": True}
+    return {"properties": {"firstname": "Pat", "lastname": f"Bench{n}", "phone": phone, "email": f"pat{n}@example.com",
+                           "duedesk_due_date": due, "duedesk_balance": f"{50 + n % 400}.00", "duedesk_outreach": "on"}}
 
 
 def run(args, fake_url: str) -> int:
@@ -81,17 +100,13 @@ def run(args, fake_url: str) -> int:
             time.sleep(0.1)
     seed_start = time.perf_counter()
     for start in range(0, args.contacts, 5000):
-        batch = [{"properties": {"firstname": "Pat", "lastname": f"Bench{n}", "phone": f"+1212{200 + n // 10_000:03d}{n % 10_000:04d}",
-                                 "email": f"pat{n}@example.com", "duedesk_due_date":
-                                     (NOW.date() + timedelta(days=3 + n % 30)).isoformat(),
-                                 "duedesk_balance": f"{50 + n % 400}.00", "duedesk_outreach": "on"}}
-                 for n in range(start, min(args.contacts, start + 5000))]
+        batch = [patient(args.provider, n) for n in range(start, min(args.contacts, start + 5000))]
         httpx.post(f"{fake_url}/__fake__/contacts", json=batch, timeout=120).raise_for_status()
     print(f"seeded {args.contacts} contacts in the fake in {time.perf_counter() - seed_start:.1f} s")
 
     org = Organization.objects.create(slug="bench", name="Bench Clinic", timezone="America/New_York")
     definitions.ensure_default(org)
-    conn, _ = connect(org, "hubspot", "DUEDESK_HUBSPOT_TOKEN", NOW, rate_limit=args.per_10s)
+    conn, _ = connect(org, args.provider, f"DUEDESK_{args.provider.upper()}_TOKEN", NOW, rate_limit=args.per_10s)
 
     t0, cpu0 = time.perf_counter(), time.process_time()
     result = sync_connection(conn, NOW, "bench")

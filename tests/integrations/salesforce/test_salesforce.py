@@ -79,7 +79,19 @@ def test_a_handoff_is_a_task_for_the_owner(salesforce, fake_salesforce, clock):
     assert props["Subject"] == "duedesk handoff: Dispute — Maria Lopez1"
     assert "Summary: Says the visit was covered by insurance" in props["Description"]
     assert props["WhoId"] == crm_id
+    assert props["ActivityDate"] == "2026-12-07"
     assert fake_salesforce.contact(crm_id)["Duedesk_Last_Outcome__c"] == "Needs a person: Dispute"
+
+
+def test_a_task_is_dated_on_the_clinics_day(salesforce, fake_salesforce, clock):
+    (crm_id,) = fake_salesforce.seed([contact(1)])
+    sync_connection(salesforce, clock())
+    person = CrmLink.objects.get(crm_id=crm_id).contact
+    late = clock().replace(day=8, hour=2, minute=30)  # 21:30 on the 7th in New York, the 8th in UTC
+    actions.open_handoff(person, "hardship", late)
+    sync_connection(salesforce, late, do_pull=False)
+    (task,) = tasks(fake_salesforce)
+    assert task["properties"]["ActivityDate"] == "2026-12-07"
 
 
 def test_a_payment_in_duedesk_writes_the_balance_back_and_is_not_read_as_a_change(salesforce, fake_salesforce,

@@ -59,6 +59,7 @@ class Touch:
     direction: str = "out"
     status: str = ""
     owner_id: str = ""
+    zone: str = "UTC"  # the clinic's time zone: the day a touch happened, for CRMs that keep a date
     event_kind: str = ""  # the timeline event's kind ("email.sent", …), for CRMs that tell activities apart by it
     # Our field names (last_outcome, promise_date, balance, outreach) -> value written to the contact.
     properties: dict = field(default_factory=dict)

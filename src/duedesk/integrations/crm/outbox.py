@@ -147,6 +147,7 @@ def _push(conn: Connection, client: Client, item: OutboxItem, mapping: dict, now
     touch = touch_for(item.event, conn.write_balance)
     if touch.kind == "task":
         touch.owner_id = conn.owner_id  # the CRM user who gets handoff tasks
+    touch.zone = conn.organization.timezone or "UTC"
     if touch.kind and not item.crm_id:
         # Tried before: the CRM may have made it and the answer was lost. Look before writing again.
         found = client.find_activity(touch, crm_id) if item.attempts > 1 else None

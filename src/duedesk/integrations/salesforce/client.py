@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -267,7 +268,7 @@ def task_fields(touch: Touch, crm_id: str) -> dict:
     subtype, status = mapping.TASKS[kind]
     fields = {"WhoId": crm_id, "Subject": touch.subject[:SUBJECT_MAX], "Description": touch.body[:DESCRIPTION_MAX],
               "Status": status, "Priority": "High" if kind == "task" else "Normal", "TaskSubtype": subtype,
-              "ActivityDate": touch.at.astimezone(UTC).date().isoformat(), mapping.EVENT_ID: touch.key}
+              "ActivityDate": touch.at.astimezone(_zone(touch.zone)).date().isoformat(), mapping.EVENT_ID: touch.key}
     if kind == "call":
         fields["CallType"] = "Outbound"
     if kind == "text" and touch.direction == "in":
@@ -275,6 +276,13 @@ def task_fields(touch: Touch, crm_id: str) -> dict:
     if kind == "task" and touch.owner_id:
         fields["OwnerId"] = touch.owner_id
     return fields
+
+
+def _zone(name: str):
+    try:
+        return ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        return UTC
 
 
 def typed(field: dict, value):
