@@ -23,6 +23,7 @@ from duedesk.engine.actions.holds import HOLD_FOR_INTENT, place_legal_hold, rele
 from duedesk.engine.actions.sends import TextResult, send_text_now
 from duedesk.engine.models import Workflow
 from duedesk.engine.runner import message_context
+from duedesk.inbox import plans
 from duedesk.records.models import Contact, Handoff, Instalment, Invoice
 from duedesk.records.timeline import log
 
@@ -88,6 +89,15 @@ def send_staff_text(contact: Contact, invoice: Invoice | None, body: str, now: d
 def reply_by_text(handoff: Handoff, body: str, user, now: datetime, transports) -> TextResult:
     return send_staff_text(handoff.contact, handoff.invoice, body, now, actor=actor_of(user),
                            transports=transports, handoff=handoff)
+
+
+def confirm_plan(handoff: Handoff, instalments: list[tuple[date, Decimal]], user, now: datetime,
+                 transports) -> TextResult:
+    """The patient's copy of the plan just agreed, texted through the gate like any staff text."""
+    invoice = handoff.invoice
+    body = plans.confirmation_text(invoice.external_ref, instalments, invoice.currency, handoff.contact.language)
+    return send_staff_text(handoff.contact, invoice, body, now, actor=actor_of(user), transports=transports,
+                           handoff=handoff)
 
 
 def remind_now(invoice: Invoice, user, now: datetime, transports) -> TextResult:

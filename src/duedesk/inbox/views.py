@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from duedesk.channels.providers import transports_for_process
 from duedesk.core import vocabulary
 from duedesk.engine.actions import pending_steps
-from duedesk.inbox import actions
+from duedesk.inbox import actions, plans
 from duedesk.intake import checks
 from duedesk.records.models import Event, Handoff, Membership
 from duedesk.records.search import person_matches
@@ -172,9 +172,42 @@ class ResolveForm(forms.Form):
     note = forms.CharField(label="Note for the timeline", required=False, max_length=2000, validators=[_LINES])
     until = forms.DateField(label="Pause until", required=False, widget=forms.DateInput(attrs={"type": "date"}),
                             validators=[_YEARS])
+    plan_count = forms.IntegerField(label="Number of instalments", required=False, min_value=1,
+                                    max_value=plans.MAX_INSTALMENTS)
+    plan_first = forms.DateField(label="First payment on", required=False, validators=[_YEARS],
+                                 widget=forms.DateInput(attrs={"type": "date"}))
+    plan_every = forms.ChoiceField(label="How often", choices=list(plans.EVERY.items()), initial="monthly",
+                                   required=False)
+    # The rows (plan-date-N, plan-amount-N) come from the builder; `plan` is the same as lines of text.
     plan = forms.CharField(
         label="Instalments (one per line: date amount)", required=False,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "2027-01-15 50.00\n2027-02-15 50.00"}))
+
+    def __init__(self, *args, invoice=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.invoice = invoice
+
+    def posted_rows(self) -> list[tuple[int, str, str]]:
+        """The builder's rows as typed: (number, date, amount); rows left wholly empty are dropped."""
+        rows = []
+        for i in range(plans.MAX_INSTALMENTS):
+            day, amount = (self.data.get(f"plan-date-{i}", "").strip(), self.data.get(f"plan-amount-{i}", "").strip())
+            if day or amount:
+                rows.append((i + 1, day, amount))
+        return rows
+
+    def build(self) -> list[tuple[date, Decimal]]:
+        """The schedule the builder proposes from the number, first date and frequency (errors on the fields)."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        if not data.get("plan_count"):
+            self.add_error("plan_count", "How many instalments?")
+        if not data.get("plan_first"):
+            self.add_error("plan_first", "Pick the day of the first payment.")
+        if self.invoice is None or not data.get("plan_count") or not data.get("plan_first"):
+            return []
+        return plans.build_schedule(self.invoice.balance, data["plan_count"], data["plan_first"],
+                                    data.get("plan_every") or "monthly")
 
     def clean(self):
         data = super().clean()
@@ -183,9 +216,15 @@ class ResolveForm(forms.Form):
             self.add_error("until", "Pick the date to pause until.")
         if outcome == "payment_plan":
             try:
-                data["instalments"] = parse_plan(data.get("plan", ""))
+                rows = self.posted_rows()
+                data["instalments"] = (parse_rows(rows) if rows else parse_plan(data.get("plan", "")))
             except ValueError as error:
-                self.add_error("plan", str(error))
+                self.add_error(None, str(error))
+                return data
+            if self.invoice is not None:
+                off = plans.difference(data["instalments"], self.invoice.balance, self.invoice.currency)
+                if off:
+                    self.add_error(None, off)
         return data
 
 
@@ -197,23 +236,33 @@ def parse_plan(text: str) -> list[tuple]:
         parts = line.replace(",", " ").split()
         if len(parts) != 2:
             raise ValueError(f"Line {number}: write a date and an amount, like 2027-01-15 50.00.")
+        rows.append((number, parts[0], parts[1]))
+    if not rows:
+        raise ValueError("Build the instalments first: how many, the first payment's day and how often.")
+    return parse_rows(rows, "Line")
+
+
+def parse_rows(rows: list[tuple[int, str, str]], name: str = "Instalment") -> list[tuple]:
+    out = []
+    for number, day_text, amount_text in rows:
         try:
-            day = datetime.strptime(parts[0], "%Y-%m-%d").date()
-            amount = Decimal(parts[1].lstrip("$"))
+            day = datetime.strptime(day_text, "%Y-%m-%d").date()
+            amount = Decimal(amount_text.lstrip("$").replace(",", ""))
         except (ValueError, InvalidOperation):
-            raise ValueError(f"Line {number}: '{line.strip()}' is not a date (YYYY-MM-DD) and an amount.") from None
+            typed = f"{day_text} {amount_text}".strip()
+            raise ValueError(f"{name} {number}: '{typed}' is not a date (YYYY-MM-DD) and an amount.") from None
         try:
             checks.check_date(day)
         except ValueError as error:
-            raise ValueError(f"Line {number}: {error}.") from None
+            raise ValueError(f"{name} {number}: {error}.") from None
         if not amount.is_finite() or amount <= 0:
-            raise ValueError(f"Line {number}: the amount must be more than zero.")
+            raise ValueError(f"{name} {number}: the amount must be more than zero.")
         if amount > MAX_INSTALMENT or amount != amount.quantize(Decimal("0.01")):
-            raise ValueError(f"Line {number}: {parts[1]} is not an amount in dollars and cents.")
-        rows.append((day, amount))
-    if not rows:
+            raise ValueError(f"{name} {number}: {amount_text} is not an amount in dollars and cents.")
+        out.append((day, amount))
+    if not out:
         raise ValueError("Add at least one instalment.")
-    return rows
+    return out
 
 
 def _handoff(request, pk):
@@ -221,7 +270,7 @@ def _handoff(request, pk):
 
 
 @member
-def inbox_detail(request, pk, forms_=None):
+def inbox_detail(request, pk, forms_=None, status=None, plan_rows=None):
     handoff = _handoff(request, pk)
     contact = handoff.contact
     invoices = list(contact.invoices.order_by("-due_date"))
@@ -240,13 +289,23 @@ def inbox_detail(request, pk, forms_=None):
         "reply_form": forms_.get("reply") or ReplyForm(),
         "note_form": forms_.get("note") or NoteForm(),
         "call_form": forms_.get("call") or NoteForm(prefix="call"),
-        "resolve_form": forms_.get("resolve") or ResolveForm(),
+        "resolve_form": forms_.get("resolve") or ResolveForm(invoice=handoff.invoice),
+        "plan_rows": _plan_rows(forms_.get("resolve"), plan_rows),
         "instalments": handoff.invoice.instalments.all() if handoff.invoice else [],
         "pending": pending_steps(handoff.invoice).order_by("run_at") if handoff.invoice else [],
         "can_change": request.membership.role in ("owner", "staff"),
         "resolution_label": actions.OUTCOMES.get(handoff.resolution, handoff.resolution),
     }
-    return render(request, "inbox/detail.html", context, status=400 if forms_ else 200)
+    return render(request, "inbox/detail.html", context, status=status or (400 if forms_ else 200))
+
+
+def _plan_rows(form, built) -> list[dict]:
+    """The builder's rows to show: just built, else as the person last typed them, else none."""
+    if built is not None:
+        return [{"date": d.isoformat(), "amount": f"{a:.2f}"} for d, a in built]
+    if form is None:
+        return []
+    return [{"date": d, "amount": a} for _, d, a in form.posted_rows()]
 
 
 @require_POST
@@ -311,10 +370,13 @@ def call_back(request, pk):
 @member
 def resolve(request, pk):
     handoff = _handoff(request, pk)
-    form = ResolveForm(request.POST)
+    form = ResolveForm(request.POST, invoice=handoff.invoice)
     if handoff.status != "open":
         messages.info(request, "This handoff is already resolved.")
         return redirect("inbox_detail", pk=pk)
+    if request.POST.get("build"):  # the plan builder: propose rows, resolve nothing yet
+        rows = form.build()
+        return inbox_detail(request, pk, forms_={"resolve": form}, plan_rows=rows, status=200 if rows else 400)
     if not form.is_valid():
         return inbox_detail(request, pk, forms_={"resolve": form})
     data = form.cleaned_data
@@ -327,7 +389,13 @@ def resolve(request, pk):
     except ValueError as error:
         form.add_error(None, str(error))
         return inbox_detail(request, pk, forms_={"resolve": form})
-    messages.success(request, f"Resolved: {actions.OUTCOMES[data['outcome']]}.")
+    said = f"Resolved: {actions.OUTCOMES[data['outcome']]}."
+    if data["outcome"] == "payment_plan":
+        sent = actions.confirm_plan(handoff, data["instalments"], request.user, access.now(),
+                                    transports_for(request.org))
+        said += (" The patient was texted the plan." if sent.sent
+                 else f" Confirmation text to the patient: {sent.explain()}")
+    messages.success(request, said)
     return redirect("inbox_detail", pk=pk)
 
 
