@@ -451,14 +451,16 @@ def test_callback_later_without_a_day_lands_inside_the_send_window():
 def test_callback_later_on_a_named_day():
     last = verified(CTX, (U("callback_later", date=date(2025, 12, 3)), "call me Wednesday"))[-1]
     data = effect(last, "schedule_callback").data
-    assert data == {"at": datetime(2025, 12, 3, 14, 0, tzinfo=UTC), "date": date(2025, 12, 3), "part": None}
+    assert data == {"at": datetime(2025, 12, 3, 14, 0, tzinfo=UTC), "date": date(2025, 12, 3), "part": None,
+                    "asked": True}
     assert "Wednesday, December 3" in last.say
 
 
 def test_callback_on_a_named_afternoon_is_not_tried_before_noon():
     last = verified(CTX, (U("callback_later", date=date(2025, 12, 4)), "call me back Thursday afternoon"))[-1]
     data = effect(last, "schedule_callback").data
-    assert data == {"at": datetime(2025, 12, 4, 17, 0, tzinfo=UTC), "date": date(2025, 12, 4), "part": "afternoon"}
+    assert data == {"at": datetime(2025, 12, 4, 17, 0, tzinfo=UTC), "date": date(2025, 12, 4), "part": "afternoon",
+                    "asked": True}
 
 
 @pytest.mark.parametrize("said, part", [

@@ -145,11 +145,11 @@ def ended(call_id: int, status: str, now: datetime, duration: int | None = None)
             callback_at = state.get("callback_at")
             finish_call_step(call.step, outcome, now,
                              callback_at=datetime.fromisoformat(callback_at) if callback_at else None,
-                             callback_part=state.get("callback_part"))
+                             callback_part=state.get("callback_part"), callback_asked=bool(state.get("callback_asked")))
 
 
 def finish_call_step(step: Step, outcome: str, now: datetime, callback_at: datetime | None = None,
-                     callback_part: str | None = None) -> None:
+                     callback_part: str | None = None, callback_asked: bool = False) -> None:
     """Retries for a call nobody answered, a callback the patient asked for, else the workflow's route."""
     from duedesk.engine import definitions
 
@@ -170,8 +170,9 @@ def finish_call_step(step: Step, outcome: str, now: datetime, callback_at: datet
     if again_at is None:
         actions.complete_step(step, outcome, now)
         return
-    call_actions.call_again(step, enrollment, outcome, again_at, now,
-                            part=callback_part if callback_at is not None else None)
+    asked = callback_at is not None and callback_asked
+    call_actions.call_again(step, enrollment, outcome, again_at, now, part=callback_part if asked else None,
+                            asked_by_patient=asked)
 
 
 def _apply(call: Call, turn: dialog.Turn, now: datetime) -> None:
@@ -215,7 +216,7 @@ def _apply(call: Call, turn: dialog.Turn, now: datetime) -> None:
                 until = datetime.combine(until, time(0), tzinfo=ZoneInfo(contact.tz()))
             actions.pause_invoice(invoice, until, now, reason="says it was paid")
         elif effect.kind == "schedule_callback":
-            call_actions.remember_callback(call, data["at"], part=data.get("part"))
+            call_actions.remember_callback(call, data["at"], part=data.get("part"), asked=bool(data.get("asked")))
         elif effect.kind in ("identity_verified", "identity_failed", "transfer"):
             log(call.organization_id, f"call.{effect.kind}", now, contact=contact, invoice=invoice, channel="call",
                 **dict(data))

@@ -156,7 +156,7 @@ class BatchRunner:
                 if enrollment.status not in Enrollment.LIVE:
                     blocked.append(step)
                     continue
-                decision = compliance.check(gate_input(step.kind, invoice, contact, now))
+                decision = compliance.check(gate_input(step.kind, invoice, contact, now, step_id=step.pk))
                 if isinstance(decision, compliance.Allow):
                     allowed.append(step)
                 elif isinstance(decision, compliance.Defer):

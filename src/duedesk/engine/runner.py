@@ -28,7 +28,7 @@ from duedesk.engine.actions.sends import content_sha256
 from duedesk.engine.advance import UNSETTLED, first_contact
 from duedesk.engine.models import Enrollment, Step
 from duedesk.records import lines
-from duedesk.records.models import Call, Contact, Invoice, Message
+from duedesk.records.models import Call, Contact, Event, Invoice, Message
 from duedesk.records.timeline import log
 
 logger = logging.getLogger("duedesk.worker")
@@ -43,7 +43,7 @@ UNANSWERED = ("no_answer", "voicemail", "busy", "failed", "")
 
 
 def gate_input(channel: str, invoice: Invoice, contact: Contact, now: datetime,
-               purpose: str = "reminder") -> compliance.GateInput:
+               purpose: str = "reminder", step_id: int | None = None) -> compliance.GateInput:
     """What the gate needs to decide one send, read fresh. A text's line comes prefetched in a batch (it
     asks for thousands); a call reads the invoice's and the person's recent calls too."""
     org = contact.organization
@@ -82,7 +82,7 @@ def gate_input(channel: str, invoice: Invoice, contact: Contact, now: datetime,
         invoice_balance=invoice.balance,
         paused_until=invoice.paused_until,
         call_attempts=attempts,
-        last_conversation=contact.last_conversation_at,
+        last_conversation=_conversation_that_holds_calls(channel, contact, invoice, now, step_id),
         purpose=purpose,
         legal_holds=frozenset(contact.legal_holds) | frozenset(invoice.legal_holds),
         contact_hours=ContactHours.from_stored(contact.contact_hours.get(channel)),
@@ -96,6 +96,21 @@ def gate_input(channel: str, invoice: Invoice, contact: Contact, now: datetime,
         line_consent=line.express,
         line_calls=line_calls,
     )
+
+
+def _conversation_that_holds_calls(channel: str, contact: Contact, invoice: Invoice, now: datetime,
+                                   step_id: int | None) -> datetime | None:
+    """The last conversation, for the week's rest after one (call_after_conversation), unless this call is the
+    one the patient asked for in it ("call me back Thursday"): a call made with the person's prior consent given
+    directly to us within the past 7 days is outside the call frequencies (12 CFR 1006.14(b)(3)(i)). Only that
+    planned step: its retries, and other calls, still wait."""
+    spoke = contact.last_conversation_at
+    if channel != "call" or step_id is None or spoke is None or spoke <= now - compliance.CONVERSATION_REST:
+        return spoke
+    asked = Event.objects.filter(organization_id=contact.organization_id, kind="call.retry_planned",
+                                 invoice_id=invoice.pk, at__gte=spoke, detail__planned_step=step_id,
+                                 detail__asked_by_patient=True).exists()
+    return None if asked else spoke
 
 
 def message_context(invoice: Invoice, contact: Contact, promise=False, now: datetime | None = None
@@ -190,7 +205,7 @@ class StepRunner:
             if step_def.kind not in SENDS:
                 return self._run_block(step, step_def, definition, now)
             channel = step_def.kind
-            decision = compliance.check(gate_input(channel, invoice, contact, now))
+            decision = compliance.check(gate_input(channel, invoice, contact, now, step_id=step.pk))
             if isinstance(decision, compliance.Defer):
                 step.status = "pending"
                 step.run_at = decision.until

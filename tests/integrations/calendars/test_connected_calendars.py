@@ -149,12 +149,49 @@ def test_call_me_back_thursday_afternoon_books_the_first_free_slot_and_plans_the
     assert booked_event.detail["booked_for"] == "2026-12-17T18:30:00+00:00"
     assert booked_event.detail["calendar"] == provider
 
-    # Thursday at noon the call is not made: it waits for the slot booked for it.
+    # Thursday at noon the call is not made: it waits for the slot booked for it, and goes then. (The week's
+    # rest after a conversation does not hold back the call the patient asked for.)
     clock.set(utc(2026, 12, 17, 17, 0))
     worker.run_until_idle()
     assert transports.voice.take_placed() == []
+    clock.set(utc(2026, 12, 17, 18, 30))
+    worker.run_until_idle()
+    (placed,) = transports.voice.take_placed()
+    assert Call.objects.get(pk=placed).invoice_id == invoice.pk
     planned.refresh_from_db()
-    assert planned.status == "pending" and planned.run_at >= utc(2026, 12, 17, 18, 30)
+    assert planned.status != "pending"
+
+
+@pytest.mark.parametrize("provider", ["google", "microsoft"])
+def test_a_callback_booked_for_an_invoice_paid_before_it_is_taken_off_the_calendar(
+        provider, connected, fake_google, fake_graph, make_invoice, clock, worker, transports):
+    Connection.objects.filter(provider=provider).update(callbacks=True)
+    fake = fake_google if provider == "google" else fake_graph
+    invoice = make_invoice(amount="40.00")
+    phone(invoice, ["yes this is me", "march third 1980", "call me back thursday afternoon"], clock, worker,
+          transports)
+    outbox.tick(clock())
+    assert len([e for e in ledger(fake)["events"] if "Call back" in str(e)]) == 1
+    clock.advance(hours=3)
+    actions.record_payment(invoice, Decimal("40.00"), clock())
+    outbox.tick(clock())
+    assert [e for e in ledger(fake)["events"] if "Call back" in str(e)] == []
+    assert ledger(fake)["writes"][-1]["op"] == "delete"
+
+
+def test_a_callback_the_patient_asked_for_goes_but_other_calls_still_rest_a_week(
+        connected, make_invoice, make_contact, clock, worker, transports):
+    """Only the call asked for is outside the week's rest: "not before 11" (hours, not a callback) books
+    nothing and its next try still waits the week."""
+    invoice = make_invoice()
+    phone(invoice, ["yes this is me", "march third 1980", "please don't call me before 11am"], clock, worker,
+          transports)
+    assert not CalendarItem.objects.exists()
+    clock.set(utc(2026, 12, 16, 16, 0))
+    worker.run_until_idle()
+    assert transports.voice.take_placed() == []
+    deferred = Event.objects.filter(kind="step.deferred", invoice=invoice, channel="call").last()
+    assert deferred.detail["rule"] == "call_after_conversation"
 
 
 def test_an_outage_loses_nothing_and_a_lost_answer_makes_nothing_twice(connected, fake_google, fake_graph,

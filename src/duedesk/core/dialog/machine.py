@@ -471,7 +471,8 @@ def _callback(ctx: CallContext, st: dict, heard: Any, text: str | None = None) -
     else:
         at = timing.next_open(ctx.now + CALLBACK_DELAY, ctx.tz, ctx.send_window)
         parts = [_p(ctx, "callback")]
-    effect = Effect("schedule_callback", {"at": at, "date": asked, "part": part})
+    # asked: the patient asked to be called back (not a "not before 11" that only moves the next try).
+    effect = Effect("schedule_callback", {"at": at, "date": asked, "part": part, "asked": True})
     return _end(ctx, st, parts, "callback_later", [effect])
 
 

@@ -72,12 +72,14 @@ def record_call_turn(call: Call, dialog_state: dict, outcome: str | None) -> Non
     call.save(update_fields=["dialog_state", "outcome"])
 
 
-def remember_callback(call: Call, at: datetime, part: str | None = None) -> None:
-    """The patient asked to be called back at `at` (in the `part` of the day they named): the call's step is
-    planned again then when it ends."""
+def remember_callback(call: Call, at: datetime, part: str | None = None, asked: bool = False) -> None:
+    """The call's step is planned again at `at` when it ends: the patient asked to be called back (`asked`,
+    in the `part` of the day they named), or asked for other hours."""
     call.dialog_state["callback_at"] = at.isoformat()
     if part:
         call.dialog_state["callback_part"] = part
+    if asked:
+        call.dialog_state["callback_asked"] = True
     Call.objects.filter(pk=call.pk).update(dialog_state=call.dialog_state)
 
 
@@ -121,7 +123,7 @@ def end_call(call: Call, status: str, outcome: str, now: datetime, duration: int
 
 
 def call_again(step: Step, enrollment: Enrollment, outcome: str, again_at: datetime, now: datetime,
-               part: str | None = None) -> Step:
+               part: str | None = None, asked_by_patient: bool = False) -> Step:
     """Nobody answered (or the patient asked for a callback): this call step is done with its outcome and
     the same step is planned again at `again_at`; the enrollment keeps going."""
     with transaction.atomic():
@@ -131,7 +133,8 @@ def call_again(step: Step, enrollment: Enrollment, outcome: str, again_at: datet
         retry = plan_retry(step, again_at, now)
         log(step.organization_id, "call.retry_planned", now, contact=enrollment.contact,
             invoice=enrollment.invoice, channel="call", step=step.step_id, next_attempt=again_at,
-            attempt=retry.occurrence, previous_outcome=outcome, planned_step=retry.pk, part=part)
+            attempt=retry.occurrence, previous_outcome=outcome, planned_step=retry.pk, part=part,
+            asked_by_patient=asked_by_patient or None)
         return retry
 
 

@@ -50,8 +50,8 @@ def enqueue_events(events: list[Event]) -> None:
     """Timeline listener: the promises and callbacks a connected calendar should hear about, queued in the
     caller's transaction."""
     invoices = {e.invoice_id for e in events if e.invoice_id and e.kind.startswith(PROMISE_NEWS)}
-    callbacks = [e for e in events if e.kind == "call.retry_planned"
-                 and e.detail.get("previous_outcome") == "callback_later" and e.detail.get("planned_step")]
+    callbacks = [e for e in events if e.kind == "call.retry_planned" and e.detail.get("asked_by_patient")
+                 and e.detail.get("planned_step")]
     if not invoices and not callbacks:
         return
     orgs = {e.organization_id for e in events}
@@ -62,6 +62,10 @@ def enqueue_events(events: list[Event]) -> None:
     at = max(e.at for e in events)
     if invoices:
         _queue_promises(invoices, [c for c in conns if c.promises], at)
+        # A booked callback whose invoice changed (paid, say): its call may be cancelled, and its event with it.
+        for item in CalendarItem.objects.filter(kind="callback", step__enrollment__invoice_id__in=invoices,
+                                                status="done").exclude(provider_event_id=""):
+            _queue(item.connection, "callback", item.key, at)
     for event in callbacks:
         takers = [c for c in conns if c.callbacks and c.organization_id == event.organization_id]
         if takers:  # the first connected person who takes callbacks is the callback's assignee
@@ -243,12 +247,17 @@ def _write_callback(item: CalendarItem, client, now: datetime) -> None:
 
     step = Step.objects.select_related("enrollment__invoice").filter(pk=item.step_id).first()
     if step is None or step.status != "pending":
-        if item.provider_event_id and (step is None or step.status in ("cancelled",)):
+        if item.provider_event_id and (step is None or step.status == "cancelled"):
+            # The call will not be made (the invoice was paid, say): the time is given back.
             client.delete(item.provider_event_id)
+            _finish(item, "done", now, provider_event_id="", written={})
+            return
         _finish(item, "done", now)
         return
-    if item.provider_event_id:  # booked already (its answer came back); only the call's move is left
-        book_call(step.pk, datetime.fromisoformat(item.written["start"]), now, calendar=item.connection.provider)
+    if item.provider_event_id:  # booked already; the call's move may be what is left
+        slot = datetime.fromisoformat(item.written["start"])
+        if step.run_at != slot:
+            book_call(step.pk, slot, now, calendar=item.connection.provider)
         _finish(item, "done", now)
         return
     org = item.organization
