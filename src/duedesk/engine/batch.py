@@ -21,7 +21,7 @@ from django.db import transaction
 from duedesk.channels.base import Outgoing
 from duedesk.channels.errors import TransportError
 from duedesk.core import compliance
-from duedesk.engine import advance, definitions, line_types
+from duedesk.engine import advance, definitions
 from duedesk.engine.lease import LEASE
 from duedesk.engine.models import Enrollment, Step
 from duedesk.engine.runner import StepRunner, compose, gate_input, message_context
@@ -50,8 +50,6 @@ class BatchRunner:
         return max(1, min(batch, int(self.pace * 2)))
 
     def run(self, ids: list[int], clock) -> None:
-        # The numbers about to get their first text or call: their line type first (the gate reads it).
-        line_types.look_up_for_steps(ids, self.transports_for, clock())
         # What the batch needs to sort its steps; everything the gate reads is read again right before
         # each handover (_check_and_record).
         rows = list(Step.objects.filter(pk__any=ids, status="claimed", leased_by=self.worker_id)

@@ -1,18 +1,28 @@
-"""Each number's line type, looked up once, before the first text or call to it.
+"""Each number's line type, looked up once, shortly before the first text or call to it.
 
 A landline cannot take a text (rule landline_text) and may get at most 3 automated calls in 30 days without
 the owner's express consent (rule landline_calls): the gate needs the line type, kept on the line
 (records.Line.line_type) for every contact on the number.
 
-Why here, in the worker, right before the first send, and not at intake or in a webhook:
+When, and what a billing office can expect of it:
+- ahead of the send, in a pass of its own: each worker tick, before it claims a batch, asks for the numbers of
+  texts and calls due within the next hour whose type is not known, soonest first, at most PER_PASS numbers
+  (AT_ONCE in flight). Reminders planned ahead (the morning's heads-ups) have their numbers asked during the
+  hour before they are due, so they go out on time and already checked;
+- a batch never waits on a lookup: a text or call whose number is not known yet when it is due (a large
+  import whose first texts are due at once, more numbers than a pass asks) goes out with the type unknown,
+  as before lookups existed: a text to a landline fails at the carrier and the number is marked unreachable
+  for texts (the workflow goes on to the call), and the 3-calls-in-30-days count starts with that call;
 - once per number, and only for numbers we are about to contact: an import of 10,000 rows makes no lookups
   (each costs money at the provider; many patients pay before any reminder), and an API upsert or a CRM page
-  never waits on one;
-- never in a webhook: a patient's reply is answered at once, from what is stored;
-- a failed lookup (the provider down, a timeout) never holds a reminder: the send goes on with the type
-  unknown (as before lookups existed) and the number is asked again a day later.
-The lookups of one batch run a few at a time on threads (each is one HTTP GET); the database is written on
-this thread only, through engine/actions (record_line_types: one transaction for the batch's answers).
+  never waits on one; never in a webhook: a patient's reply is answered at once, from what is stored;
+- a failed lookup (the provider down, a timeout) never holds a reminder: the number is asked again a day
+  later, and a pass stops at its first round with a failure (an outage costs each tick one round, not
+  PER_PASS timeouts);
+- an organization may switch lookups off (Settings: Organization.line_type_lookups): its numbers stay
+  unknown and the landline rules do not act.
+The database is written on this thread only, through engine/actions (record_line_types: one transaction per
+organization per round).
 """
 
 from __future__ import annotations
@@ -21,7 +31,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from duedesk.channels.errors import TransportError
 from duedesk.engine import actions
@@ -32,48 +42,73 @@ logger = logging.getLogger("duedesk.worker")
 
 PHONE_CHANNELS = ("sms", "call")
 ASK_AGAIN_AFTER_FAILURE = timedelta(days=1)
+AHEAD = timedelta(hours=1)  # numbers of texts and calls due this soon are asked before they are due
+PER_PASS = 40  # numbers asked per worker tick at most
 AT_ONCE = 8  # lookups in flight at once
 
 
-def look_up_for_steps(step_ids: list[int], transports_for, now: datetime) -> int:
-    """Look up the numbers the texts and calls among these steps go to, where not yet known. Returns how
-    many numbers were asked."""
-    if not step_ids:
-        return 0
-    wanted = {(org, phone) for org, phone in Step.objects.filter(pk__any=step_ids, kind__in=PHONE_CHANNELS)
-              .values_list("organization_id", "enrollment__invoice__contact__phone") if phone}
-    if not wanted:
-        return 0
-    known = set(Line.objects.filter(organization_id__in={o for o, _ in wanted}, kind="phone",
-                                    address__in={p for _, p in wanted})
-                .filter(Q(line_type__gt="") | Q(line_type_checked_at__gt=now - ASK_AGAIN_AFTER_FAILURE))
-                .values_list("organization_id", "address"))
-    missing = sorted(wanted - known)
-    if not missing:
-        return 0
-    organizations = Organization.objects.in_bulk({o for o, _ in missing})
-    asks = [(org, number, lookup) for org, number in missing
-            if (lookup := transports_for(organizations[org]).lines) is not None]
-    if not asks:
-        return 0
-    with ThreadPoolExecutor(max_workers=min(AT_ONCE, len(asks))) as pool:
-        answers = list(pool.map(_ask, asks))
-    by_org: dict[int, dict[str, tuple[str, str, str]]] = {}
-    for (org, number, _), answer in zip(asks, answers, strict=True):
-        by_org.setdefault(org, {})[number] = answer
-    for org, found in by_org.items():
-        actions.record_line_types(org, found, now)
-    return len(asks)
+def look_up_ahead(now: datetime, transports_for, limit: int = PER_PASS) -> int:
+    """One bounded pass: look up the numbers of texts and calls due by now + AHEAD whose type is not known,
+    soonest first. Returns how many numbers were asked."""
+    wanted, lookups = _numbers_due(now, transports_for, limit)
+    asked = 0
+    for start in range(0, len(wanted), AT_ONCE):
+        round_ = wanted[start:start + AT_ONCE]
+        with ThreadPoolExecutor(max_workers=len(round_)) as pool:
+            answers = list(pool.map(_ask, [(number, lookups[org]) for org, number in round_]))
+        by_org: dict[int, dict[str, tuple[str, str, str]]] = {}
+        for (org, number), answer in zip(round_, answers, strict=True):
+            by_org.setdefault(org, {})[number] = answer
+        for org, found in by_org.items():
+            actions.record_line_types(org, found, now)
+        asked += len(round_)
+        if any(error for _, _, error in answers):  # the provider is in trouble: the rest wait for a later pass
+            break
+    return asked
+
+
+def _numbers_due(now: datetime, transports_for, limit: int) -> tuple[list[tuple[int, str]], dict[int, object]]:
+    """Up to `limit` (organization, number) pairs to ask, soonest send first, with each organization's lookup.
+    Organizations without a lookup (simulated transports) are left out and the query asked again without them,
+    so they never crowd out the others."""
+    known = (Line.objects.filter(organization_id=OuterRef("organization_id"), kind="phone",
+                                 address=OuterRef("enrollment__invoice__contact__phone"))
+             .filter(Q(line_type__gt="") | Q(line_type_checked_at__gt=now - ASK_AGAIN_AFTER_FAILURE)))
+    without: set[int] = set()
+    lookups: dict[int, object] = {}
+    for _ in range(3):
+        rows = list(Step.objects.filter(status="pending", run_at__lte=now + AHEAD, kind__in=PHONE_CHANNELS,
+                                        organization__line_type_lookups=True)
+                    .exclude(organization_id__in=without).exclude(enrollment__invoice__contact__phone="")
+                    .filter(~Exists(known)).order_by("run_at", "pk")
+                    .values_list("organization_id", "enrollment__invoice__contact__phone")[:limit * 4])
+        wanted: list[tuple[int, str]] = []
+        for org, number in rows:
+            if (org, number) in wanted:
+                continue
+            if org not in lookups and org not in without:
+                lookup = transports_for(Organization.objects.get(pk=org)).lines
+                if lookup is None:
+                    without.add(org)
+                else:
+                    lookups[org] = lookup
+            if org in lookups:
+                wanted.append((org, number))
+                if len(wanted) == limit:
+                    break
+        if wanted or not rows:
+            return wanted, lookups
+    return [], lookups
 
 
 def _ask(ask) -> tuple[str, str, str]:
-    _, number, lookup = ask
+    number, lookup = ask
     try:
         line_type, carrier = lookup.line_type(number)
     except TransportError as error:
         logger.warning("a line type lookup failed (asked again in a day): %s", error)
         return "", "", str(error)
-    except Exception as error:  # a lookup must never stop the batch: the sends go on, type unknown
+    except Exception as error:  # a lookup must never stop the worker: the sends go on, type unknown
         logger.exception("a line type lookup raised (asked again in a day)")
         return "", "", f"{type(error).__name__}: {error}"
     return line_type, carrier, ""

@@ -27,6 +27,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from duedesk.channels.errors import TransportError
+from duedesk.engine import line_types
 from duedesk.engine.actions.sends import send_waiting_texts
 from duedesk.engine.batch import BatchRunner
 from duedesk.engine.lease import LEASE, PROVIDER_TIMEOUT, Heartbeat, Lease, gone_holders, new_worker_id
@@ -205,6 +206,12 @@ class Worker:
         except Exception:
             logger.exception("texts waiting to be sent failed; they are tried again on the next tick")
             texted = 0
+        try:  # the line types of numbers about to be texted or called, in a bounded pass (engine/line_types.py)
+            line_types.look_up_ahead(now, self.transports_for)
+        except DATABASE_TROUBLE:
+            return self._database_failed("line type lookups")
+        except Exception:
+            logger.exception("line type lookups failed; the sends go on with the type unknown")
         try:
             ids = claim(self.worker_id, now, self.runner.claim_size(self.batch), self.lease.length)
         except DATABASE_TROUBLE:

@@ -76,6 +76,11 @@ class Organization(models.Model):
     # the API's `consent`, the staff form, a text from the number) lets automated texts and calls go.
     accept_provided_number = models.BooleanField(
         default=True, help_text="A number provided for this bill counts as consent for automated texts and calls")
+    # Twilio Lookup's line type of each number (landline, mobile...), asked once per number shortly before its
+    # first text or call (engine/line_types.py; billed per number). Off: no lookups; every number's type stays
+    # unknown, so the landline rules (no texts, 3 automated calls in 30 days) cannot act.
+    line_type_lookups = models.BooleanField(
+        default=True, help_text="Look up once whether each number is a landline, before its first text or call")
     # How long attempts and the timeline are kept (`duedesk audit purge`); empty: the instance's setting.
     retention_days = models.PositiveIntegerField(null=True, blank=True)
     # Channels. Secrets never live here: the auth token comes from the environment variable named below.
@@ -371,6 +376,13 @@ class Call(models.Model):
     # The record an auditor asks for: on what basis we contacted the line, and a fingerprint of what was sent.
     consent_basis = models.CharField(max_length=30, blank=True)
     content_sha256 = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        indexes = [
+            # The calls to a number in the last 30 days (the gate's landline limit, engine/runner.gate_input):
+            # found by number and time instead of reading every call of the organization.
+            models.Index(fields=["organization", "to", "created_at"], name="call_to_recent"),
+        ]
 
 
 class CallTurn(models.Model):

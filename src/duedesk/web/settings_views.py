@@ -56,6 +56,12 @@ def zone_choices(current: str = "") -> list:
     return choices
 
 
+LOOKUP_CHOICES = [
+    ("on", "Look up each number once, shortly before its first text or call (Twilio Lookup, billed per number)"),
+    ("off", "Off: no lookups; texts to landlines fail at the carrier and calls to them are not limited"),
+]
+
+
 class OrganizationForm(forms.ModelForm):
     timezone = forms.ChoiceField(label="Time zone", choices=zone_choices)
     window_days = forms.MultipleChoiceField(label="Send days", choices=WEEKDAYS, widget=forms.CheckboxSelectMultiple,
@@ -70,12 +76,15 @@ class OrganizationForm(forms.ModelForm):
     voicemail_callback = forms.ChoiceField(
         label="Voicemails ask patients to call", required=False, choices=Organization.VOICEMAIL_CALLBACK,
         help_text="Our Twilio number, where the assistant answers their questions, or the office line")
+    line_type_lookups = forms.ChoiceField(
+        label="Landline check", required=False, choices=LOOKUP_CHOICES,
+        help_text="A landline gets no texts and at most 3 automated calls in 30 days without the owner's consent")
 
     class Meta:
         model = Organization
         fields = ["name", "timezone", "window_start", "window_end", "window_days", "callback_number",
                   "voicemail_name", "voicemail_business_name", "voicemail_callback", "billing_email",
-                  "holiday_calendar"]
+                  "holiday_calendar", "line_type_lookups"]
         widgets = {"window_start": forms.TimeInput(attrs={"type": "time"}),
                    "window_end": forms.TimeInput(attrs={"type": "time"})}
         labels = {"window_start": "Send window opens", "window_end": "Send window closes",
@@ -93,6 +102,7 @@ class OrganizationForm(forms.ModelForm):
         except ValueError:
             saved = frozenset(range(6))
         self.initial["window_days"] = [WEEKDAYS[d][0] for d in sorted(saved)]
+        self.initial["line_type_lookups"] = "on" if self.instance.line_type_lookups else "off"
 
     def clean_window_days(self):
         # Kept as the text the workflow files and the API use: "mon,tue,wed".
@@ -108,6 +118,11 @@ class OrganizationForm(forms.ModelForm):
 
     def clean_voicemail_callback(self):
         return self.cleaned_data.get("voicemail_callback") or self.instance.voicemail_callback or "assistant"
+
+    def clean_line_type_lookups(self):
+        # Not sent (a form saved before the choice existed): left as it is.
+        chosen = self.cleaned_data.get("line_type_lookups")
+        return chosen == "on" if chosen else self.instance.line_type_lookups
 
     def clean_closed_dates(self):
         return self._dates("closed_dates")

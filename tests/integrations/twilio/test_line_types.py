@@ -14,7 +14,7 @@ from duedesk.channels.models import SimulatedSend
 from duedesk.channels.registry import Transports
 from duedesk.channels.simulated import SimulatedTransport, SimulatedVoice
 from duedesk.conversations import calls
-from duedesk.engine import definitions
+from duedesk.engine import definitions, line_types
 from duedesk.engine.models import Step
 from duedesk.engine.worker import Worker
 from duedesk.intake.importer import import_invoices
@@ -166,3 +166,69 @@ def test_a_failed_lookup_never_holds_the_text_and_the_number_is_asked_again_a_da
     line.refresh_from_db()
     assert line.line_type == "landline"
     assert len(placed(LANDLINE)) == 1  # a call is allowed (the first of 3), a text would not be
+
+
+# ----------------------------------------------------------------------------- when numbers are asked
+
+
+def test_numbers_are_asked_in_the_hour_before_their_send_so_the_morning_batch_waits_on_none(
+        org, clock, fake, lookup_worker):
+    """Fifty heads-ups due at 08:00, imported the evening before. The worker's ticks before 08:00 ask for their
+    numbers, at most a pass's worth each, and only within the hour before; at 08:00 the batch asks nothing
+    and every landline is already known."""
+    landlines = {f"+1212555{n:04d}" for n in range(300, 350, 5)}
+    fake.line_types.update(dict.fromkeys(landlines, "landline"))
+    clock.set(utc(2026, 12, 6, 23, 0))  # Sunday evening
+    load(org, clock, *[(f"INV-{n}", "Ana", f"+1212555{n:04d}", "10001", "", "120.00", "2026-12-10")
+                       for n in range(300, 350)])
+    clock.set(utc(2026, 12, 7, 11, 30))  # 06:30: the texts are due in an hour and a half
+    lookup_worker.tick()
+    assert fake.lookups == []
+    clock.set(utc(2026, 12, 7, 12, 5))  # 07:05
+    lookup_worker.tick()
+    assert len(fake.lookups) == line_types.PER_PASS  # a bounded pass
+    lookup_worker.tick()
+    assert len(set(fake.lookups)) == 50
+    clock.set(utc(2026, 12, 7, 13, 0))  # 08:00
+    lookup_worker.tick()
+    assert len(fake.lookups) == 50  # the batch asked nothing
+    sent = {to for to in SimulatedSend.objects.filter(channel="sms").values_list("to", flat=True)}
+    assert len(sent) == 40 and not sent & landlines
+    assert Event.objects.filter(kind="step.blocked", detail__rule="landline_text").count() == 10
+
+
+def test_a_lookup_outage_costs_a_tick_one_round_and_the_texts_go_with_the_type_unknown(
+        org, clock, fake, lookup_worker):
+    clock.set(utc(2026, 12, 7, 13, 0))
+    load(org, clock, *[(f"INV-{n}", "Ana", f"+1212555{n:04d}", "10001", "", "120.00", "2026-12-10")
+                       for n in range(300, 320)])
+    fake.fail_lookups(1000)
+    lookup_worker.tick()
+    assert len(set(fake.lookups)) == line_types.AT_ONCE  # the first round failed: the pass stopped there
+    assert SimulatedSend.objects.filter(channel="sms").count() == 20  # nobody waited
+
+
+def test_an_organization_that_switched_lookups_off_asks_nothing(org, clock, fake, lookup_worker, client):
+    from django.contrib.auth import get_user_model
+
+    from duedesk.records.models import Membership
+    from tests.web.test_voicemail_settings import SETTINGS
+
+    owner = get_user_model().objects.create_user("owner", "owner@example.com", "a-long-password-1")
+    Membership.objects.create(user=owner, organization=org, role="owner")
+    client.force_login(owner)
+    assert 'value="on" selected' in client.get("/settings/").content.decode()  # on by default
+    assert client.post("/settings/", {**SETTINGS, "line_type_lookups": "off"}).status_code == 302
+    org.refresh_from_db()
+    assert org.line_type_lookups is False
+    assert client.post("/settings/", SETTINGS).status_code == 302  # a form without the choice keeps it
+    org.refresh_from_db()
+    assert org.line_type_lookups is False
+
+    fake.line_types[LANDLINE] = "landline"
+    clock.set(utc(2026, 12, 7, 14, 0))  # 09:00, when the window saved above opens
+    load(org, clock, ("INV-1", "Ana", LANDLINE, "10001", "", "120.00", "2026-12-10"))
+    lookup_worker.tick()
+    assert fake.lookups == []
+    assert len(texts_to(LANDLINE)) == 1  # the type unknown: sent, as before lookups existed
+    assert Line.objects.get(address=LANDLINE).line_type == ""
