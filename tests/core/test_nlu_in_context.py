@@ -126,3 +126,17 @@ def test_general_phrasings(text, intent):
 
 def test_not_knowing_is_unclear_and_no_fallback_guesses_an_intent_for_it():
     assert explicitly_unclear(normalize("i don't know"), question_mark=False)
+
+
+@pytest.mark.parametrize(
+    "text, pref",
+    [
+        ("mándame mensaje en vez de llamar", {"stop": ["call"]}),
+        ("just text me instead of calling all the time", {"stop": ["call"]}),
+        ("call me after 4, not before", {"channels": ["call"], "not_before": "16:00"}),
+        ("márquenme después de las 7, antes no puedo", {"channels": ["call"], "not_before": "19:00"}),
+    ],
+)
+def test_a_channel_instead_of_another_or_an_hour_never_before_is_a_preference(text, pref):
+    got = u(text)
+    assert (got.intent, got.preference) == ("contact_preference", pref)

@@ -60,6 +60,11 @@ _ONLY_CALL_VERB = r"(?:(?:call|text|ring|llamen|llame|marquen|escriban) (?:me )?
 _AFTER_ONLY = re.compile(
     rf"\b(?:only|just|solo|solamente) {_ONLY_CALL_VERB}(?:after|despues de(?: las| la)?) (?:{_HOUR})"
 )
+# "llámenme después de las 6, antes no puedo contestar": after that hour, and never before it
+_AFTER_NOT_BEFORE = re.compile(
+    rf"\b{_CALL} (?:me )?(?:after|despues de(?: las| la)?) (?:{_HOUR})\b.*\b(?:antes no|not before|before that"
+    rf"|antes de eso no|antes de esa hora no)\b"
+)
 _NOT_AFTER = re.compile(
     rf"\b(?:not|no calls?|no texts?|do not (?:call|text)(?: me)?|never|nothing|no (?:me )?(?:llamen|llame|escriban) )"
     rf" ?(?:after|later than|despues de(?: las| la)?) (?:{_HOUR})"
@@ -119,17 +124,17 @@ def _named_channels(t: str) -> list[str]:
 def preference(t: str) -> dict | None:
     """The preference a normalised reply states, or None."""
     if _ONLY_TEXT.search(t) and (_STOP_CALLS.search(t) or _CANT_TAKE_CALLS.search(t)
-                                 or re.search(r"\b(?:only|solo|mejor|prefer|prefiero)\b", t)):
+                                 or re.search(r"\b(?:only|solo|mejor|prefer|prefiero|instead of|en vez de|en lugar de)\b", t)):
         return {"stop": ["call"]}
     if _ONLY_CALL.search(t) and _STOP_TEXTS.search(t):
         return {"stop": ["sms"]}
     found: dict = {}
     if _AT_WORK.search(t):
         found["avoid_work_hours"] = True
-    for rx, key in ((_NOT_BEFORE, "not_before"), (_AFTER_ONLY, "not_before"), (_NOT_AFTER, "not_after"),
-                    (_BEFORE_ONLY, "not_after")):
+    for rx, key in ((_NOT_BEFORE, "not_before"), (_AFTER_ONLY, "not_before"), (_AFTER_NOT_BEFORE, "not_before"),
+                    (_NOT_AFTER, "not_after"), (_BEFORE_ONLY, "not_after")):
         m = rx.search(t)
-        if m and key not in found and (key != "not_before" or rx is _AFTER_ONLY or _negated_before(m)):
+        if m and key not in found and (key != "not_before" or rx is not _NOT_BEFORE or _negated_before(m)):
             clock = _clock(m)
             if clock:
                 found[key] = clock
