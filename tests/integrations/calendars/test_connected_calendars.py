@@ -241,3 +241,32 @@ def test_tokens_are_encrypted_refreshed_when_expired_and_a_refused_sign_in_waits
     google.refresh_from_db()
     assert google.status == "auth_failed"
     assert CalendarItem.objects.filter(connection=google, status="pending").count() == 1
+
+
+def test_the_worker_writes_the_calendars_between_its_batches(connected, fake_google, fake_graph, make_invoice,
+                                                             clock):
+    from duedesk.integrations.jobs import Between
+
+    invoice = make_invoice(amount="75.00")
+    actions.record_promise(invoice, date(2026, 12, 21), clock(), channel="sms")
+    Between(clock)()
+    google, graph = _all_day(fake_google, fake_graph)
+    assert [e["start"] for e in google.values()] == [{"date": "2026-12-21"}]
+    assert [e["subject"] for e in graph.values()] == [f"Promise: {invoice.external_ref}, $75.00 — call if unpaid"]
+
+
+def test_an_event_someone_deleted_on_the_calendar_is_written_again_on_its_next_change(
+        connected, fake_google, fake_graph, make_invoice, clock):
+    invoice = make_invoice(amount="60.00")
+    actions.record_promise(invoice, date(2026, 12, 14), clock(), channel="sms")
+    outbox.tick(clock())
+    for fake in (fake_google, fake_graph):
+        (event_id,) = fake.events
+        fake.events.pop(event_id)
+        fake.deleted.add(event_id)
+    actions.mark_promise_broken(invoice, clock())
+    assert outbox.tick(clock()) == 2
+    google, graph = _all_day(fake_google, fake_graph)
+    assert [e["summary"] for e in google.values()] == [f"Broken: {invoice.external_ref}, $60.00"]
+    assert [e["subject"] for e in graph.values()] == [f"Broken: {invoice.external_ref}, $60.00"]
+    assert CalendarItem.objects.filter(status="done").count() == 2

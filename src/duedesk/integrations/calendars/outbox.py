@@ -36,8 +36,12 @@ PROMISE_NEWS = ("promise.", "invoice.", "payment.")
 
 
 def promise_key(promise: Promise) -> str:
+    return promise_key_for(promise.organization_id, promise.pk)
+
+
+def promise_key_for(org_id: int, promise_id: int) -> str:
     # Google event ids allow only 0-9 and a-v (base32hex); the same key is Graph's transactionId.
-    return f"duedesk{promise.organization_id}p{promise.pk}"
+    return f"duedesk{org_id}p{promise_id}"
 
 
 def callback_key(org_id: int, step_id: int) -> str:
@@ -75,23 +79,32 @@ def enqueue_events(events: list[Event]) -> None:
 
 
 def _queue_promises(invoice_ids: set[int], conns: list[Connection], at: datetime) -> None:
+    """The invoices' pending promises, and those already on a calendar (to update or remove), one row per
+    promise and calendar, in one statement."""
     if not conns:
         return
-    known = set(CalendarItem.objects.filter(kind="promise", promise__invoice_id__in=invoice_ids)
-                .values_list("promise_id", flat=True))
-    for promise in Promise.objects.filter(invoice_id__in=invoice_ids).filter(Q(status="pending") | Q(pk__in=known)):
-        for conn in conns:
-            if conn.organization_id == promise.organization_id:
-                _queue(conn, "promise", promise_key(promise), at, promise_id=promise.pk)
+    promises = (Promise.objects.filter(invoice_id__in=invoice_ids)
+                .filter(Q(status="pending") | Q(calendar_items__isnull=False)).distinct()
+                .values_list("pk", "organization_id"))
+    rows = [_row(conn, "promise", promise_key_for(org_id, pk), at, promise_id=pk)
+            for pk, org_id in promises for conn in conns if conn.organization_id == org_id]
+    _upsert_rows(rows)
+
+
+def _row(conn: Connection, kind: str, key: str, at: datetime, **fields) -> CalendarItem:
+    return CalendarItem(organization_id=conn.organization_id, connection=conn, kind=kind, key=key, run_at=at,
+                        created_at=at, status="pending", attempts=0, **fields)
+
+
+def _upsert_rows(rows: list[CalendarItem]) -> None:
+    """New rows made, known ones marked pending again (their provider event id and what was written kept)."""
+    if rows:
+        CalendarItem.objects.bulk_create(rows, update_conflicts=True, unique_fields=["connection", "key"],
+                                         update_fields=["status", "run_at", "attempts", "done_at", "last_error"])
 
 
 def _queue(conn: Connection, kind: str, key: str, at: datetime, **fields) -> None:
-    changed = CalendarItem.objects.filter(connection=conn, key=key).update(
-        status="pending", run_at=at, attempts=0, done_at=None, last_error="")
-    if not changed:
-        CalendarItem.objects.bulk_create([CalendarItem(organization_id=conn.organization_id, connection=conn,
-                                                       kind=kind, key=key, run_at=at, created_at=at, **fields)],
-                                         ignore_conflicts=True)
+    _upsert_rows([_row(conn, kind, key, at, **fields)])
 
 
 def queue_all_promises(conn: Connection, now: datetime) -> None:
@@ -228,11 +241,12 @@ def _upsert(item: CalendarItem, client, entry: Entry) -> str:
         except Gone:
             # Deleted on the calendar by someone: made again (Graph), or, on Google where a deleted id stays
             # taken, under a new key.
-            CalendarItem.objects.filter(pk=item.pk).update(provider_event_id="")
             if item.connection.provider == "google":
-                fresh = f"{item.key}r{item.attempts}"
-                CalendarItem.objects.filter(pk=item.pk).update(key=fresh)
-                return client.create(Entry(**{**entry.__dict__, "key": fresh}))
+                # Derived from the deleted id, so a retry of this create finds it (409) rather than making two.
+                fresh = client.create(Entry(**{**entry.__dict__, "key": f"{item.provider_event_id}r"}))
+                CalendarItem.objects.filter(pk=item.pk).update(provider_event_id=fresh)
+                return fresh
+            CalendarItem.objects.filter(pk=item.pk).update(provider_event_id="")
     event_id = client.create(entry)
     # Stored at once: if the rest of this row fails, the next try updates rather than creates.
     CalendarItem.objects.filter(pk=item.pk).update(provider_event_id=event_id)
