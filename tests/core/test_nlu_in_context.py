@@ -34,6 +34,7 @@ def u(text):
         ("feliz navidad, le pago el 9", "promise_to_pay", date(2026, 12, 9)),
         # what today is ("today is tuesday") is not the day promised
         ("today is tuesday and I'm broke, I can pay thursday", "promise_to_pay", date(2026, 12, 3)),
+        ("new year's is tomorrow lol so the 3rd", "promise_to_pay", date(2026, 12, 3)),
         # a correction: only the corrected day counts
         ("the 10th, actually make it the 12th", "promise_to_pay", date(2026, 12, 12)),
         ("el 5, no, mejor el 7", "promise_to_pay", date(2026, 12, 7)),

@@ -117,11 +117,24 @@ _PAST_MONTH = re.compile(rf"\b(?:since|back in|last|desde) (?:{_MON})\b(?! (?:\d
 
 
 _HOL = "|".join(sorted(_HOLIDAY_NAMES, key=len, reverse=True))
+# Each alternative starts with a few plain words, so the long list of names is tried only after them.
 _BACKGROUND = re.compile(
     rf"\b(?:happy|merry|feliz|felices|prospero|have a (?:good|great|nice|happy)|enjoy (?:your|the)) (?:{_HOL})\b"
     rf"|\b(?:today|tomorrow|it|hoy|manana|que) (?:is|es|sera) (?:a |an |el |la )?(?:{_HOL}|{_WD})\b"
-    rf"|\b(?:{_HOL}) (?:is|es) (?:today|tomorrow|hoy|manana)\b"
 )
+# "new year's is tomorrow": found from its end, the name is checked only when "is tomorrow" is there
+_IS_TODAY = re.compile(r"\b(?:is|es) (?:today|tomorrow|hoy|manana)\b")
+_HOL_AT_END = re.compile(rf"\b(?:{_HOL}) $")
+
+
+def _strip_background(t: str) -> str:
+    t = _BACKGROUND.sub(" ", t)
+    m = _IS_TODAY.search(t)
+    if m:
+        h = _HOL_AT_END.search(t, 0, m.start())
+        if h:
+            t = t[:h.start()] + " " + t[m.end():]
+    return t
 _GREETING_ONLY = re.compile(
     rf"\b(?:happy|merry|feliz|felices|prospero) (?:{_HOL})\b|\b(?:to you|and you|too|a usted|a ti|igualmente|y|and|to all"
     rf"|a todos|everyone|lol|haha|jaja|jajaja|tambien|for you|hey|hi|hola|ok)\b"
@@ -370,7 +383,7 @@ def _focus(t: str) -> str:
     """The part of ``t`` that can name the day: greetings ("happy new year"), what today or tomorrow is
     ("tomorrow is new years", "it is sunday") and a day refused ("not today", "hoy no") are background;
     after a correction ("…, mejor el 12", "actually the 9th") only the corrected day counts."""
-    t = _BACKGROUND.sub(" ", t)
+    t = _strip_background(t)
     parts = _CORRECTION.split(t)
     if len(parts) > 1 and _HAS_DAY.search(parts[-1]):
         t = parts[-1]
