@@ -24,6 +24,10 @@ class Outgoing:
     html: str = ""
     status_callback: str = ""
     organization_id: int | None = None
+    # Seconds the text may wait for its sender's slot under the rate limit before it goes to the provider's own
+    # queue (None: as long as the pace needs). A reply decided in a conversation is bounded, so how long its
+    # send can take is known (its lease, engine/actions/sends.py).
+    max_wait: float | None = None
 
 
 @dataclass(frozen=True)

@@ -201,6 +201,8 @@ EVENT_KINDS = {
     "step.skipped": "Step skipped",
     "step.reconciled": "Send checked with the provider",
     "step.unknown": "Send unknown: a person checks it",
+    "sms.reconciled": "Text checked with the provider",
+    "sms.unknown": "Text unknown: a person checks it",
     "invoice.created": "Invoice added",
     "invoice.status_changed": "Invoice status changed",
     "invoice.paused": "Reminders paused",

@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from duedesk.channels.errors import TransportError
 from duedesk.engine import line_types
-from duedesk.engine.actions.sends import send_waiting_texts
+from duedesk.engine.actions.sends import recover_stranded_texts, send_waiting_texts
 from duedesk.engine.batch import BatchRunner
 from duedesk.engine.lease import LEASE, PROVIDER_TIMEOUT, Heartbeat, Lease, gone_holders, new_worker_id
 from duedesk.engine.models import Step
@@ -200,6 +200,7 @@ class Worker:
         except Exception:
             logger.exception("recovery failed; its steps are tried again on the next tick")
         try:  # texts a webhook left for us (the pay link asked for during a call): a patient is waiting on them
+            recover_stranded_texts(now, self.transports_for)  # a dead worker's, checked with the provider first
             texted = send_waiting_texts(now, self.transports_for)
         except DATABASE_TROUBLE:
             return self._database_failed("texts waiting")

@@ -109,7 +109,12 @@ def send_waiting_texts(now: datetime, transports_for, limit: int = 50) -> int:
     """Hand the texts text_later recorded to the provider, oldest first; returns how many were taken. Workers
     share them: each takes its own rows (SKIP LOCKED on PostgreSQL) and marks them `sending` before asking
     the provider, so a text is never handed over twice. A STOP, a payment or a closed window that came in
-    meanwhile stops it (the timeline says which rule)."""
+    meanwhile stops it (the timeline says which rule).
+
+    A text's `updated_at` is its lease: set when it is taken, set again just before its own request (its
+    slot waits at most a second, as a webhook's reply does), so a text `sending` for longer than LEASE has no
+    request in flight and recover_stranded_texts may ask the provider about it. One a peer took over
+    meanwhile no longer matches and is left to it."""
     from django.db import connection
 
     with transaction.atomic():
@@ -118,7 +123,7 @@ def send_waiting_texts(now: datetime, transports_for, limit: int = 50) -> int:
             waiting = waiting.select_for_update(skip_locked=True)
         ids = list(waiting.values_list("pk", flat=True)[:limit])
         if ids:
-            Message.objects.filter(pk__in=ids, status=WAITING).update(status="sending")
+            Message.objects.filter(pk__in=ids, status=WAITING).update(status=SENDING, updated_at=now)
     for message in (Message.objects.filter(pk__in=ids).select_related("contact__organization", "invoice")
                     .order_by("pk")):
         contact, invoice = message.contact, message.invoice
@@ -129,9 +134,68 @@ def send_waiting_texts(now: datetime, transports_for, limit: int = 50) -> int:
                 message.save(update_fields=["status"])
                 _log_refused(decision, contact, invoice, None, "duedesk", message.body, now)
             continue
+        if not Message.objects.filter(pk=message.pk, status=SENDING, updated_at=now).update(updated_at=now):
+            continue  # taken over by a peer's recovery meanwhile: it settles the text
         _hand_over(message, transports_for(contact.organization).for_channel("sms"), decision, invoice, None,
-                   "duedesk", now)
+                   "duedesk", now, max_wait=REPLY_MAX_WAIT)
     return len(ids)
+
+
+SENDING = "sending"
+REPLY_MAX_WAIT = 1.0  # seconds a waiting text waits for its sender's slot: its send ends well within LEASE
+
+
+def recover_stranded_texts(now: datetime, transports_for, limit: int = 100) -> dict:
+    """Texts text_later recorded whose worker died while handing them over: `sending` for longer than a send
+    can take (LEASE). As a stranded step is, each is taken by one worker (a conditional UPDATE of its lease)
+    and the provider is asked by our key: found → settled as sent; confirmed absent → waiting again, sent once
+    by send_waiting_texts with the same key after the gate; nobody can tell → `unknown`, for a person. Nothing
+    is ever blindly sent again."""
+    from datetime import timedelta
+
+    from duedesk.engine.actions.handoffs import open_handoff
+    from duedesk.engine.lease import LEASE
+
+    counts = {"reconciled": 0, "waiting": 0, "unknown": 0}
+    stale = list(Message.objects.filter(idempotency_key__startswith=LATER, status=SENDING,
+                                        updated_at__lt=now - LEASE).order_by("pk")
+                 .values_list("pk", "updated_at")[:limit])
+    for pk, seen in stale:
+        if not Message.objects.filter(pk=pk, status=SENDING, updated_at=seen).update(updated_at=now):
+            continue  # a peer took it first
+        message = Message.objects.select_related("contact__organization", "invoice").get(pk=pk)
+        contact, invoice = message.contact, message.invoice
+        transport = transports_for(contact.organization).for_channel("sms")
+        try:
+            found = transport.lookup(message.idempotency_key, message.to, message.created_at - timedelta(minutes=5))
+        except TransportError as error:
+            found, lookup_error = None, str(error)
+        else:
+            lookup_error = ""
+        with transaction.atomic():
+            if not Message.objects.select_for_update().filter(pk=pk, status=SENDING, updated_at=now).exists():
+                continue  # settled meanwhile (the dead worker's answer came late), or taken by a peer
+            if found is not None:
+                message.provider_id, message.status = found.provider_id, found.status
+                message.save(update_fields=["provider_id", "status"])
+                log(contact.organization_id, "sms.reconciled", now, contact=contact, invoice=invoice, channel="sms",
+                    provider_id=found.provider_id, result="was sent")
+                _log_sent(message, contact, invoice, None, "duedesk", now)
+                counts["reconciled"] += 1
+            elif not lookup_error:
+                Message.objects.filter(pk=pk).update(status=WAITING, updated_at=now)
+                log(contact.organization_id, "sms.reconciled", now, contact=contact, invoice=invoice, channel="sms",
+                    result="never reached the provider")
+                counts["waiting"] += 1
+            else:
+                Message.objects.filter(pk=pk).update(status="unknown", updated_at=now)
+                log(contact.organization_id, "sms.unknown", now, contact=contact, invoice=invoice, channel="sms",
+                    error=lookup_error, body=message.body)
+                open_handoff(contact, "unknown_send", now, invoice=invoice,
+                             summary="We could not confirm whether a text the patient asked for went out: "
+                             f"\"{message.body}\". Check with the patient before sending it again.")
+                counts["unknown"] += 1
+    return counts
 
 
 def _prepare(contact: Contact, body: str, now: datetime, invoice: Invoice | None, purpose: str, actor: str,
@@ -153,17 +217,19 @@ def _log_refused(decision: compliance.Decision, contact: Contact, invoice: Invoi
         actor=actor, rule=decision.rule, until=getattr(decision, "until", None), body=body)
 
 
-def _outgoing(organization_id: int, to: str, body: str, key: str) -> Outgoing:
+def _outgoing(organization_id: int, to: str, body: str, key: str, max_wait: float | None = None) -> Outgoing:
     return Outgoing(channel="sms", to=to, body=body, idempotency_key=key,
-                    status_callback=f"{settings.PUBLIC_URL}/hooks/twilio/sms/status", organization_id=organization_id)
+                    status_callback=f"{settings.PUBLIC_URL}/hooks/twilio/sms/status", organization_id=organization_id,
+                    max_wait=max_wait)
 
 
 def _hand_over(message: Message, sms, decision: compliance.Decision, invoice: Invoice | None,
-               handoff: Handoff | None, actor: str, now: datetime) -> TextResult:
+               handoff: Handoff | None, actor: str, now: datetime, max_wait: float | None = None) -> TextResult:
     """Ask the provider to send a recorded (`sending`) text, then settle it: sent, or failed with its code."""
     contact = message.contact
     try:
-        accepted = sms.send(_outgoing(contact.organization_id, message.to, message.body, message.idempotency_key))
+        accepted = sms.send(_outgoing(contact.organization_id, message.to, message.body, message.idempotency_key,
+                                      max_wait))
     except TransportError as error:
         with transaction.atomic():
             message.status = "failed"

@@ -20,6 +20,7 @@ the simulated transports (channels/providers.py).
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import threading
 from dataclasses import dataclass
@@ -177,7 +178,8 @@ class TwilioSms:
         # Our key in the callback URL: a status that arrives before we saved Twilio's SID still
         # finds its message.
         callback = with_query(callback, key=msg.idempotency_key)
-        with self.limiter.pace(self.sender_key, self.rate):
+        bound = ratelimit.bounded_wait(msg.max_wait) if msg.max_wait is not None else contextlib.nullcontext()
+        with bound, self.limiter.pace(self.sender_key, self.rate):
             data = self.rest.send_message(
                 to=msg.to,
                 body=msg.body,
