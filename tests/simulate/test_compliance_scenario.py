@@ -27,7 +27,7 @@ RULES = {
     # The gate's other rules (core/compliance.py), each named on step.deferred / step.blocked / sms.blocked:
     "no_consent", "channel_unreachable", "landline_text", "landline_calls", "window_area_code", "state_hours_OK",
     "state_calls_MA", "calls_per_day", "call_after_unanswered", "call_after_conversation", "holiday", "closed_day",
-    "paused", "invoice_paid",
+    "paused", "invoice_paid", "invoice_disputed", "invoice_written_off", "invoice_hardship",
 }
 
 
@@ -43,7 +43,7 @@ def _reset_transports():
 
 def test_every_rule_acts_and_is_named(settings):
     events = simulate("compliance")
-    assert len({e["contact"] for e in events if e["contact"]}) >= 24
+    assert len({e["contact"] for e in events if e["contact"]}) >= 26
     assert RULES <= rule_ids(events), RULES - rule_ids(events)
     by = {}
     for e in events:
@@ -121,6 +121,11 @@ def test_every_rule_acts_and_is_named(settings):
     assert "call.placed" in kinds("Victor Ng")  # the workflow goes on to the call
     assert acted("Xavier Bell", "step.deferred") == [("2026-12-10T09:00", "call_after_conversation")]
     assert acted("Gina Lopez", "sms.blocked") == [("2026-12-09T10:00", "invoice_paid")]
+    assert acted("Xavier Bell", "sms.blocked") == [("2026-12-09T10:05", "invoice_disputed")]
+    assert acted("Yusuf Amari", "sms.blocked") == [("2026-12-03T10:00", "invoice_written_off")]
+    # A hardship text: a person handles the invoice; its late call is blocked at the gate.
+    assert acted("Zara Stone", "step.blocked") == [("2026-12-09T09:00", "invoice_hardship")]
+    assert "call.placed" not in kinds("Zara Stone")
     assert "outreach.off" in kinds("Uma Reyes") and not {"sms.sent", "call.placed"} & set(kinds("Uma Reyes"))
 
 

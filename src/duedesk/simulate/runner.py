@@ -185,6 +185,9 @@ class Simulation:
             invoice = Invoice.objects.get(organization=self.org, external_ref=data["invoice"])
             actions.pause_invoice(invoice, self.clock() + timedelta(days=data["days"]), self.clock(),
                                   actor="office", reason="the patient asked for a few days")
+        elif what == "status":
+            invoice = Invoice.objects.get(organization=self.org, external_ref=data["invoice"])
+            actions.set_invoice_status(invoice, data["status"], self.clock(), actor="office")
         elif what == "text":
             invoice = Invoice.objects.select_related("contact").get(organization=self.org,
                                                                     external_ref=data["invoice"])

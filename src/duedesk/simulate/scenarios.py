@@ -35,8 +35,9 @@ class Scenario:
     voicemail_business_name: str = ""
     # What the billing office does during the run: (when, what, data), what being "save_workflow" (data:
     # source), "settings" (Organization fields), "note" (invoice ref and text), "outreach_off" (phone),
-    # "pause" (invoice ref, days), "text" (a staff text about an invoice ref) or "unreachable" (phone, channel,
-    # code: what the carrier reported about a number).
+    # "pause" (invoice ref, days), "text" (a staff text about an invoice ref), "status" (invoice ref, status: a
+    # write-off or a dispute recorded by staff) or "unreachable" (phone, channel, code: what the carrier reported
+    # about a number).
     office: list[tuple[datetime, str, dict]] = field(default_factory=list)
     # What the line-type lookup says of numbers (the rest are mobiles); empty: no lookup, as without Twilio.
     line_types: dict[str, str] = field(default_factory=dict)
@@ -185,12 +186,16 @@ def compliance() -> Scenario:
         "paused": Patient("paused", "Wendy", "Cole", "+12125550423", pays_after_text=timedelta(hours=2)),
         "conversation": Patient("conversation", "Xavier", "Bell", "+12125550424",
                                 lines=["this bill is wrong my insurance already covered that visit"]),
+        "written_off": Patient("written_off", "Yusuf", "Amari", "+12125550425"),
+        "hardship_text": Patient("hardship_text", "Zara", "Stone", "+12125550426",
+                                 reply_to_first_text="I lost my job and I can't pay right now"),
     }
     more = [("no_consent", date(2026, 12, 4)), ("area_code", date(2026, 12, 4)), ("massachusetts", date(2026, 12, 2)),
             ("landline", date(2026, 12, 2)), ("landline", date(2026, 12, 9)), *[("many_invoices", date(2026, 12, 3))] * 4,
             ("holiday", date(2026, 12, 28)), ("closed_day", date(2026, 12, 27)), ("outreach_off", date(2026, 12, 8)),
             ("unreachable", date(2026, 12, 4)), ("paused", date(2026, 12, 7)), ("conversation", date(2026, 12, 3)),
-            ("conversation", date(2026, 12, 5))]
+            ("conversation", date(2026, 12, 5)), ("written_off", date(2026, 12, 7)),
+            ("hardship_text", date(2026, 12, 4))]
     bills += [Bill(f"CMP-{301 + i}", q[name], Decimal("60.00") + 5 * i, due) for i, (name, due) in enumerate(more)]
 
     from duedesk.workflows import read
@@ -212,6 +217,9 @@ def compliance() -> Scenario:
          {"phone": "+12125550422", "channel": "sms", "code": "21614"}),  # the carrier: not a mobile number
         (datetime(2026, 12, 3, 15, 0, tzinfo=UTC), "pause", {"invoice": "CMP-314", "days": 3}),
         (datetime(2026, 12, 9, 15, 0, tzinfo=UTC), "text", {"invoice": "CMP-107"}),  # already paid
+        (datetime(2026, 12, 9, 15, 5, tzinfo=UTC), "text", {"invoice": "CMP-315"}),  # disputed on the Dec 8 call
+        (datetime(2026, 12, 2, 15, 0, tzinfo=UTC), "status", {"invoice": "CMP-317", "status": "written_off"}),
+        (datetime(2026, 12, 3, 15, 0, tzinfo=UTC), "text", {"invoice": "CMP-317"}),  # written off
     ]
     return Scenario("compliance", "Maple Street Clinic", "America/New_York", "default",
                     start=datetime(2026, 11, 30, 12, 0, tzinfo=UTC), end=datetime(2027, 1, 10, tzinfo=ny),
