@@ -42,6 +42,8 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
         # after general fixes (rules and labels in docs/understanding.md) 99.1% / 100% and 98.2% / 100%
         ("nlu_holdout6.jsonl", 320, 0.98, 0.99),
         ("nlu_holdout6_speech.jsonl", 165, 0.97, 0.99),
+        # written after those fixes by the same hand (not blind): first score 97.0% / promise dates 100%
+        ("nlu_holdout7.jsonl", 100, 0.97, 0.99),
     ],
 )
 def test_holdout_accuracy(name, n, intent_floor, date_floor):
