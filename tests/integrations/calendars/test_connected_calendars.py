@@ -270,3 +270,31 @@ def test_an_event_someone_deleted_on_the_calendar_is_written_again_on_its_next_c
     assert [e["summary"] for e in google.values()] == [f"Broken: {invoice.external_ref}, $60.00"]
     assert [e["subject"] for e in graph.values()] == [f"Broken: {invoice.external_ref}, $60.00"]
     assert CalendarItem.objects.filter(status="done").count() == 2
+
+
+def test_my_calendar_page_shows_each_connection_and_asks_to_connect_again_when_refused(
+        client, connected, fake_google, make_invoice, clock):
+    google, outlook = connected
+    page = client.get("/calendar/").content.decode()
+    assert "Connected as lee@maple.example." in page  # Outlook names the account (Graph /me)
+    assert "Disconnect Google Calendar" in page and "Disconnect Outlook" in page
+    assert client.post("/calendar/microsoft/roles/", {"callbacks": "on"}).status_code == 302
+    outlook.refresh_from_db()
+    assert (outlook.promises, outlook.callbacks) == (False, True)
+
+    fake_google.expire_access_tokens()
+    fake_google.refresh.clear()
+    actions.record_promise(make_invoice(), date(2026, 12, 14), clock(), channel="sms")
+    outbox.tick(clock())
+    page = client.get("/calendar/").content.decode()
+    assert "Sign-in refused" in page and "Connect Google Calendar again" in page
+
+    # Connecting again picks up the writes that waited.
+    from .conftest import connect
+
+    connect(client, "google", fake_google)
+    assert outbox.tick(clock()) == 1
+    assert len(ledger(fake_google)["events"]) == 1
+    assert client.post("/calendar/google/disconnect/").status_code == 302
+    google.refresh_from_db()
+    assert google.status == "disconnected" and google.tokens == {}
