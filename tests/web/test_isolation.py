@@ -36,6 +36,7 @@ def _urls(case, staff):
         "calendar_mine": "/calendar/",
         "calendar_connect": "/calendar/connect/google/", "calendar_connected": "/calendar/connected/google/",
         "settings_integrations": "/settings/integrations/",
+        "crm_salesforce_callback": "/settings/integrations/salesforce/callback/",
         "inbox_export": "/inbox/export.csv", "contacts_export": "/contacts/export.csv",
         "promises_export": "/promises/export.csv", "payments_export": "/payments/export.csv",
         "attempts_export": "/audit/export.csv",
@@ -72,6 +73,8 @@ def _urls(case, staff):
         "webhook_test": (f"/settings/webhooks/{ep}/test/", {}),
         "webhook_replay": (f"/settings/webhooks/deliveries/{d}/replay/", {}),
         "crm_connect": ("/settings/integrations/connect/", {"provider": "hubspot", "token_env": "DUEDESK_HUBSPOT_UNSET"}),
+        "crm_salesforce_sign_in": ("/settings/integrations/salesforce/sign-in/",
+                                   {"client_id": "3MVG9", "client_secret_env": "DUEDESK_SALESFORCE_UNSET"}),
         "crm_test": (f"/settings/integrations/{crm}/test/", {}),
         "crm_sync_now": (f"/settings/integrations/{crm}/sync/", {}),
         "crm_disconnect": (f"/settings/integrations/{crm}/disconnect/", {}),
@@ -168,7 +171,8 @@ def test_another_organization_gets_404_on_every_object(login, outsider, case, st
         assert client.get(gets[name]).status_code == 404, name
     for name, (url, data) in posts.items():
         if name in ("settings", "settings_invite", "webhooks", "workflow_add", "calendar_new", "calendar_revoke",
-                    "crm_connect", "settings_channel_resume", "inbox_bulk", "import_start"):
+                    "crm_connect", "crm_salesforce_sign_in", "settings_channel_resume", "inbox_bulk",
+                    "import_start"):
             continue  # not an object: the outsider acts on their own organization
         assert client.post(url, data).status_code == 404, name
     assert _snapshot(org) == before
@@ -193,7 +197,8 @@ def test_viewer_reads_but_every_post_is_403_and_changes_nothing(login, viewer, c
     org = case["contact"].organization
     for name, url in gets.items():
         expected = 403 if name in ("settings", "webhooks", "webhook_detail", "settings_integrations",
-                                   "attempts_export", "calendar_connect", "calendar_connected") else 200
+                                   "attempts_export", "calendar_connect", "calendar_connected",
+                                   "crm_salesforce_callback") else 200
         assert client.get(url).status_code == expected, name
     before = _snapshot(org)
     for name, (url, data) in posts.items():
@@ -206,7 +211,8 @@ def test_staff_cannot_use_owner_settings(login, staff, case):
     client = login(staff)
     before = _snapshot(case["contact"].organization)
     for name in ("settings", "settings_invite", "settings_role", "workflow_use", "webhooks", "webhook_toggle", "webhook_test",
-                 "webhook_replay", "crm_connect", "crm_test", "crm_sync_now", "crm_disconnect"):
+                 "webhook_replay", "crm_connect", "crm_salesforce_sign_in", "crm_test", "crm_sync_now",
+                 "crm_disconnect"):
         url, data = posts[name]
         assert client.post(url, data).status_code == 403, name
     assert _snapshot(case["contact"].organization) == before

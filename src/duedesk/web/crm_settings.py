@@ -57,7 +57,8 @@ def _status(conn: Connection) -> dict:
 def integrations(request):
     conns = Connection.objects.filter(organization=request.org).order_by("provider")
     return render(request, "web/settings/integrations.html",
-                  {"connections": [_status(c) for c in conns], "form": ConnectForm()})
+                  {"connections": [_status(c) for c in conns], "form": ConnectForm(),
+                   "salesforce_form": SalesforceSignInForm(), "salesforce_callback": _callback_uri()})
 
 
 @owner_only
@@ -110,4 +111,69 @@ def crm_disconnect(request, pk: int):
     disconnect(conn, now())
     messages.success(request, f"{conn.get_provider_display()} is disconnected. duedesk keeps its contacts and "
                               "history; nothing more is read or written.")
+    return redirect("settings_integrations")
+
+
+class SalesforceSignInForm(forms.Form):
+    client_id = forms.CharField(label="Connected app's consumer key")
+    client_secret_env = forms.CharField(label="Consumer secret's environment variable",
+                                        initial="DUEDESK_SALESFORCE_CLIENT_SECRET",
+                                        help_text="The NAME of the variable holding the consumer secret")
+    owner_id = forms.CharField(label="Salesforce user id for handoff Tasks", required=False)
+
+
+def _callback_uri() -> str:
+    return f"{settings.PUBLIC_URL}/settings/integrations/salesforce/callback/"
+
+
+@owner_only
+@require_POST
+def salesforce_sign_in(request):
+    """The OAuth 2 web-server flow: off to Salesforce to sign in and approve; back at the callback."""
+    import secrets
+
+    from duedesk.integrations.crm import credentials
+    from duedesk.integrations.salesforce.client import authorize_url
+
+    form = SalesforceSignInForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Not connected: " + "; ".join(f"{form.fields[f].label}: {e[0]}"
+                                                               for f, e in form.errors.items()))
+        return redirect("settings_integrations")
+    data = form.cleaned_data
+    try:
+        credentials.check_name("salesforce", data["client_secret_env"], "consumer secret")
+    except credentials.SecretNameError as error:
+        messages.error(request, f"Not connected: {error}")
+        return redirect("settings_integrations")
+    state = secrets.token_urlsafe(24)
+    request.session["salesforce_oauth"] = {**data, "state": state}
+    return redirect(authorize_url(settings.CRM_BASE_URLS.get("salesforce", ""), data["client_id"], _callback_uri(),
+                                  state))
+
+
+@owner_only
+def salesforce_callback(request):
+    """Salesforce sends the owner back with a code (or an error): the tokens, then the connection."""
+    from duedesk.integrations.crm import credentials
+    from duedesk.integrations.crm.base import CrmError
+    from duedesk.integrations.salesforce.client import exchange_code
+
+    saved = request.session.pop("salesforce_oauth", None)
+    if saved is None or request.GET.get("state") != saved.get("state") or "code" not in request.GET:
+        why = request.GET.get("error_description") or request.GET.get("error") or "start again from this page"
+        messages.error(request, f"Salesforce was not connected: {why}.")
+        return redirect("settings_integrations")
+    try:
+        tokens = exchange_code(settings.CRM_BASE_URLS.get("salesforce", ""), request.GET["code"], saved["client_id"],
+                               credentials.value(saved["client_secret_env"]), _callback_uri(), settings.CRM_TIMEOUT)
+        conn, _ = connect(request.org, "salesforce", "", now(), token=tokens["access_token"],
+                          owner_id=saved.get("owner_id", ""),
+                          oauth={"client_id": saved["client_id"], "client_secret_env": saved["client_secret_env"],
+                                 "refresh_token": tokens["refresh_token"]})
+    except (CrmError, ConnectError) as error:
+        messages.error(request, f"Salesforce was not connected: {error}")
+        return redirect("settings_integrations")
+    messages.success(request, "Connected to Salesforce; its tokens are kept encrypted and renewed as they expire. "
+                              "The first full sync starts with the worker.")
     return redirect("settings_integrations")

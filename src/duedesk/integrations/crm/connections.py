@@ -33,7 +33,8 @@ def connect(org: Organization, provider: str, token_env: str, now: datetime, *, 
 
     `oauth` (Salesforce): {"client_id": the connected app's consumer key, "client_secret_env",
     "refresh_token_env" or "private_key_env" with "jwt_username"}: variable NAMES again; with them the access
-    token is renewed when it expires, and with a refresh token or JWT key no token variable is needed."""
+    token is renewed when it expires, and with a refresh token or JWT key no token variable is needed.
+    "refresh_token" (the value, from the sign-in on Settings → Integrations) is kept encrypted instead."""
     if provider not in providers.AVAILABLE:
         raise ConnectError(f"provider: {provider!r} is not available (one of {', '.join(providers.AVAILABLE)})")
     token, webhook_secret = (token or "").strip(), (webhook_secret or "").strip()
@@ -46,7 +47,7 @@ def connect(org: Organization, provider: str, token_env: str, now: datetime, *, 
         for name in ("client_secret_env", "refresh_token_env", "private_key_env"):
             if oauth.get(name):
                 oauth[name] = credentials.check_name(provider, oauth[name], name.removesuffix("_env").replace("_", " "))
-        renews = bool(oauth.get("client_id") and (oauth.get("refresh_token_env") or (
+        renews = bool(oauth.get("client_id") and (oauth.get("refresh_token_env") or oauth.get("refresh_token") or (
             oauth.get("private_key_env") and oauth.get("jwt_username"))))
         if oauth and not renews:
             raise ConnectError("OAuth: give the consumer key with a refresh token's variable, or with a private key's "
@@ -74,6 +75,7 @@ def connect(org: Organization, provider: str, token_env: str, now: datetime, *, 
     if oauth:
         for name in ("client_id", "client_secret_env", "refresh_token_env", "private_key_env", "jwt_username"):
             setattr(conn, name, oauth.get(name, ""))
+        conn.refresh_token_encrypted = "" if conn.refresh_token_env else oauth.get("refresh_token", "")
     conn.session_encrypted = ""  # a token the endpoint gave for the old settings is not carried over
     if rate_limit:
         conn.rate_limit = rate_limit

@@ -31,9 +31,14 @@ def token(conn) -> str:
     return value(conn.token_env) if conn.token_env else (conn.token_encrypted or "")
 
 
+def refresh_token(conn) -> str:
+    return value(conn.refresh_token_env) if conn.refresh_token_env else (conn.refresh_token_encrypted or "")
+
+
 def has_oauth(conn) -> bool:
     """The connection can get its own access tokens (a refresh token, or a JWT bearer's key)."""
-    return bool(conn.client_id and (conn.refresh_token_env or (conn.jwt_username and conn.private_key_env)))
+    return bool(conn.client_id and (conn.refresh_token_env or conn.refresh_token_encrypted or
+                                    (conn.jwt_username and conn.private_key_env)))
 
 
 def webhook_secret(conn) -> str:

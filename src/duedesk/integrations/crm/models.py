@@ -51,6 +51,8 @@ class Connection(models.Model):
     client_id = models.CharField(max_length=255, blank=True, help_text="the connected app's consumer key")
     client_secret_env = models.CharField(max_length=64, blank=True)
     refresh_token_env = models.CharField(max_length=64, blank=True)
+    refresh_token_encrypted = EncryptedTextField(blank=True, help_text="the refresh token Salesforce gave when an "
+                                                 "owner signed in from Settings → Integrations")
     private_key_env = models.CharField(max_length=64, blank=True)
     jwt_username = models.CharField(max_length=255, blank=True)
     session_encrypted = EncryptedTextField(blank=True, help_text="the access token the token endpoint last gave")

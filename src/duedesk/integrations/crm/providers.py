@@ -50,7 +50,7 @@ def client_for(conn: Connection):
         from duedesk.integrations.salesforce.client import OAuth, SalesforceClient
 
         oauth = OAuth(client_id=conn.client_id, client_secret=credentials.value(conn.client_secret_env),
-                      refresh_token=credentials.value(conn.refresh_token_env), username=conn.jwt_username,
+                      refresh_token=credentials.refresh_token(conn), username=conn.jwt_username,
                       private_key=credentials.value(conn.private_key_env).replace("\\n", "\n"),
                       audience=settings.SALESFORCE_JWT_AUDIENCE)
 

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
@@ -367,3 +367,33 @@ def _seconds(value) -> float | None:
         return float(value)
     except (TypeError, ValueError):
         return None
+
+
+def authorize_url(base_url: str, client_id: str, redirect_uri: str, state: str) -> str:
+    """Where an owner signs in to Salesforce and approves duedesk (the OAuth 2 web-server flow), at the org's
+    My Domain (the instance URL answers /services/oauth2/authorize like login.salesforce.com)."""
+    query = urlencode({"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri,
+                       "state": state, "scope": "api refresh_token", "prompt": "login consent"})
+    return f"{(base_url or '').rstrip('/')}/services/oauth2/authorize?{query}"
+
+
+def exchange_code(base_url: str, code: str, client_id: str, client_secret: str, redirect_uri: str,
+                  timeout: float = 15.0) -> dict:
+    """The code Salesforce sent back, exchanged for an access token and a refresh token."""
+    if not base_url:
+        raise CrmError("DUEDESK_SALESFORCE_BASE_URL is not set: set it to the org's instance URL", permanent=True)
+    form = {"grant_type": "authorization_code", "code": code, "client_id": client_id,
+            "client_secret": client_secret, "redirect_uri": redirect_uri}
+    try:
+        answer = requests.post(f"{base_url.rstrip('/')}/services/oauth2/token", data=form, timeout=timeout)
+        data = answer.json()
+    except requests.RequestException as error:
+        raise CrmError(f"Salesforce's token endpoint could not be reached ({type(error).__name__})") from None
+    except ValueError:
+        data = {}
+    if answer.status_code != 200 or not data.get("access_token") or not data.get("refresh_token"):
+        words = data.get("error_description") or data.get("error") or f"HTTP {answer.status_code}"
+        if answer.status_code == 200:
+            words = "no refresh token came back: give the connected app the refresh_token scope"
+        raise CrmError(f"Salesforce did not give duedesk its tokens: {words}", auth=True)
+    return data

@@ -4,8 +4,9 @@ with `nextRecordsUrl` (the `Sforce-Query-Options: batchSize=` header honoured, 2
 describe, create and update (204 No Content), Salesforce's error shape (a JSON list
 `[{"message": …, "errorCode": …}]`), 401 INVALID_SESSION_ID, the daily request allowance (the
 `Sforce-Limit-Info: api-usage=N/M` header, `/limits`, 403 REQUEST_LIMIT_EXCEEDED beyond it), unique
-External ID fields (DUPLICATE_VALUE), the OAuth 2 token endpoint (refresh token and JWT bearer grants),
-and injectable faults.
+External ID fields (DUPLICATE_VALUE), OAuth 2 — `/services/oauth2/authorize` (the web-server flow: the
+user is taken as having approved, and sent back to `redirect_uri` with a code and the state) and the token
+endpoint (authorization code, refresh token and JWT bearer grants) — and injectable faults.
 
 Test-only control routes:
   POST /__fake__/contacts   seed or change contacts in Salesforce Contact fields ({"FirstName", "LastName",
@@ -27,6 +28,7 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 from duedesk.integrations.crm import fakeserver
 from duedesk.integrations.salesforce import mapping
@@ -91,6 +93,7 @@ class FakeSalesforce(fakeserver.Fake):
         self.ledger: list[dict] = []
         self.faults: list[dict] = []
         self.issued = 0
+        self.codes: dict[str, str] = {}  # authorization code -> the redirect_uri it was given for
         self.request_count = 0
 
     # ------------------------------------------------------------------ tokens
@@ -186,6 +189,8 @@ class FakeSalesforce(fakeserver.Fake):
             self.request_count += 1
             if path.startswith("/__fake__/"):
                 return self._control(method, path, body)
+            if path == "/services/oauth2/authorize" and method == "GET":
+                return self._authorize({k: v[0] for k, v in query.items()})
             if path == "/services/oauth2/token" and method == "POST":
                 status, payload = self._token(body or {})
                 return status, payload, {}, None
@@ -223,10 +228,30 @@ class FakeSalesforce(fakeserver.Fake):
             payload = errors("bad request", code or "INVALID_FIELD")
         return status, payload, extra, fault
 
+    def _authorize(self, query: dict):
+        """GET /services/oauth2/authorize: the person signs in and approves; back to redirect_uri with a code."""
+        uri = query.get("redirect_uri", "")
+        if query.get("response_type") != "code" or query.get("client_id") != self.client_id or not uri:
+            return 400, {"error": "invalid_client_id", "error_description": "client identifier invalid"}, {}, None
+        code = f"aPrx{uuid.uuid4().hex}"
+        self.codes[code] = uri
+        glue = "&" if "?" in uri else "?"
+        location = f"{uri}{glue}{urlencode({'code': code, 'state': query.get('state', '')})}"
+        return 302, "", {"Location": location, "Content-Type": "text/html"}, None
+
     def _token(self, form: dict):
-        """POST /services/oauth2/token: the refresh-token and JWT bearer grants."""
+        """POST /services/oauth2/token: the authorization-code, refresh-token and JWT bearer grants."""
         grant = form.get("grant_type", "")
-        if grant == "refresh_token":
+        refresh = None
+        if grant == "authorization_code":
+            if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
+                return 400, {"error": "invalid_client", "error_description": "invalid client credentials"}
+            if self.codes.pop(form.get("code", ""), None) != form.get("redirect_uri") or not form.get("redirect_uri"):
+                return 400, {"error": "invalid_grant", "error_description": "invalid authorization code"}
+            self.refresh_token = self.refresh_token or f"5Aep{uuid.uuid4().hex}"
+            self.revoked = False
+            refresh = self.refresh_token
+        elif grant == "refresh_token":
             if form.get("client_id") != self.client_id or (self.client_secret and
                                                            form.get("client_secret") != self.client_secret):
                 return 400, {"error": "invalid_client", "error_description": "invalid client credentials"}
@@ -241,9 +266,12 @@ class FakeSalesforce(fakeserver.Fake):
         self.issued += 1
         token = f"00DFAKE!session-{self.issued}-{uuid.uuid4().hex[:8]}"
         self.tokens.add(token)
-        return 200, {"access_token": token, "signature": uuid.uuid4().hex, "scope": "refresh_token api",
-                     "instance_url": self.url, "id": f"{self.url}/id/00DFAKE/005FAKE", "token_type": "Bearer",
-                     "issued_at": str(int(time.time() * 1000))}
+        answer = {"access_token": token, "signature": uuid.uuid4().hex, "scope": "refresh_token api",
+                  "instance_url": self.url, "id": f"{self.url}/id/00DFAKE/005FAKE", "token_type": "Bearer",
+                  "issued_at": str(int(time.time() * 1000))}
+        if refresh:
+            answer["refresh_token"] = refresh
+        return 200, answer
 
     def _check_assertion(self, assertion: str) -> str:
         import jwt
