@@ -1,8 +1,9 @@
 """When a patient may be texted or called, through the public surfaces: invoices imported from a CSV file,
 the worker ticking on a virtual clock, calls ended by their status callback. Each test fails without its rule:
-the window in the phone's area-code zone, state hours and call limits, the organization's holidays, at most
-3 calls a day to one person across all their invoices, none within 5 minutes of an unanswered one, and
-`workflow check` refusing retries the call rules would never let run."""
+the window in the phone's area-code zone, state hours and call limits (Florida, Oklahoma, Maryland,
+Massachusetts), the organization's holidays, at most 3 calls a day to one person across all their invoices,
+none within 5 minutes of an unanswered one, and `workflow check` refusing retries the call rules would never
+let run."""
 
 import io
 import subprocess
@@ -127,6 +128,23 @@ def test_florida_maryland_and_oklahoma_allow_3_calls_about_one_invoice_in_24_hou
     clock.set(utc(2026, 12, 9, 20, 0))
     worker.tick()
     assert Call.objects.count() == 4
+
+
+def test_massachusetts_allows_2_calls_about_one_invoice_in_7_days(org, clock, worker):
+    """A Boston patient's late call is tried daily; the third waits until the first is a week old."""
+    definitions.save_version(org, org.workflow_slug, LATE_CALLS + "    retry: {attempts: 3, every: 1d}\n")
+    clock.set(utc(2026, 12, 7, 12, 0))
+    load(org, clock, ("INV-1", "Ana", "+16175550142", "02108", "120.00", "2026-12-07"))
+    clock.set(utc(2026, 12, 8, 14, 0))  # Tuesday 09:00 in Boston
+    for _ in range(3):
+        worker.tick()
+        _end_ringing(clock)
+        clock.set(Step.objects.get(status="pending").run_at)
+    placed = list(Call.objects.order_by("created_at").values_list("created_at", flat=True))
+    assert placed == [utc(2026, 12, 8, 14, 0), utc(2026, 12, 9, 14, 1)]
+    assert deferrals()[-1] == ("state_calls_MA", "2026-12-15T14:00:00+00:00")
+    worker.tick()
+    assert Call.objects.count() == 3
 
 
 @pytest.mark.parametrize("calendar, open_dates, deferred", [
