@@ -395,3 +395,13 @@ def test_amounts_are_written_one_way_on_the_staff_pages(login, staff, case, make
         page = client.get(url).content.decode()
         assert "$1,250.00" in page and "$1250.00" not in page, url
     assert "$1,550.00" in client.get("/contacts/").content.decode()  # what Ana owes in all
+
+
+def test_the_overview_writes_amounts_in_the_offices_currency(login, staff, org, make_invoice, clock):
+    from duedesk.engine import actions
+
+    org.default_currency = "EUR"
+    org.save()
+    actions.enroll_invoice(make_invoice(amount="1250.00", due=date(2026, 11, 20), currency="EUR"), clock())
+    overview = login(staff).get("/").content.decode()
+    assert "€1,250.00" in overview and "€1,250<" in overview and "$" not in overview

@@ -55,7 +55,7 @@ def test_deferred_and_blocked_steps_say_the_rule_in_words(login, staff, case, cl
     log(org, "step.blocked", clock(), contact=contact, channel="sms", step="overdue_text", rule="opted_out")
     log(org, "step.blocked", clock(), contact=contact, channel="call", step="call_1", rule="call_frequency")
     page = _page(login, staff, case)
-    assert "Waiting: outside the send window · moved to Dec 8, 14:00 UTC · step due_today" in page
+    assert "Waiting: outside the send window · moved to Dec 8, 9:00 AM EST · step due_today" in page
     assert "Not sent: opted out of texts · step overdue_text" in page
     assert "Not sent: 7 call attempts in the last 7 days · step call_1" in page
     assert "send_window" not in page.replace("step due_today", "")
@@ -85,3 +85,16 @@ def test_contact_page_queries_do_not_grow_with_the_timeline(login, staff, case, 
         log(org, "handoff.opened", clock(), contact=contact, invoice=case["invoice"], handoff=case["handoff"])
     with django_assert_max_num_queries(13):
         assert client.get(f"/contacts/{contact.pk}/").status_code == 200
+
+
+def test_staff_pages_give_every_time_in_the_offices_zone_with_its_name(login, staff, case, clock):
+    """15:00 UTC on Dec 7 is 10:00 AM in New York, where the clinic is: that is what every page says."""
+    client = login(staff)
+    contact_page = client.get(f"/contacts/{case['contact'].pk}/").content.decode()
+    handoff_page = client.get(f"/inbox/{case['handoff'].pk}/").content.decode()
+    inbox = client.get("/inbox/").content.decode()
+    assert "Dec 7, 2026 10:00 AM EST" in contact_page  # the timeline and the steps table
+    assert "Opened Dec 7, 2026 10:00 AM EST" in handoff_page
+    assert "Dec 7, 10:00 AM EST" in inbox
+    for page in (contact_page, handoff_page, inbox):
+        assert "UTC" not in page

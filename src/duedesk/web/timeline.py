@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.utils import timezone
 from django.utils.text import capfirst
 
 from duedesk.core import vocabulary
@@ -26,12 +27,14 @@ def rule_words(rule: str, channel: str = "") -> str:
 
 
 def _when(value) -> str:
-    """An ISO instant from an event's detail, as the timeline shows times (UTC)."""
+    """An ISO instant from an event's detail in the page's zone (the office's), with its abbreviation."""
     try:
         moment = datetime.fromisoformat(str(value))
     except ValueError:
         return str(value)
-    return moment.strftime("%b %-d, %H:%M UTC") if moment.tzinfo else moment.strftime("%b %-d, %H:%M")
+    if not moment.tzinfo:
+        return moment.strftime("%b %-d, %H:%M")
+    return timezone.localtime(moment).strftime("%b %-d, %-I:%M %p %Z")
 
 
 def _text(e: Event) -> str:

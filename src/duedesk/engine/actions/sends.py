@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from duedesk.channels.base import Outgoing
 from duedesk.channels.errors import CHANNEL_PAUSED, TransportError
@@ -34,7 +35,8 @@ class TextResult:
         if isinstance(d, compliance.Block):
             return f"Not sent: {d.detail or d.rule} ({d.rule})."
         if isinstance(d, compliance.Defer):
-            return f"Not sent now: {d.detail or d.rule}. Allowed from {d.until:%b %d, %H:%M} UTC ({d.rule})."
+            until = timezone.localtime(d.until)  # the page's zone: the office's on the staff pages
+            return f"Not sent now: {d.detail or d.rule}. Allowed from {until:%b %-d, %-I:%M %p %Z} ({d.rule})."
         if self.error:
             return f"The text could not be sent: {self.error}"
         return "Text sent."

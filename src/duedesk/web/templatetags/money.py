@@ -19,3 +19,17 @@ def money(amount, currency: str = "USD") -> str:
     except InvalidOperation:
         return str(amount)
     return formatted(value, currency or "USD", "en")
+
+
+@register.filter
+def whole_money(amount, currency: str = "USD") -> str:
+    """"$1,250" for a chart's label, where the cents are noise."""
+    if amount is None or amount == "":
+        return ""
+    try:
+        value = Decimal(str(amount))
+    except InvalidOperation:
+        return str(amount)
+    from babel.numbers import format_currency
+
+    return format_currency(value, currency or "USD", locale="en_US", format="¤#,##0", currency_digits=False)
