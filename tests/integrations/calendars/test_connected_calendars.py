@@ -198,11 +198,17 @@ def test_an_outage_loses_nothing_and_a_lost_answer_makes_nothing_twice(connected
                                                                         make_invoice, clock):
     invoice = make_invoice(amount="80.00")
     actions.record_promise(invoice, date(2026, 12, 14), clock(), channel="sms")
+    for _ in range(3):
+        actions.record_promise(make_invoice(), date(2026, 12, 15), clock(), channel="sms")
     for fake in (fake_google, fake_graph):
         httpx.post(f"{fake.base_url}/__fake__/fail", json={"times": 5}, verify=getattr(fake, "cert_path", True))
     assert outbox.tick(clock()) == 0
+    # Each calendar was asked once this round; the other rows wait with it, their attempts not counted.
+    assert (fake_google.fail_next, fake_graph.fail_next) == (4, 4)
     waiting = CalendarItem.objects.filter(status="pending")
-    assert waiting.count() == 2 and all("503" in i.last_error for i in waiting)
+    assert waiting.count() == 8 and sum("503" in i.last_error for i in waiting) == 2
+    assert sorted(i.attempts for i in waiting) == [0, 0, 0, 0, 0, 0, 1, 1]
+    CalendarItem.objects.exclude(promise__invoice=invoice).delete()
     for fake in (fake_google, fake_graph):
         fake.fail_next = 0
     assert outbox.tick(clock()) == 0  # not before their backoff (Retry-After: 30)

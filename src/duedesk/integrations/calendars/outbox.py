@@ -147,17 +147,26 @@ def drain(now: datetime, worker_id: str = "worker", limit: int = 50) -> int:
     items = list(CalendarItem.objects.filter(pk__in=ids).select_related("connection", "organization")
                  .order_by("run_at", "pk"))
     clients: dict[int, object] = {}
+    resting: dict[int, datetime] = {}  # calendars that did not answer or asked us to wait: not asked again now
     try:
         for item in items:
             conn = item.connection
             if conn.status != "active":
                 _release(item, now, None, "the calendar is not connected")
                 continue
+            if conn.pk in resting:
+                # One timeout per calendar per round, not one per row: a calendar that hangs must not hold
+                # the worker's next batch for the whole claim.
+                CalendarItem.objects.filter(pk=item.pk).update(status="pending", leased_by="", lease_until=None,
+                                                               run_at=resting[conn.pk], attempts=F("attempts") - 1)
+                continue
             try:
                 client = clients.get(conn.pk) or clients.setdefault(conn.pk, client_for(conn))
                 _write(item, client, now)
             except CalendarError as error:
                 _failed(item, conn, error, now)
+                if error.retry_after is not None or error.auth:
+                    resting[conn.pk] = now + timedelta(seconds=error.retry_after or 300)
             else:
                 written += 1
             finally:
