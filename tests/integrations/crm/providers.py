@@ -115,6 +115,11 @@ class HubSpot(Provider):
     def check_call(self, entry):
         assert entry["associations"][0]["type"] == 194  # call -> contact
 
+    def tasks(self):
+        """(owner, subject, body) of each task made"""
+        return [(e["properties"].get("hubspot_owner_id"), e["properties"]["hs_task_subject"],
+                 e["properties"]["hs_task_body"]) for e in ledger(self.fake) if e["object"] == "tasks"]
+
     def created_keys(self):
         return [e["properties"].get("duedesk_event_id") for e in ledger(self.fake) if e["op"] == "create"]
 
@@ -171,6 +176,11 @@ class Pipedrive(Provider):
 
     def check_call(self, entry):
         assert entry["properties"]["done"] is True
+
+    def tasks(self):
+        return [(str(e["properties"].get("owner_id")), e["properties"]["subject"],
+                 e["properties"]["note"].split("\n\nduedesk ref: ")[0])
+                for e in self._activities() if e["properties"]["type"] == "task"]
 
     def created_keys(self):
         return [e["properties"]["note"].rsplit("duedesk ref: ", 1)[1] for e in self._activities()]
@@ -237,6 +247,10 @@ class Salesforce(Provider):
 
     def created_keys(self):
         return [e["properties"]["Duedesk_Event_Id__c"] for e in self._tasks()]
+
+    def tasks(self):
+        return [(e["properties"].get("OwnerId"), e["properties"]["Subject"], e["properties"]["Description"])
+                for e in self._tasks() if e["properties"]["Status"] == "Not Started"]
 
     def expire(self, expired: bool) -> None:
         # The access token expired and the refresh token was revoked: no new token can be had.

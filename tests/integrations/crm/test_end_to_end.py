@@ -115,3 +115,19 @@ def test_a_bad_value_names_the_contact_and_field_and_the_rest_still_land(crm, cl
     crm.conn.refresh_from_db()
     assert crm.conn.last_pull_error.startswith("2 contact(s) not applied; first: contact ")
     assert Invoice.objects.count() == 1
+
+
+def test_a_handoff_is_a_task_for_the_connections_owner(crm, clock):
+    from duedesk.engine import actions
+
+    (crm_id,) = crm.seed([crm.patient(1)])
+    sync_connection(crm.conn, clock())
+    person = Contact.objects.get(crm_links__crm_id=crm_id)
+    handoff = actions.open_handoff(person, "hardship", clock(), summary="Lost her job; asks for a plan")
+    sync_connection(crm.conn, clock())
+    ((owner, subject, body),) = crm.tasks()
+    assert owner == crm.conn.owner_id
+    assert subject == "duedesk handoff: Hardship — Maria Lopez1"
+    assert body.startswith("Reason: Hardship\nSummary: Lost her job; asks for a plan\nOpen in duedesk: ")
+    assert body.endswith(f"/inbox/{handoff.pk}/")
+    assert crm.value(crm_id, "last_outcome") == "Needs a person: Hardship"
