@@ -198,3 +198,17 @@ def test_a_full_sync_interrupted_past_its_query_locator_starts_again(salesforce,
     assert result.errors == [] and (result.pulled.seen, result.pulled.created) == (450, 250)
     salesforce.refresh_from_db()
     assert salesforce.full_sync_done and Contact.objects.count() == Invoice.objects.count() == 450
+
+
+def test_a_429_from_in_front_of_salesforce_waits_for_retry_after(salesforce, fake_salesforce, clock, worker):
+    fake_salesforce.seed([contact(1)])
+    sync_connection(salesforce, clock(), push_limit=0)
+    worker.run_until_idle()
+    fake_salesforce.fail_next(method="POST", path="/services/data/v59.0/sobjects/Task", status=429, retry_after=11)
+    result = sync_connection(salesforce, clock(), do_pull=False)
+    assert result.pushed.waiting_for == 11.0
+    item = OutboxItem.objects.get(event__kind="sms.sent")
+    assert (item.status, item.attempts, item.run_at) == ("pending", 0, clock() + timedelta(seconds=11))
+    assert item.last_error == "Salesforce's API request limit was reached (TotalRequests Limit exceeded.); waiting 11 s"
+    assert sync_connection(salesforce, clock() + timedelta(seconds=11), do_pull=False).pushed.written == 1
+    assert len(tasks(fake_salesforce)) == 1
