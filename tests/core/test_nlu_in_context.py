@@ -141,3 +141,9 @@ def test_not_knowing_is_unclear_and_no_fallback_guesses_an_intent_for_it():
 def test_a_channel_instead_of_another_or_an_hour_never_before_is_a_preference(text, pref):
     got = u(text)
     assert (got.intent, got.preference) == ("contact_preference", pref)
+
+
+@pytest.mark.parametrize("text", ["I lost my job on friday", "my mom passed away on the 3rd", "me corrieron del trabajo el lunes"])
+def test_a_hardship_that_happened_on_a_day_stays_a_hardship(text):
+    got = u(text)
+    assert (got.intent, got.date) == ("hardship", None)

@@ -65,6 +65,16 @@ _NEGATOR = re.compile(r"(?:\bnot(?: \w+)?|\bno(?: (?:me|le|lo|la|te|les|se))?|\b
 _BUT = re.compile(r"\b(?:not|no|can not)\b.*\b(?:but|pero|though|sino|mas bien)\b")
 _AMT = (r"(?:\$ ?\d+|\b\d+|\b(?:half|la mitad|part|una parte|ten|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
         r"|a hundred|one hundred|hundred|veinte|treinta|cuarenta|cincuenta|cien|doscientos|trescientos|quinientos)\b)")
+_CONTRAST = re.compile(r"\b(?:but|pero|though|sino|mas bien)\b")
+
+
+def _day_after_but(t: str) -> bool:
+    """"ando sin dinero, pero el viernes sí": a hardship, then the day they can (a day told as what
+    happened, "I lost my job on friday", has no "but" before it)."""
+    m = _CONTRAST.search(t)
+    return m is not None and ends_with_day(t[m.end():])
+
+
 # an amount on one day and the rest (or another amount) on another: one payment split in two
 _SPLIT = re.compile(
     rf"{_AMT} (?:dollars |bucks |dolares |pesos )?(?:(?:on|by|this|next|el|la|este|para el) )?(?:the )?\w+(?: \w+)?"
@@ -166,7 +176,7 @@ def classify(
     # A hardship told on the way to a day ("my mom was in the hospital, but I can pay Thursday",
     # "when my social security comes on the 3rd") is a promise; on its own it is a hardship.
     if hit("hardship") and not (future and (_positive("pay_cue", t) or _positive("pay_now", t) or _BUT.search(t)
-                                            or ends_with_day(t))):
+                                            or _day_after_but(t))):
         return "hardship", None
     if hit("request_human") and not (hit("question_who") and not _ASKS_FOR_PERSON.search(t)):
         return "request_human", None
