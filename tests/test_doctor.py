@@ -52,7 +52,7 @@ def test_a_sound_deployment_has_no_problems(deployment):
 
 def test_a_missing_token_is_named(deployment, settings):
     settings.TWILIO_AUTH_TOKENS = {}
-    assert problems() == ["the auth token's variable CLINIC_TWILIO_TOKEN is not set in this process's environment"]
+    assert problems() == ["the auth token's variable CLINIC_TWILIO_TOKEN is not set in the server's environment"]
     result = CliRunner().invoke(app, ["doctor"])
     assert result.exit_code == 1
     assert "PROBLEM  Maple Clinic (Twilio): the auth token's variable CLINIC_TWILIO_TOKEN is not set" in result.output

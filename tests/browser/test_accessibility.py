@@ -35,7 +35,8 @@ def test_log_in_with_the_keyboard_alone(page, live_server, clinic):
     assert page.evaluate("location.hash") == "#main"
 
 
-@pytest.mark.parametrize("path", ["/", "/inbox/", "/contacts/", "/contacts/import/", "/workflows/", "/settings/"])
+@pytest.mark.parametrize("path", ["/", "/inbox/", "/contacts/", "/contacts/import/", "/workflows/", "/settings/",
+                                  "/settings/twilio/"])
 def test_every_field_is_labelled_and_nothing_scrolls_sideways_on_a_phone(browser, live_server, clinic, path):
     context = browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()

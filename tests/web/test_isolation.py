@@ -40,6 +40,7 @@ def _urls(case, staff):
         "inbox_export": "/inbox/export.csv", "contacts_export": "/contacts/export.csv",
         "promises_export": "/promises/export.csv", "payments_export": "/payments/export.csv",
         "attempts_export": "/audit/export.csv",
+        "settings_twilio": "/settings/twilio/",
         "import_start": "/contacts/import/", "import_detail": f"/contacts/import/{up}/",
         "import_columns": f"/contacts/import/{up}/columns/", "import_problems_csv": f"/contacts/import/{up}/problems.csv",
     }
@@ -79,6 +80,8 @@ def _urls(case, staff):
         "crm_sync_now": (f"/settings/integrations/{crm}/sync/", {}),
         "crm_disconnect": (f"/settings/integrations/{crm}/disconnect/", {}),
         "import_start": ("/contacts/import/", {"file": _csv_file()}),
+        "settings_twilio": ("/settings/twilio/", {"sms_from": "2125550188", "twilio_auth_token_env": "X_TWILIO"}),
+        "settings_twilio_test": ("/settings/twilio/test/", {"to": "2125550177"}),
         "payment_undo": (f"/payments/{paid}/undo/", {"reason": "check bounced"}),
         "import_columns": (f"/contacts/import/{up}/columns/", {"column-0": "external_ref", "column-1": "amount_due",
                                                                "column-2": "due_date", "column-3": "phone"}),
@@ -172,7 +175,7 @@ def test_another_organization_gets_404_on_every_object(login, outsider, case, st
     for name, (url, data) in posts.items():
         if name in ("settings", "settings_invite", "webhooks", "workflow_add", "calendar_new", "calendar_revoke",
                     "crm_connect", "crm_salesforce_sign_in", "settings_channel_resume", "inbox_bulk",
-                    "import_start"):
+                    "import_start", "settings_twilio", "settings_twilio_test"):
             continue  # not an object: the outsider acts on their own organization
         assert client.post(url, data).status_code == 404, name
     assert _snapshot(org) == before
@@ -198,7 +201,7 @@ def test_viewer_reads_but_every_post_is_403_and_changes_nothing(login, viewer, c
     for name, url in gets.items():
         expected = 403 if name in ("settings", "webhooks", "webhook_detail", "settings_integrations",
                                    "attempts_export", "calendar_connect", "calendar_connected",
-                                   "crm_salesforce_callback") else 200
+                                   "crm_salesforce_callback", "settings_twilio") else 200
         assert client.get(url).status_code == expected, name
     before = _snapshot(org)
     for name, (url, data) in posts.items():
@@ -210,7 +213,8 @@ def test_staff_cannot_use_owner_settings(login, staff, case):
     _, posts = _urls(case, staff)
     client = login(staff)
     before = _snapshot(case["contact"].organization)
-    for name in ("settings", "settings_invite", "settings_role", "workflow_use", "webhooks", "webhook_toggle", "webhook_test",
+    for name in ("settings", "settings_twilio", "settings_twilio_test", "settings_invite", "settings_role",
+                 "workflow_use", "webhooks", "webhook_toggle", "webhook_test",
                  "webhook_replay", "crm_connect", "crm_salesforce_sign_in", "crm_test", "crm_sync_now",
                  "crm_disconnect"):
         url, data = posts[name]

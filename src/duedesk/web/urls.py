@@ -13,6 +13,7 @@ from duedesk.web import (
     imports,
     overview,
     settings_views,
+    twilio_settings,
     workflows,
 )
 
@@ -51,6 +52,8 @@ urlpatterns = accounts.urlpatterns + [
     path("workflows/<slug:slug>/use/", workflows.workflow_use, name="workflow_use"),
     path("workflows/<slug:slug>/", workflows.workflow_edit, name="workflow_edit"),
     path("settings/", settings_views.settings_page, name="settings"),
+    path("settings/twilio/", twilio_settings.twilio_setup, name="settings_twilio"),
+    path("settings/twilio/test/", twilio_settings.twilio_test_text, name="settings_twilio_test"),
     path("settings/integrations/", crm_settings.integrations, name="settings_integrations"),
     path("settings/integrations/connect/", crm_settings.crm_connect, name="crm_connect"),
     path("settings/integrations/salesforce/sign-in/", crm_settings.salesforce_sign_in, name="crm_salesforce_sign_in"),

@@ -1,0 +1,61 @@
+"""What the Twilio page in Settings (and `duedesk doctor`) says: what is missing, in words; the webhook
+addresses to paste into Twilio's console; and a test text to a staff member's own phone."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.urls import reverse
+
+from duedesk.integrations.twilio.transport import rest_for
+
+# (what Twilio's console calls the field, our webhook's URL name, where it is set)
+WEBHOOKS = [
+    ("A message comes in", "twilio-sms", "the number's (or Messaging Service's) messaging settings"),
+    ("A call comes in", "twilio-voice-incoming", "the number's voice settings: patients calling back"),
+    ("Message status", "twilio-sms-status", "sent with each text; nothing to paste"),
+    ("Call answered", "twilio-voice-answer", "sent with each call; nothing to paste"),
+    ("Each turn of a call", "twilio-voice-turn", "sent with each call; nothing to paste"),
+    ("Answering machine detection", "twilio-voice-amd", "sent with each call; nothing to paste"),
+    ("Call status", "twilio-voice-status", "sent with each call; nothing to paste"),
+]
+
+
+def webhook_urls() -> list[dict]:
+    return [{"label": label, "url": f"{settings.PUBLIC_URL}{reverse(name)}", "where": where}
+            for label, name, where in WEBHOOKS]
+
+
+def missing(org) -> list[str]:
+    """What stops texts and calls going through Twilio for this organization, in words ([] when nothing)."""
+    problems = []
+    if not (org.twilio_account_sid or settings.TWILIO_ACCOUNT_SID):
+        problems.append("no account SID: enter it here, or set DUEDESK_TWILIO_ACCOUNT_SID on the server")
+    name = (org.twilio_auth_token_env or "").strip()
+    if not name:
+        problems.append("no environment variable is named for the auth token")
+    elif not settings.TWILIO_TOKEN_ENV_NAME.match(name):
+        problems.append(f"the auth token's variable {name} is not allowed: its name must contain TWILIO")
+    elif not settings.TWILIO_AUTH_TOKENS.get(name):
+        problems.append(f"the auth token's variable {name} is not set in the server's environment")
+    if not (org.sms_from or org.messaging_service_sid):
+        problems.append("no sender number or Messaging Service: texts are simulated")
+    if not (org.voice_caller_id or org.sms_from):
+        problems.append("no caller ID: calls are simulated")
+    if not org.callback_number:
+        problems.append("no callback number: automated texts wait until there is one (a HELP reply must name it)")
+    return problems
+
+
+def send_test_text(org, to: str) -> str:
+    """A test text through the organization's Twilio account; Twilio's message SID. Raises ValueError when
+    Twilio is not set up, TransportError with Twilio's own words when it refuses."""
+    rest = rest_for(org)
+    if rest is None or not (org.sms_from or org.messaging_service_sid):
+        raise ValueError("Twilio is not set up yet: " + "; ".join(missing(org)))
+    body = f"{org.name}: this is a test text from duedesk. Texts to patients are set up."
+    data = rest.send_message(to=to, body=body, from_=org.sms_from or None,
+                             messaging_service_sid=org.messaging_service_sid or None,
+                             idempotency_key=f"test-{uuid.uuid4()}")
+    return data["sid"]

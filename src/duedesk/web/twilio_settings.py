@@ -1,0 +1,120 @@
+"""Settings → Twilio: the account, the token's environment variable (never the token), senders, caller ID and
+callback number; the webhook addresses to paste into Twilio's console; a test text; what is missing, in words.
+Owners only."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from duedesk.channels.errors import TransportError
+from duedesk.core.phones import normalize_phone
+from duedesk.integrations.twilio import setup
+from duedesk.records.models import Organization
+from duedesk.web.access import member
+
+OWNERS = ("owner",)
+
+
+class TwilioForm(forms.ModelForm):
+    class Meta:
+        model = Organization
+        fields = ["twilio_account_sid", "twilio_auth_token_env", "sms_from", "messaging_service_sid",
+                  "voice_caller_id", "callback_number", "voicemail_name", "twilio_baa_signed"]
+        labels = {"twilio_account_sid": "Account SID", "twilio_auth_token_env": "Auth token's environment variable",
+                  "sms_from": "Sender number", "messaging_service_sid": "Messaging Service SID (instead of a number)",
+                  "voice_caller_id": "Caller ID for calls", "callback_number": "Callback number (the office line)",
+                  "voicemail_name": "Name said in voicemails",
+                  "twilio_baa_signed": "A business associate agreement with Twilio is signed"}
+        help_texts = {
+            "twilio_account_sid": "Starts with AC; in Twilio's console under Account info.",
+            "twilio_auth_token_env": "The name of the server's environment variable that holds the auth token "
+                                     "(its name contains TWILIO). The token itself is never stored here.",
+            "voice_caller_id": "A Twilio number or a verified caller ID; blank: the sender number.",
+            "twilio_baa_signed": "Without it, calls say only the limited-content message (no balance).",
+        }
+
+    def clean_twilio_account_sid(self):
+        sid = self.cleaned_data["twilio_account_sid"].strip()
+        if sid and not (sid.startswith("AC") and len(sid) == 34 and sid[2:].isalnum()):
+            raise forms.ValidationError("An account SID is AC followed by 32 letters and digits.")
+        return sid
+
+    def clean_messaging_service_sid(self):
+        sid = self.cleaned_data["messaging_service_sid"].strip()
+        if sid and not (sid.startswith("MG") and len(sid) == 34 and sid[2:].isalnum()):
+            raise forms.ValidationError("A Messaging Service SID is MG followed by 32 letters and digits.")
+        return sid
+
+    def clean_twilio_auth_token_env(self):
+        from django.conf import settings
+
+        name = self.cleaned_data["twilio_auth_token_env"].strip()
+        if name and not settings.TWILIO_TOKEN_ENV_NAME.match(name):
+            raise forms.ValidationError("Name an environment variable in capitals whose name contains TWILIO, "
+                                        "like DUEDESK_TWILIO_AUTH_TOKEN.")
+        return name
+
+    def _phone(self, name):
+        value = self.cleaned_data[name].strip()
+        if not value:
+            return ""
+        try:
+            return normalize_phone(value)
+        except ValueError:
+            raise forms.ValidationError(f"{value} is not a phone number.") from None
+
+    def clean_sms_from(self):
+        return self._phone("sms_from")
+
+    def clean_voice_caller_id(self):
+        return self._phone("voice_caller_id")
+
+    def clean_callback_number(self):
+        return self._phone("callback_number")
+
+
+class TestTextForm(forms.Form):
+    to = forms.CharField(label="Your mobile number", max_length=40)
+
+    def clean_to(self):
+        try:
+            return normalize_phone(self.cleaned_data["to"])
+        except ValueError:
+            raise forms.ValidationError("That is not a phone number.") from None
+
+
+def _page(request, form, test_form, status=200):
+    return render(request, "web/settings/twilio.html", {
+        "section": "settings", "form": form, "test_form": test_form, "webhooks": setup.webhook_urls(),
+        "missing": setup.missing(request.org)}, status=status)
+
+
+@member(roles=OWNERS)
+def twilio_setup(request):
+    org = Organization.objects.get(pk=request.org.pk)
+    if request.method == "POST":
+        form = TwilioForm(request.POST, instance=org)
+        if form.is_valid():
+            form.save()
+            messages.success(request, "Twilio settings saved.")
+            return redirect("settings_twilio")
+        return _page(request, form, TestTextForm(), status=400)
+    return _page(request, TwilioForm(instance=org), TestTextForm())
+
+
+@require_POST
+@member(roles=OWNERS)
+def twilio_test_text(request):
+    form = TestTextForm(request.POST)
+    if not form.is_valid():
+        return _page(request, TwilioForm(instance=request.org), form, status=400)
+    try:
+        sid = setup.send_test_text(request.org, form.cleaned_data["to"])
+    except (ValueError, TransportError) as error:
+        messages.error(request, f"The test text was not sent: {error}")
+    else:
+        messages.success(request, f"Test text sent to {form.cleaned_data['to']} (Twilio {sid}).")
+    return redirect("settings_twilio")
