@@ -3,6 +3,7 @@ invoice's currency (the same formatting the patient's texts use), never a hard-c
 
 from decimal import Decimal, InvalidOperation
 
+from babel.numbers import format_currency
 from django import template
 
 from duedesk.core.render import money as formatted
@@ -10,26 +11,27 @@ from duedesk.core.render import money as formatted
 register = template.Library()
 
 
+def _amount(value) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
 @register.filter
 def money(amount, currency: str = "USD") -> str:
-    if amount is None or amount == "":
-        return ""
-    try:
-        value = Decimal(str(amount))
-    except InvalidOperation:
-        return str(amount)
+    value = _amount(amount)
+    if value is None:
+        return "" if amount is None else str(amount)
     return formatted(value, currency or "USD", "en")
 
 
 @register.filter
 def whole_money(amount, currency: str = "USD") -> str:
     """"$1,250" for a chart's label, where the cents are noise."""
-    if amount is None or amount == "":
-        return ""
-    try:
-        value = Decimal(str(amount))
-    except InvalidOperation:
-        return str(amount)
-    from babel.numbers import format_currency
-
+    value = _amount(amount)
+    if value is None:
+        return "" if amount is None else str(amount)
     return format_currency(value, currency or "USD", locale="en_US", format="¤#,##0", currency_digits=False)
