@@ -10,7 +10,9 @@ provider; the timeline or the page names the rule) and fails without its rule:
   its next call;
 - `outreach_off`: a new invoice imported for a patient whose outreach a CRM switched off waits, held;
 - `invoice_paid` / `invoice_written_off` / `invoice_disputed` / `no_balance`: a row corrected in the admin
-  (which writes it as is and cancels nothing) and "Send reminder now" on a page loaded before the change.
+  (which writes it as is and cancels nothing) and "Send reminder now" on a page loaded before the change;
+- `cease_communication`, `attorney_represented`, `bankruptcy` and `contact_preference` said in a signed
+  inbound text, then invoices the billing system sends later.
 """
 # ruff: noqa: F401, F811 (the signed-webhook fixtures are imported from the Twilio tests by name)
 
@@ -275,3 +277,60 @@ def test_send_reminder_now_on_a_page_loaded_before_the_invoice_closed_sends_noth
     refused = Event.objects.get(kind="sms.blocked", invoice=invoice)
     assert (refused.detail["rule"], refused.actor) == (rule, "staff:dana")
 
+
+
+# ----------------------------------------------------------------------------- legal stops and hours, by text
+
+
+def test_stop_contacting_me_by_text_holds_every_invoice_and_a_new_one_imported_later(org, connected_org, clock,
+                                                                                       worker, text_in):
+    """A signed inbound text asks us to stop; the confirmation goes, and an invoice the billing system sends
+    a week later is enrolled but never texted: the gate names cease_communication."""
+    clock.set(utc(2026, 12, 7, 15, 0))
+    load(org, clock, ("INV-1", "Ana", PHONE, "10001", "120.00", "2026-12-10"))
+    worker.tick()
+    assert len(texts_to(PHONE)) == 1  # the heads-up
+    clock.advance(minutes=30)
+    text_in(PHONE, "stop contacting me")
+    assert set(Contact.objects.get().legal_holds) == {"cease_communication"}
+    clock.set(utc(2026, 12, 14, 15, 0))
+    load(org, clock, ("INV-2", "Ana", PHONE, "10001", "80.00", "2026-12-17"))
+    clock.set(utc(2026, 12, 21, 15, 0))
+    worker.run_until_idle()
+    assert len(texts_to(PHONE)) == 1 and calls_to(PHONE) == []  # the confirmation is a reply, sent in the webhook
+    assert blocked(invoice=Invoice.objects.get(external_ref="INV-2")) == [("heads_up", "cease_communication")]
+
+
+@pytest.mark.parametrize("body, rule", [("I have an attorney, talk to him", "attorney_represented"),
+                                        ("I filed for bankruptcy", "bankruptcy")])
+def test_an_attorney_or_a_bankruptcy_by_text_holds_the_invoice_when_the_billing_system_sends_it_again(
+        org, connected_org, clock, worker, text_in, body, rule):
+    """The hold ends the invoice's reminders; the billing system then sends the invoice again with a new due
+    date, which plans them again, and the gate blocks the first one with the hold's rule."""
+    clock.set(utc(2026, 12, 7, 15, 0))
+    load(org, clock, ("INV-1", "Ana", PHONE, "10001", "120.00", "2026-12-10"))
+    worker.tick()
+    clock.advance(minutes=30)
+    text_in(PHONE, body)
+    invoice = Invoice.objects.get()
+    assert set(invoice.legal_holds) == {rule} and invoice.handoffs.get().reason == rule
+    load(org, clock, ("INV-1", "Ana", PHONE, "10001", "120.00", "2026-12-20"))
+    clock.set(utc(2026, 12, 30, 15, 0))
+    worker.run_until_idle()
+    assert len(texts_to(PHONE)) == 1 and calls_to(PHONE) == []
+    assert blocked(invoice=invoice) == [("heads_up", rule)]
+
+
+def test_not_before_10_by_text_moves_the_late_call_to_10(org, connected_org, clock, worker, text_in):
+    clock.set(utc(2026, 12, 7, 15, 0))
+    load(org, clock, ("INV-1", "Ana", PHONE, "10001", "120.00", "2026-12-10"))
+    worker.tick()
+    clock.advance(minutes=30)
+    text_in(PHONE, "please don't call me before 10")
+    clock.set(utc(2026, 12, 15, 14, 0))  # the late call's time: 09:00 in New York
+    worker.run_until_idle()
+    assert calls_to(PHONE) == []
+    assert deferrals(channel="call") == [("contact_preference", "2026-12-15T15:00:00+00:00")]
+    clock.set(utc(2026, 12, 15, 15, 0))
+    worker.run_until_idle()
+    assert calls_to(PHONE) == [utc(2026, 12, 15, 15, 0)]
