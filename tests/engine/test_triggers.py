@@ -105,3 +105,50 @@ def test_ready_workflows_are_added_and_chosen_in_the_workspace(client, org, djan
     client.post("/workflows/add/", {"name": "failed-payment"})
     refused = client.post("/workflows/failed-payment/use/")
     assert refused.status_code == 400 and "not a workflow started by a due date" in refused.content.decode()
+
+
+STATEMENT = """\
+name: Statement reminder
+trigger: {field: send_statement}
+steps:
+  - id: statement_text
+    sms: statement
+    at: trigger + 1h
+templates:
+  statement:
+    en: "Hi, this is {{ org.name }}. Your statement is ready; your balance is {{ invoice.amount }}."
+"""
+
+
+def test_a_field_switched_on_in_the_crm_starts_the_workflow_that_names_it(org, make_invoice, clock, worker, client,
+                                                                          monkeypatch):
+    """The office ticks "send statement" on the contact in its CRM, which reaches duedesk as a contact field
+    (the API a CRM sync uses): the workflow with `trigger: {field: send_statement}` starts on the contact's
+    open invoice and texts an hour later. Ticking it again while it runs, or a field no workflow names,
+    starts nothing more."""
+    from duedesk.api import auth
+    from duedesk.engine import definitions
+
+    monkeypatch.setattr(auth, "clock", clock)
+    token = auth.create_key(org, "crm", clock()).token
+    definitions.save_version(org, "statement-reminder", STATEMENT)
+    invoice = make_invoice(amount="80.00", due=date(2027, 1, 20))
+    actions.enroll_invoice(invoice, clock())
+
+    def fields(**values):
+        response = client.post(f"/api/v1/contacts/{invoice.contact_id}/fields", {"fields": values},
+                               content_type="application/json", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200, response.content
+
+    fields(send_statement="no", favourite_colour="yes")
+    assert Enrollment.objects.get(invoice=invoice).workflow.slug == "payment-reminders"
+    fields(send_statement="yes")
+    live = Enrollment.objects.get(invoice=invoice, status="active")
+    assert live.workflow.slug == "statement-reminder" and live.data["trigger"] == "send_statement"
+    assert Event.objects.filter(kind="invoice.event", detail__type="field:send_statement").count() == 1
+    fields(send_statement="yes", note="called")  # still on: nothing new
+    assert Enrollment.objects.filter(invoice=invoice).count() == 2
+    clock.advance(hours=1)
+    worker.tick()
+    [text] = SimulatedSend.objects.filter(channel="sms")
+    assert "Your statement is ready; your balance is $80.00." in text.body

@@ -6,7 +6,9 @@ understands into actions, all in one transaction with a `contact.updated` event:
 - `invoice_due_date` (with `balance` and `invoice_ref`, default "CRM-<contact id>") creates the invoice
   and enrolls it, or updates it through `actions.update_invoice` so a changed due date re-plans;
 - `balance` 0 marks the invoice paid (`actions.mark_invoice_paid`: outreach stops);
-- `outreach` on/off (also true/false, yes/no, 1/0) switches outreach (`actions.set_outreach`).
+- `outreach` on/off (also true/false, yes/no, 1/0) switches outreach (`actions.set_outreach`);
+- any other field switched on (off or absent before, now on/true/yes/1) starts the organization's workflow
+  with `trigger: {field: <its name>}`, if there is one, for each of the contact's open invoices.
 
 Values are checked before anything is written: a bad one raises CrmFieldError naming the field and
 nothing changes.
@@ -116,8 +118,29 @@ def apply_contact_fields(contact: Contact, fields: dict, now: datetime, actor: s
             _sync_invoice(contact, ref, due, balance, now, actor)
         if outreach is not None:
             actions.set_outreach(contact, outreach, now, actor=actor)
+        _start_field_workflows(contact, [k for k in changed if k not in ENGINE_FIELDS and _is_on(merged[k])
+                                         and not _is_on(old.get(k))], now)
         contact.refresh_from_db()
         return contact
+
+
+ENGINE_FIELDS = (*INVOICE_FIELDS, "outreach")
+
+
+def _is_on(value) -> bool:
+    return value is True or (isinstance(value, str | int) and str(value).strip().lower() in SWITCH_ON)
+
+
+def _start_field_workflows(contact: Contact, switched_on: list[str], now: datetime) -> None:
+    """A field a person flipped on in the CRM ("Send statement reminders") starts the workflow that names it,
+    on each open invoice of the contact; a field no workflow names is only kept."""
+    from duedesk.engine import actions, definitions
+
+    for name in switched_on:
+        if definitions.triggered_by(contact.organization, "field", name) is None:
+            continue
+        for invoice in Invoice.objects.filter(contact=contact, status="open", balance__gt=0).order_by("pk"):
+            actions.start_on_event(invoice, name, now, now, source="crm", kind="field")
 
 
 _MISSING = object()

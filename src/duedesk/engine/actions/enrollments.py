@@ -47,14 +47,16 @@ def enroll_invoice(invoice: Invoice, now: datetime, workflow: Workflow | None = 
 
 
 def start_on_event(invoice: Invoice, event_type: str, occurred_at: datetime, now: datetime, *,
-                   data: dict | None = None, source: str = "") -> Enrollment | None:
+                   data: dict | None = None, source: str = "", kind: str = "event") -> Enrollment | None:
     """An event about an invoice (a failed card, a status change) starts the organization's workflow
     triggered by it, timed from the moment it happened. A running enrollment of another workflow gives way
-    (the event is the newer news); the same workflow already running is left alone."""
-    workflow = definitions.triggered_by(invoice.organization, "event", event_type)
+    (the event is the newer news); the same workflow already running is left alone. `kind="field"`: a
+    contact field switched on (`event_type` is the field's name), for a workflow with `trigger: {field: …}`."""
+    workflow = definitions.triggered_by(invoice.organization, kind, event_type)
     with transaction.atomic():
         log(invoice.organization_id, "invoice.event", now, contact=invoice.contact, invoice=invoice,
-            type=event_type, occurred_at=occurred_at, source=source, workflow=workflow.name if workflow else None)
+            type=event_type if kind == "event" else f"{kind}:{event_type}", occurred_at=occurred_at,
+            source=source, workflow=workflow.name if workflow else None)
         if workflow is None:
             return None
         live = Enrollment.objects.select_for_update().filter(invoice=invoice, status__in=Enrollment.LIVE).first()
