@@ -208,3 +208,20 @@ def test_viewers_cannot_upload_and_other_organizations_see_nothing(login, staff,
                 f"/contacts/import/{pending.pk}/columns/"):
         assert other.get(url).status_code == 404
     assert "december.csv" not in other.get("/contacts/import/").content.decode()
+
+
+def test_a_header_written_over_two_lines_keeps_every_rows_line_number(login, staff, clock):
+    """A spreadsheet header cell with a line break ("Amount<newline>due") and, in another, a character Python
+    would also end a line at (U+2028): the report still names each row's own line."""
+    client = login(staff)
+    content = ("Ref\u2028no,\"Amount\ndue\",Due,Cell\r\n"
+               "A-1,10,2026-12-20,2125550101\r\n"
+               "A-2,ten,2026-12-20,2125550102\r\n"
+               "A-3,5,2026-12-20,nope\r\n")
+    upload(client, "x.csv", content.encode())
+    pending = Upload.objects.get()
+    client.post(f"/contacts/import/{pending.pk}/columns/", {
+        "column-0": "external_ref", "column-1": "amount_due", "column-2": "due_date", "column-3": "phone"})
+    the_worker_runs(clock)
+    assert [p[:2] for p in Upload.objects.get().problems] == [[4, "Amount\ndue"], [5, "Cell"]]
+    assert Invoice.objects.get().external_ref == "A-1"

@@ -187,10 +187,14 @@ def _count_rows(text: str) -> int:
 def with_our_header(text: str, headers: list[str], mapping: dict[str, str]) -> str:
     """The CSV with its header row renamed to our columns (a column not imported gets a name we ignore).
     A header written over several lines is followed by blank lines so every row keeps its line number."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    source = io.StringIO(text, newline="")  # lines as the csv module counts them (\n, \r\n or \r)
+    reader = csv.reader(source)
     next(reader)
     header_lines = reader.line_num
-    rest = "".join(text.splitlines(keepends=True)[header_lines:])
+    source.seek(0)
+    for _ in range(header_lines):
+        source.readline()
+    rest = source.read()
     names = [mapping.get(h) or f"not_imported_{i}" for i, h in enumerate(headers)]
     out = io.StringIO(newline="")
     csv.writer(out, lineterminator="\n").writerow(names)
