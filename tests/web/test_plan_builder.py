@@ -35,6 +35,7 @@ def test_the_builder_proposes_rows_that_add_up_to_the_balance(login, staff, case
     for i, (day, amount) in enumerate([("2027-01-31", "100.00"), ("2027-02-28", "100.00"), ("2027-03-31", "100.00")]):
         assert f'name="plan-date-{i}" value="{day}"' in page and f'name="plan-amount-{i}" value="{amount}"' in page
     assert Handoff.objects.get(pk=case["handoff"].pk).status == "open"  # nothing resolved by building
+    assert 'role="alert"' not in page  # and nothing is wrong with it
 
     weekly = client.post(f"/inbox/{case['handoff'].pk}/resolve/", {
         "outcome": "payment_plan", "build": "1", "plan_count": "7", "plan_first": "2027-01-04",

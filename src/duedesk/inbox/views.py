@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpResponseBadRequest, QueryDict
@@ -199,6 +200,7 @@ class ResolveForm(forms.Form):
     def build(self) -> list[tuple[date, Decimal]]:
         """The schedule the builder proposes from the number, first date and frequency (errors on the fields)."""
         self.is_valid()
+        self.errors.pop(NON_FIELD_ERRORS, None)  # about resolving (no rows yet), not about building them
         data = getattr(self, "cleaned_data", {})
         if not data.get("plan_count"):
             self.add_error("plan_count", "How many instalments?")
