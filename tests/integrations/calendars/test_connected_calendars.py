@@ -284,6 +284,7 @@ def test_my_calendar_page_shows_each_connection_and_asks_to_connect_again_when_r
     page = client.get("/calendar/").content.decode()
     assert "Connected as lee@maple.example." in page  # Outlook names the account (Graph /me)
     assert "Disconnect Google Calendar" in page and "Disconnect Outlook" in page
+    assert "<title>My calendar · " in page and page.count('id="conn-h"') == 1  # the section once, in the page
     assert client.post("/calendar/microsoft/roles/", {"callbacks": "on"}).status_code == 302
     outlook.refresh_from_db()
     assert (outlook.promises, outlook.callbacks) == (False, True)
