@@ -8,6 +8,9 @@ from duedesk.channels.models import SimulatedSend
 from duedesk.conversations.texts import receive_text
 from duedesk.engine import actions
 
+# Signed inbound texts through Twilio's webhook (the Twilio tests' fixtures, shared here by name).
+from tests.integrations.twilio.conftest import connected_org, hook_clock, twilio_env, twilio_post  # noqa: F401
+
 
 @pytest.fixture
 def texted(make_invoice, clock, worker):

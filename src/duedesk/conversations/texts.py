@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, OuterRef, Q, Subquery
 
 from duedesk.channels.paylinks import pay_link_for
-from duedesk.conversations import identity
+from duedesk.conversations import choosing, identity
 from duedesk.conversations.keywords import callback_number, keyword
 from duedesk.core import render, timing
 from duedesk.engine import actions, definitions
@@ -146,11 +146,19 @@ def thread(contact: Contact, limit: int = 20) -> list[dict]:
             for m in reversed(messages)]
 
 
-def converse(contact: Contact, invoice: Invoice | None, body: str, now: datetime, transports) -> str:
-    """Anything that isn't a keyword goes through the understanding."""
+def converse(contact: Contact, invoice: Invoice | None, body: str, now: datetime, transports, *,
+             chosen: bool = False) -> str:
+    """Anything that isn't a keyword goes through the understanding. `chosen`: the invoice was just picked from
+    our list (conversations/choosing.py) and `body` is the text first written about it."""
     from duedesk.core.nlu import understand
 
-    if invoice is not None and _identity_answer(contact, invoice, body, now, transports):
+    if not chosen and len(body.split()) <= 12 and (question := choosing.pending(contact, now)) is not None:
+        picked = choosing.answer(contact, question, body, now, transports)
+        if picked is True:
+            return "which_invoice"
+        if picked is not None:
+            return converse(picked.contact, picked, question.detail.get("body", ""), now, transports, chosen=True)
+    if not chosen and invoice is not None and _identity_answer(contact, invoice, body, now, transports):
         return "identity"
     heard = understand(body, now, contact.tz(), contact.language or None)
     intent = heard.intent
@@ -171,6 +179,11 @@ def converse(contact: Contact, invoice: Invoice | None, body: str, now: datetime
         if stop_line(contact, ("all",), now, source="sms reply", evidence=body):
             _reply(contact, invoice, "stop", now, transports)
         return intent
+    if not chosen and intent in choosing.INTENTS and (intent != "promise_to_pay" or heard.date):
+        which = _which_invoice(contact, invoice, body, intent, now, transports)
+        if which is None:
+            return "which_invoice"  # asked; the answer acts on this text
+        contact, invoice = which.contact, which
     if invoice is None:
         actions.open_handoff(contact, "reply_needs_reading", now, summary=body, transcript=thread(contact))
         return intent
@@ -216,6 +229,21 @@ def converse(contact: Contact, invoice: Invoice | None, body: str, now: datetime
     else:
         _unclear(contact, invoice, body, now)
     return intent
+
+
+def _which_invoice(contact: Contact, invoice: Invoice | None, body: str, intent: str, now: datetime,
+                   transports) -> Invoice | None:
+    """The invoice an act on the bill is about when the number has several open ones: the one the text names
+    (a name, money, a reference), else None after asking which. One open invoice on the number is that one,
+    even when it is another contact's (the child's bill texted about from the parent's first-listed row)."""
+    invoices = choosing.open_invoices(contact, contact.phone)
+    if len(invoices) <= 1:
+        return invoices[0] if invoices else invoice
+    index = choosing.choice.pick(choosing.options(invoices), body, answer=False)
+    if index is not None:
+        return invoices[index]
+    choosing.ask(contact, invoices, body, intent, now, transports)
+    return None
 
 
 def _disclose(contact: Contact, invoice: Invoice, topic: str, now: datetime, transports) -> None:

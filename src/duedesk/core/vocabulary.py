@@ -191,6 +191,8 @@ EVENT_KINDS = {
     "sms.identity_asked": "Asked to confirm identity by text",
     "sms.identity_verified": "Identity confirmed by text",
     "sms.identity_failed": "Identity not confirmed by text",
+    "sms.invoice_asked": "Asked which invoice a text is about",
+    "sms.invoice_chosen": "Said which invoice a text is about",
     "handoff.opened": "Handed to a person",
     "handoff.updated": "Handoff updated",
     "handoff.assigned": "Handoff assigned",
