@@ -148,3 +148,37 @@ def encrypted_columns() -> list[tuple[str, str]]:
 
     return [(m._meta.db_table, f.column) for m in apps.get_models() for f in m._meta.concrete_fields
             if getattr(f, "encrypted", False)]
+
+
+class FoldedTextField(models.TextField):
+    """Other columns of the row, joined by spaces and folded (core.folding: no accents, lower case), kept for
+    searching: `Contact.search_text` is 'lucia munoz lucia@example.com +15551234567' for Lucía Muñoz.
+
+    Set whenever the row is written through the ORM: `pre_save` runs on save() and bulk_create(); the model's
+    save() adds the column to update_fields when one of its sources is in them (Contact.save); the COPY path
+    asks `folded(values)` (records/rows.CopyTable). Never edited by a person."""
+
+    def __init__(self, *args, sources: tuple[str, ...] = (), **kwargs):
+        self.sources = tuple(sources)
+        kwargs.setdefault("editable", False)
+        kwargs.setdefault("blank", True)
+        kwargs.setdefault("default", "")
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["sources"] = self.sources
+        for key, value in (("editable", False), ("blank", True), ("default", "")):
+            if kwargs.get(key, value) == value:
+                kwargs.pop(key, None)
+        return name, path, args, kwargs
+
+    def folded(self, values: dict) -> str:
+        from duedesk.core.folding import fold
+
+        return fold(" ".join(str(values.get(name) or "") for name in self.sources))
+
+    def pre_save(self, model_instance, add):
+        value = self.folded({name: getattr(model_instance, name) for name in self.sources})
+        setattr(model_instance, self.attname, value)
+        return value

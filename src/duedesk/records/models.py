@@ -7,11 +7,12 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
 
 from duedesk.core import vocabulary
 from duedesk.core.phones import contact_timezone
 from duedesk.core.timing import SendWindow, parse_dates, public_holidays
-from duedesk.records.fields import EncryptedDateField, EncryptedJSONField, EncryptedTextField
+from duedesk.records.fields import EncryptedDateField, EncryptedJSONField, EncryptedTextField, FoldedTextField
 
 
 @lru_cache(maxsize=256)
@@ -155,6 +156,9 @@ class Contact(models.Model):
         default=dict, blank=True, help_text="channel -> hours asked for: not_before, not_after, avoid_work_hours")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # What the search box compares: names, email and phone without accents or case (records/search.py).
+    # On PostgreSQL a trigram index (pg_trgm, GIN) serves its LIKE '%…%' (migration 0017).
+    search_text = FoldedTextField(sources=("first_name", "last_name", "email", "phone"))
 
     class Meta:
         indexes = [
@@ -164,6 +168,13 @@ class Contact(models.Model):
 
     def __str__(self):
         return self.full_name or self.phone or self.email
+
+    def save(self, *args, update_fields=None, **kwargs):
+        if update_fields is not None and "search_text" not in update_fields:
+            sources = Contact._meta.get_field("search_text").sources
+            if any(name in sources for name in update_fields):  # a name, phone or email changed: so does this
+                update_fields = [*update_fields, "search_text"]
+        super().save(*args, update_fields=update_fields, **kwargs)
 
     @property
     def full_name(self) -> str:
@@ -276,7 +287,9 @@ class Invoice(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "external_ref"], name="one_invoice_per_ref")]
-        indexes = [models.Index(fields=["organization", "status", "due_date"])]
+        indexes = [models.Index(fields=["organization", "status", "due_date"]),
+                   # The search box finds an invoice by its reference in any case ("inv-1042"): iexact.
+                   models.Index(Upper("external_ref"), "organization", name="invoice_ref_any_case")]
 
     def __str__(self):
         return self.external_ref

@@ -79,6 +79,8 @@ class CopyTable:
         self.per_row_positions = [(self.position[name], f) for name, f in self.per_row.items()]
         # Health information (the date of birth) is encrypted here too: COPY bypasses the model's fields.
         self.encrypted = {f.attname: f for f in self.fields if getattr(f, "encrypted", False)}
+        # Columns made from others (the contacts' search text: records.fields.FoldedTextField), as save() would.
+        self.folded = [(self.position[f.attname], f) for f in self.fields if hasattr(f, "folded")]
 
     def row(self, wall: datetime, **values) -> list:
         out = self.template.copy()
@@ -90,6 +92,8 @@ class CopyTable:
         encrypted = self.encrypted
         for name, value in values.items():
             out[position[name]] = encrypted[name].get_prep_value(value) if name in encrypted else value
+        for i, f in self.folded:
+            out[i] = f.folded(values)
         return out
 
     def copy(self, cursor, rows: list[list]) -> None:

@@ -1,21 +1,38 @@
-"""The billing office's search box: a person by name ("ana reyes"), phone (as typed or in any format the
-number parses from) or an invoice reference. Used by the contacts list and the inbox, each from its own rows."""
+"""The billing office's search box: a person by name ("ana reyes", "lucia" for Lucía, "munoz" for Muñoz, in any
+order and case), email, phone (part of it, or as typed in any format the number parses from) or an invoice
+reference. Used by the contacts list and its export, and by the inbox, each from its own rows.
+
+Names, email and phone are compared on the contact's search column (Contact.search_text: folded by
+core.folding, without accents or case); each word of the search must be found in it. On PostgreSQL a
+trigram GIN index serves those LIKE '%word%' (records migration 0017); SQLite reads the column.
+"""
 
 from __future__ import annotations
 
+import re
+
 from django.db.models import Q
 
+from duedesk.core.folding import words
 from duedesk.core.phones import normalize_phone
 
+_PHONE_MARKS = re.compile(r"[()\-.]")
 
-def person_matches(q: str, *, contact: str = "", invoice_ref: str) -> Q:
+
+def _word(word: str) -> str:
+    """A word as the column holds it: a piece of a number typed "(212)" or "555-01" is looked up as digits."""
+    bare = _PHONE_MARKS.sub("", word)
+    return bare if bare.isdigit() else word
+
+
+def person_matches(q: str, *, contact: str = "", invoice_ref: str | None = None) -> Q:
     """What matches `q`; `contact` is the path to the contact ("" on contacts, "contact__" from a handoff),
-    `invoice_ref` the path to an invoice's reference."""
-    match = (Q(**{f"{contact}first_name__icontains": q}) | Q(**{f"{contact}last_name__icontains": q})
-             | Q(**{f"{contact}phone__icontains": q}) | Q(**{f"{invoice_ref}__iexact": q}))
-    parts = q.split()
-    if len(parts) == 2:
-        match |= Q(**{f"{contact}first_name__icontains": parts[0], f"{contact}last_name__icontains": parts[1]})
+    `invoice_ref` the path to an invoice's reference (None: the caller looks references up itself)."""
+    match = Q()
+    for word in words(q):
+        match &= Q(**{f"{contact}search_text__contains": _word(word)})
+    if invoice_ref:
+        match |= Q(**{f"{invoice_ref}__iexact": q})
     try:
         match |= Q(**{f"{contact}phone": normalize_phone(q)})
     except ValueError:
