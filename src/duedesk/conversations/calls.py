@@ -235,13 +235,14 @@ PAY_LINK_TEXT = {
 
 def _turn_json(turn: dialog.Turn) -> dict:
     return {"say": turn.say, "lang": turn.lang, "listen": turn.listen, "transfer_to": turn.transfer_to,
-            "done": turn.done}
+            "done": turn.done, **({"parts": [list(p) for p in turn.parts]} if turn.parts else {})}
 
 
 def _replay(call: Call) -> dialog.Turn:
     last = call.dialog_state.get("last_turn", {})
     return dialog.Turn(say=last.get("say", ""), lang=last.get("lang", "en-US"), listen=last.get("listen", False),
-                       state=call.dialog_state, transfer_to=last.get("transfer_to"), done=last.get("done", True))
+                       state=call.dialog_state, transfer_to=last.get("transfer_to"), done=last.get("done", True),
+                       parts=tuple(tuple(p) for p in last.get("parts", ())))
 
 
 

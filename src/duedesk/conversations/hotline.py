@@ -20,6 +20,7 @@ from duedesk.conversations import calls
 from duedesk.conversations.texts import _current_invoice
 from duedesk.core import dialog, language, timing
 from duedesk.core.dialog import hotline as script
+from duedesk.core.dialog.types import OpenInvoice
 from duedesk.core.nlu import understand
 from duedesk.engine import actions
 from duedesk.engine.actions import calls as call_actions
@@ -82,7 +83,9 @@ def heard(call: int | Call, text: str | None, now: datetime, turn_key: str | Non
             return calls._replay(call)
         state = dict(call.dialog_state)
         state.pop("last_turn", None)
-        if call.contact_id is None or state.get("step") == "which_contact":
+        if state.get("step") == "choose_language":  # an unknown caller, offered Spanish
+            turn = script.language_chosen(_caller(call.organization, call.sender, []), state, text)
+        elif call.contact_id is None or state.get("step") == "which_contact":
             contacts = _candidates(call)
             index, turn = script.which(_caller(call.organization, call.sender, contacts), state, text)
             if index is None:
@@ -90,9 +93,9 @@ def heard(call: int | Call, text: str | None, now: datetime, turn_key: str | Non
                 return turn
             chosen = contacts[index]
             incoming_calls.attach_caller(call, chosen, _current_invoice(chosen), now)
-            turn = script.named(context(call, now), turn.state)
+            turn = script.named(context(call, now, turn.state), turn.state)
         else:
-            ctx = context(call, now)
+            ctx = context(call, now, state)
             understood = understand(text, now, ctx.tz, ctx.lang) if text and text.strip() else None
             turn = script.respond(ctx, state, understood, text)
         _after(call, turn, now)
@@ -111,9 +114,10 @@ def ended(call_id: int, status: str, now: datetime, duration: int | None = None)
         _finish(call, status, now, state, duration)
 
 
-def context(call: Call, now: datetime) -> dialog.CallContext:
+def context(call: Call, now: datetime, state: dict | None = None) -> dialog.CallContext:
     """The reminder call's context for this contact and invoice, as a call the patient made: the office's
-    line for a transfer while it is open, and the invoice's reference and billed amount."""
+    line for a transfer while it is open, the invoice's reference and billed amount, every open invoice when
+    the contact owes on several (the balance is their total), and the language the caller chose."""
     org = call.organization
     invoice = call.invoice
     if invoice is None or invoice.status in ("paid", "written_off"):  # nothing owed: nothing to tell
@@ -121,9 +125,21 @@ def context(call: Call, now: datetime) -> dialog.CallContext:
                                   amount_due=None, due_date=timing.local_date(now, org.timezone))
     ctx = calls.context_for(SimpleNamespace(contact=call.contact, invoice=invoice), now)
     transfer = staff_number(org)
+    owed = [OpenInvoice(ref=i.external_ref, balance=i.balance, billed=i.amount_due, due_date=i.due_date)
+            for i in open_invoices(call.contact)] if call.contact_id else []
+    several = len(owed) > 1 and invoice.external_ref in {i.ref for i in owed}
     return replace(ctx, inbound=True, transfer_number=transfer if transfer and transfer != call.to else None,
                    business_hours_open=office_open(org, now), callback_number=office_number(org),
-                   invoice_ref=invoice.external_ref, billed=invoice.amount_due)
+                   invoice_ref=invoice.external_ref, billed=invoice.amount_due,
+                   invoices=tuple(owed) if several else (),
+                   amount=sum((i.balance for i in owed), Decimal("0")) if several else ctx.amount,
+                   lang=(state or {}).get("lang") or ctx.lang)
+
+
+def open_invoices(contact: Contact) -> list[Invoice]:
+    """What the contact still owes, the invoice due first first."""
+    return list(Invoice.objects.filter(contact=contact, balance__gt=0).exclude(status__in=("paid", "written_off"))
+                .order_by("due_date", "pk"))
 
 
 # ---- the shell's pieces ----------------------------------------------------------------------------
@@ -149,7 +165,8 @@ def _candidates(call: Call) -> list[Contact]:
 
 def _caller(org: Organization, number: str, contacts: list[Contact]) -> script.Caller:
     langs = {language.for_message(c.language or "en") for c in contacts}
-    return script.Caller(org_name=org.name, number=number, lang=langs.pop() if len(langs) == 1 else "en",
+    shared = next(iter(langs)) if len(langs) == 1 else None  # None: nobody on the number, or both languages
+    return script.Caller(org_name=org.name, number=number, lang=shared or "en", offer_spanish=shared is None,
                          office_number=office_number(org), names=[(c.first_name, c.last_name) for c in contacts])
 
 
@@ -173,7 +190,8 @@ def _apply(call: Call, turn: dialog.Turn, now: datetime) -> None:
     for effect in turn.effects:
         data = effect.data
         if effect.kind == "record_promise" and call.invoice is not None:
-            actions.record_promise(call.invoice, data["date"], now, channel="call", amount=data.get("amount"))
+            for invoice in _promised(call, data.get("amount")):
+                actions.record_promise(invoice, data["date"], now, channel="call", amount=data.get("amount"))
         elif effect.kind == "open_handoff":
             _handoff(call, turn.state, data, now)
         elif effect.kind in ("send_pay_link", "record_promise", "pause_invoice") and call.invoice is None:
@@ -182,6 +200,15 @@ def _apply(call: Call, turn: dialog.Turn, now: datetime) -> None:
             rest.append(effect)
     if rest:
         calls._apply(call, replace(turn, effects=tuple(rest)), now)
+
+
+def _promised(call: Call, amount) -> list[Invoice]:
+    """A day to pay said after hearing the total of several invoices is a promise on each; with an amount it is
+    the call's own invoice's (which part of the total it pays, a person sorts out)."""
+    if amount is not None:
+        return [call.invoice]
+    owed = open_invoices(call.contact)
+    return owed if call.invoice in owed else [call.invoice]
 
 
 def _handoff(call: Call, state, data, now: datetime) -> None:

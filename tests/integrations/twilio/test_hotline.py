@@ -94,9 +94,10 @@ def test_unknown_caller_hears_the_office_number_and_a_person_is_told(wired, make
     stranger = "+13125559876"
     placed, call = call_in(wired, stranger)
     assert placed.heard_text == [
-        "Hello, you've reached Maple Clinic. This is an automated assistant. I'm sorry, I couldn't find this phone "
-        f"number in our records. Please call our office at {OFFICE_SPOKEN}, and a member of our team will help "
-        "you. I've also let them know you called. Goodbye."]
+        "Hello, you've reached Maple Clinic. This is an automated assistant.", "Para español, oprima dos.",
+        "I'm sorry, I couldn't find this phone number in our records. Please call our office at "
+        f"{OFFICE_SPOKEN}, and a member of our team will help you. I've also let them know you called. Goodbye."]
+    assert [h["language"] for h in placed.heard] == ["en-US", "es-US", "en-US"]  # the offer in a Spanish voice
     handoff = Handoff.objects.get(reason="unknown_caller")
     assert handoff.contact.phone == stranger and handoff.contact.full_name == ""
     assert stranger in handoff.summary and handoff.invoice is None

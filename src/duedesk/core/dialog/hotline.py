@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from typing import Any
 
@@ -45,6 +45,9 @@ class Caller:
     lang: str  # "en" | "es": the contacts' language when they share one
     office_number: str  # the office line an unknown caller is given
     names: Sequence[tuple[str, str]] = ()  # (first, last) of each contact on the number
+    # Nobody on the number says which language the caller speaks (an unknown number, or people of both on it):
+    # the English greeting offers Spanish ("Para español, oprima dos", in a Spanish voice).
+    offer_spanish: bool = False
 
 
 def office_open(now: datetime, tz: str, opens: time, closes: time, closed: frozenset[date] = frozenset()) -> bool:
@@ -62,21 +65,57 @@ def greet(ctx: CallContext) -> Turn:
 
 
 def greet_unknown(caller: Caller) -> Turn:
-    """A number we don't know: the office's number, nothing else, and a person is told."""
+    """A number we don't know: the office's number, nothing else, and a person is told. Offered Spanish, the
+    caller who presses 2 (or says "español") during the English message hears it again in Spanish."""
     st = machine.new_state()
-    office = spoken_number(caller.office_number or "")
-    said = _p(caller.lang, "unknown_caller", office=office) if office else _p(caller.lang, "unknown_caller_no_number")
     summary = f"{_HANDOFF_LABELS['unknown_caller']}: {caller.number or 'caller ID withheld'}."
     effects = [Effect("open_handoff", {"reason": "unknown_caller", "summary": summary})]
-    return _end(caller.lang, st, [_p(caller.lang, "hotline_opener", org=caller.org_name), said], "unknown_caller",
-                effects)
+    opener, said = _p(caller.lang, "hotline_opener", org=caller.org_name), _unknown_message(caller, caller.lang)
+    if not caller.offer_spanish:
+        return _end(caller.lang, st, [opener, said], "unknown_caller", effects)
+    st["step"] = "choose_language"
+    turn = _ask("en", st, [opener, _p("es", "offer_spanish"), said], effects)
+    return replace(turn, parts=((opener, "en-US"), (_p("es", "offer_spanish"), "es-US"), (said, "en-US")))
+
+
+def language_chosen(caller: Caller, state: Mapping[str, Any], text: str | None) -> Turn:
+    """The unknown caller's answer to the offer: Spanish, the message again in Spanish; anything else (silence,
+    1, English), the call ends (they heard the message)."""
+    st = copy.deepcopy(dict(state))
+    st["transcript"].append({"speaker": "patient", "text": text or "", "intent": None})
+    st["patient_turns"] += 1
+    if wants_spanish(text):
+        st["lang"] = "es"
+        return _end("es", st, [_unknown_message(caller, "es")], "unknown_caller", [])
+    return _end("en", st, [], "unknown_caller", [])
+
+
+def wants_spanish(text: str | None) -> bool:
+    """2 on the keypad, "dos", "español", or Spanish words as an English recognizer writes them."""
+    words = _words(text or "")
+    return (text or "").strip() in ("2", "dos") or bool(set(words) & _SPANISH_WORDS)
+
+
+_SPANISH_WORDS = frozenset({"espanol", "spanish", "castellano", "hola", "necesito", "quiero", "hablo", "habla",
+                            "cuenta", "factura", "gracias", "buenos", "buenas", "senora", "senor", "ayuda"})
+
+
+def _unknown_message(caller: Caller, lang: str) -> str:
+    office = spoken_number(caller.office_number or "")
+    return _p(lang, "unknown_caller", office=office) if office else _p(lang, "unknown_caller_no_number")
 
 
 def greet_several(caller: Caller) -> Turn:
-    """Several contacts share the number: ask for the name (no name on file is said before it is given)."""
+    """Several contacts share the number: ask for the name (no name on file is said before it is given); when
+    they speak different languages, Spanish is offered after the question."""
     st = machine.new_state()
     st["step"] = "which_contact"
-    return _ask(caller.lang, st, [_p(caller.lang, "hotline_opener", org=caller.org_name), _p(caller.lang, "ask_who")])
+    opener, ask = _p(caller.lang, "hotline_opener", org=caller.org_name), _p(caller.lang, "ask_who")
+    if not caller.offer_spanish:
+        return _ask(caller.lang, st, [opener, ask])
+    st["offer_spanish"] = True
+    turn = _ask("en", st, [opener, ask, _p("es", "offer_spanish")])
+    return replace(turn, parts=((f"{opener} {ask}", "en-US"), (_p("es", "offer_spanish"), "es-US")))
 
 
 def which(caller: Caller, state: Mapping[str, Any], text: str | None) -> tuple[int | None, Turn]:
@@ -85,6 +124,10 @@ def which(caller: Caller, state: Mapping[str, Any], text: str | None) -> tuple[i
     st = copy.deepcopy(dict(state))
     st["transcript"].append({"speaker": "patient", "text": text or "", "intent": None})  # a name, not an intent
     st["patient_turns"] += 1
+    if st.pop("offer_spanish", False) and wants_spanish(text) and not _named_any(caller, text):
+        st["lang"] = "es"  # the question again, in Spanish; no try used
+        return None, _ask("es", st, [_p("es", "ask_who")])
+    caller = replace(caller, lang=st.get("lang") or caller.lang)
     said = set(_words(text or ""))
     found = [i for i, (first, last) in enumerate(caller.names)
              if _words(first) and _words(last) and set(_words(first)) | set(_words(last)) <= said]
@@ -101,6 +144,11 @@ def which(caller: Caller, state: Mapping[str, Any], text: str | None) -> tuple[i
         parts = [_p(caller.lang, "identity_failed"), limited, _p(caller.lang, "goodbye")]
         return None, _end(caller.lang, st, parts, "identity_failed", effects)
     return None, _ask(caller.lang, st, [_p(caller.lang, "ask_who_again")])
+
+
+def _named_any(caller: Caller, text: str | None) -> bool:
+    said = set(_words(text or ""))
+    return any(_words(first) and set(_words(first)) <= said for first, _ in caller.names)
 
 
 def named(ctx: CallContext, state: Mapping[str, Any]) -> Turn:
@@ -180,15 +228,16 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z]+", spoken._fold(text))
 
 
-def _ask(lang: str, st: dict, parts: list[str]) -> Turn:
+def _ask(lang: str, st: dict, parts: list[str], effects: Sequence[Effect] = ()) -> Turn:
     say = " ".join(p for p in parts if p)
     st["transcript"].append({"speaker": "assistant", "text": say, "intent": None})
-    return Turn(say=say, lang=machine._VOICES[_lang(lang)], listen=True, state=st)
+    return Turn(say=say, lang=machine._VOICES[_lang(lang)], listen=True, state=st, effects=tuple(effects))
 
 
 def _end(lang: str, st: dict, parts: list[str], outcome: str, effects: list[Effect]) -> Turn:
     say = " ".join(p for p in parts if p)
-    st["transcript"].append({"speaker": "assistant", "text": say, "intent": None})
+    if say:
+        st["transcript"].append({"speaker": "assistant", "text": say, "intent": None})
     st["step"], st["outcome"] = "done", outcome
     st["collected"]["outcome"] = outcome
     return Turn(say=say, lang=machine._VOICES[_lang(lang)], listen=False, state=st, effects=tuple(effects),

@@ -478,6 +478,8 @@ def _callback(ctx: CallContext, st: dict, heard: Any, text: str | None = None) -
 
 def _answer(ctx: CallContext, topic: str | None) -> str:
     """Answers come from the records in the context only."""
+    if len(ctx.invoices) > 1 and topic in ("amount", "due_date", "what_for"):
+        return _answer_several(ctx, topic)
     if topic == "amount":
         return _p(ctx, "answer_amount", amount=_amount(ctx))
     if topic == "due_date":
@@ -491,6 +493,25 @@ def _answer(ctx: CallContext, topic: str | None) -> str:
     if topic == "what_for":
         return _p(ctx, "answer_what_for", org=ctx.org_name)
     return _p(ctx, "answer_unknown")
+
+
+def _answer_several(ctx: CallContext, topic: str) -> str:
+    """A caller who owes on several invoices: the total, and each one named (its reference, what is open, when
+    it is due; or what was billed, for "what is it for")."""
+    lang, today = _lang(ctx), _today(ctx)
+
+    def item(inv) -> str:
+        ref, amount = spoken_reference(inv.ref), money(inv.balance, ctx.currency, lang)
+        if topic == "what_for":
+            return _p(ctx, "invoice_item_billed", ref=ref, billed=money(inv.billed, ctx.currency, lang), amount=amount)
+        when = "past" if inv.due_date < today else "today" if inv.due_date == today else "future"
+        return _p(ctx, f"invoice_item_due_{when}", ref=ref, amount=amount, date=long_date(inv.due_date, lang))
+
+    items = "; ".join(item(inv) for inv in ctx.invoices)
+    if topic == "what_for":
+        return _p(ctx, "answer_invoices", count=len(ctx.invoices), org=ctx.org_name, items=items)
+    total = money(sum((inv.balance for inv in ctx.invoices), Decimal("0")), ctx.currency, lang)
+    return _p(ctx, "answer_total", total=total, count=len(ctx.invoices), items=items)
 
 
 # ---- misses and endings -----------------------------------------------------------------

@@ -81,4 +81,11 @@ PHRASES: dict[str, str] = {
     "verified_no_balance": "Thank you for confirming. I don't see anything owed on your account right now. How can I help you today?",
     "answer_invoice": "It's invoice {ref} from {org}, billed at {billed}, and {amount} of it is still open. I don't have the details of the visit here, but our billing team can go over them with you.",
     "answer_unknown": "I'm sorry, I don't have that information, but our billing team can help with it.",
+    "answer_total": "Your total balance is {total}, across {count} invoices: {items}.",
+    "invoice_item_due_past": "invoice {ref}, {amount}, which was due on {date}",
+    "invoice_item_due_today": "invoice {ref}, {amount}, due today",
+    "invoice_item_due_future": "invoice {ref}, {amount}, due on {date}",
+    "answer_invoices": "You have {count} open invoices from {org}: {items}. I don't have the details of the visits here, but our billing team can go over them with you.",
+    "invoice_item_billed": "invoice {ref}, billed at {billed}, with {amount} still open",
+    "offer_spanish": "Para español, oprima dos.",
 }

@@ -77,4 +77,11 @@ PHRASES: dict[str, str] = {
     "verified_no_balance": "Gracias por confirmar. No veo ningún saldo pendiente en su cuenta en este momento. ¿En qué puedo ayudarle?",
     "answer_invoice": "Es la factura {ref} de {org}, por {billed}, y quedan {amount} pendientes. Aquí no tengo los detalles de la consulta, pero nuestro equipo de facturación puede revisarlos con usted.",
     "answer_unknown": "Lo siento, no tengo esa información, pero nuestro equipo de facturación puede ayudarle.",
+    "answer_total": "Su saldo total es de {total}, en {count} facturas: {items}.",
+    "invoice_item_due_past": "la factura {ref}, de {amount}, que venció el {date}",
+    "invoice_item_due_today": "la factura {ref}, de {amount}, que vence hoy",
+    "invoice_item_due_future": "la factura {ref}, de {amount}, que vence el {date}",
+    "answer_invoices": "Tiene {count} facturas pendientes con {org}: {items}. Aquí no tengo los detalles de las consultas, pero nuestro equipo de facturación puede revisarlos con usted.",
+    "invoice_item_billed": "la factura {ref}, por {billed}, con {amount} pendientes",
+    "offer_spanish": "Para español, oprima dos.",
 }

@@ -10,6 +10,16 @@ from decimal import Decimal
 from duedesk.core.timing import SendWindow
 
 
+@dataclass(frozen=True)
+class OpenInvoice:
+    """One of the contact's open invoices, for a caller who owes on more than one (the hotline names each)."""
+
+    ref: str
+    balance: Decimal
+    billed: Decimal
+    due_date: date
+
+
 @dataclass(frozen=True, kw_only=True)
 class CallContext:
     """What the call may know: the organization's settings and the invoice's records."""
@@ -39,6 +49,9 @@ class CallContext:
     inbound: bool = False
     invoice_ref: str = ""
     billed: Decimal | None = None
+    # Every open invoice of the contact when there is more than one (the call's own among them): the balance is
+    # their total and each is named. Empty: the call is about its one invoice.
+    invoices: tuple[OpenInvoice, ...] = ()
     now: datetime
     tz: str
 
@@ -61,3 +74,6 @@ class Turn:
     transfer_to: str | None = None
     outcome: str | None = None  # set once the call is over
     done: bool = False
+    # Words in more than one language ("Para español, oprima dos" in an English greeting): (text, voice language)
+    # each said in its own voice, in order; `say` is their text joined. Empty: all of `say` in `lang`.
+    parts: tuple[tuple[str, str], ...] = ()

@@ -36,8 +36,14 @@ def _say(parent, text: str, lang: str) -> None:
         parent.say(text, language=lang, voice=VOICES.get(lang))
 
 
+def _say_all(parent, say: str, lang: str, parts) -> None:
+    """The turn's words; in more than one language, each part in its own voice."""
+    for text, part_lang in parts or ((say, lang),):
+        _say(parent, text, part_lang)
+
+
 def for_turn(say: str, lang: str, *, listen: bool, transfer_to: str | None, action_url: str,
-             caller_id: str | None = None) -> str:
+             caller_id: str | None = None, parts=()) -> str:
     response = VoiceResponse()
     if listen:
         gather = Gather(
@@ -49,10 +55,10 @@ def for_turn(say: str, lang: str, *, listen: bool, transfer_to: str | None, acti
             timeout=GATHER_TIMEOUT,
             action_on_empty_result=True,
         )
-        _say(gather, say, lang)
+        _say_all(gather, say, lang, parts)
         response.append(gather)
         return str(response)
-    _say(response, say, lang)
+    _say_all(response, say, lang, parts)
     if transfer_to:
         if caller_id:
             response.dial(transfer_to, caller_id=caller_id)

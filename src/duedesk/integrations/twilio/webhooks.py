@@ -194,7 +194,7 @@ def _turn_twiml(call: Call, turn, n: int) -> str:
     # A call the patient made is transferred showing their own number (Twilio's default for it).
     caller_id = None if is_incoming(call) else call.sender or None
     return twiml.for_turn(turn.say, turn.lang, listen=turn.listen, transfer_to=turn.transfer_to,
-                          action_url=_turn_url(call, n), caller_id=caller_id)
+                          action_url=_turn_url(call, n), caller_id=caller_id, parts=turn.parts)
 
 
 def _voice_lang(call: Call) -> str:
