@@ -91,7 +91,10 @@ def inbox_list(request):
     aggregates.update({r: Count("pk", filter=Q(reason=r)) for r in REASON_LABELS})
     counts = base.aggregate(**aggregates)  # one query for every filter's count
     qs = _narrowed(base, current, request.user).order_by("-created_at", "-pk")
-    page = Paginator(qs.select_related("contact", "invoice", "assignee"), PAGE_SIZE).get_page(request.GET.get("page"))
+    # The list shows the summary: the transcript and the answers (encrypted) are not decrypted for every row.
+    shown = qs.select_related("contact", "invoice", "assignee").defer(
+        "transcript", "collected", "resolution_note", "contact__date_of_birth", "contact__fields")
+    page = Paginator(shown, PAGE_SIZE).get_page(request.GET.get("page"))
     # Every reason that has a handoff in this view is a filter; the usual ones are always offered.
     reasons = [r for r in REASON_LABELS if r in FILTER_REASONS or counts[r] or r == current]
     filters = [("all", STATUS_VIEWS[status] if status != "open" else "All open"), ("mine", "Mine"),

@@ -24,8 +24,12 @@ def attempts(*, organization: Organization | None = None, contact_id: int | None
              start: datetime | None = None, end: datetime | None = None):
     """Every attempt, oldest first: outgoing texts and emails, and calls. Streamed: the two tables are read in
     order over a cursor and merged, so a long history never sits in memory."""
-    messages = Message.objects.filter(direction="out").select_related("organization", "invoice")
-    calls = Call.objects.select_related("organization", "invoice")
+    # Only the columns a row shows (no message body, no call's encrypted dialog state to decrypt).
+    shown = ("organization", "organization__slug", "invoice", "invoice__external_ref", "created_at", "to", "contact_id", "consent_basis",
+             "content_sha256", "provider_id")
+    messages = (Message.objects.filter(direction="out").select_related("organization", "invoice")
+                .only(*shown, "direction", "channel", "status"))
+    calls = Call.objects.select_related("organization", "invoice").only(*shown, "outcome", "status")
     if organization is not None:
         messages, calls = messages.filter(organization=organization), calls.filter(organization=organization)
     if contact_id is not None:
@@ -34,9 +38,9 @@ def attempts(*, organization: Organization | None = None, contact_id: int | None
         messages, calls = messages.filter(created_at__gte=start), calls.filter(created_at__gte=start)
     if end is not None:
         messages, calls = messages.filter(created_at__lt=end), calls.filter(created_at__lt=end)
-    texts = (_row(m, m.channel, m.status) for m in messages.order_by("created_at", "pk").iterator(chunk_size=2000))
+    texts = (_row(m, m.channel, m.status) for m in messages.order_by("created_at", "pk").iterator(chunk_size=500))
     voice = (_row(c, "call", c.outcome or c.status)
-             for c in calls.order_by("created_at", "pk").iterator(chunk_size=2000))
+             for c in calls.order_by("created_at", "pk").iterator(chunk_size=500))
     return heapq.merge(texts, voice, key=lambda r: (r["_at"], r["channel"]))
 
 

@@ -308,7 +308,9 @@ class Promise(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["organization", "status"])]
+        indexes = [models.Index(fields=["organization", "status"]),
+                   # The promises export, by promised date, streamed in that order.
+                   models.Index(fields=["organization", "promised_date", "id"], name="promise_by_date")]
 
 
 class Handoff(models.Model):
@@ -361,6 +363,9 @@ class Message(models.Model):
     content_sha256 = models.CharField(max_length=64, blank=True)
 
     class Meta:
+        # The audit of attempts (records/audit.py), oldest first, streamed in that order.
+        indexes = [models.Index(fields=["organization", "created_at", "id"], condition=models.Q(direction="out"),
+                                name="message_out_by_time")]
         constraints = [
             # An inbound text is handled once: the provider's id for it is unique within the organization.
             models.UniqueConstraint(
@@ -395,6 +400,8 @@ class Call(models.Model):
             # The calls to a number in the last 30 days (the gate's landline limit, engine/runner.gate_input):
             # found by number and time instead of reading every call of the organization.
             models.Index(fields=["organization", "to", "created_at"], name="call_to_recent"),
+            # The audit of attempts, oldest first, streamed in that order.
+            models.Index(fields=["organization", "created_at", "id"], name="call_by_time"),
         ]
 
 
@@ -412,6 +419,9 @@ class CallTurn(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["organization", "provider_id", "sequence"], name="one_call_turn"),
         ]
+
+
+PAYMENT_KINDS = ("payment.recorded", "payment.refunded", "payment.undone")
 
 
 class Event(models.Model):
@@ -433,6 +443,9 @@ class Event(models.Model):
             models.Index(fields=["organization", "kind", "at"]),
             # The overview's funnel: which invoices got a text or a call, per organization.
             models.Index(fields=["organization", "kind", "invoice", "at"], name="event_kind_invoice"),
+            # The payments export, oldest first, streamed: read in order, never sorted whole.
+            models.Index(fields=["organization", "at", "id"], condition=models.Q(kind__in=PAYMENT_KINDS),
+                         name="event_payments"),
         ]
         ordering = ["at", "id"]
 
