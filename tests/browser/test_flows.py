@@ -47,11 +47,12 @@ def test_invalid_workflow_shows_error_on_its_line(logged_in, live_server, shot):
     page = logged_in
     page.get_by_role("link", name="Workflows").click()
     page.get_by_role("link", name="Payment reminders").click()
+    page.get_by_role("button", name="Edit as text").click()
     source = page.locator("#source").input_value()
     broken = source.replace("    at: due_date - 3d", "    at: due_date - soon", 1)
     line = broken.splitlines().index("    at: due_date - soon") + 1
     page.locator("#source").fill(broken)
-    page.get_by_role("button", name="Check and save as a new version").click()
+    page.get_by_role("button", name="Check and publish").click()
     page.wait_for_selector("#problems")
     assert f"line {line}:" in page.locator("#problems").inner_text()
     assert page.locator(f"#L{line}.has-error").count() == 1
@@ -65,9 +66,9 @@ def test_workflow_preview(logged_in, live_server, shot):
     page.goto(f"{live_server.url}/workflows/payment-reminders/")
     page.get_by_label("Due date").fill("2027-03-10")
     page.get_by_label("Enrolled on").fill("2027-02-20")
-    page.get_by_role("button", name="Preview").click()
+    page.get_by_role("button", name="Preview this draft").click()
     page.wait_for_selector("#preview .plan-row")
-    assert "heads_up" in page.locator("#preview").inner_text()
+    assert "Heads up" in page.locator("#preview").inner_text() and "heads_up" not in page.locator("#preview").inner_text()
     shot(page, "workflow")
 
 

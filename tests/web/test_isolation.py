@@ -59,6 +59,8 @@ def _urls(case, staff):
         "invoice_edit": (f"/invoices/{i}/edit/", {f"inv{i}-due_date": "2027-01-15", f"inv{i}-amount_due": "250.00"}),
         "invoice_remind": (f"/invoices/{i}/remind/", {}),
         "workflow_edit": ("/workflows/payment-reminders/", {"source": "name: x\nsteps: []\n"}),
+        "workflow_preview": ("/workflows/payment-reminders/preview/", {"source": "name: x\nsteps: []\n",
+                                                                       "due": "2027-03-10"}),
         "workflow_add": ("/workflows/add/", {"name": "rent"}),
         "workflow_use": ("/workflows/payment-reminders/use/", {}),
         "settings": ("/settings/", {"name": "Changed"}),

@@ -96,6 +96,28 @@ CALL_OUTCOMES = {
     "unknown_caller": "a caller not in our records",
 }
 
+# What a workflow step can end with (core.workflow.OUTCOMES), as the workflow editor offers them: "if the
+# patient promised a date, go to ...".
+WORKFLOW_OUTCOMES = {
+    "sent": "Sent",
+    "failed": "Could not be sent or placed",
+    "paid": "Says it is paid now",
+    "promised": "Promised a date to pay",
+    "dispute": "Disputes the bill",
+    "hardship": "Hardship",
+    "payment_plan": "Asked for a payment plan",
+    "request_human": "Asked for a person",
+    "already_paid": "Says they already paid",
+    "wrong_person": "Wrong person",
+    "no_answer": "No answer",
+    "voicemail": "Voicemail",
+    "opted_out": "Asked not to be contacted",
+    "unclear": "Answer not understood",
+    "callback_later": "Asked to be called back",
+    "completed": "Done",
+    "unreachable": "The number can't be reached",
+}
+
 # The gate's rules (core.compliance) as the timeline explains a send that did not go.
 GATE_RULES = {
     "outreach_off": "outreach is switched off for this contact",
@@ -214,6 +236,8 @@ EVENT_KINDS = {
     "enrollment.exited": "Reminders stopped",
     "enrollment.done": "Reminders finished",
     "enrollment.replanned": "Reminders re-planned",
+    "enrollment.moved": "Reminders moved to the workflow's new version",
+    "workflow.published": "Workflow version published",
     "outreach.on": "Outreach switched on",
     "outreach.off": "Outreach switched off",
     "contact.created": "Contact added",

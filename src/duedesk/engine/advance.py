@@ -93,9 +93,13 @@ def forward(moves: list[Move], now: datetime, promises: dict | None = None) -> l
         instalments = _next_instalments(invoice_ids)
         occurrences = _occurrences([m.enrollment.pk for m in moves])
         events, made, finished = [], [], []
+        newer = definitions.versions({m.enrollment.data["move_to"] for m in moves if (m.enrollment.data or {}).get(
+            "move_to")})
         for move in moves:
             enrollment = move.enrollment
             contact, invoice = enrollment.contact, enrollment.invoice
+            if (enrollment.data or {}).get("move_to"):
+                events += _move_version(move, newer.get(enrollment.data["move_to"]), now)
             definition = definitions.parsed(enrollment.workflow)
             where = walk(definition, move.start, anchors(enrollment, promises.get(invoice.pk),
                                                          instalments.get(invoice.pk)),
@@ -125,6 +129,23 @@ def forward(moves: list[Move], now: datetime, promises: dict | None = None) -> l
         bulk.insert([s for s in made if s is not None])
         save_all(events)
         return made
+
+
+def _move_version(move: Move, newer, now: datetime) -> list:
+    """An enrollment asked to move to its workflow's newer version (actions.move_to_version) moves as it
+    goes to its next step, when that step is in the new version; otherwise it waits for a step that is."""
+    enrollment = move.enrollment
+    if newer is None:
+        enrollment.data.pop("move_to")
+        return []
+    if move.start not in (None, "end") and move.start not in {s.id for s in definitions.parsed(newer).steps}:
+        return []
+    old = enrollment.workflow
+    enrollment.workflow = newer
+    enrollment.data.pop("move_to")
+    return [event(enrollment.organization_id, "enrollment.moved", now, contact=enrollment.contact,
+                  invoice=enrollment.invoice, workflow=newer.name, version=newer.version,
+                  from_version=old.version, step=move.start)]
 
 
 def go_to_step(enrollment: Enrollment, step_id: str | None, now: datetime, outcome: str | None = None
@@ -206,11 +227,11 @@ def cancel_not_started(enrollment_ids: list[int], now: datetime) -> int:
 def _write_enrollments(enrollments: list[Enrollment]) -> None:
     groups: dict[tuple, list[int]] = defaultdict(list)
     for e in enrollments:  # most of a batch moves to the same step
-        groups[(e.current_step, e.status, e.exit_reason, e.ended_at, json.dumps(e.data, sort_keys=True))].append(
-            e.pk)
-    for (current, status, reason, ended, data), ids in groups.items():
+        groups[(e.current_step, e.status, e.exit_reason, e.ended_at, json.dumps(e.data, sort_keys=True),
+                e.workflow_id)].append(e.pk)
+    for (current, status, reason, ended, data, workflow_id), ids in groups.items():
         Enrollment.objects.filter(pk__any=ids).update(current_step=current, status=status, exit_reason=reason,
-                                                     ended_at=ended, data=json.loads(data))
+                                                     ended_at=ended, data=json.loads(data), workflow_id=workflow_id)
 
 
 def _occurrences(enrollment_ids: list[int]) -> dict[tuple[int, str], int]:

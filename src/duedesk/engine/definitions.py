@@ -24,6 +24,11 @@ def parsed(workflow: Workflow) -> wf.Workflow:
     return _parse_cached(workflow.source)
 
 
+def parsed_source(source: str) -> wf.Workflow:
+    """A workflow's text parsed (cached): a draft being previewed as well as a stored version."""
+    return _parse_cached(source)
+
+
 def versions(ids) -> dict[int, Workflow]:
     """The workflow versions a batch runs, read once for the batch (not joined to every step: a
     version's YAML would be read and parsed as many times as it has steps)."""

@@ -51,6 +51,7 @@ urlpatterns = accounts.urlpatterns + [
     path("workflows/add/", workflows.workflow_add, name="workflow_add"),
     path("workflows/<slug:slug>/use/", workflows.workflow_use, name="workflow_use"),
     path("workflows/<slug:slug>/", workflows.workflow_edit, name="workflow_edit"),
+    path("workflows/<slug:slug>/preview/", workflows.workflow_preview, name="workflow_preview"),
     path("settings/", settings_views.settings_page, name="settings"),
     path("settings/twilio/", twilio_settings.twilio_setup, name="settings_twilio"),
     path("settings/twilio/test/", twilio_settings.twilio_test_text, name="settings_twilio_test"),

@@ -10,14 +10,15 @@ from django.contrib import messages
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from duedesk.core import workflow as wf
-from duedesk.engine import definitions
+from duedesk.engine import actions, definitions
 from duedesk.engine.models import Enrollment, Workflow
 from duedesk.intake import checks
-from duedesk.web import preview
-from duedesk.web.access import member
+from duedesk.web import block_forms, blocks, preview
+from duedesk.web.access import member, now
 
 COMMON_ZONES = ["America/New_York", "America/Chicago", "America/Denver", "America/Phoenix",
                 "America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu"]
@@ -62,18 +63,32 @@ def workflow_use(request, slug):
     return redirect("workflows")
 
 
+LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]
+RUNNING = [("stay", _("Stay on the version they started with")),
+           ("move", _("Move to this version at their next step"))]
+
+
 class PreviewForm(forms.Form):
-    due = forms.DateField(label="Due date", widget=forms.DateInput(attrs={"type": "date"}),
+    """The sample patient the preview is for."""
+
+    due = forms.DateField(label=_("Due date"), widget=forms.DateInput(attrs={"type": "date"}),
                           validators=[checks.validator(checks.check_date)])
-    tz = forms.ChoiceField(label="Contact time zone", choices=[(z, z) for z in COMMON_ZONES])
-    start = forms.DateField(label="Enrolled on", required=False, widget=forms.DateInput(attrs={"type": "date"}),
-                            help_text="Blank: 14 days before the due date",
+    tz = forms.ChoiceField(label=_("Patient's time zone"), choices=[(z, z) for z in COMMON_ZONES],
+                           widget=block_forms.Select)
+    language = forms.ChoiceField(label=_("Patient's language"), choices=LANGUAGES, widget=block_forms.Select)
+    start = forms.DateField(label=_("Enrolled on"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                            help_text=_("Blank: 14 days before the due date"),
                             validators=[checks.validator(checks.check_date)])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         extra = sorted(available_timezones() - set(COMMON_ZONES))
         self.fields["tz"].choices = [(z, z) for z in COMMON_ZONES + extra]
+
+
+class PublishForm(forms.Form):
+    running = forms.ChoiceField(label=_("Invoices already running this workflow"), choices=RUNNING,
+                                initial="stay", widget=forms.RadioSelect, required=False)
 
 
 def _numbered(source: str, problems: list[wf.Problem]) -> list[dict]:
@@ -84,12 +99,115 @@ def _numbered(source: str, problems: list[wf.Problem]) -> list[dict]:
     return [{"n": n, "errors": by_line.get(n, [])} for n in range(1, count + 1)]
 
 
-@member
-def workflow_edit(request, slug):
+def _versions(request, slug):
     versions = Workflow.objects.filter(organization=request.org, slug=slug).order_by("-version")
     latest = versions.first()
     if latest is None:
         raise Http404("no such workflow")
+    return versions, latest
+
+
+def _sample(request, data) -> tuple[PreviewForm, preview.Sample | None]:
+    """The preview's sample patient from the request (a week from today's due date by default)."""
+    today = now().astimezone(ZoneInfo(request.org.timezone)).date()
+    initial = {"tz": request.org.timezone, "due": today + timedelta(days=7), "language": "en"}
+    values = {k: data.get(k) or (initial[k].isoformat() if k == "due" else initial.get(k, ""))
+              for k in ("due", "tz", "language", "start")}
+    form = PreviewForm(values)
+    if not form.is_valid():
+        return form, None
+    due, tz = form.cleaned_data["due"], form.cleaned_data["tz"]
+    start_day = form.cleaned_data.get("start") or (due - timedelta(days=14))
+    org = request.org
+    holidays, closed = org.days_closed(due.year)
+    return form, preview.Sample(
+        org_name=org.name, tz=tz, due=due, language=form.cleaned_data["language"],
+        start=datetime.combine(start_day, time(9, 0), tzinfo=ZoneInfo(tz)), window=org.send_window(),
+        holidays=holidays, closed=closed, callback_number=org.callback_number or "",
+        currency=org.default_currency or "USD")
+
+
+def _preview(request, data, source: str, draft: blocks.Draft | None = None) -> dict:
+    """The preview's context for a workflow written as `source` (a draft or a saved version), with each
+    message of the draft's blocks rendered for the sample patient."""
+    form, sample = _sample(request, data)
+    context = {"preview_form": form, "preview_rows": None, "promise_rows": None, "preview_problems": [],
+               "samples": {}}
+    if sample is None or not source:
+        return context
+    names = _names(draft) if draft else None
+    if draft:
+        context["samples"] = {
+            f"{b.key}-{lang}": preview.sample_message(b.kind, text, b.subjects.get(lang, ""), lang, sample)
+            for b in draft.blocks if b.kind in ("sms", "email") for lang, text in b.texts.items() if text}
+    problems = wf.check(source)
+    if problems:
+        context["preview_problems"] = problems
+        return context
+    definition = definitions.parsed_source(source)
+    context["preview_rows"] = preview.walk(definition, sample, names=names)
+    context["promise_rows"] = preview.promise_path(definition, sample, names=names)
+    context["preview_tz"] = sample.tz
+    return context
+
+
+def _names(draft: blocks.Draft) -> dict[str, str]:
+    ids = blocks._ids(draft)
+    return {ids[b.key]: b.name for b in draft.blocks}
+
+
+def _running(request, slug) -> int:
+    return Enrollment.objects.filter(organization=request.org, workflow__slug=slug,
+                                     status__in=Enrollment.LIVE).count()
+
+
+def _page(request, slug, versions, latest, shown, *, view, status=200, **extra):
+    editor = extra.get("editor")
+    if editor is not None:
+        for form in editor.forms:
+            form.samples = extra.get("samples", {})
+    context = {"section": "workflows", "slug": slug, "versions": versions, "shown": shown, "latest": latest,
+               "can_change": request.membership.role in ("owner", "staff"), "view": view,
+               "running": _running(request, slug), "publish_form": extra.pop("publish_form", None) or PublishForm(),
+               "kinds": list(block_forms.KIND_NAMES.items()), "variables": block_forms.VARIABLES, **extra}
+    context.setdefault("problems", [])
+    if view == "text":
+        context["lines"] = _numbered(context["source"], context["problems"])
+    return render(request, "web/workflows/edit.html", context, status=status)
+
+
+def _edit(draft: blocks.Draft, op: str) -> tuple[blocks.Draft, str]:
+    """An edit asked by a button (add, up, down, dup, remove) done on the draft; the block to show."""
+    verb, _sep, where = op.partition(":")
+    items = draft.blocks
+    if verb == "add":
+        kind = where if where in block_forms.KIND_NAMES else "sms"
+        block = blocks.new_block(draft, kind)
+        items.append(block)
+        return draft, block.key
+    keys = [b.key for b in items]
+    if where not in keys:
+        return draft, ""
+    i = keys.index(where)
+    key = where
+    if verb == "up" and i > 0:
+        items[i - 1], items[i] = items[i], items[i - 1]
+    elif verb == "down" and i < len(items) - 1:
+        items[i + 1], items[i] = items[i], items[i + 1]
+    elif verb == "dup":
+        copy = blocks.duplicate(draft, i)
+        items.insert(i + 1, copy)
+        key = copy.key
+    elif verb == "remove" and len(items) > 1:
+        gone = items.pop(i)
+        blocks.forget(draft, gone.key)
+        key = items[min(i, len(items) - 1)].key
+    return draft, key
+
+
+@member
+def workflow_edit(request, slug):
+    versions, latest = _versions(request, slug)
     shown = latest
     if request.GET.get("version"):
         version = request.GET["version"]
@@ -97,38 +215,105 @@ def workflow_edit(request, slug):
             return HttpResponseBadRequest(f"Version: {version[:40]!r} is not a version number.",
                                           content_type="text/plain")
         shown = versions.filter(version=int(version)).first() or latest
-    source = shown.source
-    problems: list[wf.Problem] = []
-    status = 200
-    if request.method == "POST":
-        source = request.POST.get("source", "").replace("\r\n", "\n")
-        problems = wf.check(source)
-        if problems:
-            status = 400
-        else:
-            saved = definitions.save_version(request.org, slug, source, user=request.user)
-            messages.success(request, f"Saved as version {saved.version}. New enrollments use it; running ones keep theirs.")
-            return redirect("workflow_edit", slug=slug)
-    preview_rows = promise_rows = None
-    form = PreviewForm(request.GET or None, initial={"tz": request.org.timezone})
-    if request.GET.get("due") and not form.is_valid():
-        status = 400  # the preview's errors are shown beside its fields
-    elif request.GET.get("due"):
-        definition = definitions.parsed(shown)
-        due = form.cleaned_data["due"]
-        tz = form.cleaned_data["tz"]
-        start_day = form.cleaned_data.get("start") or (due - timedelta(days=14))
-        start = datetime.combine(start_day, time(9, 0), tzinfo=ZoneInfo(tz))
-        rows = preview.walk(definition, due, tz, request.org.send_window(), start)
-        preview_rows = [{"row": r, "local": r.when.astimezone(ZoneInfo(tz)) if r.when else None} for r in rows]
-        promise_rows = preview.promise_path(definition)
-    context = {
-        "section": "workflows", "slug": slug, "versions": versions, "shown": shown, "latest": latest,
-        "source": source, "problems": problems, "lines": _numbered(source, problems), "preview_form": form,
-        "preview_rows": preview_rows, "promise_rows": promise_rows,
-        "can_change": request.membership.role in ("owner", "staff"),
-    }
-    if request.htmx and request.GET.get("due"):
-        return render(request, "web/workflows/_preview.html", context)
-    return render(request, "web/workflows/edit.html", context, status=status)
+    if request.method != "POST":
+        asked = _preview(request, request.GET, shown.source, blocks.from_yaml(shown.source))
+        status = 400 if request.GET.get("due") and asked["preview_form"].errors else 200
+        if request.GET.get("view") == "text":
+            return _page(request, slug, versions, latest, shown, view="text", source=shown.source, status=status,
+                         **asked)
+        draft = blocks.from_yaml(shown.source)
+        return _page(request, slug, versions, latest, shown, view="blocks", status=status,
+                     editor=block_forms.read(block_forms.data_for(draft)), **asked)
+    op = request.POST.get("op", "publish")
+    publish_form = PublishForm(request.POST)
+    if "b-count" not in request.POST:
+        return _edit_text(request, slug, versions, latest, shown, op, publish_form)
+    editor = block_forms.read(request.POST)
+    if not editor.is_valid():
+        return _page(request, slug, versions, latest, shown, view="blocks", editor=editor, status=400,
+                     publish_form=publish_form, form_errors=True, **_preview(request, request.POST, "", None))
+    draft = editor.draft()
+    source = blocks.to_yaml(draft)
+    if op == "text":
+        if _same(source, shown):
+            source = shown.source  # unchanged: the text as it was written, comments and all
+        return _page(request, slug, versions, latest, shown, view="text", source=source, publish_form=publish_form,
+                     **_preview(request, request.POST, source))
+    if op == "publish":
+        saved = _publish(request, slug, source, publish_form)
+        if saved is not None:
+            return saved
+        return _page(request, slug, versions, latest, shown, view="blocks", status=400, publish_form=publish_form,
+                     editor=block_forms.read(block_forms.data_for(draft)), problems=wf.check(source),
+                     **_preview(request, request.POST, source, draft))
+    focus = ""
+    if op == "add":
+        op = f"add:{request.POST.get('add_kind', 'sms')}"
+    if op != "preview":
+        draft, focus = _edit(draft, op)
+        source = blocks.to_yaml(draft)
+    return _page(request, slug, versions, latest, shown, view="blocks", focus=focus, publish_form=publish_form,
+                 editor=block_forms.read(block_forms.data_for(draft)),
+                 **_preview(request, request.POST, source, draft))
 
+
+def _same(source: str, version: Workflow) -> bool:
+    try:
+        return blocks.meaning(wf.parse(source)) == blocks.meaning(definitions.parsed(version))
+    except wf.WorkflowError:
+        return False
+
+
+def _edit_text(request, slug, versions, latest, shown, op, publish_form):
+    source = request.POST.get("source", "").replace("\r\n", "\n")
+    problems = wf.check(source)
+    if op == "blocks" and not problems:
+        draft = blocks.from_yaml(source)
+        return _page(request, slug, versions, latest, shown, view="blocks", publish_form=publish_form,
+                     editor=block_forms.read(block_forms.data_for(draft)),
+                     **_preview(request, request.POST, source, draft))
+    if op == "publish" and not problems:
+        saved = _publish(request, slug, source, publish_form)
+        if saved is not None:
+            return saved
+        problems = wf.check(source)
+    status = 400 if problems and op != "preview" else 200
+    return _page(request, slug, versions, latest, shown, view="text", source=source, problems=problems,
+                 status=status, publish_form=publish_form, **_preview(request, request.POST, source))
+
+
+def _publish(request, slug, source, publish_form):
+    """Save the source as a new version; running enrollments stay or move as the form says. None: refused."""
+    try:
+        saved = definitions.save_version(request.org, slug, source, user=request.user, now=now())
+    except wf.WorkflowError:
+        return None
+    running = publish_form.cleaned_data.get("running") if publish_form.is_valid() else "stay"
+    if running == "move":
+        moving = actions.move_to_version(saved, now(), actor=f"staff:{request.user.get_username()}")
+        messages.success(request, _("Published as version %(v)s. %(n)s running invoice(s) move to it at their "
+                                    "next step; new invoices start on it.") % {"v": saved.version, "n": moving})
+    else:
+        messages.success(request, _("Published as version %(v)s. New invoices start on it; running ones stay on "
+                                    "their version.") % {"v": saved.version})
+    return redirect("workflow_edit", slug=slug)
+
+
+@member
+@require_POST
+def workflow_preview(request, slug):
+    """The preview of the editor's unsaved draft (blocks or text), for htmx: the preview and each message's
+    sample beside its block."""
+    _versions(request, slug)
+    draft = None
+    if "b-count" in request.POST:
+        editor = block_forms.read(request.POST)
+        if not editor.is_valid():
+            return render(request, "web/workflows/_preview.html", {"preview_invalid": True})
+        draft = editor.draft()
+        source = blocks.to_yaml(draft)
+    else:
+        source = request.POST.get("source", "").replace("\r\n", "\n")
+    context = _preview(request, request.POST, source, draft)
+    context["oob"] = True
+    return render(request, "web/workflows/_preview.html", context)

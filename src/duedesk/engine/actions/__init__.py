@@ -23,6 +23,7 @@ from duedesk.engine.actions.enrollments import (
     exit_invoice_enrollments,
     finish_enrollment,
     go_to_step,
+    move_to_version,
     pending_steps,
     plan_retry,
     replan_invoice,
@@ -62,7 +63,7 @@ from duedesk.engine.actions.promises import mark_promise_broken, record_promise
 __all__ = [
     "create_contact", "create_invoice", "keep_contact_fields", "pay_link", "set_contact_fields", "update_contact",
     "CLOSED_INVOICE", "CLOSED_TO_PAYMENTS", "InvoiceClosed", "PaymentNotUndone", "undo_payment", "_cancel_pending", "complete_step", "enroll_invoice", "exit_invoice_enrollments",
-    "finish_enrollment", "give_consent", "go_to_step", "lock_line", "mark_invoice_paid", "mark_promise_broken", "mark_unreachable",
+    "finish_enrollment", "give_consent", "go_to_step", "move_to_version", "lock_line", "mark_invoice_paid", "mark_promise_broken", "mark_unreachable",
     "open_handoff", "assign_handoff", "close_handoff", "reopen_handoff", "replace_instalments", "opt_in", "opt_out", "pause_invoice",
     "pending_steps", "plan_retry", "record_conversation",
     "record_line_type", "record_line_types", "record_payment", "record_refund", "record_promise", "replan_invoice", "revoke_consent", "route_outcome", "run_branch", "run_update",

@@ -130,6 +130,22 @@ def replan_invoice(invoice: Invoice, now: datetime) -> None:
             go_to_step(enrollment, definition, enrollment.current_step, now)
 
 
+def move_to_version(workflow: Workflow, now: datetime, actor: str = "") -> int:
+    """A new version was published with "move running invoices at their next step": every live enrollment
+    on an older version of the workflow finishes the step it is on as that version wrote it, then goes on in
+    `workflow` (the move happens in advance.forward, as the next step is planned). Returns how many."""
+    with transaction.atomic():
+        live = list(Enrollment.objects.select_for_update().filter(
+            organization_id=workflow.organization_id, workflow__slug=workflow.slug, status__in=Enrollment.LIVE,
+            workflow__version__lt=workflow.version))
+        for enrollment in live:
+            enrollment.data["move_to"] = workflow.pk
+        Enrollment.objects.bulk_update(live, ["data"])
+        log(workflow.organization_id, "workflow.published", now, actor=actor or "duedesk", workflow=workflow.name,
+            version=workflow.version, running="move", moving=len(live))
+        return len(live)
+
+
 def exit_invoice_enrollments(invoice: Invoice, reason: str, now: datetime) -> int:
     n = 0
     for enrollment in Enrollment.objects.select_for_update().filter(invoice=invoice, status__in=Enrollment.LIVE):

@@ -1,0 +1,398 @@
+"""The block editor's forms: one small Django form per block, read from and written to a `blocks.Draft`.
+
+The whole draft travels in every POST (progressive enhancement: the page works without JavaScript; the
+script only moves blocks by drag and refreshes the preview). Blocks point at each other by their `key`, so
+renaming a block keeps the branches that lead to it. `read(data)` gives the draft (or the forms with their
+errors); `data_for(draft)` writes a draft as the POST the forms read, so an edit (add, move, duplicate,
+remove) is done on the draft and shown again through the same forms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django import forms
+from django.forms.utils import flatatt
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
+
+from duedesk.core import vocabulary
+from duedesk.core import workflow as wf
+from duedesk.web import blocks
+
+KIND_NAMES = {"sms": _("Text"), "email": _("Email"), "call": _("Call"), "wait": _("Wait"), "branch": _("Decide"),
+              "handoff": _("Hand to a person"), "update": _("Record"), "end": _("Finish")}
+LANGUAGE_NAMES = {"en": _("English"), "es": _("Spanish")}
+WHEN_KINDS = [
+    ("previous", _("Right after the block above")),
+    ("due", _("Days before or after the due date")),
+    ("promise", _("Days before or after the promised date")),
+    ("after", _("A while after the block above")),
+    ("day", _("On a day of the month")),
+    ("event", _("A while after the event that started it")),
+    ("written", _("As written")),
+]
+UNITS = [("d", _("days")), ("h", _("hours"))]
+DIRECTIONS = [("-", _("before")), ("+", _("after"))]
+# Which outcomes a block can lead somewhere by, in the order the editor lists them.
+CALL_OUTCOMES = ("promised", "paid", "already_paid", "dispute", "hardship", "payment_plan", "request_human",
+                 "wrong_person", "unclear", "callback_later", "opted_out", "no_answer", "voicemail", "completed",
+                 "failed", "unreachable")
+SEND_OUTCOMES = ("sent", "failed", "opted_out", "unreachable")
+OTHER_OUTCOMES = ("completed",)
+VARIABLES = ("org.name", "invoice.amount", "invoice.due_date", "invoice.pay_link", "promise.date",
+             "org.callback_number")
+
+
+def _fast_selects(form: forms.Form) -> None:
+    for f in form.fields.values():
+        if isinstance(f, forms.ChoiceField) and type(f.widget) is forms.Select:
+            f.widget = Select(choices=f.choices)
+
+
+def outcome_words(outcome: str) -> str:
+    return vocabulary.label(vocabulary.WORKFLOW_OUTCOMES, outcome)
+
+
+def outcomes_for(kind: str, chosen) -> list[str]:
+    base = CALL_OUTCOMES if kind == "call" else SEND_OUTCOMES if kind in ("sms", "email") else OTHER_OUTCOMES
+    return list(base) + [o for o in wf.OUTCOMES if o in chosen and o not in base]
+
+
+class Select(forms.Select):
+    """A select written out directly: the editor has a hundred of them with twenty options each, and
+    Django's template per option made the page take seconds."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        attrs = self.build_attrs(self.attrs, attrs)
+        attrs["name"] = name
+        selected = "" if value is None else str(value)
+        options = []
+        for choice, label in self.choices:
+            chosen = " selected" if str(choice) == selected else ""
+            options.append(format_html('<option value="{}"{}>{}</option>', choice, mark_safe(chosen), label))
+        return format_html("<select{}>{}</select>", flatatt(attrs), mark_safe("".join(options)))
+
+
+# ----------------------------------------------------------------------------- when <-> at
+
+
+def when_fields(at: str, kind: str) -> dict[str, str]:
+    """A timing as written, as the editor's 'when' fields."""
+    if not at:
+        return {"when": "previous"}
+    try:
+        timing = wf.parse_timing(at)
+    except ValueError:
+        return {"when": "written", "when_text": at}
+    if timing.kind == "relative" and timing.field in ("due_date", "promise.date"):
+        return {"when": "due" if timing.field == "due_date" else "promise", "when_n": str(abs(timing.days)),
+                "when_dir": "-" if timing.days < 0 else "+"}
+    if timing.kind == "day_of_month":
+        return {"when": "day", "when_n": str(timing.day)}
+    if timing.kind in ("after", "trigger") and timing.duration is not None:
+        minutes = int(timing.duration.total_seconds() // 60)
+        for unit, size in (("d", 1440), ("h", 60)):
+            if minutes % size == 0 and (minutes or timing.kind == "trigger"):
+                return {"when": "after" if timing.kind == "after" else "event", "when_n": str(minutes // size),
+                        "when_unit": unit}
+    return {"when": "written", "when_text": at}
+
+
+def at_from(cleaned: dict) -> str:
+    when, n = cleaned.get("when"), cleaned.get("when_n") or 0
+    if when == "due" or when == "promise":
+        field = "due_date" if when == "due" else "promise.date"
+        return f"{field} {cleaned.get('when_dir') or '+'} {n}d" if n else field
+    if when == "day":
+        return f"day {n}"
+    if when == "after":
+        return f"{n}{cleaned.get('when_unit') or 'd'}"
+    if when == "event":
+        return f"trigger + {n}{cleaned.get('when_unit') or 'h'}" if n else "trigger"
+    if when == "written":
+        return (cleaned.get("when_text") or "").strip()
+    return ""
+
+
+# ----------------------------------------------------------------------------- the forms
+
+
+class WorkflowForm(forms.Form):
+    name = forms.CharField(label=_("Workflow name"), max_length=200)
+    description = forms.CharField(label=_("Description"), required=False, max_length=500)
+    trigger_kind = forms.ChoiceField(label=_("Starts"), widget=Select, choices=[
+        ("due_date", _("From each invoice's due date")), ("event", _("When an event happens")),
+        ("field", _("When a contact field is switched on"))])
+    trigger_name = forms.CharField(label=_("Event or field name"), required=False, max_length=100)
+
+    def __init__(self, *args, targets=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        for outcome in wf.OUTCOMES:
+            self.fields[f"reply_{outcome}"] = forms.ChoiceField(
+                label=outcome_words(outcome), required=False, widget=Select,
+                choices=[("", _("Stay where it is"))] + list(targets))
+        _fast_selects(self)
+
+
+class BlockForm(forms.Form):
+    order = forms.IntegerField(widget=forms.HiddenInput)
+    key = forms.CharField(widget=forms.HiddenInput)
+    kind = forms.ChoiceField(widget=forms.HiddenInput, choices=list(KIND_NAMES.items()))
+    name = forms.CharField(label=_("Name"), max_length=60)
+    note = forms.CharField(label=_("Note for staff"), required=False, max_length=300)
+    when = forms.ChoiceField(label=_("When"), choices=WHEN_KINDS, widget=Select)
+    when_n = forms.IntegerField(label=_("How many"), required=False, min_value=0, max_value=3650)
+    when_dir = forms.ChoiceField(label=_("Before or after"), choices=DIRECTIONS, required=False, widget=Select)
+    when_unit = forms.ChoiceField(label=_("Unit"), choices=UNITS, required=False, widget=Select)
+    when_text = forms.CharField(label=_("Time as written"), required=False, max_length=200,
+                                help_text=_("Like 'due_date - 3d', 'contact.fields.visit_date + 1d' or '2d'"))
+
+    def __init__(self, *args, kind: str, targets=(), languages=("en",), rows=0, sets=0, chosen=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.block_kind = kind
+        self.languages = list(dict.fromkeys(["en", *languages, "es"])) if kind in ("sms", "email") else []
+        self.rows, self.sets = rows, sets
+        after = [("", _("Go on to the block below"))] + list(targets)
+        if kind == "wait":
+            self.fields["when"].choices = WHEN_KINDS[1:]
+            self.fields["when"].label = _("Wait until")
+        if kind in ("sms", "email"):
+            self.fields["template"] = forms.CharField(widget=forms.HiddenInput, required=False)
+            self.fields["langs"] = forms.CharField(widget=forms.HiddenInput, required=False)
+            for lang in self.languages:
+                words = LANGUAGE_NAMES.get(lang, lang)
+                if kind == "email":
+                    self.fields[f"subject_{lang}"] = forms.CharField(
+                        label=_("Subject in %(language)s") % {"language": words}, required=False, max_length=300)
+                self.fields[f"text_{lang}"] = forms.CharField(
+                    label=_("Message in %(language)s") % {"language": words}, required=lang == "en",
+                    widget=forms.Textarea(attrs={"rows": 3, "class": "message"}))
+        if kind == "call":
+            self.fields["template"] = forms.CharField(label=_("Call script"), max_length=60,
+                                                      help_text=_("Which call script is used, like late_call"))
+            self.fields["retry_attempts"] = forms.TypedChoiceField(
+                label=_("Attempts"), required=False, coerce=int, empty_value=None, widget=Select,
+                choices=[("", _("One call, no retries"))] + [(str(n), str(n)) for n in range(2, 11)])
+            self.fields["retry_n"] = forms.IntegerField(label=_("Tried again every"), required=False, min_value=1,
+                                                        max_value=60)
+            self.fields["retry_unit"] = forms.ChoiceField(label=_("Unit of the retry gap"), choices=UNITS,
+                                                          required=False, widget=Select)
+        if kind in blocks.ON_KINDS:
+            for outcome in outcomes_for(kind, chosen):
+                self.fields[f"on_{outcome}"] = forms.ChoiceField(label=outcome_words(outcome), required=False,
+                                                                 choices=after, widget=Select)
+        if kind not in ("branch", "end"):
+            self.fields["next"] = forms.ChoiceField(label=_("Then"), required=False, choices=after, widget=Select)
+        if kind == "branch":
+            for j in range(rows + 1):
+                self.fields[f"if_{j}"] = forms.CharField(
+                    label=_("Condition %(n)s") % {"n": j + 1}, required=False, max_length=300,
+                    help_text=_("Like invoice.balance > 0") if j == 0 else "")
+                self.fields[f"goto_{j}"] = forms.ChoiceField(
+                    label=_("If true, go to (condition %(n)s)") % {"n": j + 1}, required=False, widget=Select,
+                    choices=[("", "—")] + list(targets))
+            self.fields["otherwise"] = forms.ChoiceField(label=_("Otherwise"), required=False, choices=after, widget=Select)
+        if kind == "handoff":
+            reasons = [(r, label) for r, label in vocabulary.HANDOFF_REASONS.items() if r in wf.HANDOFF_REASONS]
+            current = (self.data.get(self.add_prefix("reason")) if self.is_bound else self.initial.get("reason"))
+            label_word = current if current and current not in wf.HANDOFF_REASONS else "to_person"
+            self.fields["reason"] = forms.ChoiceField(
+                label=_("Reason"), widget=Select, choices=[(label_word, _("The answer that led here"))] + reasons)
+        if kind == "end":
+            self.fields["reason"] = forms.SlugField(label=_("Why it finished (optional)"), required=False,
+                                                    max_length=60)
+        if kind == "update":
+            for j in range(sets + 1):
+                self.fields[f"set_name_{j}"] = forms.CharField(
+                    label=_("Record %(n)s: what") % {"n": j + 1}, required=False, max_length=100,
+                    help_text=_("promise.status, invoice.status, contact.fields.<name> or enrollment.<name>")
+                    if j == 0 else "")
+                self.fields[f"set_value_{j}"] = forms.CharField(
+                    label=_("Record %(n)s: value") % {"n": j + 1}, required=False, max_length=200)
+        _fast_selects(self)
+
+    # -- grouping for the template --
+
+    def message_fields(self):
+        samples, key = getattr(self, "samples", {}), self._value("key")
+        return [{"lang": lang, "words": LANGUAGE_NAMES.get(lang, lang), "text": self[f"text_{lang}"],
+                 "sample_id": f"sample-{key}-{lang}", "sample": samples.get(f"{key}-{lang}", ""),
+                 "subject": self[f"subject_{lang}"] if self.block_kind == "email" else None,
+                 "filled": bool(self._value(f"text_{lang}"))} for lang in self.languages]
+
+    def outcome_fields(self):
+        return [self[name] for name in self.fields if name.startswith("on_")]
+
+    def branch_rows(self):
+        return [(self[f"if_{j}"], self[f"goto_{j}"]) for j in range(self.rows + 1)]
+
+    def set_rows(self):
+        return [(self[f"set_name_{j}"], self[f"set_value_{j}"]) for j in range(self.sets + 1)]
+
+    def key_value(self):
+        return self._value("key")
+
+    def name_value(self):
+        return self._value("name") or ""
+
+    def when_fields(self):
+        return [self[n] for n in ("when", "when_n", "when_dir", "when_unit", "when_text")]
+
+    def hidden_extra(self):
+        """The counts and names the next POST needs to build this block's forms again."""
+        return {"rows": self.rows, "sets": self.sets, "langs": ",".join(self.languages)}
+
+    def kind_words(self):
+        return KIND_NAMES[self.block_kind]
+
+    def _value(self, name):
+        return self.data.get(self.add_prefix(name)) if self.is_bound else self.initial.get(name)
+
+    def clean(self):
+        cleaned = super().clean()
+        when = cleaned.get("when")
+        if when in ("due", "promise", "after", "day", "event") and cleaned.get("when_n") is None:
+            self.add_error("when_n", _("Say how many."))
+        if when == "after" and not cleaned.get("when_n"):
+            self.add_error("when_n", _("Give a length of time above zero."))
+        if when == "day" and not 1 <= (cleaned.get("when_n") or 0) <= 31:
+            self.add_error("when_n", _("A day of the month is 1 to 31."))
+        if when == "written":
+            try:
+                wf.parse_timing((cleaned.get("when_text") or "").strip())
+            except ValueError as error:
+                self.add_error("when_text", str(error))
+        if self.block_kind == "call" and cleaned.get("retry_attempts") and not cleaned.get("retry_n"):
+            self.add_error("retry_n", _("Say how long to wait between attempts."))
+        return cleaned
+
+    def block(self) -> blocks.Block:
+        c = self.cleaned_data
+        block = blocks.Block(key=c["key"], kind=self.block_kind, name=c["name"].strip(), note=c.get("note", "").strip(),
+                             at=at_from(c))
+        if self.block_kind in ("sms", "email"):
+            block.template = c.get("template") or ""
+            block.texts = {lang: c[f"text_{lang}"].strip() for lang in self.languages if c.get(f"text_{lang}", "").strip()}
+            if self.block_kind == "email":
+                block.subjects = {lang: c[f"subject_{lang}"].strip() for lang in self.languages
+                                  if c.get(f"subject_{lang}", "").strip()}
+        if self.block_kind == "call":
+            block.template = c["template"].strip()
+            if c.get("retry_attempts"):
+                block.retry_attempts = c["retry_attempts"]
+                block.retry_every = f"{c['retry_n']}{c.get('retry_unit') or 'd'}"
+        block.on = {name[3:]: c[name] for name in self.fields if name.startswith("on_") and c.get(name)}
+        block.next = c.get("next") or ""
+        if self.block_kind == "branch":
+            block.branches = [(c[f"if_{j}"].strip(), c[f"goto_{j}"]) for j in range(self.rows + 1)
+                              if c.get(f"if_{j}", "").strip() and c.get(f"goto_{j}")]
+            block.otherwise = c.get("otherwise") or ""
+        if self.block_kind in ("handoff", "end"):
+            block.reason = c.get("reason") or ""
+        if self.block_kind == "update":
+            block.set = [(c[f"set_name_{j}"].strip(), c[f"set_value_{j}"].strip()) for j in range(self.sets + 1)
+                         if c.get(f"set_name_{j}", "").strip()]
+        return block
+
+
+# ----------------------------------------------------------------------------- draft <-> POST
+
+
+def data_for(draft: blocks.Draft) -> dict[str, str]:
+    """The draft as the POST its forms read."""
+    data = {"name": draft.name, "description": draft.description, "trigger_kind": draft.trigger_kind,
+            "trigger_name": draft.trigger_name, "b-count": str(len(draft.blocks)),
+            "spare": _spare(draft.spare_templates)}
+    data.update({f"reply_{o}": k for o, k in draft.on_reply.items()})
+    for i, block in enumerate(draft.blocks):
+        p = f"b{i}-"
+        values = {"order": str(i), "key": block.key, "kind": block.kind, "name": block.name, "note": block.note,
+                  **when_fields(block.at, block.kind), "template": block.template, "next": block.next,
+                  "otherwise": block.otherwise, "reason": block.reason, "rows": str(len(block.branches)),
+                  "sets": str(len(block.set))}
+        if block.kind in ("sms", "email"):
+            values["langs"] = ",".join(block.texts) or "en"
+            values.update({f"text_{lang}": text for lang, text in block.texts.items()})
+            values.update({f"subject_{lang}": text for lang, text in block.subjects.items()})
+        if block.retry_attempts:
+            gap = when_fields(block.retry_every, "wait")
+            values.update(retry_attempts=str(block.retry_attempts), retry_n=gap.get("when_n", ""),
+                          retry_unit=gap.get("when_unit", "d"))
+        values.update({f"on_{o}": k for o, k in block.on.items()})
+        for j, (condition, goto) in enumerate(block.branches):
+            values.update({f"if_{j}": condition, f"goto_{j}": goto})
+        for j, (name, value) in enumerate(block.set):
+            values.update({f"set_name_{j}": name, f"set_value_{j}": value})
+        data.update({p + k: v for k, v in values.items()})
+    return data
+
+
+def _spare(templates: dict) -> str:
+    import json
+
+    return json.dumps(templates, ensure_ascii=False) if templates else ""
+
+
+def _int(data, name: str, default: int = 0, top: int = 200) -> int:
+    value = str(data.get(name, "")).strip()
+    return min(int(value), top) if value.isdigit() else default
+
+
+@dataclass
+class Editor:
+    """The block editor's bound forms, and the draft they give when they are valid."""
+
+    head: WorkflowForm
+    forms: list[BlockForm]
+    spare: dict
+
+    def is_valid(self) -> bool:
+        head_ok = self.head.is_valid()
+        return all([head_ok] + [f.is_valid() for f in self.forms])
+
+    def draft(self) -> blocks.Draft:
+        ordered = sorted(self.forms, key=lambda f: (f.cleaned_data["order"], self.forms.index(f)))
+        c = self.head.cleaned_data
+        kind = c["trigger_kind"]
+        return blocks.Draft(
+            name=c["name"].strip(), description=c.get("description", "").strip(), trigger_kind=kind,
+            trigger_name=c.get("trigger_name", "").strip() if kind != "due_date" else "",
+            on_reply={o: c[f"reply_{o}"] for o in wf.OUTCOMES if c.get(f"reply_{o}")},
+            blocks=[f.block() for f in ordered], spare_templates=self.spare)
+
+    def ordered(self) -> list[BlockForm]:
+        def position(form):
+            value = form.data.get(form.add_prefix("order"), "")
+            return int(value) if str(value).lstrip("-").isdigit() else 0
+        return sorted(self.forms, key=lambda f: (position(f), self.forms.index(f)))
+
+
+def read(data) -> Editor:
+    """The editor's forms bound to a POST (or to `data_for(draft)`)."""
+    import json
+
+    count = _int(data, "b-count")
+    raw = []
+    for i in range(count):
+        p = f"b{i}-"
+        kind = data.get(p + "kind", "")
+        if kind not in KIND_NAMES:
+            continue
+        raw.append((p, kind, data.get(p + "key", ""), data.get(p + "name", "")))
+    targets = [(key, name or key) for _p, _k, key, name in raw] + [(wf.END, _("Finish"))]
+    forms_ = []
+    for p, kind, _key, _name in raw:
+        langs = [x for x in str(data.get(p + "langs", "")).split(",") if x]
+        langs += [k[len(p) + 5:] for k in data if k.startswith(p + "text_") and data.get(k)]
+        chosen = [k[len(p) + 3:] for k in data if k.startswith(p + "on_") and data.get(k)]
+        forms_.append(BlockForm(data, prefix=p[:-1], kind=kind, targets=targets, languages=langs,
+                                rows=_int(data, p + "rows", top=20), sets=_int(data, p + "sets", top=20),
+                                chosen=chosen))
+    try:
+        spare = json.loads(data.get("spare") or "{}")
+        spare = spare if isinstance(spare, dict) else {}
+    except ValueError:
+        spare = {}
+    return Editor(WorkflowForm(data, targets=targets), forms_, spare)

@@ -1,0 +1,114 @@
+"""A clinic manager builds a workflow from blocks in a real browser, at desk and phone width: moves the call
+above the text with the keyboard, changes a wait from 5 to 7 days, adds a Spanish text, previews the unsaved
+draft (the real message, local times with the zone), and publishes it, moving running invoices along."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+START = """name: Short reminders
+steps:
+  - id: reminder
+    sms: reminder
+    at: due_date - 3d
+templates:
+  reminder:
+    en: "Hi, this is {{ org.name }}. Your balance of {{ invoice.amount }} is due {{ invoice.due_date }}."
+"""
+
+
+@pytest.fixture
+def office(transactional_db, org, make_invoice, clock, monkeypatch):
+    from django.contrib.auth import get_user_model
+
+    from duedesk.engine import actions, definitions
+    from duedesk.records.models import Membership
+
+    monkeypatch.setattr("duedesk.web.access.now", clock)
+    user = get_user_model().objects.create_user("dana", "dana@mapleclinic.example", PASSWORD)
+    Membership.objects.create(user=user, organization=org, role="owner")
+    first = definitions.save_version(org, "short", START)
+    running = actions.enroll_invoice(make_invoice(), clock(), first)
+    return {"org": org, "running": running, "user": user}
+
+
+def signed_in(context, user, base_url):
+    """The owner's session cookie, without typing the password (the login form has its own tests)."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "url": base_url,
+                          "value": client.cookies[settings.SESSION_COOKIE_NAME].value}])
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_build_a_workflow_from_blocks_preview_and_publish(browser, live_server, office, width, shot):
+    from duedesk.engine.models import Enrollment, Workflow
+
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    try:
+        signed_in(context, office["user"], live_server.url)
+        page.goto(f"{live_server.url}/workflows/short/")
+        # Blocks only: a wait of 5 days and a call, added below the text.
+        page.get_by_label("Add a block").select_option("wait")
+        page.get_by_role("button", name="Add block").click()
+        wait = page.locator("li.block-wait")
+        wait.get_by_label("How many").fill("5")
+        page.get_by_label("Add a block").select_option("call")
+        page.get_by_role("button", name="Add block").click()
+        assert [t.strip() for t in page.locator("li.block h3").all_inner_texts()] == [
+            "Reminder", "New wait", "New call"]
+        assert wait.get_by_label("How many").input_value() == "5"  # kept through the round trip
+
+        # The call above the text, by keyboard only.
+        page.get_by_role("button", name="Move up: New call").focus()
+        page.keyboard.press("Enter")
+        page.keyboard.press("Enter")
+        assert [t.strip() for t in page.locator("li.block h3").all_inner_texts()] == [
+            "New call", "Reminder", "New wait"]
+        assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "Move up: New call"
+
+        wait.get_by_label("How many").fill("7")
+        text = page.locator("li.block-sms")
+        text.locator("summary", has_text="Add a Spanish message").click()
+        text.get_by_label("Message in Spanish").fill(
+            "Hola, le escribe {{ org.name }}. Su saldo de {{ invoice.amount }} vence el {{ invoice.due_date }}.")
+        expect(page.locator("#sample-reminder-es")).to_contain_text("Hola, le escribe Maple Clinic.")  # live
+
+        # The preview of the unsaved draft, for a Spanish-speaking patient in Los Angeles.
+        page.get_by_label("Due date").fill("2027-03-10")
+        page.get_by_label("Patient's time zone").select_option("America/Los_Angeles")
+        page.get_by_label("Patient's language").select_option("es")
+        page.get_by_label("Enrolled on").fill("2027-02-20")
+        page.get_by_role("button", name="Preview this draft").click()
+        plan = page.get_by_label("Planned steps for the sample patient")
+        expect(plan).to_contain_text("PST")
+        rows = plan.locator("li").all_inner_texts()
+        assert "New call" in rows[0] and "PST" in rows[0]  # the call runs first now
+        assert any("Hola, le escribe Maple Clinic. Su saldo de $250.00 vence el" in r and "Sun, Mar 7" not in r
+                   for r in rows)
+        assert any("New wait" in r and "Wait (7d)" in r for r in rows)
+        assert "reminder" not in " ".join(rows).replace("Reminder", "")  # names in words, not ids
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        shot(page, f"workflow-blocks-{width}")
+
+        # Publish, moving the invoice already running to the new version at its next step.
+        page.get_by_label("Move to this version at their next step").check()
+        page.get_by_role("button", name="Check and publish").click()
+        page.wait_for_selector("text=Published as version 2")
+        latest = Workflow.objects.filter(slug="short").order_by("-version").first()
+        assert latest.version == 2
+        assert [s.split(": ")[1] for s in latest.source.splitlines() if s.startswith("  - id:")] == [
+            "new_call", "reminder", "new_wait"]
+        assert "wait: 7d" in latest.source and "Hola, le escribe" in latest.source
+        assert Enrollment.objects.get(pk=office["running"].pk).data["move_to"] == latest.pk
+    finally:
+        context.close()

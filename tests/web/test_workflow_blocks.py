@@ -1,0 +1,223 @@
+"""The workflow block editor: every shipped workflow read into blocks and written back means the same; the
+buttons (add, move, duplicate, remove) work without JavaScript; the preview runs on the unsaved draft with
+the real message and local times; publishing asks what running invoices do, and moving them happens at
+their next step."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from duedesk import workflows
+from duedesk.core import workflow as wf
+from duedesk.web import block_forms, blocks
+
+pytestmark = pytest.mark.django_db
+
+URL = "/workflows/payment-reminders/"
+
+
+@pytest.mark.parametrize("name", workflows.names())
+def test_every_shipped_workflow_reads_into_blocks_and_back_meaning_the_same(name):
+    text = workflows.read(name)
+    editor = block_forms.read(block_forms.data_for(blocks.from_yaml(text)))
+    assert editor.is_valid(), [f.errors for f in editor.forms if f.errors]
+    written = blocks.to_yaml(editor.draft())
+    assert wf.check(written) == []
+    assert blocks.meaning(wf.parse(written)) == blocks.meaning(wf.parse(text))
+    # And once more: what the blocks wrote reads back into the same blocks.
+    assert blocks.to_yaml(blocks.from_yaml(written)) == written
+
+
+def test_texts_that_yaml_would_read_as_more_stay_text():
+    source = """name: "yes: no"
+steps:
+  - id: mark
+    update: {contact.fields.vip: "yes", contact.fields.code: "007", enrollment.tries: 2, enrollment.x: null}
+  - id: hello
+    sms: hello
+    note: "# not a comment"
+templates:
+  hello:
+    en: "Hi: this is {{ org.name }}, #1 in town"
+"""
+    written = blocks.to_yaml(blocks.from_yaml(source))
+    assert blocks.meaning(wf.parse(written)) == blocks.meaning(wf.parse(source))
+
+
+def _draft_post(source: str, **extra) -> dict:
+    data = block_forms.data_for(blocks.from_yaml(source))
+    data.update(extra)
+    return data
+
+
+def _blocks(response) -> list[str]:
+    return [f.name_value() for f in response.context["editor"].ordered()]
+
+
+def test_the_page_shows_blocks_with_names_in_words(login, staff, org):
+    page = login(staff).get(URL)
+    assert page.status_code == 200
+    names = _blocks(page)
+    assert names[:3] == ["Heads up", "Past due", "Late call"]
+    html = page.content.decode()
+    assert 'aria-label="Move up: Late call"' in html and "What each answer leads to" in html
+    # Branch targets are chosen from a list of the blocks, by name.
+    assert '<option value="promise_broken">Promise broken</option>' in html
+
+
+def test_buttons_move_duplicate_add_and_remove_blocks_without_javascript(login, staff, org):
+    client = login(staff)
+    source = workflows.read("default")
+    moved = client.post(URL, _draft_post(source, op="up:late_call"))
+    assert moved.status_code == 200 and _blocks(moved)[:3] == ["Heads up", "Late call", "Past due"]
+    down = client.post(URL, _draft_post(source, op="down:heads_up"))
+    assert _blocks(down)[:2] == ["Past due", "Heads up"]
+    copied = client.post(URL, _draft_post(source, op="dup:heads_up"))
+    assert _blocks(copied)[:2] == ["Heads up", "Heads up copy"]
+    added = client.post(URL, _draft_post(source, op="add", add_kind="email"))
+    assert _blocks(added)[-1] == "New email"
+    removed = client.post(URL, _draft_post(source, op="remove:to_person"))
+    assert "To person" not in _blocks(removed)
+    editor = removed.context["editor"]
+    assert editor.is_valid()
+    # What led to the removed block now goes on to the block below.
+    assert "to_person" not in blocks.to_yaml(editor.draft())
+    from duedesk.engine.models import Workflow
+
+    assert Workflow.objects.filter(organization=org).count() == 1  # nothing published by editing
+
+
+def test_order_fields_from_a_drag_are_the_order_published(login, staff, org):
+    from duedesk.engine.models import Workflow
+
+    data = _draft_post(workflows.read("default"), op="publish", running="stay")
+    data["b0-order"], data["b2-order"] = "2", "0"  # the late call dragged to the top
+    response = login(staff).post(URL, data)
+    assert response.status_code == 302
+    latest = Workflow.objects.filter(organization=org).order_by("-version").first()
+    assert wf.parse(latest.source).first().id == "late_call"
+
+
+def test_a_wait_changed_in_its_form_and_a_spanish_text_added(login, staff, org):
+    from duedesk.engine.models import Workflow
+
+    source = workflows.read("rent")
+    data = _draft_post(source, op="publish")
+    wait = next(k[:-4] for k, v in data.items() if k.endswith("-key") and v == "wait_for_reply")
+    assert (data[f"{wait}-when"], data[f"{wait}-when_n"], data[f"{wait}-when_unit"]) == ("after", "3", "d")
+    data[f"{wait}-when_n"] = "7"
+    data["b0-text_es"] = ""  # a blank Spanish text is no Spanish text
+    response = login(staff).post(URL.replace("payment-reminders", "rent"), data)
+    assert response.status_code == 404  # rent is not added yet
+    from duedesk.engine import definitions
+
+    definitions.add_ready(org, "rent")
+    response = login(staff).post("/workflows/rent/", data)
+    assert response.status_code == 302
+    definition = wf.parse(Workflow.objects.filter(organization=org, slug="rent").order_by("-version")
+                          .first().source)
+    assert definition.step("wait_for_reply").at.duration == timedelta(days=7)
+    assert "es" not in definition.templates["rent_reminder"]
+
+
+def test_a_field_error_is_shown_beside_the_field_and_nothing_is_published(login, staff, org):
+    from duedesk.engine.models import Workflow
+
+    data = _draft_post(workflows.read("default"), op="publish")
+    data["b0-when_n"] = "soon"
+    data["b0-text_en"] = ""
+    response = login(staff).post(URL, data)
+    assert response.status_code == 400
+    form = response.context["editor"].forms[0]
+    assert form.errors["when_n"] and form.errors["text_en"]
+    assert Workflow.objects.filter(organization=org).count() == 1
+
+
+def test_a_problem_the_checker_finds_is_named_and_nothing_is_published(login, staff, org):
+    from duedesk.engine.models import Workflow
+
+    data = _draft_post(workflows.read("default"), op="publish")
+    data["b0-text_en"] = "Hi {{ contact.first_name }}, pay {{ invoice.amount }}"  # a text may not name them
+    response = login(staff).post(URL, data)
+    assert response.status_code == 400
+    assert any("leave out" in p.message for p in response.context["problems"])
+    assert Workflow.objects.filter(organization=org).count() == 1
+
+
+def test_edit_as_text_shows_the_yaml_and_edit_as_blocks_reads_it_back(login, staff, org):
+    client = login(staff)
+    source = workflows.read("default")
+    unchanged = client.post(URL, _draft_post(source, op="text"))
+    assert unchanged.context["view"] == "text" and unchanged.context["source"] == source  # comments kept
+    data = _draft_post(source, op="text")
+    data["b0-when_n"] = "4"
+    as_text = client.post(URL, data)
+    assert "at: due_date - 4d" in as_text.context["source"]
+    back = client.post(URL, {"source": as_text.context["source"], "op": "blocks"})
+    assert back.context["view"] == "blocks"
+    assert back.context["editor"].forms[0]["when_n"].value() == "4"
+
+
+def test_the_preview_runs_on_the_unsaved_draft_with_the_message_and_local_time(login, staff, org):
+    data = _draft_post(workflows.read("default"), due="2027-03-10", tz="America/Los_Angeles", language="es",
+                       start="2027-02-20")
+    data["b0-text_es"] = "Hola de {{ org.name }}: su saldo de {{ invoice.amount }} vence pronto."
+    response = login(staff).post(URL + "preview/", data, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    rows = response.context["preview_rows"]
+    first = rows[0]
+    assert first.name == "Heads up"
+    assert first.local == "Mon, Mar 8, 9:00 AM PST"  # the 7th is a Sunday, outside the send window
+    assert first.message.startswith("Hola de Maple Clinic: su saldo de $250.00 vence pronto.")
+    html = response.content.decode()
+    assert 'id="sample-heads_up-es" class="sample-text" hx-swap-oob="true">Hola de Maple Clinic' in html
+    assert "heads_up" not in html.replace('id="sample-heads_up', "")
+
+
+def test_the_preview_applies_the_offices_holidays(login, staff, org):
+    from duedesk.records.models import Organization
+
+    Organization.objects.filter(pk=org.pk).update(closed_dates=["2027-03-08"])
+    data = _draft_post(workflows.read("default"), due="2027-03-10", tz="America/New_York", language="en",
+                       start="2027-02-20")
+    rows = login(staff).post(URL + "preview/", data).context["preview_rows"]
+    assert rows[0].local == "Tue, Mar 9, 9:00 AM EST"
+    assert rows[0].moved == ["a day the office is closed"]
+
+
+def test_publishing_keeps_running_invoices_on_their_version_unless_asked(login, staff, org, make_invoice, clock):
+    from duedesk.engine import actions
+    from duedesk.engine.models import Workflow
+
+    enrollment = actions.enroll_invoice(make_invoice(due=date(2026, 12, 20)), clock())
+    client = login(staff)
+    stay = client.post(URL, _draft_post(workflows.read("default"), op="publish"))
+    assert stay.status_code == 302
+    enrollment.refresh_from_db()
+    assert "move_to" not in enrollment.data and enrollment.workflow.version == 1
+    assert client.post(URL, _draft_post(workflows.read("default"), op="publish", running="move")).status_code == 302
+    newest = Workflow.objects.filter(organization=org).order_by("-version").first()
+    enrollment.refresh_from_db()
+    assert enrollment.data["move_to"] == newest.pk and enrollment.workflow.version == 1
+
+
+def test_a_moving_enrollment_finishes_its_step_then_goes_on_in_the_new_version(org, make_invoice, clock):
+    from duedesk.engine import actions, definitions
+    from duedesk.engine.models import Enrollment, Step
+    from duedesk.records.models import Event
+
+    enrollment = actions.enroll_invoice(make_invoice(due=date(2026, 12, 20)), clock())
+    step = Step.objects.get(enrollment=enrollment, status="pending")
+    assert step.step_id == "heads_up"
+    newer = definitions.save_version(org, "payment-reminders", workflows.read("default").replace(
+        "    wait: until due_date + 1d", "    wait: until due_date + 2d"))
+    assert actions.move_to_version(newer, clock()) == 1
+    actions.complete_step(step, "sent", clock())
+    enrollment = Enrollment.objects.get(pk=enrollment.pk)
+    assert enrollment.workflow_id == newer.pk and "move_to" not in enrollment.data
+    waiting = Step.objects.get(enrollment=enrollment, status="pending")
+    assert waiting.step_id == "past_due" and waiting.run_at.date() == date(2026, 12, 22)  # the new version's wait
+    moved = Event.objects.get(kind="enrollment.moved")
+    assert moved.detail["from_version"] == 1 and moved.detail["version"] == 2
