@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import PASSWORD
+from tests.browser.test_accessibility import UNLABELLED
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -76,6 +77,7 @@ def test_build_a_workflow_from_blocks_preview_and_publish(browser, live_server, 
             "New call", "Reminder", "New wait"]
         assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "Move up: New call"
 
+        expect(wait.locator(".when-words")).to_have_text("for 5 days")
         wait.get_by_label("How many").fill("7")
         text = page.locator("li.block-sms")
         text.locator("summary", has_text="Add a Spanish message").click()
@@ -95,9 +97,10 @@ def test_build_a_workflow_from_blocks_preview_and_publish(browser, live_server, 
         assert "New call" in rows[0] and "PST" in rows[0]  # the call runs first now
         assert any("Hola, le escribe Maple Clinic. Su saldo de $250.00 vence el" in r and "Sun, Mar 7" not in r
                    for r in rows)
-        assert any("New wait" in r and "Wait (7d)" in r for r in rows)
+        assert any("New wait" in r and "Wait for 7 days" in r for r in rows)
         assert "reminder" not in " ".join(rows).replace("Reminder", "")  # names in words, not ids
         assert page.evaluate("document.documentElement.scrollWidth") <= width
+        assert page.evaluate(UNLABELLED) == []
         shot(page, f"workflow-blocks-{width}")
 
         # Publish, moving the invoice already running to the new version at its next step.

@@ -142,7 +142,7 @@ def test_a_problem_the_checker_finds_is_named_and_nothing_is_published(login, st
     data["b0-text_en"] = "Hi {{ contact.first_name }}, pay {{ invoice.amount }}"  # a text may not name them
     response = login(staff).post(URL, data)
     assert response.status_code == 400
-    assert any("leave out" in p.message for p in response.context["problems"])
+    assert any("“Heads up”" in p.message and "leave out" in p.message for p in response.context["problems"])
     assert Workflow.objects.filter(organization=org).count() == 1
 
 

@@ -16,6 +16,7 @@ from django.forms.utils import flatatt
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from duedesk.core import vocabulary
 from duedesk.core import workflow as wf
@@ -98,6 +99,40 @@ def when_fields(at: str, kind: str) -> dict[str, str]:
                 return {"when": "after" if timing.kind == "after" else "event", "when_n": str(minutes // size),
                         "when_unit": unit}
     return {"when": "written", "when_text": at}
+
+
+def timing_words(at: str, kind: str = "") -> str:
+    """A timing as written, in the office's words: 'due_date - 3d' -> '3 days before the due date'."""
+    if not at:
+        return "" if kind == "wait" else str(_("right after the block above"))
+    try:
+        t = wf.parse_timing(at)
+    except ValueError:
+        return at
+    if t.kind == "relative":
+        what = {"due_date": _("the due date"), "promise.date": _("the promised date"),
+                "trigger.date": _("the day of the event")}.get(t.field or "", t.field)
+        if not t.days:
+            return str(_("on %(date)s") % {"date": what})
+        days = abs(t.days)
+        text = (ngettext("%(n)s day before %(date)s", "%(n)s days before %(date)s", days) if t.days < 0 else
+                ngettext("%(n)s day after %(date)s", "%(n)s days after %(date)s", days))
+        return text % {"n": days, "date": what}
+    if t.kind == "day_of_month":
+        return str(_("on day %(n)s of the month") % {"n": t.day})
+    length = _length(t.duration)
+    if t.kind == "trigger":
+        return str(_("%(length)s after the event") % {"length": length}) if t.duration else str(_("when the event happens"))
+    return str((_("for %(length)s") if kind == "wait" else _("%(length)s after the block above")) % {"length": length})
+
+
+def _length(delta) -> str:
+    minutes = int(delta.total_seconds() // 60) if delta else 0
+    if minutes and minutes % 1440 == 0:
+        return ngettext("%(n)s day", "%(n)s days", minutes // 1440) % {"n": minutes // 1440}
+    if minutes and minutes % 60 == 0:
+        return ngettext("%(n)s hour", "%(n)s hours", minutes // 60) % {"n": minutes // 60}
+    return ngettext("%(n)s minute", "%(n)s minutes", minutes) % {"n": minutes}
 
 
 def at_from(cleaned: dict) -> str:
@@ -221,6 +256,15 @@ class BlockForm(forms.Form):
                  "sample_id": f"sample-{key}-{lang}", "sample": samples.get(f"{key}-{lang}", ""),
                  "subject": self[f"subject_{lang}"] if self.block_kind == "email" else None,
                  "filled": bool(self._value(f"text_{lang}"))} for lang in self.languages]
+
+    def has_outcomes(self):
+        return any(self._value(name) for name in self.fields if name.startswith("on_"))
+
+    def when_words(self):
+        """When the block runs, in words, for its heading ('3 days before the due date')."""
+        if not self.is_bound or self.errors:
+            return ""
+        return timing_words(at_from(self.cleaned_data), self.block_kind)
 
     def outcome_fields(self):
         return [self[name] for name in self.fields if name.startswith("on_")]

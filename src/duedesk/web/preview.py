@@ -13,10 +13,12 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from duedesk.core import compliance, conditions, render, timing, vocabulary
 from duedesk.core import workflow as wf
 from duedesk.engine.planning import SENDS, Anchors, plan
+from duedesk.web.block_forms import timing_words
 
 # With no reply, a call ends unanswered once its retries are used up.
 ASSUMED_OUTCOME = {"sms": "sent", "email": "sent", "call": "no_answer", "wait": "completed",
@@ -67,24 +69,25 @@ def local_time(moment: datetime, tz: str) -> str:
 
 def _what(step: wf.Step, names: dict[str, str]) -> str:
     def to(target: str) -> str:
-        return "finish" if target == wf.END else names.get(target, target)
+        return _("finish") if target == wf.END else names.get(target, target)
 
     if step.kind in ("sms", "email"):
-        return "Text" if step.kind == "sms" else "Email"
+        return _("Text") if step.kind == "sms" else _("Email")
     if step.kind == "call":
-        tries = f" (up to {step.retry.attempts} attempts)" if step.retry else ""
-        return f"Call{tries}"
+        return _("Call (up to %(n)s attempts)") % {"n": step.retry.attempts} if step.retry else _("Call")
     if step.kind == "wait":
-        return f"Wait ({step.at.source if step.at else ''})"
+        return _("Wait %(when)s") % {"when": timing_words(step.at.source if step.at else "", "wait")}
     if step.kind == "handoff":
         reason = vocabulary.label(vocabulary.HANDOFF_REASONS, step.reason) if step.reason in wf.HANDOFF_REASONS \
-            else "the answer that led here"
-        return f"Hand to a person ({reason})"
+            else _("the answer that led here")
+        return _("Hand to a person (%(reason)s)") % {"reason": reason}
     if step.kind == "update":
-        return "Record " + ", ".join(f"{k} = {v}" for k, v in step.set.items())
+        return _("Record %(what)s") % {"what": ", ".join(f"{k} = {v}" for k, v in step.set.items())}
     if step.kind == "branch":
-        return "Decide: " + "; ".join(f"if {b.condition} → {to(b.goto)}" for b in step.branches)
-    return KIND_WORDS.get(step.kind, step.kind)
+        return _("Decide: %(rules)s") % {"rules": "; ".join(
+            _("if %(condition)s → %(target)s") % {"condition": b.condition, "target": to(b.goto)}
+            for b in step.branches)}
+    return _(KIND_WORDS.get(step.kind, step.kind))
 
 
 def _message(definition: wf.Workflow, step: wf.Step, sample: Sample, promise: date | None) -> tuple[str, str]:
@@ -109,7 +112,7 @@ def _message(definition: wf.Workflow, step: wf.Step, sample: Sample, promise: da
 def _gate(kind: str, moment: datetime, sample: Sample, calls: list[datetime]) -> tuple[datetime | None, list[str]]:
     """The gate at the planned moment: the same moment, a later one (with the rules that moved it), or None."""
     moved: list[str] = []
-    for _ in range(10):
+    for _attempt in range(10):
         decision = compliance.check(compliance.GateInput(
             channel=kind, now=moment, tz=sample.tz, window=sample.window, holidays=sample.holidays,
             closed_dates=sample.closed, call_attempts=tuple(calls), person_calls=tuple(calls)))
@@ -141,11 +144,11 @@ def walk(definition: wf.Workflow, sample: Sample, first: str | None = None, prom
         seen[current] = seen.get(current, 0) + 1
         name = names.get(current, current)
         if seen[current] > 2:
-            rows.append(Row(current, name, "", None, "Repeats from here"))
+            rows.append(Row(current, name, "", None, _("Repeats from here")))
             break
         step = definition.step(current)
         if step.kind == "end":
-            rows.append(Row(step.id, name, "end", now, "Finish", step.reason or ""))
+            rows.append(Row(step.id, name, "end", now, _("Finish"), step.reason or ""))
             break
         if step.kind == "branch":
             values["outcome"] = outcome
@@ -153,12 +156,13 @@ def walk(definition: wf.Workflow, sample: Sample, first: str | None = None, prom
                            if conditions.compile_condition(b.condition).evaluate(values)), None)
             target = target or step.otherwise or definition.following(step.id)
             rows.append(Row(step.id, name, "branch", now, _what(step, names),
-                            f"goes to {'finish' if target in (None, wf.END) else names.get(target, target)}"))
+                            _("goes to %(target)s") % {"target": _("finish") if target in (None, wf.END)
+                                                       else names.get(target, target)}))
             current = target
             continue
         decision = plan(step, anchors, now, sample.tz, sample.window)
         if decision.run_at is None:
-            rows.append(Row(step.id, name, step.kind, None, _what(step, names), f"skipped: {decision.reason}"))
+            rows.append(Row(step.id, name, step.kind, None, _what(step, names), _("skipped: %(why)s") % {"why": decision.reason}))
             current = definition.next_for(step.id, "skipped")
             continue
         now = decision.run_at
@@ -166,12 +170,12 @@ def walk(definition: wf.Workflow, sample: Sample, first: str | None = None, prom
         if step.kind in SENDS:
             gated, moved = _gate(step.kind, now, sample, calls)
             if gated is None:
-                rows.append(Row(step.id, name, step.kind, None, _what(step, names), "blocked", moved=moved))
+                rows.append(Row(step.id, name, step.kind, None, _what(step, names), _("blocked"), moved=moved))
                 current = definition.next_for(step.id, "failed")
                 continue
             now = gated
         text, subject = _message(definition, step, sample, promise)
-        note = "if nobody answers" if step.kind == "call" else ""
+        note = _("if nobody answers") if step.kind == "call" else ""
         rows.append(Row(step.id, name, step.kind, now, _what(step, names), note, text, subject, moved))
         if step.kind == "call":
             calls.append(now)
@@ -179,12 +183,13 @@ def walk(definition: wf.Workflow, sample: Sample, first: str | None = None, prom
                 planned = timing.next_open(now + step.retry.every, sample.tz, sample.window)
                 gated, moved = _gate("call", planned, sample, calls)
                 if gated is None:
-                    rows.append(Row(step.id, name, "call", None, f"Call, attempt {attempt}", "blocked", moved=moved))
+                    rows.append(Row(step.id, name, "call", None, _("Call, attempt %(n)s") % {"n": attempt}, _("blocked"),
+                                    moved=moved))
                     break
                 now = gated
                 calls.append(now)
-                rows.append(Row(step.id, name, "call", now, f"Call, attempt {attempt}", "if nobody answers",
-                                moved=moved))
+                rows.append(Row(step.id, name, "call", now, _("Call, attempt %(n)s") % {"n": attempt},
+                                _("if nobody answers"), moved=moved))
         outcome = ASSUMED_OUTCOME.get(step.kind, "completed")
         if step.kind == "update" and "enrollment." in " ".join(step.set):
             values.update({k: v for k, v in step.set.items()})

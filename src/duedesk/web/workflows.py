@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -156,6 +157,15 @@ def _names(draft: blocks.Draft) -> dict[str, str]:
     return {ids[b.key]: b.name for b in draft.blocks}
 
 
+def _named(problems: list[wf.Problem], draft: blocks.Draft) -> list[wf.Problem]:
+    """The checker's problems with each step called by its block's name ("step 'late_call'" -> "step “Late
+    call”"), as the block editor shows them."""
+    names = _names(draft)
+    pattern = re.compile("'(" + "|".join(re.escape(i) for i in sorted(names, key=len, reverse=True)) + ")'")
+    return [wf.Problem(p.line, pattern.sub(lambda m: f"“{names[m.group(1)]}”", p.message)) if names else p
+            for p in problems]
+
+
 def _running(request, slug) -> int:
     return Enrollment.objects.filter(organization=request.org, workflow__slug=slug,
                                      status__in=Enrollment.LIVE).count()
@@ -244,7 +254,7 @@ def workflow_edit(request, slug):
         if saved is not None:
             return saved
         return _page(request, slug, versions, latest, shown, view="blocks", status=400, publish_form=publish_form,
-                     editor=block_forms.read(block_forms.data_for(draft)), problems=wf.check(source),
+                     editor=block_forms.read(block_forms.data_for(draft)), problems=_named(wf.check(source), draft),
                      **_preview(request, request.POST, source, draft))
     focus = ""
     if op == "add":
