@@ -11,7 +11,8 @@ where UTC is already tomorrow), scored untouched 87.6% / 85.7% and 85.3% / 90.0%
 dates 70.3% and 70.7%); the rules were then generalised (holidays, spoken numbers, spans, pay periods,
 tapbacks...), so their floors guard those fixes and no longer measure unseen replies. Never trained on.
 ``nlu_holdout6.jsonl`` (321 texts) and ``nlu_holdout6_speech.jsonl`` (168 speech turns), written before
-reading the rules, scored untouched before any change for them; never trained on.
+reading the rules, scored untouched before any change for them; never trained on. So were
+``nlu_holdout8.jsonl`` (348 texts) and ``nlu_holdout8_speech.jsonl`` (180 speech turns).
 """
 
 from pathlib import Path
@@ -44,6 +45,10 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
         ("nlu_holdout6_speech.jsonl", 165, 0.97, 0.99),
         # written after those fixes by the same hand (not blind): first score 97.0% / promise dates 100%
         ("nlu_holdout7.jsonl", 100, 0.97, 0.99),
+        # written before reading the rules; untouched 95.4% / promise dates 90.4% (texts) and 98.3% / 98.9% (speech);
+        # after general fixes 99.4% / 100% and 100% / 100%, so no longer an unseen-data figure
+        ("nlu_holdout8.jsonl", 345, 0.99, 0.99),
+        ("nlu_holdout8_speech.jsonl", 175, 0.99, 0.99),
     ],
 )
 def test_holdout_accuracy(name, n, intent_floor, date_floor):

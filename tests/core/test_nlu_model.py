@@ -36,7 +36,7 @@ def test_packaged_training_data_matches_the_fixtures():
 @pytest.mark.parametrize(
     "held_out",
     ["nlu_holdout3.jsonl", "nlu_holdout4.jsonl", "nlu_holdout4_speech.jsonl", "nlu_holdout5.jsonl",
-     "nlu_holdout5_speech.jsonl"],
+     "nlu_holdout5_speech.jsonl", "nlu_holdout8.jsonl", "nlu_holdout8_speech.jsonl"],
 )
 def test_holdout3_is_not_in_the_training_data(held_out):
     assert held_out not in model.TRAINING_FILES

@@ -61,6 +61,16 @@ _CONFUSED = re.compile(
 _NEGATOR = re.compile(r"(?:\bnot(?: \w+)?|\bno(?: (?:me|le|lo|la|te|les|se))?|\bnever|\bnunca|\btampoco) $")
 
 
+_NOT_OWED = re.compile(r"\b(?:do not|did not|should not|never) owe\b|\bowe (?:you )?nothing\b|\bno (?:le |les )?debo (?:nada|eso)\b")
+# the one who owes paid it themselves (an insurer that paid is a dispute: the bill is wrong)
+_I_PAID = re.compile(r"\b(?:i|we|yo|ya) (?:already |have |had |did |ya )*(?:paid|pague|pagamos|lo pague)\b")
+# "I thought I already paid this", "pensé que ya lo había pagado": what they believed, not a payment made
+_MISTAKEN_PAID = re.compile(
+    r"\b(?:thought|figured|assumed|was sure|pense|crei|pensaba|creia)(?: that| que)?(?: (?:i|we|it|this|that|everything|ya|yo))?"
+    r"(?: (?:had|have|was|were|ya|lo|la|habia|habiamos))*(?: already| all| been)* (?:paid|pague|pagado|pagamos)\b(?: (?:it|this|that|for))?"
+)
+# "I can't pay anything until the 1st", "no puedo hasta el 15": the day it ends is the day they can
+_UNTIL_DAY = re.compile(r"\b(?:until|til|till|hasta (?:el|que|la|el dia)|not before)\b")
 # "no puedo …, pero el 28": a refusal, then the day they can
 _BUT = re.compile(r"\b(?:not|no|can not)\b.*\b(?:but|pero|though|sino|mas bien)\b")
 _AMT = (r"(?:\$ ?\d+|\b\d+|\b(?:half|la mitad|part|una parte|ten|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
@@ -172,18 +182,26 @@ def classify(
         return "opt_out", None
     if hit("dispute"):
         # "this is not my bill, I'm not Daniel": the bill is not theirs because they are not the patient
-        return ("wrong_person" if _NOT_THE_PATIENT.search(t) else "dispute"), None
+        if _NOT_THE_PATIENT.search(t):
+            return "wrong_person", None
+        # "I don't owe this, I paid it in full": not owing because they paid is a payment made
+        if _NOT_OWED.search(t) and not RX["dispute"].search(_NOT_OWED.sub(" ", t)) and _I_PAID.search(t):
+            return "already_paid", None
+        return "dispute", None
     # A hardship told on the way to a day ("my mom was in the hospital, but I can pay Thursday",
     # "when my social security comes on the 3rd") is a promise; on its own it is a hardship.
     if hit("hardship") and not (future and (_positive("pay_cue", t) or _positive("pay_now", t) or _BUT.search(t)
-                                            or _day_after_but(t))):
+                                            or _day_after_but(t) or _UNTIL_DAY.search(t))):
         return "hardship", None
     if hit("request_human") and not (hit("question_who") and not _ASKS_FOR_PERSON.search(t)):
         return "request_human", None
     if hit("request_human"):
         return "question", "who"
     for key in ("wrong_person", "already_paid", "payment_plan"):
-        if hit(key):
+        if key == "already_paid" and _MISTAKEN_PAID.search(t):
+            if RX[key].search(_MISTAKEN_PAID.sub(" ", t)):
+                return key, None
+        elif hit(key):
             return key, None
 
     # "when do I need to pay?" asks; it does not promise.
@@ -192,7 +210,7 @@ def classify(
         if topic:
             return "question", topic
     is_today = when.date == today
-    if (future or is_today) and _SPLIT.search(t):
+    if (future or is_today or hit("now_word")) and _SPLIT.search(t):
         return "payment_plan", None  # "500 hoy y 500 el 15", "fifty now and fifty on the 29th"
     explicit_now = _positive("pay_now", t)
     pay = explicit_now or _positive("pay_cue", t)

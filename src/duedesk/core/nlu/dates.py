@@ -56,7 +56,7 @@ _NUMERIC = re.compile(r"\b(?P<a>\d{1,2})/(?P<b>\d{1,2})(?:/(?P<y>\d{2}|\d{4}))?\
 _DAY_AFTER_TOMORROW = re.compile(r"\b(?:day after tomorrow|pasado manana)\b")
 _DAY_BEFORE_YESTERDAY = re.compile(r"\b(?:day before yesterday|antier|anteayer|antes de ayer)\b")
 _TOMORROW = re.compile(r"\btomorrow\b|(?<!\bla )(?<!\besta )(?<!\blas )\bmanana\b")
-_YESTERDAY = re.compile(r"\b(?:yesterday|ayer)\b")
+_YESTERDAY = re.compile(r"\b(?:yesterday|ayer|last night|anoche)\b")
 _TODAY = re.compile(
     r"\b(?:today|tonight|this (?:morning|afternoon|evening)|hoy|esta (?:tarde|noche|manana))\b"
 )
@@ -75,7 +75,7 @@ _WD_DAY = re.compile(rf"\b(?P<w>{_WD}),? (?:the |el |dia )?{_DAYTOK}\b(?! (?:{_M
 _END_NEXT_MONTH = re.compile(
     r"\bend of (?:the )?next month\b|\bfin(?:es|al)? del? (?:proximo mes|mes que viene|otro mes)\b"
 )
-_END_MONTH_NAMED = re.compile(rf"\b(?:end|fin(?:es|al)?) (?:of |de |del )(?P<m>{_MON})\b")
+_END_MONTH_NAMED = re.compile(rf"\b(?:end|fin(?:es|al|ales)?) (?:of |de |del )(?P<m>{_MON})\b")
 _END_MONTH = re.compile(
     r"\b(?:end|last day) of (?:the |this )?month\b|\bmonth end\b|\bend of month\b"
     r"|\bfin(?:es|ales|al)? (?:de|del) (?:este )?mes\b|\bultimo dia del mes\b"
@@ -96,6 +96,10 @@ _GIVE_N = re.compile(rf"\b(?:give me|i need|need|dame|deme|necesito) (?:about |l
 # "two weeks" / "dos semanas" as the whole answer to "when?"
 _BARE_SPAN = re.compile(rf"^(?:like |about |maybe |unos |como |tal vez )?{_COUNT} {_UNIT}(?: (?:ok|okay|si|yes|mas o menos))?$")
 _N_FROM_NOW = re.compile(rf"\b{_COUNT} {_UNIT} from (?:now|today)\b|\bde hoy en (?P<h>ocho|quince|8|15)\b")
+# "two weeks from tomorrow", "dos semanas a partir de mañana": the span starts tomorrow
+_N_FROM_TOMORROW = re.compile(
+    rf"\b{_COUNT} {_UNIT} (?:from|after|a partir de|despues de|desde) (?:tomorrow|manana)\b"
+)
 
 _FIRST_OF_NEXT = re.compile(r"\b(?:the )?(?:1st|first) of (?:the |next )?month\b|\bprimero de(?:l)? mes\b")
 # "the 15th", "on the fifteenth", "payday is the first"; nouns after "first" mean something else.
@@ -106,7 +110,12 @@ _THE_DAY = re.compile(
 )
 _BARE_ORD = re.compile(r"\b(?P<d>\d{1,2})(?:st|nd|rd|th)\b")
 
-_VAGUE = re.compile("|".join(lexicon_en.VAGUE_DATE + lexicon_es.VAGUE_DATE))
+# "early january", "a principios de enero", "mid march": a part of a month, no day in it
+_PART_OF_MONTH = [
+    rf"\b(?:beginning|start|middle|mid|early|late) (?:of )?(?:{_MON})\b",
+    rf"\b(?:a |para )?(?:principios|mediados|inicios|comienzos) de(?:l mes de)? (?:{_MON})\b",
+]
+_VAGUE = re.compile("|".join(lexicon_en.VAGUE_DATE + lexicon_es.VAGUE_DATE + _PART_OF_MONTH))
 
 # Only a text with one of these goes to dateparser, and only such a match is kept:
 # relative phrases it also knows ("a month") are amounts or vague far too often.
@@ -151,6 +160,14 @@ _REFUSED_TODAY = re.compile(
 # a pay verb just before a day: "can pay on the 4th", "le pago el 3"
 _PAY_VERB_BEFORE = re.compile(
     r"\b(?:pay|paying|send|do|pagar|pago|pagarle|le pago|deposito|mando)(?: \w+){0,2} $"
+)
+
+
+# money arriving just before a day: "get paid on the 5th", "my check comes the 1st", "me pagan el 15"
+_INCOME_BEFORE = re.compile(
+    r"\b(?:(?:get|gets|getting|got|am|be|is|are) paid|payday is|pay day is|(?:check|deposit|paycheck|ssi|ssdi|benefits"
+    r"|unemployment|disability|social security|refund|money)s? (?:comes?|arrives?|hits?|lands?|drops?|is)|(?:me|nos) (?:pagan"
+    r"|depositan|llega|cae)|cobro|cobramos)(?: \w+){0,2} $"
 )
 
 
@@ -227,12 +244,52 @@ def _count(word: str) -> int | None:
     return int(word) if word.isdigit() else _NUMBERS.get(word)
 
 
+_DAY_SHIFT = re.compile(
+    r"\b(?:the )?day (?:(?P<after>after)|before) (?!tomorrow|yesterday)|\b(?:el )?dia (?:(?P<after2>despues|siguiente)|antes|anterior) (?:de(?:l)?|a(?:l)?) "
+)
+_AFTER_WORD = re.compile(r"\b(?:after|despues de(?:l)?|pasado el) (?=\w)")
+
+
+def _after(t: str) -> re.Match | None:
+    """"after" that starts a span of days ("after the 15th"), not one that moves a day ("the day after the 4th",
+    "the friday after the 15th")."""
+    for m in _AFTER_WORD.finditer(t):
+        before = t[:m.start()].split()[-1:]
+        if not before or (before[0] not in ("day", "dia", "week", "semana") and before[0] not in _WEEKDAYS):
+            return m
+    return None
+
+
+def _holiday_name_length(t: str, span: tuple[int, int]) -> int:
+    """Length of the bare holiday name at the end of ``span`` (the match may start with "the day after")."""
+    m = _HOL_AT_END.search(t[span[0]:span[1]] + " ")
+    return (m.end() - m.start() - 1) if m else span[1] - span[0]
+
+
 def _fast(t: str, today: date, lang: str, past: bool) -> DateResult | None:
     hol = find_holiday(t, today, past)
     if hol is not None and hol[1]:
         # "after the 4th of July" names no day, unless the rest of the reply does ("…, on the 8th")
         rest = _fast(t[:hol[2][0]] + " " + t[hol[2][1]:], today, lang, past)
         return rest if rest is not None and rest.date is not None else DateResult(None, vague=True)
+    after = _after(t) if not past else None
+    if after is not None:
+        # "después del 10 de mayo", "after the 15th" name no day, unless the rest of the reply does
+        for rx in (_DAY_MONTH, _MONTH_DAY, _THE_DAY, _BARE_ORD):
+            m = rx.match(t, after.end())
+            if m:
+                rest = _fast(t[:after.start()] + " " + t[m.end():], today, lang, past)
+                return rest if rest is not None and rest.date is not None else DateResult(None, vague=True)
+    shift = _DAY_SHIFT.search(t)
+    if shift is not None and (hol is None or hol[2][0] >= shift.end() and hol[2][1] - hol[2][0] == _holiday_name_length(t, hol[2])):
+        # "the day after the 15th", "el día antes del viernes": that day moved by one
+        moved = _fast(t[shift.end():], today, lang, past)
+        if moved is None or moved.date is None:  # "el día después del 15": "del" took the article
+            moved = _fast("el " + t[shift.end():], today, lang, past)
+        if moved is not None and moved.date is not None:
+            return DateResult(moved.date + timedelta(days=1 if shift.group("after") or shift.group("after2") else -1))
+    if hol is not None and hol[0] is not None and (hol[2][1] - hol[2][0]) > _holiday_name_length(t, hol[2]):
+        return DateResult(hol[0])  # "the day after the 4th of july", "the friday before easter": the holiday moved
     for rx in (_MONTH_DAY, _DAY_MONTH):
         m = rx.search(t)
         if m:
@@ -262,8 +319,13 @@ def _fast(t: str, today: date, lang: str, past: bool) -> DateResult | None:
         return DateResult(_end_of_month(_add_months(today, 1, 1)))
     m = _END_MONTH_NAMED.search(t)
     if m:
-        first = _month_day(today, _MONTHS[m.group("m")], 1, None, past) or today
-        return DateResult(_end_of_month(first))
+        # the month's last day, this year's until it has passed ("end of april" on 14 April is this April)
+        last = _end_of_month(date(today.year, _MONTHS[m.group("m")], 1))
+        if past and last > today:
+            last = _end_of_month(date(today.year - 1, last.month, 1))
+        elif not past and last < today:
+            last = _end_of_month(date(today.year + 1, last.month, 1))
+        return DateResult(last)
     if _END_MONTH.search(t):
         return DateResult(_end_of_month(today))
     m = _WD_DAY.search(t)
@@ -289,7 +351,11 @@ def _fast(t: str, today: date, lang: str, past: bool) -> DateResult | None:
     if m:
         return DateResult(_next_weekday(today, _WEEKDAYS[m.group("w")], past))
     # a span counts from today: "two weeks from today" is not today
-    m = _IN_N.search(t) or _N_FROM_NOW.search(t) or _GIVE_N.search(t) or _BARE_SPAN.match(t)
+    base = today
+    m = _N_FROM_TOMORROW.search(t)
+    if m:
+        base = today + timedelta(days=1)
+    m = m or _IN_N.search(t) or _N_FROM_NOW.search(t) or _GIVE_N.search(t) or _BARE_SPAN.match(t)
     if m:
         if m.groupdict().get("h"):
             return DateResult(today + timedelta(days=int(_count(m.group("h")) or 0)))
@@ -297,10 +363,10 @@ def _fast(t: str, today: date, lang: str, past: bool) -> DateResult | None:
         if n is not None:
             unit = m.group("u")
             if unit.startswith(("day", "dia")):
-                return DateResult(today + timedelta(days=n))
+                return DateResult(base + timedelta(days=n))
             if unit.startswith(("week", "semana")):
-                return DateResult(today + timedelta(days=7 * n))
-            return DateResult(_add_months(today, n))
+                return DateResult(base + timedelta(days=7 * n))
+            return DateResult(_add_months(base, n))
     if _TOMORROW.search(t):
         return DateResult(today + timedelta(days=1))
     if _YESTERDAY.search(t):
@@ -326,10 +392,13 @@ def _fast(t: str, today: date, lang: str, past: bool) -> DateResult | None:
             day = _day_value(m) if "dw" in m.groupdict() else int(m.group("d"))
             d = _day_of_month(today, day, past) if day else None
             if d:
-                found.append((bool(_PAY_VERB_BEFORE.search(t, 0, m.start())), d))
+                found.append((bool(_PAY_VERB_BEFORE.search(t, 0, m.start())),
+                              bool(_INCOME_BEFORE.search(t, 0, m.start())), d))
         if found:
-            # "I get my check on the 1st, can pay on the 2nd": the day the payment is tied to wins
-            return DateResult(next((d for paid, d in found if paid), found[0][1]))
+            # "I get my check on the 1st, can pay on the 2nd": the day the payment is tied to wins;
+            # "I get paid on the 5th so the 6th": the day money arrives gives way to another day
+            return DateResult(next((d for paid, _, d in found if paid), None)
+                              or next((d for _, income, d in found if not income), found[0][2]))
     return None
 
 
@@ -379,11 +448,34 @@ def strip_greetings(t: str) -> str:
     return _GREETING_ONLY.sub(" ", t).strip()
 
 
+_A_DAY = (rf"(?:tomorrow|manana|(?:on |el |the )?(?:{_WD})(?: {_DAYTOK_PLAIN})?|(?:the |el |el dia |on the |on )?{_DAYTOK_PLAIN}"
+          rf"|(?:el |la |the |on )?(?:{_HOL}))")
+# "the 4th no, the 5th", "el día del trabajo no, el lunes", "not tomorrow, the day after": a day refused, then
+# the one they can; the refused one is background
+_REFUSED_DAY = re.compile(rf"(?:\bnot (?P<a>{_A_DAY})|(?:^|\b(?:no|si|yes|ok) )(?P<b>{_A_DAY}) no)\b")
+# "…, the day after" right after a refused day: the day after that one
+_THE_DAY_AFTER = re.compile(r"^(?:but |pero |maybe |mejor |better )?(?:the |el )?(?:day after|dia (?:despues|siguiente)"
+                            r"|al (?:otro )?dia siguiente|al otro dia)(?: (?:then|please|pls|ok|si|for sure|sin falta))?$")
+# "el 16 de septiembre es feriado", "monday is a holiday, banks are closed": what that day is, not the day
+_DAY_IS_A_HOLIDAY = re.compile(
+    rf"\b(?:{_A_DAY}|\d{{1,2}} de (?:{_MON})) (?:is|es|sera|will be) (?:a |an |un |dia )?(?:holiday|bank holiday|feriado|festivo"
+    r"|dia feriado|dia festivo|day off)\b"
+)
+
+
 def _focus(t: str) -> str:
     """The part of ``t`` that can name the day: greetings ("happy new year"), what today or tomorrow is
     ("tomorrow is new years", "it is sunday") and a day refused ("not today", "hoy no") are background;
     after a correction ("…, mejor el 12", "actually the 9th") only the corrected day counts."""
-    t = _strip_background(t)
+    t = _DAY_IS_A_HOLIDAY.sub(" ", _strip_background(t)) if _DAY_IS_A_HOLIDAY.search(t) else _strip_background(t)
+    m = _REFUSED_DAY.search(t)
+    if m:
+        rest = t[m.end():].strip()
+        if _THE_DAY_AFTER.match(rest):
+            refused = (m.group("a") or m.group("b")).strip()
+            t = "day after tomorrow" if refused in ("tomorrow", "manana") else f"the day after {refused}"
+        elif _HAS_DAY.search(rest):
+            t = rest
     parts = _CORRECTION.split(t)
     if len(parts) > 1 and _HAS_DAY.search(parts[-1]):
         t = parts[-1]

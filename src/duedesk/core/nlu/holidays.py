@@ -145,7 +145,9 @@ _SHIFT = (
 _WEEKDAYS = {"monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6,
              "lunes": 0, "martes": 1, "miercoles": 2, "jueves": 3, "viernes": 4, "sabado": 5, "domingo": 6}
 # "the Friday after Thanksgiving", "el lunes después de Navidad": the first such weekday after the holiday
-_WD_AFTER = rf"(?:the |el )?(?P<wd>{'|'.join(_WEEKDAYS)}) (?:right )?(?:after|despues de(?:l)?|siguiente a(?:l)?) (?:the |el |la )?"
+# "the Friday before Easter", "el viernes antes de semana santa": the last such weekday before it
+_WD_AFTER = (rf"(?:the |el )?(?P<wd>{'|'.join(_WEEKDAYS)}) (?:right |just |justo )?(?:(?P<wd_after>after|despues de(?:l)?"
+             rf"|siguiente a(?:l)?)|before|antes de(?:l)?|previo a(?:l)?) (?:the |el |la )?")
 _HOLIDAY = re.compile(rf"(?:\b{_WD_AFTER}|(?:\b(?:{_SHIFT}) (?:the |el |la )?))?\b(?P<name>{_NAME})\b")
 
 
@@ -176,8 +178,10 @@ def find_holiday(t: str, today: date, past: bool = False) -> tuple[date | None, 
     years = (today.year, today.year - 1) if past else (today.year, today.year + 1)
     for y in years:
         d = holiday_in(key, y) + timedelta(days=shift)
-        if m.group("wd"):
+        if m.group("wd") and m.group("wd_after"):
             d += timedelta(days=(_WEEKDAYS[m.group("wd")] - d.weekday()) % 7 or 7)
+        elif m.group("wd"):
+            d -= timedelta(days=(d.weekday() - _WEEKDAYS[m.group("wd")]) % 7 or 7)
         if (d <= today) if past else (d >= today):
             return d, False, m.span()
     return None, False, m.span()

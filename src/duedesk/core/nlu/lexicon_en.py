@@ -56,7 +56,7 @@ INTENTS = {
         r"\b(?:no|any) (?:further|more) (?:contact|communications?)\b",
         # "I want all contact to stop", "don't contact me by any means": every channel
         r"\ball (?:contact|communications?) (?:to |must |should |needs to )?(?:stop|end|cease)\b",
-        r"\b(?:contact|reach)\w* (?:me |us )?(?:by|through|in) any (?:means|way|channel|form)\b",
+        r"\b(?:contact|reach)\w* (?:me |us )?(?:again |anymore |any more |ever again )?(?:by|through|in) any (?:means|way|channel|form)\b",
     ],
     "opt_out": [
         r"^(?:please )?(?:stop|stop all|stopall|unsubscribe|cancel|end|quit|optout|opt out|remove me|remove)"
@@ -116,7 +116,7 @@ INTENTS = {
         r"\bdid not (?:have|get|receive|go to|attend) (?:that|this|any|the|an?) (?:service|procedure|treatment|test|"
         r"appointment|visit|surgery|exam|checkup)",
         r"\bcancell?ed (?:that|the|my|this) (?:appointment|visit)\b",
-        r"\bfraud\w*\b", r"(?<!\btax )(?<!\bincome tax )\brefund\b", r"\bsupposed to be (?:free|covered|no charge|included)\b",
+        r"\bfraud\w*\b", r"(?<!\btax )(?<!\bincome tax )(?<!\bmy )(?<!\bour )\brefund\b", r"\bsupposed to be (?:free|covered|no charge|included)\b",
         r"\bshould (?:be|have been) (?:free|covered|no charge|included|zero|\$ ?0)\b",
         r"\b(?:husband|wife|ex|employer|insurance|father|mother|dad|mom|parents?|he|she|they)\w* (?:is|are|was|should be)"
         r" (?:the one )?responsible for (?:this|the|that|my)\b",
@@ -152,7 +152,7 @@ INTENTS = {
         r"\b(?:things|life|money|it) (?:has|have) been (?:really |very |so |pretty |super )?(?:hard|tough|rough|difficult|tight|bad)\b", r"\bsingle (?:mom|mother|dad|father|parent)\b",
     ],
     "request_human": [
-        r"\b(?:talk|speak|chat|discuss (?:this|it|that|my bill|the bill)) (?:to|with) (?:a |an |the |some |your |someone |somebody )?"
+        r"\b(?:talk|speak|chat|discuss (?:this|it|that|my bill|the bill)) (?:to|with|con) (?:a |an |the |some |your |someone |somebody )?"
         r"(?:real |live |actual |human )?(?:person|human|whoever|agent|representative|rep|operator|someone|somebody|anyone|anybody|manager|supervisor|billing"
         r"|office|staff|receptionist|lady|guy|people|front desk|accounts?|alguien|una persona)\b",
         r"\b(?:someone|somebody|anyone|a person|alguien) (?:who|that|que) (?:speaks|habla) (?:spanish|espanol|english|ingles)\b",
@@ -229,6 +229,7 @@ INTENTS = {
         r"\b(?:can not|could not) (?:pay|do|afford) (?:it |the |that |this )?(?:all|whole|full|entire|everything)\b",
         r"\b(?:all|everything|whole thing|whole amount|full amount) at once\b", r"\bat one time\b",
         r"\b(?:half|part|some) (?:of it )?(?:now|today)\b", r"\bthe rest (?:later|next|on|by|in)\b", r"\bpartial\b",
+        r"\bhalf and half\b", r"\b50 ?50\b", r"\bmitad y mitad\b",
         r"\bfinanc(?:e|ing)\b", r"\b(?:smaller|small|lower|little|partial|monthly|weekly) (?:amounts|payments|chunks|pieces|installments)\b",
         r"\bevery (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|paycheck|payday|other week|two weeks)\b",
         r"\buntil (?:it is|the bill is|the balance is|its|i have it) paid (?:off|in full)\b", r"\b(?:do|pay|paying|pay it|do it) (?:monthly|weekly|biweekly|every other week)\b",
@@ -250,6 +251,9 @@ INTENTS = {
         r"\bpaying (?:it |you |this |that )?(?:on|by|next|this|after|before|when|tomorrow|today|now|right)\b",
         r"\bwhen (?:my|the|our|his|her) (?:\w+ ){0,2}(?:check|social security|ssi|ssdi|disability|pension|benefits|deposit"
         r"|unemployment|retirement|refund)(?: check| payment)? (?:comes|come|arrives|hits|lands|gets here|is deposited|drops)\b",
+        r"\b(?:my|our|the) (?:\w+ )?(?:check|checks|social security|ssi|ssdi|disability|pension|benefits|deposit"
+        r"|unemployment|retirement|refund|paycheck)(?: check| payment)? (?:comes|come|arrives|hits|lands|gets here|is deposited"
+        r"|drops|comes in|goes in)\b",
         r"\b(?:payday|paycheck|pay day|get paid|gets paid|getting paid|got paid|check comes|direct deposit"
         r"|get (?:my|the|our) (?:check|money|tax refund|refund|benefits|deposit))\b",
         r"^(?:i will|will|i can|can) (?:do|pay)\b",
@@ -285,6 +289,8 @@ INTENTS = {
     ],
     "hardship_weak": [
         r"\b(?:can not|could not|will not|not able to) (?:really |be able to )?(?:pay|make|cover|do)\b",
+        # "sorry I can't" as the whole answer to "can you pay?"
+        r"^(?:(?:no|nah|sorry|i am sorry|unfortunately) )*(?:i|we) (?:really )?can not(?: (?:right now|now|yet|at the moment))?$",
         r"\bno way (?=\w)", r"\bnot (?:right now|at the moment|at this time)\b.{0,20}\bpay",
     ],
     "callback_later": [
@@ -294,7 +300,9 @@ INTENTS = {
         r"\b(?:call|ring|phone|try) (?:me |us |him |her |you |u )?(?:back|later|again|another time|tomorrow|tonight|in an hour|after"
         r"|this (?:evening|afternoon)|around|at|on|next)\b",
         r"\bcall ?back\b", r"\banother (?:day|time)\b",
-        r"^(?:please )?(?:call|ring|phone) me (?:on )?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", r"\b(?:hit me up|hmu|ttyl|talk to you later)\b",
+        r"^(?:please )?(?:call|ring|phone) me (?:on )?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
+        r"^(?:please |can you |could you )?(?:call|ring|phone) me (?:on |back on )?(?:the \d|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct"
+        r"|nov|dec)[a-z]* \d)", r"\b(?:hit me up|hmu|ttyl|talk to you later)\b",
         r"\b(?:can not|could not) (?:answer|pick up|take (?:this|the|your) call)\b", r"\bdo not (?:call|text|ring) (?:me |us )?(?:until|till|til|before)\b", r"\b(?:can not|could not) (?:really )?(?:talk|speak)\b", r"\b(?:talk|speak) (?:later|another time)\b",
         r"\b(?:he|she|they)(?: is| are|s)? not (?:home|here|available|in|around)\b",
         r"\b(?:he|she) is (?:at work|out|sleeping|busy|away|not home)\b", r"^(?:no )?not now\b", r"^later$",
@@ -339,10 +347,11 @@ INTENTS = {
         r"\b(?:this is|that is|thats|it is|its) (?:he|she|him|her|me|them|correct|right|true)\b", r"\bthat would be me\b",
         r"^(?:i am|it is|this is he|this is she|i do|i did|i have|that is it)$",
         r"\b(?:that would be|that is|that sounds|sounds) (?:great|good|fine|perfect|nice|awesome)\b", r"^(?:great|cool|fine|good|nice)\b",
+        r"^y$",  # a one-letter answer, as to "reply Y or N"
     ],
     "deny": [
         r"\b(?:no|negative|incorrect|not really|not at all|not correct|not right|not true|absolutely not|of course not"
         r"|definitely not|i do not think so|wrong|not quite|not exactly|not interested|nuh uh|uh uh|i would rather not)\b",
-        r"^(?:i am not|it is not|that is not|i do not|i did not|not)$",
+        r"^(?:i am not|it is not|that is not|i do not|i did not|not)$", r"^n$",
     ],
 }

@@ -49,6 +49,7 @@ INTENTS = {
         # "que no me contacten por ninguna vía": every channel
         r"\bcontact\w* .*\bpor (?:ningun|ninguna|ningun otro|ninguna otra) (?:via|medio|forma|lado)\b",
         r"\bpor (?:ningun|ninguna) (?:via|medio)\b",
+        r"\bcontact\w* (?:mas |nunca mas |otra vez )?(?:de|en|por) (?:ninguna|ningun) (?:forma|manera|modo)\b",
         r"\bni (?:me )?(?:llam\w*|escrib\w*|mensajes|textos|llamadas) ni (?:me )?(?:llam\w*|escrib\w*|mensajes|textos|llamadas)\b",
     ],
     "opt_out": [
@@ -93,8 +94,9 @@ INTENTS = {
     ],
     "hardship": [
         r"\bno (?:me )?alcanza\b", r"\b(?:estoy|ando|quede|estamos|andamos) (?:bien |muy )?(?:pelad[oa]s?|quebrad[oa]s?|limpi[oa]s?)\b",
-        r"\b(?:corto|cort[oa]s?|escas[oa]s?) de (?:plata|dinero|lana|feria|varo|billete|chavos|cuartos)\b", r"\bno (?:tengo|tenemos|hay) (?:dinero|plata|trabajo|empleo|con que|como|para|lana|feria"
-        r"|ingresos|recursos|fondos|money|cash|job)\b",
+        r"\b(?:corto|cort[oa]s?|escas[oa]s?) de (?:plata|dinero|lana|feria|varo|billete|chavos|cuartos)\b", r"\bno (?:tengo|tenemos|hay) (?:el |la |los |las |nada de |mucho )?(?:dinero|plata|trabajo|empleo|con que|como|para|lana|feria"
+        r"|ingresos|recursos|fondos|money|cash|job|chavos|cuartos|varo|billete|pisto|reales|cobres)\b",
+        r"\b(?:me|nos|le) (?:cortaron|bajaron|redujeron|quitaron) (?:las |mis |unas |el |mi )?(?:horas|turnos|sueldo|salario|trabajo)\b",
         r"\b(?:perdi|perdio|perdimos|quede sin|me quede sin|estoy sin|sin) (?:el |mi |su )?(?:trabajo|empleo|chamba|casa"
         r"|dinero|ingresos)\b",
         r"\bme (?:despidieron|corrieron|echaron)\b", r"\bdesemplead[oa]\b", r"\bsin trabajo\b",
@@ -154,6 +156,9 @@ INTENTS = {
         r"|dinero)?\b",
         r"\b(?:esposo|esposa|hijo|hija|mama|papa|madre|padre|hermano|hermana|marido|mujer|familia|novio|novia|suegra"
         r"|suegro) (?:ya )?(?:lo |la |le |les |se lo )?(?:pago|pagaron|pago la cuenta)\b",
+        r"\b(?:lo|la|eso|esto|ya) (?:lo |la )?(?:pago|pagaron|pagamos) (?:ya )?(?:mi|su|el|la|los|mis) (?:\w+ )?(?:esposo|esposa|hijo|hija|mama"
+        r"|papa|madre|padre|hermano|hermana|marido|mujer|familia|novio|novia|suegra|suegro|seguro|jefe|trabajo|abuela|abuelo"
+        r"|tio|tia|hijos|papas)\b",
         r"\btengo (?:el|mi) (?:recibo|comprobante)\b", r"\bcomprobante\b", r"\bya (?:esta|quedo)\b(?! (?:bien|listo))",
         r"\bhe pagado\b(?<!no he pagado)",
     ],
@@ -210,6 +215,8 @@ INTENTS = {
     ],
     "hardship_weak": [
         r"\bno (?:puedo|podemos|podre|podria|voy a poder|vamos a poder) (?:pagar|pagarlo|pagarla|pagarle|cubrir|hacer el pago)\b",
+        # "no puedo" as the whole answer to "¿puede pagar?"
+        r"^(?:(?:no|nah|pues|lo siento|perdon|ay) )*no (?:puedo|podemos)(?: (?:ahorita|ahora|hoy|todavia|aun|por ahora))?$",
     ],
     "callback_later": [
         r"\b(?:le|te|les) (?:devuelvo|regreso|devolvemos|regresamos) la llamada\b",

@@ -29,7 +29,9 @@ _ONLY_TEXT = re.compile(
     r"|(?:mejor|solo|solamente|nada mas) (?:por |con |me (?:mandan|manden|escriben|escriban) )?(?:mensaje|mensajes|texto|textos)"
     r"|(?:los )?(?:mensajes|textos) (?:estan|esta) bien|prefiero (?:los )?(?:mensajes|textos)"
     r"|text me|(?:mandeme|mandame|envieme|enviame|escribame|escribeme) (?:un |por )?(?:mensaje|mensajes|texto|textos)"
-    r"|prefiero que me (?:escriban|manden (?:un )?(?:mensajes?|textos?)|texteen))\b"
+    r"|prefiero que me (?:escriban|manden (?:un )?(?:mensajes?|textos?)|texteen)"
+    # e-mail asked for instead of calls: the calls stop (e-mail is not a channel a preference narrows yet)
+    r"|(?:just |only )?e ?mail (?:me|us)|(?:mandeme|mandame|envieme|enviame) (?:un )?correo|por correo)\b"
 )
 # "I can't answer calls", "no puedo contestar llamadas": a reason calls should stop
 _CANT_TAKE_CALLS = re.compile(
@@ -45,7 +47,7 @@ _STOP_TEXTS = re.compile(rf"\b{_STOP} (?:me )?(?:{_TEXT})\b")
 
 # "don't call me at work", "no me llamen al trabajo"
 _AT_WORK = re.compile(
-    r"\b(?:do not|never|please do not|no) (?:call|ring|phone|text) (?:me )?(?:at|while i am at|during|when i am at) work\b"
+    r"\b(?:do not|never|please do not|no|stop|quit) (?:call|ring|phone|text)\w* (?:me )?(?:at|while i am at|during|when i am at) work\b"
     r"|\bno (?:me )?(?:llamen|llame|marquen) (?:al|en el|cuando estoy en el) trabajo\b"
     r"|\b(?:not|no calls?) (?:during|at) (?:work|working hours|business hours)\b"
 )

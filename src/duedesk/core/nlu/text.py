@@ -33,6 +33,7 @@ _CONTRACTIONS = [
     # Apostrophe-less text shorthand; "ill" only where a verb follows, since "I'm ill" is real.
     (r"\bill (pay|send|call|do|make|have|get|try|be|take|mail|give|put|bring|drop|stop|come)\b",
      r"i will \1"),
+    (r"\b(?:am |are |is )?not (?:going to|gonna|gunna) be able to\b", "can not"),
     (r"\b(unable|not able) to\b", "can not"),
     (r"\bnot be able to\b", "not"),
     (r"\b(gonna|gunna|going to|goin to)\b", "will"),
