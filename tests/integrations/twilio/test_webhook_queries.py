@@ -45,6 +45,21 @@ def test_an_inbound_text_takes_a_fixed_number_of_queries(twilio_post, hook_clock
     assert not any(sql.startswith("UPDATE \"records_message\"") for sql in sqls)  # recorded once, as handed over
 
 
+def test_an_inbound_text_never_builds_the_organizations_rest_transports(twilio_post, hook_clock, connected_org,
+                                                                       make_invoice):
+    """A text is answered by text in the webhook's response: no connection pool, no TLS context for the
+    organization's Twilio account (which a process's first text would otherwise pay for)."""
+    from duedesk.channels import providers
+
+    invoice = make_invoice()
+    asked = []
+    providers.use(lambda org: asked.append(org.pk))
+    response = twilio_post.post("/hooks/twilio/sms", payload("sms_inbound", To=CLINIC_NUMBER,
+                                                             From=invoice.contact.phone, Body="HELP"))
+    assert response.status_code == 200 and "Call us at" in response.content.decode()
+    assert asked == []
+
+
 def test_a_call_turn_takes_a_fixed_number_of_queries(twilio_post, hook_clock, connected_org, make_invoice):
     invoice = make_invoice()
     call = Call.objects.create(organization=connected_org, contact=invoice.contact, invoice=invoice,

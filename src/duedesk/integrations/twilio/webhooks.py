@@ -149,16 +149,15 @@ def _remember_sid(model, pk: int, sid: str) -> None:
 def sms_inbound(request, org, _):
     """Stored and acted on once; the reply (gated, recorded, logged) goes back in this response as TwiML, so
     the webhook waits on neither the rate limiter nor a REST call. A failure answers 500 and keeps nothing:
-    Twilio's retry acts on the text."""
-    from duedesk.channels.providers import transports_for_process
+    Twilio's retry acts on the text. A text is only ever answered by text, so the organization's REST
+    transports are not even built here (a connection pool and a TLS context on a process's first text)."""
     from duedesk.channels.registry import Transports
     from duedesk.conversations.texts import receive_text
 
     post = request.POST
-    base = transports_for_process()(org)
     replies = twilio.TwimlReplies()
     receive_text(org, post.get("From", ""), post.get("To", ""), post.get("Body", ""), clock(),
-                 Transports(sms=replies, voice=base.voice, email=base.email),
+                 Transports(sms=replies, voice=None, email=None),
                  provider_id=post.get("MessageSid") or post.get("SmsSid") or "")
     return _xml(replies.twiml())
 
