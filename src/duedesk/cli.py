@@ -290,6 +290,17 @@ def rotate_keys():
     typer.echo(f"re-encrypted {changed} values under the first key")
 
 
+@app.command()
+def relay(host: str = "127.0.0.1", port: int = 8765):
+    """Serve streaming voice (Twilio ConversationRelay) at DUEDESK_VOICE_RELAY_URL, behind the TLS proxy."""
+    _django()
+    from duedesk.integrations.twilio.relay import server
+
+    with server(host, port) as running:
+        typer.echo(f"Streaming voice on ws://{host}:{port} (Twilio reaches it as DUEDESK_VOICE_RELAY_URL)")
+        running.serve_forever()
+
+
 @app.command("fake-twilio")
 def fake_twilio(port: int = 8900, auth_token: str = typer.Option("test-token", envvar="DUEDESK_TWILIO_AUTH_TOKEN"),
                 account_sid: str = typer.Option("AC" + "0" * 32, envvar="DUEDESK_TWILIO_ACCOUNT_SID"),

@@ -312,6 +312,9 @@ TWILIO_LOOKUPS_URL = os.environ.get("DUEDESK_TWILIO_LOOKUPS_URL", "").rstrip("/"
 TWILIO_TIMEOUT = float(os.environ.get("DUEDESK_TWILIO_TIMEOUT", "") or 10.0)  # seconds per API request
 TWILIO_TOKEN_ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*TWILIO[A-Z0-9_]*$|^TWILIO[A-Z0-9_]*$")
 TWILIO_AUTH_TOKENS = {name: value for name, value in os.environ.items() if TWILIO_TOKEN_ENV_NAME.match(name)}
+# Streaming voice (Twilio ConversationRelay) instead of <Gather> turns: the wss:// address Twilio reaches
+# `duedesk relay` at (behind the same TLS proxy as the web process). Unset: calls use <Gather>.
+VOICE_RELAY_URL = os.environ.get("DUEDESK_VOICE_RELAY_URL", "").strip().rstrip("/")
 
 # Understanding replies: the small statistical model (on unless DUEDESK_NLU_MODEL=off) and an optional
 # language model's second opinion (off unless a base URL and a model are set). core/nlu is handed these

@@ -235,7 +235,8 @@ def test_user_without_membership_is_refused(client, db, case):
 # Twilio's webhooks belong to no session: each is signed with the owning organization's token, and a request
 # that is not (a forged one, another tenant's) is refused before anything is read or written.
 TWILIO_WEBHOOKS = {"twilio-sms", "twilio-sms-status", "twilio-voice-incoming", "twilio-voice-answer",
-                   "twilio-voice-turn", "twilio-voice-amd", "twilio-voice-status"}
+                   "twilio-voice-turn", "twilio-voice-amd", "twilio-voice-status",
+                   "twilio-voice-relay-end"}
 
 
 def test_every_twilio_webhook_refuses_an_unsigned_request(client, case, settings):

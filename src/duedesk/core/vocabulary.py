@@ -201,6 +201,7 @@ EVENT_KINDS = {
     "call.retry_planned": "Call to be tried again",
     "call.booked": "Callback booked on a staff calendar",
     "call.completed": "Call completed",
+    "call.reply_times": "Assistant's reply times on a streaming call",
     "promise.recorded": "Promise recorded",
     "promise.kept": "Promise kept",
     "promise.broken": "Promise broken",

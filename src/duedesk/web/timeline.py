@@ -57,6 +57,8 @@ def _text(e: Event) -> str:
         if promised:
             bits.append(f"will pay on {promised}")
         return " · ".join(b for b in bits if b)
+    if k == "call.reply_times":
+        return f"{d.get('turns')} turns · median {d.get('median_ms')} ms · slowest {d.get('slowest_ms')} ms"
     if k == "invoice.updated":
         names = {"due_date": "due date", "amount_due": "amount", "balance": "balance"}
         return " · ".join(f"{label} {d[key]['from']} → {d[key]['to']}" for key, label in names.items()

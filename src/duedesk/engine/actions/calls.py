@@ -148,3 +148,29 @@ def book_call(step_id: int, at: datetime, now: datetime, **detail) -> bool:
         log(step.organization_id, "call.booked", now, contact=step.enrollment.contact,
             invoice=step.enrollment.invoice, channel="call", step=step.step_id, booked_for=at, **detail)
         return True
+
+
+def note_interruption(call_id: int, heard_until: str, spoken_ms: int | None) -> None:
+    """The patient spoke over the assistant (streaming voice's barge-in): its last words in the transcript are
+    marked with how far they got, so the transcript says what the patient actually heard."""
+    with transaction.atomic():
+        call = Call.objects.select_for_update(of=("self",)).get(pk=call_id)
+        said = [t for t in call.dialog_state.get("transcript", []) if t.get("speaker") == "assistant"]
+        if said:
+            said[-1]["interrupted"] = {"heard_until": heard_until, "after_ms": spoken_ms}
+            call.save(update_fields=["dialog_state"])
+
+
+def record_reply_times(call_id: int, reply_ms: list[int], now: datetime) -> None:
+    """How long each of the patient's turns waited for the assistant's answer on a streaming call (from their
+    last word reaching us to our answer leaving): on the call's state and on the timeline (call.reply_times)."""
+    if not reply_ms:
+        return
+    with transaction.atomic():
+        call = Call.objects.select_for_update(of=("self",)).select_related("contact", "invoice").get(pk=call_id)
+        call.dialog_state["reply_ms"] = list(reply_ms)
+        call.save(update_fields=["dialog_state"])
+        ordered = sorted(reply_ms)
+        log(call.organization_id, "call.reply_times", now, contact=call.contact, invoice=call.invoice,
+            channel="call", turns=len(reply_ms), reply_ms=list(reply_ms), median_ms=ordered[len(ordered) // 2],
+            slowest_ms=ordered[-1])

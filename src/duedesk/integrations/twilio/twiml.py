@@ -81,3 +81,15 @@ def hangup() -> str:
     response = VoiceResponse()
     response.hangup()
     return str(response)
+
+
+def relay(url: str, lang: str, action_url: str, parameters: dict[str, str]) -> str:
+    """Streaming voice: <Connect><ConversationRelay> hands the call's speech to our WebSocket (integrations/
+    twilio/relay.py) as text turns; the caller can speak or press keys over the assistant (barge-in), and when we
+    end the session Twilio asks `action_url` what comes next (a transfer, or hanging up)."""
+    response = VoiceResponse()
+    connect = response.connect(action=action_url, method="POST")
+    conversation = connect.conversation_relay(url=url, language=lang, interruptible="any", dtmf_detection=True)
+    for name, value in parameters.items():
+        conversation.parameter(name=name, value=value)
+    return str(response)

@@ -11,5 +11,6 @@ urlpatterns = [
     path("hooks/twilio/voice/answer", webhooks.voice_answer, name="twilio-voice-answer"),
     path("hooks/twilio/voice/turn", webhooks.voice_turn, name="twilio-voice-turn"),
     path("hooks/twilio/voice/amd", webhooks.voice_amd, name="twilio-voice-amd"),
+    path("hooks/twilio/voice/relay-end", webhooks.voice_relay_end, name="twilio-voice-relay-end"),
     path("hooks/twilio/voice/status", webhooks.voice_status, name="twilio-voice-status"),
 ]

@@ -190,6 +190,9 @@ def _turn_url(call: Call, n: int) -> str:
 def _turn_twiml(call: Call, turn, n: int) -> str:
     from duedesk.conversations.hotline import is_incoming
 
+    if n == 1 and turn.listen and settings.VOICE_RELAY_URL:  # streaming voice: the turns go over the WebSocket
+        return twiml.relay(f"{settings.VOICE_RELAY_URL}?call={call.pk}", turn.lang,
+                           f"{settings.PUBLIC_URL}/hooks/twilio/voice/relay-end?call={call.pk}", {"call": str(call.pk)})
     # A call the patient made is transferred showing their own number (Twilio's default for it).
     caller_id = None if is_incoming(call) else call.sender or None
     return twiml.for_turn(turn.say, turn.lang, listen=turn.listen, transfer_to=turn.transfer_to,
@@ -256,6 +259,25 @@ def voice_turn(request, org, call):
         logger.exception("call %s: turn %s failed; hanging up politely", call.pk, n)
         return _xml(twiml.hangup())
     return _xml(_turn_twiml(call, turn, n + 1))
+
+
+@twilio_webhook(_call)
+def voice_relay_end(request, org, call):
+    """The streaming session ended (<Connect action>): the transfer our last turn asked for (its HandoffData), else
+    the call hangs up. The conversation itself was carried out over the WebSocket."""
+    import json
+
+    from duedesk.conversations.hotline import is_incoming
+
+    try:
+        handoff = json.loads(request.POST.get("HandoffData") or "{}")
+    except ValueError:
+        handoff = {}
+    transfer_to = handoff.get("transfer_to") if isinstance(handoff, dict) else None
+    if transfer_to and transfer_to == (call.dialog_state.get("last_turn") or {}).get("transfer_to"):
+        caller_id = None if is_incoming(call) else call.sender or None
+        return _xml(twiml.for_turn("", "", listen=False, transfer_to=transfer_to, action_url="", caller_id=caller_id))
+    return _xml(twiml.hangup())
 
 
 @twilio_webhook(_call)

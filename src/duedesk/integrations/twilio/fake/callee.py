@@ -23,6 +23,15 @@ class Press:
 
 
 @dataclass(frozen=True)
+class BargeIn:
+    """Speech said over the assistant after it has spoken `after_words` words of its turn (streaming voice sends
+    an `interrupt`, then the words); under <Gather> it is plain speech."""
+
+    text: str
+    after_words: int = 3
+
+
+@dataclass(frozen=True)
 class Callee:
     """A scripted person, answering machine, or a phone that never connects.
 
@@ -65,6 +74,10 @@ class Callee:
     @staticmethod
     def press(digits: str) -> Press:
         return Press(digits)
+
+    @staticmethod
+    def barge_in(text: str, after_words: int = 3) -> BargeIn:
+        return BargeIn(text, after_words)
 
 
 SILENCE = Callee.SILENCE

@@ -10,7 +10,7 @@ import math
 import xml.etree.ElementTree as ET
 from urllib.parse import urljoin
 
-from duedesk.integrations.twilio.fake.callee import HANGUP, SILENCE, FakeCall, Press
+from duedesk.integrations.twilio.fake.callee import HANGUP, SILENCE, BargeIn, FakeCall, Press
 from duedesk.integrations.twilio.fake.resources import API_VERSION
 
 _MAX_DOCUMENTS = 200  # guard against Redirect loops in the app under test
@@ -19,6 +19,10 @@ _WORDS_PER_SECOND = 2.5
 
 class _End(Exception):
     """The call is over (hangup, dial-out, or an application error)."""
+
+
+class HangUp(Exception):
+    """The caller hung up during a streaming session (their lines ran out, or HANGUP)."""
 
 
 class _Parked(Exception):
@@ -222,6 +226,17 @@ class CallRunner:
                 number = verb.findtext("Number") or (verb.text or "").strip()
                 self.call.transferred_to = number.strip()
                 raise _End("completed")
+            elif tag == "Connect" and verb.find("ConversationRelay") is not None:
+                from duedesk.integrations.twilio.fake.relay import converse
+
+                try:
+                    params = converse(self, verb)
+                except HangUp:
+                    raise _End("completed") from None
+                target = verb.get("action")
+                if not target:
+                    return None
+                return self._fetch(urljoin(url, target), verb.get("method", "POST"), params)
             elif tag in ("Hangup", "Reject"):
                 raise _End("completed")
         return None  # end of document: Twilio hangs up
@@ -251,6 +266,8 @@ class CallRunner:
         answer = SILENCE if voicemail else self._next_line()
         if answer is HANGUP:
             raise _End("completed")
+        if isinstance(answer, BargeIn):
+            answer = answer.text
         params: dict[str, str] = {}
         if isinstance(answer, Press) and "dtmf" in inputs:
             params["Digits"] = answer.digits
