@@ -94,6 +94,12 @@ def test_intents(text, intent):
     assert u(text).intent == intent
 
 
+@pytest.mark.parametrize("text", ["not today", "hoy no", "no, not tonight sorry"])
+def test_a_refused_today_with_no_other_day_is_no_payment_today(text):
+    got = u(text)
+    assert (got.intent, got.date) == ("hardship", None)
+
+
 def test_a_call_back_on_a_day_of_the_month_carries_it():
     got = u("please call me on the 12th")
     assert (got.intent, got.date) == ("callback_later", date(2026, 12, 12))

@@ -210,6 +210,8 @@ def classify(
         if topic:
             return "question", topic
     is_today = when.date == today
+    if is_today and REFUSED_TODAY.search(t) and not hit("callback_later"):
+        return "hardship", None  # "not today", "hoy no", "can't tonight": today is the day refused, no day offered
     if (future or is_today or hit("now_word")) and _SPLIT.search(t):
         return "payment_plan", None  # "500 hoy y 500 el 15", "fifty now and fifty on the 29th"
     explicit_now = _positive("pay_now", t)
