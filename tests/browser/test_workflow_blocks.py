@@ -12,30 +12,18 @@ from tests.browser.test_accessibility import UNLABELLED
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-START = """name: Short reminders
-steps:
-  - id: reminder
-    sms: reminder
-    at: due_date - 3d
-templates:
-  reminder:
-    en: "Hi, this is {{ org.name }}. Your balance of {{ invoice.amount }} is due {{ invoice.due_date }}."
-"""
 
 
 @pytest.fixture
 def office(transactional_db, org, make_invoice, clock, monkeypatch):
     from django.contrib.auth import get_user_model
 
-    from duedesk.engine import actions, definitions
     from duedesk.records.models import Membership
 
     monkeypatch.setattr("duedesk.web.access.now", clock)
     user = get_user_model().objects.create_user("dana", "dana@mapleclinic.example", PASSWORD)
     Membership.objects.create(user=user, organization=org, role="owner")
-    first = definitions.save_version(org, "short", START)
-    running = actions.enroll_invoice(make_invoice(), clock(), first)
-    return {"org": org, "running": running, "user": user}
+    return {"org": org, "user": user, "invoice": make_invoice(), "clock": clock}
 
 
 def signed_in(context, user, base_url):
@@ -51,13 +39,20 @@ def signed_in(context, user, base_url):
 
 @pytest.mark.parametrize("width", [1280, 390])
 def test_build_a_workflow_from_blocks_preview_and_publish(browser, live_server, office, width, shot):
+    from duedesk.engine import actions, definitions
     from duedesk.engine.models import Enrollment, Workflow
 
     context = browser.new_context(viewport={"width": width, "height": 900})
     page = context.new_page()
     try:
         signed_in(context, office["user"], live_server.url)
-        page.goto(f"{live_server.url}/workflows/short/")
+        page.goto(f"{live_server.url}/workflows/")
+        page.get_by_label("New workflow's name").fill("Short reminders")
+        page.get_by_role("button", name="Start with blocks").click()
+        page.wait_for_url("**/workflows/short-reminders/")
+        # An invoice already running the first version, to be moved when the next one is published.
+        running = actions.enroll_invoice(office["invoice"], office["clock"](),
+                                         definitions.current(office["org"], "short-reminders"))
         # Blocks only: a wait of 5 days and a call, added below the text.
         page.get_by_label("Add a block").select_option("wait")
         page.get_by_role("button", name="Add block").click()
@@ -107,11 +102,11 @@ def test_build_a_workflow_from_blocks_preview_and_publish(browser, live_server, 
         page.get_by_label("Move to this version at their next step").check()
         page.get_by_role("button", name="Check and publish").click()
         page.wait_for_selector("text=Published as version 2")
-        latest = Workflow.objects.filter(slug="short").order_by("-version").first()
+        latest = Workflow.objects.filter(slug="short-reminders").order_by("-version").first()
         assert latest.version == 2
         assert [s.split(": ")[1] for s in latest.source.splitlines() if s.startswith("  - id:")] == [
             "new_call", "reminder", "new_wait"]
         assert "wait: 7d" in latest.source and "Hola, le escribe" in latest.source
-        assert Enrollment.objects.get(pk=office["running"].pk).data["move_to"] == latest.pk
+        assert Enrollment.objects.get(pk=running.pk).data["move_to"] == latest.pk
     finally:
         context.close()

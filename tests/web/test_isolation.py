@@ -62,6 +62,7 @@ def _urls(case, staff):
         "workflow_preview": ("/workflows/payment-reminders/preview/", {"source": "name: x\nsteps: []\n",
                                                                        "due": "2027-03-10"}),
         "workflow_add": ("/workflows/add/", {"name": "rent"}),
+        "workflow_new": ("/workflows/new/", {"name": "Dental reminders"}),
         "workflow_use": ("/workflows/payment-reminders/use/", {}),
         "settings": ("/settings/", {"name": "Changed"}),
         "settings_invite": ("/settings/invite/", {"email": "new@example.com", "role": "staff"}),
@@ -175,7 +176,7 @@ def test_another_organization_gets_404_on_every_object(login, outsider, case, st
                  "import_detail", "import_columns", "import_problems_csv"):
         assert client.get(gets[name]).status_code == 404, name
     for name, (url, data) in posts.items():
-        if name in ("settings", "settings_invite", "webhooks", "workflow_add", "calendar_new", "calendar_revoke",
+        if name in ("settings", "settings_invite", "webhooks", "workflow_add", "workflow_new", "calendar_new", "calendar_revoke",
                     "crm_connect", "crm_salesforce_sign_in", "settings_channel_resume", "inbox_bulk",
                     "import_start", "settings_twilio", "settings_twilio_test"):
             continue  # not an object: the outsider acts on their own organization

@@ -221,3 +221,17 @@ def test_a_moving_enrollment_finishes_its_step_then_goes_on_in_the_new_version(o
     assert waiting.step_id == "past_due" and waiting.run_at.date() == date(2026, 12, 22)  # the new version's wait
     moved = Event.objects.get(kind="enrollment.moved")
     assert moved.detail["from_version"] == 1 and moved.detail["version"] == 2
+
+
+def test_a_new_workflow_starts_as_one_text_block(login, staff, org):
+    from duedesk.engine.models import Workflow
+
+    client = login(staff)
+    response = client.post("/workflows/new/", {"name": "Dental reminders"})
+    assert response.status_code == 302 and response["Location"] == "/workflows/dental-reminders/"
+    again = client.post("/workflows/new/", {"name": "Dental reminders"})
+    assert again["Location"] == "/workflows/dental-reminders-2/"
+    page = client.get("/workflows/dental-reminders/")
+    assert _blocks(page) == ["Reminder"]
+    assert wf.parse(Workflow.objects.get(organization=org, slug="dental-reminders").source).name == "Dental reminders"
+    assert client.post("/workflows/new/", {"name": " "}).status_code == 400

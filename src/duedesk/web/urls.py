@@ -49,6 +49,7 @@ urlpatterns = accounts.urlpatterns + [
     path("invoices/<int:pk>/remind/", contacts.invoice_remind, name="invoice_remind"),
     path("workflows/", workflows.workflow_list, name="workflows"),
     path("workflows/add/", workflows.workflow_add, name="workflow_add"),
+    path("workflows/new/", workflows.workflow_new, name="workflow_new"),
     path("workflows/<slug:slug>/use/", workflows.workflow_use, name="workflow_use"),
     path("workflows/<slug:slug>/", workflows.workflow_edit, name="workflow_edit"),
     path("workflows/<slug:slug>/preview/", workflows.workflow_preview, name="workflow_preview"),

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -36,7 +37,8 @@ def workflow_list(request):
     for row in rows:
         grouped.setdefault(row.slug, []).append(row)
     return render(request, "web/workflows/list.html", {"section": "workflows", "workflows": grouped.items(),
-                                                       "ready": definitions.ready_workflows(request.org)})
+                                                       "ready": definitions.ready_workflows(request.org),
+                                                       "new_form": NewWorkflowForm()})
 
 
 @member
@@ -49,6 +51,31 @@ def workflow_add(request):
     workflow = definitions.add_ready(request.org, name, request.user)
     messages.success(request, f"{workflow.name} added.")
     return redirect("workflow_edit", slug=workflow.slug)
+
+
+class NewWorkflowForm(forms.Form):
+    name = forms.CharField(label=_("New workflow's name"), max_length=100)
+
+
+@member
+@require_POST
+def workflow_new(request):
+    """A new workflow of one text block, opened in the block editor to be built from there."""
+    form = NewWorkflowForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest(_("name: give the new workflow a name"), content_type="text/plain")
+    name = form.cleaned_data["name"].strip()
+    taken = set(Workflow.objects.filter(organization=request.org).values_list("slug", flat=True))
+    slug = blocks.unique(slugify(name)[:40] or "workflow", taken, "-")
+    draft = blocks.Draft(name=name)
+    first = blocks.new_block(draft, "sms")
+    first.name, first.key, first.at = str(_("Reminder")), "reminder", "due_date - 3d"
+    first.texts = {"en": "Hi, this is {{ org.name }}. A friendly reminder that your balance of {{ invoice.amount }} "
+                         "is due {{ invoice.due_date }}. You can pay here: {{ invoice.pay_link }}"}
+    draft.blocks.append(first)
+    definitions.save_version(request.org, slug, blocks.to_yaml(draft), user=request.user, now=now())
+    messages.success(request, _("%(name)s created: add its blocks, then publish.") % {"name": name})
+    return redirect("workflow_edit", slug=slug)
 
 
 @member(roles=("owner",))
