@@ -62,6 +62,7 @@ def test_build_a_workflow_from_blocks_preview_and_publish(browser, live_server, 
         page.get_by_role("button", name="Add block").click()
         assert [t.strip() for t in page.locator("li.block h3").all_inner_texts()] == [
             "Reminder", "New wait", "New call"]
+        assert page.evaluate("document.activeElement.value") == "New call"  # the keyboard goes on from the new block
         assert wait.get_by_label("How many").input_value() == "5"  # kept through the round trip
 
         # The call above the text, by keyboard only.
@@ -97,6 +98,9 @@ def test_build_a_workflow_from_blocks_preview_and_publish(browser, live_server, 
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         assert page.evaluate(UNLABELLED) == []
         shot(page, f"workflow-blocks-{width}")
+        if width == 1280:
+            page.evaluate("window.scrollTo(0, 0)")
+            shot(page, "workflow-blocks", full_page=False)
 
         # Publish, moving the invoice already running to the new version at its next step.
         page.get_by_label("Move to this version at their next step").check()

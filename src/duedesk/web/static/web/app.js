@@ -66,6 +66,13 @@ document.addEventListener("click", function (event) {
     status.id = "wf-moved"; status.className = "sr-only"; status.setAttribute("aria-live", "polite");
     list().parentNode.insertBefore(status, list());
     document.querySelectorAll("[data-when]").forEach(showWhen);
+    // After the server added, duplicated or moved a block, the keyboard goes on from that block's name.
+    var focus = list().dataset.focus && document.getElementById(list().dataset.focus);
+    if (focus) {
+      var name = focus.querySelector("input[name$='-name']");
+      focus.scrollIntoView({block: "center"});
+      if (name) name.focus({preventScroll: true});
+    }
     var dragged = null;
     list().querySelectorAll(":scope > li.block").forEach(function (li) {
       var handle = li.querySelector(".drag-handle");
