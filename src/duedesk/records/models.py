@@ -128,6 +128,8 @@ class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=ROLES, default="staff")
+    # The language of this person's staff pages ("": their browser's), chosen on their account page.
+    language = models.CharField(max_length=5, blank=True, choices=[("en", "English"), ("es", "Español")])
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "organization"], name="one_membership_per_org")]

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from duedesk.records.models import Membership
 
@@ -29,12 +29,29 @@ def current_membership(request) -> Membership | None:
     return cached
 
 
+class StaffLanguage:
+    """Signed-in staff see the pages in the language they chose (Membership.language, on their account page);
+    without a choice, the browser's (LocaleMiddleware, before this). The membership read here is the one the
+    views use (current_membership keeps it on the request): no extra query."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        membership = current_membership(request) if request.user.is_authenticated else None
+        if membership is not None and membership.language:
+            translation.activate(membership.language)
+            request.LANGUAGE_CODE = translation.get_language()
+        return self.get_response(request)
+
+
 def actor(request) -> str:
     return f"staff:{request.user.get_username()}"
 
 
-def member(view=None, *, roles: tuple[str, ...] | None = None):
-    """Login required, a membership required; viewers never POST; `roles` limits the whole view."""
+def member(view=None, *, roles: tuple[str, ...] | None = None, own: bool = False):
+    """Login required, a membership required; viewers never POST (except to a view that changes only their
+    `own` preferences, like the language of their pages); `roles` limits the whole view."""
 
     def decorate(fn):
         @wraps(fn)
@@ -46,7 +63,7 @@ def member(view=None, *, roles: tuple[str, ...] | None = None):
                 raise PermissionDenied("You are not a member of any organization.")
             if roles and membership.role not in roles:
                 raise PermissionDenied("Your role does not allow this page.")
-            if request.method not in ("GET", "HEAD", "OPTIONS") and membership.role not in CHANGE_ROLES:
+            if request.method not in ("GET", "HEAD", "OPTIONS") and membership.role not in CHANGE_ROLES and not own:
                 raise PermissionDenied("Viewers can look but not change anything.")
             request.membership = membership
             request.org = membership.organization

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import secrets
 
+from django import forms
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import PasswordResetForm
 from django.db import transaction
+from django.shortcuts import redirect, render
 from django.urls import path, reverse_lazy
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from duedesk.records.models import Membership
+from duedesk.web.access import member
 
 T = "web/accounts/"
 
@@ -53,3 +61,27 @@ def invite(request, organization, email: str, role: str) -> Membership:
             extra_email_context={"organization": organization, "inviter": request.user},
         )
     return membership
+
+
+class LanguageForm(forms.Form):
+    language = forms.ChoiceField(
+        label=gettext_lazy("Language of these pages"), required=False,
+        choices=[("", gettext_lazy("My browser's language")), *settings.LANGUAGES],
+        help_text=gettext_lazy("Only your own pages change; patients' messages keep each patient's language."))
+
+
+@member(own=True)
+def account(request):
+    """The signed-in person's own account: the language of their pages (every role may change it)."""
+    membership = request.membership
+    form = LanguageForm(request.POST or None, initial={"language": membership.language})
+    if request.method == "POST" and form.is_valid():
+        language = form.cleaned_data["language"]
+        if language != membership.language:
+            membership.language = language
+            membership.save(update_fields=["language"])
+        translation.activate(language or translation.get_language_from_request(request))
+        messages.success(request, _("Your pages are now in %(language)s.") % {
+            "language": dict(settings.LANGUAGES)[translation.get_language()[:2]]})
+        return redirect("account")
+    return render(request, "web/accounts/account.html", {"section": "account", "form": form})

@@ -18,6 +18,7 @@ from duedesk.web import (
 )
 
 urlpatterns = accounts.urlpatterns + [
+    path("account/", accounts.account, name="account"),
     path("", overview.overview, name="overview"),
     path("inbox/", inbox.inbox_list, name="inbox"),
     path("inbox/export.csv", exports.inbox_csv, name="inbox_export"),
