@@ -1,0 +1,44 @@
+"""A person switches their own pages to Spanish on their account page, at desktop and phone widths; the
+contact search finds an accented name typed without its accent."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import log_in
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_switch_the_pages_to_spanish(browser, live_server, clinic, shot, width):
+    from duedesk.engine import actions
+
+    actions.update_contact(clinic["contacts"][4], {"first_name": "Lucía", "last_name": "Muñoz"},
+                           clinic["invoices"][4].created_at, actor="staff:dana", source="ui")
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    try:
+        log_in(page, live_server.url)
+        page.goto(f"{live_server.url}/account/")
+        page.get_by_label("Language of these pages").select_option("es")
+        page.get_by_role("button", name="Save").click()
+        page.wait_for_url(f"{live_server.url}/account/")
+        assert page.get_by_role("heading", name="Tu cuenta").is_visible()
+        assert page.get_by_text("Tus páginas están ahora en Español.").is_visible()
+        assert page.locator("html").get_attribute("lang") == "es"
+        page.get_by_role("link", name="Contactos").first.click()
+        assert page.get_by_role("heading", name="Contactos").is_visible()
+        page.get_by_label("Buscar por nombre, teléfono o referencia de factura").fill("lucia munoz")
+        page.get_by_role("button", name="Buscar").click()
+        page.get_by_role("link", name="Lucía Muñoz").wait_for()
+        assert page.get_by_text("Página 1 de 1 · 1 contacto").is_visible()
+        page.goto(f"{live_server.url}/inbox/")
+        assert page.get_by_role("heading", name="Casos para el equipo").is_visible()
+        if width == 1280:
+            shot(page, "inbox-es")
+        # Back to English for this person only.
+        page.goto(f"{live_server.url}/account/")
+        page.get_by_label("Idioma de estas páginas").select_option("en")
+        page.get_by_role("button", name="Guardar").click()
+        assert page.get_by_role("heading", name="Your account").is_visible()
+    finally:
+        context.close()
