@@ -235,3 +235,12 @@ def test_a_new_workflow_starts_as_one_text_block(login, staff, org):
     assert _blocks(page) == ["Reminder"]
     assert wf.parse(Workflow.objects.get(organization=org, slug="dental-reminders").source).name == "Dental reminders"
     assert client.post("/workflows/new/", {"name": " "}).status_code == 400
+
+
+def test_a_viewer_reads_the_blocks_and_previews_the_saved_version(login, viewer, org):
+    client = login(viewer)
+    page = client.get(URL, {"due": "2027-03-10", "tz": "America/New_York", "language": "en"})
+    html = page.content.decode()
+    assert page.status_code == 200 and "Move up" not in html and "Check and publish" not in html
+    assert 'form="preview-get"' in html and page.context["preview_rows"][0].name == "Heads up"
+    assert client.get(URL, {"view": "text"}).context["source"].startswith("# duedesk's default workflow")

@@ -208,6 +208,9 @@ def _page(request, slug, versions, latest, shown, *, view, status=200, **extra):
                "running": _running(request, slug), "publish_form": extra.pop("publish_form", None) or PublishForm(),
                "kinds": list(block_forms.KIND_NAMES.items()), "variables": block_forms.VARIABLES, **extra}
     context.setdefault("problems", [])
+    if not context["can_change"] and context.get("preview_form") is not None:
+        for field in context["preview_form"].fields.values():  # a viewer previews the saved version by GET
+            field.widget.attrs["form"] = "preview-get"
     if view == "text":
         context["lines"] = _numbered(context["source"], context["problems"])
     return render(request, "web/workflows/edit.html", context, status=status)
