@@ -294,8 +294,10 @@ def rotate_keys():
 def relay(host: str = "127.0.0.1", port: int = 8765):
     """Serve streaming voice (Twilio ConversationRelay) at DUEDESK_VOICE_RELAY_URL, behind the TLS proxy."""
     _django()
+    from duedesk import warm
     from duedesk.integrations.twilio.relay import server
 
+    warm.web_process()  # the first caller's first turn is not the one that loads the understanding
     with server(host, port) as running:
         typer.echo(f"Streaming voice on ws://{host}:{port} (Twilio reaches it as DUEDESK_VOICE_RELAY_URL)")
         running.serve_forever()

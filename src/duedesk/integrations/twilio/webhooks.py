@@ -10,6 +10,7 @@ The organization comes from the number that received a text or a call, or from o
 
 from __future__ import annotations
 
+import json
 import logging
 from functools import wraps
 
@@ -265,8 +266,6 @@ def voice_turn(request, org, call):
 def voice_relay_end(request, org, call):
     """The streaming session ended (<Connect action>): the transfer our last turn asked for (its HandoffData), else
     the call hangs up. The conversation itself was carried out over the WebSocket."""
-    import json
-
     from duedesk.conversations.hotline import is_incoming
 
     try:
