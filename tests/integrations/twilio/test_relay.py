@@ -113,3 +113,22 @@ def test_an_unsigned_or_forged_handshake_is_refused(streaming, make_invoice):
 
 
 CLINIC = "+12125550199"
+
+
+def test_a_reminder_call_we_place_runs_over_the_socket_too(streaming, make_invoice, clock):
+    from tests.integrations.twilio.test_twilio_transport import late_call_due
+
+    invoice = late_call_due(make_invoice, clock)
+    lines = ["yes this is me", "march third 1980", "i can pay on friday", "yes that's right"]
+    streaming.fake.script_call(invoice.contact.phone, Callee.person(lines=lines))
+    streaming.worker.tick()
+    streaming.fake.flush()
+    call = Call.objects.get(invoice=invoice)
+    placed = streaming.fake.call(call.provider_id)
+    assert placed.errors == [] and placed.said == lines
+    assert {h["verb"] for h in placed.heard} == {"ConversationRelay"}
+    assert placed.heard_text[0].startswith("Hello, this is an automated assistant calling on behalf of Maple Clinic.")
+    assert invoice.promises.get().promised_date == date(2026, 12, 11)
+    call.refresh_from_db()
+    assert call.outcome == "promised" and call.ended_at is not None
+    assert Event.objects.get(kind="call.reply_times", invoice=invoice).detail["turns"] == 4
