@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
 from django import forms
@@ -110,8 +111,12 @@ class PreviewForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        extra = sorted(available_timezones() - set(COMMON_ZONES))
-        self.fields["tz"].choices = [(z, z) for z in COMMON_ZONES + extra]
+        self.fields["tz"].choices = _zones()
+
+
+@lru_cache(maxsize=1)
+def _zones() -> list[tuple[str, str]]:
+    return [(z, z) for z in COMMON_ZONES + sorted(available_timezones() - set(COMMON_ZONES))]
 
 
 class PublishForm(forms.Form):
