@@ -244,3 +244,13 @@ def test_a_viewer_reads_the_blocks_and_previews_the_saved_version(login, viewer,
     assert page.status_code == 200 and "Move up" not in html and "Check and publish" not in html
     assert 'form="preview-get"' in html and page.context["preview_rows"][0].name == "Heads up"
     assert client.get(URL, {"view": "text"}).context["source"].startswith("# duedesk's default workflow")
+
+
+def test_the_block_editor_in_spanish(login, staff, org):
+    client = login(staff)
+    client.post("/account/", {"language": "es"})
+    page = client.get(URL, {"due": "2027-03-10", "tz": "America/New_York", "language": "es"})
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Subir: Heads up" in html and "Editar como texto" in html and "3 días antes del vencimiento" in html
+    assert "Revisar y publicar" in html and "Llamada (hasta 3 intentos)" in html

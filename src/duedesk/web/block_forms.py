@@ -110,20 +110,35 @@ def timing_words(at: str, kind: str = "") -> str:
     except ValueError:
         return at
     if t.kind == "relative":
-        what = {"due_date": _("the due date"), "promise.date": _("the promised date"),
-                "trigger.date": _("the day of the event")}.get(t.field or "", t.field)
-        if not t.days:
-            return str(_("on %(date)s") % {"date": what})
-        days = abs(t.days)
-        text = (ngettext("%(n)s day before %(date)s", "%(n)s days before %(date)s", days) if t.days < 0 else
-                ngettext("%(n)s day after %(date)s", "%(n)s days after %(date)s", days))
-        return text % {"n": days, "date": what}
+        return _relative_words(t.field or "", t.days)
     if t.kind == "day_of_month":
         return str(_("on day %(n)s of the month") % {"n": t.day})
     length = _length(t.duration)
     if t.kind == "trigger":
         return str(_("%(length)s after the event") % {"length": length}) if t.duration else str(_("when the event happens"))
     return str((_("for %(length)s") if kind == "wait" else _("%(length)s after the block above")) % {"length": length})
+
+
+def _relative_words(field: str, days: int) -> str:
+    """Days before or after a date, each phrase whole so a translation can say it its own way."""
+    n = abs(days)
+    if field == "due_date":
+        if not days:
+            return str(_("on the due date"))
+        text = (ngettext("%(n)s day before the due date", "%(n)s days before the due date", n) if days < 0 else
+                ngettext("%(n)s day after the due date", "%(n)s days after the due date", n))
+    elif field == "promise.date":
+        if not days:
+            return str(_("on the promised date"))
+        text = (ngettext("%(n)s day before the promised date", "%(n)s days before the promised date", n)
+                if days < 0 else
+                ngettext("%(n)s day after the promised date", "%(n)s days after the promised date", n))
+    else:
+        if not days:
+            return str(_("on %(date)s") % {"date": field})
+        text = (ngettext("%(n)s day before %(date)s", "%(n)s days before %(date)s", n) if days < 0 else
+                ngettext("%(n)s day after %(date)s", "%(n)s days after %(date)s", n))
+    return text % {"n": n, "date": field}
 
 
 def _length(delta) -> str:
