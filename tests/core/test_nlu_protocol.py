@@ -48,3 +48,16 @@ def test_evaluate_reports_per_intent_and_dates(tmp_path):
     assert metrics["date_accuracy"] == 1.0
     assert metrics["per_intent"]["deny"] == {"n": 1, "correct": 0, "accuracy": 0.0}
     assert "promise_to_pay" in report and "dates" in report and "overall" in report
+
+
+def test_evaluate_counts_promise_dates_on_their_own(tmp_path):
+    # "I'll pay Friday" (Friday 4 December) labelled with the next week's Friday: a promise date missed
+    path = tmp_path / "labelled.jsonl"
+    rows = [
+        {**json.loads(line()), "intent": "promise_to_pay", "date": "2026-12-11"},
+        {**json.loads(line(text="stop")), "intent": "opt_out", "date": None},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    report, metrics = evaluate(str(path))
+    assert (metrics["promise_dates"], metrics["promise_date_accuracy"]) == (1, 0.0)
+    assert "promise dates       1        0      0.0%" in report.splitlines()

@@ -77,10 +77,11 @@ def classify_lines(lines: Iterable[str]) -> Iterator[str]:
 
 
 def evaluate(path: str) -> tuple[str, dict]:
-    """Accuracy per intent, overall, and for dates, on a labelled JSON-lines file."""
+    """Accuracy per intent, overall, for dates, and for promise dates (the lines labelled ``promise_to_pay``
+    with a day: is that day the one understood?) on a labelled JSON-lines file."""
     total = Counter()
     right = Counter()
-    n = intent_ok = date_ok = 0
+    n = intent_ok = date_ok = promised = promise_ok = 0
     errors: list[str] = []
     confusions: Counter = Counter()
     with open(path, encoding="utf-8") as fh:
@@ -103,6 +104,9 @@ def evaluate(path: str) -> tuple[str, dict]:
             else:
                 confusions[(want_intent, u.intent)] += 1
             date_ok += got_date == want_date
+            if want_intent == "promise_to_pay" and want_date:
+                promised += 1
+                promise_ok += got_date == want_date
     per_intent = {
         k: {"n": total[k], "correct": right[k], "accuracy": right[k] / total[k] if total[k] else None}
         for k in INTENTS if total[k]
@@ -111,6 +115,8 @@ def evaluate(path: str) -> tuple[str, dict]:
         "n": n,
         "intent_accuracy": intent_ok / n if n else 0.0,
         "date_accuracy": date_ok / n if n else 0.0,
+        "promise_dates": promised,
+        "promise_date_accuracy": promise_ok / promised if promised else None,
         "per_intent": per_intent,
     }
     lines = [f"{'intent':<16}{'n':>5}{'correct':>9}{'accuracy':>10}"]
@@ -118,6 +124,8 @@ def evaluate(path: str) -> tuple[str, dict]:
         lines.append(f"{k:<16}{v['n']:>5}{v['correct']:>9}{v['accuracy']:>10.1%}")
     lines.append(f"{'overall':<16}{n:>5}{intent_ok:>9}{metrics['intent_accuracy']:>10.1%}")
     lines.append(f"{'dates':<16}{n:>5}{date_ok:>9}{metrics['date_accuracy']:>10.1%}")
+    if promised:
+        lines.append(f"{'promise dates':<16}{promised:>5}{promise_ok:>9}{promise_ok / promised:>10.1%}")
     if confusions:
         worst = ", ".join(f"{a}->{b} x{c}" for (a, b), c in confusions.most_common(5))
         lines.append(f"most confused: {worst}")
