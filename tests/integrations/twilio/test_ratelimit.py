@@ -69,8 +69,10 @@ def test_database_limiter_keeps_the_slot_in_a_row():
     # A second process (a new limiter) continues from the same row.
     other = ratelimit.DatabaseLimiter(clock=t, sleep=t.sleep)
     assert other.reserve("+12125550199", 10) == pytest.approx(t.now + 4 * step)
-    other.postpone("+12125550199", 0.25)  # a late send pushes everyone's next slot back
+    other.push_back("+12125550199", t.now + 4 * step + 0.25)  # a late send pushes everyone's next slot back
     assert limiter.reserve("+12125550199", 10) == pytest.approx(t.now + 5 * step + 0.25)
+    other.push_back("+12125550199", t.now)  # a push to before the last slot changes nothing
+    assert limiter.reserve("+12125550199", 10) == pytest.approx(t.now + 6 * step + 0.25)
 
 
 @pytest.mark.django_db
@@ -168,6 +170,20 @@ def test_a_late_send_pushes_the_later_slots_back():
             t.now += 30
             raise TimeoutError
     assert limiter._last["A"] == pytest.approx(before + step + ratelimit.MAX_PUSH)
+
+
+def test_sends_late_at_the_same_time_push_back_to_the_latest_not_one_after_the_other():
+    """Four workers whose requests each take 0.2 s: the sender's slots move past the latest of them, as
+    for one late send, so together they still send at the rate (a sum of the four pushes held them to
+    a few texts a second)."""
+    t = FakeTime()
+    limiter = ratelimit.InProcessLimiter(clock=t, sleep=t.sleep)
+    step = (1 + ratelimit.GUARD) / 10
+    slots = [limiter.reserve("A", 10) for _ in range(4)]  # four sends in flight at once
+    t.now = slots[-1] + 0.2  # every answer came 0.2 s after the last slot
+    for slot in slots:
+        limiter.push_back("A", slot + min(t.now - slot - ratelimit.GUARD, ratelimit.MAX_PUSH))
+    assert limiter.reserve("A", 10) == pytest.approx(slots[-1] + 0.2 - ratelimit.GUARD + step)
 
 
 # The same promise with real time, real HTTP and real arrivals at the fake is a speed figure, measured by
