@@ -90,6 +90,8 @@ def test_unconfirmable_send_is_marked_unknown_for_a_person(make_invoice, clock, 
     with pytest.raises(Crash):
         Worker(lambda org: blind, clock=clock, worker_id="dies").tick()
     clock.advance(minutes=6)
+    assert recover(clock(), lambda org: blind)["unknown"] == 0  # asked again shortly: a 500 is not an answer
+    clock.advance(minutes=10)  # 16 minutes of a provider that can't be asked: a person decides
     counts = recover(clock(), lambda org: blind)
     assert counts["unknown"] == 1
     step = Step.objects.get(enrollment__invoice=invoice, step_id="heads_up")

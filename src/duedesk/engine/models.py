@@ -74,6 +74,9 @@ class Step(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["run_at"], condition=models.Q(status="pending"), name="step_due"),
+            # Retries are claimed before the rest (worker.claim): found without reading every due step.
+            models.Index(fields=["run_at"], condition=models.Q(status="pending", attempts__gt=0),
+                         name="step_retry_due"),
             models.Index(fields=["status", "lease_until"], name="step_lease"),
             models.Index(fields=["enrollment", "status"]),
         ]

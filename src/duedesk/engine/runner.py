@@ -297,20 +297,19 @@ class StepRunner:
         """A send that may have gone out is looked up: found, it is settled; confirmed absent, it is retried
         with the same key; if nobody can tell, a person decides (never a blind resend)."""
         if error.accepted_unknown:
-            found, confirmed = self.lookup(transport, step, record)
+            try:
+                found, confirmed = transport.lookup(step.idempotency_key, record.to,
+                                                    record.created_at - timedelta(minutes=5)), True
+            except TransportError as lookup_error:
+                if ask_again_later(step, record, now, lookup_error):
+                    return "unsure"
+                found, confirmed = None, False
             if found is not None:
                 return settle_sent(step, record, channel, found, now)
             if not confirmed or channel == "call":  # a patient is never called twice on a guess
                 mark_unknown(step, record, now, str(error))
                 return "unknown"
         return self._failed(step, record, channel, contact, error, now)
-
-    def lookup(self, transport, step, record):
-        """(what the provider has, whether the provider could say)."""
-        try:
-            return transport.lookup(step.idempotency_key, record.to, record.created_at - timedelta(minutes=5)), True
-        except TransportError:
-            return None, False
 
     def _failed(self, step, record, channel, contact, error: TransportError, now: datetime) -> str:
         if error.about_organization:
@@ -437,6 +436,21 @@ def settle_sent(step: Step, record, channel: str, accepted, now: datetime, at: d
             channel="call", step=step.step_id, to=record.to, consent=record.consent_basis or None)
         first_contact([enrollment.invoice_id], "first_called_at", now)
         return "calling"
+
+
+LOOKUP_AGAIN = timedelta(seconds=15)  # after a failed lookup of an unsure text, the provider is asked again
+GIVE_UP_ASKING = timedelta(minutes=15)  # ... for this long after the text was recorded; then a person decides
+
+
+def ask_again_later(step: Step, record, now: datetime, error: TransportError) -> bool:
+    """A text we are unsure about, and the provider could not be asked just now (a 429, a 500, a timeout):
+    it stays `sending`, handed to recovery (worker.recover), which asks again in LOOKUP_AGAIN, until
+    GIVE_UP_ASKING after it was recorded. Calls (never redialled on a guess) and emails (a mail server can't
+    be asked) go to a person at once. Returns whether the step was handed over."""
+    if step.kind != "sms" or error.permanent or record is None or now - record.created_at >= GIVE_UP_ASKING:
+        return False
+    return Step.objects.filter(pk=step.pk, status="sending").update(
+        leased_by="", lease_until=now + LOOKUP_AGAIN, last_error=f"not confirmed yet: {error}"[:2000]) == 1
 
 
 def mark_unknown(step: Step, record, now: datetime, error: str = "") -> None:

@@ -32,7 +32,7 @@ from duedesk.engine.actions.sends import recover_stranded_texts, send_waiting_te
 from duedesk.engine.batch import BatchRunner
 from duedesk.engine.lease import LEASE, PROVIDER_TIMEOUT, Heartbeat, Lease, gone_holders, new_worker_id
 from duedesk.engine.models import Step
-from duedesk.engine.runner import mark_unknown, settle_sent
+from duedesk.engine.runner import ask_again_later, mark_unknown, settle_sent
 from duedesk.records.models import Call, Message
 from duedesk.records.timeline import log
 
@@ -51,10 +51,18 @@ def _skip_locked(qs):
 
 
 def claim(worker_id: str, now: datetime, limit: int = 100, lease: timedelta = LEASE) -> list[int]:
-    """Take up to `limit` due steps for this worker, oldest first."""
+    """Take up to `limit` due steps for this worker: retries first, then the rest, oldest first.
+
+    A step tried again after a provider error (a 429, a 500) had its turn already; its new `run_at` is
+    later than a whole backlog's, and taken strictly by `run_at` it would wait behind thousands of texts
+    that became due before the error (minutes at a sender's rate)."""
     with transaction.atomic():
-        qs = _skip_locked(Step.objects.filter(status="pending", run_at__lte=now).order_by("run_at", "pk"))
-        ids = list(qs.values_list("pk", flat=True)[:limit])
+        due = Step.objects.filter(status="pending", run_at__lte=now)
+        ids = list(_skip_locked(due.filter(attempts__gt=0).order_by("run_at", "pk")).values_list("pk", flat=True)
+                   [:limit])
+        if len(ids) < limit:
+            ids += list(_skip_locked(due.exclude(pk__in=ids).order_by("run_at", "pk")).values_list("pk", flat=True)
+                        [:limit - len(ids)])
         if ids:
             Step.objects.filter(pk__any=ids, status="pending").update(
                 status="claimed", leased_by=worker_id, lease_until=now + lease
@@ -143,9 +151,9 @@ def _reconcile(step: Step, worker_id: str, now: datetime, transports_for: Callab
         found = transport.lookup(step.idempotency_key, record.to if record else contact.phone,
                                  (record.created_at if record else step.created_at) - timedelta(minutes=5))
     except TransportError as error:
-        found, lookup_error = None, str(error)
+        found, lookup_error, failed = None, str(error), error
     else:
-        lookup_error = ""
+        lookup_error, failed = "", None
     with transaction.atomic():
         if not _still_mine(step, worker_id):  # settled meanwhile (a late answer), or taken by a peer
             return "left"
@@ -154,6 +162,8 @@ def _reconcile(step: Step, worker_id: str, now: datetime, transports_for: Callab
                 channel=channel, step=step.step_id, provider_id=found.provider_id, result="was sent")
             settle_sent(step, record, channel, found, now)
             return "reconciled"
+        if failed is not None and ask_again_later(step, record, now, failed):
+            return "left"  # the provider could not be asked just now: asked again shortly
         if found is None and not lookup_error and record is not None and channel != "call":
             # The provider confirms it never got it: the send can go out once, with the same key.
             Step.objects.filter(pk=step.pk).update(status="pending", leased_by="", lease_until=None, run_at=now)
