@@ -234,7 +234,8 @@ def run(args, url: str, scratch: str) -> dict:
                     cuts += 1
                 else:  # nobody connected at this instant: try again shortly
                     cut_at[0] = t + 0.2
-            requests = fake.counters.get("requests", 0)
+            counters = fake.counters  # API requests only: line type lookups never get a fault
+            requests = counters.get("requests", 0) - counters.get("lookups", 0)
             if requests >= fault_at:
                 # One fault per FAULT_EVERY requests (they would pile up while the workers are down).
                 kind = rng.choice(("429", "500", "slow"))
@@ -250,7 +251,13 @@ def run(args, url: str, scratch: str) -> dict:
                 pay_at = t + pay_every
             if args.trace and t >= trace_at:
                 counts = dict(Step.objects.filter(step_id="heads_up").values_list("status").annotate(n=Count("id")))
-                print(f"{t - started:6.1f}s at provider {len(fake.messages):>6} steps {counts}", file=sys.stderr)
+                due = Step.objects.filter(status="pending", run_at__lte=datetime.now(UTC))
+                retried = due.filter(attempts__gt=0)
+                oldest = retried.order_by("run_at").values_list("run_at", flat=True).first()
+                waited = f"{(datetime.now(UTC) - oldest).total_seconds():.0f}s" if oldest else "-"
+                print(f"{t - started:6.1f}s at provider {len(fake.messages):>6} steps {counts} due {due.count()} "
+                      f"retries due {retried.count()} (longest waiting {waited}) workers {len(workers.at_work())}",
+                      file=sys.stderr)
                 trace_at = t + 2
             if t >= watch_at:
                 holding = watch(workers, held_seen, held_sending, Step)
@@ -301,6 +308,8 @@ def run(args, url: str, scratch: str) -> dict:
         "steps_lost": len(lost),
         "lost_by_status": {status: lost.count(status) for status in sorted(set(lost))},
         "steps_unknown": sum(1 for status in steps.values() if status == "unknown"),
+        "unknown_because": sorted({e.get("error") or "" for e in Event.objects.filter(
+            organization=org, kind="step.unknown").values_list("detail", flat=True)}),
         "texted_after_paid": after_paid,
         "paid_after_handover": len(handed_over),
         "worker_exits": len(workers.exits),

@@ -50,6 +50,24 @@ def test_texts_settled_in_a_batch_set_first_texted_at(make_invoice, clock, worke
     assert metrics.funnel(invoices[0].organization, clock())["text"] == [("Texted", 3), ("Paid", 0)]
 
 
+def test_texts_handed_over_one_at_a_time_each_keep_their_own_first_texted_at(make_invoice, clock, transports):
+    """A rate-limited sender takes one text per request: settled together, each invoice still gets the moment
+    its own text went out (one UPDATE for the batch, each row its own moment)."""
+    from duedesk.engine.worker import Worker
+    from tests.engine.test_gate_at_send import Paced
+
+    clock.set(HEADS_UP_DAY)
+    invoices = [make_invoice(due=date(2026, 12, 10)) for _ in range(4)]
+    for invoice in invoices:
+        actions.enroll_invoice(invoice, clock())
+    paced = type(transports)(sms=Paced(transports.sms, clock, rate=5), voice=transports.voice,
+                             email=transports.email)
+    Worker(lambda org: paced, clock=clock, worker_id="w").tick()
+    moments = [_first(invoice)[0] for invoice in invoices]
+    assert moments == [HEADS_UP_DAY + timedelta(seconds=0.2 * i) for i in range(4)]
+    assert moments == [_event_times(invoice, "sms.sent")[0] for invoice in invoices]
+
+
 def test_a_later_text_leaves_the_first_in_place(make_invoice, clock, worker):
     invoice = make_invoice(due=date(2026, 12, 10))
     clock.set(HEADS_UP_DAY)

@@ -270,7 +270,7 @@ def settle_sends(sent: list[Sent], now: datetime, promises: dict | None = None) 
         for s in sent:
             s.message.provider_id, s.message.status = s.provider_id, s.status
         set_provider_ids([s.message for s in sent])
-        events, texted = [], defaultdict(list)
+        events, texted = [], {}
         for s in sent:
             step, message, enrollment = s.step, s.message, s.step.enrollment
             detail = {"body": message.body} if step.kind == "sms" else {"subject": message.subject}
@@ -278,10 +278,10 @@ def settle_sends(sent: list[Sent], now: datetime, promises: dict | None = None) 
             events.append(event(step.organization_id, f"{step.kind}.sent", s.at, contact=enrollment.contact,
                                 invoice=enrollment.invoice, channel=step.kind, step=step.step_id, **detail))
             if step.kind == "sms":  # the funnel counts texts only
-                texted[s.at].append(enrollment.invoice_id)
+                invoice = enrollment.invoice_id
+                texted[invoice] = min(s.at, texted.get(invoice, s.at))
         save_all(events)
-        for at, invoice_ids in texted.items():
-            first_contact(invoice_ids, "first_texted_at", at)
+        first_texted(texted)
         complete([(s.step, "sent") for s in sent], now, promises, {s.step.pk: s.at for s in sent})
 
 
@@ -290,6 +290,26 @@ def first_contact(invoice_ids: list[int], field: str, now: datetime) -> None:
     by the caller in the transaction that writes that event (one UPDATE for a batch)."""
     Invoice.objects.filter(Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gt": now}),
                            pk__any=invoice_ids).update(**{field: now})
+
+
+def first_texted(moments: dict[int, datetime]) -> None:
+    """first_contact for a batch whose texts went out at moments of their own (one a text, at a rate-limited
+    sender's pace): one UPDATE for the batch, not one per moment."""
+    if len(set(moments.values())) <= 1:
+        for at in set(moments.values()):
+            first_contact(list(moments), "first_texted_at", at)
+        return
+    if connection.vendor == "postgresql":
+        values = "SELECT * FROM unnest(%s::bigint[], %s::timestamptz[])"
+        params = [list(moments), list(moments.values())]
+    else:
+        values = "VALUES " + ", ".join(["(%s, %s)"] * len(moments))
+        params = [p for pk, at in moments.items() for p in (pk, connection.ops.adapt_datetimefield_value(at))]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH v(id, at) AS ({values}) UPDATE records_invoice SET first_texted_at = v.at FROM v "
+            "WHERE records_invoice.id = v.id AND (records_invoice.first_texted_at IS NULL "
+            "OR records_invoice.first_texted_at > v.at)", params)
 
 
 def set_provider_ids(messages: list[Message]) -> None:

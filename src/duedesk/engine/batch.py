@@ -30,6 +30,10 @@ from duedesk.records.models import Invoice, Message, Organization, Promise
 from duedesk.records.timeline import event, save_all
 
 TEXTS = ("sms", "email")
+SETTLE_EVERY = 50  # accepted texts settled together at most (one handover of a whole group is settled at once)
+SETTLE_AFTER = 1.0  # seconds an accepted text waits at most to be settled
+CHECK_AHEAD = 0.25  # seconds of a rate-limited sender's texts checked by the gate together, right before them
+HOLD_AFTER = 2.0  # seconds after its check past which a text's lease is confirmed again before its request
 logger = logging.getLogger("duedesk.worker")
 
 
@@ -42,6 +46,7 @@ class BatchRunner:
         # Right before each send: is the row still ours (its lease renewed)? See engine/lease.py.
         self.hold = lambda step_pk: True
         self.pace: float | None = None  # texts per second of the slowest sender seen (sizes the next claim)
+        self._workflows: dict = {}
 
     def claim_size(self, batch: int) -> int:
         """How many steps to claim: a rate-limited sender gets about two seconds of work at a time."""
@@ -77,45 +82,56 @@ class BatchRunner:
             rate = getattr(transport, "rate", None)
             if rate:
                 self.pace = min(float(rate), self.pace or float(rate))
-            # One provider call per handover, and the gate checked right before each.
-            handovers = [group] if hasattr(transport, "send_many") else [[step] for step in group]
+            # The gate checked right before each handover: the whole group where the transport takes many in
+            # one call; else the texts the sender's rate lets out in the next CHECK_AHEAD seconds (one when
+            # the sender is slow or has no rate: no text is `sending` long before its own request).
+            if hasattr(transport, "send_many"):
+                handovers = [group]
+            else:
+                size = max(1, int(float(rate or 0) * CHECK_AHEAD))
+                handovers = [group[i:i + size] for i in range(0, len(group), size)]
+            accepted = Accepted()
             for handover in handovers:
-                self._hand_over(transport, handover, clock)
+                self._hand_over(transport, handover, clock, accepted)
+                if accepted.due(clock()):
+                    self._settle(*accepted.take(), clock())
+            if accepted.sent:
+                self._settle(*accepted.take(), clock())
 
-    def _hand_over(self, transport, steps: list[Due], clock) -> None:
+    def _hand_over(self, transport, steps: list[Due], clock, accepted: Accepted) -> None:
         checked = self._check_and_record(steps, clock())
         if checked is None:
             return
         ready, messages, promises = checked
+        accepted.promises.update(promises)
         outgoing = [self._outgoing(step, messages[step.pk]) for step in ready]
-        at = clock()  # the moment of sending: `sms.sent` carries it
+        checked_at = clock()
         if hasattr(transport, "send_many"):
-            results = transport.send_many(outgoing)
+            results = [(result, checked_at) for result in transport.send_many(outgoing)]
         else:
             results = []
             for step, msg in zip(ready, outgoing, strict=True):
-                if not self.hold(step.pk):
-                    # Our lease ran out and a peer took the row over: it is the peer's to reconcile.
+                at = clock()  # the moment of sending: `sms.sent` carries it
+                # Committed `sending` with a fresh lease a moment ago; after a stall (a slow request before
+                # it), is the row still ours? Else a peer took it over and it is the peer's to reconcile.
+                if (at - checked_at).total_seconds() > HOLD_AFTER and not self.hold(step.pk):
                     logger.warning("step %s was taken over by another worker; not sent here", step.pk)
-                    results.append(None)
+                    results.append((None, at))
                     continue
                 try:
-                    results.append(transport.send(msg))
+                    results.append((transport.send(msg), at))
                 except TransportError as error:
-                    results.append(error)
-        sent = []
-        for step, result in zip(ready, results, strict=True):
+                    results.append((error, at))
+        for step, (result, at) in zip(ready, results, strict=True):
             if result is None:
                 continue
             message = messages[step.pk]
             if isinstance(result, TransportError):
                 self.single.after_error(step, message, step.kind, step.enrollment.contact, transport, result, at)
                 continue
-            sent.append(advance.Sent(step, message, result.provider_id, result.status, at))
-        if sent:
-            self._settle(sent, promises, clock())
+            accepted.add(advance.Sent(step, message, result.provider_id, result.status, at))
 
-    def _settle(self, sent: list[advance.Sent], promises, now: datetime) -> None:
+    def _settle(self, sent: list[advance.Sent], promises: dict, now: datetime) -> None:
         with transaction.atomic():
             # Only rows still ours: a batch that stalled past its lease may find a peer already reconciled one.
             mine = set(Step.objects.select_for_update().filter(
@@ -134,10 +150,10 @@ class BatchRunner:
                         .filter(pk__any=invoice_ids).select_related("contact").defer("contact__date_of_birth")
                         .order_by("pk")}
             lines.prefetch(i.contact for i in invoices.values())  # the gate reads the line each send goes to
-            organizations = Organization.objects.in_bulk({d.organization.pk for d in due})
+            organizations = {d.organization.pk: d.organization for d in due}  # read as the batch began
             fresh = {s.pk: s for s in Step.objects.filter(pk__any=[d.pk for d in due], status="claimed",
                                                           leased_by=self.worker_id).select_related("enrollment")}
-            workflows = definitions.versions({s.enrollment.workflow_id for s in fresh.values()})
+            workflows = self._versions({s.enrollment.workflow_id for s in fresh.values()})
             promises = {p.invoice_id: p for p in Promise.objects.filter(invoice_id__any=invoice_ids, status="pending")
                         .order_by("created_at", "pk")}
             allowed, deferred, blocked = [], [], []
@@ -168,6 +184,15 @@ class BatchRunner:
             self.single.run(step.pk, now)
         ready = [s for s in allowed if s.pk in messages]
         return (ready, messages, promises) if ready else None
+
+    def _versions(self, ids: set[int]) -> dict:
+        """Workflow versions never change (an edit makes a new one): each is read once per worker."""
+        missing = ids - self._workflows.keys()
+        if missing:
+            if len(self._workflows) > 1000:
+                self._workflows.clear()
+            self._workflows.update(definitions.versions(missing))
+        return {pk: self._workflows[pk] for pk in ids}
 
     def _by_transport(self, steps: list[Due]):
         groups: dict[int, tuple] = {}
@@ -217,6 +242,31 @@ class BatchRunner:
                                                               content_sha256=message.content_sha256)
         Step.objects.filter(pk__any=list(built)).update(status="sending", lease_until=now + LEASE)
         return built
+
+
+class Accepted:
+    """Texts the provider took, waiting to be settled together: a rate-limited sender hands texts over one at a
+    time, and settling each on its own (a dozen statements) cost more than sending it. They stay `sending`
+    (leased to this worker) until settled, at most SETTLE_AFTER seconds or SETTLE_EVERY texts later, each with
+    the moment it was handed over; a worker that dies meanwhile leaves them to recovery, which finds them at
+    the provider by our key."""
+
+    def __init__(self):
+        self.sent: list[advance.Sent] = []
+        self.promises: dict = {}
+        self.since: datetime | None = None
+
+    def add(self, sent: advance.Sent) -> None:
+        self.since = self.since or sent.at
+        self.sent.append(sent)
+
+    def due(self, now: datetime) -> bool:
+        return bool(self.sent) and (len(self.sent) >= SETTLE_EVERY or (now - self.since).total_seconds() >= SETTLE_AFTER)
+
+    def take(self) -> tuple[list[advance.Sent], dict]:
+        taken = (self.sent, self.promises)
+        self.sent, self.promises, self.since = [], {}, None
+        return taken
 
 
 @dataclass
