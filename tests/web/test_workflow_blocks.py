@@ -254,3 +254,11 @@ def test_the_block_editor_in_spanish(login, staff, org):
     assert page.status_code == 200
     assert "Subir: Heads up" in html and "Editar como texto" in html and "3 días antes del vencimiento" in html
     assert "Revisar y publicar" in html and "Llamada (hasta 3 intentos)" in html
+
+
+def test_a_stored_version_the_reader_now_refuses_opens_as_text_with_its_problems(login, staff, org):
+    from duedesk.engine.models import Workflow
+
+    Workflow.objects.filter(organization=org).update(source="name: Old\nsteps:\n  - id: a\n    sms: gone\n")
+    page = login(staff).get(URL)
+    assert page.status_code == 200 and page.context["view"] == "text" and page.context["problems"]

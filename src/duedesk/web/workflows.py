@@ -261,12 +261,16 @@ def workflow_edit(request, slug):
                                           content_type="text/plain")
         shown = versions.filter(version=int(version)).first() or latest
     if request.method != "POST":
-        asked = _preview(request, request.GET, shown.source, blocks.from_yaml(shown.source))
+        try:
+            draft = blocks.from_yaml(shown.source)
+        except wf.WorkflowError:  # stored before a rule it breaks was added: shown as text, with its problems
+            return _page(request, slug, versions, latest, shown, view="text", source=shown.source,
+                         problems=wf.check(shown.source), **_preview(request, {}, ""))
+        asked = _preview(request, request.GET, shown.source, draft)
         status = 400 if request.GET.get("due") and asked["preview_form"].errors else 200
         if request.GET.get("view") == "text":
             return _page(request, slug, versions, latest, shown, view="text", source=shown.source, status=status,
                          **asked)
-        draft = blocks.from_yaml(shown.source)
         return _page(request, slug, versions, latest, shown, view="blocks", status=status,
                      editor=block_forms.read(block_forms.data_for(draft)), **asked)
     op = request.POST.get("op", "publish")
