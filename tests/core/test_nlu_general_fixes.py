@@ -43,6 +43,10 @@ from tests.core.test_nlu_generalise import u  # Tuesday 1 December 2026, 10:00 i
         # a belief that it was paid, then a day
         ("I thought we already paid this? I'll pay it monday", date(2026, 12, 7)),
         ("pensé que ya lo había pagado, lo pago el viernes", date(2026, 12, 4)),
+        ("I thought it was already handled, I can pay friday", date(2026, 12, 4)),
+        # a span from a weekday
+        ("three days from friday", date(2026, 12, 7)),
+        ("una semana a partir del lunes", date(2026, 12, 14)),
     ],
 )
 def test_promises_name_the_day_to_pay(text, expected):
@@ -51,7 +55,7 @@ def test_promises_name_the_day_to_pay(text, expected):
 
 
 @pytest.mark.parametrize("text", ["mid february", "a mediados de marzo", "sometime after the 20th",
-                                  "después del 5 de enero"])
+                                  "después del 5 de enero", "después del 20", "pasado el 10", "después de la quincena"])
 def test_part_of_a_month_or_after_a_date_names_no_day(text):
     got = u(text)
     assert got.date is None and got.vague_date
@@ -65,6 +69,12 @@ def test_the_end_of_a_named_month_is_this_years_until_it_has_passed():
     assert u("end of june").date == date(2027, 6, 30)  # said in December
 
 
+def test_a_weekday_said_to_be_a_holiday_is_not_the_day():
+    got = u("el viernes es navidad, le pago el lunes", now=datetime.fromisoformat("2026-12-22T10:00:00-04:00"),
+            tz="America/Puerto_Rico")
+    assert (got.intent, got.date) == ("promise_to_pay", date(2026, 12, 28))
+
+
 def test_a_payment_made_last_night_is_yesterday():
     got = u("pagué anoche por la app")
     assert (got.intent, got.date) == ("already_paid", date(2026, 11, 30))
@@ -74,7 +84,11 @@ def test_a_payment_made_last_night_is_yesterday():
     "text, intent",
     [
         ("sorry i cant", "hardship"),
+        ("i cant sorry", "hardship"),
         ("no podemos", "hardship"),
+        ("no podemos, lo siento", "hardship"),
+        ("don't call me at my job", "contact_preference"),
+        ("creí que ya estaba pagada, ¿de qué es el cobro?", "question"),
         ("N", "deny"),
         ("y", "affirm"),
         ("me bajaron las horas en el trabajo", "hardship"),

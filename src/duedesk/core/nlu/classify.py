@@ -67,7 +67,8 @@ _I_PAID = re.compile(r"\b(?:i|we|yo|ya) (?:already |have |had |did |ya )*(?:paid
 # "I thought I already paid this", "pensé que ya lo había pagado": what they believed, not a payment made
 _MISTAKEN_PAID = re.compile(
     r"\b(?:thought|figured|assumed|was sure|pense|crei|pensaba|creia)(?: that| que)?(?: (?:i|we|it|this|that|everything|ya|yo))?"
-    r"(?: (?:had|have|was|were|ya|lo|la|habia|habiamos))*(?: already| all| been)* (?:paid|pague|pagado|pagamos)\b(?: (?:it|this|that|for))?"
+    r"(?: (?:had|have|was|were|is|ya|lo|la|habia|habiamos|estaba|estaban|esta|había sido|habia sido))*(?: already| all| been)*"
+    r" (?:paid|pague|pagado|pagada|pagamos|taken care of|settled|handled|cubierto|cubierta)\b(?: (?:it|this|that|for))?"
 )
 # "I can't pay anything until the 1st", "no puedo hasta el 15": the day it ends is the day they can
 _UNTIL_DAY = re.compile(r"\b(?:until|til|till|hasta (?:el|que|la|el dia)|not before)\b")

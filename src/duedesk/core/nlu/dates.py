@@ -98,7 +98,7 @@ _BARE_SPAN = re.compile(rf"^(?:like |about |maybe |unos |como |tal vez )?{_COUNT
 _N_FROM_NOW = re.compile(rf"\b{_COUNT} {_UNIT} from (?:now|today)\b|\bde hoy en (?P<h>ocho|quince|8|15)\b")
 # "two weeks from tomorrow", "dos semanas a partir de mañana": the span starts tomorrow
 _N_FROM_TOMORROW = re.compile(
-    rf"\b{_COUNT} {_UNIT} (?:from|after|a partir de|despues de|desde) (?:tomorrow|manana)\b"
+    rf"\b{_COUNT} {_UNIT} (?:from|after|a partir de(?:l)?|despues de(?:l)?|desde(?: el)?) (?P<base>tomorrow|manana|{_WD})\b"
 )
 
 _FIRST_OF_NEXT = re.compile(r"\b(?:the )?(?:1st|first) of (?:the |next )?month\b|\bprimero de(?:l)? mes\b")
@@ -247,7 +247,8 @@ def _count(word: str) -> int | None:
 _DAY_SHIFT = re.compile(
     r"\b(?:the )?day (?:(?P<after>after)|before) (?!tomorrow|yesterday)|\b(?:el )?dia (?:(?P<after2>despues|siguiente)|antes|anterior) (?:de(?:l)?|a(?:l)?) "
 )
-_AFTER_WORD = re.compile(r"\b(?:after|despues de(?:l)?|pasado el) (?=\w)")
+_AFTER_WORD = re.compile(r"\b(?:after|despues de(?:l)?|pasado(?= el )) (?=\w)")
+_PAY_PERIOD = re.compile(r"(?:la |the |next |my )?(?:quincena|payday|pay day)\b")
 
 
 def _after(t: str) -> re.Match | None:
@@ -258,6 +259,19 @@ def _after(t: str) -> re.Match | None:
         if not before or (before[0] not in ("day", "dia", "week", "semana") and before[0] not in _WEEKDAYS):
             return m
     return None
+
+
+def _span(m: re.Match, base: date) -> date | None:
+    """``base`` plus the count and unit a span pattern matched ("two weeks", "3 días")."""
+    n = _count(m.group("n"))
+    if n is None:
+        return None
+    unit = m.group("u")
+    if unit.startswith(("day", "dia")):
+        return base + timedelta(days=n)
+    if unit.startswith(("week", "semana")):
+        return base + timedelta(days=7 * n)
+    return _add_months(base, n)
 
 
 def _holiday_name_length(t: str, span: tuple[int, int]) -> int:
@@ -275,10 +289,12 @@ def _fast(t: str, today: date, lang: str, past: bool) -> DateResult | None:
     after = _after(t) if not past else None
     if after is not None:
         # "después del 10 de mayo", "after the 15th" name no day, unless the rest of the reply does
-        for rx in (_DAY_MONTH, _MONTH_DAY, _THE_DAY, _BARE_ORD):
-            m = rx.match(t, after.end())
+        tail = t[after.end():]
+        for rx, text in ((_DAY_MONTH, tail), (_MONTH_DAY, tail), (_THE_DAY, tail), (_BARE_ORD, tail),
+                         (_THE_DAY, "el " + tail), (_PAY_PERIOD, tail)):  # "después del 15": "del" took the article
+            m = rx.match(text)
             if m:
-                rest = _fast(t[:after.start()] + " " + t[m.end():], today, lang, past)
+                rest = _fast(t[:after.start()] + " " + text[m.end():], today, lang, past)
                 return rest if rest is not None and rest.date is not None else DateResult(None, vague=True)
     shift = _DAY_SHIFT.search(t)
     if shift is not None and (hol is None or hol[2][0] >= shift.end() and hol[2][1] - hol[2][0] == _holiday_name_length(t, hol[2])):
@@ -328,6 +344,12 @@ def _fast(t: str, today: date, lang: str, past: bool) -> DateResult | None:
         return DateResult(last)
     if _END_MONTH.search(t):
         return DateResult(_end_of_month(today))
+    m = _N_FROM_TOMORROW.search(t)
+    if m:  # "two weeks from tomorrow", "dos semanas a partir del lunes": the span starts on that day
+        w = m.group("base")
+        d = _span(m, today + timedelta(days=1) if w in ("tomorrow", "manana") else _next_weekday(today, _WEEKDAYS[w]))
+        if d is not None:
+            return DateResult(d)
     m = _WD_DAY.search(t)
     if m and _day_value(m):
         d = _weekday_day(today, _WEEKDAYS[m.group("w")], _day_value(m), past)
@@ -351,22 +373,13 @@ def _fast(t: str, today: date, lang: str, past: bool) -> DateResult | None:
     if m:
         return DateResult(_next_weekday(today, _WEEKDAYS[m.group("w")], past))
     # a span counts from today: "two weeks from today" is not today
-    base = today
-    m = _N_FROM_TOMORROW.search(t)
-    if m:
-        base = today + timedelta(days=1)
-    m = m or _IN_N.search(t) or _N_FROM_NOW.search(t) or _GIVE_N.search(t) or _BARE_SPAN.match(t)
+    m = _IN_N.search(t) or _N_FROM_NOW.search(t) or _GIVE_N.search(t) or _BARE_SPAN.match(t)
     if m:
         if m.groupdict().get("h"):
             return DateResult(today + timedelta(days=int(_count(m.group("h")) or 0)))
-        n = _count(m.group("n"))
-        if n is not None:
-            unit = m.group("u")
-            if unit.startswith(("day", "dia")):
-                return DateResult(base + timedelta(days=n))
-            if unit.startswith(("week", "semana")):
-                return DateResult(base + timedelta(days=7 * n))
-            return DateResult(_add_months(base, n))
+        d = _span(m, today)
+        if d is not None:
+            return DateResult(d)
     if _TOMORROW.search(t):
         return DateResult(today + timedelta(days=1))
     if _YESTERDAY.search(t):
@@ -458,8 +471,8 @@ _THE_DAY_AFTER = re.compile(r"^(?:but |pero |maybe |mejor |better )?(?:the |el )
                             r"|al (?:otro )?dia siguiente|al otro dia)(?: (?:then|please|pls|ok|si|for sure|sin falta))?$")
 # "el 16 de septiembre es feriado", "monday is a holiday, banks are closed": what that day is, not the day
 _DAY_IS_A_HOLIDAY = re.compile(
-    rf"\b(?:{_A_DAY}|\d{{1,2}} de (?:{_MON})) (?:is|es|sera|will be) (?:a |an |un |dia )?(?:holiday|bank holiday|feriado|festivo"
-    r"|dia feriado|dia festivo|day off)\b"
+    rf"\b(?:{_A_DAY}|\d{{1,2}} de (?:{_MON})) (?:is|es|sera|will be) (?:a |an |un |dia |the |el )?(?:holiday|bank holiday|feriado|festivo"
+    rf"|dia feriado|dia festivo|day off|{_HOL})\b"
 )
 
 

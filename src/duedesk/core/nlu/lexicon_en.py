@@ -290,7 +290,8 @@ INTENTS = {
     "hardship_weak": [
         r"\b(?:can not|could not|will not|not able to) (?:really |be able to )?(?:pay|make|cover|do)\b",
         # "sorry I can't" as the whole answer to "can you pay?"
-        r"^(?:(?:no|nah|sorry|i am sorry|unfortunately) )*(?:i|we) (?:really )?can not(?: (?:right now|now|yet|at the moment))?$",
+        r"^(?:(?:no|nah|sorry|i am sorry|unfortunately) )*(?:i|we) (?:really )?can not(?: (?:right now|now|yet|at the moment))?"
+        r"(?: (?:sorry|im sorry|i am sorry))?$",
         r"\bno way (?=\w)", r"\bnot (?:right now|at the moment|at this time)\b.{0,20}\bpay",
     ],
     "callback_later": [

@@ -168,7 +168,7 @@ INTENTS = {
         r"\bde a poquit[oa]s?\b|\bpoquito a poquito\b|\bde poco en poco\b",
         r"\bcada (?:lunes|martes|miercoles|jueves|viernes|sabado|domingo|quincena|semana|mes)\b", r"\babon(?:os|ar|o|ando|arle|ara)\b",
         r"\bmensualidades\b", r"\bpagos (?:mensuales|semanales|chicos|chiquitos|pequenos|parciales|quincenales)\b",
-        r"\b(?:dividir|partir|repartir|dividirlo|partirlo)\w*\b", r"\bpoco a poco\b", r"\bde a poco(?:s|quito)?\b",
+        r"\b(?:dividir|(?<!\ba )partir|repartir|dividirlo|partirlo)\w*\b", r"\bpoco a poco\b", r"\bde a poco(?:s|quito)?\b",
         r"\bde poquito\b", r"\bpor partes\b",
         r"(?:\$ ?\d+|\b\d+|\b(?:diez|veinte|treinta|cuarenta|cincuenta|sesenta|setenta|ochenta|noventa|cien))"
         r" (?:dolares |pesos )?(?:al|por|cada) (?:mes|semana|quincena|quince dias)\b",
@@ -216,7 +216,8 @@ INTENTS = {
     "hardship_weak": [
         r"\bno (?:puedo|podemos|podre|podria|voy a poder|vamos a poder) (?:pagar|pagarlo|pagarla|pagarle|cubrir|hacer el pago)\b",
         # "no puedo" as the whole answer to "¿puede pagar?"
-        r"^(?:(?:no|nah|pues|lo siento|perdon|ay) )*no (?:puedo|podemos)(?: (?:ahorita|ahora|hoy|todavia|aun|por ahora))?$",
+        r"^(?:(?:no|nah|pues|lo siento|perdon|ay|sorry) )*no (?:puedo|podemos)(?: (?:ahorita|ahora|hoy|todavia|aun|por ahora))?"
+        r"(?: (?:sorry|lo siento|perdon|disculpe|disculpa))?$",
     ],
     "callback_later": [
         r"\b(?:le|te|les) (?:devuelvo|regreso|devolvemos|regresamos) la llamada\b",

@@ -47,7 +47,7 @@ _STOP_TEXTS = re.compile(rf"\b{_STOP} (?:me )?(?:{_TEXT})\b")
 
 # "don't call me at work", "no me llamen al trabajo"
 _AT_WORK = re.compile(
-    r"\b(?:do not|never|please do not|no|stop|quit) (?:call|ring|phone|text)\w* (?:me )?(?:at|while i am at|during|when i am at) work\b"
+    r"\b(?:do not|never|please do not|no|stop|quit) (?:call|ring|phone|text)\w* (?:me )?(?:at|while i am at|during|when i am at) (?:work|my job|my work|the job)\b"
     r"|\bno (?:me )?(?:llamen|llame|marquen) (?:al|en el|cuando estoy en el) trabajo\b"
     r"|\b(?:not|no calls?) (?:during|at) (?:work|working hours|business hours)\b"
 )
