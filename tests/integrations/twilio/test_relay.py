@@ -132,3 +132,15 @@ def test_a_reminder_call_we_place_runs_over_the_socket_too(streaming, make_invoi
     call.refresh_from_db()
     assert call.outcome == "promised" and call.ended_at is not None
     assert Event.objects.get(kind="call.reply_times", invoice=invoice).detail["turns"] == 4
+
+
+def test_a_caller_who_says_nothing_is_asked_again_then_a_person_is_told(streaming, make_invoice, monkeypatch):
+    monkeypatch.setattr(relay, "SILENCE_SECONDS", 0.2)  # the quiet after our words that makes a silent turn
+    monkeypatch.setattr(relay, "WORDS_PER_SECOND", 1000.0)  # (the fake speaks instantly)
+    invoice = make_invoice()
+    placed, call = call_in(streaming, invoice.contact.phone, *VERIFY, Callee.SILENCE, Callee.SILENCE)
+    assert placed.heard_text[3].startswith("Are you still there?")
+    assert placed.heard_text[4].startswith("I'm sorry, I'm having trouble understanding.")
+    assert Handoff.objects.get(invoice=invoice).reason == "reply_needs_reading"
+    call.refresh_from_db()
+    assert call.outcome == "unclear" and len(call.dialog_state["reply_ms"]) == 4

@@ -13,7 +13,8 @@ Each prompt is one turn of the same dialog machine the <Gather> webhook drives (
 reminder call, conversations/hotline.heard for the hotline), keyed "<CallSid>:<n>" like the webhook's turns, so
 a turn delivered twice changes the call once. Keys are gathered until the question's length (8 for a date of
 birth, 5 for a ZIP code, else 1) or '#'. A barge-in marks the assistant's last words in the transcript with what
-the caller heard of them. The time from a complete prompt reaching us to our answer leaving is recorded per turn
+the caller heard of them. Twilio sends nothing while the caller is quiet, so a quiet caller is timed here: after
+our words and SILENCE_SECONDS more, the turn is silence, as a <Gather>'s timeout is. The time from a complete prompt reaching us to our answer leaving is recorded per turn
 (`call.reply_times` on the timeline, `reply_ms` on the call).
 
 The socket is served by `duedesk relay` (the `websockets` package's threaded server, one thread per call). Why
@@ -36,6 +37,7 @@ from urllib.parse import parse_qs, urlsplit
 from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
+from websockets.exceptions import ConnectionClosed
 
 from duedesk.engine.actions import calls as call_actions
 from duedesk.integrations.twilio import signing
@@ -47,6 +49,10 @@ logger = logging.getLogger("duedesk.relay")
 # The relay's clock; tests replace it with their virtual one.
 clock = timezone.now
 DIGITS_FOR = {"verify_dob": 8, "verify_zip": 5}  # keys gathered before they make one answer; else 1
+# ConversationRelay says nothing while the caller says nothing: after our words (at about this many a second) and
+# this many seconds more of quiet, the turn is silence, as a <Gather>'s timeout is ("Are you still there?").
+SILENCE_SECONDS = 6.0
+WORDS_PER_SECOND = 2.5
 
 
 class Session:
@@ -62,12 +68,20 @@ class Session:
         self.lang = ""
         self.ended = False
         self.reply_ms: list[int] = []
+        self.waiting: float | None = None  # seconds of quiet before the caller's silence is a turn; None: not asked
+
+    def silence(self) -> list[dict]:
+        """The caller said nothing after our question: a silent turn."""
+        self.partial = self.digits = ""
+        return self._turn(None)
 
     def receive(self, message: dict) -> tuple[list[dict], bool]:
         """(messages to send, whether this was a patient turn to time)."""
         kind = message.get("type")
         if self.ended:
             return [], False
+        if kind in ("prompt", "dtmf", "interrupt"):
+            self.waiting = None  # the caller is speaking or keying: no silence until our next words
         if kind == "setup":
             return self._setup(message), False
         if kind == "prompt":
@@ -137,6 +151,8 @@ class Session:
             if part_lang != self.lang:
                 token["lang"] = part_lang  # "Para español, oprima dos" in a Spanish voice
             out.append(token)
+        words = sum(len(text.split()) for text, _ in parts)
+        self.waiting = None if done else words / WORDS_PER_SECOND + SILENCE_SECONDS
         if done:
             self.ended = True
             out.append({"type": "end", "handoffData": json.dumps({"outcome": outcome, "transfer_to": transfer_to})})
@@ -172,13 +188,20 @@ def handle(ws) -> None:
     close_old_connections()
     session = Session(_call_id(ws.request.path))
     try:
-        for raw in ws:
-            started = time.perf_counter()
+        while True:
             try:
-                message = json.loads(raw)
-            except ValueError:
-                continue
-            out, timed = session.receive(message if isinstance(message, dict) else {})
+                raw = ws.recv(timeout=session.waiting)
+            except TimeoutError:
+                raw = None
+            started = time.perf_counter()
+            if raw is None:
+                out, timed = session.silence(), True
+            else:
+                try:
+                    message = json.loads(raw)
+                except ValueError:
+                    continue
+                out, timed = session.receive(message if isinstance(message, dict) else {})
             for item in out:
                 if item["type"] == "end":  # the words are out: the times are kept before Twilio moves on
                     break
@@ -189,6 +212,8 @@ def handle(ws) -> None:
                 session.close()
                 ws.send(json.dumps(out[-1]))
                 return
+    except ConnectionClosed:
+        pass  # the caller hung up: the status callback ends the call
     except Exception:
         logger.exception("call %s: the relay session failed", session.call_id)
         try:

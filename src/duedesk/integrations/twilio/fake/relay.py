@@ -77,11 +77,13 @@ def _answer(ws, runner, turn: str, lang: str) -> bool:
     """Answer our turn with the caller's next line; False when they say nothing (the session may be ending)."""
     from duedesk.integrations.twilio.fake.voice import HangUp
 
+    if runner.cursor >= len(runner.call.callee.lines):
+        return False  # nothing more to say: the caller waits a moment, then hangs up
     answer = runner._next_line()
     if answer is HANGUP:
         raise HangUp
     if answer is SILENCE:
-        return False
+        return True  # on the line and quiet: the app's silence timer speaks next
     call = runner.call
     if isinstance(answer, BargeIn):
         heard = turn.split()[: answer.after_words]
