@@ -31,6 +31,8 @@ def test_search_ignores_accents_and_case(login, staff, make_contact):
     assert "José Peña" in names(client, "jose pena")
     assert "Lucas Smith" in names(client, "luc") and "Lucía Muñoz" in names(client, "luc")
     assert "No contact matches" in names(client, "lucia pena")
+    # A word of one or two letters is the start of a word: "mu" finds Muñoz, "uñ" (inside it) does not.
+    assert "Lucía Muñoz" in names(client, "mu") and "No contact matches" in names(client, "uñ")
 
 
 def test_a_renamed_contact_is_found_by_its_new_name(login, staff, make_contact):

@@ -22,8 +22,8 @@ from duedesk.core import vocabulary
 from duedesk.engine.actions import pending_steps
 from duedesk.inbox import actions, plans
 from duedesk.intake import checks
+from duedesk.records import search
 from duedesk.records.models import Event, Handoff, Membership
-from duedesk.records.search import person_matches
 from duedesk.web import access, timeline
 from duedesk.web.access import member, scoped
 
@@ -59,7 +59,7 @@ def _searched(request, status: str, q: str):
     if status != "all":
         qs = qs.filter(status=status)
     if q:
-        qs = qs.filter(person_matches(q, contact="contact__", invoice_ref="invoice__external_ref"))
+        qs = qs.filter(search.about(request.org, q))
     return qs
 
 

@@ -335,7 +335,9 @@ class Handoff(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["organization", "status", "created_at"])]
+        indexes = [models.Index(fields=["organization", "status", "created_at"]),
+                   # The inbox's "all" and its export, newest first, read in that order (no sort of every handoff).
+                   models.Index(fields=["organization", "created_at", "id"], name="handoff_newest")]
 
     def reason_label(self) -> str:
         return vocabulary.label(vocabulary.HANDOFF_REASONS, self.reason)

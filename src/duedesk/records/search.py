@@ -15,6 +15,7 @@ from django.db.models import Q
 
 from duedesk.core.folding import words
 from duedesk.core.phones import normalize_phone
+from duedesk.records.models import Contact, Invoice, Organization
 
 _PHONE_MARKS = re.compile(r"[()\-.]")
 
@@ -29,8 +30,11 @@ def person_matches(q: str, *, contact: str = "", invoice_ref: str | None = None)
     """What matches `q`; `contact` is the path to the contact ("" on contacts, "contact__" from a handoff),
     `invoice_ref` the path to an invoice's reference (None: the caller looks references up itself)."""
     match = Q()
-    for word in words(q):
-        match &= Q(**{f"{contact}search_text__contains": _word(word)})
+    for word in map(_word, words(q)):
+        if len(word) < 3:  # "ib": a word that starts so (Ibáñez), as a trigram index can find it
+            match &= Q(**{f"{contact}search_text__startswith": word}) | Q(**{f"{contact}search_text__contains": " " + word})
+        else:
+            match &= Q(**{f"{contact}search_text__contains": word})
     if invoice_ref:
         match |= Q(**{f"{invoice_ref}__iexact": q})
     try:
@@ -38,3 +42,12 @@ def person_matches(q: str, *, contact: str = "", invoice_ref: str | None = None)
     except ValueError:
         pass
     return match
+
+
+def about(org: Organization, q: str, *, contact: str = "contact", invoice: str = "invoice") -> Q:
+    """For rows that point at a contact and an invoice (handoffs): those whose contact matches `q` or whose
+    invoice has `q` as its reference. Both are subqueries, each served by its own index (the search column's
+    trigrams, the reference in any case), so the rows are never joined to every contact and invoice first."""
+    people = Contact.objects.filter(organization=org).filter(person_matches(q)).values("pk")
+    referenced = Invoice.objects.filter(organization=org, external_ref__iexact=q).values("pk")
+    return Q(**{f"{contact}__in": people}) | Q(**{f"{invoice}__in": referenced})

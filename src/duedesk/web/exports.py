@@ -110,8 +110,9 @@ def inbox_csv(request):
 
 @member
 def contacts_csv(request):
+    q = request.GET.get("q", "").strip()
     try:
-        found = contacts.search(request.org, request.GET.get("q", ""))
+        found = contacts.search(request.org, q)
     except ValueError as error:
         return HttpResponseBadRequest(f"The search {error}.", content_type="text/plain")
     header = ["first name", "last name", "phone", "email", "ZIP code", "language", "outreach", "owed",
@@ -119,7 +120,7 @@ def contacts_csv(request):
     rows = ([c.first_name, c.last_name, c.phone, c.email, c.zip_code, c.language,
              "on" if c.outreach_on else "off", f"{c.owed or 0:.2f}", c.external_id]
             for c in found.only("first_name", "last_name", "phone", "email", "zip_code", "language", "outreach_on",
-                                "external_id").order_by("last_name", "first_name", "pk").iterator(chunk_size=CHUNK))
+                                "external_id").order_by(*contacts.ORDER[bool(q)]).iterator(chunk_size=CHUNK))
     return stream_csv("contacts.csv", header, rows)
 
 
