@@ -14,6 +14,8 @@ from django.db.models import OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Lower
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from duedesk.core import vocabulary
@@ -97,14 +99,16 @@ class ContactForm(forms.ModelForm):
     """The same rules as the import and the API (intake.checks): a real time zone, a language outreach
     speaks, names without control characters, a birth date within the accepted years."""
 
-    language = LanguageField(label="Language", choices=[(c, dict(LANGUAGE_CHOICES).get(c, c))
+    language = LanguageField(label=_lazy("Language"), choices=[(c, dict(LANGUAGE_CHOICES).get(c, c))
                                                          for c in checks.LANGUAGES])
 
     class Meta:
         model = Contact
         fields = ["first_name", "last_name", "phone", "email", "zip_code", "timezone", "language", "date_of_birth"]
         widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"})}
-        labels = {"zip_code": "ZIP code", "timezone": "Time zone (blank: from ZIP or phone)"}
+        labels = {"first_name": _lazy("First name"), "last_name": _lazy("Last name"), "phone": _lazy("Phone"),
+                  "email": _lazy("Email"), "zip_code": _lazy("ZIP code"),
+                  "timezone": _lazy("Time zone (blank: from ZIP or phone)")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -127,9 +131,9 @@ class InvoiceForm(forms.Form):
     """Due date and amount; the engine re-plans outreach from them. Errors name the field."""
 
     due_date = in_the_years(forms.DateField(
-        label="Due date", widget=forms.DateInput(attrs={"type": "date"}), error_messages={
+        label=_lazy("Due date"), widget=forms.DateInput(attrs={"type": "date"}), error_messages={
             "required": "Due date: this field is required.", "invalid": "Due date: enter a date like 2027-01-15."}))
-    amount_due = forms.DecimalField(label="Amount", min_value=Decimal("0.01"), max_digits=12, decimal_places=2,
+    amount_due = forms.DecimalField(label=_lazy("Amount"), min_value=Decimal("0.01"), max_digits=12, decimal_places=2,
                                     error_messages={
                                         "required": "Amount: this field is required.",
                                         "invalid": "Amount: enter a number like 120.00.",
@@ -146,14 +150,14 @@ class ConsentForm(forms.Form):
     """Consent for billing recorded or withdrawn by staff, for one of the contact's lines: the number (texts
     and calls) or the email address. Recording it needs the day it was given and what shows it."""
 
-    action = forms.ChoiceField(choices=[("give", "Record consent"), ("withdraw", "Withdraw consent")],
+    action = forms.ChoiceField(choices=[("give", _lazy("Record consent")), ("withdraw", _lazy("Withdraw consent"))],
                                widget=forms.RadioSelect, initial="give")
-    line = forms.ChoiceField(label="For")
-    given_on = in_the_years(forms.DateField(label="Date given", required=False,
+    line = forms.ChoiceField(label=_lazy("For"))
+    given_on = in_the_years(forms.DateField(label=_lazy("Date given"), required=False,
                                             widget=forms.DateInput(attrs={"type": "date"}),
                                             error_messages={"invalid": "Date given: enter a date like 2026-11-02."}))
-    evidence = forms.CharField(label="Evidence", required=False, max_length=200,
-                               help_text="What shows it: a signed intake form, the call where they said so",
+    evidence = forms.CharField(label=_lazy("Evidence"), required=False, max_length=200,
+                               help_text=_lazy("What shows it: a signed intake form, the call where they said so"),
                                widget=forms.TextInput(attrs={"placeholder": "Signed intake form, scanned Nov 2"}))
 
     def __init__(self, *args, contact: Contact, today: date, **kwargs):
@@ -182,11 +186,11 @@ def _today(contact: Contact, now) -> date:
 
 
 class PaymentForm(forms.Form):
-    amount = forms.DecimalField(label="Amount paid", min_value=0.01, max_digits=12, decimal_places=2)
-    paid_on = in_the_years(forms.DateField(label="Paid on", widget=forms.DateInput(attrs={"type": "date"})))
-    method = forms.ChoiceField(label="How", choices=list(actions.PAYMENT_METHODS.items()), initial="card",
+    amount = forms.DecimalField(label=_lazy("Amount paid"), min_value=0.01, max_digits=12, decimal_places=2)
+    paid_on = in_the_years(forms.DateField(label=_lazy("Paid on"), widget=forms.DateInput(attrs={"type": "date"})))
+    method = forms.ChoiceField(label=_lazy("How"), choices=list(actions.PAYMENT_METHODS.items()), initial="card",
                                required=False)
-    reference = forms.CharField(label="Receipt or check number", required=False, max_length=100,
+    reference = forms.CharField(label=_lazy("Receipt or check number"), required=False, max_length=100,
                                 validators=[checks.validator(checks.check_text)])
 
 
@@ -305,7 +309,7 @@ def contact_edit(request, pk):
         if changed:
             actions.add_note(contact, "Changed " + ", ".join(changed), access.now(), actor=actor(request),
                              kind="contact.updated")
-    messages.success(request, "Contact saved.")
+    messages.success(request, _("Contact saved."))
     return redirect("contact_detail", pk=pk)
 
 
@@ -315,7 +319,7 @@ def contact_outreach(request, pk):
     contact = scoped(request, Contact, pk=pk)
     on = request.POST.get("on") == "1"
     engine.set_outreach(contact, on, access.now(), actor=actor(request))
-    messages.success(request, "Outreach resumed." if on else "Outreach paused: nothing automated goes out.")
+    messages.success(request, _("Outreach resumed.") if on else _("Outreach paused: nothing automated goes out."))
     return redirect("contact_detail", pk=pk)
 
 
