@@ -28,6 +28,8 @@ organization per round).
 from __future__ import annotations
 
 import logging
+import time
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
@@ -45,6 +47,11 @@ ASK_AGAIN_AFTER_FAILURE = timedelta(days=1)
 AHEAD = timedelta(hours=1)  # numbers of texts and calls due this soon are asked before they are due
 PER_PASS = 40  # numbers asked per worker tick at most
 AT_ONCE = 8  # lookups in flight at once
+# An organization whose transports have no lookup (simulated ones) is left out of the passes for a minute: its
+# thousands of due steps are not read again on every tick to find it has none.
+WITHOUT_LOOKUP_FOR = 60.0
+# per provider of transports (a worker's): organization -> time.monotonic() until which it is left out
+_without_lookup: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def look_up_ahead(now: datetime, transports_for, limit: int = PER_PASS) -> int:
@@ -74,8 +81,15 @@ def _numbers_due(now: datetime, transports_for, limit: int) -> tuple[list[tuple[
     known = (Line.objects.filter(organization_id=OuterRef("organization_id"), kind="phone",
                                  address=OuterRef("enrollment__invoice__contact__phone"))
              .filter(Q(line_type__gt="") | Q(line_type_checked_at__gt=now - ASK_AGAIN_AFTER_FAILURE)))
-    without: set[int] = set()
+    clock = time.monotonic()
+    try:
+        known_without = _without_lookup.setdefault(transports_for, {})
+    except TypeError:  # a provider of transports that can't be weakly referenced: nothing is remembered
+        known_without = {}
+    without: set[int] = {org for org, until in known_without.items() if until > clock}
     lookups: dict[int, object] = {}
+    if not Organization.objects.filter(line_type_lookups=True).exclude(pk__in=without).exists():
+        return [], lookups  # every organization sends through transports without lookups (simulated ones)
     for _ in range(3):
         rows = list(Step.objects.filter(status="pending", run_at__lte=now + AHEAD, kind__in=PHONE_CHANNELS,
                                         organization__line_type_lookups=True)
@@ -90,6 +104,7 @@ def _numbers_due(now: datetime, transports_for, limit: int) -> tuple[list[tuple[
                 lookup = transports_for(Organization.objects.get(pk=org)).lines
                 if lookup is None:
                     without.add(org)
+                    known_without[org] = clock + WITHOUT_LOOKUP_FOR
                 else:
                     lookups[org] = lookup
             if org in lookups:
