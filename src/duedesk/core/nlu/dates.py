@@ -466,6 +466,8 @@ _A_DAY = (rf"(?:tomorrow|manana|(?:on |el |the )?(?:{_WD})(?: {_DAYTOK_PLAIN})?|
 # "the 4th no, the 5th", "el día del trabajo no, el lunes", "not tomorrow, the day after": a day refused, then
 # the one they can; the refused one is background
 _REFUSED_DAY = re.compile(rf"(?:\bnot (?P<a>{_A_DAY})|(?:^|\b(?:no|si|yes|ok) )(?P<b>{_A_DAY}) no)\b")
+_NO_WORD = re.compile(r"\b(?:no|not)\b")
+_IS_WORD = re.compile(r"\b(?:is|es|sera|will be)\b")
 # "…, the day after" right after a refused day: the day after that one
 _THE_DAY_AFTER = re.compile(r"^(?:but |pero |maybe |mejor |better )?(?:the |el )?(?:day after|dia (?:despues|siguiente)"
                             r"|al (?:otro )?dia siguiente|al otro dia)(?: (?:then|please|pls|ok|si|for sure|sin falta))?$")
@@ -480,8 +482,11 @@ def _focus(t: str) -> str:
     """The part of ``t`` that can name the day: greetings ("happy new year"), what today or tomorrow is
     ("tomorrow is new years", "it is sunday") and a day refused ("not today", "hoy no") are background;
     after a correction ("…, mejor el 12", "actually the 9th") only the corrected day counts."""
-    t = _DAY_IS_A_HOLIDAY.sub(" ", _strip_background(t)) if _DAY_IS_A_HOLIDAY.search(t) else _strip_background(t)
-    m = _REFUSED_DAY.search(t)
+    t = _strip_background(t)
+    # the long patterns below are tried only when their cheap key words are there
+    if _IS_WORD.search(t):
+        t = _DAY_IS_A_HOLIDAY.sub(" ", t)
+    m = _REFUSED_DAY.search(t) if _NO_WORD.search(t) else None
     if m:
         rest = t[m.end():].strip()
         if _THE_DAY_AFTER.match(rest):
