@@ -72,7 +72,20 @@ def test_build_a_workflow_from_blocks_preview_and_publish(browser, live_server, 
         assert [t.strip() for t in page.locator("li.block h3").all_inner_texts()] == [
             "New call", "Reminder", "New wait"]
         assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "Move up: New call"
-
+        if width == 1280:  # and by dragging: the text above the call, then back down with the keyboard
+            page.locator("li.block-call").evaluate("el => el.scrollIntoView({block: 'start'})")
+            handle = page.locator("li.block-sms .drag-handle").bounding_box()
+            top = page.locator("li.block-call").bounding_box()
+            page.mouse.move(handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2)
+            page.mouse.down()
+            page.mouse.move(top["x"] + 40, top["y"] + 10, steps=5)
+            page.mouse.move(top["x"] + 40, top["y"] + 8)
+            page.mouse.up()
+            assert page.locator("li.block h3").first.inner_text().strip() == "Reminder"
+            page.get_by_role("button", name="Move down: Reminder").focus()
+            page.keyboard.press("Enter")
+            assert [t.strip() for t in page.locator("li.block h3").all_inner_texts()] == [
+                "New call", "Reminder", "New wait"]
         expect(wait.locator(".when-words")).to_have_text("for 5 days")
         wait.get_by_label("How many").fill("7")
         text = page.locator("li.block-sms")

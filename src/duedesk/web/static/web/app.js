@@ -74,19 +74,13 @@ document.addEventListener("click", function (event) {
       if (name) name.focus({preventScroll: true});
     }
     var dragged = null;
-    list().querySelectorAll(":scope > li.block").forEach(function (li) {
-      var handle = li.querySelector(".drag-handle");
-      if (handle) {
-        handle.addEventListener("mousedown", function () { li.draggable = true; });
-        handle.addEventListener("touchstart", function () { li.draggable = true; }, {passive: true});
-      }
-    });
     list().addEventListener("dragstart", function (e) {
+      if (!e.target.closest || !e.target.closest(".drag-handle")) return;  // only the handle drags a block
       dragged = e.target.closest("li.block");
-      if (!dragged) return;
       dragged.classList.add("dragging");
       e.dataTransfer.effectAllowed = "move";
       e.dataTransfer.setData("text/plain", dragged.dataset.key);
+      e.dataTransfer.setDragImage(dragged, 20, 20);
     });
     list().addEventListener("dragover", function (e) {
       if (!dragged) return;
@@ -107,7 +101,6 @@ document.addEventListener("click", function (event) {
     list().addEventListener("dragend", function () {
       if (!dragged) return;
       dragged.classList.remove("dragging");
-      dragged.draggable = false;
       list().querySelectorAll(".drop-before").forEach(function (x) { x.classList.remove("drop-before"); });
       renumber(dragged);
       dragged = null;
