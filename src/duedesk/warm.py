@@ -25,6 +25,7 @@ FIRST_USE = (
     "duedesk.conversations.calls",
     "duedesk.conversations.hotline",
     "duedesk.conversations.texts",
+    "duedesk.core.folding",
     "duedesk.core.nlu",
     "duedesk.core.nlu.classify",
     "duedesk.core.nlu.text",
