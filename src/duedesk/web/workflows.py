@@ -170,9 +170,10 @@ def _preview(request, data, source: str, draft: blocks.Draft | None = None) -> d
         return context
     names = _names(draft) if draft else None
     if draft:
-        context["samples"] = {
-            f"{b.key}-{lang}": preview.sample_message(b.kind, text, b.subjects.get(lang, ""), lang, sample)
-            for b in draft.blocks if b.kind in ("sms", "email") for lang, text in b.texts.items() if text}
+        context["samples"] = {  # a message emptied in the draft reads "—" again
+            f"{b.key}-{lang}": preview.sample_message(b.kind, b.texts[lang], b.subjects.get(lang, ""), lang, sample)
+            if b.texts.get(lang) else "—"
+            for b in draft.blocks if b.kind in ("sms", "email") for lang in dict.fromkeys(["en", *b.texts, "es"])}
     problems = wf.check(source)
     if problems:
         context["preview_problems"] = problems
