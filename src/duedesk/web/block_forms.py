@@ -220,8 +220,9 @@ class BlockForm(forms.Form):
                     label=_("Message in %(language)s") % {"language": words}, required=lang == "en",
                     widget=forms.Textarea(attrs={"rows": 3, "class": "message"}))
         if kind == "call":
-            self.fields["template"] = forms.CharField(label=_("Call script"), max_length=60,
-                                                      help_text=_("Which call script is used, like late_call"))
+            self.fields["template"] = forms.CharField(label=_("Call label"), max_length=60,
+                                                      help_text=_("A name for this call, like late_call; every call "
+                                                                  "runs the same polite script"))
             self.fields["retry_attempts"] = forms.TypedChoiceField(
                 label=_("Attempts"), required=False, coerce=int, empty_value=None, widget=Select,
                 choices=[("", _("One call, no retries"))] + [(str(n), str(n)) for n in range(2, 11)])
