@@ -82,6 +82,21 @@ def test_the_compiled_catalogue_is_current():
             assert compiled.gettext(message.id) == message.string, message.id
 
 
+def test_the_vocabulary_the_pages_show_is_in_the_catalogue():
+    """core/vocabulary.py imports no Django: web/labels.py lists the labels the pages translate."""
+    from django.utils import translation
+
+    from duedesk.core import vocabulary
+    from duedesk.web.labels import LABELS, SHOWN
+
+    with translation.override("en"):
+        listed = {str(label) for label in LABELS}  # the English, as makemessages read it
+    shown = {label for name in SHOWN for label in getattr(vocabulary, name).values()}
+    assert shown <= listed, shown - listed
+    translated = {m.id for m in _catalogue() if m.string and m.context == "state"}
+    assert listed <= translated, listed - translated
+
+
 @pytest.mark.django_db
 def test_a_person_who_chooses_spanish_sees_spanish_pages(login, viewer, case):
     client = login(viewer)  # every role chooses their own pages' language, a viewer too
@@ -89,6 +104,8 @@ def test_a_person_who_chooses_spanish_sees_spanish_pages(login, viewer, case):
     response = client.post("/account/", {"language": "es"}, follow=True)
     page = response.content.decode()
     assert "Tu cuenta" in page and "Bandeja de entrada" in page and 'lang="es"' in page
+    inbox = client.get("/inbox/").content.decode()
+    assert "Dificultades económicas" in inbox and "Sin asignar" in inbox and "Todos los abiertos" in inbox
     assert "Contactos" in client.get("/contacts/").content.decode()
     client.post("/account/", {"language": "en"})
     assert "Contacts" in client.get("/contacts/").content.decode()
