@@ -5,7 +5,8 @@ the owner's express consent (rule landline_calls): the gate needs the line type,
 (records.Line.line_type) for every contact on the number.
 
 When, and what a billing office can expect of it:
-- ahead of the send, in a pass of its own: each worker tick, before it claims a batch, asks for the numbers of
+- ahead of the send, in a pass of its own: each worker tick (one worker at a time; the others go on to their
+  batch), before it claims a batch, asks for the numbers of
   texts and calls due within the next hour whose type is not known, soonest first, at most PER_PASS numbers
   (AT_ONCE in flight). Reminders planned ahead (the morning's heads-ups) have their numbers asked during the
   hour before they are due, so they go out on time and already checked;
@@ -31,8 +32,10 @@ import logging
 import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 
 from duedesk.channels.errors import TransportError
@@ -50,13 +53,39 @@ AT_ONCE = 8  # lookups in flight at once
 # An organization whose transports have no lookup (simulated ones) is left out of the passes for a minute: its
 # thousands of due steps are not read again on every tick to find it has none.
 WITHOUT_LOOKUP_FOR = 60.0
+PASS_LOCK = 0x6475656465736B01  # the advisory lock the pass takes on PostgreSQL ("duedesk" + 1)
 # per provider of transports (a worker's): organization -> time.monotonic() until which it is left out
 _without_lookup: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def look_up_ahead(now: datetime, transports_for, limit: int = PER_PASS) -> int:
     """One bounded pass: look up the numbers of texts and calls due by now + AHEAD whose type is not known,
-    soonest first. Returns how many numbers were asked."""
+    soonest first. Returns how many numbers were asked. One worker makes the pass at a time (the others go
+    on to their batch): four workers used to ask the same numbers at once, and spent most of their ticks
+    reading the due steps for them rather than sending."""
+    with _one_pass_at_a_time() as mine:
+        return _pass(now, transports_for, limit) if mine else 0
+
+
+@contextmanager
+def _one_pass_at_a_time():
+    """A PostgreSQL advisory lock for the pass, held by the worker's session (a worker killed mid-pass
+    lets go of it with its connection). On SQLite one worker runs."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [PASS_LOCK])
+        mine = cursor.fetchone()[0]
+    try:
+        yield mine
+    finally:
+        if mine:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [PASS_LOCK])
+
+
+def _pass(now: datetime, transports_for, limit: int) -> int:
     wanted, lookups = _numbers_due(now, transports_for, limit)
     asked = 0
     for start in range(0, len(wanted), AT_ONCE):
