@@ -107,5 +107,6 @@ def test_a_person_who_chooses_spanish_sees_spanish_pages(login, viewer, case):
     inbox = client.get("/inbox/").content.decode()
     assert "Dificultades económicas" in inbox and "Sin asignar" in inbox and "Todos los abiertos" in inbox
     assert "Contactos" in client.get("/contacts/").content.decode()
+    assert "Recordatorios iniciados" in client.get(f"/contacts/{case['contact'].pk}/").content.decode()  # timeline
     client.post("/account/", {"language": "en"})
     assert "Contacts" in client.get("/contacts/").content.decode()
