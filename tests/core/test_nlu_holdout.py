@@ -12,7 +12,9 @@ dates 70.3% and 70.7%); the rules were then generalised (holidays, spoken number
 tapbacks...), so their floors guard those fixes and no longer measure unseen replies. Never trained on.
 ``nlu_holdout6.jsonl`` (321 texts) and ``nlu_holdout6_speech.jsonl`` (168 speech turns), written before
 reading the rules, scored untouched before any change for them; never trained on. So were
-``nlu_holdout8.jsonl`` (348 texts) and ``nlu_holdout8_speech.jsonl`` (180 speech turns).
+``nlu_holdout8.jsonl`` (348 texts) and ``nlu_holdout8_speech.jsonl`` (180 speech turns), and
+``nlu_holdout9.jsonl`` (274 texts) and ``nlu_holdout9_speech.jsonl`` (139 speech turns), written after the
+eighth set's fixes by another hand that read no rule: their floors are their untouched scores.
 """
 
 from pathlib import Path
@@ -49,6 +51,10 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
         # after general fixes 99.4% / 100% and 100% / 100%, so no longer an unseen-data figure
         ("nlu_holdout8.jsonl", 345, 0.99, 0.99),
         ("nlu_holdout8_speech.jsonl", 175, 0.99, 0.99),
+        # written before reading the rules, after the eighth set's fixes; untouched (no rule changed since)
+        # 98.9% / promise dates 100% (texts) and 99.3% / 97.2% (speech); all dates 100% and 98.6%
+        ("nlu_holdout9.jsonl", 270, 0.985, 0.99),
+        ("nlu_holdout9_speech.jsonl", 135, 0.99, 0.98),
     ],
 )
 def test_holdout_accuracy(name, n, intent_floor, date_floor):
@@ -56,4 +62,7 @@ def test_holdout_accuracy(name, n, intent_floor, date_floor):
     assert metrics["n"] >= n
     assert metrics["intent_accuracy"] >= intent_floor, report
     assert metrics["date_accuracy"] >= date_floor, report
-    assert set(metrics["per_intent"]) == set(INTENTS)
+    covered = set(metrics["per_intent"])
+    if name.endswith("_speech.jsonl"):  # a set's speech turns and texts together cover every intent
+        covered |= set(evaluate(str(FIXTURES / name.replace("_speech", "")))[1]["per_intent"])
+    assert covered == set(INTENTS)
