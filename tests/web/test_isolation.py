@@ -86,6 +86,7 @@ def _urls(case, staff):
         "import_start": ("/contacts/import/", {"file": _csv_file()}),
         "settings_twilio": ("/settings/twilio/", {"sms_from": "2125550188", "twilio_auth_token_env": "X_TWILIO"}),
         "settings_twilio_test": ("/settings/twilio/test/", {"to": "2125550177"}),
+        "settings_twilio_call": ("/settings/twilio/test-call/", {"to": "2125550177"}),
         "payment_undo": (f"/payments/{paid}/undo/", {"reason": "check bounced"}),
         "import_columns": (f"/contacts/import/{up}/columns/", {"column-0": "external_ref", "column-1": "amount_due",
                                                                "column-2": "due_date", "column-3": "phone"}),
@@ -180,7 +181,7 @@ def test_another_organization_gets_404_on_every_object(login, outsider, case, st
     for name, (url, data) in posts.items():
         if name in ("settings", "settings_invite", "webhooks", "workflow_add", "workflow_new", "calendar_new", "calendar_revoke",
                     "crm_connect", "crm_salesforce_sign_in", "settings_channel_resume", "inbox_bulk",
-                    "import_start", "settings_twilio", "settings_twilio_test", "account"):
+                    "import_start", "settings_twilio", "settings_twilio_test", "settings_twilio_call", "account"):
             continue  # not an object: the outsider acts on their own organization
         assert client.post(url, data).status_code == 404, name
     assert _snapshot(org) == before
@@ -218,7 +219,8 @@ def test_staff_cannot_use_owner_settings(login, staff, case):
     _, posts = _urls(case, staff)
     client = login(staff)
     before = _snapshot(case["contact"].organization)
-    for name in ("settings", "settings_twilio", "settings_twilio_test", "settings_invite", "settings_role",
+    for name in ("settings", "settings_twilio", "settings_twilio_test", "settings_twilio_call", "settings_invite",
+                 "settings_role",
                  "workflow_use", "webhooks", "webhook_toggle", "webhook_test",
                  "webhook_replay", "crm_connect", "crm_salesforce_sign_in", "crm_test", "crm_sync_now",
                  "crm_disconnect"):

@@ -73,10 +73,46 @@ def test_a_test_text_without_twilio_says_what_is_missing(login, owner, org, fake
     assert fake.messages == []
 
 
-def test_a_refused_token_is_told_in_twilios_words(login, owner, org, fake, settings):
+@pytest.mark.parametrize("url, says, sent", [
+    ("/settings/twilio/test/", "The test text was not sent: Twilio refused the request (401", "messages"),
+    ("/settings/twilio/test-call/", "The test call was not placed: Twilio refused the request (401", "calls"),
+])
+def test_a_refused_token_is_told_in_twilios_words(login, owner, org, fake, settings, url, says, sent):
     settings.TWILIO_AUTH_TOKENS = {"MAPLE_TWILIO_TOKEN": "wrong"}
     org.twilio_account_sid, org.twilio_auth_token_env, org.sms_from = fake.account_sid, "MAPLE_TWILIO_TOKEN", \
         "+12125550199"
     org.save()
-    response = login(owner).post("/settings/twilio/test/", {"to": "646 555 0123"}, follow=True)
-    assert "The test text was not sent:" in response.content.decode() and fake.messages == []
+    response = login(owner).post(url, {"to": "646 555 0123"}, follow=True)
+    assert says in response.content.decode() and getattr(fake, sent) == []
+
+
+def test_a_test_call_rings_the_owners_phone_through_the_clinics_twilio_account(login, owner, org, fake):
+    org.twilio_account_sid, org.twilio_auth_token_env, org.sms_from, org.voice_caller_id = \
+        fake.account_sid, "MAPLE_TWILIO_TOKEN", "+12125550199", "+12125550155"
+    org.save()
+    client = login(owner)
+    assert "Place a test call" in client.get("/settings/twilio/").content.decode()
+    response = client.post("/settings/twilio/test-call/", {"to": "646 555 0123"}, follow=True)
+    assert "Test call placed to +16465550123 (Twilio CA" in response.content.decode()
+    [call] = fake.calls
+    assert (call.params["To"], call.params["From"]) == ("+16465550123", "+12125550155")
+    said = call.params["Twiml"]
+    assert "This is a test call from duedesk for Maple Clinic." in said and "<Hangup" in said
+    assert "Url" not in call.params and "StatusCallback" not in call.params
+
+
+def test_a_test_call_without_twilio_goes_on_the_simulated_line_and_says_what_is_missing(login, owner, org, fake):
+    from duedesk.channels.models import SimulatedSend
+
+    response = login(owner).post("/settings/twilio/test-call/", {"to": "646 555 0123"}, follow=True)
+    page = response.content.decode()
+    assert "Test call to +16465550123 placed on the simulated line: no phone rings until Twilio is set up" in page
+    assert "no account SID" in page and "no caller ID" in page
+    [simulated] = SimulatedSend.objects.filter(channel="call")
+    assert simulated.to == "+16465550123" and "test call from duedesk for Maple Clinic" in simulated.body
+    assert fake.calls == []
+
+
+def test_a_test_call_to_no_number_says_so(login, owner, org, fake):
+    response = login(owner).post("/settings/twilio/test-call/", {"to": "call me"})
+    assert response.status_code == 400 and "That is not a phone number." in response.content.decode()

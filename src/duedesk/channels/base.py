@@ -41,6 +41,7 @@ class CallRequest:
     amd_callback: str = ""
     record: bool = False
     organization_id: int | None = None
+    twiml: str = ""  # what the call says, inline instead of answer_url (a test call, with no Call row)
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ class SimulatedVoice(SimulatedTransport):
     def place_call(self, req: CallRequest) -> Accepted:
         pid = self._provider_id("CA")
         SimulatedSend.objects.create(
-            channel="call", to=req.to, body="", idempotency_key=req.idempotency_key, provider_id=pid,
+            channel="call", to=req.to, body=req.twiml, idempotency_key=req.idempotency_key, provider_id=pid,
             at=self.clock(),
         )
         self.placed.append(req.call_id)

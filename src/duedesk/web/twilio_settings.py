@@ -1,8 +1,11 @@
 """Settings → Twilio: the account, the token's environment variable (never the token), senders, caller ID and
-callback number; the webhook addresses to paste into Twilio's console; a test text; what is missing, in words.
+callback number; the webhook addresses to paste into Twilio's console; a test text and a test call; what is missing,
+in words.
 Owners only."""
 
 from __future__ import annotations
+
+import functools
 
 from django import forms
 from django.contrib import messages
@@ -105,16 +108,42 @@ def twilio_setup(request):
     return _page(request, TwilioForm(instance=org), TestTextForm())
 
 
-@require_POST
-@member(roles=OWNERS)
-def twilio_test_text(request):
-    form = TestTextForm(request.POST)
-    if not form.is_valid():
-        return _page(request, TwilioForm(instance=request.org), form, status=400)
+def _to_own_phone(test):
+    """A test to the number typed on the page (the owner's own phone): the page again, saying why, when it is not
+    a phone number; else back to the page, where the test has said its result in words."""
+    @require_POST
+    @member(roles=OWNERS)
+    @functools.wraps(test)
+    def view(request):
+        form = TestTextForm(request.POST)
+        if not form.is_valid():
+            return _page(request, TwilioForm(instance=request.org), form, status=400)
+        test(request, form.cleaned_data["to"])
+        return redirect("settings_twilio")
+    return view
+
+
+@_to_own_phone
+def twilio_test_text(request, to):
     try:
-        sid = setup.send_test_text(request.org, form.cleaned_data["to"])
+        sid = setup.send_test_text(request.org, to)
     except (ValueError, TransportError) as error:
         messages.error(request, f"The test text was not sent: {error}")
     else:
-        messages.success(request, f"Test text sent to {form.cleaned_data['to']} (Twilio {sid}).")
-    return redirect("settings_twilio")
+        messages.success(request, f"Test text sent to {to} (Twilio {sid}).")
+
+
+@_to_own_phone
+def twilio_test_call(request, to):
+    """A short call that names the organization and says it is a test; simulated while Twilio is not set up."""
+    try:
+        sid, simulated = setup.place_test_call(request.org, to)
+    except TransportError as error:
+        messages.error(request, f"The test call was not placed: {error}")
+        return
+    if simulated:
+        missing = "; ".join(p for p in setup.missing(request.org) if not p.startswith(("no sender", "no callback")))
+        messages.warning(request, f"Test call to {to} placed on the simulated line: no phone rings until Twilio is "
+                                  f"set up for calls ({missing or 'see what is missing above'}).")
+    else:
+        messages.success(request, f"Test call placed to {to} (Twilio {sid}): your phone should ring now.")

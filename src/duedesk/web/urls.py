@@ -57,6 +57,7 @@ urlpatterns = accounts.urlpatterns + [
     path("settings/", settings_views.settings_page, name="settings"),
     path("settings/twilio/", twilio_settings.twilio_setup, name="settings_twilio"),
     path("settings/twilio/test/", twilio_settings.twilio_test_text, name="settings_twilio_test"),
+    path("settings/twilio/test-call/", twilio_settings.twilio_test_call, name="settings_twilio_call"),
     path("settings/integrations/", crm_settings.integrations, name="settings_integrations"),
     path("settings/integrations/connect/", crm_settings.crm_connect, name="crm_connect"),
     path("settings/integrations/salesforce/sign-in/", crm_settings.salesforce_sign_in, name="crm_salesforce_sign_in"),

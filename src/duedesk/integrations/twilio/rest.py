@@ -110,8 +110,8 @@ class TwilioRest:
         *,
         to: str,
         from_: str,
-        url: str,
-        status_callback: str,
+        url: str | None = None,
+        status_callback: str | None = None,
         machine_detection: str | None = "DetectMessageEnd",
         async_amd: bool = True,
         async_amd_status_callback: str | None = None,
@@ -124,17 +124,17 @@ class TwilioRest:
         record: bool = False,
         timeout: int | None = None,
         idempotency_key: str | None = None,
+        twiml: str | None = None,
     ) -> dict:
-        data: dict[str, Any] = {
-            "To": to,
-            "From": from_,
-            "Url": url,
-            "Method": "POST",
-            "StatusCallback": status_callback,
-            "StatusCallbackMethod": "POST",
-            "StatusCallbackEvent": list(status_callback_events),
-            "Record": "true" if record else "false",
-        }
+        """A call that asks `url` what to say when answered, or says `twiml` (a document given inline)."""
+        data: dict[str, Any] = {"To": to, "From": from_, "Record": "true" if record else "false"}
+        if twiml:
+            data["Twiml"] = twiml
+        else:
+            data.update({"Url": url, "Method": "POST"})
+        if status_callback:
+            data.update({"StatusCallback": status_callback, "StatusCallbackMethod": "POST",
+                         "StatusCallbackEvent": list(status_callback_events)})
         if machine_detection:
             data["MachineDetection"] = machine_detection
             if async_amd:

@@ -1,5 +1,5 @@
 """What the Twilio page in Settings (and `duedesk doctor`) says: what is missing, in words; the webhook
-addresses to paste into Twilio's console; and a test text to a staff member's own phone."""
+addresses to paste into Twilio's console; and a test text and a test call to a staff member's own phone."""
 
 from __future__ import annotations
 
@@ -7,8 +7,12 @@ import uuid
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 
-from duedesk.integrations.twilio.transport import rest_for
+from duedesk.channels.base import CallRequest
+from duedesk.channels.simulated import SimulatedVoice
+from duedesk.integrations.twilio import twiml
+from duedesk.integrations.twilio.transport import TwilioVoice, channel_status, rest_for
 
 # (what Twilio's console calls the field, our webhook's URL name, where it is set)
 WEBHOOKS = [
@@ -59,3 +63,19 @@ def send_test_text(org, to: str) -> str:
                              messaging_service_sid=org.messaging_service_sid or None,
                              idempotency_key=f"test-{uuid.uuid4()}")
     return data["sid"]
+
+
+def test_call_words(org) -> str:
+    """What a test call says: the organization and that it is a test; nothing about any patient."""
+    return f"This is a test call from duedesk for {org.name}. Calls to patients are set up. Goodbye."
+
+
+def place_test_call(org, to: str) -> tuple[str, bool]:
+    """A short call to `to` that says test_call_words and hangs up, through the organization's call transport:
+    Twilio's when it is set up for calls, else the simulated one (no phone rings). (The call's SID, whether it
+    was simulated.) Raises TransportError with Twilio's own words when it refuses."""
+    simulated = channel_status(org)["call"] != "twilio"
+    voice = SimulatedVoice(timezone.now) if simulated else TwilioVoice(rest_for(org), org)
+    accepted = voice.place_call(CallRequest(to=to, sender="", idempotency_key=f"test-{uuid.uuid4()}", call_id=0,
+                                            twiml=twiml.voicemail(test_call_words(org))))
+    return accepted.provider_id, simulated
