@@ -1,0 +1,126 @@
+"""A billing office's everyday stories in a real browser, at desktop and phone widths: export the inbox as CSV
+with a filter, record a payment and undo it, and set Twilio up down to a test call to one's own phone. Each page
+keeps its fields labelled and nothing scrolls sideways on a phone."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from tests.browser.conftest import log_in
+from tests.browser.test_accessibility import UNLABELLED
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+WIDTHS = [1280, 390]
+FITS = "document.documentElement.scrollWidth <= window.innerWidth + 1"
+
+
+@pytest.fixture(params=WIDTHS, ids=lambda w: f"{w}px")
+def office(request, browser, live_server, clinic):
+    """The owner, logged in, in a browser as wide as a desk screen or a phone."""
+    context = browser.new_context(viewport={"width": request.param, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    log_in(page, live_server.url)
+    yield page
+    context.close()
+
+
+def looks_right(page):
+    assert page.evaluate(UNLABELLED) == []
+    assert page.evaluate(FITS), "the page scrolls sideways"
+
+
+def test_export_the_inbox_as_csv_with_a_filter(office, live_server):
+    page = office
+    page.goto(f"{live_server.url}/inbox/")
+    page.locator(".filters a", has_text="Hardship").click()
+    page.wait_for_url("**filter=hardship**")
+    looks_right(page)
+    with page.expect_download() as caught:
+        page.get_by_role("link", name="Export CSV").click()
+    download = caught.value
+    assert download.suggested_filename == "handoffs-hardship.csv"
+    rows = list(csv.reader(io.StringIO(open(download.path(), encoding="utf-8-sig").read())))
+    assert rows[0][:6] == ["opened (America/New_York)", "reason", "status", "patient", "phone", "invoice"]
+    [ana] = rows[1:]  # only the hardship handoff: the filter went with the export
+    assert ana[1:4] == ["Hardship", "Open", "Ana Reyes"]
+    assert ana[7] == "Lost her job last month; asks to pay the balance over three months."
+
+
+def test_record_a_payment_then_undo_it(office, live_server, clinic):
+    page = office
+    ellen = clinic["contacts"][7]
+    page.goto(f"{live_server.url}/contacts/{ellen.pk}/")
+    invoice = page.locator(f"#invoice-{clinic['invoices'][7].pk}")
+    assert invoice.locator(".invoice-head b").first.inner_text() == "$510.00"
+    looks_right(page)
+
+    invoice.get_by_label("Amount paid").fill("200")
+    invoice.get_by_label("How").select_option(label="Check")
+    invoice.get_by_label("Receipt or check number").fill("CHK-1042")
+    invoice.get_by_role("button", name="Record payment").click()
+    assert page.get_by_text("balance $310.00", exact=False).first.is_visible()
+    assert invoice.locator(".invoice-head b").first.inner_text() == "$310.00"
+    payments = invoice.locator("tr.payment")
+    assert "CHK-1042" in payments.inner_text() and "$200.00" in payments.inner_text()
+    timeline = page.locator(".timeline")
+    assert "$200.00 paid · balance $310.00" in timeline.inner_text()
+    looks_right(page)
+
+    invoice.locator("details.payment-undo summary").click()
+    invoice.get_by_label("Why").fill("Check bounced")
+    invoice.get_by_role("button", name="Undo payment").click()
+    assert page.get_by_text("Reminders are planned again.", exact=False).is_visible()
+    assert invoice.locator(".invoice-head b").first.inner_text() == "$510.00"
+    assert invoice.locator("tr.payment-undone").count() == 1
+    assert "$200.00 taken off again · balance $510.00 · Check bounced" in timeline.inner_text()
+    looks_right(page)
+
+
+@pytest.fixture
+def twilio(settings):
+    from duedesk.integrations.twilio.fake import FakeTwilio
+
+    settings.PUBLIC_URL = "https://billing.mapleclinic.example"
+    with FakeTwilio(callbacks=False) as fake:
+        settings.TWILIO_BASE_URL = fake.base_url
+        settings.TWILIO_AUTH_TOKENS = {"MAPLE_TWILIO_TOKEN": fake.auth_token}
+        yield fake
+
+
+def test_fill_the_twilio_page_see_the_webhooks_and_place_a_test_call(office, live_server, twilio):
+    page = office
+    page.goto(f"{live_server.url}/settings/twilio/")
+    assert page.get_by_role("heading", name="Not ready yet").is_visible()
+    looks_right(page)
+    page.get_by_label("Account SID").fill(twilio.account_sid)
+    page.get_by_label("Auth token's environment variable").fill("MAPLE_TWILIO_TOKEN")
+    page.get_by_label("Sender number").fill("(212) 555-0199")
+    page.get_by_label("Caller ID for calls").fill("212 555 0155")
+    page.get_by_label("Callback number (the office line)").fill("212 555 0100")
+    page.get_by_label("Name said in voicemails").fill("Dana")
+    page.get_by_role("button", name="Save").click()
+    assert page.get_by_text("Twilio settings saved.").is_visible()
+    assert page.get_by_text("Twilio is set up: texts and calls go through your account.").is_visible()
+    assert page.get_by_label("Account SID").input_value() == twilio.account_sid
+
+    hooks = page.locator("input.webhook-url")
+    urls = [hooks.nth(i).input_value() for i in range(hooks.count())]
+    assert len(urls) >= 6 and all(u.startswith("https://billing.mapleclinic.example/hooks/twilio/") for u in urls)
+    assert "https://billing.mapleclinic.example/hooks/twilio/sms" in urls
+    assert page.get_by_role("button", name="Copy").count() == len(urls)
+    page.get_by_role("button", name="Copy").first.click()
+    assert page.get_by_role("button", name="Copied").count() == 1
+    looks_right(page)
+
+    page.get_by_label("Your mobile number").fill("646 555 0123")
+    page.get_by_role("button", name="Place a test call").click()
+    page.get_by_text("Test call placed to +16465550123").wait_for()
+    assert page.get_by_text("your phone should ring now", exact=False).is_visible()
+    [call] = twilio.calls
+    assert call.params["From"] == "+12125550155"
+    assert "This is a test call from duedesk for Maple Clinic." in call.params["Twiml"]
+    looks_right(page)
