@@ -33,6 +33,8 @@ import yaml
 from jinja2 import TemplateError, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
+from duedesk.core import yamltree
+
 RULE_CLINICAL = "content_clinical"
 RULE_THREAT = "content_threat"
 RULE_VARIABLES = "content_variables"
@@ -122,7 +124,7 @@ def lint(text: str) -> list[Finding]:
     """Every clinical word and threat in a workflow's templates, each at its line, naming the template
     (the block), the language and the word. Nothing when the YAML can't be read (the reader says why)."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yamltree.compose(text)
     except yaml.YAMLError:
         return []
     if not isinstance(root, yaml.MappingNode):

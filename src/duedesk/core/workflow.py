@@ -8,6 +8,7 @@ touches a database or a clock. The format is documented in docs/workflows.md.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ import yaml
 from jinja2 import TemplateAssertionError, TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
-from duedesk.core import compliance, content, vocabulary
+from duedesk.core import compliance, content, vocabulary, yamltree
 from duedesk.core import language as languages
 from duedesk.core.conditions import ConditionError, compile_condition
 from duedesk.core.render import TEXT_ROOTS, template_problems
@@ -217,10 +218,18 @@ def format_problems(problems: Iterable[Problem], filename: str) -> str:
     return "\n".join(f"{filename}:{p.line}: {p.message}" for p in problems)
 
 
-def parse(text: str) -> Workflow:
+@functools.lru_cache(maxsize=32)
+def _read(text: str) -> tuple[Workflow | None, tuple[Problem, ...]]:
+    """The reader's verdict on a text, kept for the last few texts: the workflow page reads the same
+    version several times (its blocks, its problems, its preview), and workflows are frozen."""
     workflow, problems = _Reader(text).read()
+    return workflow, tuple(problems)
+
+
+def parse(text: str) -> Workflow:
+    workflow, problems = _read(text)
     if problems or workflow is None:
-        raise WorkflowError(problems or [Problem(1, "the workflow could not be read")])
+        raise WorkflowError(list(problems) or [Problem(1, "the workflow could not be read")])
     return workflow
 
 
@@ -228,7 +237,7 @@ def check(text: str) -> list[Problem]:
     """Every problem: the reader's (structure, references, variables) and the content linter's (clinical
     words, threats: core/content), sorted by line. `parse` runs only the reader, so a version stored
     before a word was added to a list still runs; saving a new version runs both."""
-    problems = _Reader(text).read()[1] + content_problems(text)
+    problems = list(_read(text)[1]) + content_problems(text)
     return sorted(problems, key=lambda p: p.line)
 
 
@@ -400,7 +409,7 @@ class _Reader:
 
     def _read(self) -> Workflow | None:
         try:
-            root = yaml.compose(self.text, Loader=yaml.SafeLoader)
+            root = yamltree.compose(self.text)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark else 1
