@@ -9,6 +9,9 @@ call turns (/hooks/twilio/voice/turn, a spoken question on a call in progress: u
 signed exactly as Twilio signs. Prints p50/p99 per endpoint. Runs on PostgreSQL only (a scratch
 database beside DUEDESK_TEST_POSTGRES_URL, dropped after); skipped when that is not set.
 
+Each run also reports the CPU the web workers and the database's backends spent per request (Linux), which
+the machine's other load moves far less than it moves latency.
+
 The machine is shared and its load moves the figures by an order of magnitude, so each run also measures a
 signed webhook that does nothing but find its organization, check the signature and answer empty TwiML
 (bench/webhook_floor), and prints each webhook's p50/p99 as a ratio to that floor, measured in the same run.
@@ -20,6 +23,7 @@ Every run sends new texts (new MessageSids) and new call turns (new turn numbers
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import socket
 import statistics
@@ -115,17 +119,71 @@ def _client(kind, index, phones, calls, requests, base, out, barrier, interval=0
                 time.sleep(max(0.0, pace.uniform(0.5 * interval, 1.5 * interval) - took))
 
 
-def _run(kind, clients, requests, base, phones, calls, interval=0.0, run=0, floor=None):
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU of a process so far (Linux /proc), None once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (proc(5): 14, 15)
+
+
+def _workers(master: int) -> list[int]:
+    """gunicorn's worker processes (the master's children)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == master:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+class Cpu:
+    """CPU spent per request by the web workers and by the database's backends serving them, which the
+    machine's other load moves far less than it moves latency. Linux only; a backend whose connection closed
+    during the run takes its CPU with it (a lower bound, then)."""
+
+    def __init__(self, master: int, database: str, admin):
+        self.master, self.database, self.admin = master, database, admin
+        self.web = self.db = None
+
+    def _used(self) -> tuple[dict, dict]:
+        backends = [row[0] for row in self.admin.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.database,))]
+        return ({pid: _cpu_seconds(pid) for pid in _workers(self.master)},
+                {pid: _cpu_seconds(pid) for pid in backends})
+
+    def __enter__(self):
+        self.before = self._used() if Path("/proc/self/stat").exists() else None
+        return self
+
+    def __exit__(self, *exc):
+        if self.before is None:
+            return
+        after = self._used()
+        self.web, self.db = (sum(used - (was.get(pid) or 0.0) for pid, used in now.items() if used is not None)
+                             for was, now in zip(self.before, after, strict=True))
+
+    def per_request(self, n: int) -> str:
+        if self.web is None or not n:
+            return ""
+        return f", CPU per request: web {self.web / n * 1000:.1f} ms, database {self.db / n * 1000:.1f} ms"
+
+
+def _run(kind, clients, requests, base, phones, calls, interval=0.0, run=0, floor=None, cpu=None):
     out: list = []
     barrier = threading.Barrier(clients)
     threads = [threading.Thread(target=_client, args=(kind, i, phones, calls, requests, base, out, barrier,
                                                       interval, run))
                for i in range(clients)]
     started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    with cpu or contextlib.nullcontext() as used:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
     elapsed = time.perf_counter() - started
     times = sorted(t for t, _ in out)
     bad = sum(1 for _, status in out if status != 200)
@@ -134,7 +192,8 @@ def _run(kind, clients, requests, base, phones, calls, interval=0.0, run=0, floo
     mode = f"every ~{interval:g} s" if interval else "closed loop"
     ratio = f", {p50 / floor[0]:.1f}x / {p99 / floor[1]:.1f}x the floor" if floor else ""
     print(f"{kind:>5} ({mode}): {len(out)} requests from {clients} clients in {elapsed:.1f} s ({len(out) / elapsed:.0f}/s), "
-          f"p50 {p50:.0f} ms, p99 {p99:.0f} ms{ratio}, non-200: {bad}", flush=True)
+          f"p50 {p50:.0f} ms, p99 {p99:.0f} ms{ratio}, non-200: {bad}"
+          f"{used.per_request(len(times) + clients) if used else ''}", flush=True)
     return p50, p99
 
 
@@ -181,27 +240,33 @@ def main() -> None:
         from duedesk.integrations.twilio.fake import FakeTwilio
 
         fake = FakeTwilio(account_sid=SID, auth_token=TOKEN, callbacks=False).start()
+        ready = Path(tempfile.mkdtemp(prefix="duedesk-bench-ready-"))
+        booted = time.perf_counter()
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "duedesk.wsgi:application", "--bind", f"127.0.0.1:{port}",
              "--workers", str(args.workers), "--threads", "4", "--log-level", "warning",
-             "--pythonpath", str(ROOT / "bench")],
-            env={**env, "DUEDESK_TWILIO_BASE_URL": fake.base_url, "DJANGO_SETTINGS_MODULE": "webhook_floor.settings"},
+             "--pythonpath", str(ROOT / "bench"), "--config", str(ROOT / "bench/webhook_floor/gunicorn.conf.py")],
+            env={**env, "DUEDESK_TWILIO_BASE_URL": fake.base_url, "DJANGO_SETTINGS_MODULE": "webhook_floor.settings",
+                 "BENCH_READY_DIR": str(ready)},
             cwd=str(ROOT),
         )
-        import httpx
-
-        for _ in range(100):
-            try:
-                httpx.post(base + "/hooks/twilio/sms", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        print(f"gunicorn: {args.workers} workers x 4 threads, PostgreSQL; load average {_load()}", flush=True)
+        # Measured once every worker has loaded the application (which warms it: duedesk/warm.py), as a
+        # deployment's workers are long before a patient texts; nothing else is sent before the runs.
+        deadline = time.monotonic() + 300
+        while len(list(ready.iterdir())) < args.workers:
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("gunicorn did not start")
+            time.sleep(0.1)
+        print(f"gunicorn: {args.workers} workers x 4 threads, PostgreSQL, workers ready in "
+              f"{time.perf_counter() - booted:.1f} s; load average {_load()}", flush=True)
         modes = [args.interval, 0.0] if args.interval else [0.0]
+        def cpu():
+            return Cpu(server.pid, scratch, admin)
+
         for run, interval in enumerate(modes):
-            floor = _run("floor", args.clients, args.requests, base, phones, calls, interval, run)
-            _run("sms", args.clients, args.requests, base, phones, calls, interval, run, floor)
-            _run("turn", args.clients, args.requests, base, phones, calls, interval, run, floor)
+            floor = _run("floor", args.clients, args.requests, base, phones, calls, interval, run, cpu=cpu())
+            _run("sms", args.clients, args.requests, base, phones, calls, interval, run, floor, cpu())
+            _run("turn", args.clients, args.requests, base, phones, calls, interval, run, floor, cpu())
         print(f"load average after: {_load()}")
         print(f"replies given back as TwiML <Message>: {sum(replies)} for {len(replies)} texts; "
               f"texted through Twilio's REST API from a webhook: {len(fake.messages)}")

@@ -23,6 +23,7 @@ from duedesk.engine.actions.sends import send_text_now
 from duedesk.engine.models import Enrollment
 from duedesk.records import timeline
 from duedesk.records.models import Contact, Invoice, Message, Organization
+from duedesk.records.prepared import Prepared
 from duedesk.records.timeline import log
 
 REPLIES = {
@@ -82,7 +83,7 @@ def receive_text(org: Organization, sender: str, to: str, body: str, now: dateti
     sender, to, body = clean(sender), clean(to), clean(body)
     try:
         with transaction.atomic(), timeline.told_once():  # the CRM outbox looks once, not per event
-            contact = Contact.objects.filter(organization=org, phone=sender).order_by("pk").first()
+            contact = next(iter(_CONTACT_BY_PHONE(org.pk, sender)), None)
             if contact is not None:
                 contact.organization = org  # found by it: not read again
             invoice = _current_invoice(contact) if contact else None
@@ -123,14 +124,28 @@ def _act(contact: Contact, invoice: Invoice | None, body: str, now: datetime, tr
         converse(contact, invoice, body, now, transports)
 
 
+def _invoice_a_text_is_about(contact_id: int):
+    live_since = (Enrollment.objects.filter(invoice=OuterRef("pk"), contact_id=contact_id,
+                                            status__in=Enrollment.LIVE)
+                  .order_by("-started_at").values("started_at")[:1])
+    return (Invoice.objects.filter(contact_id=contact_id).annotate(live_since=Subquery(live_since))
+            .filter(Q(live_since__isnull=False) | ~Q(status__in=("paid", "written_off")))
+            .order_by(F("live_since").desc(nulls_last=True), "due_date", "pk")[:1])
+
+
+# Asked by every inbound text: their SQL is built once per process (records/prepared.py).
+_CONTACT_BY_PHONE = Prepared(
+    lambda org_id, phone: Contact.objects.filter(organization_id=org_id, phone=phone).order_by("pk")[:1])
+_CURRENT_INVOICE = Prepared(_invoice_a_text_is_about)
+
+
 def _current_invoice(contact: Contact) -> Invoice | None:
     """The invoice a text or call from the contact is about: the one with the most recently started live
     enrollment, else the open one due first. One query (an inbound text's webhook has no room for two)."""
-    live_since = (Enrollment.objects.filter(invoice=OuterRef("pk"), contact=contact, status__in=Enrollment.LIVE)
-                  .order_by("-started_at").values("started_at")[:1])
-    return (Invoice.objects.filter(contact=contact).annotate(live_since=Subquery(live_since))
-            .filter(Q(live_since__isnull=False) | ~Q(status__in=("paid", "written_off")))
-            .order_by(F("live_since").desc(nulls_last=True), "due_date", "pk").first())
+    invoice = next(iter(_CURRENT_INVOICE(contact.pk)), None)
+    if invoice is not None:
+        invoice.contact = contact
+    return invoice
 
 
 def _reply(contact: Contact, invoice: Invoice | None, key: str, now: datetime, transports, **values) -> None:

@@ -74,6 +74,46 @@ def test_a_call_turn_takes_a_fixed_number_of_queries(twilio_post, hook_clock, co
     assert len(sqls) == TURN_QUERIES, "\n".join(sqls)
 
 
+def _built_reads(monkeypatch) -> list[str]:
+    """The SELECTs the ORM builds (compiles) from here on: reads made through records/prepared.py are not."""
+    from django.db.models.sql import compiler
+
+    built: list[str] = []
+    select = compiler.SQLCompiler.execute_sql
+
+    def execute_sql(self, *args, **kwargs):
+        if type(self).__name__ == "SQLCompiler":  # not an INSERT, UPDATE, DELETE or aggregate
+            built.append(self.query.model.__name__)
+        return select(self, *args, **kwargs)
+
+    monkeypatch.setattr(compiler.SQLCompiler, "execute_sql", execute_sql)
+    return built
+
+
+def test_the_reads_every_text_and_turn_makes_are_not_built_again(twilio_post, hook_clock, connected_org,
+                                                                 make_invoice, monkeypatch):
+    """Building a query cost the web process more than the database spent running it: the organization, the
+    contact, the invoice, whether the number was texted before and its line, and a turn's call, are read with
+    SQL built once per process. What is still built: the CRM connections the timeline's events go to."""
+    invoice = make_invoice()
+    actions.enroll_invoice(invoice, hook_clock())
+    phone = invoice.contact.phone
+    call = Call.objects.create(organization=connected_org, contact=invoice.contact, invoice=invoice, to=phone,
+                               sender=CLINIC_NUMBER, status="ringing", provider_id="CA" + "d" * 32,
+                               created_at=hook_clock())
+    twilio_post.post(f"/hooks/twilio/voice/answer?call={call.pk}", payload("voice_answer", CallSid=call.provider_id))
+    built = _built_reads(monkeypatch)
+    text = twilio_post.post("/hooks/twilio/sms", payload("sms_inbound", To=CLINIC_NUMBER, From=phone, Body="HELP",
+                                                         MessageSid="SM" + "2" * 32))
+    assert text.status_code == 200 and "Call us at" in text.content.decode()
+    assert built == ["Connection"]
+    built.clear()
+    turn = twilio_post.post(f"/hooks/twilio/voice/turn?call={call.pk}&n=1", payload(
+        "voice_turn_speech", CallSid=call.provider_id, SpeechResult="sorry who is calling"))
+    assert turn.status_code == 200 and "<Gather" in turn.content.decode()
+    assert built == []
+
+
 @pytest.fixture
 def told(monkeypatch):
     """What the timeline's listeners are told, call by call."""

@@ -17,6 +17,7 @@ from duedesk.channels.base import Outgoing
 from duedesk.channels.errors import CHANNEL_PAUSED, TransportError
 from duedesk.core import compliance, render
 from duedesk.records.models import Contact, Handoff, Invoice, Message
+from duedesk.records.prepared import Prepared
 from duedesk.records.timeline import log
 
 
@@ -59,10 +60,14 @@ def _gate(contact: Contact, invoice: Invoice | None, now: datetime, purpose: str
     return compliance.check(facts), facts.consent
 
 
+# Asked before every text: its SQL is built once per process (records/prepared.py).
+_TEXTED_BEFORE = Prepared(lambda org_id, to: Message.objects.filter(
+    organization_id=org_id, to=to, channel="sms", direction="out").exclude(status="failed").only("pk")[:1])
+
+
 def first_in_thread(contact: Contact) -> bool:
     """No text has gone to this number from the organization yet (one that failed never arrived)."""
-    return not (Message.objects.filter(organization_id=contact.organization_id, to=contact.phone, channel="sms",
-                                       direction="out").exclude(status="failed").exists())
+    return not _TEXTED_BEFORE(contact.organization_id, contact.phone)
 
 
 def send_text_now(contact: Contact, body: str, now: datetime, transports, *, invoice: Invoice | None = None,

@@ -28,6 +28,7 @@ from duedesk.integrations.twilio import errors as codes
 from duedesk.integrations.twilio import signing, twiml
 from duedesk.integrations.twilio import transport as twilio
 from duedesk.records.models import Call, Message, Organization
+from duedesk.records.prepared import Prepared
 
 logger = logging.getLogger("duedesk.webhooks")
 
@@ -92,14 +93,28 @@ def twilio_webhook(find, *, in_transaction: bool = False):
 # ----------------------------------------------------------------------------- finding the owner
 
 
+def _by_number(to: str | None = None, service: str | None = None):
+    query = Q(sms_from=to) | Q(voice_caller_id=to) if to is not None else Q()
+    if service is not None:
+        query = query | Q(messaging_service_sid=service) if to is not None else Q(messaging_service_sid=service)
+    return Organization.objects.filter(query).order_by("pk")[:1]
+
+
+# Every text and call the organization's numbers receive asks this: its SQL is built once (records/prepared.py).
+_ORG_FOR = {
+    (True, False): Prepared(lambda to: _by_number(to=to)),
+    (True, True): Prepared(lambda to, service: _by_number(to=to, service=service)),
+    (False, True): Prepared(lambda service: _by_number(service=service)),
+}
+
+
 def _org_for_number(request):
     to = request.POST.get("To", "").replace("\x00", "")
     service = request.POST.get("MessagingServiceSid", "").replace("\x00", "")
-    query = Q(sms_from=to) | Q(voice_caller_id=to) if to else Q(pk__in=[])
-    if service:
-        query |= Q(messaging_service_sid=service)
-    org = Organization.objects.filter(query).order_by("pk").first()
-    return org, None
+    if not to and not service:
+        return None, None
+    found = _ORG_FOR[(bool(to), bool(service))](*(value for value in (to, service) if value))
+    return (found[0] if found else None), None
 
 
 def _message_for_status(request):
@@ -113,14 +128,24 @@ def _message_for_status(request):
     return (message.organization, message) if message else (None, None)
 
 
-def _call(request, calls=None):
-    calls = Call.objects.select_related("organization") if calls is None else calls
+def _calls(*related: str, lock: bool = False):
+    calls = Call.objects.select_related(*related)
+    return calls.select_for_update(of=("self",)) if lock else calls
+
+
+# A call's webhooks name it by its key (the callback URLs we gave Twilio): their SQL is built once
+# (records/prepared.py), without an ORDER BY (Django builds one per selected column, and these loads are wide).
+_CALL_BY_KEY = Prepared(lambda pk: _calls("organization").filter(pk=pk)[:1])
+_TURN_CALL_BY_KEY = Prepared(lambda pk: _calls("organization", "contact", "invoice", lock=True).filter(pk=pk)[:1])
+
+
+def _call(request, calls=None, by_key=_CALL_BY_KEY):
+    calls = _calls("organization") if calls is None else calls
     call = None
     ref = request.GET.get("call", "")
     sid = request.POST.get("CallSid", "")
-    if ref.isdigit():
-        # By its key: no ORDER BY (Django builds one per selected column to compile it, and this load is wide).
-        call = next(iter(calls.filter(pk=int(ref))[:1]), None)
+    if ref.isascii() and ref.isdigit() and len(ref) < 19:  # a key a bigint holds
+        call = next(iter(by_key(int(ref))), None)
         if call is not None and call.provider_id and sid and call.provider_id != sid:
             call = None  # a callback for another call can't speak for this one
     elif sid:
@@ -131,8 +156,7 @@ def _call(request, calls=None):
 def _call_for_turn(request):
     """The call a turn belongs to, under its row lock, with what the turn reads (its contact, organization
     and invoice) in the same query; run in the turn's transaction (twilio_webhook(in_transaction=True))."""
-    calls = Call.objects.select_related("organization", "contact", "invoice").select_for_update(of=("self",))
-    org, call = _call(request, calls)
+    org, call = _call(request, _calls("organization", "contact", "invoice", lock=True), _TURN_CALL_BY_KEY)
     if call is not None and call.contact is not None and call.contact.organization_id == call.organization_id:
         call.contact.organization = call.organization  # the same row: read once
     return org, call
