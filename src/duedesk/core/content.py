@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import NamedTuple
 
@@ -123,18 +123,24 @@ def message_problems(src: str) -> list[tuple[str, str]]:
 def lint(text: str) -> list[Finding]:
     """Every clinical word and threat in a workflow's templates, each at its line, naming the template
     (the block), the language and the word. Nothing when the YAML can't be read (the reader says why)."""
+    return list(_lint(text))
+
+
+@lru_cache(maxsize=64)
+def _lint(text: str) -> tuple[Finding, ...]:
+    # Every new organization saves the shipped workflows: the same few sources, linted once per process.
     try:
         root = yamltree.compose(text)
     except yaml.YAMLError:
-        return []
+        return ()
     if not isinstance(root, yaml.MappingNode):
-        return []
+        return ()
     findings: list[Finding] = []
     for key_node, value_node in root.value:
         if getattr(key_node, "value", None) == "templates" and isinstance(value_node, yaml.MappingNode):
             for name_node, entry in value_node.value:
                 findings.extend(_lint_template(str(name_node.value), entry))
-    return sorted(findings)
+    return tuple(sorted(findings))
 
 
 def _lint_template(key: str, entry: yaml.Node) -> list[Finding]:

@@ -68,8 +68,7 @@ def ensure_default(org: Organization) -> Workflow:
     existing = current(org)
     if existing:
         return existing
-    source, _ = wf.load_default()
-    return save_version(org, org.workflow_slug, source)
+    return save_version(org, org.workflow_slug, shipped_source("default"))
 
 
 def triggered_by(org: Organization, kind: str, name: str) -> Workflow | None:
