@@ -27,9 +27,6 @@ def pytest_configure(config):
 # (the commands run in a subprocess) or drive a browser through pages the web tests already cover on both.
 ONCE = (
     "tests/browser/",
-    "tests/simulate/test_scenarios.py::test_simulate_command_is_deterministic",
-    "tests/simulate/test_compliance_scenario.py::test_the_command_prints_the_same_events_twice",
-    "tests/simulate/test_demo.py::test_demo_command_prints_the_login",
     "tests/test_cli.py::",
 )
 
