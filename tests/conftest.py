@@ -20,6 +20,10 @@ def pytest_configure(config):
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    if not hasattr(config, "workerinput"):  # the run's first process, before it starts the test processes
+        from tests.browser.chromium import install_in_background
+
+        install_in_background()
 
 
 # `make test` runs the suite on SQLite, then again on PostgreSQL. The second pass is for what the database
@@ -37,3 +41,5 @@ def pytest_collection_modifyitems(config, items):
         uses_db = item.get_closest_marker("django_db") or {"db", "transactional_db"} & set(item.fixturenames)
         if not uses_db or item.nodeid.startswith(ONCE):
             item.add_marker(pytest.mark.sqlite_only)
+    # The browser tests last: Chromium may still be installing (tests/browser/chromium.py).
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from tests.browser.chromium import install_in_background, wait_for_chromium
+
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 
-CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
@@ -23,15 +22,11 @@ PASSWORD = "a-long-password-1"
 
 @pytest.fixture(scope="session")
 def chromium_path():
-    if not Path(CHROMIUM).exists():
-        if os.geteuid() != 0 or not shutil.which("apt-get"):
-            pytest.skip(f"{CHROMIUM} is missing; install Debian's chromium package (needs root)")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update"], check=False, env=env, capture_output=True)
-        done = subprocess.run(["apt-get", "install", "-y", "chromium"], env=env, capture_output=True)
-        if done.returncode != 0 or not Path(CHROMIUM).exists():
-            pytest.skip(f"could not install chromium: {done.stderr.decode()[-300:]}")
-    return CHROMIUM
+    install_in_background()  # when the suite runs without the controller that starts it (-n 0 on a subset)
+    path, why = wait_for_chromium()
+    if path is None:
+        pytest.skip(why)
+    return path
 
 
 @pytest.fixture(scope="session")
