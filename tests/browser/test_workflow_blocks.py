@@ -5,7 +5,6 @@ draft (the real message, local times with the zone), and publishes it, moving ru
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
 
 from tests.browser.conftest import PASSWORD
 from tests.browser.test_accessibility import UNLABELLED
@@ -39,6 +38,8 @@ def signed_in(context, user, base_url):
 
 @pytest.mark.parametrize("width", [1280, 390])
 def test_build_a_workflow_from_blocks_preview_and_publish(browser, live_server, office, width, shot):
+    from playwright.sync_api import expect  # here, not at collection: only the process running it pays
+
     from duedesk.engine import actions, definitions
     from duedesk.engine.models import Enrollment, Workflow
 
