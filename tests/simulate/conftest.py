@@ -6,6 +6,12 @@ import pytest
 from django.db import connection
 
 
+def without_row_ids(events: list[dict]) -> list[dict]:
+    """The events without the planned step's row id: it counts what this database held before the run."""
+    return [{**e, "detail": {k: v for k, v in e["detail"].items() if k != "planned_step"}}
+            if isinstance(e["detail"], dict) else e for e in events]
+
+
 @pytest.fixture
 def the_command_prints():
     """`duedesk simulate <name> --json`, run once as a user runs it (its own process and throwaway SQLite
@@ -19,6 +25,6 @@ def the_command_prints():
                              text=True, timeout=600, check=True).stdout
         printed = json.loads(out)
         assert {"at", "contact", "invoice", "kind", "channel", "detail"} == set(printed[0])
-        assert printed == json.loads(json.dumps(events, ensure_ascii=False))
+        assert without_row_ids(printed) == without_row_ids(json.loads(json.dumps(events, ensure_ascii=False)))
 
     return check
