@@ -92,6 +92,8 @@ def twilio(settings):
 
 
 def test_fill_the_twilio_page_see_the_webhooks_and_place_a_test_call(office, live_server, twilio):
+    from playwright.sync_api import expect
+
     page = office
     page.goto(f"{live_server.url}/settings/twilio/")
     assert page.get_by_role("heading", name="Not ready yet").is_visible()
@@ -113,7 +115,8 @@ def test_fill_the_twilio_page_see_the_webhooks_and_place_a_test_call(office, liv
     assert "https://billing.mapleclinic.example/hooks/twilio/sms" in urls
     assert page.get_by_role("button", name="Copy").count() == len(urls)
     page.get_by_role("button", name="Copy").first.click()
-    assert page.get_by_role("button", name="Copied").count() == 1
+    # The label changes when the clipboard answers, a moment after the click: wait for it.
+    expect(page.get_by_role("button", name="Copied")).to_have_count(1)
     looks_right(page)
 
     page.get_by_label("Your mobile number").fill("646 555 0123")
