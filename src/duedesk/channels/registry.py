@@ -31,11 +31,20 @@ class PerOrganization:
     def __init__(self, clock: Callable[[], datetime], factory: Callable | None = None):
         self.fallback = simulated(clock)
         self.factory = factory
-        self._cache: dict[int, Transports] = {}
+        self._cache: dict[int, tuple[str, Transports]] = {}
 
     def __call__(self, org) -> Transports:
         if self.factory is None:
             return self.fallback
-        if org.pk not in self._cache:
-            self._cache[org.pk] = self.factory(org) or self.fallback
-        return self._cache[org.pk]
+        built_from = _settings_of(org)
+        cached = self._cache.get(org.pk)
+        if cached is None or cached[0] != built_from:
+            cached = self._cache[org.pk] = (built_from, self.factory(org) or self.fallback)
+        return cached[1]
+
+
+def _settings_of(org) -> str:
+    """What an organization's transports are built from: its columns as loaded. Settings an office saves (a new
+    sender, account or caller ID) reach every running process at its next send, without a restart. Only the
+    loaded columns: reading a deferred one would cost a query."""
+    return repr([(f.attname, org.__dict__[f.attname]) for f in org._meta.concrete_fields if f.attname in org.__dict__])

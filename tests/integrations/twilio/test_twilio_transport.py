@@ -35,6 +35,25 @@ def test_without_credentials_the_organization_is_simulated(org, settings):
     assert per_org(org) is per_org.fallback
 
 
+
+@pytest.mark.django_db
+def test_settings_saved_in_the_app_reach_a_running_process_at_its_next_send(org, settings):
+    """A process keeps its transports between sends; a new sender saved on Settings → Twilio is used at once."""
+    from duedesk.records.models import Organization
+
+    settings.TWILIO_ACCOUNT_SID = "AC" + "1" * 32
+    settings.TWILIO_AUTH_TOKENS = {"CLINIC_A_TWILIO_TOKEN": "secret-a"}
+    settings.TWILIO_BASE_URL = "http://127.0.0.1:9/"
+    org.twilio_auth_token_env, org.sms_from = "CLINIC_A_TWILIO_TOKEN", CLINIC
+    org.save()
+    per_org = PerOrganization(lambda: None, factory=twilio.transports_for_org)
+    first = per_org(Organization.objects.get(pk=org.pk))
+    assert first.sms.sender == CLINIC
+    assert per_org(Organization.objects.get(pk=org.pk)) is first  # kept while nothing changed
+
+    Organization.objects.filter(pk=org.pk).update(sms_from="+12125550142")  # the office saves a new sender
+    assert per_org(Organization.objects.get(pk=org.pk)).sms.sender == "+12125550142"
+
 @pytest.mark.django_db
 def test_credentials_from_the_environment(org, settings):
     settings.TWILIO_ACCOUNT_SID = "AC" + "1" * 32
