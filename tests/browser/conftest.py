@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.chromium import install_in_background, wait_for_chromium
+from tests.browser.chromium import wait_for_chromium
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
@@ -22,8 +22,7 @@ PASSWORD = "a-long-password-1"
 
 @pytest.fixture(scope="session")
 def chromium_path():
-    install_in_background()  # when the suite runs without the controller that starts it (-n 0 on a subset)
-    path, why = wait_for_chromium()
+    path, why = wait_for_chromium()  # tests/conftest.py starts the install, if one is needed
     if path is None:
         pytest.skip(why)
     return path

@@ -218,10 +218,11 @@ def format_problems(problems: Iterable[Problem], filename: str) -> str:
     return "\n".join(f"{filename}:{p.line}: {p.message}" for p in problems)
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=256)
 def _read(text: str) -> tuple[Workflow | None, tuple[Problem, ...]]:
-    """The reader's verdict on a text, kept for the last few texts: the workflow page reads the same
-    version several times (its blocks, its problems, its preview), and workflows are frozen."""
+    """The reader's verdict on a text, kept for the last texts read: the engine reads the versions it runs at
+    every step, the workflow page reads one version several times (its blocks, its problems, its preview),
+    and workflows are frozen."""
     workflow, problems = _Reader(text).read()
     return workflow, tuple(problems)
 

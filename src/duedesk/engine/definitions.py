@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
 
 from django.db import transaction
 from django.db.models import Max
@@ -15,18 +14,13 @@ from duedesk.records.models import Organization
 from duedesk.records.timeline import log
 
 
-@lru_cache(maxsize=256)
-def _parse_cached(source: str) -> wf.Workflow:
-    return wf.parse(source)
-
-
 def parsed(workflow: Workflow) -> wf.Workflow:
-    return _parse_cached(workflow.source)
+    return wf.parse(workflow.source)  # kept by the reader for the texts it read last
 
 
 def parsed_source(source: str) -> wf.Workflow:
     """A workflow's text parsed (cached): a draft being previewed as well as a stored version."""
-    return _parse_cached(source)
+    return wf.parse(source)
 
 
 def versions(ids) -> dict[int, Workflow]:
@@ -83,7 +77,7 @@ def triggered_by(org: Organization, kind: str, name: str) -> Workflow | None:
         if trigger.kind == kind and trigger.name == name:
             return workflow
     for shipped in shipped_workflows():
-        definition = _parse_cached(shipped_source(shipped))
+        definition = wf.parse(shipped_source(shipped))
         if definition.trigger.kind == kind and definition.trigger.name == name and shipped not in latest:
             return save_version(org, shipped, shipped_source(shipped))
     return None
@@ -106,7 +100,7 @@ def ready_workflows(org: Organization) -> list[dict]:
     have = set(Workflow.objects.filter(organization=org).values_list("slug", flat=True))
     out = []
     for name in shipped_workflows():
-        definition = _parse_cached(shipped_source(name))
+        definition = wf.parse(shipped_source(name))
         slug = org.workflow_slug if name == "default" else name
         out.append({"name": name, "slug": slug, "title": definition.name, "description": definition.description,
                     "trigger": definition.trigger, "added": slug in have, "in_use": slug == org.workflow_slug})
