@@ -46,6 +46,116 @@ templates:
     assert blocks.meaning(wf.parse(written)) == blocks.meaning(wf.parse(source))
 
 
+COMMENTED = """# Our reminders, as the office wrote them.
+name: 'Short reminders'   # what staff see
+
+# Replies between steps.
+on_reply: {promised: thanks, dispute: person}
+
+steps:
+  # First, a friendly text.
+  - id: reminder
+    sms: reminder   # the text below
+    at: due_date - 3d
+
+  # Then we wait five days.
+  - id: pause
+    wait: 5d   # five days is enough
+
+  - id: call
+    call: late_call
+    retry: {attempts: 2, every: 1d}
+    on:
+      promised: thanks
+      # anything else goes on
+    note: 'A polite call.'
+
+  # A person takes over.
+  - id: person
+    handoff: request_human
+    next: end
+
+  - id: thanks
+    sms: thanks
+    at: promise.date
+
+# The messages.
+templates:
+  reminder:
+    # English is the fallback.
+    en: "Hi, this is {{ org.name }}: {{ invoice.amount }} is due {{ invoice.due_date }}. {{ invoice.pay_link }}"
+  thanks:
+    en: >-
+      Thank you, {{ org.name }} will look for your
+      payment.
+"""
+
+
+@pytest.mark.parametrize("name", [*workflows.names(), "commented"])
+def test_blocks_written_over_the_text_they_were_read_from_give_it_back_byte_for_byte(name):
+    from duedesk.web import layout
+
+    text = COMMENTED if name == "commented" else workflows.read(name)
+    draft = blocks.from_yaml(text)
+    assert blocks.to_yaml_over(draft, text) == text
+    # Not only because nothing changed: every step gone through, none kept whole, the same bytes.
+    origins = [b.key for b in draft.blocks]
+    assert layout.over(text, blocks.to_yaml(draft), origins, same_steps=set()) == text
+
+
+def _changed_lines(before: str, after: str) -> list[str]:
+    import difflib
+
+    return [line for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+            if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+
+
+def test_a_wait_changed_from_5_to_7_days_in_the_blocks_changes_only_that_line(login, staff, org):
+    from duedesk.engine import definitions
+    from duedesk.engine.models import Workflow
+
+    definitions.save_version(org, "payment-reminders", COMMENTED)
+    client = login(staff)
+    page = client.get(URL)
+    assert page.context["base"] == COMMENTED and 'name="base"' in page.content.decode()
+    data = _draft_post(COMMENTED, op="publish", base=COMMENTED)
+    pause = next(k[:-4] for k, v in data.items() if k.endswith("-key") and v == "pause")
+    data[f"{pause}-when_n"] = "7"
+    assert client.post(URL, data).status_code == 302
+    published = Workflow.objects.filter(organization=org).order_by("-version").first().source
+    assert _changed_lines(COMMENTED, published) == ["-    wait: 5d   # five days is enough",
+                                                    "+    wait: 7d   # five days is enough"]
+
+
+def test_a_commented_workflow_edited_through_blocks_keeps_every_comment(login, staff, org):
+    from duedesk.engine.models import Workflow
+
+    client = login(staff)
+    # Written as text (comments and all), then edited as blocks: the text is what the blocks write over.
+    as_blocks = client.post(URL, {"source": COMMENTED, "op": "blocks"})
+    assert as_blocks.context["view"] == "blocks" and as_blocks.context["base"] == COMMENTED
+    data = _draft_post(COMMENTED, op="up:call", base=COMMENTED.replace("\n", "\r\n"))  # as a browser posts it
+    moved = client.post(URL, data)
+    assert _blocks(moved)[:3] == ["Reminder", "Call", "Pause"]
+    data = block_forms.data_for(moved.context["editor"].draft())
+    key = {v: k[:-4] for k, v in data.items() if k.endswith("-key")}
+    data.update({"op": "publish", "base": moved.context["base"], f"{key['pause']}-when_n": "7",
+                 f"{key['reminder']}-text_es": "Hola, le escribe {{ org.name }}: su saldo vence pronto.",
+                 f"{key['thanks']}-text_en": "Thank you, {{ org.name }} will look for your payment soon."})
+    data.pop(f"{key['call']}-on_promised")
+    assert client.post(URL, data).status_code == 302
+    published = Workflow.objects.filter(organization=org).order_by("-version").first().source
+    comments = [line.split("#", 1)[1] for line in COMMENTED.splitlines() if "#" in line]
+    assert [c for c in comments if c not in published] == []
+    definition = wf.parse(published)
+    assert [s.id for s in definition.steps] == ["reminder", "call", "pause", "person", "thanks"]
+    assert definition.step("pause").at.duration == timedelta(days=7) and not definition.step("call").on
+    assert "  - id: call\n    call: late_call\n    retry: {attempts: 2, every: 1d}\n" in published
+    assert "    es: \"Hola, le escribe {{ org.name }}: su saldo vence pronto.\"\n" in published
+    assert "    en: >-\n      Thank you, {{ org.name }} will look for your payment soon.\n" in published
+    assert published.count("\n\n") == COMMENTED.count("\n\n")  # the blank lines between the steps stay
+
+
 def _draft_post(source: str, **extra) -> dict:
     data = block_forms.data_for(blocks.from_yaml(source))
     data.update(extra)

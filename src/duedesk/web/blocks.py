@@ -4,8 +4,8 @@ The YAML stays the saved format (docs/workflows.md); the block editor is another
 `Draft` holds what the editor shows: the workflow's settings and one `Block` per step, each naming the
 steps it leads to by a `key` that does not change while the block is renamed. `from_workflow` reads a
 parsed workflow into a draft, `to_yaml` writes a draft back; the two keep every setting the checker
-reads, so YAML -> blocks -> YAML means the same workflow (`meaning` is what tests compare). Comments in
-the YAML are not kept by the blocks: a version saved from the blocks has none.
+reads, so YAML -> blocks -> YAML means the same workflow (`meaning` is what tests compare).
+`to_yaml_over` writes a draft over the text it was read from, keeping that text's comments and layout.
 """
 
 from __future__ import annotations
@@ -214,6 +214,33 @@ def to_yaml(draft: Draft) -> str:
     return "\n".join(out) + "\n"
 
 
+def to_yaml_over(draft: Draft, base: str) -> str:
+    """The draft as YAML written over `base`, the text its blocks were read from: the comments, blank lines,
+    order and spelling of what the blocks left as it was are kept, and a draft that means what `base` means
+    is `base` itself (web/layout.py). The blocks' own text (`to_yaml`) when `base` cannot be kept."""
+    fresh = to_yaml(draft)
+    if not base or base == fresh:
+        return fresh
+    try:
+        want, was = wf.parse(fresh), wf.parse(base)
+    except wf.WorkflowError:
+        return fresh
+    if meaning(want) == meaning(was):
+        return base
+    from duedesk.web import layout  # ruamel.yaml: only when a draft is published or shown as text
+
+    ids = _ids(draft)
+    old = {s.id: s for s in was.steps}
+    origins = [b.key if b.key in old else None for b in draft.blocks]
+    same = {b.key for b in draft.blocks
+            if b.key in old and step_meaning(old[b.key]) == step_meaning(want.step(ids[b.key]))}
+    text = layout.over(base, fresh, origins, same)
+    try:
+        return text if text is not None and meaning(wf.parse(text)) == meaning(want) else fresh
+    except wf.WorkflowError:
+        return fresh
+
+
 def _step_lines(block: Block, ids: dict[str, str], templates: dict[str, str]) -> list[str]:
     lines = [f"  - id: {ids[block.key]}"]
     kind = block.kind
@@ -301,15 +328,20 @@ def duplicate(draft: Draft, index: int) -> Block:
                    set=list(source.set), template="" if source.kind in ("sms", "email") else source.template)
 
 
-def meaning(definition: wf.Workflow) -> tuple:
-    """What a workflow does, without where it was written (lines) or how a time was spelled."""
+def step_meaning(s: wf.Step) -> tuple:
+    """What a step does, without its id, where it was written or how a time was spelled."""
     def timing(t: wf.Timing | None):
         return None if t is None else (t.kind, t.field, t.days, t.day, t.duration)
 
-    steps = tuple((s.id, s.kind, timing(s.at), s.template, tuple(sorted(s.on.items())), s.next,
-                   (s.retry.attempts, s.retry.every) if s.retry else None,
-                   tuple((b.condition, b.goto) for b in s.branches), s.otherwise, tuple(sorted(s.set.items())),
-                   s.reason, s.note) for s in definition.steps)
+    return (s.kind, timing(s.at), s.template, tuple(sorted(s.on.items())), s.next,
+            (s.retry.attempts, s.retry.every) if s.retry else None,
+            tuple((b.condition, b.goto) for b in s.branches), s.otherwise, tuple(sorted(s.set.items())),
+            s.reason, s.note)
+
+
+def meaning(definition: wf.Workflow) -> tuple:
+    """What a workflow does, without where it was written (lines) or how a time was spelled."""
+    steps = tuple((s.id, *step_meaning(s)) for s in definition.steps)
     used = {s.template for s in definition.steps if s.kind in ("sms", "email")}
     templates = tuple(sorted((k, tuple(sorted(v.items()))) for k, v in definition.templates.items()))
     return (definition.name, definition.description, definition.trigger, steps,

@@ -272,30 +272,32 @@ def workflow_edit(request, slug):
         if request.GET.get("view") == "text":
             return _page(request, slug, versions, latest, shown, view="text", source=shown.source, status=status,
                          **asked)
-        return _page(request, slug, versions, latest, shown, view="blocks", status=status,
+        return _page(request, slug, versions, latest, shown, view="blocks", status=status, base=shown.source,
                      editor=block_forms.read(block_forms.data_for(draft)), **asked)
     op = request.POST.get("op", "publish")
     publish_form = PublishForm(request.POST)
     if "b-count" not in request.POST:
         return _edit_text(request, slug, versions, latest, shown, op, publish_form)
     editor = block_forms.read(request.POST)
+    # The text the blocks were read from: what they write keeps its comments and layout.
+    base = request.POST.get("base", "").replace("\r\n", "\n") or shown.source
     if not editor.is_valid():
-        return _page(request, slug, versions, latest, shown, view="blocks", editor=editor, status=400,
+        return _page(request, slug, versions, latest, shown, view="blocks", editor=editor, status=400, base=base,
                      publish_form=publish_form, form_errors=True, **_preview(request, request.POST, "", None))
     draft = editor.draft()
-    source = blocks.to_yaml(draft)
     if op == "text":
-        if _same(source, shown):
-            source = shown.source  # unchanged: the text as it was written, comments and all
+        source = blocks.to_yaml_over(draft, base)
         return _page(request, slug, versions, latest, shown, view="text", source=source, publish_form=publish_form,
                      **_preview(request, request.POST, source))
     if op == "publish":
+        source = blocks.to_yaml_over(draft, base)
         saved = _publish(request, slug, source, publish_form)
         if saved is not None:
             return saved
         return _page(request, slug, versions, latest, shown, view="blocks", status=400, publish_form=publish_form,
                      editor=block_forms.read(block_forms.data_for(draft)), problems=_named(wf.check(source), draft),
-                     **_preview(request, request.POST, source, draft))
+                     base=base, **_preview(request, request.POST, source, draft))
+    source = blocks.to_yaml(draft)
     focus = ""
     if op == "add":
         op = f"add:{request.POST.get('add_kind', 'sms')}"
@@ -303,15 +305,8 @@ def workflow_edit(request, slug):
         draft, focus = _edit(draft, op)
         source = blocks.to_yaml(draft)
     return _page(request, slug, versions, latest, shown, view="blocks", focus=focus, publish_form=publish_form,
-                 editor=block_forms.read(block_forms.data_for(draft)),
+                 editor=block_forms.read(block_forms.data_for(draft)), base=base,
                  **_preview(request, request.POST, source, draft))
-
-
-def _same(source: str, version: Workflow) -> bool:
-    try:
-        return blocks.meaning(wf.parse(source)) == blocks.meaning(definitions.parsed(version))
-    except wf.WorkflowError:
-        return False
 
 
 def _edit_text(request, slug, versions, latest, shown, op, publish_form):
@@ -319,7 +314,7 @@ def _edit_text(request, slug, versions, latest, shown, op, publish_form):
     problems = wf.check(source)
     if op == "blocks" and not problems:
         draft = blocks.from_yaml(source)
-        return _page(request, slug, versions, latest, shown, view="blocks", publish_form=publish_form,
+        return _page(request, slug, versions, latest, shown, view="blocks", publish_form=publish_form, base=source,
                      editor=block_forms.read(block_forms.data_for(draft)),
                      **_preview(request, request.POST, source, draft))
     if op == "publish" and not problems:
