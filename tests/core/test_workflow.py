@@ -9,6 +9,7 @@ from duedesk.core.conditions import compile_condition
 from duedesk.core.workflow import (
     HANDOFF_REASONS,
     KINDS,
+    NOTICES,
     OUTCOMES,
     Problem,
     Step,
@@ -297,13 +298,14 @@ def test_unknown_outcomes():
     assert "'promissed' is not an outcome (did you mean 'promised'?)" in found[1].message
 
 
-def test_on_does_not_apply_to_updates():
-    p = only(wf("""\
+@pytest.mark.parametrize("kind", ["update: {promise.status: broken}", "notify: collections"])
+def test_on_does_not_apply_to_updates_and_notices(kind):
+    p = only(wf(f"""\
       - id: a
-        update: {promise.status: broken}
-        on: {sent: end}
+        {kind}
+        on: {{sent: end}}
     """))
-    assert p.line == 5 and "update step has no outcomes" in p.message
+    assert p.line == 5 and f"{kind.split(':')[0]} step has no outcomes" in p.message
 
 
 def test_bad_timing_and_bad_duration_lines():
@@ -535,6 +537,40 @@ def test_duplicate_keys_are_reported():
 
 
 def test_constants_are_consistent():
-    assert len(KINDS) == 8 and "promised" in OUTCOMES
+    assert len(KINDS) == 9 and "promised" in OUTCOMES
     assert Step(id="x", kind="end", line=1).on == {}
     assert Decimal("0") == 0
+
+
+def test_a_notify_step_names_one_notice_from_the_list():
+    w = parse(wf("""\
+      - id: final
+        notify: final_notice
+        at: due_date + 30d
+        next: end
+    """))
+    step = w.step("final")
+    assert (step.kind, step.notice, step.at.days, step.next) == ("notify", "final_notice", 30, "end")
+    assert "notify" in KINDS and "collections" in NOTICES
+    p = only(wf("""\
+      - id: to_agency
+        notify: colections
+    """))
+    assert p.line == 4
+    assert p.message.startswith("step 'to_agency': 'colections' is not a notice (did you mean 'collections'?)")
+    assert "final_notice, no_reply, call_list, collections, write_off_review" in p.message
+    for written in ("notify:", "notify: ''", "notify: {to: crm}", "notify: [collections]"):
+        p = only(wf(f"""\
+          - id: to_agency
+            {written}
+        """))
+        assert "step 'to_agency': notify needs one notice, like 'notify: final_notice'" in p.message, written
+
+
+def test_a_crm_or_webhook_setting_points_at_notify():
+    found = problems(wf("""\
+      - id: to_agency
+        webhook: collections
+    """))
+    assert [p.line for p in found] == [3, 4]
+    assert "unknown setting 'webhook'; to tell the CRM or the webhooks, write 'notify: <notice>'" in found[1].message

@@ -98,3 +98,10 @@ def test_staff_pages_give_every_time_in_the_offices_zone_with_its_name(login, st
     assert "Dec 7, 10:00 AM EST" in inbox
     for page in (contact_page, handoff_page, inbox):
         assert "UTC" not in page
+
+
+def test_a_workflow_notice_says_what_the_other_systems_were_told(login, staff, case, clock):
+    log(case["contact"].organization, "workflow.notice", clock(), contact=case["contact"], invoice=case["invoice"],
+        actor="workflow", step="to_collections", notice="collections")
+    page = _page(login, staff, case)
+    assert "Notice sent to your other systems" in page and "Ready for collections · step to_collections" in page

@@ -372,3 +372,73 @@ def test_a_stored_version_the_reader_now_refuses_opens_as_text_with_its_problems
     Workflow.objects.filter(organization=org).update(source="name: Old\nsteps:\n  - id: a\n    sms: gone\n")
     page = login(staff).get(URL)
     assert page.status_code == 200 and page.context["view"] == "text" and page.context["problems"]
+
+
+NOTIFYING = """\
+name: Collections
+steps:
+  - id: heads_up
+    sms: heads_up
+    at: due_date - 3d
+  - id: to_collections
+    notify: collections
+    at: due_date + 30d
+    next: end
+    note: The agency reads it in the CRM
+templates:
+  heads_up:
+    en: "{{ org.name }}: {{ invoice.amount }} is due on {{ invoice.due_date }}. Pay at {{ invoice.pay_link }}"
+"""
+
+
+def test_a_notify_block_reads_into_its_form_and_back_without_loss():
+    draft = blocks.from_yaml(NOTIFYING)
+    assert (draft.blocks[1].kind, draft.blocks[1].notice) == ("notify", "collections")
+    editor = block_forms.read(block_forms.data_for(draft))
+    assert editor.is_valid(), [f.errors for f in editor.forms if f.errors]
+    form = editor.forms[1]
+    assert str(form.kind_words()) == "Tell other systems"
+    html = str(form["notice"])
+    assert '<option value="collections" selected>Ready for collections</option>' in html
+    assert '<option value="final_notice">Final notice sent</option>' in html
+    written = blocks.to_yaml(editor.draft())
+    assert "    notify: collections\n" in written and wf.check(written) == []
+    assert blocks.meaning(wf.parse(written)) == blocks.meaning(wf.parse(NOTIFYING))
+    changed = block_forms.data_for(draft)
+    changed["b1-notice"] = "write_off_review"
+    edited = block_forms.read(changed)
+    assert edited.is_valid()
+    rewritten = blocks.to_yaml(edited.draft())
+    assert wf.parse(rewritten).step("to_collections").notice == "write_off_review"
+
+
+def test_a_notice_block_added_with_its_button_is_published_with_the_notice_chosen(login, staff, org):
+    from duedesk.engine.models import Workflow
+
+    client = login(staff)
+    added = client.post(URL, _draft_post(workflows.read("default"), op="add", add_kind="notify"))
+    assert added.status_code == 200 and _blocks(added)[-1] == "New notice"
+    html = added.content.decode()
+    assert '<option value="notify">Tell other systems</option>' in html and "What they are told" in html
+    data = block_forms.data_for(added.context["editor"].draft())
+    last = f"b{len(added.context['editor'].forms) - 1}"
+    assert data[f"{last}-notice"] == "final_notice"
+    data.update({f"{last}-notice": "colections", "op": "publish", "running": "stay"})
+    refused = client.post(URL, data)
+    assert refused.status_code == 400 and "Select a valid choice" in refused.content.decode()
+    assert Workflow.objects.filter(organization=org).count() == 1
+    data[f"{last}-notice"] = "call_list"
+    assert client.post(URL, data).status_code == 302
+    latest = Workflow.objects.filter(organization=org).order_by("-version").first()
+    step = wf.parse(latest.source).step("new_notice")
+    assert (step.kind, step.notice) == ("notify", "call_list")
+
+
+def test_the_preview_shows_the_notice_in_words_at_the_patients_time(login, staff, org):
+    data = _draft_post(NOTIFYING, due="2027-03-10", tz="America/Chicago", language="en", start="2027-02-20")
+    response = login(staff).post(URL + "preview/", data, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    row = next(r for r in response.context["preview_rows"] if r.kind == "notify")
+    assert (row.name, row.what) == ("To collections", "Tell other systems: Ready for collections")
+    assert row.local == "Fri, Apr 9, 12:00 AM CDT"  # 30 days after the due date; no send window for a notice
+    assert "Tell other systems: Ready for collections" in response.content.decode()

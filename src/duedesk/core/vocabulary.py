@@ -118,6 +118,16 @@ WORKFLOW_OUTCOMES = {
     "unreachable": "The number can't be reached",
 }
 
+# What a workflow's `notify` block tells the office's other systems (core.workflow.NOTICES): its CRM gets a
+# note on the contact, its webhook endpoints a `workflow.notice` event. Each says where the invoice stands.
+WORKFLOW_NOTICES = {
+    "final_notice": "Final notice sent",
+    "no_reply": "No reply to the reminders",
+    "call_list": "Put on the staff call list",
+    "collections": "Ready for collections",
+    "write_off_review": "To review for write-off",
+}
+
 # The gate's rules (core.compliance) as the timeline explains a send that did not go.
 GATE_RULES = {
     "outreach_off": "outreach is switched off for this contact",
@@ -239,6 +249,7 @@ EVENT_KINDS = {
     "enrollment.replanned": "Reminders re-planned",
     "enrollment.moved": "Reminders moved to the workflow's new version",
     "workflow.published": "Workflow version published",
+    "workflow.notice": "Notice sent to your other systems",
     "outreach.on": "Outreach switched on",
     "outreach.off": "Outreach switched off",
     "contact.created": "Contact added",

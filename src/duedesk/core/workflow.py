@@ -25,12 +25,13 @@ from duedesk.core import language as languages
 from duedesk.core.conditions import ConditionError, compile_condition
 from duedesk.core.render import TEXT_ROOTS, template_problems
 
-KINDS = ("sms", "email", "call", "wait", "branch", "handoff", "update", "end")
+KINDS = ("sms", "email", "call", "wait", "branch", "handoff", "update", "notify", "end")
 OUTCOMES = ("sent", "failed", "paid", "promised", "dispute", "hardship", "payment_plan", "request_human",
             "already_paid", "wrong_person", "no_answer", "voicemail", "opted_out", "unclear",
             "callback_later", "completed", "unreachable")
 HANDOFF_REASONS = tuple(vocabulary.HANDOFF_REASONS)
 INVOICE_STATUSES = tuple(vocabulary.INVOICE_STATUSES)
+NOTICES = tuple(vocabulary.WORKFLOW_NOTICES)
 TEMPLATE_ROOTS = ("org", "contact", "invoice", "promise")
 END = "end"
 
@@ -121,6 +122,7 @@ class Step:
     set: Mapping[str, object] = _EMPTY
     reason: str | None = None  # handoff: reason or label; end: why the enrollment closed
     note: str | None = None
+    notice: str | None = None  # notify: what the office's other systems are told (one of NOTICES)
 
     def targets(self) -> dict[str, str]:
         """Every step this one can lead to, keyed by where it is written (for checks and docs)."""
@@ -322,6 +324,7 @@ _STEP_KEYS = frozenset(KINDS) | {"id", "at", "on", "next", "retry", "otherwise",
 _TOP_KEYS = ("name", "description", "trigger", "on_reply", "steps", "templates")
 TRIGGER_KINDS = ("due_date", "event", "field")
 _ON_KINDS = ("sms", "email", "call", "wait", "handoff")
+_NOTIFY_WORDS = frozenset({"crm", "webhook", "webhooks", "notice", "notification"})
 _UPDATE_KEY = re.compile(r"(promise\.status|invoice\.status|contact\.fields\.[A-Za-z_][A-Za-z0-9_]*"
                          r"|enrollment\.[a-z][a-z0-9_]*)")
 
@@ -604,7 +607,10 @@ class _Reader:
         label = f"step '{step_id}'" if step_id else f"step {position}"
 
         for key, key_node, _v in pairs:
-            if key not in _STEP_KEYS:
+            if key in _NOTIFY_WORDS:
+                self.problem(key_node, f"{label}: unknown setting '{key}'; to tell the CRM or the webhooks, "
+                                       "write 'notify: <notice>' (Settings say which systems hear it)")
+            elif key not in _STEP_KEYS:
                 self.problem(key_node, f"{label}: unknown setting '{key}'{_hint(key, _STEP_KEYS)}")
         kinds = [k for k in KINDS if k in values]
         if not kinds:
@@ -630,6 +636,8 @@ class _Reader:
             extra["reason"] = self._handoff(kind_node, label)
         elif kind == "update":
             extra["set"] = self._update(kind_node, label)
+        elif kind == "notify":
+            extra["notice"] = self._notify(kind_node, label)
         elif kind == "end":
             if not (isinstance(kind_node, yaml.ScalarNode) and kind_node.value == ""):
                 extra["reason"] = self.text_value(kind_node, f"{label}: end", slug=True)
@@ -798,6 +806,17 @@ class _Reader:
         if isinstance(node, yaml.ScalarNode) and node.value == "":
             return None
         return self.text_value(node, f"{label}: handoff reason", slug=True)
+
+    def _notify(self, node: yaml.Node, label: str) -> str | None:
+        choices = ", ".join(NOTICES)
+        if not isinstance(node, yaml.ScalarNode) or node.value == "":
+            self.problem(node, f"{label}: notify needs one notice, like 'notify: final_notice'; notices are {choices}")
+            return None
+        notice = node.value
+        if notice not in NOTICES:
+            self.problem(node, f"{label}: '{notice}' is not a notice{_hint(notice, NOTICES)}; notices are {choices}")
+            return None
+        return notice
 
     def _update(self, node: yaml.Node, label: str) -> FrozenMap:
         found = {}

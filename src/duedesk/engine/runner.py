@@ -380,6 +380,8 @@ class StepRunner:
         elif step_def.kind == "update":
             actions.run_update(step, step_def, now)
             enrollment.refresh_from_db(fields=["status"])
+        elif step_def.kind == "notify":
+            actions.run_notify(step, step_def, now)
         elif step_def.kind == "handoff" and not enrollment.invoice.handoffs.filter(status="open").exists():
             # A call or reply that already handed this invoice to a person carries the context;
             # the workflow's own handoff block doesn't open a second ticket beside it.

@@ -24,7 +24,8 @@ from duedesk.core import workflow as wf
 from duedesk.web import blocks
 
 KIND_NAMES = {"sms": _("Text"), "email": _("Email"), "call": _("Call"), "wait": _("Wait"), "branch": _("Decide"),
-              "handoff": _("Hand to a person"), "update": _("Record"), "end": _("Finish")}
+              "handoff": _("Hand to a person"), "update": _("Record"), "notify": _("Tell other systems"),
+              "end": _("Finish")}
 LANGUAGE_NAMES = {"en": _("English"), "es": _("Spanish")}
 WHEN_KINDS = [
     ("previous", _("Right after the block above")),
@@ -286,6 +287,11 @@ class BlockForm(forms.Form):
             label_word = current if current and current not in wf.HANDOFF_REASONS else "to_person"
             self.fields["reason"] = forms.ChoiceField(
                 label=_("Reason"), widget=Select, choices=[(label_word, _("The answer that led here"))] + reasons)
+        if kind == "notify":
+            self.fields["notice"] = forms.ChoiceField(
+                label=_("What they are told"), widget=Select, choices=list(vocabulary.WORKFLOW_NOTICES.items()),
+                help_text=_("Your CRM gets it as a note on the patient, your webhooks as a workflow.notice event; "
+                            "Settings say which of them hear it"))
         if kind == "end":
             self.fields["reason"] = forms.SlugField(label=_("Why it finished (optional)"), required=False,
                                                     max_length=60)
@@ -386,6 +392,8 @@ class BlockForm(forms.Form):
             block.otherwise = c.get("otherwise") or ""
         if self.block_kind in ("handoff", "end"):
             block.reason = c.get("reason") or ""
+        if self.block_kind == "notify":
+            block.notice = c.get("notice") or ""
         if self.block_kind == "update":
             block.set = [(c[f"set_name_{j}"].strip(), c[f"set_value_{j}"].strip()) for j in range(self.sets + 1)
                          if c.get(f"set_name_{j}", "").strip()]
@@ -405,7 +413,8 @@ def data_for(draft: blocks.Draft) -> dict[str, str]:
         p = f"b{i}-"
         values = {"order": str(i), "key": block.key, "kind": block.kind, "name": block.name, "note": block.note,
                   **when_fields(block.at, block.kind), "template": block.template, "next": block.next,
-                  "otherwise": block.otherwise, "reason": block.reason, "rows": str(len(block.branches)),
+                  "otherwise": block.otherwise, "reason": block.reason, "notice": block.notice,
+                  "rows": str(len(block.branches)),
                   "sets": str(len(block.set))}
         if block.kind in ("sms", "email"):
             values["langs"] = ",".join(block.texts) or "en"

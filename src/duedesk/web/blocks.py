@@ -54,6 +54,7 @@ class Block:
     otherwise: str = ""
     reason: str = ""  # handoff: reason or label; end: why it finished
     set: list[tuple[str, str]] = field(default_factory=list)  # (name, value as written)
+    notice: str = ""  # notify: what the office's other systems are told (core.workflow.NOTICES)
 
     @property
     def step_id(self) -> str:
@@ -105,7 +106,7 @@ def from_workflow(definition: wf.Workflow) -> Draft:
                       at=step.at.source if step.at else "", on=dict(step.on), next=step.next or "",
                       otherwise=step.otherwise or "", reason=step.reason or "",
                       branches=[(b.condition, b.goto) for b in step.branches],
-                      set=[(k, value_text(v)) for k, v in step.set.items()])
+                      set=[(k, value_text(v)) for k, v in step.set.items()], notice=step.notice or "")
         if step.kind in ("sms", "email", "call"):
             block.template = step.template or ""
         if step.kind in ("sms", "email") and step.template in definition.templates:
@@ -265,6 +266,8 @@ def _step_lines(block: Block, ids: dict[str, str], templates: dict[str, str]) ->
         for name, typed in block.set:
             value = read_value(typed)
             lines.append(f"      {scalar(name)}: {scalar(value) if isinstance(value, str) else value_text(value)}")
+    elif kind == "notify":
+        lines.append(f"    notify: {scalar(block.notice)}" if block.notice else "    notify: ''")
     elif kind == "end":
         lines.append(f"    end: {scalar(block.reason)}" if block.reason else "    end:")
     if block.at and kind != "wait":
@@ -300,7 +303,7 @@ def new_key(draft: Draft, base: str) -> str:
 
 
 NEW_NAMES = {"sms": "New text", "email": "New email", "call": "New call", "wait": "New wait",
-             "branch": "New decision", "handoff": "New handoff", "update": "New update", "end": "Finish here"}
+             "branch": "New decision", "handoff": "New handoff", "update": "New update", "notify": "New notice", "end": "Finish here"}
 
 
 def new_block(draft: Draft, kind: str) -> Block:
@@ -317,6 +320,8 @@ def new_block(draft: Draft, kind: str) -> Block:
         block.at = "1d"
     if kind == "handoff":
         block.reason = "request_human"
+    if kind == "notify":
+        block.notice = wf.NOTICES[0]
     return block
 
 
@@ -336,7 +341,7 @@ def step_meaning(s: wf.Step) -> tuple:
     return (s.kind, timing(s.at), s.template, tuple(sorted(s.on.items())), s.next,
             (s.retry.attempts, s.retry.every) if s.retry else None,
             tuple((b.condition, b.goto) for b in s.branches), s.otherwise, tuple(sorted(s.set.items())),
-            s.reason, s.note)
+            s.reason, s.note, s.notice)
 
 
 def meaning(definition: wf.Workflow) -> tuple:

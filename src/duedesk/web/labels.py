@@ -112,6 +112,7 @@ LABELS = (
     pgettext_lazy("state", "Reminders re-planned"),
     pgettext_lazy("state", "Reminders moved to the workflow's new version"),
     pgettext_lazy("state", "Workflow version published"),
+    pgettext_lazy("state", "Notice sent to your other systems"),
     pgettext_lazy("state", "Outreach switched on"),
     pgettext_lazy("state", "Outreach switched off"),
     pgettext_lazy("state", "Contact added"),

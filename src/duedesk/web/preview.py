@@ -22,10 +22,10 @@ from duedesk.web.block_forms import timing_words
 
 # With no reply, a call ends unanswered once its retries are used up.
 ASSUMED_OUTCOME = {"sms": "sent", "email": "sent", "call": "no_answer", "wait": "completed",
-                   "handoff": "completed", "update": "completed"}
+                   "handoff": "completed", "update": "completed", "notify": "completed"}
 MAX_ROWS = 40
 KIND_WORDS = {"sms": "Text", "email": "Email", "call": "Call", "wait": "Wait", "branch": "Decide",
-              "handoff": "Hand to a person", "update": "Record", "end": "Finish"}
+              "handoff": "Hand to a person", "update": "Record", "notify": "Tell other systems", "end": "Finish"}
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,9 @@ def _what(step: wf.Step, names: dict[str, str]) -> str:
         reason = vocabulary.label(vocabulary.HANDOFF_REASONS, step.reason) if step.reason in wf.HANDOFF_REASONS \
             else _("the answer that led here")
         return _("Hand to a person (%(reason)s)") % {"reason": reason}
+    if step.kind == "notify":
+        return _("Tell other systems: %(notice)s") % {
+            "notice": vocabulary.label(vocabulary.WORKFLOW_NOTICES, step.notice or "")}
     if step.kind == "update":
         return _("Record %(what)s") % {"what": ", ".join(f"{k} = {v}" for k, v in step.set.items())}
     if step.kind == "branch":

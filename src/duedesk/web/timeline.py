@@ -85,6 +85,9 @@ def _text(e: Event) -> str:
         return f"until {d['until']}" if d.get("until") else "pause cleared"
     if k == "plan.created":
         return ", ".join(f"{i['amount']} on {i['date']}" for i in d.get("instalments", []))
+    if k == "workflow.notice":
+        return vocabulary.label(vocabulary.WORKFLOW_NOTICES, str(d.get("notice", ""))) + (
+            f" · step {d['step']}" if d.get("step") else "")
     if k in ("enrollment.started",):
         return f"{d.get('workflow')} v{d.get('version')}"
     if "reason" in d:

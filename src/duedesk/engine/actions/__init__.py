@@ -58,6 +58,7 @@ from duedesk.engine.actions.lines import (
     record_line_types,
     revoke_consent,
 )
+from duedesk.engine.actions.notices import run_notify
 from duedesk.engine.actions.promises import mark_promise_broken, record_promise
 
 __all__ = [
@@ -66,6 +67,6 @@ __all__ = [
     "finish_enrollment", "give_consent", "go_to_step", "move_to_version", "lock_line", "mark_invoice_paid", "mark_promise_broken", "mark_unreachable",
     "open_handoff", "assign_handoff", "close_handoff", "reopen_handoff", "replace_instalments", "opt_in", "opt_out", "pause_invoice",
     "pending_steps", "plan_retry", "record_conversation",
-    "record_line_type", "record_line_types", "record_payment", "record_refund", "record_promise", "replan_invoice", "revoke_consent", "route_outcome", "run_branch", "run_update",
+    "record_line_type", "record_line_types", "record_payment", "record_refund", "record_promise", "replan_invoice", "revoke_consent", "route_outcome", "run_branch", "run_notify", "run_update",
     "set_invoice_status", "set_outreach", "settle_instalments", "start_on_event", "step_key", "update_invoice", "values_for",
 ]

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from duedesk.core import vocabulary
 from duedesk.integrations.crm.base import Touch
 from duedesk.records.models import Event, Handoff
 
 PUSHED = frozenset({
     "sms.sent", "sms.received", "email.sent", "call.completed", "promise.recorded", "payment.recorded",
-    "handoff.opened", "outreach.on", "outreach.off", "crm.conflict",
+    "handoff.opened", "outreach.on", "outreach.off", "crm.conflict", "workflow.notice",
 })
 
 SPEAKERS = {"agent": "duedesk", "assistant": "duedesk", "bot": "duedesk", "caller": "Patient", "patient": "Patient",
@@ -85,6 +86,11 @@ def touch_for(event: Event, write_balance: bool = True) -> Touch:
         t.kind, t.subject = "note", f"duedesk: the {d.get('field', 'value')} changed on both sides"
         t.body = (f"The {d.get('field', 'value')} was {d.get('duedesk', '')} in duedesk and changed to "
                   f"{d.get('crm', '')} here; duedesk now uses {d.get('crm', '')} (the CRM owns this field).")
+    elif k == "workflow.notice":
+        notice = vocabulary.label(vocabulary.WORKFLOW_NOTICES, str(d.get("notice", "")))
+        t.kind, t.subject = "note", f"duedesk: {notice}"
+        t.body = f"{notice} (the reminders' step '{d.get('step', '')}')."
+        t.properties["last_outcome"] = notice
     elif k in ("outreach.on", "outreach.off"):
         t.properties["outreach"] = "on" if k == "outreach.on" else "off"
     return t

@@ -24,6 +24,7 @@ TYPES = {
     "handoff.resolved": ("handoff.resolved", "A person resolved a handoff"),
     "contact.opted_out": ("contact.opted_out", "A patient opted out of texts or calls"),
     "contact.opted_in": ("contact.opted_in", "A patient opted back in"),
+    "workflow.notice": ("workflow.notice", "A workflow's notify block was reached (final notice, collections…)"),
 }
 KIND_TO_TYPE = {kind: name for name, (kind, _) in TYPES.items()}
 # The detail each type may carry (the rest of the timeline's detail stays inside duedesk).
@@ -42,6 +43,7 @@ SAFE_DETAIL = {
     "handoff.resolved": ("reason", "outcome"),
     "contact.opted_out": ("channels", "source"),
     "contact.opted_in": ("channels", "source"),
+    "workflow.notice": ("notice", "step"),
 }
 PRIVATE_DETAIL = {"handoff.opened": ("summary",), "handoff.resolved": ("note",)}
 
@@ -81,6 +83,7 @@ def example(webhook_type: str) -> dict:
     samples = {"promise.recorded": {"date": "2026-12-18", "amount": None}, "payment.recorded":
                {"amount": "1250.00", "balance": "0.00"}, "handoff.opened": {"reason": "hardship", "handoff_id": 7},
                "sms.sent": {"channel": "sms", "step": "heads_up"}, "call.completed": {"channel": "call",
-               "outcome": "promised", "answered_by": "human"}}
+               "outcome": "promised", "answered_by": "human"},
+               "workflow.notice": {"notice": "collections", "step": "to_collections"}}
     data.update(samples.get(webhook_type, {}))
     return {"type": webhook_type, "timestamp": "2026-12-07T15:00:00+00:00", "data": data}
