@@ -117,6 +117,18 @@ def test_build_a_workflow_from_blocks_preview_and_publish(browser, live_server, 
         else:
             shot(page, "workflow-blocks-phone")
 
+        # A notice for the CRM and the webhooks at the end, its notice chosen from the list, in the preview.
+        page.get_by_label("Add a block").select_option("notify")
+        page.get_by_role("button", name="Add block").click()
+        notice = page.locator("li.block-notify")
+        expect(notice.locator("h3")).to_have_text("New notice")
+        notice.get_by_label("What they are told").select_option(label="Ready for collections")
+        page.get_by_role("button", name="Preview this draft").click()
+        expect(page.get_by_label("Planned steps for the sample patient")).to_contain_text(
+            "Tell other systems: Ready for collections")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        assert page.evaluate(UNLABELLED) == []
+
         # Publish, moving the invoice already running to the new version at its next step.
         page.get_by_label("Move to this version at their next step").check()
         page.get_by_role("button", name="Check and publish").click()
@@ -124,7 +136,8 @@ def test_build_a_workflow_from_blocks_preview_and_publish(browser, live_server, 
         latest = Workflow.objects.filter(slug="short-reminders").order_by("-version").first()
         assert latest.version == 2
         assert [s.split(": ")[1] for s in latest.source.splitlines() if s.startswith("  - id:")] == [
-            "new_call", "reminder", "new_wait"]
+            "new_call", "reminder", "new_wait", "new_notice"]
+        assert "notify: collections" in latest.source
         assert "wait: 7d" in latest.source and "Hola, le escribe" in latest.source
         assert Enrollment.objects.get(pk=running.pk).data["move_to"] == latest.pk
     finally:

@@ -380,8 +380,9 @@ steps:
   - id: heads_up
     sms: heads_up
     at: due_date - 3d
+  # The agency reads the CRM's notes every morning.
   - id: to_collections
-    notify: collections
+    notify: collections  # the agency's cue
     at: due_date + 30d
     next: end
     note: The agency reads it in the CRM
@@ -410,6 +411,9 @@ def test_a_notify_block_reads_into_its_form_and_back_without_loss():
     assert edited.is_valid()
     rewritten = blocks.to_yaml(edited.draft())
     assert wf.parse(rewritten).step("to_collections").notice == "write_off_review"
+    # Published over the text it was read from, only the notice's own line changes.
+    assert blocks.to_yaml_over(edited.draft(), NOTIFYING) == NOTIFYING.replace(
+        "notify: collections  #", "notify: write_off_review #")
 
 
 def test_a_notice_block_added_with_its_button_is_published_with_the_notice_chosen(login, staff, org):
