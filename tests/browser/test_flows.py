@@ -40,7 +40,7 @@ def test_hardship_handoff_transcript_answers_and_payment_plan(logged_in, live_se
     page.get_by_role("button", name="Resolve handoff").click()
     page.wait_for_selector("text=Resolved: Set a payment plan")
     assert page.locator("tr.instalment").count() == 3
-    assert "instalment_reminder" in page.get_by_label("Planned steps").inner_text()
+    assert "Instalment reminder" in page.get_by_label("Planned steps").inner_text()
 
 
 def test_invalid_workflow_shows_error_on_its_line(logged_in, live_server, shot):

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 TRANSCRIPT = [
     {"speaker": "agent", "text": "Can you pay the balance of $300.00?", "intent": ""},
-    {"speaker": "patient", "text": "I can pay on the 18th", "intent": "promise"},
+    {"speaker": "patient", "text": "I can pay on the 18th", "intent": "promise_to_pay"},
 ]
 
 
@@ -28,8 +28,11 @@ def test_a_completed_call_shows_its_transcript_open(login, staff, case, clock):
     assert "Call completed" in page and "promised a date to pay · will pay on 2026-12-18" in page
     assert '<details class="ev-transcript" open>' in page and "Transcript (2 turns)" in page
     assert "Can you pay the balance of $300.00?" in page and "I can pay on the 18th" in page
-    assert '<li class="turn turn-patient"><b>Patient</b>' in page and "<b>duedesk</b>" in page
-    assert '<span class="tag tag-quiet">promise</span>' in page
+    assert '<li class="turn turn-patient"><b>Patient</b> <span>I can pay on the 18th</span>' in page
+    assert "<b>duedesk</b>" in page
+    # What the line was understood as: in words, behind its details toggle, never the code.
+    assert '<summary>details</summary>Understood as: Promised a date to pay</details>' in page
+    assert "promise_to_pay" not in page
 
 
 def test_texts_in_and_out_show_what_was_said(login, staff, case, clock):
@@ -55,9 +58,9 @@ def test_deferred_and_blocked_steps_say_the_rule_in_words(login, staff, case, cl
     log(org, "step.blocked", clock(), contact=contact, channel="sms", step="overdue_text", rule="opted_out")
     log(org, "step.blocked", clock(), contact=contact, channel="call", step="call_1", rule="call_frequency")
     page = _page(login, staff, case)
-    assert "Waiting: outside the send window · moved to Dec 8, 9:00 AM EST · step due_today" in page
-    assert "Not sent: opted out of texts · step overdue_text" in page
-    assert "Not sent: 7 call attempts in the last 7 days · step call_1" in page
+    assert "Waiting: outside the send window · moved to Dec 8, 9:00 AM EST · “Due today”" in page
+    assert "Not sent: opted out of texts · “Overdue text”" in page
+    assert "Not sent: 7 call attempts in the last 7 days · “Call 1”" in page
     assert "send_window" not in page.replace("step due_today", "")
 
 
@@ -104,4 +107,36 @@ def test_a_workflow_notice_says_what_the_other_systems_were_told(login, staff, c
     log(case["contact"].organization, "workflow.notice", clock(), contact=case["contact"], invoice=case["invoice"],
         actor="workflow", step="to_collections", notice="collections")
     page = _page(login, staff, case)
-    assert "Notice sent to your other systems" in page and "Ready for collections · step to_collections" in page
+    assert "Notice sent to your other systems" in page and "Ready for collections · “To collections”" in page
+
+
+def test_steps_on_the_contact_page_are_named_in_words(login, staff, case):
+    """The steps table names each step as the block editor does, its kind and its status in words: no codes."""
+    page = _page(login, staff, case)
+    table = page[page.index('aria-label="Steps for'):]
+    table = table[:table.index("</table>")]
+    assert "<td>Past due</td><td>Wait</td>" in table and ">Pending</span>" in table
+    assert "past_due" not in table and "<td>wait</td>" not in table
+
+
+def test_the_handoff_page_speaks_in_words(login, staff, case):
+    """Who spoke, what a patient's line was understood as (behind "details"), the planned steps and any other
+    answer the call collected: in words, never the codes the software keeps."""
+    handoff = case["handoff"]
+    handoff.collected = {**handoff.collected, "outcome": "unclear"}  # as a call that could not go on leaves it
+    handoff.save(update_fields=["collected"])
+    page = login(staff).get(f"/inbox/{handoff.pk}/").content.decode()
+    assert '<li class="turn turn-agent"><b>duedesk</b> <span>Can you pay the balance this month?</span>' in page
+    assert '<li class="turn turn-patient"><b>Patient</b> <span>I lost my job, I can do 100 a month</span>' in page
+    assert "<summary>details</summary>Understood as: Hardship</details>" in page
+    assert "<dt>Outcome</dt><dd>Answer not understood</dd>" in page and ">unclear<" not in page
+    planned = page[page.index('aria-label="Planned steps"'):]
+    planned = planned[:planned.index("</ul>")]
+    assert "Past due · Wait · " in planned and "past_due" not in planned
+
+
+def test_the_handoff_page_in_spanish(login, staff, case):
+    client = login(staff)
+    client.post("/account/", {"language": "es"})
+    page = client.get(f"/inbox/{case['handoff'].pk}/").content.decode()
+    assert "<b>Paciente</b>" in page and "<summary>detalles</summary>Se entendió como: Dificultades económicas" in page

@@ -65,6 +65,29 @@ STEP_STATUSES = {
     "unknown": "Unknown: needs a person",
 }
 
+# What the patient's words were understood as (core.nlu.INTENTS), for staff: shown behind a transcript line's
+# "details" toggle, never as a bare code.
+UNDERSTOOD = {
+    "attorney": "Said an attorney represents them",
+    "bankruptcy": "Said they filed for bankruptcy",
+    "cease_contact": "Asked us to stop contacting them",
+    "contact_preference": "Said how or when to reach them",
+    "pay_now": "Wants to pay now",
+    "already_paid": "Says they already paid",
+    "promise_to_pay": "Promised a date to pay",
+    "payment_plan": "Asked for a payment plan",
+    "dispute": "Disputes the bill",
+    "hardship": "Hardship",
+    "wrong_person": "Wrong person",
+    "opt_out": "Asked not to be contacted",
+    "request_human": "Asked for a person",
+    "callback_later": "Asked to be called back",
+    "question": "Asked a question",
+    "affirm": "Said yes",
+    "deny": "Said no",
+    "unclear": "Not understood",
+}
+
 # The ways duedesk reaches a person. CHANNELS names one; CHANNEL_PLURALS is how an opt-out reads ("opted out
 # of texts"), and "all" is the opt-out of everything.
 CHANNELS = {"sms": "Texts", "call": "Calls", "email": "Email"}

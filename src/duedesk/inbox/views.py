@@ -15,6 +15,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpResponseBadRequest, QueryDict
 from django.shortcuts import redirect, render
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from duedesk.channels.providers import transports_for_process
@@ -287,8 +288,8 @@ def inbox_detail(request, pk, forms_=None, status=None, plan_rows=None):
         "collected": [(label, handoff.collected.get(key)) for key, label in (
             ("identity_verified", "Identity verified"), ("promised_date", "Promised date"),
             ("stated_reason", "Stated reason"), ("amount_offered", "Amount offered")) if key in handoff.collected],
-        "extra_collected": {k: v for k, v in handoff.collected.items() if k not in (
-            "identity_verified", "promised_date", "stated_reason", "amount_offered")},
+        "extra_collected": [(timeline.words(k), _collected_words(k, v)) for k, v in handoff.collected.items()
+                            if k not in ("identity_verified", "promised_date", "stated_reason", "amount_offered")],
         "events": timeline.for_contact(contact),
         "team": team,
         "reply_form": forms_.get("reply") or ReplyForm(),
@@ -297,11 +298,19 @@ def inbox_detail(request, pk, forms_=None, status=None, plan_rows=None):
         "resolve_form": forms_.get("resolve") or ResolveForm(invoice=handoff.invoice),
         "plan_rows": _plan_rows(forms_.get("resolve"), plan_rows),
         "instalments": handoff.invoice.instalments.all() if handoff.invoice else [],
-        "pending": pending_steps(handoff.invoice).order_by("run_at") if handoff.invoice else [],
+        "pending": timeline.in_words(pending_steps(handoff.invoice).order_by("run_at")) if handoff.invoice else [],
+        "transcript": timeline.turns(handoff.transcript),
         "can_change": request.membership.role in ("owner", "staff"),
         "resolution_label": actions.OUTCOMES.get(handoff.resolution, handoff.resolution),
     }
     return render(request, "inbox/detail.html", context, status=status or (400 if forms_ else 200))
+
+
+def _collected_words(key: str, value):
+    """A collected answer's value for staff: an outcome in words ("Answer not understood", not "unclear")."""
+    if key == "outcome" and isinstance(value, str):
+        return pgettext("state", vocabulary.label(vocabulary.WORKFLOW_OUTCOMES, value))
+    return value
 
 
 def _plan_rows(form, built) -> list[dict]:

@@ -214,7 +214,7 @@ def _invoices(contact, bound: InvoiceForm | None = None, bound_pk: int | None = 
         for p in inv.payments:
             p.amount, p.undone, p.undoable = p.detail.get("amount"), p.pk in undone, p.actor != "stripe"
             p.how = actions.PAYMENT_METHODS.get(p.detail.get("method", ""), "") or p.detail.get("source", "")
-        inv.steps = by_invoice.get(inv.pk, [])[-8:]
+        inv.steps = timeline.in_words(by_invoice.get(inv.pk, [])[-8:])
         inv.payment_form = PaymentForm(prefix=f"pay{inv.pk}", initial={"amount": inv.balance, "paid_on": today})
         inv.editable = inv.status in EDITABLE
         inv.edit_form = bound if bound is not None and bound_pk == inv.pk else InvoiceForm(

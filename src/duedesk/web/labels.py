@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from django.utils.translation import pgettext_lazy
 
-SHOWN = ("HANDOFF_REASONS", "HANDOFF_STATUSES", "INVOICE_STATUSES", "INSTALMENT_STATUSES", "EVENT_KINDS")
+SHOWN = ("HANDOFF_REASONS", "HANDOFF_STATUSES", "INVOICE_STATUSES", "INSTALMENT_STATUSES", "EVENT_KINDS",
+         "STEP_STATUSES", "WORKFLOW_OUTCOMES", "UNDERSTOOD")
 
 LABELS = (
     pgettext_lazy("state", "Dispute"),
@@ -131,4 +132,39 @@ LABELS = (
     pgettext_lazy("state", "CRM connected"),
     pgettext_lazy("state", "CRM disconnected"),
     pgettext_lazy("state", "Changed in the CRM and here"),
+    # A step's status on the contact page
+    pgettext_lazy("state", "Claimed by a worker"),
+    pgettext_lazy("state", "Sending"),
+    pgettext_lazy("state", "Waiting for the outcome"),
+    pgettext_lazy("state", "Held (outreach paused)"),
+    pgettext_lazy("state", "Done"),
+    pgettext_lazy("state", "Skipped"),
+    pgettext_lazy("state", "Blocked"),
+    pgettext_lazy("state", "Cancelled"),
+    pgettext_lazy("state", "Failed"),
+    pgettext_lazy("state", "Unknown: needs a person"),
+    # What a step ended with
+    pgettext_lazy("state", "Sent"),
+    pgettext_lazy("state", "Could not be sent or placed"),
+    pgettext_lazy("state", "Says it is paid now"),
+    pgettext_lazy("state", "Promised a date to pay"),
+    pgettext_lazy("state", "Disputes the bill"),
+    pgettext_lazy("state", "Asked for a payment plan"),
+    pgettext_lazy("state", "Says they already paid"),
+    pgettext_lazy("state", "Wrong person"),
+    pgettext_lazy("state", "No answer"),
+    pgettext_lazy("state", "Voicemail"),
+    pgettext_lazy("state", "Asked not to be contacted"),
+    pgettext_lazy("state", "Answer not understood"),
+    pgettext_lazy("state", "Asked to be called back"),
+    pgettext_lazy("state", "The number can't be reached"),
+    # What a patient's line was understood as
+    pgettext_lazy("state", "Said an attorney represents them"),
+    pgettext_lazy("state", "Said they filed for bankruptcy"),
+    pgettext_lazy("state", "Said how or when to reach them"),
+    pgettext_lazy("state", "Wants to pay now"),
+    pgettext_lazy("state", "Asked a question"),
+    pgettext_lazy("state", "Said yes"),
+    pgettext_lazy("state", "Said no"),
+    pgettext_lazy("state", "Not understood"),
 )

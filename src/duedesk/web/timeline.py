@@ -6,9 +6,12 @@ from datetime import datetime
 
 from django.utils import timezone
 from django.utils.text import capfirst
+from django.utils.translation import gettext, pgettext, pgettext_lazy
 
 from duedesk.core import vocabulary
 from duedesk.records.models import Event
+from duedesk.web.blocks import words
+from duedesk.web.preview import KIND_WORDS
 from duedesk.web.templatetags.money import money
 
 # Names and labels live in core.vocabulary; these are the timeline's short names for them.
@@ -16,7 +19,30 @@ LABELS = vocabulary.EVENT_KINDS
 RULES = vocabulary.GATE_RULES
 CHANNEL_WORDS = vocabulary.CHANNEL_PLURALS
 CALL_OUTCOMES = vocabulary.CALL_OUTCOMES
-SPEAKERS = {"agent": "duedesk", "bot": "duedesk", "patient": "Patient", "caller": "Patient", "staff": "Staff"}
+SPEAKERS = {"agent": "duedesk", "assistant": "duedesk", "bot": "duedesk", "patient": pgettext_lazy("speaker", "Patient"),
+            "caller": pgettext_lazy("speaker", "Patient"), "staff": pgettext_lazy("speaker", "Staff")}
+
+
+def in_words(steps):
+    """Planned or finished steps named as the block editor names them ("Late call", "Call"), not by their codes."""
+    steps = list(steps)
+    for s in steps:
+        s.name, s.kind_words = words(s.step_id), gettext(KIND_WORDS.get(s.kind, s.kind))
+    return steps
+
+
+def turns(transcript) -> list[dict]:
+    """A call's or a conversation's turns for a page: who spoke, in words, and what a patient's line was understood
+    as (shown only behind its "details" toggle; the code itself never reaches the page)."""
+    out = []
+    for t in transcript or ():
+        if not isinstance(t, dict):
+            continue
+        speaker = str(t.get("speaker", ""))
+        intent = t.get("intent") or ""
+        out.append({"speaker": speaker, "text": t.get("text", ""), "who": SPEAKERS.get(speaker, capfirst(speaker)),
+                    "understood": pgettext("state", vocabulary.label(vocabulary.UNDERSTOOD, intent)) if intent else ""})
+    return out
 
 
 def rule_words(rule: str, channel: str = "") -> str:
@@ -44,11 +70,11 @@ def _text(e: Event) -> str:
         return d.get("body") or d.get("text") or ""
     if k in ("step.blocked", "sms.blocked"):
         return "Not sent: " + rule_words(d.get("rule", ""), e.channel) + (
-            f" · step {d['step']}" if d.get("step") else "")
+            f" · “{words(d['step'])}”" if d.get("step") else "")
     if k in ("step.deferred", "sms.deferred"):
         until = f" · moved to {_when(d['until'])}" if d.get("until") else ""
         return "Waiting: " + rule_words(d.get("rule", ""), e.channel) + until + (
-            f" · step {d['step']}" if d.get("step") else "")
+            f" · “{words(d['step'])}”" if d.get("step") else "")
     if k == "call.completed":
         bits = [CALL_OUTCOMES.get(d.get("outcome", ""), str(d.get("outcome", "")).replace("_", " "))]
         if d.get("answered_by") and d["answered_by"] != "human":
@@ -87,7 +113,7 @@ def _text(e: Event) -> str:
         return ", ".join(f"{i['amount']} on {i['date']}" for i in d.get("instalments", []))
     if k == "workflow.notice":
         return vocabulary.label(vocabulary.WORKFLOW_NOTICES, str(d.get("notice", ""))) + (
-            f" · step {d['step']}" if d.get("step") else "")
+            f" · “{words(d['step'])}”" if d.get("step") else "")
     if k in ("enrollment.started",):
         return f"{d.get('workflow')} v{d.get('version')}"
     if "reason" in d:
@@ -104,8 +130,7 @@ def rows(events) -> list[dict]:
             "at": e.at, "kind": e.kind, "group": e.kind.split(".")[0], "channel": e.channel,
             "label": vocabulary.label(LABELS, e.kind),
             "text": _text(e), "actor": e.actor,
-            "transcript": [{**t, "who": SPEAKERS.get(t.get("speaker", ""), capfirst(t.get("speaker", "")))}
-                           for t in transcript or () if isinstance(t, dict)],
+            "transcript": turns(transcript),
             "quoted": e.kind in ("sms.sent", "sms.received"),
             "invoice_ref": e.invoice.external_ref if e.invoice_id and e.invoice else "",
         })
