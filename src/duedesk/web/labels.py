@@ -132,6 +132,7 @@ LABELS = (
     pgettext_lazy("state", "CRM connected"),
     pgettext_lazy("state", "CRM disconnected"),
     pgettext_lazy("state", "Changed in the CRM and here"),
+    pgettext_lazy("state", "Notice sent to your other systems"),
     # A step's status on the contact page
     pgettext_lazy("state", "Claimed by a worker"),
     pgettext_lazy("state", "Sending"),
