@@ -107,6 +107,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "duedesk.web.operations.WebhookTiming",
+    "duedesk.web.operations.ProviderWebhooks",  # /hooks/ skips what follows: it is for people in browsers
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

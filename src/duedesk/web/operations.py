@@ -19,7 +19,8 @@ from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Count, Min
 from django.http import Http404, HttpResponse, JsonResponse
-from django.utils import timezone
+from django.urls import Resolver404, get_resolver, get_urlconf
+from django.utils import timezone, translation
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -133,3 +134,33 @@ class WebhookTiming:
             match = getattr(request, "resolver_match", None)
             WEBHOOK_SECONDS.labels(hook=match.url_name if match and match.url_name else "unknown").observe(
                 time.perf_counter() - started)
+
+
+class ProviderWebhooks:
+    """Middleware: a provider's webhook (/hooks/...) goes straight to its view, past the middleware below this
+    one, which is for people in browsers: sessions, the browser's language, CSRF, sign-in, the staff member's
+    language, flash messages, frame and content-security headers, htmx, login lockout. Twilio, Stripe and the
+    CRMs send none of what those read, every webhook view is CSRF-exempt and checks its own signature, and a
+    call turn's answer has no room for the ~1 ms they cost together.
+
+    What is kept: the host is checked against ALLOWED_HOSTS (as CommonMiddleware would), the view runs in the
+    site's default language (the thread may have served a staff page in Spanish before), and an exception in
+    the view becomes the usual 500 with its traceback in the log (Django wraps this middleware as it wraps
+    every other). A /hooks/ path that names no view goes down the whole chain, as any other request does."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path_info.startswith("/hooks/"):
+            return self.get_response(request)
+        try:
+            match = get_resolver(get_urlconf()).resolve(request.path_info)
+        except Resolver404:
+            return self.get_response(request)
+        request.get_host()  # DisallowedHost (a 400) for a host this deployment does not serve
+        request.resolver_match = match
+        with translation.override(settings.LANGUAGE_CODE):
+            response = match.func(request, *match.args, **match.kwargs)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
