@@ -46,7 +46,7 @@ def test_new_due_date_and_amount_replan_outreach(login, staff, case):
     assert event.detail["due_date"] == {"from": "2026-12-01", "to": "2027-01-15"}
     assert Event.objects.filter(kind="enrollment.replanned", invoice=invoice).exists()
     page = login(staff).get(f"/contacts/{case['contact'].pk}/").content.decode()
-    assert "Invoice updated" in page and "due date 2026-12-01 → 2027-01-15" in page
+    assert "Invoice updated" in page and "due date Dec 1, 2026 → Jan 15, 2027" in page
     assert "Reminders re-planned" in page
 
 

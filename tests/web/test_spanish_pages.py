@@ -1,6 +1,81 @@
-"""Every date on the staff pages in the reader's language and its order ("7 dic 2026", never "Dec 7")."""
+"""A person whose pages are in Spanish reads Spanish in what the code writes too: form errors, flash messages,
+the timeline's events and sentences, choices and labels, and every date in Spanish order ("7 dic 2026", never
+"Dec 7"); amounts in the office's currency. The same pages in English are unchanged."""
 
 from __future__ import annotations
+
+import pytest
+
+from duedesk.records.models import Membership
+
+pytestmark = pytest.mark.django_db
+
+
+def in_spanish(user):
+    Membership.objects.filter(user=user).update(language="es")
+
+
+def test_a_payment_and_an_invoice_edit_in_spanish(login, staff, case):
+    in_spanish(staff)
+    client, invoice = login(staff), case["invoice"]
+    page = client.post(f"/invoices/{invoice.pk}/edit/", {f"inv{invoice.pk}-due_date": "2027-01-15",
+                                                         f"inv{invoice.pk}-amount_due": "0"}).content.decode()
+    assert "Importe: debe ser mayor que cero." in page  # the form's error
+    response = client.post(f"/invoices/{invoice.pk}/paid/", {
+        f"pay{invoice.pk}-amount": "50.00", f"pay{invoice.pk}-paid_on": "2026-12-07",
+        f"pay{invoice.pk}-method": "check", f"pay{invoice.pk}-reference": "1042"}, follow=True)
+    page = response.content.decode()
+    assert f"Pago registrado en {invoice.external_ref}; saldo $250.00." in page  # the flash message
+    assert "Pago registrado" in page and "$50.00 pagados · saldo $250.00" in page  # the timeline
+    assert "7 dic 2026, 10:00 a.m. EST" in page and "Dec 7" not in page  # the timeline's and the steps' times
+    assert "de $300.00 · vence el 1 dic 2026" in page  # the invoice's due day
+    assert "Cheque" in page  # how it was paid
+
+    page = client.post(f"/invoices/{invoice.pk}/edit/", {f"inv{invoice.pk}-due_date": "2027-01-15",
+                                                         f"inv{invoice.pk}-amount_due": "300.00"},
+                       follow=True).content.decode()
+    assert f"{invoice.external_ref} guardada: vence el 15 ene 2027, saldo $250.00. Recordatorios replanificados." in page
+    assert "vencimiento 1 dic 2026 → 15 ene 2027" in page
+
+
+def test_a_handoff_in_spanish(login, staff, case):
+    in_spanish(staff)
+    client, handoff = login(staff), case["handoff"]
+    page = client.get(f"/inbox/{handoff.pk}/").content.decode()
+    assert "Abierto el 7 dic 2026, 10:00 a.m. EST" in page
+    assert "Número de cuotas" in page and "Acordar un plan de pagos" in page and "Mensual" in page
+    assert "Motivo indicado" in page  # what the call collected
+    page = client.post(f"/inbox/{handoff.pk}/resolve/", {
+        "outcome": "payment_plan", "plan-date-0": "2027-01-15", "plan-amount-0": "250.00",
+        "plan-date-1": "2027-02-15", "plan-amount-1": "25.00"}).content.decode()
+    assert "Las cuotas suman $275.00: faltan $25.00 para el saldo de $300.00." in page
+    page = client.post(f"/inbox/{handoff.pk}/note/", {"text": "Llamó la hija"}, follow=True).content.decode()
+    assert "Nota añadida." in page
+    inbox = client.get("/inbox/").content.decode()
+    assert "7 dic, 10:00 a.m. EST" in inbox
+
+
+def test_settings_in_spanish(login, owner):
+    in_spanish(owner)
+    client = login(owner)
+    page = client.get("/settings/").content.decode()
+    assert "Días de envío" in page and "Lunes" in page and "Hora del Este (Nueva York)" in page
+    assert "Habituales en EE. UU." in page and "Propietario" in page and "Simulado" in page
+    page = client.post("/settings/twilio/", {"twilio_account_sid": "XX123", "twilio_auth_token_env": "",
+                                             "sms_from": "", "messaging_service_sid": "", "voice_caller_id": "",
+                                             "callback_number": "", "voicemail_name": ""}).content.decode()
+    assert "SID de la cuenta" in page and "Un SID de cuenta es AC seguido de 32 letras y cifras." in page
+
+
+def test_the_same_pages_in_english_are_unchanged(login, staff, case):
+    client, invoice = login(staff), case["invoice"]
+    response = client.post(f"/invoices/{invoice.pk}/paid/", {
+        f"pay{invoice.pk}-amount": "50.00", f"pay{invoice.pk}-paid_on": "2026-12-07",
+        f"pay{invoice.pk}-method": "check", f"pay{invoice.pk}-reference": "1042"}, follow=True)
+    page = response.content.decode()
+    assert f"Payment recorded on {invoice.external_ref}; balance $250.00." in page
+    assert "$50.00 paid · balance $250.00" in page and "Dec 7, 2026 10:00 AM EST" in page
+    assert "of $300.00 · due Dec 1, 2026" in page and "Check" in page
 
 
 def test_dates_in_the_pages_language():

@@ -25,7 +25,7 @@ def test_a_completed_call_shows_its_transcript_open(login, staff, case, clock):
         channel="call", outcome="promised", answered_by="human", transcript=TRANSCRIPT,
         collected={"promised_date": "2026-12-18"})
     page = _page(login, staff, case)
-    assert "Call completed" in page and "promised a date to pay · will pay on 2026-12-18" in page
+    assert "Call completed" in page and "promised a date to pay · will pay on Dec 18, 2026" in page
     assert '<details class="ev-transcript" open>' in page and "Transcript (2 turns)" in page
     assert "Can you pay the balance of $300.00?" in page and "I can pay on the 18th" in page
     assert '<li class="turn turn-patient"><b>Patient</b> <span>I can pay on the 18th</span>' in page

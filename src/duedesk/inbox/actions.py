@@ -14,6 +14,7 @@ from pathlib import Path
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from duedesk.core import render
 from duedesk.core.compliance import LEGAL_HOLDS
@@ -30,13 +31,14 @@ from duedesk.records.timeline import log
 PLAN_SLUG = "payment-plan"
 PLAN_SOURCE = Path(__file__).with_name("plan_workflow.yaml")
 
+# How a person resolves a handoff, in the pages' language (lazy: read when shown).
 OUTCOMES = {
-    "resume": "Resume reminders",
-    "pause": "Pause until a date",
-    "payment_plan": "Set a payment plan",
-    "disputed": "Mark disputed",
-    "written_off": "Write off",
-    "paid": "Mark paid",
+    "resume": _("Resume reminders"),
+    "pause": _("Pause until a date"),
+    "payment_plan": _("Set a payment plan"),
+    "disputed": _("Mark disputed"),
+    "written_off": _("Write off"),
+    "paid": _("Mark paid"),
 }
 
 
@@ -150,8 +152,8 @@ def set_payment_plan(invoice: Invoice, instalments: list[tuple[date, Decimal]], 
     return rows
 
 
-PAYMENT_METHODS = {"card": "Card", "cash": "Cash", "check": "Check", "bank_transfer": "Bank transfer",
-                   "other": "Other"}
+PAYMENT_METHODS = {"card": _("Card"), "cash": _("Cash"), "check": _("Check"), "bank_transfer": _("Bank transfer"),
+                   "other": _("Other")}
 
 
 def record_staff_payment(invoice: Invoice, amount: Decimal, now: datetime, *, actor: str,

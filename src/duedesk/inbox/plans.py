@@ -8,11 +8,14 @@ from datetime import date
 from decimal import ROUND_DOWN, Decimal
 
 from dateutil.relativedelta import relativedelta
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from duedesk.core import render
 
 MAX_INSTALMENTS = 36
-EVERY = {"monthly": "Monthly", "biweekly": "Every two weeks", "weekly": "Weekly"}
+EVERY = {"monthly": gettext_lazy("Monthly"), "biweekly": gettext_lazy("Every two weeks"), "weekly": gettext_lazy("Weekly")}
 _STEP = {"monthly": relativedelta(months=1), "biweekly": relativedelta(weeks=2), "weekly": relativedelta(weeks=1)}
 CENT = Decimal("0.01")
 
@@ -28,14 +31,16 @@ def build_schedule(balance: Decimal, count: int, first: date, every: str) -> lis
 
 
 def difference(rows: list[tuple[date, Decimal]], balance: Decimal, currency: str) -> str:
-    """"" when the instalments add up to the balance, else what is off, in words."""
-    total = sum((amount for _, amount in rows), Decimal("0"))
+    """"" when the instalments add up to the balance, else what is off, in words (the pages' language)."""
+    total = sum((amount for _day, amount in rows), Decimal("0"))
     if total == balance:
         return ""
-    gap = abs(balance - total)
-    side = "short of" if total < balance else "more than"
-    return (f"The instalments add up to {render.money(total, currency, 'en')}, {render.money(gap, currency, 'en')} "
-            f"{side} the balance of {render.money(balance, currency, 'en')}.")
+    lang = translation.get_language() or "en"
+    amounts = {"total": render.money(total, currency, lang), "gap": render.money(abs(balance - total), currency, lang),
+               "balance": render.money(balance, currency, lang)}
+    if total < balance:
+        return _("The instalments add up to %(total)s, %(gap)s short of the balance of %(balance)s.") % amounts
+    return _("The instalments add up to %(total)s, %(gap)s more than the balance of %(balance)s.") % amounts
 
 
 _CONFIRMATION = {

@@ -15,7 +15,8 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpResponseBadRequest, QueryDict
 from django.shortcuts import redirect, render
-from django.utils.translation import pgettext
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 from django.views.decorators.http import require_POST
 
 from duedesk.channels.providers import transports_for_process
@@ -85,7 +86,7 @@ def inbox_list(request):
     try:
         status, current, q = _picked(request)
     except ValueError as error:
-        return HttpResponseBadRequest(f"The search {error}.", content_type="text/plain")
+        return HttpResponseBadRequest(_("The search %(problem)s.") % {"problem": error}, content_type="text/plain")
     base = _searched(request, status, q)
     aggregates = {"all": Count("pk"), "mine": Count("pk", filter=Q(assignee=request.user)),
                   "unassigned": Count("pk", filter=Q(assignee__isnull=True))}
@@ -122,7 +123,7 @@ def bulk(request):
     invoice, already resolved) is named and the others go ahead."""
     ids = [i for i in request.POST.getlist("ids") if i.isascii() and i.isdigit() and len(i) < 19]
     if not ids:
-        messages.info(request, "Tick the handoffs to change first.")
+        messages.info(request, _("Tick the handoffs to change first."))
         return redirect(_back(request))
     chosen = list(Handoff.objects.filter(organization=request.org, pk__in=ids)
                   .select_related("contact", "invoice").order_by("pk"))
@@ -130,24 +131,28 @@ def bulk(request):
     if what in ("assign_me", "unassign"):
         for handoff in chosen:
             actions.assign(handoff, request.user if what == "assign_me" else None, now, actor=who)
-        messages.success(request, f"{len(chosen)} handoff{'s' if len(chosen) != 1 else ''} "
-                                  f"{'assigned to you' if what == 'assign_me' else 'unassigned'}.")
+        said = (ngettext("%(n)s handoff assigned to you.", "%(n)s handoffs assigned to you.", len(chosen))
+                if what == "assign_me" else
+                ngettext("%(n)s handoff unassigned.", "%(n)s handoffs unassigned.", len(chosen)))
+        messages.success(request, said % {"n": len(chosen)})
     elif what.startswith("resolve:") and what.removeprefix("resolve:") in BULK_OUTCOMES:
         outcome, done, problems = what.removeprefix("resolve:"), 0, []
         for handoff in chosen:
             if handoff.status != "open":
-                problems.append(f"{handoff.contact}: already resolved")
+                problems.append(_("%(contact)s: already resolved") % {"contact": handoff.contact})
                 continue
             try:
                 actions.resolve(handoff, outcome, now, actor=who)
                 done += 1
             except ValueError as error:
                 problems.append(f"{handoff.contact}: {error}")
-        messages.success(request, f"{done} resolved: {BULK_OUTCOMES[outcome]}.")
+        messages.success(request, ngettext("%(n)s resolved: %(outcome)s.", "%(n)s resolved: %(outcome)s.", done)
+                         % {"n": done, "outcome": BULK_OUTCOMES[outcome]})
         for problem in problems:
-            messages.warning(request, f"Not resolved — {problem}.")
+            messages.warning(request, _("Not resolved — %(problem)s.") % {"problem": problem})
     else:
-        return HttpResponseBadRequest("Action: pick assign to me, unassign or an outcome.", content_type="text/plain")
+        return HttpResponseBadRequest(_("Action: pick assign to me, unassign or an outcome."),
+                                      content_type="text/plain")
     return redirect(_back(request))
 
 
@@ -163,29 +168,29 @@ _YEARS = checks.validator(checks.check_date)
 
 
 class ReplyForm(forms.Form):
-    body = forms.CharField(label="Text message", widget=forms.Textarea(attrs={"rows": 3}), max_length=600,
+    body = forms.CharField(label=gettext_lazy("Text message"), widget=forms.Textarea(attrs={"rows": 3}), max_length=600,
                            validators=[_LINES])
 
 
 class NoteForm(forms.Form):
-    text = forms.CharField(label="Note", widget=forms.Textarea(attrs={"rows": 2}), max_length=4000,
+    text = forms.CharField(label=gettext_lazy("Note"), widget=forms.Textarea(attrs={"rows": 2}), max_length=4000,
                            validators=[_LINES])
 
 
 class ResolveForm(forms.Form):
-    outcome = forms.ChoiceField(label="Outcome", choices=list(actions.OUTCOMES.items()))
-    note = forms.CharField(label="Note for the timeline", required=False, max_length=2000, validators=[_LINES])
-    until = forms.DateField(label="Pause until", required=False, widget=forms.DateInput(attrs={"type": "date"}),
+    outcome = forms.ChoiceField(label=gettext_lazy("Outcome"), choices=list(actions.OUTCOMES.items()))
+    note = forms.CharField(label=gettext_lazy("Note for the timeline"), required=False, max_length=2000, validators=[_LINES])
+    until = forms.DateField(label=gettext_lazy("Pause until"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
                             validators=[_YEARS])
-    plan_count = forms.IntegerField(label="Number of instalments", required=False, min_value=1,
+    plan_count = forms.IntegerField(label=gettext_lazy("Number of instalments"), required=False, min_value=1,
                                     max_value=plans.MAX_INSTALMENTS)
-    plan_first = forms.DateField(label="First payment on", required=False, validators=[_YEARS],
+    plan_first = forms.DateField(label=gettext_lazy("First payment on"), required=False, validators=[_YEARS],
                                  widget=forms.DateInput(attrs={"type": "date"}))
-    plan_every = forms.ChoiceField(label="How often", choices=list(plans.EVERY.items()), initial="monthly",
+    plan_every = forms.ChoiceField(label=gettext_lazy("How often"), choices=list(plans.EVERY.items()), initial="monthly",
                                    required=False)
     # The rows (plan-date-N, plan-amount-N) come from the builder; `plan` is the same as lines of text.
     plan = forms.CharField(
-        label="Instalments (one per line: date amount)", required=False,
+        label=gettext_lazy("Instalments (one per line: date amount)"), required=False,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "2027-01-15 50.00\n2027-02-15 50.00"}))
 
     def __init__(self, *args, invoice=None, **kwargs):
@@ -207,9 +212,9 @@ class ResolveForm(forms.Form):
         self.errors.pop(NON_FIELD_ERRORS, None)  # about resolving (no rows yet), not about building them
         data = getattr(self, "cleaned_data", {})
         if not data.get("plan_count"):
-            self.add_error("plan_count", "How many instalments?")
+            self.add_error("plan_count", _("How many instalments?"))
         if not data.get("plan_first"):
-            self.add_error("plan_first", "Pick the day of the first payment.")
+            self.add_error("plan_first", _("Pick the day of the first payment."))
         if self.invoice is None or not data.get("plan_count") or not data.get("plan_first"):
             return []
         return plans.build_schedule(self.invoice.balance, data["plan_count"], data["plan_first"],
@@ -219,7 +224,7 @@ class ResolveForm(forms.Form):
         data = super().clean()
         outcome = data.get("outcome")
         if outcome == "pause" and not data.get("until"):
-            self.add_error("until", "Pick the date to pause until.")
+            self.add_error("until", _("Pick the date to pause until."))
         if outcome == "payment_plan":
             try:
                 rows = self.posted_rows()
@@ -241,14 +246,15 @@ def parse_plan(text: str) -> list[tuple]:
             continue
         parts = line.replace(",", " ").split()
         if len(parts) != 2:
-            raise ValueError(f"Line {number}: write a date and an amount, like 2027-01-15 50.00.")
+            raise ValueError(_("Line %(n)s: write a date and an amount, like 2027-01-15 50.00.") % {"n": number})
         rows.append((number, parts[0], parts[1]))
     if not rows:
-        raise ValueError("Build the instalments first: how many, the first payment's day and how often.")
-    return parse_rows(rows, "Line")
+        raise ValueError(_("Build the instalments first: how many, the first payment's day and how often."))
+    return parse_rows(rows, _("Line"))
 
 
-def parse_rows(rows: list[tuple[int, str, str]], name: str = "Instalment") -> list[tuple]:
+def parse_rows(rows: list[tuple[int, str, str]], name: str = "") -> list[tuple]:
+    name = name or _("Instalment")
     out = []
     for number, day_text, amount_text in rows:
         try:
@@ -256,18 +262,20 @@ def parse_rows(rows: list[tuple[int, str, str]], name: str = "Instalment") -> li
             amount = Decimal(amount_text.lstrip("$").replace(",", ""))
         except (ValueError, InvalidOperation):
             typed = f"{day_text} {amount_text}".strip()
-            raise ValueError(f"{name} {number}: '{typed}' is not a date (YYYY-MM-DD) and an amount.") from None
+            raise ValueError(_("%(row)s %(n)s: '%(typed)s' is not a date (YYYY-MM-DD) and an amount.")
+                             % {"row": name, "n": number, "typed": typed}) from None
         try:
             checks.check_date(day)
         except ValueError as error:
-            raise ValueError(f"{name} {number}: {error}.") from None
+            raise ValueError(f"{name} {number}: {error}.") from None  # the check's own words
         if not amount.is_finite() or amount <= 0:
-            raise ValueError(f"{name} {number}: the amount must be more than zero.")
+            raise ValueError(_("%(row)s %(n)s: the amount must be more than zero.") % {"row": name, "n": number})
         if amount > MAX_INSTALMENT or amount != amount.quantize(Decimal("0.01")):
-            raise ValueError(f"{name} {number}: {amount_text} is not an amount in dollars and cents.")
+            raise ValueError(_("%(row)s %(n)s: %(typed)s is not an amount in dollars and cents.")
+                             % {"row": name, "n": number, "typed": amount_text})
         out.append((day, amount))
     if not out:
-        raise ValueError("Add at least one instalment.")
+        raise ValueError(_("Add at least one instalment."))
     return out
 
 
@@ -286,8 +294,8 @@ def inbox_detail(request, pk, forms_=None, status=None, plan_rows=None):
     context = {
         "section": "inbox", "handoff": handoff, "contact": contact, "invoices": invoices,
         "collected": [(label, handoff.collected.get(key)) for key, label in (
-            ("identity_verified", "Identity verified"), ("promised_date", "Promised date"),
-            ("stated_reason", "Stated reason"), ("amount_offered", "Amount offered")) if key in handoff.collected],
+            ("identity_verified", _("Identity verified")), ("promised_date", _("Promised date")),
+            ("stated_reason", _("Stated reason")), ("amount_offered", _("Amount offered"))) if key in handoff.collected],
         "extra_collected": [(timeline.words(k), _collected_words(k, v)) for k, v in handoff.collected.items()
                             if k not in ("identity_verified", "promised_date", "stated_reason", "amount_offered")],
         "events": timeline.for_contact(contact),
@@ -335,10 +343,11 @@ def assign(request, pk):
         membership = scoped(request, Membership.objects.exclude(role="viewer").select_related("user"), user_id=who)
         user = membership.user
     else:
-        return HttpResponseBadRequest(f"Assignee: {who[:40]!r} is not a teammate (send 'me', '' or a user id).",
-                                      content_type="text/plain")
+        return HttpResponseBadRequest(_("Assignee: %(who)r is not a teammate (send 'me', '' or a user id).")
+                                      % {"who": who[:40]}, content_type="text/plain")
     actions.assign(handoff, user, access.now(), actor=actions.actor_of(request.user))
-    messages.success(request, f"Assigned to {user.get_username()}." if user else "Unassigned.")
+    messages.success(request, _("Assigned to %(person)s.") % {"person": user.get_username()} if user
+                     else _("Unassigned."))
     return redirect("inbox_detail", pk=pk)
 
 
@@ -364,7 +373,7 @@ def note(request, pk):
         return inbox_detail(request, pk, forms_={"note": form})
     actions.add_note(handoff.contact, form.cleaned_data["text"], access.now(),
                      actor=actions.actor_of(request.user), handoff=handoff)
-    messages.success(request, "Note added.")
+    messages.success(request, _("Note added."))
     return redirect("inbox_detail", pk=pk)
 
 
@@ -376,7 +385,7 @@ def call_back(request, pk):
     if not form.is_valid():
         return inbox_detail(request, pk, forms_={"call": form})
     actions.log_call_back(handoff, form.cleaned_data["text"], access.now(), actor=actions.actor_of(request.user))
-    messages.success(request, "Call logged.")
+    messages.success(request, _("Call logged."))
     return redirect("inbox_detail", pk=pk)
 
 
@@ -386,7 +395,7 @@ def resolve(request, pk):
     handoff = _handoff(request, pk)
     form = ResolveForm(request.POST, invoice=handoff.invoice)
     if handoff.status != "open":
-        messages.info(request, "This handoff is already resolved.")
+        messages.info(request, _("This handoff is already resolved."))
         return redirect("inbox_detail", pk=pk)
     if request.POST.get("build"):  # the plan builder: propose rows, resolve nothing yet
         rows = form.build()
@@ -403,12 +412,12 @@ def resolve(request, pk):
     except ValueError as error:
         form.add_error(None, str(error))
         return inbox_detail(request, pk, forms_={"resolve": form})
-    said = f"Resolved: {actions.OUTCOMES[data['outcome']]}."
+    said = _("Resolved: %(outcome)s.") % {"outcome": actions.OUTCOMES[data["outcome"]]}
     if data["outcome"] == "payment_plan":
         sent = actions.confirm_plan(handoff, data["instalments"], request.user, access.now(),
                                     transports_for(request.org))
-        said += (" The patient was texted the plan." if sent.sent
-                 else f" Confirmation text to the patient: {sent.explain()}")
+        said += " " + (_("The patient was texted the plan.") if sent.sent
+                       else _("Confirmation text to the patient: %(result)s") % {"result": sent.explain()})
     messages.success(request, said)
     return redirect("inbox_detail", pk=pk)
 
@@ -418,10 +427,10 @@ def resolve(request, pk):
 def reopen(request, pk):
     handoff = _handoff(request, pk)
     if handoff.status == "open":
-        messages.info(request, "This handoff is already open.")
+        messages.info(request, _("This handoff is already open."))
     else:
         actions.reopen(handoff, access.now(), actor=actions.actor_of(request.user))
-        messages.success(request, "Reopened. What was done when it was resolved stays as it is.")
+        messages.success(request, _("Reopened. What was done when it was resolved stays as it is."))
     return redirect("inbox_detail", pk=pk)
 
 

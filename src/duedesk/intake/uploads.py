@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from duedesk.intake.importer import (
     BULK_CHUNK,
@@ -57,11 +58,12 @@ SYNONYMS = {
     "due_date": ("due", "due_on", "date_due", "payment_due", "payment_due_date", "fecha_de_vencimiento"),
 }
 _BY_NAME = {name: column for column, names in SYNONYMS.items() for name in names} | {c: c for c in COLUMNS}
+# Marked for the staff pages' catalogue (web/imports.py translates them where it shows them).
 COLUMN_LABELS = {
-    "external_ref": "Invoice reference", "first_name": "First name", "last_name": "Last name", "phone": "Phone",
-    "email": "Email", "zip_code": "ZIP code", "timezone": "Time zone", "language": "Language",
-    "date_of_birth": "Date of birth", "consent": "Consent to texts and calls", "amount_due": "Amount due",
-    "currency": "Currency", "due_date": "Due date",
+    "external_ref": gettext_noop("Invoice reference"), "first_name": gettext_noop("First name"), "last_name": gettext_noop("Last name"),
+    "phone": gettext_noop("Phone"), "email": gettext_noop("Email"), "zip_code": gettext_noop("ZIP code"), "timezone": gettext_noop("Time zone"), "language": gettext_noop("Language"),
+    "date_of_birth": gettext_noop("Date of birth"), "consent": gettext_noop("Consent to texts and calls"), "amount_due": gettext_noop("Amount due"),
+    "currency": gettext_noop("Currency"), "due_date": gettext_noop("Due date"),
 }
 
 

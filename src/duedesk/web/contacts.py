@@ -15,7 +15,7 @@ from django.db.models.functions import Lower
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from duedesk.core import vocabulary
@@ -30,6 +30,8 @@ from duedesk.records.models import Contact, Event, Invoice, LineChange
 from duedesk.records.search import person_matches
 from duedesk.web import access, timeline
 from duedesk.web.access import actor, member, scoped
+from duedesk.web.labels import state
+from duedesk.web.templatetags.dates import day
 from duedesk.web.templatetags.money import money
 
 CHANNEL_LABELS = vocabulary.CHANNELS
@@ -41,7 +43,7 @@ def contact_list(request):
     try:
         qs = search(request.org, q, owed=False)
     except ValueError as error:
-        return HttpResponseBadRequest(f"The search {error}.", content_type="text/plain")
+        return HttpResponseBadRequest(_("The search %(problem)s.") % {"problem": error}, content_type="text/plain")
     page = Paginator(qs.order_by(*ORDER[bool(q)]), 25).get_page(request.GET.get("page"))
     owed = dict(Invoice.objects.filter(contact__in=[c.pk for c in page.object_list], status__in=OWING)
                 .values_list("contact").annotate(owed=Sum("balance")))
@@ -99,16 +101,16 @@ class ContactForm(forms.ModelForm):
     """The same rules as the import and the API (intake.checks): a real time zone, a language outreach
     speaks, names without control characters, a birth date within the accepted years."""
 
-    language = LanguageField(label=_lazy("Language"), choices=[(c, dict(LANGUAGE_CHOICES).get(c, c))
+    language = LanguageField(label=gettext_lazy("Language"), choices=[(c, dict(LANGUAGE_CHOICES).get(c, c))
                                                          for c in checks.LANGUAGES])
 
     class Meta:
         model = Contact
         fields = ["first_name", "last_name", "phone", "email", "zip_code", "timezone", "language", "date_of_birth"]
         widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"})}
-        labels = {"first_name": _lazy("First name"), "last_name": _lazy("Last name"), "phone": _lazy("Phone"),
-                  "email": _lazy("Email"), "zip_code": _lazy("ZIP code"),
-                  "timezone": _lazy("Time zone (blank: from ZIP or phone)")}
+        labels = {"first_name": gettext_lazy("First name"), "last_name": gettext_lazy("Last name"), "phone": gettext_lazy("Phone"),
+                  "email": gettext_lazy("Email"), "zip_code": gettext_lazy("ZIP code"),
+                  "timezone": gettext_lazy("Time zone (blank: from ZIP or phone)")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -116,6 +118,7 @@ class ContactForm(forms.ModelForm):
             self.fields[name].validators.append(checks.validator(checks.check_text))
         self.fields["timezone"].validators.append(checks.validator(checks.check_timezone))
         in_the_years(self.fields["date_of_birth"])
+        self.fields["date_of_birth"].label = gettext_lazy("Date of birth")  # the encrypted field names its own
 
     def clean_phone(self):
         raw = self.cleaned_data.get("phone", "")
@@ -124,23 +127,25 @@ class ContactForm(forms.ModelForm):
         try:
             return normalize_phone(raw)
         except ValueError:
-            raise forms.ValidationError(f"Phone: '{raw}' is not a valid phone number.") from None
+            raise forms.ValidationError(_("Phone: '%(phone)s' is not a valid phone number.") % {"phone": raw}) from None
 
 
 class InvoiceForm(forms.Form):
     """Due date and amount; the engine re-plans outreach from them. Errors name the field."""
 
     due_date = in_the_years(forms.DateField(
-        label=_lazy("Due date"), widget=forms.DateInput(attrs={"type": "date"}), error_messages={
-            "required": "Due date: this field is required.", "invalid": "Due date: enter a date like 2027-01-15."}))
-    amount_due = forms.DecimalField(label=_lazy("Amount"), min_value=Decimal("0.01"), max_digits=12, decimal_places=2,
+        label=gettext_lazy("Due date"), widget=forms.DateInput(attrs={"type": "date"}), error_messages={
+            "required": gettext_lazy("Due date: this field is required."),
+            "invalid": gettext_lazy("Due date: enter a date like 2027-01-15.")}))
+    amount_due = forms.DecimalField(label=gettext_lazy("Amount"), min_value=Decimal("0.01"), max_digits=12, decimal_places=2,
                                     error_messages={
-                                        "required": "Amount: this field is required.",
-                                        "invalid": "Amount: enter a number like 120.00.",
-                                        "min_value": "Amount: must be more than zero.",
-                                        "max_digits": "Amount: at most 10 digits before the decimal point.",
-                                        "max_whole_digits": "Amount: at most 10 digits before the decimal point.",
-                                        "max_decimal_places": "Amount: at most 2 decimal places (cents)."})
+                                        "required": gettext_lazy("Amount: this field is required."),
+                                        "invalid": gettext_lazy("Amount: enter a number like 120.00."),
+                                        "min_value": gettext_lazy("Amount: must be more than zero."),
+                                        "max_digits": gettext_lazy("Amount: at most 10 digits before the decimal point."),
+                                        "max_whole_digits": gettext_lazy(
+                                            "Amount: at most 10 digits before the decimal point."),
+                                        "max_decimal_places": gettext_lazy("Amount: at most 2 decimal places (cents).")})
 
 
 EDITABLE = ("open", "in_plan", "hardship", "disputed")
@@ -150,32 +155,33 @@ class ConsentForm(forms.Form):
     """Consent for billing recorded or withdrawn by staff, for one of the contact's lines: the number (texts
     and calls) or the email address. Recording it needs the day it was given and what shows it."""
 
-    action = forms.ChoiceField(choices=[("give", _lazy("Record consent")), ("withdraw", _lazy("Withdraw consent"))],
+    action = forms.ChoiceField(choices=[("give", gettext_lazy("Record consent")), ("withdraw", gettext_lazy("Withdraw consent"))],
                                widget=forms.RadioSelect, initial="give")
-    line = forms.ChoiceField(label=_lazy("For"))
-    given_on = in_the_years(forms.DateField(label=_lazy("Date given"), required=False,
+    line = forms.ChoiceField(label=gettext_lazy("For"))
+    given_on = in_the_years(forms.DateField(label=gettext_lazy("Date given"), required=False,
                                             widget=forms.DateInput(attrs={"type": "date"}),
-                                            error_messages={"invalid": "Date given: enter a date like 2026-11-02."}))
-    evidence = forms.CharField(label=_lazy("Evidence"), required=False, max_length=200,
-                               help_text=_lazy("What shows it: a signed intake form, the call where they said so"),
-                               widget=forms.TextInput(attrs={"placeholder": "Signed intake form, scanned Nov 2"}))
+                                            error_messages={"invalid": gettext_lazy("Date given: enter a date like 2026-11-02.")}))
+    evidence = forms.CharField(label=gettext_lazy("Evidence"), required=False, max_length=200,
+                               help_text=gettext_lazy("What shows it: a signed intake form, the call where they said so"),
+                               widget=forms.TextInput(attrs={"placeholder": gettext_lazy("Signed intake form, scanned Nov 2")}))
 
     def __init__(self, *args, contact: Contact, today: date, **kwargs):
         super().__init__(*args, prefix="consent", **kwargs)
         self.today = today
-        self.fields["line"].choices = [(kind, f"{address} ({'texts and calls' if kind == 'phone' else 'email'})")
-                                       for kind, address in lines.addresses(contact)]
+        self.fields["line"].choices = [
+            (kind, (_("%(address)s (texts and calls)") if kind == "phone" else _("%(address)s (email)"))
+             % {"address": address}) for kind, address in lines.addresses(contact)]
         self.fields["evidence"].validators.append(checks.validator(checks.check_text))
 
     def clean(self):
         data = super().clean()
         if data.get("action") == "give":
             if not data.get("given_on") and "given_on" not in self.errors:
-                self.add_error("given_on", "Date given: say when the patient gave consent.")
+                self.add_error("given_on", _("Date given: say when the patient gave consent."))
             elif data.get("given_on") and data["given_on"] > self.today:
-                self.add_error("given_on", "Date given: cannot be in the future.")
+                self.add_error("given_on", _("Date given: cannot be in the future."))
             if not (data.get("evidence") or "").strip() and "evidence" not in self.errors:
-                self.add_error("evidence", "Evidence: say what shows the consent (a form, a call).")
+                self.add_error("evidence", _("Evidence: say what shows the consent (a form, a call)."))
         return data
 
 
@@ -186,11 +192,11 @@ def _today(contact: Contact, now) -> date:
 
 
 class PaymentForm(forms.Form):
-    amount = forms.DecimalField(label=_lazy("Amount paid"), min_value=0.01, max_digits=12, decimal_places=2)
-    paid_on = in_the_years(forms.DateField(label=_lazy("Paid on"), widget=forms.DateInput(attrs={"type": "date"})))
-    method = forms.ChoiceField(label=_lazy("How"), choices=list(actions.PAYMENT_METHODS.items()), initial="card",
+    amount = forms.DecimalField(label=gettext_lazy("Amount paid"), min_value=0.01, max_digits=12, decimal_places=2)
+    paid_on = in_the_years(forms.DateField(label=gettext_lazy("Paid on"), widget=forms.DateInput(attrs={"type": "date"})))
+    method = forms.ChoiceField(label=gettext_lazy("How"), choices=list(actions.PAYMENT_METHODS.items()), initial="card",
                                required=False)
-    reference = forms.CharField(label=_lazy("Receipt or check number"), required=False, max_length=100,
+    reference = forms.CharField(label=gettext_lazy("Receipt or check number"), required=False, max_length=100,
                                 validators=[checks.validator(checks.check_text)])
 
 
@@ -231,7 +237,7 @@ def contact_detail(request, pk, form=None, status=200, invoice_form=None, invoic
         line = lines.line_for(contact, ch)
         opted = line.opted_out if line else {}
         channels.append({
-            "name": CHANNEL_LABELS[ch],
+            "name": state(CHANNEL_LABELS[ch]),
             "consent": ch == "email" or lines.state(contact, ch, contact.organization.accept_provided_number).consent,
             "opted_out": ch in opted or "all" in opted,
             "since": opted.get(ch) or opted.get("all"),
@@ -260,12 +266,13 @@ def contact_consent(request, pk):
     if form.cleaned_data["action"] == "give":
         changed = engine.give_consent(contact, now, basis="express", source="staff", evidence=evidence,
                                       actor=actor(request), kinds=(kind,), given_on=form.cleaned_data["given_on"])
-        said = f"Consent recorded for {address}." if changed else f"{address} already had this consent on record."
+        said = (_("Consent recorded for %(address)s.") if changed
+                else _("%(address)s already had this consent on record.")) % {"address": address}
     else:
         changed = engine.revoke_consent(contact, now, source="staff", evidence=evidence, actor=actor(request),
                                         kinds=(kind,))
-        said = (f"Consent withdrawn for {address}: no automated texts or calls go to it." if changed
-                else f"Consent for {address} was already withdrawn.")
+        said = (_("Consent withdrawn for %(address)s: no automated texts or calls go to it.") if changed
+                else _("Consent for %(address)s was already withdrawn.")) % {"address": address}
     (messages.success if changed else messages.info)(request, said)
     return redirect("contact_detail", pk=pk)
 
@@ -282,11 +289,11 @@ def contact_consent_history(request, pk):
         changes = list(LineChange.objects.filter(organization=request.org, line=line)
                        .select_related("contact").order_by("at", "pk")) if line else []
         for change in changes:
-            change.label = vocabulary.LINE_CHANGES.get(change.what, change.what)
+            change.label = state(vocabulary.LINE_CHANGES[change.what]) if change.what in vocabulary.LINE_CHANGES else change.what
         consent = (line.consent.get(lines.PURPOSE) or {}) if line else {}
         channel = "sms" if kind == "phone" else "email"
         history.append({
-            "kind": "Phone number" if kind == "phone" else "Email address", "address": address, "line": line,
+            "kind": _("Phone number") if kind == "phone" else _("Email address"), "address": address, "line": line,
             "basis": lines.state(contact, channel, request.org.accept_provided_number).consent,
             "consent": consent, "changes": changes,
         })
@@ -330,7 +337,7 @@ def invoice_paid(request, pk):
     form = PaymentForm(request.POST, prefix=f"pay{invoice.pk}")
     if not form.is_valid():
         errors = "; ".join(f"{form.fields[f].label}: {' '.join(e)}" for f, e in form.errors.items())
-        messages.error(request, f"Payment not recorded. {errors}")
+        messages.error(request, _("Payment not recorded. %(problems)s") % {"problems": errors})
         return redirect("contact_detail", pk=invoice.contact_id)
     paid_on: date = form.cleaned_data["paid_on"]
     try:
@@ -339,12 +346,14 @@ def invoice_paid(request, pk):
                                                method=form.cleaned_data["method"],
                                                reference=form.cleaned_data["reference"])
     except engine.InvoiceClosed as error:
-        messages.error(request, f"Payment not recorded: {error}.")
+        messages.error(request, _("Payment not recorded: %(problem)s.") % {"problem": error})
         return redirect("contact_detail", pk=invoice.contact_id)
-    credit = (f" Credit {money(invoice.credit, invoice.currency)} (paid beyond what was owed) is in the inbox to "
-              "refund or apply." if invoice.credit else "")
-    messages.success(request, f"Payment recorded on {invoice.external_ref}; balance "
-                              f"{money(invoice.balance, invoice.currency)}.{credit}")
+    said = _("Payment recorded on %(invoice)s; balance %(balance)s.") % {
+        "invoice": invoice.external_ref, "balance": money(invoice.balance, invoice.currency)}
+    if invoice.credit:
+        said += " " + _("Credit %(credit)s (paid beyond what was owed) is in the inbox to refund or apply.") % {
+            "credit": money(invoice.credit, invoice.currency)}
+    messages.success(request, said)
     return redirect("contact_detail", pk=invoice.contact_id)
 
 
@@ -357,10 +366,10 @@ def payment_undo(request, pk):
         invoice = engine.undo_payment(payment, access.now(), actor=actor(request),
                                       reason=request.POST.get("reason", "")[:300])
     except engine.PaymentNotUndone as error:
-        messages.error(request, f"Payment not undone: {error}.")
+        messages.error(request, _("Payment not undone: %(problem)s.") % {"problem": error})
         return redirect("contact_detail", pk=payment.contact_id)
-    messages.success(request, f"Payment undone on {invoice.external_ref}; balance "
-                              f"{money(invoice.balance, invoice.currency)}. Reminders are planned again.")
+    messages.success(request, _("Payment undone on %(invoice)s; balance %(balance)s. Reminders are planned again.")
+                     % {"invoice": invoice.external_ref, "balance": money(invoice.balance, invoice.currency)})
     return redirect("contact_detail", pk=invoice.contact_id)
 
 
@@ -379,8 +388,8 @@ def invoice_edit(request, pk):
     """Change an invoice's due date or amount; engine.update_invoice re-plans (or stops) its outreach."""
     invoice = scoped(request, Invoice, pk=pk)
     if invoice.status not in EDITABLE:
-        messages.error(request, f"{invoice.external_ref} is {invoice.get_status_display().lower()}: "
-                                "its due date and amount can no longer be changed.")
+        messages.error(request, _("%(invoice)s is %(status)s: its due date and amount can no longer be changed.")
+                       % {"invoice": invoice.external_ref, "status": state(invoice.get_status_display()).lower()})
         return redirect("contact_detail", pk=invoice.contact_id)
     form = InvoiceForm(request.POST, prefix=f"inv{invoice.pk}")
     if not form.is_valid():
@@ -389,11 +398,12 @@ def invoice_edit(request, pk):
     invoice = engine.update_invoice(invoice, access.now(), due_date=form.cleaned_data["due_date"],
                                     amount_due=form.cleaned_data["amount_due"], actor=actor(request))
     if (invoice.due_date, invoice.amount_due) == before:
-        messages.info(request, f"Nothing changed on {invoice.external_ref}.")
+        messages.info(request, _("Nothing changed on %(invoice)s.") % {"invoice": invoice.external_ref})
     elif invoice.status == "paid":
-        messages.success(request, f"{invoice.external_ref} saved: nothing is left to pay, so it is paid and its "
-                                  "reminders stopped.")
+        messages.success(request, _("%(invoice)s saved: nothing is left to pay, so it is paid and its reminders "
+                                    "stopped.") % {"invoice": invoice.external_ref})
     else:
-        messages.success(request, f"{invoice.external_ref} saved: due {invoice.due_date:%b %-d, %Y}, balance "
-                                  f"${invoice.balance:.2f}. Reminders re-planned.")
+        messages.success(request, _("%(invoice)s saved: due %(day)s, balance %(balance)s. Reminders re-planned.") % {
+            "invoice": invoice.external_ref, "day": day(invoice.due_date),
+            "balance": money(invoice.balance, invoice.currency)})
     return redirect("contact_detail", pk=invoice.contact_id)

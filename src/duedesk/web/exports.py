@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
+from django.utils.translation import gettext as _
 
 from duedesk.core import vocabulary
 from duedesk.inbox.actions import OUTCOMES
@@ -94,7 +95,7 @@ def inbox_csv(request):
     try:
         handoffs, current = filtered_handoffs(request)
     except ValueError as error:
-        return HttpResponseBadRequest(f"The search {error}.", content_type="text/plain")
+        return HttpResponseBadRequest(_("The search %(problem)s.") % {"problem": error}, content_type="text/plain")
     at, zone = _local(request.org)
     header = ["opened (" + zone + ")", "reason", "status", "patient", "phone", "invoice", "assigned to",
               "summary", "resolution", "resolved (" + zone + ")"]
@@ -114,7 +115,7 @@ def contacts_csv(request):
     try:
         found = contacts.search(request.org, q)
     except ValueError as error:
-        return HttpResponseBadRequest(f"The search {error}.", content_type="text/plain")
+        return HttpResponseBadRequest(_("The search %(problem)s.") % {"problem": error}, content_type="text/plain")
     header = ["first name", "last name", "phone", "email", "ZIP code", "language", "outreach", "owed",
               "external id"]
     rows = ([c.first_name, c.last_name, c.phone, c.email, c.zip_code, c.language,

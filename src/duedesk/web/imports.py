@@ -10,6 +10,7 @@ import csv
 import io
 
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from duedesk.intake import uploads
 from duedesk.intake.importer import COLUMNS
@@ -27,7 +28,7 @@ def import_start(request):
     if request.method == "POST":
         upload_file = request.FILES.get("file")
         if upload_file is None:
-            error = "Choose a CSV or Excel file to import."
+            error = _("Choose a CSV or Excel file to import.")
         else:
             try:
                 if upload_file.size > uploads.MAX_BYTES:  # refused before it is read into memory
@@ -35,7 +36,8 @@ def import_start(request):
                 upload = uploads.receive(request.org, request.user, upload_file.name, upload_file.read(),
                                          access.now())
             except uploads.UploadError as problem:
-                error = f"{upload_file.name}: {problem}. Nothing was imported."
+                error = _("%(file)s: %(problem)s. Nothing was imported.") % {"file": upload_file.name,
+                                                                              "problem": problem}
             else:
                 if upload.status == Upload.MAPPING:
                     return redirect("import_columns", upload.pk)
@@ -62,7 +64,7 @@ def import_columns(request, pk):
     samples = _samples(upload)
     rows = [{"index": i, "header": h, "chosen": mapping.get(h, ""), "samples": [s[i] for s in samples if i < len(s)]}
             for i, h in enumerate(upload.headers)]
-    choices = [("", "Not imported")] + [(c, uploads.COLUMN_LABELS[c]) for c in COLUMNS]
+    choices = [("", _("Not imported"))] + [(c, _(uploads.COLUMN_LABELS[c])) for c in COLUMNS]
     return render(request, "web/imports/columns.html", {"section": "contacts", "upload": upload, "rows": rows,
                                                         "choices": choices, "problems": problems},
                   status=400 if problems else 200)

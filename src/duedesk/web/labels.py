@@ -1,17 +1,29 @@
-"""The vocabulary's words the inbox, the contact page and the timeline show (core/vocabulary.py imports no Django, so its
-labels are plain English): listed here for the translation catalogue, which `makemessages` reads from these
-literals; templates translate the label they are given with {% translate label context "state" %} (the
-context keeps "Open", a state, apart from "Open", a button). The inbox's own tab
-and filter words are here too. tests/web/test_translations.py checks that every label of the vocabularies in
-SHOWN is listed.
+"""The vocabulary's words the staff pages show (core/vocabulary.py imports no Django, so its labels are plain English):
+listed here for the translation catalogue, which `makemessages` reads from these literals. Templates translate the
+label they are given with {% translate label context "state" %} (the context keeps "Open", a state, apart from
+"Open", a button); Python translates it with `state(label)`. The inbox's own tab and filter words are here too.
+tests/web/test_translations.py checks that every label of every vocabulary in SHOWN is listed and translated, and
+that SHOWN names every vocabulary but CHANNEL_PLURALS (the API's words; the timeline says each opt-out as a whole
+phrase).
 """
 
 from __future__ import annotations
 
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
 
-SHOWN = ("HANDOFF_REASONS", "HANDOFF_STATUSES", "INVOICE_STATUSES", "INSTALMENT_STATUSES", "EVENT_KINDS",
-         "STEP_STATUSES", "WORKFLOW_OUTCOMES", "UNDERSTOOD")
+SHOWN = ("HANDOFF_REASONS", "HANDOFF_STATUSES", "INVOICE_STATUSES", "INSTALMENT_STATUSES", "EVENT_KINDS", "CHANNELS",
+         "PROMISE_STATUSES", "ENROLLMENT_STATUSES", "STEP_STATUSES", "LINE_CHANGES", "CALL_OUTCOMES",
+         "WORKFLOW_OUTCOMES", "WORKFLOW_NOTICES", "GATE_RULES", "UNDERSTOOD")
+NOT_SHOWN = ("CHANNEL_PLURALS",)
+# Model fields whose choices the pages show (get_..._display), translated in the same context.
+CHOICES_SHOWN = (("records.Membership", "role"), ("intake.Upload", "status"), ("crm.Connection", "status"),
+                 ("outbound_webhooks.Delivery", "status"), ("outbound_webhooks.Endpoint", "kind"))
+
+
+def state(label: str) -> str:
+    """A vocabulary label in the pages' language ("Hardship" -> "Dificultades económicas")."""
+    return pgettext("state", label)
+
 
 LABELS = (
     pgettext_lazy("state", "Dispute"),
@@ -132,19 +144,54 @@ LABELS = (
     pgettext_lazy("state", "CRM connected"),
     pgettext_lazy("state", "CRM disconnected"),
     pgettext_lazy("state", "Changed in the CRM and here"),
-    pgettext_lazy("state", "Notice sent to your other systems"),
-    # A step's status on the contact page
+    # The channels
+    pgettext_lazy("state", "Texts"),
+    pgettext_lazy("state", "Calls"),
+    pgettext_lazy("state", "Email"),
+    # Promises, reminders and steps
+    pgettext_lazy("state", "Kept"),
+    pgettext_lazy("state", "Broken"),
+    pgettext_lazy("state", "Cancelled"),
+    pgettext_lazy("state", "Active"),
+    pgettext_lazy("state", "Waiting for an answer"),
+    pgettext_lazy("state", "Paused"),
+    pgettext_lazy("state", "Done"),
+    pgettext_lazy("state", "Exited"),
     pgettext_lazy("state", "Claimed by a worker"),
     pgettext_lazy("state", "Sending"),
     pgettext_lazy("state", "Waiting for the outcome"),
     pgettext_lazy("state", "Held (outreach paused)"),
-    pgettext_lazy("state", "Done"),
     pgettext_lazy("state", "Skipped"),
     pgettext_lazy("state", "Blocked"),
-    pgettext_lazy("state", "Cancelled"),
     pgettext_lazy("state", "Failed"),
     pgettext_lazy("state", "Unknown: needs a person"),
-    # What a step ended with
+    # A number's or address's history
+    pgettext_lazy("state", "Reported unreachable"),
+    pgettext_lazy("state", "Line type looked up"),
+    # How a call ended, as the timeline says it
+    pgettext_lazy("state", "promised a date to pay"),
+    pgettext_lazy("state", "says it is paid"),
+    pgettext_lazy("state", "conversation finished"),
+    pgettext_lazy("state", "no answer"),
+    pgettext_lazy("state", "left a voicemail"),
+    pgettext_lazy("state", "line busy"),
+    pgettext_lazy("state", "call failed"),
+    pgettext_lazy("state", "handed to a person"),
+    pgettext_lazy("state", "disputes the bill"),
+    pgettext_lazy("state", "hardship"),
+    pgettext_lazy("state", "asked to be called back"),
+    pgettext_lazy("state", "wrong person"),
+    pgettext_lazy("state", "asked not to be called"),
+    pgettext_lazy("state", "said an attorney represents them"),
+    pgettext_lazy("state", "said they filed for bankruptcy"),
+    pgettext_lazy("state", "asked us to stop contacting them"),
+    pgettext_lazy("state", "the number can't take our calls"),
+    pgettext_lazy("state", "left only the limited-content message (nothing about the bill said)"),
+    pgettext_lazy("state", "identity not confirmed"),
+    pgettext_lazy("state", "asked for a person"),
+    pgettext_lazy("state", "asked for a payment plan"),
+    pgettext_lazy("state", "a caller not in our records"),
+    # What a workflow step can end with
     pgettext_lazy("state", "Sent"),
     pgettext_lazy("state", "Could not be sent or placed"),
     pgettext_lazy("state", "Says it is paid now"),
@@ -159,6 +206,12 @@ LABELS = (
     pgettext_lazy("state", "Answer not understood"),
     pgettext_lazy("state", "Asked to be called back"),
     pgettext_lazy("state", "The number can't be reached"),
+    # What a workflow tells the office's other systems
+    pgettext_lazy("state", "Final notice sent"),
+    pgettext_lazy("state", "No reply to the reminders"),
+    pgettext_lazy("state", "Put on the staff call list"),
+    pgettext_lazy("state", "Ready for collections"),
+    pgettext_lazy("state", "To review for write-off"),
     # What a patient's line was understood as
     pgettext_lazy("state", "Said an attorney represents them"),
     pgettext_lazy("state", "Said they filed for bankruptcy"),
@@ -168,4 +221,54 @@ LABELS = (
     pgettext_lazy("state", "Said yes"),
     pgettext_lazy("state", "Said no"),
     pgettext_lazy("state", "Not understood"),
+    # Why a send did not go (the gate's rules)
+    pgettext_lazy("state", "outreach is switched off for this contact"),
+    pgettext_lazy("state", "opted out"),
+    pgettext_lazy("state", "the number or address is unreachable"),
+    pgettext_lazy("state", "the invoice is paid"),
+    pgettext_lazy("state", "the invoice is written off"),
+    pgettext_lazy("state", "the invoice is disputed"),
+    pgettext_lazy("state", "hardship: a person handles this invoice"),
+    pgettext_lazy("state", "nothing is owed"),
+    pgettext_lazy("state", "reminders are paused"),
+    pgettext_lazy("state", "7 call attempts in the last 7 days"),
+    pgettext_lazy("state", "spoke with the patient in the last 7 days"),
+    pgettext_lazy("state", "outside the send window"),
+    pgettext_lazy("state", "the patient asked us to stop contacting them"),
+    pgettext_lazy("state", "an attorney represents the patient for this invoice"),
+    pgettext_lazy("state", "the patient filed for bankruptcy"),
+    pgettext_lazy("state", "outside the hours the patient asked for"),
+    pgettext_lazy("state", "no consent on record for automated texts and calls to this number"),
+    pgettext_lazy("state", "the organization has no callback number (set one in Settings)"),
+    pgettext_lazy("state", "outside the send window where the phone's area code is"),
+    pgettext_lazy("state", "a public holiday the office keeps"),
+    pgettext_lazy("state", "a day the office is closed"),
+    pgettext_lazy("state", "3 calls to this patient today, across all their invoices"),
+    pgettext_lazy("state", "a call to this patient went unanswered less than 5 minutes ago"),
+    pgettext_lazy("state", "the number is a landline: texts cannot reach it"),
+    pgettext_lazy("state", "3 automated calls to this landline in 30 days without consent"),
+    pgettext_lazy("state", "outside Florida's hours for texts and calls (8 a.m. to 9 p.m.)"),
+    pgettext_lazy("state", "outside Oklahoma's hours (texts 8 a.m. to 8 p.m., calls 9 a.m. to 8 p.m.)"),
+    pgettext_lazy("state", "outside Maryland's hours for texts and calls (8 a.m. to 8 p.m.)"),
+    pgettext_lazy("state", "Florida's limit of 3 calls about one invoice in 24 hours"),
+    pgettext_lazy("state", "Oklahoma's limit of 3 calls about one invoice in 24 hours"),
+    pgettext_lazy("state", "Maryland's limit of 3 calls about one invoice in 24 hours"),
+    pgettext_lazy("state", "Massachusetts' limit of 2 calls about one invoice in 7 days"),
+    # Choices of the models the pages show (CHOICES_SHOWN)
+    pgettext_lazy("state", "Owner"),
+    pgettext_lazy("state", "Staff"),
+    pgettext_lazy("state", "Viewer"),
+    pgettext_lazy("state", "Columns to match"),
+    pgettext_lazy("state", "Waiting for the worker"),
+    pgettext_lazy("state", "Importing"),
+    pgettext_lazy("state", "Imported"),
+    pgettext_lazy("state", "Could not be read"),
+    pgettext_lazy("state", "Syncing"),
+    pgettext_lazy("state", "The CRM refused the token"),
+    pgettext_lazy("state", "Disconnected"),
+    pgettext_lazy("state", "Waiting"),
+    pgettext_lazy("state", "Delivered"),
+    pgettext_lazy("state", "Gave up"),
+    pgettext_lazy("state", "Signed webhook"),
+    pgettext_lazy("state", "Chat notice (Slack-compatible)"),
 )

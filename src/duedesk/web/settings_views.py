@@ -13,6 +13,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from duedesk.core import content
@@ -29,13 +31,18 @@ owner_only = member(roles=("owner",))
 # The zones a US clinic picks from, first; then every other zone once (aliases such as US/Eastern or EST5EDT
 # are left out, as CLDR lists them).
 COMMON_ZONES = [
-    ("America/New_York", "Eastern time (New York)"), ("America/Chicago", "Central time (Chicago)"),
-    ("America/Denver", "Mountain time (Denver)"), ("America/Phoenix", "Arizona, no daylight saving (Phoenix)"),
-    ("America/Los_Angeles", "Pacific time (Los Angeles)"), ("America/Anchorage", "Alaska (Anchorage)"),
-    ("Pacific/Honolulu", "Hawaii (Honolulu)"), ("America/Puerto_Rico", "Puerto Rico"),
+    ("America/New_York", gettext_lazy("Eastern time (New York)")), ("America/Chicago", gettext_lazy("Central time (Chicago)")),
+    ("America/Denver", gettext_lazy("Mountain time (Denver)")),
+    ("America/Phoenix", gettext_lazy("Arizona, no daylight saving (Phoenix)")),
+    ("America/Los_Angeles", gettext_lazy("Pacific time (Los Angeles)")), ("America/Anchorage", gettext_lazy("Alaska (Anchorage)")),
+    ("Pacific/Honolulu", gettext_lazy("Hawaii (Honolulu)")), ("America/Puerto_Rico", gettext_lazy("Puerto Rico")),
 ]
-WEEKDAYS = [("mon", "Monday"), ("tue", "Tuesday"), ("wed", "Wednesday"), ("thu", "Thursday"), ("fri", "Friday"),
-            ("sat", "Saturday"), ("sun", "Sunday")]
+WEEKDAYS = [("mon", gettext_lazy("Monday")), ("tue", gettext_lazy("Tuesday")), ("wed", gettext_lazy("Wednesday")),
+            ("thu", gettext_lazy("Thursday")), ("fri", gettext_lazy("Friday")), ("sat", gettext_lazy("Saturday")), ("sun", gettext_lazy("Sunday"))]
+ROLES = [("owner", gettext_lazy("Owner")), ("staff", gettext_lazy("Staff")), ("viewer", gettext_lazy("Viewer"))]  # Membership.ROLES
+VOICEMAIL_CALLBACK = [  # Organization.VOICEMAIL_CALLBACK
+    ("assistant", gettext_lazy("Our Twilio number: the assistant answers (invoice question hotline)")),
+    ("office", gettext_lazy("The office line (callback number)"))]
 
 
 @cache
@@ -49,36 +56,39 @@ def _other_zones() -> tuple[str, ...]:
 
 def zone_choices(current: str = "") -> list:
     others = _other_zones()
-    choices = [("Common in the US", COMMON_ZONES),
-               ("Every zone", [(z, z.replace("_", " ")) for z in others] + [("UTC", "UTC")])]
+    choices = [(_("Common in the US"), COMMON_ZONES),
+               (_("Every zone"), [(z, z.replace("_", " ")) for z in others] + [("UTC", "UTC")])]
     if current and current not in dict(COMMON_ZONES) and current not in others and current != "UTC":
         choices.insert(0, (current, current.replace("_", " ")))  # a zone saved before, kept as it is
     return choices
 
 
 LOOKUP_CHOICES = [
-    ("on", "Look up each number once, shortly before its first text or call (Twilio Lookup, billed per number)"),
-    ("off", "Off: no lookups; texts to landlines fail at the carrier and calls to them are not limited"),
+    ("on", gettext_lazy("Look up each number once, shortly before its first text or call (Twilio Lookup, billed per "
+                 "number)")),
+    ("off", gettext_lazy("Off: no lookups; texts to landlines fail at the carrier and calls to them are not limited")),
 ]
 
 
 class OrganizationForm(forms.ModelForm):
-    timezone = forms.ChoiceField(label="Time zone", choices=zone_choices)
-    window_days = forms.MultipleChoiceField(label="Send days", choices=WEEKDAYS, widget=forms.CheckboxSelectMultiple,
-                                            error_messages={"required": "Pick at least one send day."})
-    holiday_calendar = forms.ChoiceField(label="Public holidays (no reminders)", required=False,
-                                         choices=[("US", "US federal holidays"), ("", "None")])
-    closed_dates = forms.CharField(label="Other closed days", required=False,
-                                   help_text="Dates like 2026-12-24, separated by commas")
-    open_dates = forms.CharField(label="Holidays you work", required=False,
-                                 help_text="Holidays on which reminders still go out, like 2026-11-11")
+    timezone = forms.ChoiceField(label=gettext_lazy("Time zone"), choices=zone_choices)
+    window_days = forms.MultipleChoiceField(label=gettext_lazy("Send days"), choices=WEEKDAYS,
+                                            widget=forms.CheckboxSelectMultiple,
+                                            error_messages={"required": gettext_lazy("Pick at least one send day.")})
+    holiday_calendar = forms.ChoiceField(label=gettext_lazy("Public holidays (no reminders)"), required=False,
+                                         choices=[("US", gettext_lazy("US federal holidays")), ("", gettext_lazy("None"))])
+    closed_dates = forms.CharField(label=gettext_lazy("Other closed days"), required=False,
+                                   help_text=gettext_lazy("Dates like 2026-12-24, separated by commas"))
+    open_dates = forms.CharField(label=gettext_lazy("Holidays you work"), required=False,
+                                 help_text=gettext_lazy("Holidays on which reminders still go out, like 2026-11-11"))
     # Not sent: left as it is (a form saved before the choice existed keeps the default).
     voicemail_callback = forms.ChoiceField(
-        label="Voicemails ask patients to call", required=False, choices=Organization.VOICEMAIL_CALLBACK,
-        help_text="Our Twilio number, where the assistant answers their questions, or the office line")
+        label=gettext_lazy("Voicemails ask patients to call"), required=False, choices=VOICEMAIL_CALLBACK,
+        help_text=gettext_lazy("Our Twilio number, where the assistant answers their questions, or the office line"))
     line_type_lookups = forms.ChoiceField(
-        label="Landline check", required=False, choices=LOOKUP_CHOICES,
-        help_text="A landline gets no texts and at most 3 automated calls in 30 days without the owner's consent")
+        label=gettext_lazy("Landline check"), required=False, choices=LOOKUP_CHOICES,
+        help_text=gettext_lazy("A landline gets no texts and at most 3 automated calls in 30 days without the owner's "
+                        "consent"))
 
     class Meta:
         model = Organization
@@ -87,10 +97,11 @@ class OrganizationForm(forms.ModelForm):
                   "holiday_calendar", "line_type_lookups"]
         widgets = {"window_start": forms.TimeInput(attrs={"type": "time"}),
                    "window_end": forms.TimeInput(attrs={"type": "time"})}
-        labels = {"window_start": "Send window opens", "window_end": "Send window closes",
-                  "callback_number": "Callback number",
-                  "voicemail_name": "Name said in voicemails",
-                  "voicemail_business_name": "Business name said in voicemails"}
+        labels = {"name": gettext_lazy("Name"), "window_start": gettext_lazy("Send window opens"),
+                  "window_end": gettext_lazy("Send window closes"), "callback_number": gettext_lazy("Callback number"),
+                  "voicemail_name": gettext_lazy("Name said in voicemails"),
+                  "voicemail_business_name": gettext_lazy("Business name said in voicemails"),
+                  "billing_email": gettext_lazy("Billing email")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -114,7 +125,8 @@ class OrganizationForm(forms.ModelForm):
             return sorted(d.isoformat() for d in parse_dates(parts, name))
         except ValueError:
             bad = next(p for p in parts if not _is_date(p))
-            raise forms.ValidationError(f"{self.fields[name].label}: '{bad}' is not a date like 2026-12-24.") from None
+            raise forms.ValidationError(_("%(field)s: '%(bad)s' is not a date like 2026-12-24.")
+                                        % {"field": self.fields[name].label, "bad": bad}) from None
 
     def clean_voicemail_callback(self):
         return self.cleaned_data.get("voicemail_callback") or self.instance.voicemail_callback or "assistant"
@@ -142,7 +154,8 @@ class OrganizationForm(forms.ModelForm):
         try:
             return normalize_phone(raw)
         except ValueError:
-            raise forms.ValidationError(f"Callback number: '{raw}' is not a valid phone number.") from None
+            raise forms.ValidationError(_("Callback number: '%(phone)s' is not a valid phone number.")
+                                        % {"phone": raw}) from None
 
     def clean(self):
         data = super().clean()
@@ -151,12 +164,12 @@ class OrganizationForm(forms.ModelForm):
                 SendWindow.from_config(data["window_start"].strftime("%H:%M"), data["window_end"].strftime("%H:%M"),
                                        data.get("window_days", ""))
         except ValueError as error:
-            self.add_error("window_days", f"Send window: {error}")
+            self.add_error("window_days", _("Send window: %(problem)s") % {"problem": error})
         # A voicemail gives a person's name and a business name revealing no debt and no specialty.
         business = (data.get("voicemail_business_name") or "").strip() or data.get("name") or ""
         for problem in content.voicemail_problems(business, data.get("voicemail_name") or ""):
             field = "voicemail_name" if "person's name" in problem else "voicemail_business_name"
-            self.add_error(field, f"{problem} (rule {content.RULE_VOICEMAIL})")
+            self.add_error(field, _("%(problem)s (rule %(rule)s)") % {"problem": problem, "rule": content.RULE_VOICEMAIL})
         return data
 
 
@@ -169,23 +182,24 @@ def _is_date(text: str) -> bool:
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField(label="Email")
-    role = forms.ChoiceField(label="Role", choices=Membership.ROLES, initial="staff")
+    email = forms.EmailField(label=gettext_lazy("Email"))
+    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=ROLES, initial="staff")
 
 
 def channel_status(org: Organization) -> list[dict]:
     # Only variables whose names could hold a Twilio token are in TWILIO_AUTH_TOKENS (settings.py).
     twilio = bool(org.twilio_account_sid and settings.TWILIO_AUTH_TOKENS.get(org.twilio_auth_token_env.strip()))
     return [
-        {"name": "Texts and calls (Twilio)", "state": "Configured" if twilio else "Simulated",
-         "ok": twilio, "detail": (f"Account {org.twilio_account_sid[:6]}…, token from ${org.twilio_auth_token_env}"
-                                  if twilio else "Set the account SID and the token's environment variable")},
-        {"name": "Email", "state": "Configured" if org.email_from else "Default sender",
-         "ok": bool(org.email_from), "detail": org.email_from or "Sent from the server's default address"},
+        {"name": _("Texts and calls (Twilio)"), "state": _("Configured") if twilio else _("Simulated"),
+         "ok": twilio, "detail": (_("Account %(sid)s…, token from $%(variable)s") % {
+             "sid": org.twilio_account_sid[:6], "variable": org.twilio_auth_token_env}
+             if twilio else _("Set the account SID and the token's environment variable"))},
+        {"name": _("Email"), "state": _("Configured") if org.email_from else _("Default sender"),
+         "ok": bool(org.email_from), "detail": org.email_from or _("Sent from the server's default address")},
     ]
 
 
-CHANNEL_NAMES = {"sms": "Texts", "call": "Calls", "email": "Email"}
+CHANNEL_NAMES = {"sms": gettext_lazy("Texts"), "call": gettext_lazy("Calls"), "email": gettext_lazy("Email")}
 
 
 def paused_channels(org: Organization) -> list[dict]:
@@ -199,7 +213,7 @@ def _page(request, form=None, invite_form=None, status=200):
     members = Membership.objects.filter(organization=request.org).select_related("user").order_by("user__username")
     return render(request, "web/settings/settings.html", {
         "section": "settings", "form": form or OrganizationForm(instance=request.org),
-        "invite_form": invite_form or InviteForm(), "members": members, "roles": Membership.ROLES,
+        "invite_form": invite_form or InviteForm(), "members": members, "roles": ROLES,
         "channels": channel_status(request.org), "paused": paused_channels(request.org),
     }, status=status)
 
@@ -211,7 +225,7 @@ def settings_page(request):
         if not form.is_valid():
             return _page(request, form=form, status=400)
         form.save()
-        messages.success(request, "Settings saved.")
+        messages.success(request, _("Settings saved."))
         return redirect("settings")
     return _page(request)
 
@@ -223,7 +237,7 @@ def invite(request):
     if not form.is_valid():
         return _page(request, invite_form=form, status=400)
     membership = accounts.invite(request, request.org, form.cleaned_data["email"], form.cleaned_data["role"])
-    messages.success(request, f"Invitation sent to {membership.user.email}.")
+    messages.success(request, _("Invitation sent to %(email)s.") % {"email": membership.user.email})
     return redirect("settings")
 
 
@@ -233,13 +247,14 @@ def change_role(request, pk):
     membership = scoped(request, Membership, pk=pk)
     role = request.POST.get("role")
     if role not in dict(Membership.ROLES):
-        messages.error(request, "Pick a role.")
+        messages.error(request, _("Pick a role."))
     elif membership.user_id == request.user.pk and role != "owner":
-        messages.error(request, "You cannot remove your own owner role; ask another owner.")
+        messages.error(request, _("You cannot remove your own owner role; ask another owner."))
     else:
         membership.role = role
         membership.save(update_fields=["role"])
-        messages.success(request, f"{membership.user.get_username()} is now {membership.get_role_display()}.")
+        messages.success(request, _("%(person)s is now %(role)s.") % {
+            "person": membership.user.get_username(), "role": dict(ROLES)[role]})
     return redirect("settings")
 
 
@@ -248,7 +263,8 @@ def change_role(request, pk):
 def resume_channel(request, channel):
     """The cause is fixed (credentials, sender number): the channel sends again and its held reminders are due."""
     if channel not in CHANNEL_NAMES:
-        raise Http404("No such channel.")
+        raise Http404(_("No such channel."))
     if _resume(request.org, channel, access.now(), actor=request.user.get_username()):
-        messages.success(request, f"{CHANNEL_NAMES[channel]} resumed: held reminders are due again.")
+        messages.success(request, _("%(channel)s resumed: held reminders are due again.") % {
+            "channel": CHANNEL_NAMES[channel]})
     return redirect("settings" if request.membership.role == "owner" else "overview")

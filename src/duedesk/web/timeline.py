@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext, pgettext, pgettext_lazy
+from django.utils.translation import gettext as _
 
 from duedesk.core import vocabulary
 from duedesk.records.models import Event
 from duedesk.web.blocks import words
+from duedesk.web.labels import state
 from duedesk.web.preview import KIND_WORDS
+from duedesk.web.templatetags.dates import day, when_short
 from duedesk.web.templatetags.money import money
 
 # Names and labels live in core.vocabulary; these are the timeline's short names for them.
 LABELS = vocabulary.EVENT_KINDS
 RULES = vocabulary.GATE_RULES
-CHANNEL_WORDS = vocabulary.CHANNEL_PLURALS
 CALL_OUTCOMES = vocabulary.CALL_OUTCOMES
 SPEAKERS = {"agent": "duedesk", "assistant": "duedesk", "bot": "duedesk", "patient": pgettext_lazy("speaker", "Patient"),
             "caller": pgettext_lazy("speaker", "Patient"), "staff": pgettext_lazy("speaker", "Staff")}
+# vocabulary.CHANNEL_PLURALS, each opt-out a whole phrase
+OPTED_OUT_OF = {"sms": pgettext_lazy("state", "opted out of texts"), "call": pgettext_lazy("state", "opted out of calls"),
+                "email": pgettext_lazy("state", "opted out of email"),
+                "all": pgettext_lazy("state", "opted out of everything")}
 
 
 def in_words(steps):
@@ -46,10 +51,10 @@ def turns(transcript) -> list[dict]:
 
 
 def rule_words(rule: str, channel: str = "") -> str:
-    words = RULES.get(rule) or rule.replace("_", " ")
-    if rule == "opted_out" and channel in CHANNEL_WORDS:
-        words = f"opted out of {CHANNEL_WORDS[channel]}"
-    return words
+    """The gate's rule in the page's language: "outside the send window", "opted out of texts"."""
+    if rule == "opted_out" and channel in OPTED_OUT_OF:
+        return str(OPTED_OUT_OF[channel])
+    return state(RULES[rule]) if rule in RULES else rule.replace("_", " ")
 
 
 def _when(value) -> str:
@@ -58,9 +63,19 @@ def _when(value) -> str:
         moment = datetime.fromisoformat(str(value))
     except ValueError:
         return str(value)
-    if not moment.tzinfo:
-        return moment.strftime("%b %-d, %H:%M")
-    return timezone.localtime(moment).strftime("%b %-d, %-I:%M %p %Z")
+    return when_short(moment)
+
+
+def _day(value) -> str:
+    """An ISO day from an event's detail ("2026-12-18") as the page writes days ("Dec 18, 2026")."""
+    try:
+        return day(date.fromisoformat(str(value)))
+    except ValueError:
+        return str(value)
+
+
+def _step(d: dict) -> str:
+    return f" · “{words(d['step'])}”" if d.get("step") else ""
 
 
 def _text(e: Event) -> str:
@@ -69,56 +84,83 @@ def _text(e: Event) -> str:
     if k in ("sms.sent", "sms.received", "staff.note", "staff.call_logged"):
         return d.get("body") or d.get("text") or ""
     if k in ("step.blocked", "sms.blocked"):
-        return "Not sent: " + rule_words(d.get("rule", ""), e.channel) + (
-            f" · “{words(d['step'])}”" if d.get("step") else "")
+        return _("Not sent: %(rule)s") % {"rule": rule_words(d.get("rule", ""), e.channel)} + _step(d)
     if k in ("step.deferred", "sms.deferred"):
-        until = f" · moved to {_when(d['until'])}" if d.get("until") else ""
-        return "Waiting: " + rule_words(d.get("rule", ""), e.channel) + until + (
-            f" · “{words(d['step'])}”" if d.get("step") else "")
+        words = {"rule": rule_words(d.get("rule", ""), e.channel)}
+        if d.get("until"):
+            said = _("Waiting: %(rule)s · moved to %(when)s") % {**words, "when": _when(d["until"])}
+        else:
+            said = _("Waiting: %(rule)s") % words
+        return said + _step(d)
     if k == "call.completed":
-        bits = [CALL_OUTCOMES.get(d.get("outcome", ""), str(d.get("outcome", "")).replace("_", " "))]
+        outcome = d.get("outcome", "")
+        bits = [state(CALL_OUTCOMES[outcome]) if outcome in CALL_OUTCOMES else str(outcome).replace("_", " ")]
         if d.get("answered_by") and d["answered_by"] != "human":
-            bits.append(f"answered by {d['answered_by'].replace('_', ' ')}")
+            bits.append(_("answered by %(who)s") % {"who": d["answered_by"].replace("_", " ")})
         promised = (d.get("collected") or {}).get("promised_date")
         if promised:
-            bits.append(f"will pay on {promised}")
+            bits.append(_("will pay on %(day)s") % {"day": _day(promised)})
         return " · ".join(b for b in bits if b)
     if k == "call.reply_times":
-        return f"{d.get('turns')} turns · median {d.get('median_ms')} ms · slowest {d.get('slowest_ms')} ms"
+        return _("%(turns)s turns · median %(median)s ms · slowest %(slowest)s ms") % {
+            "turns": d.get("turns"), "median": d.get("median_ms"), "slowest": d.get("slowest_ms")}
     if k == "invoice.updated":
-        names = {"due_date": "due date", "amount_due": "amount", "balance": "balance"}
-        return " · ".join(f"{label} {d[key]['from']} → {d[key]['to']}" for key, label in names.items()
+        cur = e.invoice.currency if e.invoice_id and e.invoice else "USD"
+        return " · ".join(_invoice_change(key, d[key], cur) for key in ("due_date", "amount_due", "balance")
                           if isinstance(d.get(key), dict))
     if k in ("payment.recorded", "payment.undone", "payment.refunded"):
         cur = e.invoice.currency if e.invoice_id and e.invoice else "USD"
-        amount, balance = money(d.get("amount"), cur), money(d.get("balance"), cur)
+        amounts = {"amount": money(d.get("amount"), cur), "balance": money(d.get("balance"), cur)}
         if k == "payment.undone":
-            return f"{amount} taken off again · balance {balance}" + (f" · {d['reason']}" if d.get("reason") else "")
+            return _("%(amount)s taken off again · balance %(balance)s") % amounts + (
+                f" · {d['reason']}" if d.get("reason") else "")
         if k == "payment.refunded":
-            return f"{amount} given back · balance {balance}"
-        credit = f" · {money(d['credit'], cur)} paid beyond the balance, kept as credit" if d.get("credit") else ""
-        return f"{amount} paid · balance {balance}{credit}"
+            return _("%(amount)s given back · balance %(balance)s") % amounts
+        said = _("%(amount)s paid · balance %(balance)s") % amounts
+        if d.get("credit"):
+            said += _(" · %(credit)s paid beyond the balance, kept as credit") % {"credit": money(d["credit"], cur)}
+        return said
     if k == "promise.recorded":
-        return f"Will pay on {d.get('date')}" + (f" ({d['amount']})" if d.get("amount") else "")
+        return _("Will pay on %(day)s") % {"day": _day(d.get("date"))} + (f" ({d['amount']})" if d.get("amount") else "")
     if k.startswith("handoff."):
-        bits = [d.get("reason", ""), d.get("summary", ""), d.get("outcome", ""), d.get("note", "")]
+        reason, outcome = d.get("reason", ""), d.get("outcome", "")
+        bits = [state(vocabulary.HANDOFF_REASONS[reason]) if reason in vocabulary.HANDOFF_REASONS else reason,
+                d.get("summary", ""), _outcome(outcome), d.get("note", "")]
         if d.get("to"):
-            bits.append(f"to {d['to']}")
+            bits.append(_("to %(person)s") % {"person": d["to"]})
         return " · ".join(b for b in bits if b)
     if k == "invoice.status_changed":
-        return f"{d.get('old')} → {d.get('new')}" + (f" · {d['note']}" if d.get("note") else "")
+        statuses = vocabulary.INVOICE_STATUSES
+        old, new = (state(statuses[s]) if s in statuses else str(s) for s in (d.get("old"), d.get("new")))
+        return f"{old} → {new}" + (f" · {d['note']}" if d.get("note") else "")
     if k == "invoice.paused":
-        return f"until {d['until']}" if d.get("until") else "pause cleared"
+        return _("until %(when)s") % {"when": _when(d["until"])} if d.get("until") else _("pause cleared")
     if k == "plan.created":
-        return ", ".join(f"{i['amount']} on {i['date']}" for i in d.get("instalments", []))
+        return ", ".join(_("%(amount)s on %(day)s") % {"amount": i["amount"], "day": _day(i["date"])}
+                         for i in d.get("instalments", []))
     if k == "workflow.notice":
-        return vocabulary.label(vocabulary.WORKFLOW_NOTICES, str(d.get("notice", ""))) + (
-            f" · “{words(d['step'])}”" if d.get("step") else "")
+        notice = str(d.get("notice", ""))
+        notices = vocabulary.WORKFLOW_NOTICES
+        return (state(notices[notice]) if notice in notices else vocabulary.label(notices, notice)) + _step(d)
     if k in ("enrollment.started",):
         return f"{d.get('workflow')} v{d.get('version')}"
     if "reason" in d:
         return str(d["reason"])
     return ""
+
+
+def _invoice_change(key: str, change: dict, currency: str) -> str:
+    words = {"due_date": _("due date %(from)s → %(to)s"), "amount_due": _("amount %(from)s → %(to)s"),
+             "balance": _("balance %(from)s → %(to)s")}[key]
+    shown = _day if key == "due_date" else lambda amount: money(amount, currency)
+    return words % {"from": shown(change.get("from")), "to": shown(change.get("to"))}
+
+
+def _outcome(outcome: str) -> str:
+    """How a person resolved a handoff (inbox/actions.OUTCOMES), in words."""
+    from duedesk.inbox.actions import OUTCOMES
+
+    return str(OUTCOMES[outcome]) if outcome in OUTCOMES else outcome
 
 
 def rows(events) -> list[dict]:

@@ -10,6 +10,8 @@ import functools
 from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from duedesk.channels.errors import TransportError
@@ -26,29 +28,32 @@ class TwilioForm(forms.ModelForm):
         model = Organization
         fields = ["twilio_account_sid", "twilio_auth_token_env", "sms_from", "messaging_service_sid",
                   "voice_caller_id", "callback_number", "voicemail_name", "twilio_baa_signed"]
-        labels = {"twilio_account_sid": "Account SID", "twilio_auth_token_env": "Auth token's environment variable",
-                  "sms_from": "Sender number", "messaging_service_sid": "Messaging Service SID (instead of a number)",
-                  "voice_caller_id": "Caller ID for calls", "callback_number": "Callback number (the office line)",
-                  "voicemail_name": "Name said in voicemails",
-                  "twilio_baa_signed": "A business associate agreement with Twilio is signed"}
+        labels = {"twilio_account_sid": gettext_lazy("Account SID"),
+                  "twilio_auth_token_env": gettext_lazy("Auth token's environment variable"),
+                  "sms_from": gettext_lazy("Sender number"),
+                  "messaging_service_sid": gettext_lazy("Messaging Service SID (instead of a number)"),
+                  "voice_caller_id": gettext_lazy("Caller ID for calls"),
+                  "callback_number": gettext_lazy("Callback number (the office line)"),
+                  "voicemail_name": gettext_lazy("Name said in voicemails"),
+                  "twilio_baa_signed": gettext_lazy("A business associate agreement with Twilio is signed")}
         help_texts = {
-            "twilio_account_sid": "Starts with AC; in Twilio's console under Account info.",
-            "twilio_auth_token_env": "The name of the server's environment variable that holds the auth token "
-                                     "(its name contains TWILIO). The token itself is never stored here.",
-            "voice_caller_id": "A Twilio number or a verified caller ID; blank: the sender number.",
-            "twilio_baa_signed": "Without it, calls say only the limited-content message (no balance).",
+            "twilio_account_sid": gettext_lazy("Starts with AC; in Twilio's console under Account info."),
+            "twilio_auth_token_env": gettext_lazy("The name of the server's environment variable that holds the auth token "
+                                           "(its name contains TWILIO). The token itself is never stored here."),
+            "voice_caller_id": gettext_lazy("A Twilio number or a verified caller ID; blank: the sender number."),
+            "twilio_baa_signed": gettext_lazy("Without it, calls say only the limited-content message (no balance)."),
         }
 
     def clean_twilio_account_sid(self):
         sid = self.cleaned_data["twilio_account_sid"].strip()
         if sid and not (sid.startswith("AC") and len(sid) == 34 and sid[2:].isalnum()):
-            raise forms.ValidationError("An account SID is AC followed by 32 letters and digits.")
+            raise forms.ValidationError(_("An account SID is AC followed by 32 letters and digits."))
         return sid
 
     def clean_messaging_service_sid(self):
         sid = self.cleaned_data["messaging_service_sid"].strip()
         if sid and not (sid.startswith("MG") and len(sid) == 34 and sid[2:].isalnum()):
-            raise forms.ValidationError("A Messaging Service SID is MG followed by 32 letters and digits.")
+            raise forms.ValidationError(_("A Messaging Service SID is MG followed by 32 letters and digits."))
         return sid
 
     def clean_twilio_auth_token_env(self):
@@ -56,8 +61,8 @@ class TwilioForm(forms.ModelForm):
 
         name = self.cleaned_data["twilio_auth_token_env"].strip()
         if name and not settings.TWILIO_TOKEN_ENV_NAME.match(name):
-            raise forms.ValidationError("Name an environment variable in capitals whose name contains TWILIO, "
-                                        "like DUEDESK_TWILIO_AUTH_TOKEN.")
+            raise forms.ValidationError(_("Name an environment variable in capitals whose name contains TWILIO, "
+                                          "like DUEDESK_TWILIO_AUTH_TOKEN."))
         return name
 
     def _phone(self, name):
@@ -67,7 +72,7 @@ class TwilioForm(forms.ModelForm):
         try:
             return normalize_phone(value)
         except ValueError:
-            raise forms.ValidationError(f"{value} is not a phone number.") from None
+            raise forms.ValidationError(_("%(value)s is not a phone number.") % {"value": value}) from None
 
     def clean_sms_from(self):
         return self._phone("sms_from")
@@ -80,13 +85,13 @@ class TwilioForm(forms.ModelForm):
 
 
 class TestTextForm(forms.Form):
-    to = forms.CharField(label="Your mobile number", max_length=40)
+    to = forms.CharField(label=gettext_lazy("Your mobile number"), max_length=40)
 
     def clean_to(self):
         try:
             return normalize_phone(self.cleaned_data["to"])
         except ValueError:
-            raise forms.ValidationError("That is not a phone number.") from None
+            raise forms.ValidationError(_("That is not a phone number.")) from None
 
 
 def _page(request, form, test_form, status=200):
@@ -102,7 +107,7 @@ def twilio_setup(request):
         form = TwilioForm(request.POST, instance=org)
         if form.is_valid():
             form.save()
-            messages.success(request, "Twilio settings saved.")
+            messages.success(request, _("Twilio settings saved."))
             return redirect("settings_twilio")
         return _page(request, form, TestTextForm(), status=400)
     return _page(request, TwilioForm(instance=org), TestTextForm())
@@ -128,9 +133,9 @@ def twilio_test_text(request, to):
     try:
         sid = setup.send_test_text(request.org, to)
     except (ValueError, TransportError) as error:
-        messages.error(request, f"The test text was not sent: {error}")
+        messages.error(request, _("The test text was not sent: %(problem)s") % {"problem": error})
     else:
-        messages.success(request, f"Test text sent to {to} (Twilio {sid}).")
+        messages.success(request, _("Test text sent to %(to)s (Twilio %(sid)s).") % {"to": to, "sid": sid})
 
 
 @_to_own_phone
@@ -139,11 +144,13 @@ def twilio_test_call(request, to):
     try:
         sid, simulated = setup.place_test_call(request.org, to)
     except TransportError as error:
-        messages.error(request, f"The test call was not placed: {error}")
+        messages.error(request, _("The test call was not placed: %(problem)s") % {"problem": error})
         return
     if simulated:
         missing = "; ".join(p for p in setup.missing(request.org) if not p.startswith(("no sender", "no callback")))
-        messages.warning(request, f"Test call to {to} placed on the simulated line: no phone rings until Twilio is "
-                                  f"set up for calls ({missing or 'see what is missing above'}).")
+        messages.warning(request, _("Test call to %(to)s placed on the simulated line: no phone rings until Twilio is "
+                                    "set up for calls (%(missing)s).") % {
+            "to": to, "missing": missing or _("see what is missing above")})
     else:
-        messages.success(request, f"Test call placed to {to} (Twilio {sid}): your phone should ring now.")
+        messages.success(request, _("Test call placed to %(to)s (Twilio %(sid)s): your phone should ring now.")
+                         % {"to": to, "sid": sid})

@@ -48,9 +48,9 @@ def workflow_add(request):
     names = {w["name"] for w in definitions.ready_workflows(request.org)}
     name = request.POST.get("name", "")
     if name not in names:
-        return HttpResponseBadRequest(f"name: no ready workflow called {name!r}")
+        return HttpResponseBadRequest(_("name: no ready workflow called %(name)r") % {"name": name})
     workflow = definitions.add_ready(request.org, name, request.user)
-    messages.success(request, f"{workflow.name} added.")
+    messages.success(request, _("%(workflow)s added.") % {"workflow": workflow.name})
     return redirect("workflow_edit", slug=workflow.slug)
 
 
@@ -88,7 +88,7 @@ def workflow_use(request, slug):
         definitions.use_for_new_invoices(request.org, slug)
     except ValueError as error:
         return HttpResponseBadRequest(str(error))
-    messages.success(request, "New invoices now start this workflow.")
+    messages.success(request, _("New invoices now start this workflow."))
     return redirect("workflows")
 
 
@@ -258,7 +258,7 @@ def workflow_edit(request, slug):
     if request.GET.get("version"):
         version = request.GET["version"]
         if not (version.isascii() and version.isdigit() and len(version) < 10):
-            return HttpResponseBadRequest(f"Version: {version[:40]!r} is not a version number.",
+            return HttpResponseBadRequest(_("Version: %(version)r is not a version number.") % {"version": version[:40]},
                                           content_type="text/plain")
         shown = versions.filter(version=int(version)).first() or latest
     if request.method != "POST":

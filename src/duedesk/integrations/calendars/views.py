@@ -8,6 +8,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from duedesk.integrations.calendars import feed, outbox
@@ -40,10 +42,10 @@ def my_calendar(request):
 @member
 @require_POST
 def calendar_new(request):
-    _, token = CalendarFeed.create(request.org, request.user, now())
+    _feed, token = CalendarFeed.create(request.org, request.user, now())
     # Shown once, on the next page: only its SHA-256 is kept.
     request.session["calendar_url"] = request.build_absolute_uri(f"/calendar/{token}.ics")
-    messages.success(request, "Your calendar address is ready. Any earlier one no longer works.")
+    messages.success(request, _("Your calendar address is ready. Any earlier one no longer works."))
     return redirect("calendar_mine")
 
 
@@ -51,7 +53,7 @@ def calendar_new(request):
 @require_POST
 def calendar_revoke(request):
     CalendarFeed.objects.filter(organization=request.org, user=request.user, revoked_at=None).update(revoked_at=now())
-    messages.success(request, "Your calendar address no longer works.")
+    messages.success(request, _("Your calendar address no longer works."))
     return redirect("calendar_mine")
 
 
@@ -89,8 +91,9 @@ def calendar_connected(request, provider: str):
     module = _provider_module(provider)
     saved = request.session.pop(f"calendar_oauth_{provider}", None)
     if saved is None or request.GET.get("state") != saved.get("state") or "code" not in request.GET:
-        messages.error(request, f"{PROVIDERS[provider]} was not connected: "
-                                f"{request.GET.get('error_description') or request.GET.get('error') or 'start again'}.")
+        why = request.GET.get("error_description") or request.GET.get("error") or _("start again")
+        messages.error(request, _("%(calendar)s was not connected: %(problem)s.") % {
+            "calendar": PROVIDERS[provider], "problem": why})
         return redirect("calendar_mine")
     try:
         if provider == "google":
@@ -117,14 +120,14 @@ def calendar_connected(request, provider: str):
                          "calendar_id": "primary" if provider == "google" else ""})
     if conn.promises:
         outbox.queue_all_promises(conn, now())
-    messages.success(request, f"{PROVIDERS[provider]} is connected. Promises to pay appear there as all-day "
-                              f"events within a minute.")
+    messages.success(request, _("%(calendar)s is connected. Promises to pay appear there as all-day events within a "
+                                "minute.") % {"calendar": PROVIDERS[provider]})
     return redirect("calendar_mine")
 
 
 class RolesForm(forms.Form):
-    promises = forms.BooleanField(required=False, label="Write promises to pay here (the billing calendar)")
-    callbacks = forms.BooleanField(required=False, label="Book patients' callback requests here")
+    promises = forms.BooleanField(required=False, label=gettext_lazy("Write promises to pay here (the billing calendar)"))
+    callbacks = forms.BooleanField(required=False, label=gettext_lazy("Book patients' callback requests here"))
 
 
 @member
@@ -136,7 +139,7 @@ def calendar_roles(request, provider: str):
     Connection.objects.filter(pk=conn.pk).update(**form.cleaned_data)
     if form.cleaned_data["promises"] and not conn.promises:
         outbox.queue_all_promises(conn, now())
-    messages.success(request, "Saved.")
+    messages.success(request, _("Saved."))
     return redirect("calendar_mine")
 
 
@@ -146,5 +149,5 @@ def calendar_disconnect(request, provider: str):
     conn = get_object_or_404(Connection, organization=request.org, user=request.user, provider=provider)
     # The tokens are forgotten; events already written stay on the person's calendar.
     Connection.objects.filter(pk=conn.pk).update(status="disconnected", tokens={}, promises=False, callbacks=False)
-    messages.success(request, f"{PROVIDERS[provider]} is disconnected.")
+    messages.success(request, _("%(calendar)s is disconnected.") % {"calendar": PROVIDERS[provider]})
     return redirect("calendar_mine")

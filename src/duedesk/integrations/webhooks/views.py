@@ -6,6 +6,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_POST
 
 from duedesk.integrations.webhooks import catalogue, outbox
@@ -17,21 +19,27 @@ owner_only = member(roles=("owner",))
 
 class EndpointForm(forms.ModelForm):
     event_types = forms.MultipleChoiceField(
-        label="Event types", required=False, widget=forms.CheckboxSelectMultiple,
-        choices=[(name, f"{name} — {words}") for name, (_, words) in catalogue.TYPES.items()],
-        help_text="None ticked: every type.")
+        label=gettext_lazy("Event types"), required=False, widget=forms.CheckboxSelectMultiple,
+        choices=[(name, f"{name} — {words}") for name, (_kind, words) in catalogue.TYPES.items()],
+        help_text=gettext_lazy("None ticked: every type."))
 
     class Meta:
         model = Endpoint
         fields = ["url", "description", "kind", "event_types", "include_transcripts"]
-        labels = {"url": "Endpoint URL", "kind": "Kind",
-                  "include_transcripts": "Include call transcripts and handoff summaries"}
+        labels = {"url": gettext_lazy("Endpoint URL"), "description": gettext_lazy("Description"),
+                  "kind": gettext_lazy("Kind"),
+                  "include_transcripts": gettext_lazy("Include call transcripts and handoff summaries")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [(kind, pgettext("state", label)) for kind, label in Endpoint.KINDS]
 
     def clean_url(self):
         url = self.cleaned_data["url"]
         if not url.startswith("https://") and not url.startswith("http://127.0.0.1") \
                 and not url.startswith("http://localhost"):
-            raise forms.ValidationError("Endpoint URL: use https:// (plain http only for a receiver on this machine).")
+            raise forms.ValidationError(_("Endpoint URL: use https:// (plain http only for a receiver on this "
+                                          "machine)."))
         return url
 
 
@@ -43,7 +51,7 @@ def endpoints(request):
         endpoint.organization, endpoint.created_at = request.org, now()
         outbox.start_cursor(endpoint)
         endpoint.save()
-        messages.success(request, "Endpoint added. Give its signing secret to the receiver.")
+        messages.success(request, _("Endpoint added. Give its signing secret to the receiver."))
         return redirect("webhook_detail", pk=endpoint.pk)
     rows = Endpoint.objects.filter(organization=request.org).order_by("pk")
     return render(request, "webhooks/endpoints.html", {"section": "settings", "endpoints": rows, "form": form},
@@ -73,7 +81,7 @@ def endpoint_toggle(request, pk):
 def endpoint_test(request, pk):
     endpoint = scoped(request, Endpoint, pk=pk)
     outbox.test_event(endpoint, now())
-    messages.success(request, "A test event is queued; the worker sends it within seconds.")
+    messages.success(request, _("A test event is queued; the worker sends it within seconds."))
     return redirect("webhook_detail", pk=pk)
 
 
@@ -82,5 +90,6 @@ def endpoint_test(request, pk):
 def delivery_replay(request, pk):
     delivery = get_object_or_404(Delivery, pk=pk, endpoint__organization=request.org)
     outbox.replay(delivery, now())
-    messages.success(request, f"{delivery.message_id} will be delivered once more, with the same id.")
+    messages.success(request, _("%(message)s will be delivered once more, with the same id.")
+                     % {"message": delivery.message_id})
     return redirect("webhook_detail", pk=delivery.endpoint_id)
