@@ -8,6 +8,10 @@ attempts) sends its first row of data within 200 ms. The full run:
 
     .venv/bin/python bench/pages.py --contacts 100000 --events 1000000
 
+Seeding that takes about ten minutes on a quiet machine: `--reuse NAME` seeds a database of that name once and
+keeps it (with its data directory, which holds the key its patients' fields are encrypted with), then later
+runs migrate it and time the pages on it; `--only overview,search` times some pages.
+
 `make bench` runs the default, a tenth of that (10,000 contacts, 100,000 events). Rows are written with
 PostgreSQL COPY (psycopg 3, through records.rows.CopyTable, so every column the models have gets its
 default, encrypted columns are encrypted and the contacts' search text is folded) into a scratch database
@@ -159,11 +163,15 @@ def seed(url: str, n_contacts: int, n_events: int) -> dict:
         def first(k, wanted):
             return next((at for kind, at in life(k) if kind == wanted), None)
 
+        def paid(k):  # the payment.recorded events' amounts (below: 40.00 each)
+            return Decimal(40) * sum(kind == "payment.recorded" for kind, _ in life(k))
+
         _copy(cur, "records_invoice", [
             "id", "organization_id", "contact_id", "external_ref", "amount_due", "balance", "currency", "due_date",
-            "status", "pay_link", "paused_until", "first_texted_at", "first_called_at", "created_at", "updated_at"], (
+            "status", "pay_link", "paused_until", "first_texted_at", "first_called_at", "paid", "created_at",
+            "updated_at"], (
             (i0 + k, o, owners[k], f"INV-{k:07d}", amount[k], balance[k], "USD", due[k], inv_status[k], "",
-             None, first(k, "sms.sent"), first(k, "call.placed"), NOW - timedelta(days=210), NOW)
+             None, first(k, "sms.sent"), first(k, "call.placed"), paid(k), NOW - timedelta(days=210), NOW)
             for k in range(n_inv)))
 
         # One enrollment per invoice, three steps each: two texts and a call.
@@ -306,6 +314,25 @@ def seed(url: str, n_contacts: int, n_events: int) -> dict:
             "attempts": len(done)}
 
 
+def found(n_contacts: int) -> dict:
+    """The ids seed() returned, read back from a database it seeded in an earlier run (--reuse)."""
+    from django.contrib.auth import get_user_model
+
+    from duedesk.engine.models import Step
+    from duedesk.records.models import Call, Contact, Event, Handoff, Invoice, Message, Organization, Promise
+
+    org = Organization.objects.get(slug="bench")
+    contacts = Contact.objects.filter(organization=org)
+    assert contacts.count() == n_contacts, f"the kept database has {contacts.count():,} contacts, not {n_contacts:,}"
+    return {"user": get_user_model().objects.get(username="bench"), "contact": contacts.order_by("pk")[0].pk,
+            "handoff": Handoff.objects.filter(organization=org).order_by("pk")[0].pk, "contacts": n_contacts,
+            "invoices": Invoice.objects.filter(organization=org).count(),
+            "events": Event.objects.filter(organization=org).count(),
+            "handoffs": Handoff.objects.filter(organization=org).count(),
+            "steps": Step.objects.filter(organization=org).count(), "promises": Promise.objects.count(),
+            "attempts": Message.objects.count() + Call.objects.count()}
+
+
 def measure(client, url: str, runs: int, before=None, stream: bool = False):
     """p50 and p95 in ms over `runs` requests, and the queries of one request. `stream`: a CSV export, timed
     to its first row of data (the byte-order mark and the header come before any query runs), then closed."""
@@ -385,21 +412,29 @@ def main():
     parser.add_argument("--events", type=int, default=100_000, help="1000000 for the issue's scale")
     parser.add_argument("--runs", type=int, default=40, help="requests per page")
     parser.add_argument("--keep", action="store_true", help="leave the scratch database for EXPLAIN")
+    parser.add_argument("--reuse", metavar="NAME", help="a database kept from an earlier run with this name: "
+                        "seeded (and kept) when it does not exist, else migrated and timed as it is")
+    parser.add_argument("--only", metavar="WORDS", help="time only the pages whose names contain one of these "
+                        "comma-separated words")
     args = parser.parse_args()
     base = (os.environ.get("DUEDESK_BENCH_POSTGRES_URL") or os.environ.get("DUEDESK_TEST_POSTGRES_URL")
             or "postgresql://postgres@127.0.0.1:5432/postgres")
     import psycopg
 
-    scratch = f"duedesk_bench_pages_{os.getpid()}"
+    scratch = args.reuse or f"duedesk_bench_pages_{os.getpid()}"
     try:
         admin = psycopg.connect(base, autocommit=True)
     except psycopg.OperationalError as error:
         print(f"pages: skipped (no PostgreSQL at {base}: {error})")
         return
-    admin.execute(f'CREATE DATABASE "{scratch}"')
+    reused = bool(args.reuse and admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (scratch,)).fetchone())
+    if not reused:
+        admin.execute(f'CREATE DATABASE "{scratch}"')
     url = base.rsplit("/", 1)[0] + "/" + scratch
     os.environ["DUEDESK_DATABASE_URL"] = url
-    os.environ.setdefault("DUEDESK_DATA_DIR", tempfile.mkdtemp(prefix="duedesk-bench-"))
+    # A kept database keeps its data directory (the key its patients' fields are encrypted with) beside it.
+    os.environ.setdefault("DUEDESK_DATA_DIR", os.path.join(tempfile.gettempdir(), f"duedesk-bench-{scratch}")
+                          if args.reuse else tempfile.mkdtemp(prefix="duedesk-bench-"))
     os.environ.setdefault("DUEDESK_SECRET_KEY", "bench")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "duedesk.settings")
     try:
@@ -415,7 +450,8 @@ def main():
         call_command("migrate", verbosity=0)
         access.now = lambda: NOW
         start = time.perf_counter()
-        ids = seed(url, args.contacts, args.events)
+        ids = found(args.contacts) if reused else seed(url, args.contacts, args.events)
+        print(f"{scratch}, kept from an earlier run: " if reused else "", end="")
         print(f"seeded {ids['contacts']:,} contacts, {ids['events']:,} events, {ids['invoices']:,} invoices, "
               f"{ids['steps']:,} steps, {ids['attempts']:,} texts and calls, {ids['promises']:,} promises, "
               f"{ids['handoffs']:,} handoffs "
@@ -427,6 +463,8 @@ def main():
 
         slow = []
         for name, path, before, stream in pages(ids, cache.clear):
+            if args.only and not any(word in name for word in args.only.split(",")):
+                continue
             p50, p95, n = measure(client, path, args.runs, before, stream)
             slow += [name] if p95 >= 200 else []
             print(f"  {name:20s} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   {n:3d} queries")
@@ -436,7 +474,7 @@ def main():
         from django.db import connections
 
         connections.close_all()
-        if args.keep:
+        if args.keep or args.reuse:
             print(f"kept {url}")
         else:
             admin.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')

@@ -11,27 +11,15 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import (
-    BooleanField,
-    Case,
-    Count,
-    DecimalField,
-    ExpressionWrapper,
-    IntegerField,
-    Q,
-    Sum,
-    Value,
-    When,
-)
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast
+from django.db import connection, transaction
+from django.db.models import Count, Q
 
-from duedesk.records.models import Event, Handoff, Invoice, Organization, Promise
+from duedesk.records.models import Handoff, Organization, Promise
+from duedesk.records.tallies import COLUMNS
 
 OUTSTANDING = ("open", "hardship", "in_plan", "disputed")
 CLOSED = ("paid", "written_off")
 ZERO = Decimal("0")
-_MONEY = DecimalField(max_digits=14, decimal_places=2)
 
 
 def today(org: Organization, now: datetime) -> date:
@@ -43,10 +31,9 @@ def outstanding_balance(org: Organization, now: datetime) -> Decimal:
 
 
 def collected(org: Organization, now: datetime) -> Decimal:
-    """Every payment recorded since outreach began (the payment.recorded events' amounts)."""
-    total = Event.objects.filter(organization=org, kind="payment.recorded", at__lte=now).aggregate(
-        s=Sum(Cast(KeyTextTransform("amount", "detail"), _MONEY)))["s"]
-    return Decimal(total or 0).quantize(Decimal("0.01"))
+    """Every payment recorded since outreach began, less the payments undone (a check that bounced, a payment
+    on the wrong invoice): the invoices' paid, summed from their tallies."""
+    return invoice_figures(org, now)["collected"]
 
 
 @dataclass(frozen=True)
@@ -101,52 +88,46 @@ def aging(org: Organization, now: datetime) -> list[dict]:
 
 
 def invoice_figures(org: Organization, now: datetime) -> dict:
-    """Everything the overview reads from invoices, in one pass over the organization's invoices: the
-    outstanding balance, the aging buckets, the share of late invoices closed without a person and the
-    funnel. Each invoice is tagged (status, aging bucket, handed to a person, texted, called, promised);
-    the query counts invoices and sums balances per combination of tags (a few dozen rows, at most 480)
-    and the figures are summed from those rows here."""
+    """Everything the overview reads from invoices: the outstanding balance, the aging buckets, the share of
+    late invoices closed without a person, the funnel and what was collected. Read from the invoices'
+    tallies (models.InvoiceTally, kept by the database as invoices, handoffs and promises change): the
+    invoices counted and their balances and payments summed per (status, due date, texted, called, handed,
+    promised), some thousands of rows whatever the number of invoices, summed by aging bucket in the query
+    (a few dozen rows, TALLIES); the figures are summed from those here."""
     d = today(org, now)
-    # Sequential WHENs: the first that holds is the invoice's bucket (AGING_BUCKETS, in order).
-    bucket = Case(When(due_date__gte=d, then=Value(0)), When(due_date__gte=d - timedelta(days=30), then=Value(1)),
-                  When(due_date__gte=d - timedelta(days=60), then=Value(2)),
-                  When(due_date__gte=d - timedelta(days=90), then=Value(3)), default=Value(4),
-                  output_field=IntegerField())
-    # NOT IN / IN (the handoffs' and promises' invoice ids): one hashed set each, not a probe per invoice.
-    handed = Handoff.objects.filter(organization=org, invoice__isnull=False).values("invoice_id")
-    promised = Promise.objects.filter(organization=org, created_at__lte=now).values("invoice_id")
-    flag = {"output_field": BooleanField()}
-    rows = (Invoice.objects.filter(organization=org)
-            .annotate(bucket=bucket,
-                      handed=ExpressionWrapper(Q(pk__in=handed), **flag),
-                      # The first text and the first call (sms.sent / call.placed events) as of `now`.
-                      texted=ExpressionWrapper(Q(first_texted_at__lte=now), **flag),
-                      called=ExpressionWrapper(Q(first_called_at__lte=now), **flag),
-                      promised=ExpressionWrapper(Q(pk__in=promised), **flag))
-            .values("status", "bucket", "handed", "texted", "called", "promised")
-            .annotate(n=Count("pk"), s=Sum("balance")).order_by())
-    outstanding, late, late_closed = ZERO, 0, 0
+    edges = [d - timedelta(days=days) for days in (0, 30, 60, 90)]  # a bucket holds due dates from its edge on
+    with connection.cursor() as cursor:
+        cursor.execute(TALLIES, [*edges, org.pk])
+        rows = cursor.fetchall()
+    outstanding, collected, late, late_closed, written = ZERO, ZERO, 0, 0, 0
     aging_n, aging_s = [0] * len(AGING_BUCKETS), [ZERO] * len(AGING_BUCKETS)
     funnel = dict.fromkeys(("texted", "texted_paid", "called", "called_promised", "called_promised_paid"), 0)
-    for r in rows:
-        n, balance, paid = r["n"], Decimal(r["s"] or 0), r["status"] == "paid"
-        if r["status"] in OUTSTANDING:
+    tags = 0
+    for status, bucket, texted, called, handed, promised, n, balance, paid_in, written_here, tags_here in rows:
+        balance, paid = _money(balance), status == "paid"
+        collected += _money(paid_in)
+        written += written_here
+        tags += tags_here
+        if status in OUTSTANDING:
             outstanding += balance
-            aging_n[r["bucket"]] += n
-            aging_s[r["bucket"]] += balance
-        if r["bucket"] > 0:  # due before today
+            aging_n[bucket] += n
+            aging_s[bucket] += balance
+        if bucket > 0:  # due before today
             late += n
-            late_closed += n if r["status"] in CLOSED and not r["handed"] else 0
-        if r["texted"]:
+            late_closed += n if status in CLOSED and not handed else 0
+        if texted:
             funnel["texted"] += n
             funnel["texted_paid"] += n if paid else 0
-        if r["called"]:
+        if called:
             funnel["called"] += n
-            if r["promised"]:
+            if promised:
                 funnel["called_promised"] += n
                 funnel["called_promised_paid"] += n if paid else 0
+    if written > PILED_UP * tags + FEW:
+        compact_tallies(org)
     return {
         "outstanding": outstanding,
+        "collected": collected,
         "self_resolved": Share(late_closed, late),
         "aging": [{"bucket": name, "count": aging_n[i], "balance": aging_s[i]}
                   for i, name in enumerate(AGING_BUCKETS)],
@@ -158,11 +139,53 @@ def invoice_figures(org: Organization, now: datetime) -> dict:
     }
 
 
+# The tallies per (status, aging bucket, texted, called, handed, promised), with the rows written for them and
+# the tags (with a due date) those rows add up to: each tags' rows are summed first, then by bucket.
+TALLIES = """
+    SELECT status, CASE WHEN due_date >= %s THEN 0 WHEN due_date >= %s THEN 1 WHEN due_date >= %s THEN 2
+                        WHEN due_date >= %s THEN 3 ELSE 4 END,
+           texted, called, handed, promised, sum(n), sum(balance), sum(paid), sum(written), count(*)
+    FROM (SELECT status, due_date, texted, called, handed, promised, sum(n) AS n, sum(balance) AS balance,
+                 sum(paid) AS paid, count(*) AS written
+          FROM records_invoicetally WHERE organization_id = %s
+          GROUP BY status, due_date, texted, called, handed, promised) AS dated
+    GROUP BY 1, 2, 3, 4, 5, 6"""
+# Past PILED_UP rows per tags (and FEW more), the overview folds an organization's tallies together: a row
+# or two per change in between, once per so many changes.
+PILED_UP, FEW = 2, 1_000
+
+
+def _money(value) -> Decimal:
+    """A sum as PostgreSQL (numeric) or SQLite (a float) gives it, in cents."""
+    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
+
+
+def compact_tallies(org: Organization) -> None:
+    """An organization's tally rows folded into one per tags (none where all is zero). On PostgreSQL one
+    statement deletes the rows and inserts their sums, so a row a concurrent change adds meanwhile is either
+    among those summed or left as it is; SQLite has one writer at a time."""
+    tags = "organization_id, status, due_date, texted, called, handed, promised"
+    sums = "sum(n), sum(balance), sum(paid)"
+    kept = "HAVING sum(n) <> 0 OR sum(balance) <> 0 OR sum(paid) <> 0"
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"WITH gone AS (DELETE FROM records_invoicetally WHERE organization_id = %s "
+                           f"RETURNING {COLUMNS}) INSERT INTO records_invoicetally ({COLUMNS}) "
+                           f"SELECT {tags}, {sums} FROM gone GROUP BY {tags} {kept}", [org.pk])
+            return
+        cursor.execute("SELECT max(id) FROM records_invoicetally WHERE organization_id = %s", [org.pk])
+        last = cursor.fetchone()[0] or 0
+        cursor.execute(f"INSERT INTO records_invoicetally ({COLUMNS}) SELECT {tags}, {sums} "
+                       f"FROM records_invoicetally WHERE organization_id = %s AND id <= %s GROUP BY {tags} {kept}",
+                       [org.pk, last])
+        cursor.execute("DELETE FROM records_invoicetally WHERE organization_id = %s AND id <= %s", [org.pk, last])
+
+
 def funnel(org: Organization, now: datetime) -> dict[str, list[tuple[str, int]]]:
     """Per step: invoices texted -> paid, and called -> promised -> paid.
 
-    Texted: the invoice has an sms.sent event at or before `now`; called: a call.placed event. Both are
-    read from the invoice (first_texted_at, first_called_at: the earliest such event's time, set with it),
-    in invoice_figures' one pass, not from the timeline.
+    Texted: the invoice has had an sms.sent event; called: a call.placed event; promised: a promise. Read
+    from the invoices' tallies (tagged by first_texted_at, first_called_at: the earliest such event's time,
+    set with it), not from the timeline.
     """
     return invoice_figures(org, now)["funnel"]

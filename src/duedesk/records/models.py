@@ -272,6 +272,9 @@ class Invoice(models.Model):
     balance = models.DecimalField(max_digits=12, decimal_places=2)
     # Paid beyond what was owed (an overpayment): kept, shown, and handed to a person to refund or apply.
     credit = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    # What payments recorded on the invoice came to, less the payments undone (engine.actions.invoices): the
+    # overview's "collected", summed from the invoices' tallies instead of from the timeline's payments.
+    paid = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     currency = models.CharField(max_length=3, default="USD")
     due_date = models.DateField()
     status = models.CharField(max_length=12, choices=STATUSES, default="open")
@@ -295,6 +298,31 @@ class Invoice(models.Model):
 
     def __str__(self):
         return self.external_ref
+
+
+class InvoiceTally(models.Model):
+    """The overview's figures, kept by the database as invoices change: invoices counted, and their balances
+    and payments summed, by (status, due date, texted, called, handed to a person, promised).
+
+    Triggers on the invoices, handoffs and promises (records migration 0021, records/tallies.py) add a row per
+    change: the invoice's old tags with -1 (and minus its sums), its new tags with +1, so every way an invoice
+    is written (the ORM, bulk_create, COPY, a cascade) is counted and concurrent writers never wait on one
+    another's row. The figures are the sums per tags (some thousands of rows where the invoices number a
+    hundred thousand); the overview folds the rows together when they pile up (metrics.compact_tallies).
+    Not a foreign key: an organization's rows go with it, but a row added while it is deleted never blocks it.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.DO_NOTHING, db_constraint=False,
+                                     related_name="+")
+    status = models.CharField(max_length=12)
+    due_date = models.DateField()
+    texted = models.BooleanField()
+    called = models.BooleanField()
+    handed = models.BooleanField()
+    promised = models.BooleanField()
+    n = models.IntegerField()
+    balance = models.DecimalField(max_digits=14, decimal_places=2)
+    paid = models.DecimalField(max_digits=14, decimal_places=2)
 
 
 class Promise(models.Model):

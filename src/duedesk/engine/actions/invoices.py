@@ -68,7 +68,8 @@ def record_payment(invoice: Invoice, amount: Decimal, now: datetime, *, actor: s
         owed = invoice.balance
         credit = max(Decimal("0"), amount - owed)
         invoice.balance = max(Decimal("0"), owed - amount)
-        fields = ["balance", "updated_at"]
+        invoice.paid += amount
+        fields = ["balance", "paid", "updated_at"]
         if credit:
             invoice.credit += credit
             fields.append("credit")
@@ -132,7 +133,8 @@ def undo_payment(payment: Event, now: datetime, *, actor: str, reason: str) -> I
         from_credit = min(invoice.credit, Decimal(payment.detail.get("credit") or "0"))
         invoice.credit -= from_credit
         invoice.balance = min(invoice.amount_due, invoice.balance + amount - from_credit)
-        fields = ["balance", "credit", "updated_at"]
+        invoice.paid -= amount
+        fields = ["balance", "credit", "paid", "updated_at"]
         if invoice.status == "paid" and invoice.balance > 0:
             invoice.status = "in_plan" if invoice.instalments.exists() else "open"
             fields.append("status")
