@@ -18,6 +18,8 @@ _MARKED = re.compile(r"{%\s*blocktranslate\b.*?{%\s*endblocktranslate\s*%}|{%\s*
 _TAG = re.compile(r"{%.*?%}|{{.*?}}|{#.*?#}", re.S)
 _ATTRIBUTE = re.compile(r"""\b(placeholder|aria-label|title|alt)=(")((?:{%.*?%}|{{.*?}}|[^"])*)\2""", re.S)
 _HTML = re.compile(r"<[^>]*>", re.S)
+# Words given to a filter ({{ x|yesno:"Yes,No" }}, {{ x|default:"Unassigned" }}) are shown as they are.
+_FILTER_WORDS = re.compile(r"""\|(?:yesno|default(?:_if_none)?):(["'])(.*?)\1""")
 # What is not a word in any language: the product's name, codes, symbols, numbers.
 _NOT_WORDS = re.compile(r"duedesk|&[a-z]+;|[^\w]|\d|_", re.I)
 
@@ -31,7 +33,8 @@ def unmarked(text: str) -> list[str]:
     """Visible words outside {% translate %} / {% blocktranslate %}: text between tags, and the attributes a
     person reads (placeholder, aria-label, title, alt)."""
     text = _MARKED.sub(" ", text)
-    found = [value for _, _, value in _ATTRIBUTE.findall(text) if _NOT_WORDS.sub("", _TAG.sub("", value))]
+    found = [words for _, words in _FILTER_WORDS.findall(text) if len(_NOT_WORDS.sub("", words)) > 2]
+    found += [value for _, _, value in _ATTRIBUTE.findall(text) if _NOT_WORDS.sub("", _TAG.sub("", value))]
     text = _ATTRIBUTE.sub(" ", text)
     for piece in _TAG.sub("\n", _HTML.sub("\n", text)).split("\n"):
         if len(_NOT_WORDS.sub("", piece).strip()) > 1:  # a letter alone is a mark (the logo's "d")
@@ -49,6 +52,8 @@ def test_the_checker_sees_unmarked_words():
     assert unmarked('<p>Hello {{ name }}</p><input placeholder="Search">') == ["Search", "Hello"]
     assert unmarked('<p>{% translate "Hello" %} {{ name }}</p>{% blocktranslate %}Hi {{ x }}{% endblocktranslate %}') == []
     assert unmarked("<td>— · 100%</td>") == []
+    assert unmarked('<td>{{ ok|yesno:"Yes,No" }} {{ who|default:"Nobody" }} {{ lang|default:"en" }}</td>') == [
+        "Yes,No", "Nobody"]
 
 
 def _catalogue():
