@@ -65,6 +65,12 @@ def test_settings_in_spanish(login, owner):
                                              "sms_from": "", "messaging_service_sid": "", "voice_caller_id": "",
                                              "callback_number": "", "voicemail_name": ""}).content.decode()
     assert "SID de la cuenta" in page and "Un SID de cuenta es AC seguido de 32 letras y cifras." in page
+    assert "Falta el SID de la cuenta" in page and "se envía con cada llamada; no hay que pegar nada" in page
+    assert "A message comes in" in page  # what Twilio's own (English) console calls the field
+    page = client.post("/settings/twilio/test-call/", {"to": "646 555 0123"}, follow=True).content.decode()
+    assert "Llamada de prueba a +16465550123 hecha en la línea simulada" in page
+    assert "falta el SID de la cuenta" in page and "no hay identificador de llamada" in page
+    assert "no hay número remitente" not in page.split("línea simulada")[1].split("</")[0]  # calls need no sender
 
 
 def test_the_same_pages_in_english_are_unchanged(login, staff, case):

@@ -102,6 +102,10 @@ class OrganizationForm(forms.ModelForm):
                   "voicemail_name": gettext_lazy("Name said in voicemails"),
                   "voicemail_business_name": gettext_lazy("Business name said in voicemails"),
                   "billing_email": gettext_lazy("Billing email")}
+        help_texts = {"voicemail_name": gettext_lazy("A person's name said in voicemails"),
+                      "voicemail_business_name": gettext_lazy(
+                          "The business name said in voicemails (blank: the organization's name); it must reveal no "
+                          "debt and no specialty")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

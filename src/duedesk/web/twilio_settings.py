@@ -10,6 +10,7 @@ import functools
 from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -42,6 +43,7 @@ class TwilioForm(forms.ModelForm):
                                            "(its name contains TWILIO). The token itself is never stored here."),
             "voice_caller_id": gettext_lazy("A Twilio number or a verified caller ID; blank: the sender number."),
             "twilio_baa_signed": gettext_lazy("Without it, calls say only the limited-content message (no balance)."),
+            "voicemail_name": gettext_lazy("A person's name said in voicemails"),
         }
 
     def clean_twilio_account_sid(self):
@@ -147,7 +149,10 @@ def twilio_test_call(request, to):
         messages.error(request, _("The test call was not placed: %(problem)s") % {"problem": error})
         return
     if simulated:
-        missing = "; ".join(p for p in setup.missing(request.org) if not p.startswith(("no sender", "no callback")))
+        with translation.override("en"):  # which is which, told by its English
+            english = setup.missing(request.org)
+        missing = "; ".join(p for p, said in zip(setup.missing(request.org), english, strict=True)
+                            if not said.startswith(("no sender", "no callback")))
         messages.warning(request, _("Test call to %(to)s placed on the simulated line: no phone rings until Twilio is "
                                     "set up for calls (%(missing)s).") % {
             "to": to, "missing": missing or _("see what is missing above")})
