@@ -95,6 +95,21 @@ def test_build_a_workflow_from_blocks_preview_and_publish(browser, live_server, 
             "Hola, le escribe {{ org.name }}. Su saldo de {{ invoice.amount }} vence el {{ invoice.due_date }}.")
         expect(page.locator("#sample-reminder-es")).to_contain_text("Hola, le escribe Maple Clinic.")  # live
 
+        # A decision at the bottom, its condition picked from lists: finish once nothing is owed.
+        page.get_by_label("Add a block").select_option("branch")
+        page.get_by_role("button", name="Add block").click()
+        decision = page.locator("li.block-branch")
+        looks_at = decision.get_by_label("Condition 1: what it looks at")
+        looks_at.select_option("written")  # anything the pickers cannot say is written as text
+        expect(decision.get_by_label("Condition 1: value")).to_be_hidden()
+        expect(decision.get_by_label("Condition 1 as written")).to_be_visible()
+        looks_at.select_option(label="Balance still owed")
+        expect(decision.get_by_label("Condition 1 as written")).to_be_hidden()
+        decision.get_by_label("Condition 1: how it compares").select_option(label="is at most")
+        decision.get_by_label("Condition 1: value").fill("0")
+        decision.get_by_label("If true, go to (condition 1)").select_option(label="Finish")
+        assert wait.get_by_label("How many").input_value() == "7"  # kept through adding the block
+
         # The preview of the unsaved draft, for a Spanish-speaking patient in Los Angeles.
         page.get_by_label("Due date").fill("2027-03-10")
         page.get_by_label("Patient's time zone").select_option("America/Los_Angeles")
@@ -136,9 +151,10 @@ def test_build_a_workflow_from_blocks_preview_and_publish(browser, live_server, 
         latest = Workflow.objects.filter(slug="short-reminders").order_by("-version").first()
         assert latest.version == 2
         assert [s.split(": ")[1] for s in latest.source.splitlines() if s.startswith("  - id:")] == [
-            "new_call", "reminder", "new_wait", "new_notice"]
+            "new_call", "reminder", "new_wait", "new_decision", "new_notice"]
         assert "notify: collections" in latest.source
         assert "wait: 7d" in latest.source and "Hola, le escribe" in latest.source
+        assert "      - if: invoice.balance <= 0\n        goto: end\n" in latest.source
         assert Enrollment.objects.get(pk=running.pk).data["move_to"] == latest.pk
     finally:
         context.close()

@@ -446,3 +446,77 @@ def test_the_preview_shows_the_notice_in_words_at_the_patients_time(login, staff
     assert (row.name, row.what) == ("To collections", "Tell other systems: Ready for collections")
     assert row.local == "Fri, Apr 9, 12:00 AM CDT"  # 30 days after the due date; no send window for a notice
     assert "Tell other systems: Ready for collections" in response.content.decode()
+
+
+def _prefix(data: dict, key: str) -> str:
+    return next(k[:-4] for k, v in data.items() if k.endswith("-key") and v == key)
+
+
+def test_a_decisions_conditions_are_picked_from_lists(login, staff, org):
+    from duedesk.engine.models import Workflow
+
+    client = login(staff)
+    html = client.get(URL).content.decode()
+    # invoice.balance > 0: what it looks at, how it compares and the value, each chosen or typed in its field.
+    assert '<label for="id_b7-if_field_0">Condition 1: what it looks at</label>' in html
+    assert '<option value="invoice.balance" selected>Balance still owed</option>' in html
+    assert '<option value="&gt;" selected>is more than</option>' in html
+    assert 'name="b7-if_value_0" value="0"' in html
+    # A note the workflow records is offered too; the values an outcome can take are listed for the value.
+    assert '<option value="enrollment.broken_before">Noted on these reminders: Broken before</option>' in html
+    assert '<datalist id="values-outcome"><option value="sent">Sent</option>' in html
+
+    data = _draft_post(workflows.read("default"), op="publish")
+    check = _prefix(data, "promise_check")
+    data.update({f"{check}-if_field_0": "promise.status", f"{check}-if_op_0": "!=", f"{check}-if_value_0": "kept",
+                 f"{check}-rows": "2", f"{check}-if_field_1": "outcome", f"{check}-if_op_1": "in",
+                 f"{check}-if_value_1": "voicemail, no_answer", f"{check}-goto_1": "late_text"})
+    assert client.post(URL, data).status_code == 302
+    step = wf.parse(Workflow.objects.filter(organization=org).order_by("-version").first().source).step(
+        "promise_check")
+    assert [(b.condition, b.goto) for b in step.branches] == [
+        ('promise.status != "kept"', "promise_broken"), ('outcome in ["voicemail", "no_answer"]', "late_text")]
+
+
+def test_a_condition_the_pickers_cannot_say_is_written_and_kept_as_written(login, staff, org):
+    from duedesk.engine.models import Workflow
+
+    client = login(staff)
+    condition = 'promise.status != "kept" and not (contact.fields.plan == "gold")'
+    data = _draft_post(workflows.read("default"), op="publish")
+    check = _prefix(data, "promise_check")
+    data.update({f"{check}-if_field_0": "written", f"{check}-if_0": condition})
+    assert client.post(URL, data).status_code == 302
+    source = Workflow.objects.filter(organization=org).order_by("-version").first().source
+    assert wf.parse(source).step("promise_check").branches[0].condition == condition
+    html = client.get(URL).content.decode()
+    assert '<option value="written" selected>Something else, written as a condition</option>' in html
+    assert 'value="promise.status != &quot;kept&quot; and not (contact.fields.plan == &quot;gold&quot;)"' in html
+    # Picked again the way it was written ('es' or "es"), a condition keeps its spelling.
+    source = workflows.read("default").replace("invoice.balance > 0", "contact.language == 'es'")
+    data = _draft_post(source, op="text")
+    assert "contact.language == 'es'" in client.post(URL, data).context["source"]
+
+
+def test_a_condition_picked_wrong_is_refused_naming_the_field(login, staff, org):
+    from duedesk.engine.models import Workflow
+
+    client = login(staff)
+    data = _draft_post(workflows.read("default"), op="publish")
+    check = _prefix(data, "promise_check")
+    data.update({f"{check}-if_value_0": "a lot", f"{check}-rows": "3",
+                 f"{check}-if_field_1": "outcome", f"{check}-if_value_1": "maybe", f"{check}-goto_1": "late_text",
+                 f"{check}-if_field_2": "written", f"{check}-if_2": "invoice.balance >", f"{check}-goto_2": "",
+                 f"{check}-goto_3": "late_text"})
+    response = client.post(URL, data)
+    assert response.status_code == 400
+    form = next(f for f in response.context["editor"].forms if f.key_value() == "promise_check")
+    assert form.errors["if_value_0"] == ["“Balance still owed” is an amount: compare it with a number, like 0 "
+                                          "or 120.00."]
+    assert form.errors["if_value_1"][0].startswith("“Outcome of the block before” cannot be “maybe”; it is one of:")
+    assert form.errors["if_2"][0].startswith("Condition 3: could not read the condition")
+    assert form.errors["goto_2"] == ["Choose where to go when condition 3 is true."]
+    assert form.errors["if_field_3"] == ["Choose what condition 4 looks at."]
+    html = response.content.decode()
+    assert "“Balance still owed” is an amount" in html
+    assert Workflow.objects.filter(organization=org).count() == 1

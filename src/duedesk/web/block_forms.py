@@ -9,17 +9,21 @@ remove) is done on the draft and shown again through the same forms.
 
 from __future__ import annotations
 
+import ast
 import html
+import json
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django import forms
 from django.forms.renderers import DjangoTemplates
 from django.forms.utils import flatatt
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, ngettext, pgettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
-from duedesk.core import vocabulary
+from duedesk.core import conditions, vocabulary
 from duedesk.core import workflow as wf
 from duedesk.web import blocks
 
@@ -200,6 +204,181 @@ def at_from(cleaned: dict) -> str:
     return ""
 
 
+# ----------------------------------------------------------------------------- conditions <-> pickers
+
+# What a condition can look at, in words; a name the draft records (enrollment.<name>, contact.fields.<name>)
+# is offered too. `TYPES` says what a value must be; `VALUES` the values a field takes (offered as a list).
+FIELDS = {
+    "invoice.balance": _("Balance still owed"),
+    "invoice.amount_due": _("Amount due"),
+    "invoice.status": _("Invoice status"),
+    "invoice.due_date": _("Due date"),
+    "invoice.instalment_missed": _("An instalment of a plan was missed"),
+    "invoice.currency": _("Currency"),
+    "promise.status": _("Promise status"),
+    "promise.date": _("Promised date"),
+    "outcome": _("Outcome of the block before"),
+    "contact.language": _("Patient's language"),
+    "contact.outreach_on": _("Outreach switched on for the patient"),
+    "enrollment.status": _("Reminders' status"),
+}
+TYPES = {"invoice.balance": "number", "invoice.amount_due": "number", "invoice.due_date": "date",
+         "promise.date": "date", "invoice.instalment_missed": "yes_no", "contact.outreach_on": "yes_no"}
+VALUES = {"outcome": vocabulary.WORKFLOW_OUTCOMES, "invoice.status": vocabulary.INVOICE_STATUSES,
+          "promise.status": vocabulary.PROMISE_STATUSES, "enrollment.status": vocabulary.ENROLLMENT_STATUSES,
+          "contact.language": {"en": "English", "es": "Spanish"},
+          "invoice.instalment_missed": {"true": "Yes", "false": "No"},
+          "contact.outreach_on": {"true": "Yes", "false": "No"}}
+CLOSED = ("outcome", "invoice.status", "promise.status", "enrollment.status")  # no other value can be
+OPERATORS = [("==", _("is")), ("!=", _("is not")), (">", _("is more than")), (">=", _("is at least")),
+             ("<", _("is less than")), ("<=", _("is at most")), ("in", _("is one of")),
+             ("not in", _("is none of"))]
+WRITTEN = "written"
+_NAME = re.compile("^(" + "|".join(conditions.ROOTS) + r")(\.[a-z_][a-z0-9_]*)*$", re.IGNORECASE)
+_NUMBER = re.compile(r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def field_words(name: str) -> str:
+    if name in FIELDS:
+        return str(FIELDS[name])
+    if name.startswith("contact.fields."):
+        return str(_("Patient's field: %(name)s") % {"name": blocks.words(name.removeprefix("contact.fields."))})
+    if name.startswith("enrollment."):
+        return str(_("Noted on these reminders: %(name)s") % {"name": blocks.words(name.removeprefix("enrollment."))})
+    return name
+
+
+def field_choices(extra=()) -> list[tuple[str, str]]:
+    """The fields a condition's picker offers: the known ones, then those the draft records, then 'as written'."""
+    known = _known_fields(get_language())
+    more = sorted({n for n in extra if n and n not in FIELDS and _NAME.match(n)})
+    return [*known[:-1], *[(n, field_words(n)) for n in more], known[-1]] if more else known
+
+
+@lru_cache(maxsize=8)
+def _known_fields(language: str | None) -> list[tuple[str, str]]:
+    """Per language, in plain text: the editor shows these in every condition."""
+    return ([("", "—")] + [(n, str(words)) for n, words in FIELDS.items()]
+            + [(WRITTEN, str(_("Something else, written as a condition")))])
+
+
+@lru_cache(maxsize=8)
+def _operators(language: str | None) -> list[tuple[str, str]]:
+    return [(op, str(words)) for op, words in OPERATORS]
+
+
+def picked(condition: str) -> dict[str, str]:
+    """A condition as the picker's fields when the pickers can say it (one name compared with a value or a
+    list of values), else as written. 'if' keeps the condition as it was written either way."""
+    out = {"if": condition, "if_field": WRITTEN}
+    try:
+        node = ast.parse(condition.strip(), mode="eval").body
+    except SyntaxError:
+        return out
+    if not (isinstance(node, ast.Compare) and len(node.ops) == 1):
+        return out
+    ops = {ast.Eq: "==", ast.NotEq: "!=", ast.Gt: ">", ast.GtE: ">=", ast.Lt: "<", ast.LtE: "<=", ast.In: "in",
+           ast.NotIn: "not in"}
+    op, name = ops.get(type(node.ops[0])), ast.get_source_segment(condition.strip(), node.left)
+    right = node.comparators[0]
+    if op is None or not name or not _NAME.match(name) or not isinstance(node.left, ast.Name | ast.Attribute):
+        return out
+    items = right.elts if op in ("in", "not in") and isinstance(right, ast.List | ast.Tuple) else [right]
+    if op not in ("in", "not in") and isinstance(right, ast.List | ast.Tuple):
+        return out
+    shown = [_shown(condition.strip(), item) for item in items]
+    if any(v is None for v in shown):
+        return out
+    return {**out, "if_field": name, "if_op": op, "if_value": ", ".join(shown)}
+
+
+def _shown(source: str, node: ast.AST) -> str | None:
+    """A value of a condition as typed in the picker: text bare unless it would read as something else."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        text = node.value
+        bare = text == text.strip() and text and _literal(text) == json.dumps(text, ensure_ascii=False)
+        return text if bare and "," not in text and '"' not in text else json.dumps(text, ensure_ascii=False)
+    segment = ast.get_source_segment(source, node)
+    if segment is None:
+        return None
+    if isinstance(node, ast.Name) and node.id.lower() in ("true", "false", "null", "none"):
+        return segment
+    if isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, bool | int | float)):
+        return segment
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
+        return segment
+    return None
+
+
+def _literal(text: str) -> str:
+    """A value typed in the picker as the condition language writes it: numbers, true, false and null as
+    they are, text in quotes."""
+    text = text.strip()
+    if text.lower() in ("true", "false", "null"):
+        return text.lower()
+    if _NUMBER.match(text):
+        return text
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = None
+        if isinstance(value, str):
+            return json.dumps(value, ensure_ascii=False)
+    return json.dumps(text, ensure_ascii=False)
+
+
+_ITEM = re.compile(r'\s*("(?:[^"\\]|\\.)*"|[^,]*?)\s*(?:,|$)')
+
+
+def _items(text: str) -> list[str]:
+    """'voicemail, no_answer' (or '"a, b", c') as its values."""
+    return [m.group(1) for m in _ITEM.finditer(text) if m.group(1).strip()]
+
+
+def written(field: str, op: str, value: str) -> str:
+    """The picker's fields as a condition."""
+    if op in ("in", "not in"):
+        return f"{field} {op} [{', '.join(_literal(v) for v in _items(value))}]"
+    return f"{field} {op} {_literal(value)}"
+
+
+def condition_problem(field: str, op: str, value: str) -> str | None:
+    """What is wrong with a condition picked, in words that name the field; None when nothing is."""
+    words = field_words(field)
+    values = _items(value) if op in ("in", "not in") else [value.strip()] if value.strip() else []
+    if not values:
+        return str(_("Say what “%(field)s” is compared with.") % {"field": words})
+    kind = TYPES.get(field)
+    for item in values:
+        bare = item.strip().strip('"')
+        if kind == "number" and not _NUMBER.match(item.strip()) and item.strip().lower() != "null":
+            return str(_("“%(field)s” is an amount: compare it with a number, like 0 or 120.00.") % {"field": words})
+        if kind == "date" and item.strip().lower() != "null" and not _DATE.match(bare):
+            return str(_("“%(field)s” is a date: write it like 2027-03-01.") % {"field": words})
+        if kind == "yes_no" and item.strip().lower() not in ("true", "false"):
+            return str(_("“%(field)s” is true or false.") % {"field": words})
+        if field in CLOSED and bare not in VALUES[field] and item.strip().lower() != "null":
+            return str(_("“%(field)s” cannot be “%(value)s”; it is one of: %(values)s.")
+                       % {"field": words, "value": bare, "values": ", ".join(VALUES[field])})
+    if op in (">", ">=", "<", "<=") and kind not in ("number", "date") and not (
+            _NUMBER.match(value.strip()) or _DATE.match(value.strip().strip('"'))):
+        return str(_("“%(field)s” can be more or less than a number or a date only.") % {"field": words})
+    try:
+        conditions.compile_condition(written(field, op, value))
+    except conditions.ConditionError as error:
+        return f"“{words}”: {error}"
+    return None
+
+
+def same_condition(a: str, b: str) -> bool:
+    try:
+        return ast.dump(ast.parse(a.strip(), mode="eval")) == ast.dump(ast.parse(b.strip(), mode="eval"))
+    except SyntaxError:
+        return False
+
+
 # ----------------------------------------------------------------------------- the forms
 
 
@@ -235,7 +414,8 @@ class BlockForm(forms.Form):
     when_text = forms.CharField(label=_("Time as written"), required=False, max_length=200,
                                 help_text=_("Like 'due_date - 3d', 'contact.fields.visit_date + 1d' or '2d'"))
 
-    def __init__(self, *args, kind: str, targets=(), languages=("en",), rows=0, sets=0, chosen=(), **kwargs):
+    def __init__(self, *args, kind: str, targets=(), languages=("en",), rows=0, sets=0, chosen=(), names=(),
+                 **kwargs):
         super().__init__(*args, **kwargs)
         self.block_kind = kind
         self.languages = list(dict.fromkeys(["en", *languages, "es"])) if kind in ("sms", "email") else []
@@ -274,9 +454,24 @@ class BlockForm(forms.Form):
             self.fields["next"] = forms.ChoiceField(label=_("Then"), required=False, choices=after, widget=Select)
         if kind == "branch":
             for j in range(rows + 1):
+                n = {"n": j + 1}
+                current = self._value(f"if_field_{j}") or ""
+                self.fields[f"if_field_{j}"] = forms.ChoiceField(
+                    label=_("Condition %(n)s: what it looks at") % n, required=False, widget=Select,
+                    choices=field_choices([*names, current]))
+                self.fields[f"if_op_{j}"] = forms.ChoiceField(
+                    label=_("Condition %(n)s: how it compares") % n, required=False, widget=Select,
+                    choices=_operators(get_language()))
+                values = f"values-{current.replace('.', '-')}" if current in VALUES else None
+                self.fields[f"if_value_{j}"] = forms.CharField(
+                    label=_("Condition %(n)s: value") % n, required=False, max_length=300,
+                    widget=forms.TextInput(attrs={"list": values} if values else {}),
+                    help_text=_("A number, a word, true, false or null; for “is one of”, values separated by "
+                                "commas") if j == 0 else "")
                 self.fields[f"if_{j}"] = forms.CharField(
-                    label=_("Condition %(n)s") % {"n": j + 1}, required=False, max_length=300,
-                    help_text=_("Like invoice.balance > 0") if j == 0 else "")
+                    label=_("Condition %(n)s as written") % n, required=False, max_length=300,
+                    help_text=_("With and, or, not and parentheses, like invoice.balance > 0 and "
+                                "promise.status != \"kept\"") if j == 0 else "")
                 self.fields[f"goto_{j}"] = forms.ChoiceField(
                     label=_("If true, go to (condition %(n)s)") % {"n": j + 1}, required=False, widget=Select,
                     choices=[("", "—")] + list(targets))
@@ -327,7 +522,8 @@ class BlockForm(forms.Form):
         return [self[name] for name in self.fields if name.startswith("on_")]
 
     def branch_rows(self):
-        return [(self[f"if_{j}"], self[f"goto_{j}"]) for j in range(self.rows + 1)]
+        return [{"n": j + 1, "field": self[f"if_field_{j}"], "op": self[f"if_op_{j}"], "value": self[f"if_value_{j}"],
+                 "text": self[f"if_{j}"], "goto": self[f"goto_{j}"]} for j in range(self.rows + 1)]
 
     def set_rows(self):
         return [(self[f"set_name_{j}"], self[f"set_value_{j}"]) for j in range(self.sets + 1)]
@@ -367,7 +563,46 @@ class BlockForm(forms.Form):
                 self.add_error("when_text", str(error))
         if self.block_kind == "call" and cleaned.get("retry_attempts") and not cleaned.get("retry_n"):
             self.add_error("retry_n", _("Say how long to wait between attempts."))
+        if self.block_kind == "branch":
+            for j in range(self.rows + 1):
+                self._check_condition(cleaned, j)
         return cleaned
+
+    def _field_of(self, c: dict, j: int) -> str:
+        if self.add_prefix(f"if_field_{j}") not in self.data and (c.get(f"if_{j}") or "").strip():
+            return WRITTEN  # a condition posted as text alone
+        return c.get(f"if_field_{j}") or ""
+
+    def _check_condition(self, c: dict, j: int) -> None:
+        field, goto, text = self._field_of(c, j), c.get(f"goto_{j}"), (c.get(f"if_{j}") or "").strip()
+        n = {"n": j + 1}
+        if field == WRITTEN:
+            if not text and not goto:
+                return
+            try:
+                conditions.compile_condition(text)
+            except conditions.ConditionError as error:
+                self.add_error(f"if_{j}", str(_("Condition %(n)s: %(problem)s") % {**n, "problem": error}))
+        elif field:
+            problem = condition_problem(field, c.get(f"if_op_{j}") or "==", c.get(f"if_value_{j}") or "")
+            if problem:
+                self.add_error(f"if_value_{j}", problem)
+        elif goto:
+            self.add_error(f"if_field_{j}", _("Choose what condition %(n)s looks at.") % n)
+            return
+        else:
+            return
+        if not goto:
+            self.add_error(f"goto_{j}", _("Choose where to go when condition %(n)s is true.") % n)
+
+    def condition(self, j: int) -> str:
+        """Condition j as the workflow writes it: as it was written when the pickers say the same."""
+        c = self.cleaned_data
+        field, text = self._field_of(c, j), (c.get(f"if_{j}") or "").strip()
+        if field == WRITTEN or not field:
+            return text if field else ""
+        made = written(field, c.get(f"if_op_{j}") or "==", c.get(f"if_value_{j}") or "")
+        return text if text and same_condition(text, made) else made
 
     def block(self) -> blocks.Block:
         c = self.cleaned_data
@@ -387,8 +622,8 @@ class BlockForm(forms.Form):
         block.on = {name[3:]: c[name] for name in self.fields if name.startswith("on_") and c.get(name)}
         block.next = c.get("next") or ""
         if self.block_kind == "branch":
-            block.branches = [(c[f"if_{j}"].strip(), c[f"goto_{j}"]) for j in range(self.rows + 1)
-                              if c.get(f"if_{j}", "").strip() and c.get(f"goto_{j}")]
+            block.branches = [(self.condition(j), c[f"goto_{j}"]) for j in range(self.rows + 1)
+                              if self.condition(j) and c.get(f"goto_{j}")]
             block.otherwise = c.get("otherwise") or ""
         if self.block_kind in ("handoff", "end"):
             block.reason = c.get("reason") or ""
@@ -426,7 +661,7 @@ def data_for(draft: blocks.Draft) -> dict[str, str]:
                           retry_unit=gap.get("when_unit", "d"))
         values.update({f"on_{o}": k for o, k in block.on.items()})
         for j, (condition, goto) in enumerate(block.branches):
-            values.update({f"if_{j}": condition, f"goto_{j}": goto})
+            values.update({f"{name}_{j}": value for name, value in picked(condition).items()}, **{f"goto_{j}": goto})
         for j, (name, value) in enumerate(block.set):
             values.update({f"set_name_{j}": name, f"set_value_{j}": value})
         data.update({p + k: v for k, v in values.items()})
@@ -473,6 +708,18 @@ class Editor:
         return sorted(self.forms, key=lambda f: (position(f), self.forms.index(f)))
 
 
+_RECORDED = re.compile(r"^b[0-9]+-(set_name|if_field)_[0-9]+$")
+
+
+@lru_cache(maxsize=8)
+def value_lists(language: str | None = None) -> str:
+    """The values a condition's field takes, as the lists its value input offers (one <datalist> each)."""
+    return mark_safe("".join(
+        f'<datalist id="values-{field.replace(".", "-")}">'
+        + "".join(f'<option value="{escape(v)}">{escape(pgettext("state", label))}</option>' for v, label in values.items())
+        + "</datalist>" for field, values in VALUES.items()))
+
+
 def read(data) -> Editor:
     """The editor's forms bound to a POST (or to `data_for(draft)`)."""
     import json
@@ -486,6 +733,7 @@ def read(data) -> Editor:
             continue
         raw.append((p, kind, data.get(p + "key", ""), data.get(p + "name", "")))
     targets = [(key, name or key) for _p, _k, key, name in raw] + [(wf.END, _("Finish"))]
+    names = {str(v).strip() for k, v in data.items() if _RECORDED.match(k) and v}  # offered to every condition
     forms_ = []
     for p, kind, _key, _name in raw:
         langs = [x for x in str(data.get(p + "langs", "")).split(",") if x]
@@ -493,7 +741,7 @@ def read(data) -> Editor:
         chosen = [k[len(p) + 3:] for k in data if k.startswith(p + "on_") and data.get(k)]
         forms_.append(BlockForm(data, prefix=p[:-1], kind=kind, targets=targets, languages=langs,
                                 rows=_int(data, p + "rows", top=20), sets=_int(data, p + "sets", top=20),
-                                chosen=chosen))
+                                chosen=chosen, names=names))
     try:
         spare = json.loads(data.get("spare") or "{}")
         spare = spare if isinstance(spare, dict) else {}

@@ -13,6 +13,7 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils.text import slugify
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -212,7 +213,8 @@ def _page(request, slug, versions, latest, shown, *, view, status=200, **extra):
     context = {"section": "workflows", "slug": slug, "versions": versions, "shown": shown, "latest": latest,
                "can_change": request.membership.role in ("owner", "staff"), "view": view,
                "running": _running(request, slug), "publish_form": extra.pop("publish_form", None) or PublishForm(),
-               "kinds": list(block_forms.KIND_NAMES.items()), "variables": block_forms.VARIABLES, **extra}
+               "kinds": list(block_forms.KIND_NAMES.items()), "variables": block_forms.VARIABLES,
+               "condition_values": block_forms.value_lists(get_language()), **extra}
     context.setdefault("problems", [])
     if not context["can_change"] and context.get("preview_form") is not None:
         for field in context["preview_form"].fields.values():  # a viewer previews the saved version by GET

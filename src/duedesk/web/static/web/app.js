@@ -59,9 +59,25 @@ document.addEventListener("click", function (event) {
       });
   }
 
+  // A decision's condition: what it looks at, how it compares, a value; or, for anything else, as written.
+  function showCondition(fieldset) {
+    var field = fieldset.querySelector(".cond-field select");
+    if (!field) return;
+    var asWritten = field.value === "written";
+    [["cond-op", !asWritten], ["cond-value", !asWritten], ["cond-text", asWritten]].forEach(function (pair) {
+      var box = fieldset.querySelector("." + pair[0]);
+      if (box) box.hidden = !pair[1];
+    });
+    var value = fieldset.querySelector(".cond-value input");
+    var values = "values-" + field.value.replace(/\./g, "-");
+    if (value && document.getElementById(values)) value.setAttribute("list", values);
+    else if (value) value.removeAttribute("list");
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     if (!list()) return;
     document.documentElement.classList.add("js");
+    document.querySelectorAll("[data-condition]").forEach(showCondition);
     var status = document.createElement("p");
     status.id = "wf-moved"; status.className = "sr-only"; status.setAttribute("aria-live", "polite");
     list().parentNode.insertBefore(status, list());
@@ -135,6 +151,8 @@ document.addEventListener("click", function (event) {
   document.addEventListener("change", function (event) {
     var when = event.target.closest(".when-kind select");
     if (when) showWhen(when.closest("[data-when]"));
+    var field = event.target.closest(".cond-field select");
+    if (field) showCondition(field.closest("[data-condition]"));
   });
 })();
 
