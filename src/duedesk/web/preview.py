@@ -62,9 +62,11 @@ class Row:
 
 
 def local_time(moment: datetime, tz: str) -> str:
-    """'Mon, Mar 8, 9:00 AM EST': the patient's wall clock with its zone's abbreviation."""
-    locale = "es_US" if (translation.get_language() or "en").startswith("es") else "en_US"
-    return format_datetime(moment, "EEE, MMM d, h:mm a zzz", tzinfo=ZoneInfo(tz), locale=locale)
+    """'Mon, Mar 8, 9:00 AM EST' ('lun 8 mar, 9:00 a.m. EST' on Spanish pages): the patient's wall clock with its
+    zone's abbreviation."""
+    if (translation.get_language() or "en").startswith("es"):
+        return format_datetime(moment, "EEE d MMM, h:mm a zzz", tzinfo=ZoneInfo(tz), locale="es_US")
+    return format_datetime(moment, "EEE, MMM d, h:mm a zzz", tzinfo=ZoneInfo(tz), locale="en_US")
 
 
 def _what(step: wf.Step, names: dict[str, str]) -> str:
