@@ -100,3 +100,24 @@ def test_dates_in_the_pages_language():
             assert (when(moment), when_short(moment), day(date(2027, 1, 15))) == (
                 "Sep 6, 2026 12:05 PM PDT", "Sep 6, 12:05 PM PDT", "Jan 15, 2027")
     assert when(None) == day("") == ""
+
+
+def test_the_overview_charts_in_spanish(login, staff, case):
+    in_spanish(staff)
+    page = login(staff).get("/").content.decode()
+    assert ">al día</text>" in page and ">más de 90</text>" in page and "al día: $0.00 en 0 facturas" in page
+    assert ">Con SMS</text>" in page and ">Con promesa</text>" in page and ">Pagada</text>" in page
+
+
+def test_the_workflow_preview_gives_the_patients_time_in_spanish_order():
+    from datetime import UTC, datetime
+
+    from django.utils import translation
+
+    from duedesk.web.preview import local_time
+
+    moment = datetime(2027, 3, 8, 17, 0, tzinfo=UTC)
+    with translation.override("es"):
+        assert local_time(moment, "America/Los_Angeles") == "lun 8 mar, 9:00 a.m. PST"
+    with translation.override("en"):
+        assert local_time(moment, "America/Los_Angeles") == "Mon, Mar 8, 9:00 AM PST"

@@ -271,4 +271,10 @@ LABELS = (
     pgettext_lazy("state", "Gave up"),
     pgettext_lazy("state", "Signed webhook"),
     pgettext_lazy("state", "Chat notice (Slack-compatible)"),
+    # The overview's charts (records/metrics.py): how late, and each step of the funnel
+    pgettext_lazy("state", "current"),
+    pgettext_lazy("state", "over 90"),
+    pgettext_lazy("state", "Texted"),
+    pgettext_lazy("state", "Called"),
+    pgettext_lazy("state", "Promised"),
 )
