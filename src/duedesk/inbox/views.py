@@ -60,8 +60,9 @@ def _searched(request, status: str, q: str):
     qs = Handoff.objects.filter(organization=request.org)
     if status != "all":
         qs = qs.filter(status=status)
-    if q:
-        qs = qs.filter(search.about(request.org, q))
+    if q:  # the handoffs found, once: the page counts them per filter, pages them and lists a page of them
+        found = list(qs.filter(search.about(request.org, q)).values_list("pk", flat=True))
+        qs = qs.filter(pk__in=found)
     return qs
 
 
