@@ -22,8 +22,10 @@ promises (one invoice in ten), handoffs (3 % of contacts, a third resolved) and 
 every page reads tables of a realistic size. Each invoice's first_texted_at / first_called_at is its first
 sms.sent / call.placed event's time, as the engine sets them; the seeding checks that against the events.
 
-Prints the seeding time, then p50/p95 and the query count per page, the machine's load average (the figures
-mean little on a busy machine) and the pages over 200 ms. An export is timed to its first row of data (the
+Prints the seeding time, then per page p50/p95, the CPU this process spent per request (p50), the time
+PostgreSQL gives for the page's queries (EXPLAIN ANALYZE, best of three; not for the exports) and their
+number, the machine's load average (the wall-clock figures mean little on a busy machine; the CPU and SQL
+figures much more) and the pages over 200 ms. An export is timed to its first row of data (the
 byte-order mark and the header go out before any query). The overview keeps its figures until the next
 Event (web.overview.figures); "overview, cold" clears that cache before every request, so it times the
 figures' queries themselves. PostgreSQL comes from DUEDESK_BENCH_POSTGRES_URL or DUEDESK_TEST_POSTGRES_URL
@@ -334,15 +336,18 @@ def found(n_contacts: int) -> dict:
 
 
 def measure(client, url: str, runs: int, before=None, stream: bool = False):
-    """p50 and p95 in ms over `runs` requests, and the queries of one request. `stream`: a CSV export, timed
-    to its first row of data (the byte-order mark and the header come before any query runs), then closed."""
+    """p50 and p95 in ms over `runs` requests, this process's CPU per request (p50, ms), the queries of one
+    request and the time PostgreSQL says they take (EXPLAIN ANALYZE, the best of three, ms; None for an
+    export, whose queries are read only to their first row). `stream`: a CSV export, timed to its first row of
+    data (the byte-order mark and the header come before any query runs), then closed. On a busy machine the
+    wall-clock times mostly say how long the request waited for a core; the CPU and the SQL times do not."""
     from django.db import connection
 
-    timings = []
-    count = [0]
+    timings, cpu = [], []
+    queries = []
 
     def counter(execute, sql, params, many, context):
-        count[0] += 1
+        queries.append((sql, params))
         return execute(sql, params, many, context)
 
     def fetch():
@@ -362,12 +367,27 @@ def measure(client, url: str, runs: int, before=None, stream: bool = False):
     for _ in range(runs):
         if before:
             before()
-        start = time.perf_counter()
+        start, used = time.perf_counter(), time.process_time()
         fetch()
         timings.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - used) * 1000)
     timings.sort()
     p95 = timings[min(len(timings) - 1, int(len(timings) * 0.95))]
-    return statistics.median(timings), p95, count[0]
+    sql = None
+    if not stream:
+        sql = 0.0
+        with connection.cursor() as cursor:
+            for text, params in queries:
+                if not text.lstrip().upper().startswith("SELECT"):
+                    continue
+                best = None
+                for _ in range(3):
+                    cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + text, params)
+                    plan = cursor.fetchone()[0][0]
+                    took = plan["Planning Time"] + plan["Execution Time"]
+                    best = took if best is None else min(best, took)
+                sql += best
+    return statistics.median(timings), p95, statistics.median(cpu), len(queries), sql
 
 
 def pages(ids: dict, clear) -> list[tuple[str, str, object, bool]]:
@@ -465,9 +485,11 @@ def main():
         for name, path, before, stream in pages(ids, cache.clear):
             if args.only and not any(word in name for word in args.only.split(",")):
                 continue
-            p50, p95, n = measure(client, path, args.runs, before, stream)
+            p50, p95, cpu, n, sql = measure(client, path, args.runs, before, stream)
             slow += [name] if p95 >= 200 else []
-            print(f"  {name:20s} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   {n:3d} queries")
+            sql = f"{sql:6.1f} ms" if sql is not None else "     —   "
+            print(f"  {name:20s} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   CPU {cpu:6.1f} ms   SQL {sql}   "
+                  f"{n:3d} queries")
         print(f"load average (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
         print("every page under 200 ms at p95" if not slow else f"over 200 ms at p95: {', '.join(slow)}")
     finally:
