@@ -111,7 +111,7 @@ def test_an_overpayment_is_kept_as_credit_and_handed_to_staff(api, make_invoice)
     assert event.detail["credit"] == "400.00" and event.detail["amount"] == "500.00"
     handoff = Handoff.objects.get(invoice=invoice, status="open")
     assert handoff.reason == "overpaid" and handoff.reason_label() == "Overpaid"
-    assert handoff.summary == "Paid 500.00 USD with 100.00 owed: 400.00 to refund or apply"
+    assert handoff.summary == "Paid $500.00 with $100.00 owed: $400.00 to refund or apply"
     assert not Step.objects.filter(enrollment__invoice=invoice, status="pending").exists()
 
 

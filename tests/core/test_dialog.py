@@ -364,7 +364,7 @@ def test_a_date_beyond_the_promise_window_offers_a_plan_and_hands_off():
     assert "payment plan" in last.say
     handoff = effect(last, "open_handoff").data
     assert handoff["reason"] == "payment_plan"
-    assert "2026-01-15" in handoff["summary"]
+    assert "Asked to pay on Jan 15, 2026," in handoff["summary"]  # a date staff read, not 2026-01-15
     assert "record_promise" not in kinds(last)
     assert collected(last.state)["promised_date"] is None
 
@@ -395,6 +395,7 @@ def test_handoff_intents_get_one_kind_sentence_and_a_handoff(intent, lead):
     data = effect(last, "open_handoff").data
     assert data["reason"] == intent
     assert "Dana Reyes" in data["summary"] and "identity verified" in data["summary"]
+    assert " due Nov 24, 2025; " in data["summary"]  # in words, as the inbox shows it
     assert text in data["summary"]
     reason = collected(last.state)["stated_reason"]
     assert reason == (text if intent in ("dispute", "hardship") else None)

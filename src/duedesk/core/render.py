@@ -93,6 +93,11 @@ def long_date(d: date, lang: str) -> str:
     return format_date(d, _LONG_DATE[lang_code(lang)], locale=_LOCALES[lang_code(lang)])
 
 
+def record_date(d: date, lang: str = "en") -> str:
+    """A date in a note for staff, with its year: "Oct 28, 2026" (never the ISO form the software keeps)."""
+    return format_date(d, "medium", locale=_LOCALES[lang_code(lang)])
+
+
 def short_date(d: date, lang: str) -> str:
     # CLDR abbreviates some Spanish months with a period ("sept."); texts read better without.
     return format_date(d, _SHORT_DATE[lang_code(lang)], locale=_LOCALES[lang_code(lang)]).rstrip(".")

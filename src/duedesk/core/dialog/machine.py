@@ -21,6 +21,7 @@ from duedesk.core.dialog.phrases_en import PHRASES as _EN
 from duedesk.core.dialog.phrases_es import PHRASES as _ES
 from duedesk.core.dialog.speech import limited_content, long_date, money, spoken_number
 from duedesk.core.dialog.types import CallContext, Effect, Turn
+from duedesk.core.render import record_date
 
 MAX_IDENTITY_TRIES = 2
 MAX_MISSES = 2  # unclear or silent answers in a row before a person takes over
@@ -361,7 +362,7 @@ def _read_back(ctx: CallContext, st: dict, day: date, kind: str | None, ambiguou
     today = _today(ctx)
     if day > today + timedelta(days=ctx.promise_window_days):
         note = (
-            f"Asked to pay on {day.isoformat()}, beyond the {ctx.promise_window_days}-day promise "
+            f"Asked to pay on {record_date(day)}, beyond the {ctx.promise_window_days}-day promise "
             "window; offered a payment plan"
         )
         return _handoff(ctx, st, "payment_plan", None, lead="too_far", note=note)
@@ -642,7 +643,7 @@ def _summary(ctx: CallContext, st: dict, kind: str, text: str | None, note: str 
     checked = "identity verified" if st["collected"]["identity_verified"] else "identity not verified"
     parts = [
         _HANDOFF_LABELS.get(kind, kind) + ".",
-        f"{who}: balance {money(ctx.amount, ctx.currency, 'en')} due {ctx.due_date.isoformat()}; {checked}.",
+        f"{who}: balance {money(ctx.amount, ctx.currency, 'en')} due {record_date(ctx.due_date)}; {checked}.",
     ]
     if note:
         parts.append(note + ".")

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from django.db import transaction
 
+from duedesk.core.render import money
 from duedesk.engine.actions.enrollments import (
     CLOSED_INVOICE,
     enroll_invoice,
@@ -86,8 +87,8 @@ def record_payment(invoice: Invoice, amount: Decimal, now: datetime, *, actor: s
             exit_invoice_enrollments(invoice, "paid", now)
         if credit:
             open_handoff(invoice.contact, "overpaid", now, invoice=invoice, actor=actor,
-                         summary=f"Paid {amount:.2f} {invoice.currency} with {owed:.2f} owed: {credit:.2f} "
-                                 "to refund or apply",
+                         summary=f"Paid {money(amount, invoice.currency, 'en')} with {money(owed, invoice.currency, 'en')} "
+                                 f"owed: {money(credit, invoice.currency, 'en')} to refund or apply",
                          collected={"amount_paid": str(amount), "balance_before": str(owed),
                                     "credit": str(credit)})
         return invoice
