@@ -95,7 +95,7 @@ def test_reply_by_text_passes_the_gate_and_sends(login, staff, case, clock):
 def test_reply_outside_the_window_is_deferred_and_says_why(login, staff, case, clock):
     clock.set(clock().replace(hour=3))  # 22:00 in New York the night before
     response = login(staff).post(f"/inbox/{case['handoff'].pk}/reply/", {"body": "Hello"}, follow=True)
-    assert "send_window" in response.content.decode()
+    assert "Not sent now: outside the send window. Allowed from Dec 7, " in response.content.decode()  # not the code
     assert Event.objects.filter(kind="sms.deferred", detail__rule="send_window").exists()
     assert not Event.objects.filter(kind="sms.sent").exists()
 
@@ -106,7 +106,7 @@ def test_reply_to_an_opted_out_contact_is_blocked(login, staff, case, clock):
     actions.opt_out(case["contact"], ("sms",), clock())
     clock.set(clock().replace(hour=16))
     response = login(staff).post(f"/inbox/{case['handoff'].pk}/reply/", {"body": "Hello"}, follow=True)
-    assert "opted_out" in response.content.decode()
+    assert "Not sent: opted out of texts." in response.content.decode()
     assert Event.objects.filter(kind="sms.blocked").exists()
 
 

@@ -81,6 +81,6 @@ def test_a_spanish_speaker_gets_the_plan_in_spanish(login, staff, case):
 def test_the_confirmation_goes_through_the_gate(login, staff, case, clock):
     actions.opt_out(case["contact"], ("sms",), clock())
     response = resolve(login(staff), case["handoff"], **rows(("2027-01-15", "300.00")))
-    assert "Confirmation text to the patient: Not sent: the contact opted out of sms" in response.content.decode()
+    assert "Confirmation text to the patient: Not sent: opted out of texts." in response.content.decode()
     assert Instalment.objects.count() == 1  # the plan stands; only the text was held back
     assert not Event.objects.filter(kind="sms.sent").exists()

@@ -38,7 +38,9 @@ def test_a_payment_and_an_invoice_edit_in_spanish(login, staff, case):
     assert "vencimiento 1 dic 2026 → 15 ene 2027" in page
 
 
-def test_a_handoff_in_spanish(login, staff, case):
+def test_a_handoff_in_spanish(login, staff, case, clock):
+    from duedesk.engine import actions
+
     in_spanish(staff)
     client, handoff = login(staff), case["handoff"]
     page = client.get(f"/inbox/{handoff.pk}/").content.decode()
@@ -51,6 +53,9 @@ def test_a_handoff_in_spanish(login, staff, case):
     assert "Las cuotas suman $275.00: faltan $25.00 para el saldo de $300.00." in page
     page = client.post(f"/inbox/{handoff.pk}/note/", {"text": "Llamó la hija"}, follow=True).content.decode()
     assert "Nota añadida." in page
+    actions.opt_out(case["contact"], ("sms",), clock())
+    page = client.post(f"/inbox/{handoff.pk}/reply/", {"body": "Hola Ana"}, follow=True).content.decode()
+    assert "No enviado: se dio de baja de los SMS." in page  # the gate's rule in words, not opted_out
     inbox = client.get("/inbox/").content.decode()
     assert "7 dic, 10:00 a.m. EST" in inbox
 

@@ -361,7 +361,7 @@ def reply(request, pk):
         return inbox_detail(request, pk, forms_={"reply": form})
     result = actions.reply_by_text(handoff, form.cleaned_data["body"], request.user, access.now(),
                                    transports_for(request.org))
-    (messages.success if result.sent else messages.warning)(request, result.explain())
+    (messages.success if result.sent else messages.warning)(request, timeline.send_words(result))
     return redirect("inbox_detail", pk=pk)
 
 
@@ -418,7 +418,7 @@ def resolve(request, pk):
         sent = actions.confirm_plan(handoff, data["instalments"], request.user, access.now(),
                                     transports_for(request.org))
         said += " " + (_("The patient was texted the plan.") if sent.sent
-                       else _("Confirmation text to the patient: %(result)s") % {"result": sent.explain()})
+                       else _("Confirmation text to the patient: %(result)s") % {"result": timeline.send_words(sent)})
     messages.success(request, said)
     return redirect("inbox_detail", pk=pk)
 

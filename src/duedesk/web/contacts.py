@@ -378,7 +378,7 @@ def payment_undo(request, pk):
 def invoice_remind(request, pk):
     invoice = scoped(request, Invoice.objects.select_related("contact__organization"), pk=pk)
     result = actions.remind_now(invoice, request.user, access.now(), transports_for(request.org))
-    (messages.success if result.sent else messages.warning)(request, result.explain())
+    (messages.success if result.sent else messages.warning)(request, timeline.send_words(result))
     return redirect("contact_detail", pk=invoice.contact_id)
 
 

@@ -57,6 +57,22 @@ def rule_words(rule: str, channel: str = "") -> str:
     return state(RULES[rule]) if rule in RULES else rule.replace("_", " ")
 
 
+def send_words(result) -> str:
+    """What became of a text a person sent (engine.actions.sends.TextResult), for the page's flash message in its
+    language: the gate's rule in words, never its code."""
+    from duedesk.core import compliance
+
+    decision = result.decision
+    if isinstance(decision, compliance.Block):
+        return _("Not sent: %(rule)s.") % {"rule": rule_words(decision.rule, "sms")}
+    if isinstance(decision, compliance.Defer):
+        return _("Not sent now: %(rule)s. Allowed from %(when)s.") % {
+            "rule": rule_words(decision.rule, "sms"), "when": when_short(decision.until)}
+    if result.error:
+        return _("The text could not be sent: %(problem)s") % {"problem": result.error}
+    return _("Text sent.")
+
+
 def _when(value) -> str:
     """An ISO instant from an event's detail in the page's zone (the office's), with its abbreviation."""
     try:
