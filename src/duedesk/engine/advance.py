@@ -85,7 +85,7 @@ def forward(moves: list[Move], now: datetime, promises: dict | None = None) -> l
     the next Step row. Runs in the caller's transaction (or its own). Returns each move's new step."""
     if not moves:
         return []
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         invoice_ids = [m.enrollment.invoice_id for m in moves]
         if promises is None:
             promises = {p.invoice_id: p for p in Promise.objects.filter(
@@ -157,7 +157,7 @@ def go_to_step(enrollment: Enrollment, step_id: str | None, now: datetime, outco
 def complete(steps: list[tuple[Step, str]], now: datetime, promises: dict | None = None,
              finished_at: dict[int, datetime] | None = None) -> None:
     """Steps finished with an outcome: mark them done and move their live enrollments to what follows."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         # The enrollments first, as a payment does (invoice, enrollments, steps): no deadlock between them.
         live = dict(Enrollment.objects.select_for_update().filter(
             pk__any=[s.enrollment_id for s, _ in steps]).order_by("pk").values_list("pk", "status"))
@@ -266,7 +266,7 @@ def settle_sends(sent: list[Sent], now: datetime, promises: dict | None = None) 
     """The provider took these texts and emails: record that, each at its own moment, and go forward."""
     if not sent:
         return
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         for s in sent:
             s.message.provider_id, s.message.status = s.provider_id, s.status
         set_provider_ids([s.message for s in sent])

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 
 from duedesk.channels.base import Outgoing
 from duedesk.channels.errors import TransportError
@@ -151,8 +152,12 @@ class BatchRunner:
                         .order_by("pk")}
             lines.prefetch(i.contact for i in invoices.values())  # the gate reads the line each send goes to
             organizations = {d.organization.pk: d.organization for d in due}  # read as the batch began
+            # With each step, its message if it has one already (a send recovered after a crash, confirmed
+            # never sent: same row, same key).
             fresh = {s.pk: s for s in Step.objects.filter(pk__any=[d.pk for d in due], status="claimed",
-                                                          leased_by=self.worker_id).select_related("enrollment")}
+                                                          leased_by=self.worker_id).select_related("enrollment")
+                     .annotate(message_pk=Subquery(Message.objects.filter(
+                         idempotency_key=OuterRef("idempotency_key")).values("pk")[:1]))}
             workflows = self._versions({s.enrollment.workflow_id for s in fresh.values()})
             promises = {p.invoice_id: p for p in Promise.objects.filter(invoice_id__any=invoice_ids, status="pending")
                         .order_by("created_at", "pk")}
@@ -196,8 +201,12 @@ class BatchRunner:
 
     def _by_transport(self, steps: list[Due]):
         groups: dict[int, tuple] = {}
+        transports: dict[int, object] = {}  # an organization's transports, asked once per batch, not per step
         for step in steps:
-            transport = self.transports_for(step.organization).for_channel(step.kind)
+            org = step.organization
+            if org.pk not in transports:
+                transports[org.pk] = self.transports_for(org)
+            transport = transports[org.pk].for_channel(step.kind)
             groups.setdefault(id(transport), (transport, []))[1].append(step)
         return list(groups.values())
 
@@ -230,8 +239,7 @@ class BatchRunner:
             ctx = message_context(invoice, contact, promises.get(invoice.pk), now=now)
             built[step.pk] = compose(step, definitions.parsed(enrollment.workflow), invoice, contact, now, ctx)
         # A send recovered after a crash (confirmed never sent) has its row already: same row, same key.
-        existing = dict(Message.objects.filter(step_id__any=list(built)).exclude(idempotency_key=None)
-                        .values_list("idempotency_key", "pk"))
+        existing = {step.idempotency_key: step.message_pk for step in steps if step.message_pk is not None}
         bulk.insert([m for m in built.values() if m.idempotency_key not in existing])
         for message in built.values():
             if message.idempotency_key in existing:

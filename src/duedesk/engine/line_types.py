@@ -63,8 +63,26 @@ def look_up_ahead(now: datetime, transports_for, limit: int = PER_PASS) -> int:
     soonest first. Returns how many numbers were asked. One worker makes the pass at a time (the others go
     on to their batch): four workers used to ask the same numbers at once, and spent most of their ticks
     reading the due steps for them rather than sending."""
+    if not _anyone_to_ask(transports_for):  # every organization sends through transports without lookups
+        return 0
     with _one_pass_at_a_time() as mine:
         return _pass(now, transports_for, limit) if mine else 0
+
+
+def _left_out(transports_for) -> tuple[dict[int, float], set[int]]:
+    """The organizations found without a lookup lately (by this provider of transports): every organization
+    -> until when, and the set of those still left out."""
+    clock = time.monotonic()
+    try:
+        known_without = _without_lookup.setdefault(transports_for, {})
+    except TypeError:  # a provider of transports that can't be weakly referenced: nothing is remembered
+        known_without = {}
+    return known_without, {org for org, until in known_without.items() if until > clock}
+
+
+def _anyone_to_ask(transports_for) -> bool:
+    """One query, before the pass's lock is asked for (every tick of every worker comes here)."""
+    return Organization.objects.filter(line_type_lookups=True).exclude(pk__in=_left_out(transports_for)[1]).exists()
 
 
 @contextmanager
@@ -111,14 +129,8 @@ def _numbers_due(now: datetime, transports_for, limit: int) -> tuple[list[tuple[
                                  address=OuterRef("enrollment__invoice__contact__phone"))
              .filter(Q(line_type__gt="") | Q(line_type_checked_at__gt=now - ASK_AGAIN_AFTER_FAILURE)))
     clock = time.monotonic()
-    try:
-        known_without = _without_lookup.setdefault(transports_for, {})
-    except TypeError:  # a provider of transports that can't be weakly referenced: nothing is remembered
-        known_without = {}
-    without: set[int] = {org for org, until in known_without.items() if until > clock}
+    known_without, without = _left_out(transports_for)
     lookups: dict[int, object] = {}
-    if not Organization.objects.filter(line_type_lookups=True).exclude(pk__in=without).exists():
-        return [], lookups  # every organization sends through transports without lookups (simulated ones)
     for _ in range(3):
         rows = list(Step.objects.filter(status="pending", run_at__lte=now + AHEAD, kind__in=PHONE_CHANNELS,
                                         organization__line_type_lookups=True)

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Q
+from django.db.models import Case, CharField, DateTimeField, F, Q, Value, When
 from django.utils import timezone
 
 from duedesk.channels.errors import TransportError
@@ -44,6 +44,10 @@ DATABASE_TROUBLE = (OperationalError, InterfaceError)
 BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # seconds before the next try after a database error
 RECOVER_BATCH = 100  # stranded sends reconciled per tick; the rest wait for the next tick
 TAKE_AT_ONCE = 20
+# While a backlog fills every batch, the passes before the claim (recovery, the texts webhooks left waiting,
+# the line types ahead) run at most once per this many seconds of real time rather than before every batch:
+# they found nothing new a fifth of a second earlier, and cost a dozen round trips each time.
+HOUSEKEEPING_EVERY = 1.0
 
 
 def _skip_locked(qs):
@@ -55,7 +59,10 @@ def claim(worker_id: str, now: datetime, limit: int = 100, lease: timedelta = LE
 
     A step tried again after a provider error (a 429, a 500) had its turn already; its new `run_at` is
     later than a whole backlog's, and taken strictly by `run_at` it would wait behind thousands of texts
-    that became due before the error (minutes at a sender's rate)."""
+    that became due before the error (minutes at a sender's rate). On PostgreSQL it is one statement
+    (one round trip, no transaction around it)."""
+    if connection.vendor == "postgresql":
+        return _claim_in_one(worker_id, now, limit, lease)
     with transaction.atomic():
         due = Step.objects.filter(status="pending", run_at__lte=now)
         ids = list(_skip_locked(due.filter(attempts__gt=0).order_by("run_at", "pk")).values_list("pk", flat=True)
@@ -68,6 +75,33 @@ def claim(worker_id: str, now: datetime, limit: int = 100, lease: timedelta = LE
                 status="claimed", leased_by=worker_id, lease_until=now + lease
             )
         return ids
+
+
+# Each half locks with SKIP LOCKED (a peer's rows are passed over, never waited for); the rows of `rest` left
+# over when there were retries are let go as the statement ends.
+_CLAIM = """
+WITH retries AS (
+    SELECT id, run_at FROM engine_step WHERE status = 'pending' AND run_at <= %(now)s AND attempts > 0
+    ORDER BY run_at, id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+), rest AS (
+    SELECT id, run_at FROM engine_step WHERE status = 'pending' AND run_at <= %(now)s
+    AND id NOT IN (SELECT id FROM retries)
+    ORDER BY run_at, id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+), chosen AS (
+    SELECT id, 0 AS later, run_at FROM retries UNION ALL SELECT id, 1, run_at FROM rest
+    ORDER BY later, run_at, id LIMIT %(limit)s
+)
+UPDATE engine_step SET status = 'claimed', leased_by = %(worker)s, lease_until = %(until)s
+FROM chosen WHERE engine_step.id = chosen.id AND engine_step.status = 'pending'
+RETURNING engine_step.id, chosen.later, chosen.run_at
+"""
+
+
+def _claim_in_one(worker_id: str, now: datetime, limit: int, lease: timedelta) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM, {"now": now, "limit": limit, "worker": worker_id, "until": now + lease})
+        rows = cursor.fetchall()
+    return [pk for pk, _, _ in sorted(rows, key=lambda row: (row[1], row[2], row[0]))]
 
 
 def recover(now: datetime, transports_for: Callable, worker_id: str = "recovery", lease: timedelta = LEASE,
@@ -84,14 +118,19 @@ def recover(now: datetime, transports_for: Callable, worker_id: str = "recovery"
         # that the provider can be asked (sooner than its lease, but never while a request may be landing).
         Step.objects.filter(leased_by__in=gone, status="sending", lease_until__gt=now + PROVIDER_TIMEOUT).update(
             lease_until=now + PROVIDER_TIMEOUT)
-    with transaction.atomic():
-        # Locked rows are skipped (another worker is requeueing them): two workers never wait on each
-        # other here, so this cannot deadlock.
-        ids = list(_skip_locked(Step.objects.filter(expired, status="claimed").order_by("pk"))
-                   .values_list("pk", flat=True)[:limit * 10])
-        if ids:
-            counts["requeued"] = Step.objects.filter(expired, pk__in=ids, status="claimed").update(
-                status="pending", leased_by="", lease_until=None)
+    # Locked rows are skipped (another worker is requeueing them): two workers never wait on each other
+    # here, so this cannot deadlock.
+    if connection.vendor == "postgresql":  # one statement: it runs every tick and almost always finds nothing
+        with connection.cursor() as cursor:
+            cursor.execute(_REQUEUE, {"now": now, "gone": gone, "limit": limit * 10})
+            counts["requeued"] = cursor.rowcount
+    else:
+        with transaction.atomic():
+            ids = list(_skip_locked(Step.objects.filter(expired, status="claimed").order_by("pk"))
+                       .values_list("pk", flat=True)[:limit * 10])
+            if ids:
+                counts["requeued"] = Step.objects.filter(expired, pk__in=ids, status="claimed").update(
+                    status="pending", leased_by="", lease_until=None)
     done = 0
     while done < limit:  # a few at a time: a worker killed while reconciling strands only those
         taken = take_over(stranded(now, TAKE_AT_ONCE), worker_id, now, lease)
@@ -101,6 +140,14 @@ def recover(now: datetime, transports_for: Callable, worker_id: str = "recovery"
             counts[_reconcile(step, worker_id, now, transports_for)] += 1
         done += len(taken)
     return counts
+
+
+_REQUEUE = """
+UPDATE engine_step SET status = 'pending', leased_by = '', lease_until = NULL
+WHERE status = 'claimed' AND id IN (
+    SELECT id FROM engine_step WHERE status = 'claimed' AND (lease_until < %(now)s OR leased_by = ANY(%(gone)s))
+    ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+"""
 
 
 def stranded(now: datetime, limit: int = RECOVER_BATCH) -> list[int]:
@@ -115,6 +162,8 @@ def take_over(ids: list[int], worker_id: str, now: datetime, lease: timedelta = 
     """Lease each stranded step to this worker with a conditional UPDATE; returns the ones it got.
     A row another worker took first no longer matches (its lease runs again), so only one worker
     reconciles a step. On PostgreSQL rows locked by a peer are skipped rather than waited for."""
+    if not ids:
+        return []
     mine = []
     with transaction.atomic():
         candidates = list(_skip_locked(Step.objects.filter(pk__in=ids, status="sending", lease_until__lt=now)
@@ -129,13 +178,15 @@ def take_over(ids: list[int], worker_id: str, now: datetime, lease: timedelta = 
 
 def release(worker_id: str, now: datetime) -> int:
     """Hand back whatever this worker still holds after a batch (a step that raised, a failed batch):
-    claimed rows to pending; sending rows to recovery once any request in flight has landed."""
-    with transaction.atomic():
-        n = Step.objects.filter(leased_by=worker_id, status="claimed").update(
-            status="pending", leased_by="", lease_until=None)
-        n += Step.objects.filter(leased_by=worker_id, status="sending").update(
-            leased_by="", lease_until=now + PROVIDER_TIMEOUT)
-    return n
+    claimed rows to pending; sending rows to recovery once any request in flight has landed. One
+    statement (it runs after every batch, and almost always finds nothing)."""
+    claimed = Q(status="claimed")
+    return Step.objects.filter(leased_by=worker_id, status__in=("claimed", "sending")).update(
+        status=Case(When(claimed, then=Value("pending")), default=F("status"), output_field=CharField()),
+        leased_by="",
+        lease_until=Case(When(claimed, then=Value(None)), default=Value(now + PROVIDER_TIMEOUT),
+                         output_field=DateTimeField()),
+    )
 
 
 def _still_mine(step: Step, worker_id: str) -> bool:
@@ -177,7 +228,8 @@ def _reconcile(step: Step, worker_id: str, now: datetime, transports_for: Callab
 class Worker:
     def __init__(self, transports_for: Callable, clock: Callable[[], datetime] = timezone.now,
                  batch: int = 100, worker_id: str | None = None, lease: timedelta = LEASE,
-                 after_batch: Callable[[], None] | None = None, sleep: Callable[[float], None] = _time.sleep):
+                 after_batch: Callable[[], None] | None = None, sleep: Callable[[float], None] = _time.sleep,
+                 monotonic: Callable[[], float] = _time.monotonic):
         self.transports_for = transports_for
         self.clock = clock
         self.batch = batch
@@ -187,10 +239,13 @@ class Worker:
         self.runner.hold = self.lease.hold
         self.after_batch = after_batch
         self.sleep = sleep
+        self.monotonic = monotonic
         self.stopping = False
         self.failures = 0  # database errors in a row; the backoff grows with them
         self._heartbeat: Heartbeat | None = None
         self._holding = False  # steps may be leased to us (set while a tick runs; cleared once handed back)
+        self._backlog = False  # the last claim took a whole batch: more was due at once
+        self._housekept = float("-inf")  # self.monotonic() at the last recovery pass
 
     def tick(self) -> int:
         """Recover what dead workers left, send the texts webhooks left waiting, then claim and run one batch.
@@ -203,30 +258,22 @@ class Worker:
             except DATABASE_TROUBLE:
                 return self._database_failed("handing back steps")
         self._holding = True
+        # While a backlog fills every batch, the passes before the claim run once per HOUSEKEEPING_EVERY.
+        put_off = self._backlog and self.monotonic() - self._housekept < HOUSEKEEPING_EVERY
+        texted = 0 if put_off else self._housekeeping(now)
+        if texted is None:
+            return 0
+        size = self.runner.claim_size(self.batch)
         try:
-            recover(now, self.transports_for, self.worker_id, self.lease.length)
-        except DATABASE_TROUBLE:
-            return self._database_failed("recovery")
-        except Exception:
-            logger.exception("recovery failed; its steps are tried again on the next tick")
-        try:  # texts a webhook left for us (the pay link asked for during a call): a patient is waiting on them
-            recover_stranded_texts(now, self.transports_for)  # a dead worker's, checked with the provider first
-            texted = send_waiting_texts(now, self.transports_for)
-        except DATABASE_TROUBLE:
-            return self._database_failed("texts waiting")
-        except Exception:
-            logger.exception("texts waiting to be sent failed; they are tried again on the next tick")
-            texted = 0
-        try:  # the line types of numbers about to be texted or called, in a bounded pass (engine/line_types.py)
-            line_types.look_up_ahead(now, self.transports_for)
-        except DATABASE_TROUBLE:
-            return self._database_failed("line type lookups")
-        except Exception:
-            logger.exception("line type lookups failed; the sends go on with the type unknown")
-        try:
-            ids = claim(self.worker_id, now, self.runner.claim_size(self.batch), self.lease.length)
+            ids = claim(self.worker_id, now, size, self.lease.length)
+            if not ids and put_off:  # the backlog ran out: what was put off runs now, then what it freed is claimed
+                texted = self._housekeeping(now)
+                if texted is None:
+                    return 0
+                ids = claim(self.worker_id, now, size, self.lease.length)
         except DATABASE_TROUBLE:
             return self._database_failed("claiming")
+        self._backlog = len(ids) >= size
         # SIGTERM finishes the batch in hand: steps already claimed are run, not dropped.
         try:
             self.runner.run(ids, self.clock)
@@ -252,10 +299,40 @@ class Worker:
                 logger.exception("a job between batches failed")
         return len(ids) + texted
 
+    def _housekeeping(self, now: datetime) -> int | None:
+        """Take back what dead workers left, send the texts webhooks left waiting, look up line types ahead.
+        Returns how many waiting texts were taken, or None after a database error (handled: reconnecting)."""
+        self._housekept = self.monotonic()
+        try:
+            recover(now, self.transports_for, self.worker_id, self.lease.length)
+        except DATABASE_TROUBLE:
+            self._database_failed("recovery")
+            return None
+        except Exception:
+            logger.exception("recovery failed; its steps are tried again on the next tick")
+        texted = 0
+        try:  # texts a webhook left for us (the pay link asked for during a call): a patient is waiting on them
+            recover_stranded_texts(now, self.transports_for)  # a dead worker's, checked with the provider first
+            texted = send_waiting_texts(now, self.transports_for)
+        except DATABASE_TROUBLE:
+            self._database_failed("texts waiting")
+            return None
+        except Exception:
+            logger.exception("texts waiting to be sent failed; they are tried again on the next tick")
+        try:  # the line types of numbers about to be texted or called, in a bounded pass (engine/line_types.py)
+            line_types.look_up_ahead(now, self.transports_for)
+        except DATABASE_TROUBLE:
+            self._database_failed("line type lookups")
+            return None
+        except Exception:
+            logger.exception("line type lookups failed; the sends go on with the type unknown")
+        return texted
+
     def _database_failed(self, during: str) -> int:
         """Close the broken connection, wait (longer each time in a row), and let the next tick reconnect.
         Steps this worker held are handed back on its next tick (or by their lease if it never comes)."""
         self.lease.suspended = True  # rows this tick held are not renewed: handed back, or left to expire
+        self._backlog = False  # the next tick takes back what this one may have left before it claims
         delay = BACKOFF[min(self.failures, len(BACKOFF) - 1)]
         self.failures += 1
         logger.warning("database error during %s (%d in a row); reconnecting in %.1f s", during, self.failures,

@@ -124,13 +124,22 @@ def send_waiting_texts(now: datetime, transports_for, limit: int = 50) -> int:
     meanwhile no longer matches and is left to it."""
     from django.db import connection
 
-    with transaction.atomic():
-        waiting = Message.objects.filter(idempotency_key__startswith=LATER, status=WAITING).order_by("pk")
-        if connection.features.has_select_for_update_skip_locked:
-            waiting = waiting.select_for_update(skip_locked=True)
-        ids = list(waiting.values_list("pk", flat=True)[:limit])
-        if ids:
-            Message.objects.filter(pk__in=ids, status=WAITING).update(status=SENDING, updated_at=now)
+    if connection.vendor == "postgresql":  # one statement: every worker tick asks, and most find none
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE records_message SET status = %(sending)s, updated_at = %(now)s WHERE status = %(waiting)s"
+                " AND id IN (SELECT id FROM records_message WHERE idempotency_key LIKE %(later)s"
+                " AND status = %(waiting)s ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED) RETURNING id",
+                {"sending": SENDING, "waiting": WAITING, "now": now, "later": LATER + "%", "limit": limit})
+            ids = [pk for (pk,) in cursor.fetchall()]
+    else:
+        with transaction.atomic():
+            waiting = Message.objects.filter(idempotency_key__startswith=LATER, status=WAITING).order_by("pk")
+            ids = list(waiting.values_list("pk", flat=True)[:limit])
+            if ids:
+                Message.objects.filter(pk__in=ids, status=WAITING).update(status=SENDING, updated_at=now)
+    if not ids:
+        return 0
     for message in (Message.objects.filter(pk__in=ids).select_related("contact__organization", "invoice")
                     .order_by("pk")):
         contact, invoice = message.contact, message.invoice
