@@ -103,6 +103,29 @@ def test_blocks_written_over_the_text_they_were_read_from_give_it_back_byte_for_
     assert layout.over(text, blocks.to_yaml(draft), origins, same_steps=set()) == text
 
 
+@pytest.mark.parametrize("edit", ["note", "time", "rename", "up", "down"])
+def test_every_comment_stays_whatever_one_block_is_edited(edit):
+    comments = [line.strip() for line in COMMENTED.splitlines() if line.strip().startswith("#")]
+    for key in [b.key for b in blocks.from_yaml(COMMENTED).blocks]:
+        draft = blocks.from_yaml(COMMENTED)
+        keys = [b.key for b in draft.blocks]
+        i = keys.index(key)
+        block = draft.blocks[i]
+        if edit == "note":
+            block.note = "" if block.note else "A note for staff."
+        elif edit == "time":
+            block.at = "9d" if block.kind == "wait" else "due_date + 2d"
+        elif edit == "rename":
+            block.name += " again"
+        elif edit == "up" and i:
+            draft.blocks[i - 1:i + 1] = [block, draft.blocks[i - 1]]
+        elif edit == "down" and i + 1 < len(keys):
+            draft.blocks[i:i + 2] = [draft.blocks[i + 1], block]
+        written = blocks.to_yaml_over(draft, COMMENTED)
+        assert blocks.meaning(wf.parse(written)) == blocks.meaning(wf.parse(blocks.to_yaml(draft)))
+        assert [c for c in comments if c not in written] == [], (edit, key)
+
+
 def _changed_lines(before: str, after: str) -> list[str]:
     import difflib
 

@@ -84,7 +84,7 @@ def _merge_entry(parent, key, value) -> None:
     else:
         take_tail(value, None)
         parent[key] = _styled(old, value)
-    put_tail(parent, key, tail)
+    add_tail(parent, key, split(tail) if tail else None)
 
 
 def _styled(old, value):
@@ -217,7 +217,7 @@ def _merge_steps(tree: CommentedMap, new: CommentedSeq, origins: list[str | None
     for i in range(len(items)):
         eol, own = tails[i]
         below = heads[i + 1] if i + 1 < len(items) else trailer
-        put_tail(old, i, (eol, own + below))
+        add_tail(old, i, (eol, own + below))
 
 
 def _before(seq: CommentedSeq, i: int) -> list[str]:
@@ -283,6 +283,18 @@ def put_tail(container, key, tail) -> None:
     stripped = tail.lstrip(" ")
     column = len(tail) - len(stripped) if stripped.startswith("#") else 0
     entry[where] = CommentToken(stripped if stripped.startswith("#") else tail, CommentMark(column), None)
+
+
+def add_tail(container, key, tail: tuple[str, list[str]] | None) -> None:
+    """Put comment lines below container[key], after any already there (a setting taken away from the end
+    of a block leaves the comments it had below the one above)."""
+    if tail is None:
+        return
+    eol, lines = split(take_tail(container, key))
+    new_eol, new_lines = tail
+    if eol.strip() and new_eol.strip():
+        lines.append(new_eol.lstrip(" ").rjust(len(new_eol.lstrip(" ")) + _column(container)))
+    put_tail(container, key, (eol if eol.strip() else new_eol, lines + new_lines))
 
 
 def split(tail: str | None) -> tuple[str, list[str]]:
