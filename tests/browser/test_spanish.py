@@ -1,7 +1,9 @@
-"""A person switches their own pages to Spanish on their account page, at desktop and phone widths; the
-contact search finds an accented name typed without its accent."""
+"""A person switches their own pages to Spanish on their account page, at desktop and phone widths, and reads
+times in Spanish order; the contact search finds an accented name typed without its accent."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
@@ -36,6 +38,9 @@ def test_switch_the_pages_to_spanish(browser, live_server, clinic, shot, width):
         assert page.get_by_role("link", name="Lucía Muñoz").is_visible()
         page.goto(f"{live_server.url}/inbox/")
         assert page.get_by_role("heading", name="Casos para el equipo").is_visible()
+        # Each handoff's time in Spanish order ("7 dic, 10:00 a.m. EST"), not "Dec 7, 10:00 AM EST".
+        expect(page.locator("td time").first).to_have_text(re.compile(
+            r"^\d{1,2} (ene|feb|mar|abr|may|jun|jul|ago|sep|oct|nov|dic), \d{1,2}:\d\d [ap]\.m\. [A-Z]{3,4}$"))
         if width == 1280:
             shot(page, "inbox-es")
         # Back to English for this person only.
