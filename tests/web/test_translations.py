@@ -235,3 +235,21 @@ def test_the_python_checker_sees_unmarked_words():
     assert unmarked_python('raise forms.ValidationError(_("%(x)s is wrong.") % {"x": x})') == []
     assert unmarked_python('self.add_error("f", "Pick one.")') == ["1: 'Pick one.'"]
     assert unmarked_python('forms.ChoiceField(choices=[("a", "Apple"), ("b", _("Pear"))])') == ["1: 'Apple'"]
+
+
+@pytest.mark.django_db
+def test_model_forms_name_every_field_in_the_pages_language():
+    """A model form's field without its own label shows the model's English verbose name (and help text)."""
+    from django.utils.functional import Promise
+
+    from duedesk.integrations.webhooks.views import EndpointForm
+    from duedesk.records.models import Organization
+    from duedesk.web.contacts import ContactForm
+    from duedesk.web.settings_views import OrganizationForm
+    from duedesk.web.twilio_settings import TwilioForm
+
+    forms = [ContactForm(), TwilioForm(instance=Organization()), OrganizationForm(instance=Organization()),
+             EndpointForm()]
+    english = [(type(form).__name__, name) for form in forms for name, field in form.fields.items()
+               if not isinstance(field.label, Promise) or (field.help_text and not isinstance(field.help_text, Promise))]
+    assert not english, english

@@ -111,6 +111,8 @@ class ContactForm(forms.ModelForm):
         labels = {"first_name": gettext_lazy("First name"), "last_name": gettext_lazy("Last name"), "phone": gettext_lazy("Phone"),
                   "email": gettext_lazy("Email"), "zip_code": gettext_lazy("ZIP code"),
                   "timezone": gettext_lazy("Time zone (blank: from ZIP or phone)")}
+        help_texts = {"phone": gettext_lazy("E.164, like +12125550100"),
+                      "timezone": gettext_lazy("Blank: from ZIP, else phone, else organization")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
