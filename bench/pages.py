@@ -316,6 +316,18 @@ def seed(url: str, n_contacts: int, n_events: int) -> dict:
             "attempts": len(done)}
 
 
+def tallies_agree() -> None:
+    """The overview's tallies (records.models.InvoiceTally, kept by triggers) add up to the invoices."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*), sum(balance), sum(paid) FROM records_invoice")
+        invoices = cursor.fetchone()
+        cursor.execute("SELECT sum(n), sum(balance), sum(paid) FROM records_invoicetally")
+        tallies = cursor.fetchone()
+    assert tuple(invoices) == tuple(tallies), f"the tallies {tallies} are not the invoices' {invoices}"
+
+
 def found(n_contacts: int) -> dict:
     """The ids seed() returned, read back from a database it seeded in an earlier run (--reuse)."""
     from django.contrib.auth import get_user_model
@@ -471,6 +483,7 @@ def main():
         access.now = lambda: NOW
         start = time.perf_counter()
         ids = found(args.contacts) if reused else seed(url, args.contacts, args.events)
+        tallies_agree()
         print(f"{scratch}, kept from an earlier run: " if reused else "", end="")
         print(f"seeded {ids['contacts']:,} contacts, {ids['events']:,} events, {ids['invoices']:,} invoices, "
               f"{ids['steps']:,} steps, {ids['attempts']:,} texts and calls, {ids['promises']:,} promises, "

@@ -267,10 +267,16 @@ def test_edit_contact_normalizes_phone_and_names_the_field(login, staff, case):
     assert bad.status_code == 400 and "Phone: &#x27;12&#x27; is not a valid phone number" in bad.content.decode()
 
 
-def test_workflow_list_shows_versions_and_enrollments(login, staff, case):
+def test_workflow_list_shows_versions_and_enrollments(login, staff, case, make_invoice, clock):
+    from duedesk.engine import actions
+
+    settled = make_invoice()
+    actions.enroll_invoice(settled, clock())
+    actions.mark_invoice_paid(settled, clock())  # its enrollment ends: counted in the total only
     page = login(staff).get("/workflows/")
     rows = dict(page.context["workflows"])
-    assert rows["payment-reminders"][0].live == 1
+    assert (rows["payment-reminders"][0].live, rows["payment-reminders"][0].total) == (1, 2)
+    assert '<td class="num">1</td><td class="num">2</td>' in page.content.decode()
 
 
 def test_invalid_workflow_shows_the_line_and_saves_nothing(login, staff, org):
