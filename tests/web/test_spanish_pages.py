@@ -126,3 +126,14 @@ def test_the_workflow_preview_gives_the_patients_time_in_spanish_order():
         assert local_time(moment, "America/Los_Angeles") == "lun 8 mar, 9:00 a.m. PST"
     with translation.override("en"):
         assert local_time(moment, "America/Los_Angeles") == "Mon, Mar 8, 9:00 AM PST"
+
+
+def test_webhooks_and_the_account_page_in_spanish(login, owner):
+    in_spanish(owner)
+    client = login(owner)
+    page = client.get("/settings/webhooks/").content.decode()
+    assert "payment.recorded — Se registró un pago" in page  # the type's name stays: the receiver reads it
+    assert "Webhook firmado" in page and "URL del endpoint" in page
+    page = client.post("/settings/webhooks/", {"url": "https://", "kind": "standard"}).content.decode()
+    assert "Introduzca una URL válida." in page  # Django's own Spanish
+    assert "· Propietario</p>" in client.get("/account/").content.decode()

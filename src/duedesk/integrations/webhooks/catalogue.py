@@ -6,25 +6,27 @@ receive them. docs/integrations.md shows an example of each."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_noop
+
 from duedesk.records.models import Event
 
-# webhook type -> (timeline kind, what it means)
+# webhook type -> (timeline kind, what it means: marked for the settings page's catalogue, which translates it)
 TYPES = {
-    "invoice.enrolled": ("enrollment.started", "Reminders started for an invoice"),
-    "invoice.exited": ("enrollment.exited", "Reminders stopped for an invoice (paid, opted out, disputed…)"),
-    "sms.sent": ("sms.sent", "A text was handed to the carrier"),
-    "email.sent": ("email.sent", "An email was sent"),
-    "call.completed": ("call.completed", "A call ended, with its outcome"),
-    "promise.recorded": ("promise.recorded", "The patient promised to pay on a date"),
-    "promise.kept": ("promise.kept", "A promise was kept"),
-    "promise.broken": ("promise.broken", "A promised date passed unpaid"),
-    "payment.recorded": ("payment.recorded", "A payment was recorded"),
-    "payment.refunded": ("payment.refunded", "A payment was refunded; the balance reopened"),
-    "handoff.opened": ("handoff.opened", "A conversation was handed to a person"),
-    "handoff.resolved": ("handoff.resolved", "A person resolved a handoff"),
-    "contact.opted_out": ("contact.opted_out", "A patient opted out of texts or calls"),
-    "contact.opted_in": ("contact.opted_in", "A patient opted back in"),
-    "workflow.notice": ("workflow.notice", "A workflow's notify block was reached (final notice, collections…)"),
+    "invoice.enrolled": ("enrollment.started", gettext_noop("Reminders started for an invoice")),
+    "invoice.exited": ("enrollment.exited", gettext_noop("Reminders stopped for an invoice (paid, opted out, disputed…)")),
+    "sms.sent": ("sms.sent", gettext_noop("A text was handed to the carrier")),
+    "email.sent": ("email.sent", gettext_noop("An email was sent")),
+    "call.completed": ("call.completed", gettext_noop("A call ended, with its outcome")),
+    "promise.recorded": ("promise.recorded", gettext_noop("The patient promised to pay on a date")),
+    "promise.kept": ("promise.kept", gettext_noop("A promise was kept")),
+    "promise.broken": ("promise.broken", gettext_noop("A promised date passed unpaid")),
+    "payment.recorded": ("payment.recorded", gettext_noop("A payment was recorded")),
+    "payment.refunded": ("payment.refunded", gettext_noop("A payment was refunded; the balance reopened")),
+    "handoff.opened": ("handoff.opened", gettext_noop("A conversation was handed to a person")),
+    "handoff.resolved": ("handoff.resolved", gettext_noop("A person resolved a handoff")),
+    "contact.opted_out": ("contact.opted_out", gettext_noop("A patient opted out of texts or calls")),
+    "contact.opted_in": ("contact.opted_in", gettext_noop("A patient opted back in")),
+    "workflow.notice": ("workflow.notice", gettext_noop("A workflow's notify block was reached (final notice, collections…)")),
 }
 KIND_TO_TYPE = {kind: name for name, (kind, _) in TYPES.items()}
 # The detail each type may carry (the rest of the timeline's detail stays inside duedesk).

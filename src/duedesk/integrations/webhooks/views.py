@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_POST
@@ -20,7 +21,7 @@ owner_only = member(roles=("owner",))
 class EndpointForm(forms.ModelForm):
     event_types = forms.MultipleChoiceField(
         label=gettext_lazy("Event types"), required=False, widget=forms.CheckboxSelectMultiple,
-        choices=[(name, f"{name} — {words}") for name, (_kind, words) in catalogue.TYPES.items()],
+        choices=[(name, format_lazy("{} — {}", name, gettext_lazy(words))) for name, (_kind, words) in catalogue.TYPES.items()],
         help_text=gettext_lazy("None ticked: every type."))
 
     class Meta:
