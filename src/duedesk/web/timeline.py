@@ -186,6 +186,7 @@ def rows(events) -> list[dict]:
         transcript = d.get("transcript") or (e.handoff.transcript if e.kind == "handoff.opened" and e.handoff else None)
         out.append({
             "at": e.at, "kind": e.kind, "group": e.kind.split(".")[0], "channel": e.channel,
+            "channel_words": gettext(KIND_WORDS[e.channel]) if e.channel in KIND_WORDS else e.channel,
             "label": vocabulary.label(LABELS, e.kind),
             "text": _text(e), "actor": e.actor,
             "transcript": turns(transcript),
