@@ -291,6 +291,7 @@ def contact_consent_history(request, pk):
         changes = list(LineChange.objects.filter(organization=request.org, line=line)
                        .select_related("contact").order_by("at", "pk")) if line else []
         for change in changes:
+            change.actor_words = timeline.actor_words(change.actor)
             change.label = state(vocabulary.LINE_CHANGES[change.what]) if change.what in vocabulary.LINE_CHANGES else change.what
         consent = (line.consent.get(lines.PURPOSE) or {}) if line else {}
         channel = "sms" if kind == "phone" else "email"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from django.utils.text import capfirst
-from django.utils.translation import gettext, pgettext, pgettext_lazy
+from django.utils.translation import gettext, gettext_lazy, pgettext, pgettext_lazy
 from django.utils.translation import gettext as _
 
 from duedesk.core import vocabulary
@@ -55,6 +55,19 @@ def rule_words(rule: str, channel: str = "") -> str:
     if rule == "opted_out" and channel in OPTED_OUT_OF:
         return str(OPTED_OUT_OF[channel])
     return state(RULES[rule]) if rule in RULES else rule.replace("_", " ")
+
+
+# Who did it, in words: a person by their name, the rest by what they are (not "staff:dana" or "workflow").
+ACTORS = {"staff": gettext_lazy("a staff member"), "patient": gettext_lazy("the patient"), "workflow": gettext_lazy("the workflow"),
+          "import": gettext_lazy("the import"), "stripe": "Stripe", "crm": gettext_lazy("the CRM"), "duedesk": "duedesk"}
+
+
+def actor_words(actor: str) -> str:
+    """'staff:dana' -> 'dana'; 'workflow' -> 'the workflow' ('el flujo'); an actor not listed as it is."""
+    who = str(actor or "")
+    if who.startswith("staff:"):
+        return who.removeprefix("staff:")
+    return str(ACTORS.get(who.split(":")[0], who))
 
 
 def send_words(result) -> str:
@@ -188,7 +201,7 @@ def rows(events) -> list[dict]:
             "at": e.at, "kind": e.kind, "group": e.kind.split(".")[0], "channel": e.channel,
             "channel_words": gettext(KIND_WORDS[e.channel]) if e.channel in KIND_WORDS else e.channel,
             "label": vocabulary.label(LABELS, e.kind),
-            "text": _text(e), "actor": e.actor,
+            "text": _text(e), "actor": actor_words(e.actor),
             "transcript": turns(transcript),
             "quoted": e.kind in ("sms.sent", "sms.received"),
             "invoice_ref": e.invoice.external_ref if e.invoice_id and e.invoice else "",
