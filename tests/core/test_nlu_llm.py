@@ -2,13 +2,13 @@
 
 import json
 import threading
-import time
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from duedesk.core.nlu import llm, understand
+from tests.loopback import PATIENCE, refused_port
 
 NOW = datetime.fromisoformat("2026-12-01T10:00:00-05:00")
 NY = "America/New_York"
@@ -17,13 +17,14 @@ UNCLEAR = "the weather is nice"
 
 class FakeModel(BaseHTTPRequestHandler):
     reply = "{}"  # the assistant message content the server answers with
-    delay = 0.0
+    hold: threading.Event | None = None  # set: the answer waits for it (a model that is too slow)
     requests: list = []
 
     def do_POST(self):  # noqa: N802 - http.server's naming
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).requests.append(body)
-        time.sleep(type(self).delay)
+        if type(self).hold is not None:
+            type(self).hold.wait(PATIENCE)
         payload = {
             "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
             "choices": [{"index": 0, "finish_reason": "stop",
@@ -46,14 +47,16 @@ class FakeModel(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def fake_model(monkeypatch):
-    FakeModel.reply, FakeModel.delay, FakeModel.requests = "{}", 0.0, []
+    FakeModel.reply, FakeModel.hold, FakeModel.requests = "{}", None, []
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeModel)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)  # quick to shut down
     thread.start()
     monkeypatch.setattr(llm, "SETTINGS", llm.LlmSettings(
-        base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", model="tiny", api_key="test-key", timeout=0.2))
+        base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", model="tiny", api_key="test-key", timeout=PATIENCE))
     yield FakeModel
+    if FakeModel.hold is not None:
+        FakeModel.hold.set()
     server.shutdown()
     server.server_close()
 
@@ -87,9 +90,11 @@ def test_model_never_sets_date_or_amount(fake_model):
     assert got.date is None and got.amount is None
 
 
-def test_slow_reply_falls_back_to_rules(fake_model):
+def test_slow_reply_falls_back_to_rules(fake_model, monkeypatch):
     fake_model.reply = json.dumps({"intent": "affirm"})
-    fake_model.delay = 5.0  # far past the 0.2 s timeout: waiting for it would have given "affirm"
+    fake_model.hold = threading.Event()  # no answer until the test is over: waiting for it would give "affirm"
+    monkeypatch.setattr(llm, "SETTINGS", llm.LlmSettings(base_url=llm.SETTINGS.base_url, model="tiny",
+                                                         api_key="test-key", timeout=0.2))
     assert understand(UNCLEAR, NOW, NY).intent == "unclear"
     assert len(fake_model.requests) == 1  # it was asked, and not waited for
 
@@ -104,6 +109,7 @@ def test_garbage_falls_back_to_rules(fake_model, reply):
 
 
 def test_unreachable_server_falls_back(monkeypatch):
-    # The discard port: nothing listens.
-    monkeypatch.setattr(llm, "SETTINGS", llm.LlmSettings(base_url="http://127.0.0.1:9/v1", model="tiny", timeout=0.2))
-    assert understand(UNCLEAR, NOW, NY).intent == "unclear"
+    with refused_port() as port:
+        monkeypatch.setattr(llm, "SETTINGS", llm.LlmSettings(base_url=f"http://127.0.0.1:{port}/v1", model="tiny",
+                                                             timeout=PATIENCE))
+        assert understand(UNCLEAR, NOW, NY).intent == "unclear"

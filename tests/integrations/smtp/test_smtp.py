@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import smtplib
 import socketserver
 import threading
 from datetime import date
@@ -18,6 +19,7 @@ from duedesk.engine.worker import Worker
 from duedesk.integrations.smtp.transport import SmtpEmail, message_id
 from duedesk.integrations.twilio import transport as twilio
 from duedesk.records.models import Event, Message
+from tests.loopback import PATIENCE, refused_port
 
 EMAIL_WORKFLOW = """
 name: Email reminder
@@ -42,6 +44,7 @@ class SmtpServer:
     def __init__(self):
         self.received: list[dict] = []
         self.faults: dict[str, str] = {}  # command -> reply line, or "drop" to close the connection
+        self.closing = threading.Event()
         server = self
 
         class Handler(socketserver.StreamRequestHandler):
@@ -86,8 +89,7 @@ class SmtpServer:
                             return
                         if fault == "hang-after-data":  # took it, never says so: the client times out
                             server.received.append({**envelope, "data": b"".join(body)})
-                            while self.rfile.readline():
-                                pass
+                            server.closing.wait(PATIENCE)
                             return
                         if fault:
                             self.reply(fault)
@@ -106,11 +108,26 @@ class SmtpServer:
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
     def close(self):
+        self.closing.set()
         self.server.shutdown()
         self.server.server_close()
 
     def messages(self):
         return [email.message_from_bytes(r["data"], policy=policy.default) for r in self.received]
+
+
+@pytest.fixture
+def impatient_after_the_message(monkeypatch):
+    """The client gives up 0.3 s after the message's final dot went out, and not before: every earlier
+    answer is waited for as long as a busy machine needs, so only the wait for the server's verdict times out."""
+    send = smtplib.SMTP.send
+
+    def sent(self, data):
+        send(self, data)
+        if isinstance(data, bytes) and data.endswith(b"\r\n.\r\n"):
+            self.sock.settimeout(0.3)
+
+    monkeypatch.setattr(smtplib.SMTP, "send", sent)
 
 
 @pytest.fixture
@@ -157,25 +174,23 @@ def test_temporary_refusal_is_transient(smtp_server):
 
 
 def test_no_server_is_transient_and_nothing_was_sent(smtp_server):
-    port = smtp_server.port
-    smtp_server.close()
-    with pytest.raises(TransportError) as caught:
-        SmtpEmail("127.0.0.1", port, timeout=1).send(outgoing())
+    with refused_port() as port, pytest.raises(TransportError) as caught:
+        SmtpEmail("127.0.0.1", port, timeout=PATIENCE).send(outgoing())
     assert not caught.value.permanent and not caught.value.accepted_unknown
 
 
 def test_connection_lost_during_data_may_have_been_sent(smtp_server):
     smtp_server.faults["DATA"] = "drop-after-data"
     with pytest.raises(TransportError) as caught:
-        SmtpEmail("127.0.0.1", smtp_server.port, timeout=2).send(outgoing())
+        SmtpEmail("127.0.0.1", smtp_server.port, timeout=PATIENCE).send(outgoing())
     assert caught.value.accepted_unknown
     assert len(smtp_server.received) == 1
 
 
-def test_timeout_after_the_message_was_sent_may_have_been_sent(smtp_server):
+def test_timeout_after_the_message_was_sent_may_have_been_sent(smtp_server, impatient_after_the_message):
     smtp_server.faults["DATA"] = "hang-after-data"
     with pytest.raises(TransportError) as caught:
-        SmtpEmail("127.0.0.1", smtp_server.port, timeout=0.3).send(outgoing())
+        SmtpEmail("127.0.0.1", smtp_server.port, timeout=PATIENCE).send(outgoing())
     assert caught.value.accepted_unknown and not caught.value.permanent
     assert len(smtp_server.received) == 1
 
@@ -184,7 +199,7 @@ def test_connection_lost_at_the_data_command_was_not_sent(smtp_server):
     """Dropped before the server said 354: it never had the message, so a retry is safe."""
     smtp_server.faults["DATA"] = "drop"
     with pytest.raises(TransportError) as caught:
-        SmtpEmail("127.0.0.1", smtp_server.port, timeout=2).send(outgoing())
+        SmtpEmail("127.0.0.1", smtp_server.port, timeout=PATIENCE).send(outgoing())
     assert not caught.value.accepted_unknown and not caught.value.permanent
     assert smtp_server.received == []
 
@@ -193,14 +208,14 @@ def test_connection_lost_at_the_data_command_was_not_sent(smtp_server):
 def test_a_refusal_of_the_message_is_a_clear_answer(smtp_server, reply, permanent):
     smtp_server.faults["DATA"] = reply
     with pytest.raises(TransportError) as caught:
-        SmtpEmail("127.0.0.1", smtp_server.port, timeout=2).send(outgoing())
+        SmtpEmail("127.0.0.1", smtp_server.port, timeout=PATIENCE).send(outgoing())
     assert caught.value.permanent is permanent and not caught.value.accepted_unknown
     assert caught.value.code == reply[:3]
 
 
 def test_a_lost_goodbye_after_the_message_was_taken_is_sent(smtp_server):
     smtp_server.faults["QUIT"] = "drop"
-    accepted = SmtpEmail("127.0.0.1", smtp_server.port, timeout=2).send(outgoing())
+    accepted = SmtpEmail("127.0.0.1", smtp_server.port, timeout=PATIENCE).send(outgoing())
     assert accepted.status == "sent" and len(smtp_server.received) == 1
 
 
@@ -258,7 +273,8 @@ def test_the_engine_records_then_sends_the_email(smtp_server, settings, monkeypa
 
 @pytest.mark.django_db
 def test_an_email_nobody_can_confirm_goes_to_a_person_not_out_again(smtp_server, settings, monkeypatch, org,
-                                                                    make_invoice, clock, transports):
+                                                                    make_invoice, clock, transports,
+                                                                    impatient_after_the_message):
     """DATA sent, no answer: SMTP can't be asked, so the send is `unknown` with a handoff, never resent."""
     from duedesk.engine import actions
     from duedesk.records.models import Handoff
@@ -268,7 +284,7 @@ def test_an_email_nobody_can_confirm_goes_to_a_person_not_out_again(smtp_server,
     workflow = Workflow.objects.create(organization=org, slug="email", name="Email", version=1, source=EMAIL_WORKFLOW)
     invoice = make_invoice(due=date(2026, 12, 10))
     actions.enroll_invoice(invoice, clock(), workflow=workflow)
-    mail = SmtpEmail("127.0.0.1", smtp_server.port, timeout=0.3)
+    mail = SmtpEmail("127.0.0.1", smtp_server.port, timeout=PATIENCE)
     both = Transports(sms=transports.sms, voice=transports.voice, email=mail)
     worker = Worker(lambda o: both, clock=clock, worker_id="mail")
     worker.run_until_idle()

@@ -11,6 +11,7 @@ import pytest
 
 from duedesk.integrations.twilio.fake import TEST_ACCOUNT_SID, FakeTwilio
 from duedesk.integrations.twilio.signing import sign
+from tests.loopback import PATIENCE, wait_until
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "twilio"
 TOKEN = "test-token"
@@ -93,7 +94,7 @@ def wired(fake, live_server, settings, monkeypatch, org, clock):
 
     settings.TWILIO_BASE_URL = fake.base_url
     settings.TWILIO_AUTH_TOKENS = {"DUEDESK_TWILIO_AUTH_TOKEN": fake.auth_token}
-    settings.TWILIO_TIMEOUT = 2
+    settings.TWILIO_TIMEOUT = PATIENCE  # the fake answers at once; a busy machine may not run it at once
     settings.SMTP_CONFIGURED = False
     settings.PUBLIC_URL = live_server.url
     org.twilio_account_sid = fake.account_sid
@@ -107,3 +108,24 @@ def wired(fake, live_server, settings, monkeypatch, org, clock):
     yield SimpleNamespace(fake=fake, transports=transports, url=live_server.url, org=org,
                           worker=Worker(lambda o: transports, clock=clock, worker_id="loopback"))
     providers.use(None)
+
+
+def lose_the_next_answer(fake, rest, monkeypatch, taken) -> None:
+    """Twilio takes the next text or call but its answer never reaches us: the fake holds it until it stops,
+    and `rest` gives up on that one request after 0.3 s. Before the error goes back to the caller the fake has
+    taken the request (`taken()` is true), as Twilio had; every other request waits as long as a busy machine
+    needs."""
+    client = rest._client
+    request = client.request
+
+    def impatient(method, *args, **kwargs):
+        if method != "POST":  # a line type looked up first is answered as usual
+            return request(method, *args, **kwargs)
+        monkeypatch.setattr(client, "request", request)  # only this once
+        fake.slow_next(1, PATIENCE)
+        try:
+            return request(method, *args, **{**kwargs, "timeout": 0.3})
+        finally:
+            wait_until(taken, "the fake Twilio to take the request")
+
+    monkeypatch.setattr(client, "request", impatient)

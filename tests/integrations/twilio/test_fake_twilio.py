@@ -1,6 +1,7 @@
 """The fake Twilio's webhooks: signed status callbacks, inbound texts, and scripted calls."""
 
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -10,6 +11,7 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from duedesk.integrations.twilio import TransportError, TwilioRest, validate
 from duedesk.integrations.twilio.fake import SILENCE, Callee, FakeTwilio, Press
+from tests.loopback import PATIENCE
 
 CLINIC = "+15005550006"
 PATIENT = "+14155550123"
@@ -31,7 +33,8 @@ class Hooks:
                 params = {k: v if len(v) > 1 else v[0] for k, v in multi.items()}
                 url = hooks.url(self.path)
                 ok = validate(hooks.auth_token, url, params, self.headers.get("X-Twilio-Signature"))
-                hooks.requests.append({"path": urlsplit(self.path).path, "params": params, "signed": ok})
+                hooks.requests.append({"path": urlsplit(self.path).path, "params": params, "signed": ok,
+                                       "at": time.monotonic()})
                 fn = hooks.routes.get(urlsplit(self.path).path)
                 body = (fn(params) or "") if fn else ""
                 data = body.encode()
@@ -95,7 +98,7 @@ def test_signed_status_callbacks_move_to_delivered(fake, hooks, rest):
     msg = rest.send_message(
         to=PATIENT, from_=CLINIC, body="Reminder", status_callback=hooks.url("/sms/status")
     )
-    assert fake.wait_idle(5)
+    assert fake.wait_idle(PATIENCE)
     got = hooks.to("/sms/status")
     assert [p["MessageStatus"] for p in got] == ["sent", "delivered"]
     assert all(r["signed"] for r in hooks.requests)
@@ -112,7 +115,7 @@ def test_delivery_time_error_arrives_by_callback(fake, hooks, rest):
         to=PATIENT, from_=CLINIC, body="Reminder", status_callback=hooks.url("/sms/status")
     )
     assert msg["status"] == "queued"  # accepted at first, like Twilio
-    assert fake.wait_idle(5)
+    assert fake.wait_idle(PATIENCE)
     last = hooks.to("/sms/status")[-1]
     assert (last["MessageStatus"], last["ErrorCode"]) == ("undelivered", "30003")
     fetched = rest.fetch_message(msg["sid"])
@@ -191,7 +194,7 @@ def test_person_call_transcript_and_callbacks(fake, hooks, rest):
     conversation(hooks)
     fake.script_call(PATIENT, Callee.person(lines=["I can pay on Friday"]))
     sid = place_call(rest, hooks)["sid"]
-    assert fake.wait_idle(10)
+    assert fake.wait_idle(PATIENCE)
     call = fake.call(sid)
     assert call.heard_text == [
         "Hello, this is Sunrise Clinic about invoice 1042. When can you pay?",
@@ -226,7 +229,7 @@ def test_silence_falls_through_to_next_verb(fake, hooks, rest):
     conversation(hooks)
     fake.script_call(PATIENT, Callee.person(lines=[SILENCE]))
     sid = place_call(rest, hooks)["sid"]
-    assert fake.wait_idle(10)
+    assert fake.wait_idle(PATIENCE)
     call = fake.call(sid)
     assert call.heard_text[-1] == "We did not hear you. Goodbye."
     assert hooks.to("/voice/gather") == [] and call.said == []
@@ -236,7 +239,7 @@ def test_keypad_answer(fake, hooks, rest):
     conversation(hooks)
     fake.script_call(PATIENT, Callee.person(lines=[Press("2")]))
     sid = place_call(rest, hooks)["sid"]
-    assert fake.wait_idle(10)
+    assert fake.wait_idle(PATIENCE)
     assert hooks.to("/voice/gather")[0]["Digits"] == "2"
     assert fake.call(sid).heard_text[-1] == "Thank you, we noted: 2."
 
@@ -250,7 +253,7 @@ def test_dial_records_transfer(fake, hooks, rest):
 
     hooks.routes["/voice/answer"] = answer
     sid = place_call(rest, hooks)["sid"]
-    assert fake.wait_idle(10)
+    assert fake.wait_idle(PATIENCE)
     assert fake.call(sid).transferred_to == "+14155550000"
 
 
@@ -271,7 +274,7 @@ def test_voicemail_left_with_update_call_from_amd_webhook(fake, hooks, rest):
     hooks.routes["/voice/amd"] = amd
     fake.script_call(PATIENT, Callee.voicemail())
     sid = place_call(rest, hooks)["sid"]
-    assert fake.wait_idle(10)
+    assert fake.wait_idle(PATIENCE)
     call = fake.call(sid)
     assert call.answered_by == "machine_end_beep"
     assert call.voicemail.startswith("This is Sunrise Clinic with a message about your account.")
@@ -303,7 +306,7 @@ def test_voicemail_left_by_a_later_update(hooks):
 def test_unanswered_calls_report_final_status(fake, hooks, rest, callee, final):
     fake.script_call(PATIENT, callee)
     sid = place_call(rest, hooks)["sid"]
-    assert fake.wait_idle(10)
+    assert fake.wait_idle(PATIENCE)
     statuses = [s["CallStatus"] for s in hooks.to("/voice/status")]
     assert statuses[-1] == final
     assert hooks.to("/voice/answer") == [] and hooks.to("/voice/amd") == []
@@ -314,10 +317,11 @@ def test_unanswered_calls_report_final_status(fake, hooks, rest, callee, final):
 def test_callback_delay_and_counters(hooks):
     with FakeTwilio(auth_token=hooks.auth_token, callback_delay=0.3) as fake:
         with TwilioRest(fake.account_sid, fake.auth_token, base_url=fake.base_url) as rest:
+            asked = time.monotonic()
             rest.send_message(to=PATIENT, from_=CLINIC, body="Hi", status_callback=hooks.url("/sms/status"))
-            assert hooks.requests == []  # not yet
-            assert fake.wait_idle(5)
+            assert fake.wait_idle(PATIENCE)
             assert len(hooks.requests) == 2
+            assert min(r["at"] for r in hooks.requests) - asked >= 0.3  # none came before the delay
             counters = fake.counters
             assert counters["messages_created"] == 1 and counters["callbacks_sent"] == 2
 
@@ -334,7 +338,7 @@ def test_machine_without_amd_hears_the_whole_message(fake, hooks, rest):
     hooks.routes["/voice/answer"] = lambda p: voicemail_twiml()
     fake.script_call(PATIENT, Callee.voicemail())
     sid = place_call(rest, hooks, machine_detection=None)["sid"]
-    assert fake.wait_idle(10)
+    assert fake.wait_idle(PATIENCE)
     assert "Please call 415 555 0000" in fake.call(sid).voicemail
     assert "AnsweredBy" not in hooks.to("/voice/answer")[0]
 
@@ -342,7 +346,7 @@ def test_machine_without_amd_hears_the_whole_message(fake, hooks, rest):
 def test_app_error_on_answer_ends_the_call(fake, hooks, rest):
     hooks.routes["/voice/answer"] = lambda p: "this is not TwiML"
     sid = place_call(rest, hooks)["sid"]
-    assert fake.wait_idle(10)
+    assert fake.wait_idle(PATIENCE)
     call = fake.call(sid)
     assert call.status == "completed" and call.errors and call.errors[0].startswith("12100")
     assert hooks.to("/voice/status")[-1]["CallStatus"] == "completed"

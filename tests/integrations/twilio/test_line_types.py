@@ -21,6 +21,7 @@ from duedesk.intake.importer import import_invoices
 from duedesk.integrations.twilio import transport as twilio
 from duedesk.integrations.twilio.fake import FakeTwilio
 from duedesk.records.models import Call, Event, Line, LineChange
+from tests.loopback import PATIENCE
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +68,7 @@ def lookup_worker(fake, org, clock, settings):
     settings.TWILIO_BASE_URL = fake.base_url
     settings.TWILIO_LOOKUPS_URL = ""  # unset: lookups follow the base URL to the fake
     settings.TWILIO_AUTH_TOKENS = {"DUEDESK_TWILIO_AUTH_TOKEN": fake.auth_token}
-    settings.TWILIO_TIMEOUT = 2
+    settings.TWILIO_TIMEOUT = PATIENCE
     settings.SMTP_CONFIGURED = False
     org.twilio_account_sid = fake.account_sid
     org.sms_from = org.voice_caller_id = "+12125550199"

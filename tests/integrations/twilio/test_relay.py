@@ -18,6 +18,7 @@ from duedesk.integrations.twilio import relay
 from duedesk.integrations.twilio.fake import Callee
 from duedesk.integrations.twilio.signing import sign
 from duedesk.records.models import Call, Event, Handoff, Promise
+from tests.loopback import PATIENCE
 
 from .test_hotline import OFFICE, VERIFY, call_in
 
@@ -34,7 +35,7 @@ def streaming(wired, settings, monkeypatch, clock):
         monkeypatch.setattr(relay, "clock", clock)
         yield wired
         running.shutdown()
-    thread.join(5)
+    thread.join(PATIENCE)
 
 
 def test_the_same_story_over_the_socket_hears_the_same_words_as_with_gather(streaming, make_invoice, make_contact,
@@ -105,11 +106,12 @@ def test_an_unsigned_or_forged_handshake_is_refused(streaming, make_invoice):
     url = f"{settings.VOICE_RELAY_URL}?call={call.pk}"
     for headers in ({}, {"X-Twilio-Signature": sign("another-token", url, {})}):
         with pytest.raises(InvalidStatus) as refused:
-            connect(url, additional_headers=headers, open_timeout=5)
+            connect(url, additional_headers=headers, open_timeout=PATIENCE)
         assert refused.value.response.status_code == 403
-    with connect(url, additional_headers={"X-Twilio-Signature": sign(streaming.fake.auth_token, url, {})}) as ws:
+    with connect(url, additional_headers={"X-Twilio-Signature": sign(streaming.fake.auth_token, url, {})},
+                 open_timeout=PATIENCE) as ws:
         ws.send(json.dumps({"type": "setup", "callSid": "CA" + "8" * 32}))  # another call's session
-        assert json.loads(ws.recv(timeout=5))["type"] == "end"
+        assert json.loads(ws.recv(timeout=PATIENCE))["type"] == "end"
 
 
 CLINIC = "+12125550199"

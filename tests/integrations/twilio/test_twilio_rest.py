@@ -2,7 +2,6 @@
 
 import random
 import re
-import socket
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 
@@ -12,6 +11,7 @@ from duedesk.channels.errors import TransportError, backoff_delay, retry_delay
 from duedesk.integrations.twilio import TwilioRest, channel_effect, describe, is_permanent, sign, validate
 from duedesk.integrations.twilio.fake import FakeTwilio
 from duedesk.integrations.twilio.rest import _retry_after
+from tests.loopback import PATIENCE, refused_port, wait_until
 
 CLINIC = "+15005550006"
 PATIENT = "+14155550123"
@@ -25,7 +25,7 @@ def fake():
 
 @pytest.fixture
 def rest(fake):
-    with TwilioRest(fake.account_sid, fake.auth_token, base_url=fake.base_url, timeout=2.0) as client:
+    with TwilioRest(fake.account_sid, fake.auth_token, base_url=fake.base_url, timeout=PATIENCE) as client:
         yield client
 
 
@@ -115,24 +115,23 @@ def test_500_is_transient(rest, fake):
     assert fake.messages == []
 
 
-def test_timeout_after_acceptance_is_accepted_unknown(fake):
-    fake.slow_next(1, seconds=2.0)
-    with TwilioRest(fake.account_sid, fake.auth_token, base_url=fake.base_url, timeout=0.3) as rest:
+def test_timeout_after_acceptance_is_accepted_unknown(fake, rest):
+    fake.slow_next(1, seconds=PATIENCE)  # its answer comes only when the fake stops, long after our timeout
+    with TwilioRest(fake.account_sid, fake.auth_token, base_url=fake.base_url, timeout=0.3) as impatient:
         with pytest.raises(TransportError) as caught:
-            send(rest)
-        err = caught.value
-        assert err.accepted_unknown and not err.permanent
-        assert len(fake.messages) == 1  # Twilio got it; only the answer was lost
-        # Reconciliation finds the send instead of texting the patient twice.
-        found = rest.find_messages(to=PATIENT, date_sent_after=datetime.now(UTC) - timedelta(minutes=5))
-        assert [m["sid"] for m in found] == [fake.messages[0]["sid"]]
+            send(impatient)
+    err = caught.value
+    assert err.accepted_unknown and not err.permanent
+    wait_until(lambda: fake.messages, "the fake to take the text")  # Twilio got it; only the answer was lost
+    assert len(fake.messages) == 1
+    # Reconciliation finds the send instead of texting the patient twice.
+    found = rest.find_messages(to=PATIENT, date_sent_after=datetime.now(UTC) - timedelta(minutes=5))
+    assert [m["sid"] for m in found] == [fake.messages[0]["sid"]]
 
 
 def test_connection_refused_is_transient_and_not_accepted():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # closed again before we connect
-    with TwilioRest("AC" + "0" * 32, "t", base_url=f"http://127.0.0.1:{port}", timeout=1.0) as rest:
+    with refused_port() as port, TwilioRest("AC" + "0" * 32, "t", base_url=f"http://127.0.0.1:{port}",
+                                            timeout=PATIENCE) as rest:
         with pytest.raises(TransportError) as caught:
             send(rest)
     assert not caught.value.permanent and not caught.value.accepted_unknown
@@ -252,7 +251,7 @@ def test_signing_round_trip_with_repeated_fields():
 def test_line_type_from_lookup_v2_on_the_lookups_host(fake):
     fake.line_types["+12125550142"] = "landline"
     with TwilioRest(fake.account_sid, fake.auth_token, base_url="http://127.0.0.1:9", lookups_url=fake.base_url,
-                    timeout=2.0) as client:  # the REST host is elsewhere: the lookup goes to its own host
+                    timeout=PATIENCE) as client:  # the REST host is elsewhere: the lookup goes to its own host
         assert client.line_type("+12125550142")["type"] == "landline"
         assert client.line_type(PATIENT)["type"] == "mobile"
         assert client.line_type("+1") == {}  # not a number Twilio knows: no line type
@@ -261,7 +260,7 @@ def test_line_type_from_lookup_v2_on_the_lookups_host(fake):
 
 def test_a_lookup_with_wrong_credentials_is_refused(fake):
     with TwilioRest(fake.account_sid, "wrong", base_url=fake.base_url, lookups_url=fake.base_url,
-                    timeout=2.0) as client:
+                    timeout=PATIENCE) as client:
         with pytest.raises(TransportError) as refused:
             client.line_type(PATIENT)
     assert refused.value.http_status == 401 and refused.value.permanent

@@ -17,6 +17,7 @@ from duedesk.engine.models import Step
 from duedesk.integrations.twilio import transport as twilio
 from duedesk.integrations.twilio.fake import Callee
 from duedesk.records.models import Call, Event, Message
+from tests.integrations.twilio.conftest import lose_the_next_answer
 
 CLINIC = "+12125550199"
 
@@ -176,8 +177,7 @@ def test_timeout_after_twilio_accepted_is_not_sent_again(wired, make_invoice, cl
     fake = wired.fake
     invoice = make_invoice(due=date(2026, 12, 10))
     actions.enroll_invoice(invoice, clock())
-    monkeypatch.setattr(wired.transports.sms.rest, "_timeout", 0.3)
-    fake.slow_next(1, 1.5)  # recorded at once, answered after our timeout
+    lose_the_next_answer(fake, wired.transports.sms.rest, monkeypatch, lambda: fake.messages)
     wired.worker.run_until_idle()
     clock.advance(hours=1)
     wired.worker.run_until_idle()
@@ -333,8 +333,7 @@ def test_call_request_timing_out_after_twilio_took_it_is_reconciled_not_redialle
     fake = wired.fake
     invoice = late_call_due(make_invoice, clock)
     fake.script_call(invoice.contact.phone, Callee.no_answer())
-    monkeypatch.setattr(wired.transports.voice.rest, "_timeout", 0.3)
-    fake.slow_next(1, 1.5)  # the call is created at once; its answer comes after our timeout
+    lose_the_next_answer(fake, wired.transports.voice.rest, monkeypatch, lambda: fake.calls)  # the call is made
     wired.worker.tick()
     clock.advance(minutes=10)
     wired.worker.tick()
