@@ -47,6 +47,7 @@ def test_a_payment_and_an_invoice_edit_in_spanish(login, staff, case, clock):
 
 def test_a_handoff_in_spanish(login, staff, case, clock):
     from duedesk.engine import actions
+    from duedesk.records.timeline import log
 
     in_spanish(staff)
     client, handoff = login(staff), case["handoff"]
@@ -60,10 +61,18 @@ def test_a_handoff_in_spanish(login, staff, case, clock):
     assert "Las cuotas suman $275.00: faltan $25.00 para el saldo de $300.00." in page
     page = client.post(f"/inbox/{handoff.pk}/note/", {"text": "Llamó la hija"}, follow=True).content.decode()
     assert "Nota añadida." in page
+    log(handoff.organization_id, "promise.recorded", clock(), contact=handoff.contact, invoice=handoff.invoice,
+        date="2026-12-20", amount="100")
+    page = client.get(f"/contacts/{handoff.contact_id}/").content.decode()
+    assert "Pagará el 20 dic 2026 ($100.00)" in page
     actions.opt_out(case["contact"], ("sms",), clock())
     page = client.post(f"/inbox/{handoff.pk}/reply/", {"body": "Hola Ana"}, follow=True).content.decode()
     assert "No enviado: se dio de baja de los SMS." in page  # the gate's rule in words, not opted_out
-    inbox = client.get("/inbox/").content.decode()
+    page = client.post(f"/inbox/{handoff.pk}/resolve/", {"outcome": "pause", "until": "2027-01-10"},
+                       follow=True).content.decode()
+    assert "Resuelto: Pausar hasta una fecha." in page
+    assert "Recordatorios en pausa" in page and "hasta el 10 ene 2027" in page  # the day it was set to
+    inbox = client.get("/inbox/?status=all").content.decode()
     assert "7 dic, 10:00 a.m. EST" in inbox
 
 

@@ -95,6 +95,17 @@ def _when(value) -> str:
     return when_short(moment)
 
 
+def _until(value) -> str:
+    """A pause's end: its day when it ends at the start of one (as staff set it), else the moment."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo and (moment.hour, moment.minute) == (0, 0):
+        return day(moment.date())  # midnight where it was set (the contact's zone), that day
+    return when_short(moment)
+
+
 def _day(value) -> str:
     """An ISO day from an event's detail ("2026-12-18") as the page writes days ("Dec 18, 2026")."""
     try:
@@ -150,7 +161,9 @@ def _text(e: Event) -> str:
             said += _(" · %(credit)s paid beyond the balance, kept as credit") % {"credit": money(d["credit"], cur)}
         return said
     if k == "promise.recorded":
-        return _("Will pay on %(day)s") % {"day": _day(d.get("date"))} + (f" ({d['amount']})" if d.get("amount") else "")
+        cur = e.invoice.currency if e.invoice_id and e.invoice else "USD"
+        return _("Will pay on %(day)s") % {"day": _day(d.get("date"))} + (
+            f" ({money(d['amount'], cur)})" if d.get("amount") else "")
     if k.startswith("handoff."):
         reason, outcome = d.get("reason", ""), d.get("outcome", "")
         bits = [state(vocabulary.HANDOFF_REASONS[reason]) if reason in vocabulary.HANDOFF_REASONS else reason,
@@ -163,9 +176,10 @@ def _text(e: Event) -> str:
         old, new = (state(statuses[s]) if s in statuses else str(s) for s in (d.get("old"), d.get("new")))
         return f"{old} → {new}" + (f" · {d['note']}" if d.get("note") else "")
     if k == "invoice.paused":
-        return _("until %(when)s") % {"when": _when(d["until"])} if d.get("until") else _("pause cleared")
+        return _("until %(when)s") % {"when": _until(d["until"])} if d.get("until") else _("pause cleared")
     if k == "plan.created":
-        return ", ".join(_("%(amount)s on %(day)s") % {"amount": i["amount"], "day": _day(i["date"])}
+        cur = e.invoice.currency if e.invoice_id and e.invoice else "USD"
+        return ", ".join(_("%(amount)s on %(day)s") % {"amount": money(i["amount"], cur), "day": _day(i["date"])}
                          for i in d.get("instalments", []))
     if k == "workflow.notice":
         notice = str(d.get("notice", ""))
