@@ -16,12 +16,14 @@ duedesk_bench_engine is dropped and created there); without one only SQLite is m
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from datetime import UTC, datetime
 
 NOW = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)  # Monday 10:00 in New York: the window is open
@@ -58,35 +60,39 @@ def role_baseline(url: str, count: int) -> None:
         "pk", "enrollment_id", "organization_id", "enrollment__contact_id", "enrollment__invoice_id"))
     body = ("Hi, this is Busy Clinic. A friendly reminder that your balance of $50.00 is due Thursday, December 10. "
             "You can pay here: https://pay.example.com/x Reply STOP to opt out.")
-    detail = json.dumps({"body": body, "step": "heads_up"})
+    # As wide as the engine's: the consent basis and the body's digest on the message and its event, a provider
+    # id of Twilio's length, the key of the step.
+    sha = hashlib.sha256(body.encode()).hexdigest()
+    detail = json.dumps({"body": body, "step": "heads_up", "consent": "provided_number", "sha256": sha})
     start = time.perf_counter()
     for i in range(0, len(ids), 100):
-        batch = ids[i:i + 100]
+        batch = [(*row, "SM" + uuid.uuid4().hex) for row in ids[i:i + 100]]
         with transaction.atomic(), connection.cursor() as cur:
             cur.executemany(
                 "INSERT INTO records_message (organization_id, contact_id, invoice_id, step_id, channel, direction,"
                 " \"to\", sender, subject, body, status, provider_id, idempotency_key, error_code, created_at,"
                 " updated_at, consent_basis, content_sha256)"
-                " VALUES (%s,%s,%s,%s,'sms','out','+12125550000','','',%s,'sent','SMx',%s,'',%s,%s,'','')",
-                [(o, c, inv, pk, body, f"b{pk}", NOW, NOW) for pk, e, o, c, inv in batch])
+                " VALUES (%s,%s,%s,%s,'sms','out','+12125550000','','',%s,'sent',%s,%s,'',%s,%s,'provided_number',%s)",
+                [(o, c, inv, pk, body, sid, f"e{e}:heads_up:1", NOW, NOW, sha) for pk, e, o, c, inv, sid in batch])
             cur.executemany(
                 "INSERT INTO channels_simulatedsend (channel, \"to\", body, idempotency_key, provider_id, at)"
-                " VALUES ('sms','+12125550000',%s,%s,'SMx',%s)", [(body, f"b{pk}", NOW) for pk, *_ in batch])
-            cur.executemany("UPDATE engine_step SET status='done', outcome='sent', finished_at=%s WHERE id=%s",
-                            [(NOW, pk) for pk, *_ in batch])
+                " VALUES ('sms','+12125550000',%s,%s,%s,%s)",
+                [(body, f"e{e}:heads_up:1", sid, NOW) for pk, e, o, c, inv, sid in batch])
+            cur.executemany("UPDATE engine_step SET status='done', outcome='sent', finished_at=%s, lease_until=NULL"
+                            " WHERE id=%s", [(NOW, pk) for pk, *_ in batch])
             cur.executemany(
                 "INSERT INTO records_event (organization_id, contact_id, invoice_id, kind, channel, actor, detail, at)"
                 " VALUES (%s,%s,%s,'sms.sent','sms','duedesk',%s,%s)",
-                [(o, c, inv, detail, NOW) for pk, e, o, c, inv in batch])
+                [(o, c, inv, detail, NOW) for pk, e, o, c, inv, sid in batch])
             cur.executemany(
                 "INSERT INTO engine_step (organization_id, enrollment_id, step_id, kind, occurrence, run_at, status,"
                 " attempts, leased_by, idempotency_key, provider_id, outcome, last_error, created_at)"
                 " VALUES (%s,%s,'past_due','wait',1,%s,'pending',0,'',%s,'','','',%s)",
-                [(o, e, NOW, f"e{e}:past_due:b", NOW) for pk, e, o, c, inv in batch])
+                [(o, e, NOW, f"e{e}:past_due:1", NOW) for pk, e, o, c, inv, sid in batch])
             cur.executemany("UPDATE engine_enrollment SET current_step='past_due', data=%s WHERE id=%s",
                             [('{"last_outcome": "sent"}', e) for pk, e, *_ in batch])
             cur.executemany("UPDATE records_invoice SET first_texted_at=%s WHERE id=%s AND first_texted_at IS NULL",
-                            [(NOW, inv) for pk, e, o, c, inv in batch])
+                            [(NOW, inv) for pk, e, o, c, inv, sid in batch])
     print(f"{len(ids) / (time.perf_counter() - start):.0f}")
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from duedesk.engine.advance import mark_done, new_step
 from duedesk.engine.models import Enrollment, Step
@@ -73,3 +74,26 @@ def test_mark_done_writes_each_steps_outcome_and_moment_in_one_update(make_invoi
             for s in Step.objects.filter(pk__any=[s.pk for s in steps])}
     assert rows == {steps[0].pk: ("done", "sent", clock(), None), steps[1].pk: ("done", "sent", later, None),
                     steps[2].pk: ("done", "answered", later, None)}
+
+
+def test_writes_sent_together_each_take_effect_in_one_round_trip(make_invoice, org, clock):
+    """The settling's UPDATEs (provider ids, first text, steps done, enrollments) go as one query of several
+    statements on PostgreSQL; each one still does what it says, quotes and all."""
+    enrollments = [_enrollment(make_invoice(), org, clock) for _ in range(2)]
+    steps = bulk.insert([new_step(org.pk, e.pk, "heads_up", "sms", 1, clock(), clock(), status="sending")
+                         for e in enrollments])
+    statements = [
+        bulk.update_sql(Step.objects.filter(pk__any=[s.pk for s in steps]), status="done", outcome="it's sent",
+                        finished_at=clock()),
+        None,  # a write with nothing to do
+        bulk.update_sql(Enrollment.objects.filter(pk=enrollments[0].pk), current_step="past_due",
+                        data={"last_outcome": "sent; \"quoted\""}),
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        bulk.together(statements)
+    assert len(queries.captured_queries) == (1 if connection.vendor == "postgresql" else 2)
+    assert set(Step.objects.filter(pk__any=[s.pk for s in steps]).values_list("status", "outcome", "finished_at")) \
+        == {("done", "it's sent", clock())}
+    first = Enrollment.objects.get(pk=enrollments[0].pk)
+    assert (first.current_step, first.data) == ("past_due", {"last_outcome": "sent; \"quoted\""})
+    assert Enrollment.objects.get(pk=enrollments[1].pk).current_step == "heads_up"

@@ -80,10 +80,14 @@ def _moment(value) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def forward(moves: list[Move], now: datetime, promises: dict | None = None) -> list[Step | None]:
+def forward(moves: list[Move], now: datetime, promises: dict | None = None,
+            writes: list | None = None) -> list[Step | None]:
     """Plan each move and write it: skipped steps and finishes on the timeline, the enrollment's new place,
-    the next Step row. Runs in the caller's transaction (or its own). Returns each move's new step."""
+    the next Step row. Runs in the caller's transaction (or its own). Returns each move's new step.
+    `writes`: the caller's UPDATEs (bulk.together), sent with the enrollments' in one round trip."""
+    writes = list(writes or [])
     if not moves:
+        bulk.together(writes)
         return []
     with transaction.atomic(savepoint=False):
         invoice_ids = [m.enrollment.invoice_id for m in moves]
@@ -124,10 +128,13 @@ def forward(moves: list[Move], now: datetime, promises: dict | None = None) -> l
             made.append(new_step(enrollment.organization_id, enrollment.pk, where.step_id, where.kind,
                                  occurrences[key], where.run_at, now))
         if finished:
+            bulk.together(writes)  # the steps done first: what a finished enrollment cancels is what is left
+            writes = []
             cancel_not_started(finished, now)
-        _write_enrollments([m.enrollment for m in moves])
+        writes += _write_enrollments([m.enrollment for m in moves])
         bulk.insert([s for s in made if s is not None])
         save_all(events)
+        bulk.together(writes)
         return made
 
 
@@ -155,34 +162,39 @@ def go_to_step(enrollment: Enrollment, step_id: str | None, now: datetime, outco
 
 
 def complete(steps: list[tuple[Step, str]], now: datetime, promises: dict | None = None,
-             finished_at: dict[int, datetime] | None = None) -> None:
-    """Steps finished with an outcome: mark them done and move their live enrollments to what follows."""
+             finished_at: dict[int, datetime] | None = None, live: dict[int, str] | None = None,
+             writes: list | None = None) -> None:
+    """Steps finished with an outcome: mark them done and move their live enrollments to what follows.
+    `live`: the enrollments' statuses, when the caller has locked them already; `writes`: see forward."""
     with transaction.atomic(savepoint=False):
-        # The enrollments first, as a payment does (invoice, enrollments, steps): no deadlock between them.
-        live = dict(Enrollment.objects.select_for_update().filter(
-            pk__any=[s.enrollment_id for s, _ in steps]).order_by("pk").values_list("pk", "status"))
+        if live is None:
+            # The enrollments first, as a payment does (invoice, enrollments, steps): no deadlock between them.
+            live = dict(Enrollment.objects.select_for_update().filter(
+                pk__any=[s.enrollment_id for s, _ in steps]).order_by("pk").values_list("pk", "status"))
         done = []
         for step, outcome in steps:
             step.status, step.outcome, step.lease_until = "done", outcome, None
             step.finished_at = (finished_at or {}).get(step.pk, now)
             done.append((step.pk, outcome, step.finished_at))
-        mark_done(done)
         moves = []
         for step, outcome in steps:
             if live.get(step.enrollment_id) in Enrollment.LIVE:
                 definition = definitions.parsed(step.enrollment.workflow)
                 moves.append(Move(step.enrollment, definition.next_for(step.step_id, outcome), outcome))
-        forward(moves, now, promises)
+        forward(moves, now, promises, [*(writes or []), _mark_done(done)])
 
 
 def mark_done(done: list[tuple[int, str, datetime]]) -> None:
     """Steps done, each with its outcome and moment: one UPDATE for the batch."""
+    bulk.together([_mark_done(done)])
+
+
+def _mark_done(done: list[tuple[int, str, datetime]]) -> tuple[str, list]:
     groups = {(outcome, at) for _, outcome, at in done}
     if len(groups) == 1:  # most of a batch: one outcome, one moment
         outcome, at = groups.pop()
-        Step.objects.filter(pk__any=[pk for pk, _, _ in done]).update(
-            status="done", outcome=outcome, finished_at=at, lease_until=None)
-        return
+        return bulk.update_sql(Step.objects.filter(pk__any=[pk for pk, _, _ in done]),
+                               status="done", outcome=outcome, finished_at=at, lease_until=None)
     if connection.vendor == "postgresql":  # arrays: one statement text for every batch (set_provider_ids)
         values = "SELECT * FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[])"
         params = [[pk for pk, _, _ in done], [outcome for _, outcome, _ in done], [at for _, _, at in done]]
@@ -190,9 +202,7 @@ def mark_done(done: list[tuple[int, str, datetime]]) -> None:
         values = "VALUES " + ", ".join(["(%s, %s, %s)"] * len(done))
         params = [p for pk, outcome, moment in done
                   for p in (pk, outcome, connection.ops.adapt_datetimefield_value(moment))]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH v(id, outcome, finished_at) AS ({values}) "
+    return (f"WITH v(id, outcome, finished_at) AS ({values}) "
             "UPDATE engine_step SET status = 'done', outcome = v.outcome, finished_at = v.finished_at, "
             "lease_until = NULL FROM v WHERE engine_step.id = v.id", params)
 
@@ -224,14 +234,15 @@ def cancel_not_started(enrollment_ids: list[int], now: datetime) -> int:
         status="cancelled", finished_at=now, lease_until=None)
 
 
-def _write_enrollments(enrollments: list[Enrollment]) -> None:
+def _write_enrollments(enrollments: list[Enrollment]) -> list[tuple[str, list]]:
+    """The UPDATEs for the enrollments' new places: one per group (most of a batch moves to the same step)."""
     groups: dict[tuple, list[int]] = defaultdict(list)
-    for e in enrollments:  # most of a batch moves to the same step
+    for e in enrollments:
         groups[(e.current_step, e.status, e.exit_reason, e.ended_at, json.dumps(e.data, sort_keys=True),
                 e.workflow_id)].append(e.pk)
-    for (current, status, reason, ended, data, workflow_id), ids in groups.items():
-        Enrollment.objects.filter(pk__any=ids).update(current_step=current, status=status, exit_reason=reason,
-                                                     ended_at=ended, data=json.loads(data), workflow_id=workflow_id)
+    return [bulk.update_sql(Enrollment.objects.filter(pk__any=ids), current_step=current, status=status,
+                            exit_reason=reason, ended_at=ended, data=json.loads(data), workflow_id=workflow_id)
+            for (current, status, reason, ended, data, workflow_id), ids in groups.items()]
 
 
 def _occurrences(enrollment_ids: list[int]) -> dict[tuple[int, str], int]:
@@ -262,14 +273,15 @@ class Sent:
     at: datetime
 
 
-def settle_sends(sent: list[Sent], now: datetime, promises: dict | None = None) -> None:
-    """The provider took these texts and emails: record that, each at its own moment, and go forward."""
+def settle_sends(sent: list[Sent], now: datetime, promises: dict | None = None,
+                 live: dict[int, str] | None = None) -> None:
+    """The provider took these texts and emails: record that, each at its own moment, and go forward.
+    `live`: the enrollments' statuses, when the caller has locked them already (complete)."""
     if not sent:
         return
     with transaction.atomic(savepoint=False):
         for s in sent:
             s.message.provider_id, s.message.status = s.provider_id, s.status
-        set_provider_ids([s.message for s in sent])
         events, texted = [], {}
         for s in sent:
             step, message, enrollment = s.step, s.message, s.step.enrollment
@@ -281,8 +293,8 @@ def settle_sends(sent: list[Sent], now: datetime, promises: dict | None = None) 
                 invoice = enrollment.invoice_id
                 texted[invoice] = min(s.at, texted.get(invoice, s.at))
         save_all(events)
-        first_texted(texted)
-        complete([(s.step, "sent") for s in sent], now, promises, {s.step.pk: s.at for s in sent})
+        complete([(s.step, "sent") for s in sent], now, promises, {s.step.pk: s.at for s in sent}, live,
+                 [_set_provider_ids([s.message for s in sent]), _first_texted(texted)])
 
 
 def first_contact(invoice_ids: list[int], field: str, now: datetime) -> None:
@@ -292,30 +304,26 @@ def first_contact(invoice_ids: list[int], field: str, now: datetime) -> None:
                            pk__any=invoice_ids).update(**{field: now})
 
 
-def first_texted(moments: dict[int, datetime]) -> None:
+def _first_texted(moments: dict[int, datetime]) -> tuple[str, list] | None:
     """first_contact for a batch whose texts went out at moments of their own (one a text, at a rate-limited
     sender's pace): one UPDATE for the batch, not one per moment."""
-    if len(set(moments.values())) <= 1:
-        for at in set(moments.values()):
-            first_contact(list(moments), "first_texted_at", at)
-        return
+    if not moments:
+        return None
     if connection.vendor == "postgresql":
         values = "SELECT * FROM unnest(%s::bigint[], %s::timestamptz[])"
         params = [list(moments), list(moments.values())]
     else:
         values = "VALUES " + ", ".join(["(%s, %s)"] * len(moments))
         params = [p for pk, at in moments.items() for p in (pk, connection.ops.adapt_datetimefield_value(at))]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH v(id, at) AS ({values}) UPDATE records_invoice SET first_texted_at = v.at FROM v "
+    return (f"WITH v(id, at) AS ({values}) UPDATE records_invoice SET first_texted_at = v.at FROM v "
             "WHERE records_invoice.id = v.id AND (records_invoice.first_texted_at IS NULL "
             "OR records_invoice.first_texted_at > v.at)", params)
 
 
-def set_provider_ids(messages: list[Message]) -> None:
+def _set_provider_ids(messages: list[Message]) -> tuple[str, list] | None:
     """One UPDATE … FROM (VALUES …) for a batch (PostgreSQL and SQLite ≥ 3.33 both speak it)."""
     if not messages:
-        return
+        return None
     if connection.vendor == "postgresql":
         # Three arrays, not a VALUES row per message: the statement's text is the same for every batch, so
         # the driver does not take apart a new one with hundreds of placeholders each time.
@@ -324,12 +332,9 @@ def set_provider_ids(messages: list[Message]) -> None:
     else:
         values = "VALUES " + ", ".join(["(%s, %s, %s)"] * len(messages))
         params = [p for m in messages for p in (m.pk, m.provider_id, m.status)]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH v(id, provider_id, status) AS ({values}) "
+    return (f"WITH v(id, provider_id, status) AS ({values}) "
             "UPDATE records_message SET provider_id = COALESCE(NULLIF(records_message.provider_id, ''), v.provider_id),"
             " status = CASE WHEN records_message.status IN ('sending', 'retrying', 'unknown') THEN v.status"
             " ELSE records_message.status END "  # a delivery callback that came first is never moved back
             "FROM v WHERE records_message.id = v.id",
-            params,
-        )
+            params)

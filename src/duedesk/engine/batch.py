@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery
 
 from duedesk.channels.base import Outgoing
@@ -135,10 +135,24 @@ class BatchRunner:
     def _settle(self, sent: list[advance.Sent], promises: dict, now: datetime) -> None:
         with transaction.atomic():
             # Only rows still ours: a batch that stalled past its lease may find a peer already reconciled one.
-            mine = set(Step.objects.select_for_update().filter(
-                pk__any=[s.step.pk for s in sent], status="sending", leased_by=self.worker_id)
-                .values_list("pk", flat=True))
-            advance.settle_sends([s for s in sent if s.step.pk in mine], now, promises)
+            # Their enrollments are locked in the same statement (a payment in flight finishes first) and read
+            # fresh: a finished one does not go forward.
+            mine = self._still_mine([s.step.pk for s in sent])
+            live = {s.step.enrollment_id: mine[s.step.pk] for s in sent if s.step.pk in mine}
+            advance.settle_sends([s for s in sent if s.step.pk in mine], now, promises, live)
+
+    def _still_mine(self, ids: list[int]) -> dict[int, str]:
+        """Of these steps, those still `sending` and leased to this worker, each with its enrollment's status;
+        on PostgreSQL both rows locked (FOR UPDATE OF both: the enrollment read as a payment left it)."""
+        if connection.vendor != "postgresql":  # SQLite: one writer at a time, nothing to lock
+            return dict(Step.objects.filter(pk__any=ids, status="sending", leased_by=self.worker_id)
+                        .values_list("pk", "enrollment__status"))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT s.id, e.status FROM engine_step s JOIN engine_enrollment e ON e.id = s.enrollment_id"
+                " WHERE s.id = ANY(%s) AND s.status = 'sending' AND s.leased_by = %s FOR UPDATE OF s, e",
+                [ids, self.worker_id])
+            return dict(cursor.fetchall())
 
     def _check_and_record(self, due: list[Due], now: datetime):
         """The gate on fresh rows, and the messages committed as `sending`, in one transaction right before

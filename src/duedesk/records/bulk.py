@@ -9,6 +9,7 @@ no per-field preparation by the ORM and no statement text to parse, which is mos
 from __future__ import annotations
 
 from django.db import connection, models
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
 # Fields whose Python value PostgreSQL takes as it is (psycopg adapts it); the rest (JSON, encrypted
@@ -50,6 +51,33 @@ def insert(objs: list[models.Model]) -> list[models.Model]:
         obj._state.adding = False
         obj._state.db = connection.alias
     return objs
+
+
+def update_sql(queryset: models.QuerySet, **values) -> tuple[str, list]:
+    """The UPDATE `queryset.update(**values)` would run, as SQL and parameters, for `together` (filters on
+    the model's own columns only)."""
+    query = queryset.query.chain(UpdateQuery)
+    query.add_update_values(values)
+    compiler = query.get_compiler(queryset.db)
+    compiler.pre_sql_setup()
+    sql, params = compiler.as_sql()
+    return sql, list(params)
+
+
+def together(statements: list[tuple[str, list] | None]) -> None:
+    """Writes whose answers nobody reads (no row count, no RETURNING), in one round trip on PostgreSQL: with
+    parameters bound by the client, as Django's psycopg backend binds them, they go as one query of several
+    statements. One by one elsewhere (SQLite), or when the server binds the parameters."""
+    statements = [s for s in statements if s is not None]
+    if not statements:
+        return
+    with connection.cursor() as cursor:
+        if (connection.vendor == "postgresql" and len(statements) > 1
+                and not connection.settings_dict.get("OPTIONS", {}).get("server_side_binding")):
+            cursor.execute("; ".join(sql for sql, _ in statements), [p for _, params in statements for p in params])
+            return
+        for sql, params in statements:
+            cursor.execute(sql, params)
 
 
 class AnyOf(models.Lookup):
