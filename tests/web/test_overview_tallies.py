@@ -146,3 +146,30 @@ def test_the_overview_shows_what_was_collected_less_a_bounced_check(login, staff
     actions.undo_payment(bounced, clock(), actor="staff:owner", reason="check bounced")
     page = client.get("/").content.decode()
     assert "$120.00" in page and "$200.00" not in page
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_handoff_on_an_invoice_does_not_wait_for_rows_that_merely_point_at_it(make_invoice, clock):
+    """The handoffs' trigger locks the invoice as an update of it does (FOR NO KEY UPDATE): a transaction that
+    has just written a row pointing at the invoice (an event, a promise: a key-share lock) is not waited for."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL")
+    import psycopg
+
+    invoice = make_invoice()
+    params = connection.get_connection_params()
+    with psycopg.connect(**{k: v for k, v in params.items() if k != "cursor_factory"}) as other:
+        other.execute("SELECT id FROM records_invoice WHERE id = %s FOR KEY SHARE", [invoice.pk])  # held open
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '5s'")
+        try:
+            actions.open_handoff(invoice.contact, "hardship", clock(), invoice=invoice)
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SET lock_timeout = 0")
+        other.rollback()
+    assert figures(invoice.organization, clock) == from_scratch(invoice.organization)
+    assert figures(invoice.organization, clock)["self_resolved"] == (0, 0)

@@ -10,8 +10,10 @@ the old tags with n -1 and minus the old balance and paid, the new tags with +1 
 - Invoices (SQLite): row triggers; an update fires only when a tag or sum changed.
 - Handoffs and promises: row triggers. The first handoff (promise) naming an invoice moves it from
   handed (promised) false to true; the last one leaving it moves it back. On PostgreSQL the invoice row is
-  locked first, so a concurrent change of the invoice or of its other handoffs is counted after this one,
-  with what this one left (READ COMMITTED reads afresh at each statement of the function).
+  locked first (FOR NO KEY UPDATE: as an UPDATE of the invoice locks it, so rows that merely point at the
+  invoice, which hold a key-share lock, are not waited for), so a concurrent change of the invoice or of its
+  other handoffs is counted after this one, with what this one left (READ COMMITTED reads afresh at each
+  statement of the function). Records migration 0022 replaced 0021's FOR UPDATE with it.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ def postgresql() -> tuple[list[str], list[str]]:
                                   ("update", f"{old} UNION ALL {new}", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
                                   ("delete", old, "OLD TABLE AS old_rows")):
         name = f"records_invoice_tally_{op}"
-        create += [f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        create += [f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
                    f"{net.format(rows=rows)}; RETURN NULL; END $$",
                    f"CREATE TRIGGER {name} AFTER {op.upper()} ON records_invoice REFERENCING {referencing} "
                    f"FOR EACH STATEMENT EXECUTE FUNCTION {name}()"]
@@ -71,13 +73,13 @@ def postgresql() -> tuple[list[str], list[str]]:
         left, joined = _linked_moves(flag, "true", "false")
         name = f"{table}_tally"
         create += [
-            f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
             "IF TG_OP = 'UPDATE' AND OLD.invoice_id IS NOT DISTINCT FROM NEW.invoice_id THEN RETURN NULL; END IF; "
             "IF TG_OP <> 'INSERT' AND OLD.invoice_id IS NOT NULL THEN "
-            "PERFORM 1 FROM records_invoice WHERE id = OLD.invoice_id FOR UPDATE; "
+            "PERFORM 1 FROM records_invoice WHERE id = OLD.invoice_id FOR NO KEY UPDATE; "
             f"{left}; END IF; "
             "IF TG_OP <> 'DELETE' AND NEW.invoice_id IS NOT NULL THEN "
-            "PERFORM 1 FROM records_invoice WHERE id = NEW.invoice_id FOR UPDATE; "
+            "PERFORM 1 FROM records_invoice WHERE id = NEW.invoice_id FOR NO KEY UPDATE; "
             f"{joined}; END IF; "
             "RETURN NULL; END $$",
             f"CREATE TRIGGER {name} AFTER INSERT OR DELETE OR UPDATE OF invoice_id ON {table} "
