@@ -628,3 +628,18 @@ def test_spanish_phrases_for_every_branch(answer):
     t = verified(ctx, answer)[-1]
     assert t.say and t.lang == "es-US"
     assert not any(w in t.say.lower() for w in ("the ", "your ", "thank", "please ")), t.say
+
+
+def test_a_turn_leaves_the_state_it_was_given_as_it_was():
+    """The shell keeps the state a turn started from (a replayed webhook says the last turn again): a turn works
+    on its own copy of the transcript and the answers, however deep."""
+    from duedesk.core.dialog.machine import copy_state
+
+    state = json.loads(json.dumps(talk(CTX, YES, DOB_OK)[-1].state))
+    before = json.dumps(state, sort_keys=True)
+    after = respond(CTX, state, U("promise", date=FRIDAY), "friday")
+    assert json.dumps(state, sort_keys=True) == before
+    assert len(after.state["transcript"]) > len(state["transcript"])
+    copied = copy_state(state)
+    assert copied == state and copied["transcript"] is not state["transcript"]
+    assert copied["transcript"][0] is not state["transcript"][0] and copied["collected"] is not state["collected"]

@@ -61,10 +61,16 @@ def test_timezone_for_phone_ambiguous_or_bad_is_none():
 ])
 def test_a_number_is_answered_as_libphonenumber_answers_it_whole(e164):
     """Answers are kept by exchange (+1 NPA-NXX) for US and Canadian numbers: the same as parsing the whole."""
+    from duedesk.core.phones import _region_for_phone, normalize_phone
     from duedesk.core.states import state_for_phone
 
-    for answer in (timezone_for_phone, state_for_phone):
+    for answer in (timezone_for_phone, state_for_phone, _region_for_phone):
         assert answer(e164) == answer.__wrapped__(e164)
+    try:
+        assert normalize_phone(e164) == normalize_phone.__wrapped__(e164)  # kept per number
+    except ValueError:
+        with pytest.raises(ValueError):
+            normalize_phone.__wrapped__(e164)
     assert state_for_phone("+12125552368") == "NY" and timezone_for_phone("+18766060123") == "America/Jamaica"
     assert timezone_for_phone("+18766065424") is None  # not a Jamaican number, though 876-606 is
 

@@ -61,3 +61,33 @@ def test_a_value_the_query_changes_or_a_shape_it_cannot_bind_is_refused(org):
         Prepared(lambda name: Contact.objects.all())("Maria")  # a value the query never uses
     with pytest.raises(TypeError):
         Prepared(lambda when: Contact.objects.filter(created_at=when))(None)
+
+
+def test_how_columns_become_python_is_asked_once_per_connection(org, make_invoice, clock, monkeypatch):
+    """Asking a hundred columns' converters cost as much as the rest of the read: it is done once per query and
+    connection (each thread's, whose operations they may be). Later reads still decrypt, parse JSON and (on
+    SQLite) make dates as the queryset does."""
+    from django.db.models.sql import compiler
+
+    invoice = make_invoice()
+    call = Call.objects.create(organization=org, contact=invoice.contact, invoice=invoice, to=invoice.contact.phone,
+                               sender="+12125550199", status="ringing", created_at=clock(),
+                               dialog_state={"step": "verify_name", "transcript": [{"speaker": "assistant"}]})
+    asked = []
+    get_converters = compiler.SQLCompiler.get_converters
+    monkeypatch.setattr(compiler.SQLCompiler, "get_converters",
+                        lambda self, expressions: asked.append(self.connection) or get_converters(self, expressions))
+    with_related = Prepared(lambda pk: Call.objects.select_related("organization", "contact", "invoice")
+                            .filter(pk=pk))
+    expected = Call.objects.select_related("organization", "contact", "invoice").get(pk=call.pk)
+    asked.clear()
+
+    def read() -> tuple:
+        found = with_related(call.pk)[0]
+        return (found.dialog_state, found.created_at, found.invoice.balance, found.invoice.due_date,
+                found.contact.date_of_birth, found.contact.fields, found.organization.created_at)
+
+    want = (expected.dialog_state, expected.created_at, expected.invoice.balance, expected.invoice.due_date,
+            expected.contact.date_of_birth, expected.contact.fields, expected.organization.created_at)
+    assert read() == want and read() == want
+    assert asked == [connection]

@@ -77,6 +77,7 @@ _ZIP3_RANGES: tuple[tuple[int, int, str], ...] = (
 )
 
 
+@lru_cache(maxsize=4096)  # a contact's zone is found from its number on every text and call turn
 def normalize_phone(raw: str, default_region: str = "US") -> str:
     """E.164 form ("+12125550123"); ValueError("not a valid phone number") otherwise."""
     try:
@@ -90,10 +91,7 @@ def normalize_phone(raw: str, default_region: str = "US") -> str:
 
 def country_for_phone(e164: str, default: str = "US") -> str:
     """The number's country ("US", "PR", "MX"), or ``default`` when it cannot be told."""
-    try:
-        return phonenumbers.region_code_for_number(phonenumbers.parse(str(e164 or ""), None)) or default
-    except phonenumbers.NumberParseException:
-        return default
+    return _region_for_phone(e164) or default
 
 
 # A US or Canadian number's exchange: +1, the area code and the next three digits. Everything libphonenumber
@@ -130,6 +128,14 @@ def by_exchange(answer):
 
     cached.__doc__, cached.__name__, cached.__wrapped__ = answer.__doc__, answer.__name__, answer
     return cached
+
+
+@by_exchange
+def _region_for_phone(e164: str) -> str | None:
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(str(e164 or ""), None))
+    except phonenumbers.NumberParseException:
+        return None
 
 
 @by_exchange

@@ -37,11 +37,14 @@ def _stand_in(n: int, value: Any):
     return f"\x1fvalue {n}\x1f" if isinstance(value, str) else -(1 << 62) - n
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: a key of each connection's converters
 class _Compiled:
     sql: str
     slots: tuple
     compiler: Any  # the SQLCompiler that wrote the SQL: its select list, converters and model layout
+    fields: tuple  # the selected columns' expressions, in order
+    model: Any
+    annotations: tuple  # (name, position) of each annotation in a row
     init_list: tuple[str, ...]
     model_slice: slice
     populators: list
@@ -72,17 +75,37 @@ class Prepared:
             rows = cursor.fetchall()
         if not rows:
             return []
-        compiler = copy.copy(compiled.compiler)
-        compiler.connection = connection  # converters are asked with this thread's connection
+        converters = self._converters(compiled, connection)
+        model, init_list, model_slice = compiled.model, compiled.init_list, compiled.model_slice
         found = []
-        for row in compiler.results_iter([rows]):
-            obj = compiler.klass_info["model"].from_db(using, compiled.init_list, row[compiled.model_slice])
+        for row in rows:
+            if converters:
+                row = list(row)
+                for pos, (convs, expression) in converters:
+                    value = row[pos]
+                    for converter in convs:
+                        value = converter(value, expression, connection)
+                    row[pos] = value
+            obj = model.from_db(using, init_list, row[model_slice])
             for populator in compiled.populators:
                 populator.populate(row, obj)
-            for name, position in (compiler.annotation_col_map or {}).items():
+            for name, position in compiled.annotations:
                 setattr(obj, name, row[position])
             found.append(obj)
         return found
+
+    @staticmethod
+    def _converters(compiled: _Compiled, connection) -> list:
+        """How each column's value becomes Python (the compiler's converters: dates on SQLite, decryption,
+        JSON…), asked once per query and connection: asking cost as much as the rest of a read (a hundred
+        columns, each asked the backend and its field). Kept on the connection, whose operations they may be."""
+        cache = connection.__dict__.setdefault("_prepared_converters", {})
+        converters = cache.get(compiled)
+        if converters is None:
+            compiler = copy.copy(compiled.compiler)
+            compiler.connection = connection
+            converters = cache[compiled] = list(compiler.get_converters(compiled.fields).items())
+        return converters
 
     def _compile(self, values: tuple, using: str) -> _Compiled:
         stand_ins = [_stand_in(n, v) for n, v in enumerate(values)]
@@ -103,10 +126,14 @@ class Prepared:
                 slots.append(param)
         if len(seen) != len(values):
             raise ValueError("every value must reach the query's parameters as it was given")
+        fields = tuple(s[0] for s in compiler.select[0:compiler.col_count])
+        if compiler.has_composite_fields(fields):
+            raise ValueError("Prepared reads no composite fields")
         select_fields = compiler.klass_info["select_fields"]
         model_slice = slice(select_fields[0], select_fields[-1] + 1)
         return _Compiled(
-            sql=sql, slots=tuple(slots), compiler=compiler,
+            sql=sql, slots=tuple(slots), compiler=compiler, fields=fields, model=compiler.klass_info["model"],
+            annotations=tuple((compiler.annotation_col_map or {}).items()),
             init_list=tuple(f[0].target.attname for f in compiler.select[model_slice]), model_slice=model_slice,
             populators=get_related_populators(compiler.klass_info, compiler.select, using),
             for_update=queryset.query.select_for_update,

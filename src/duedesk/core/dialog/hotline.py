@@ -14,7 +14,6 @@ the effects. The state is the machine's, so the transcript and the collected ans
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -81,7 +80,7 @@ def greet_unknown(caller: Caller) -> Turn:
 def language_chosen(caller: Caller, state: Mapping[str, Any], text: str | None) -> Turn:
     """The unknown caller's answer to the offer: Spanish, the message again in Spanish; anything else (silence,
     1, English), the call ends (they heard the message)."""
-    st = copy.deepcopy(dict(state))
+    st = machine.copy_state(state)
     st["transcript"].append({"speaker": "patient", "text": text or "", "intent": None})
     st["patient_turns"] += 1
     if wants_spanish(text):
@@ -121,7 +120,7 @@ def greet_several(caller: Caller) -> Turn:
 def which(caller: Caller, state: Mapping[str, Any], text: str | None) -> tuple[int | None, Turn]:
     """The name the caller gave: (index of the one contact whose first and last names were both said, the state
     to go on with), or (None, the question again / the end after MAX_NAME_TRIES)."""
-    st = copy.deepcopy(dict(state))
+    st = machine.copy_state(state)
     st["transcript"].append({"speaker": "patient", "text": text or "", "intent": None})  # a name, not an intent
     st["patient_turns"] += 1
     if st.pop("offer_spanish", False) and wants_spanish(text) and not _named_any(caller, text):
@@ -153,7 +152,7 @@ def _named_any(caller: Caller, text: str | None) -> bool:
 
 def named(ctx: CallContext, state: Mapping[str, Any]) -> Turn:
     """The caller named a contact on file: on to the second identity question (the name is not proof)."""
-    st = copy.deepcopy(dict(state))
+    st = machine.copy_state(state)
     st["tries"], st["misses"] = 0, 0
     return machine._after_name(ctx, st)
 
@@ -180,12 +179,12 @@ def hung_up(ctx: CallContext, state: Mapping[str, Any]) -> tuple[Effect, ...]:
     """The caller hung up while we were taking a message: the person they asked for is still told."""
     if state.get("step") != "take_message":
         return ()
-    st = copy.deepcopy(dict(state))
+    st = machine.copy_state(state)
     return (_message_handoff(ctx, st, ""),)
 
 
 def _heard(state: Mapping[str, Any], text: str | None, intent: str | None) -> dict:
-    st = copy.deepcopy(dict(state))
+    st = machine.copy_state(state)
     st["transcript"].append({"speaker": "patient", "text": text or "", "intent": intent})
     st["patient_turns"] += 1
     return st

