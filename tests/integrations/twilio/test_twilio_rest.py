@@ -248,6 +248,25 @@ def test_signing_round_trip_with_repeated_fields():
     assert not validate("secret", url, params, None)
 
 
+@pytest.mark.parametrize("url", ["https://clinic.example/hooks/twilio/voice/turn?call=7&n=2",
+                                 "https://clinic.example:443/hooks/twilio/voice/turn?call=7&n=2",
+                                 "http://127.0.0.1:8000/hooks/twilio/sms"])
+def test_a_signature_is_checked_as_twilio_signs_with_or_without_the_port(url):
+    """Twilio signs the URL with its port or without it: either is accepted, whichever form we were given, and
+    nothing else is (as the official validator decides, which signs both forms every time)."""
+    from urllib.parse import urlparse
+
+    from twilio.request_validator import RequestValidator, add_port, remove_port
+
+    params = {"CallSid": "CA1", "SpeechResult": "sorry who is calling"}
+    for form in (remove_port(urlparse(url)), add_port(urlparse(url))):
+        assert validate("secret", url, params, sign("secret", form, params))
+    for wrong in (sign("secret", url.replace("/hooks/", "/hooks/x"), params), sign("other", url, params),
+                  sign("secret", url, {**params, "SpeechResult": "I'll pay"}), "not a signature"):
+        assert not validate("secret", url, params, wrong)
+        assert not RequestValidator("secret").validate(url, params, wrong)
+
+
 def test_line_type_from_lookup_v2_on_the_lookups_host(fake):
     fake.line_types["+12125550142"] = "landline"
     with TwilioRest(fake.account_sid, fake.auth_token, base_url="http://127.0.0.1:9", lookups_url=fake.base_url,

@@ -21,12 +21,15 @@ from duedesk.integrations.crm.base import Client, CrmError
 from duedesk.integrations.crm.models import Connection, CrmLink, OutboxItem
 from duedesk.integrations.crm.touches import touch_for, wanted
 from duedesk.records.models import Contact, Event
+from duedesk.records.prepared import Prepared
 
 logger = logging.getLogger("duedesk.crm")
 
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
 LIVE = ("active", "auth_failed")  # an expired token still queues: the writes wait for the fix
+_LIVE_CONNECTIONS = Prepared(lambda org_id: Connection.objects.filter(organization_id=org_id, status__in=LIVE)
+                             .only("pk", "organization_id").order_by("pk"))
 
 
 def enqueue_events(events: list[Event]) -> None:
@@ -34,8 +37,12 @@ def enqueue_events(events: list[Event]) -> None:
     interesting = [e for e in events if wanted(e)]
     if not interesting:
         return
-    conns = list(Connection.objects.filter(organization_id__in={e.organization_id for e in interesting},
-                                           status__in=LIVE).values_list("pk", "organization_id"))
+    orgs = {e.organization_id for e in interesting}
+    if len(orgs) == 1:  # a webhook's events: every text asks, so its SQL is built once (records/prepared.py)
+        conns = [(c.pk, c.organization_id) for c in _LIVE_CONNECTIONS(*orgs)]
+    else:
+        conns = list(Connection.objects.filter(organization_id__in=orgs, status__in=LIVE)
+                     .values_list("pk", "organization_id"))
     if not conns:
         return
     linked = set(CrmLink.objects.filter(connection_id__in=[c for c, _ in conns],

@@ -139,8 +139,8 @@ _CALL_BY_KEY = Prepared(lambda pk: _calls("organization").filter(pk=pk)[:1])
 _TURN_CALL_BY_KEY = Prepared(lambda pk: _calls("organization", "contact", "invoice", lock=True).filter(pk=pk)[:1])
 
 
-def _call(request, calls=None, by_key=_CALL_BY_KEY):
-    calls = _calls("organization") if calls is None else calls
+def _call(request, calls=lambda: _calls("organization"), by_key=_CALL_BY_KEY):
+    """`calls()`: the queryset a call named by its SID is found in (built only then: a key needs none)."""
     call = None
     ref = request.GET.get("call", "")
     sid = request.POST.get("CallSid", "")
@@ -149,14 +149,14 @@ def _call(request, calls=None, by_key=_CALL_BY_KEY):
         if call is not None and call.provider_id and sid and call.provider_id != sid:
             call = None  # a callback for another call can't speak for this one
     elif sid:
-        call = calls.filter(provider_id=sid).first()
+        call = calls().filter(provider_id=sid).first()
     return (call.organization, call) if call else (None, None)
 
 
 def _call_for_turn(request):
     """The call a turn belongs to, under its row lock, with what the turn reads (its contact, organization
     and invoice) in the same query; run in the turn's transaction (twilio_webhook(in_transaction=True))."""
-    org, call = _call(request, _calls("organization", "contact", "invoice", lock=True), _TURN_CALL_BY_KEY)
+    org, call = _call(request, lambda: _calls("organization", "contact", "invoice", lock=True), _TURN_CALL_BY_KEY)
     if call is not None and call.contact is not None and call.contact.organization_id == call.organization_id:
         call.contact.organization = call.organization  # the same row: read once
     return org, call
