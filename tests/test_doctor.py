@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 
 import pytest
 from typer.testing import CliRunner
@@ -11,6 +10,7 @@ from typer.testing import CliRunner
 from duedesk import doctor
 from duedesk.cli import app
 from duedesk.integrations.twilio.fake import FakeTwilio
+from tests.loopback import refused_port
 
 CLINIC = "+12125550199"
 PUBLIC = "https://duedesk.example"
@@ -94,13 +94,13 @@ def test_bad_urls_and_open_files_are_named(deployment, settings, tmp_path):
            "chmod 600 it" in found
     settings.PUBLIC_URL = "http://duedesk.example"
     assert any(p.startswith("http://duedesk.example is not https") for p in problems())
-    settings.TWILIO_BASE_URL = "http://127.0.0.1:9"  # the discard port: nothing listens
-    assert any(p.startswith("Twilio's API at http://127.0.0.1:9 does not answer") for p in problems())
+    with refused_port() as port:
+        settings.TWILIO_BASE_URL = f"http://127.0.0.1:{port}"
+        assert any(p.startswith(f"Twilio's API at http://127.0.0.1:{port} does not answer") for p in problems())
 
 
 def test_an_smtp_server_that_does_not_answer_is_named(deployment, settings):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # closed again below: nothing listens there
-    settings.SMTP_CONFIGURED, settings.EMAIL_HOST, settings.EMAIL_PORT = True, "127.0.0.1", port
-    assert [p for p in problems() if "SMTP" in p][0].startswith(f"the SMTP server 127.0.0.1:{port} does not answer")
+    with refused_port() as port:
+        settings.SMTP_CONFIGURED, settings.EMAIL_HOST, settings.EMAIL_PORT = True, "127.0.0.1", port
+        assert [p for p in problems() if "SMTP" in p][0].startswith(
+            f"the SMTP server 127.0.0.1:{port} does not answer")

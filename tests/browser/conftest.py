@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.chromium import wait_for_chromium
+from tests.loopback import PATIENCE
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
@@ -30,9 +31,20 @@ def chromium_path():
 
 @pytest.fixture(scope="session")
 def browser(chromium_path):
+    """Chromium whose pages wait for the live server, and assertions for the page, as long as a busy machine
+    needs (Playwright's defaults are 30 s and 5 s): the wait ends as soon as the page is right."""
     sync_api = pytest.importorskip("playwright.sync_api")
+    sync_api.expect.set_options(timeout=PATIENCE * 1000)
     with sync_api.sync_playwright() as p:
         instance = p.chromium.launch(executable_path=chromium_path, args=ARGS, headless=True)
+        new_context = instance.new_context
+
+        def patient_context(**options):
+            context = new_context(**options)
+            context.set_default_timeout(PATIENCE * 1000)
+            return context
+
+        instance.new_context = patient_context
         yield instance
         instance.close()
 

@@ -16,6 +16,7 @@ from websockets.sync.client import connect
 
 from duedesk.integrations.twilio import relay
 from duedesk.integrations.twilio.fake import Callee
+from duedesk.integrations.twilio.fake import relay as fake_relay
 from duedesk.integrations.twilio.signing import sign
 from duedesk.records.models import Call, Event, Handoff, Promise
 from tests.loopback import PATIENCE
@@ -63,7 +64,7 @@ def test_the_same_story_over_the_socket_hears_the_same_words_as_with_gather(stre
 def test_a_barge_in_marks_what_the_caller_heard_and_the_turn_goes_on(streaming, make_invoice):
     invoice = make_invoice()
     placed, call = call_in(streaming, invoice.contact.phone, *VERIFY,
-                           Callee.barge_in("how much do i owe", after_words=4), "i'll pay now")
+                           Callee.barge_in("how much do i owe", after_words=4), "i'll pay now", Callee.HANGUP)
     assert placed.heard_text[3].startswith("Your balance is $120.00.")  # the interrupted question was answered
     call.refresh_from_db()
     assistant = [t for t in call.dialog_state["transcript"] if t["speaker"] == "assistant"]
@@ -88,7 +89,7 @@ def test_keys_a_spanish_choice_and_a_date_of_birth_on_the_keypad(streaming, make
     make_invoice(contact=mother, amount="80.00")
     make_invoice(contact=son, amount="45.00")
     placed, call = call_in(streaming, "+12125550777", Callee.press("2"), "soy tomas diaz", Callee.press("03031980"),
-                           "cuánto debo")
+                           "cuánto debo", Callee.HANGUP)
     assert placed.heard[1] == {"verb": "ConversationRelay", "text": "Para español, oprima dos.", "language": "es-US",
                                "voice": None}
     assert placed.heard[2]["text"].startswith("Tengo a más de una persona") and placed.heard[2]["language"] == "es-US"
@@ -137,8 +138,18 @@ def test_a_reminder_call_we_place_runs_over_the_socket_too(streaming, make_invoi
 
 
 def test_a_caller_who_says_nothing_is_asked_again_then_a_person_is_told(streaming, make_invoice, monkeypatch):
-    monkeypatch.setattr(relay, "SILENCE_SECONDS", 0.2)  # the quiet after our words that makes a silent turn
-    monkeypatch.setattr(relay, "WORDS_PER_SECOND", 1000.0)  # (the fake speaks instantly)
+    # The quiet after our words that makes a silent turn: as long as a busy machine needs while the caller still
+    # has words, 0.2 s once they have none left (the fake speaks instantly).
+    monkeypatch.setattr(relay, "SILENCE_SECONDS", PATIENCE)
+    monkeypatch.setattr(relay, "WORDS_PER_SECOND", 1000.0)
+    answer = fake_relay._answer
+
+    def caller_answers(ws, runner, turn, lang):
+        if runner.cursor == len(VERIFY) - 1:  # the last words before the silence: from our next question on
+            monkeypatch.setattr(relay, "SILENCE_SECONDS", 0.2)
+        return answer(ws, runner, turn, lang)
+
+    monkeypatch.setattr(fake_relay, "_answer", caller_answers)
     invoice = make_invoice()
     placed, call = call_in(streaming, invoice.contact.phone, *VERIFY, Callee.SILENCE, Callee.SILENCE)
     assert placed.heard_text[3].startswith("Are you still there?")

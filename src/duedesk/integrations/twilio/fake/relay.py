@@ -1,8 +1,10 @@
 """The fake's <Connect><ConversationRelay>: it opens the WebSocket named in the TwiML (signed as Twilio signs
 the handshake), sends `setup`, hears each of our `text` turns (a token with `last` ends one) and answers it with
 the callee's next line: speech as a `prompt`, keys as `dtmf` one at a time, a BargeIn as an `interrupt` (after
-its first words of our turn) then the prompt. Silence or the end of the script is the caller hanging up. Our
-`end` closes the session and its `handoffData` goes to the <Connect action> URL, whose TwiML the call follows."""
+its first words of our turn) then the prompt. Silence leaves the app's silence timer to speak next. When the
+script has run out, the caller waits for what the app does next, however long a busy machine takes: our `end`
+closes the session and its `handoffData` goes to the <Connect action> URL, whose TwiML the call follows; our
+going on instead (more words) is the caller hanging up, having nothing more to say."""
 
 from __future__ import annotations
 
@@ -14,8 +16,7 @@ from websockets.sync.client import connect
 from duedesk.integrations.twilio.fake.callee import HANGUP, SILENCE, BargeIn, Press
 from duedesk.integrations.twilio.signing import sign
 
-TIMEOUT = 10.0  # seconds to wait for the app's next message (a bound, never reached by a working app)
-QUIET = 1.0  # the caller has nothing more to say: how long they wait for the app to go on (or end) first
+TIMEOUT = 60.0  # seconds to wait for the app's next message (a bound, never reached by a working app)
 _WORDS_PER_SECOND = 2.5
 
 
@@ -46,25 +47,22 @@ def _session(runner, url: str, lang: str, custom: dict, session: str) -> dict[st
                             "from": call["From"], "to": call["To"], "direction": call.direction.split("-")[0],
                             "callType": "PSTN", "callStatus": "IN-PROGRESS", "customParameters": custom}))
         said: list[str] = []  # our current turn's words, as heard
-        wait = TIMEOUT
+        done = False  # the caller has said all they had to say
         while True:
-            try:
-                message = json.loads(ws.recv(timeout=wait))
-            except TimeoutError:
-                if wait == TIMEOUT:
-                    raise
-                raise HangUp from None  # nothing more to say, and the app said nothing more: the caller hangs up
+            message = json.loads(ws.recv(timeout=TIMEOUT))
             kind = message.get("type")
             if kind == "language":
                 lang = message.get("ttsLanguage") or lang
             elif kind == "text":
+                if done:
+                    raise HangUp  # the app goes on, and the caller has nothing more to say
                 text = " ".join(str(message.get("token") or "").split())
                 call.heard.append({"verb": "ConversationRelay", "text": text,
                                    "language": message.get("lang") or lang, "voice": None})
                 call.seconds += len(text.split()) / _WORDS_PER_SECOND
                 said.append(text)
                 if message.get("last"):
-                    wait = TIMEOUT if _answer(ws, runner, " ".join(said), lang) else QUIET
+                    done = not _answer(ws, runner, " ".join(said), lang)
                     said = []
             elif kind == "end":
                 return {"AccountSid": fake.account_sid, "CallSid": call.sid, "SessionId": session,
@@ -78,7 +76,7 @@ def _answer(ws, runner, turn: str, lang: str) -> bool:
     from duedesk.integrations.twilio.fake.voice import HangUp
 
     if runner.cursor >= len(runner.call.callee.lines):
-        return False  # nothing more to say: the caller waits a moment, then hangs up
+        return False  # nothing more to say: the caller waits for the app to end, or hangs up when it goes on
     answer = runner._next_line()
     if answer is HANGUP:
         raise HangUp
