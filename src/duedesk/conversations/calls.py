@@ -108,7 +108,8 @@ def heard(call: int | Call, text: str | None, now: datetime, turn_key: str | Non
         ctx = context_for(call, now)
         understood = understand(text, now, ctx.tz, ctx.lang) if text and text.strip() else None
         turn = dialog.respond(ctx, state, understood, text)
-        call_actions.record_call_turn(call, {**turn.state, "last_turn": _turn_json(turn)}, turn.outcome)
+        call_actions.record_call_turn(call, {**turn.state, "last_turn": _turn_json(turn)}, turn.outcome,
+                                      durable=bool(turn.effects or turn.outcome))
         _apply(call, turn, now)
         return turn
 

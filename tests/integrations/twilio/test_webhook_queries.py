@@ -202,3 +202,45 @@ def test_a_number_found_unreachable_before_the_worker_sends_the_pay_link_stops_i
     assert not SimulatedSend.objects.filter(to=invoice.contact.phone).exists()
     assert Message.objects.get(contact=invoice.contact, direction="out").status == "blocked"
     assert Event.objects.get(contact=invoice.contact, kind="sms.blocked").detail["rule"] == "channel_unreachable"
+
+
+def _synchronous_commit() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return cursor.fetchone()[0]
+
+
+def _answered_call(twilio_post, hook_clock, connected_org, make_invoice, sid: str) -> Call:
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is PostgreSQL's")
+    invoice = make_invoice()
+    call = Call.objects.create(organization=connected_org, contact=invoice.contact, invoice=invoice,
+                               to=invoice.contact.phone, sender=CLINIC_NUMBER, status="ringing", provider_id=sid,
+                               created_at=hook_clock())
+    twilio_post.post(f"/hooks/twilio/voice/answer?call={call.pk}", payload("voice_answer", CallSid=sid))
+    return call
+
+
+@pytest.mark.postgres_only
+def test_a_turn_that_only_moves_the_script_on_does_not_wait_for_the_disk(twilio_post, hook_clock, connected_org,
+                                                                          make_invoice):
+    """A question answered changes nothing but where the script is: its transaction commits without waiting for
+    the write-ahead log's flush (lost whole, key and state, only if the database server crashes just then)."""
+    call = _answered_call(twilio_post, hook_clock, connected_org, make_invoice, "CA" + "e" * 32)
+    assert _synchronous_commit() == "on"
+    response = twilio_post.post(f"/hooks/twilio/voice/turn?call={call.pk}&n=1", payload(
+        "voice_turn_speech", CallSid=call.provider_id, SpeechResult="sorry who is calling"))
+    assert response.status_code == 200 and "<Gather" in response.content.decode()
+    assert _synchronous_commit() == "off"  # SET LOCAL: the test's own transaction is still the turn's
+
+
+@pytest.mark.postgres_only
+def test_a_turn_that_opens_a_handoff_waits_for_the_disk(twilio_post, hook_clock, connected_org, make_invoice):
+    from duedesk.records.models import Handoff
+
+    call = _answered_call(twilio_post, hook_clock, connected_org, make_invoice, "CA" + "f" * 32)
+    response = twilio_post.post(f"/hooks/twilio/voice/turn?call={call.pk}&n=1", payload(
+        "voice_turn_speech", CallSid=call.provider_id, SpeechResult="I want to speak to a person please"))
+    assert response.status_code == 200
+    assert Handoff.objects.filter(contact=call.contact).exists()
+    assert _synchronous_commit() == "on"

@@ -64,16 +64,25 @@ def take_turn(call: Call, provider_id: str, sequence: int, now: datetime) -> boo
         return cursor.rowcount == 1
 
 
-def record_call_turn(call: Call, dialog_state: dict, outcome: str | None) -> None:
+def record_call_turn(call: Call, dialog_state: dict, outcome: str | None, *, durable: bool = True) -> None:
     """The script's state after a turn, and the call's outcome once the script has one. One UPDATE written
-    once per process (what save(update_fields=...) builds on every turn, at a third of a turn's Python)."""
+    once per process (what save(update_fields=...) builds on every turn, at a third of a turn's Python).
+
+    `durable` False: the turn changed nothing but where the script is (no promise, handoff, opt-out or outcome),
+    and on PostgreSQL its transaction commits without waiting for the write-ahead log to reach the disk
+    (synchronous_commit off for this transaction only, in the same statement). Should the database server
+    crash within the next fraction of a second, the turn is lost whole (its state and its key together: the
+    call goes on one step behind, nothing happens twice); a disk flush on a busy machine is most of a turn's
+    slowest answers."""
     call.dialog_state = dialog_state
     if outcome:
         call.outcome = outcome
     state = Call._meta.get_field("dialog_state")
+    sql = _turn_update(connection)
+    if not durable and connection.vendor == "postgresql":
+        sql = "SET LOCAL synchronous_commit TO OFF; " + sql  # one round trip (client-side binding)
     with connection.cursor() as cursor:
-        cursor.execute(_turn_update(connection),
-                       [state.get_db_prep_save(dialog_state, connection), call.outcome, call.pk])
+        cursor.execute(sql, [state.get_db_prep_save(dialog_state, connection), call.outcome, call.pk])
 
 
 _TURN_UPDATE: dict[str, str] = {}  # by database vendor
