@@ -272,7 +272,10 @@ def test_send_reminder_now_on_a_page_loaded_before_the_invoice_closed_sends_noth
         actions.set_invoice_status(invoice, status, clock(), actor="staff:lee")
     clock.advance(minutes=1)
     response = client.post(f"/invoices/{invoice.pk}/remind/", follow=True)
-    assert f"({rule})" in response.content.decode()
+    from duedesk.web.timeline import rule_words
+
+    page = response.content.decode()
+    assert f"Not sent: {rule_words(rule, 'sms')}." in page and f"({rule})" not in page  # the rule in words
     assert SimulatedSend.objects.filter(to=PHONE).count() == 0
     refused = Event.objects.get(kind="sms.blocked", invoice=invoice)
     assert (refused.detail["rule"], refused.actor) == (rule, "staff:dana")
