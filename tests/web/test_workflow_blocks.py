@@ -543,3 +543,28 @@ def test_a_condition_picked_wrong_is_refused_naming_the_field(login, staff, org)
     html = response.content.decode()
     assert "“Balance still owed” is an amount" in html
     assert Workflow.objects.filter(organization=org).count() == 1
+
+
+def test_the_block_editor_reads_the_workflow_in_a_bounded_number_of_queries(login, staff, org,
+                                                                             django_assert_num_queries):
+    """The session, the user, the membership, the versions (listed and shown from one read) and the count of
+    running invoices: nothing per block, nothing per version."""
+    client = login(staff)
+    assert client.get(URL).status_code == 200
+    with django_assert_num_queries(5):
+        page = client.get(URL + "?version=1")
+    assert page.status_code == 200 and page.context["shown"].version == 1
+
+
+def test_choices_shared_by_every_block_mark_each_blocks_own_choice():
+    """The blocks' selects share one list of places to go, its options written once: each select still
+    marks only its own choice, and reads as a select of its own options would."""
+    items = [("", "—"), ("a", "Text <b> & “late”"), ("b", 'Call "b"'), ("a2", "a"), (wf.END, "Finish")]
+    shared, own = block_forms.Select(), block_forms.Select()
+    shared.choices, own.choices = block_forms.Choices(items), list(items)
+    for value in ("a", "b", None, "", wf.END, "gone"):
+        attrs = {"id": "id_x", "required": True, "aria-describedby": "x_helptext"}
+        assert shared.render("x", value, attrs) == own.render("x", value, attrs)
+    assert shared.render("x", "b").count(" selected") == 1
+    assert '<option value="a" selected>' in shared.render("y", "a")
+    assert shared.render("z", "gone").count(" selected") == 0

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from django import forms
 from django.forms.renderers import DjangoTemplates
-from django.forms.utils import flatatt
+from django.utils.choices import BaseChoiceIterator
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, ngettext, pgettext
 from django.utils.translation import gettext_lazy as _
@@ -67,6 +67,40 @@ def outcomes_for(kind: str, chosen) -> list[str]:
     return list(base) + [o for o in wf.OUTCOMES if o in chosen and o not in base]
 
 
+class Choices(BaseChoiceIterator):
+    """Choices already as Django's forms normalize them, shared by every field that offers them (the
+    editor's blocks all offer the same blocks to go to) and never copied: each language's <option>s are
+    written once, and a select only marks the one chosen."""
+
+    def __init__(self, items):
+        self.items = list(items)
+        self._options: dict[str | None, str] = {}
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, index):
+        return self.items[index]
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def options(self, selected: str) -> str:
+        language = get_language()
+        written = self._options.get(language)
+        if written is None:
+            written = self._options[language] = "".join(
+                f'<option value="{escape(choice)}">{escape(label)}</option>' for choice, label in self.items)
+        chosen = f'<option value="{escape(selected)}">'
+        return written.replace(chosen, chosen[:-1] + " selected>")
+
+
 class Select(forms.Select):
     """A select written out directly: the editor has a hundred of them with twenty options each, and
     Django's template per option made the page take seconds."""
@@ -75,10 +109,27 @@ class Select(forms.Select):
         attrs = self.build_attrs(self.attrs, attrs)
         attrs["name"] = name
         selected = "" if value is None else str(value)
-        options = "".join(
-            f'<option value="{escape(choice)}"{" selected" if str(choice) == selected else ""}>{escape(label)}</option>'
-            for choice, label in self.choices)
-        return mark_safe(f"<select{flatatt(attrs)}>{options}</select>")
+        if isinstance(self.choices, Choices):
+            options = self.choices.options(selected)
+        else:
+            options = "".join(
+                f'<option value="{escape(choice)}"{" selected" if str(choice) == selected else ""}>{escape(label)}</option>'
+                for choice, label in self.choices)
+        return mark_safe(f"<select{_flatatt(attrs)}>{options}</select>")
+
+
+def _flatatt(attrs: dict) -> str:
+    """Django's flatatt (names in order, the valued ones first) without a format_html per attribute."""
+    valued = sorted(((k, v) for k, v in attrs.items() if not isinstance(v, bool) and v is not None),
+                    key=lambda item: item[0])
+    bare = sorted(k for k, v in attrs.items() if v is True)
+    return "".join(f' {escape(k)}="{escape(v)}"' for k, v in valued) + "".join(f" {escape(k)}" for k in bare)
+
+
+WAIT_KINDS = Choices(WHEN_KINDS[1:])
+UNIT_CHOICES = Choices(UNITS)
+ATTEMPTS = Choices([("", _("One call, no retries"))] + [(str(n), str(n)) for n in range(2, 11)])
+NOTICES = Choices(vocabulary.WORKFLOW_NOTICES.items())
 
 
 def escape(value) -> str:
@@ -253,19 +304,19 @@ def field_choices(extra=()) -> list[tuple[str, str]]:
     """The fields a condition's picker offers: the known ones, then those the draft records, then 'as written'."""
     known = _known_fields(get_language())
     more = sorted({n for n in extra if n and n not in FIELDS and _NAME.match(n)})
-    return [*known[:-1], *[(n, field_words(n)) for n in more], known[-1]] if more else known
+    return Choices([*known.items[:-1], *[(n, field_words(n)) for n in more], known.items[-1]]) if more else known
 
 
 @lru_cache(maxsize=8)
-def _known_fields(language: str | None) -> list[tuple[str, str]]:
+def _known_fields(language: str | None) -> Choices:
     """Per language, in plain text: the editor shows these in every condition."""
-    return ([("", "—")] + [(n, str(words)) for n, words in FIELDS.items()]
-            + [(WRITTEN, str(_("Something else, written as a condition")))])
+    return Choices([("", "—")] + [(n, str(words)) for n, words in FIELDS.items()]
+                   + [(WRITTEN, str(_("Something else, written as a condition")))])
 
 
 @lru_cache(maxsize=8)
-def _operators(language: str | None) -> list[tuple[str, str]]:
-    return [(op, str(words)) for op, words in OPERATORS]
+def _operators(language: str | None) -> Choices:
+    return Choices([(op, str(words)) for op, words in OPERATORS])
 
 
 def picked(condition: str) -> dict[str, str]:
@@ -386,17 +437,17 @@ class WorkflowForm(forms.Form):
     default_renderer = FAST_WIDGETS
     name = forms.CharField(label=_("Workflow name"), max_length=200)
     description = forms.CharField(label=_("Description"), required=False, max_length=500)
-    trigger_kind = forms.ChoiceField(label=_("Starts"), widget=Select, choices=[
+    trigger_kind = forms.ChoiceField(label=_("Starts"), widget=Select, choices=Choices([
         ("due_date", _("From each invoice's due date")), ("event", _("When an event happens")),
-        ("field", _("When a contact field is switched on"))])
+        ("field", _("When a contact field is switched on"))]))
     trigger_name = forms.CharField(label=_("Event or field name"), required=False, max_length=100)
 
     def __init__(self, *args, targets=(), **kwargs):
         super().__init__(*args, **kwargs)
+        stay = Choices([("", _("Stay where it is"))] + list(targets))
         for outcome in wf.OUTCOMES:
             self.fields[f"reply_{outcome}"] = forms.ChoiceField(
-                label=outcome_words(outcome), required=False, widget=Select,
-                choices=[("", _("Stay where it is"))] + list(targets))
+                label=outcome_words(outcome), required=False, widget=Select, choices=stay)
         _fast_selects(self)
 
 
@@ -404,25 +455,27 @@ class BlockForm(forms.Form):
     default_renderer = FAST_WIDGETS
     order = forms.IntegerField(widget=forms.HiddenInput)
     key = forms.CharField(widget=forms.HiddenInput)
-    kind = forms.ChoiceField(widget=forms.HiddenInput, choices=list(KIND_NAMES.items()))
+    kind = forms.ChoiceField(widget=forms.HiddenInput, choices=Choices(KIND_NAMES.items()))
     name = forms.CharField(label=_("Name"), max_length=60)
     note = forms.CharField(label=_("Note for staff"), required=False, max_length=300)
-    when = forms.ChoiceField(label=_("When"), choices=WHEN_KINDS, widget=Select)
+    when = forms.ChoiceField(label=_("When"), choices=Choices(WHEN_KINDS), widget=Select)
     when_n = forms.IntegerField(label=_("How many"), required=False, min_value=0, max_value=3650)
-    when_dir = forms.ChoiceField(label=_("Before or after"), choices=DIRECTIONS, required=False, widget=Select)
-    when_unit = forms.ChoiceField(label=_("Unit"), choices=UNITS, required=False, widget=Select)
+    when_dir = forms.ChoiceField(label=_("Before or after"), choices=Choices(DIRECTIONS), required=False,
+                                 widget=Select)
+    when_unit = forms.ChoiceField(label=_("Unit"), choices=Choices(UNITS), required=False, widget=Select)
     when_text = forms.CharField(label=_("Time as written"), required=False, max_length=200,
                                 help_text=_("Like 'due_date - 3d', 'contact.fields.visit_date + 1d' or '2d'"))
 
     def __init__(self, *args, kind: str, targets=(), languages=("en",), rows=0, sets=0, chosen=(), names=(),
-                 **kwargs):
+                 after=None, goto=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.block_kind = kind
         self.languages = list(dict.fromkeys(["en", *languages, "es"])) if kind in ("sms", "email") else []
         self.rows, self.sets = rows, sets
-        after = [("", _("Go on to the block below"))] + list(targets)
+        # What the blocks can lead to: the same for every block, so `read` makes them once for all.
+        after = after if after is not None else Choices([("", _("Go on to the block below"))] + list(targets))
         if kind == "wait":
-            self.fields["when"].choices = WHEN_KINDS[1:]
+            self.fields["when"].choices = WAIT_KINDS
             self.fields["when"].label = _("Wait until")
         if kind in ("sms", "email"):
             self.fields["template"] = forms.CharField(widget=forms.HiddenInput, required=False)
@@ -441,10 +494,10 @@ class BlockForm(forms.Form):
                                                                   "runs the same polite script"))
             self.fields["retry_attempts"] = forms.TypedChoiceField(
                 label=_("Attempts"), required=False, coerce=int, empty_value=None, widget=Select,
-                choices=[("", _("One call, no retries"))] + [(str(n), str(n)) for n in range(2, 11)])
+                choices=ATTEMPTS)
             self.fields["retry_n"] = forms.IntegerField(label=_("Tried again every"), required=False, min_value=1,
                                                         max_value=60)
-            self.fields["retry_unit"] = forms.ChoiceField(label=_("Unit of the retry gap"), choices=UNITS,
+            self.fields["retry_unit"] = forms.ChoiceField(label=_("Unit of the retry gap"), choices=UNIT_CHOICES,
                                                           required=False, widget=Select)
         if kind in blocks.ON_KINDS:
             for outcome in outcomes_for(kind, chosen):
@@ -453,6 +506,7 @@ class BlockForm(forms.Form):
         if kind not in ("branch", "end"):
             self.fields["next"] = forms.ChoiceField(label=_("Then"), required=False, choices=after, widget=Select)
         if kind == "branch":
+            goto = goto if goto is not None else Choices([("", "—")] + list(targets))
             for j in range(rows + 1):
                 n = {"n": j + 1}
                 current = self._value(f"if_field_{j}") or ""
@@ -474,17 +528,17 @@ class BlockForm(forms.Form):
                                 "promise.status != \"kept\"") if j == 0 else "")
                 self.fields[f"goto_{j}"] = forms.ChoiceField(
                     label=_("If true, go to (condition %(n)s)") % {"n": j + 1}, required=False, widget=Select,
-                    choices=[("", "—")] + list(targets))
+                    choices=goto)
             self.fields["otherwise"] = forms.ChoiceField(label=_("Otherwise"), required=False, choices=after, widget=Select)
         if kind == "handoff":
             reasons = [(r, label) for r, label in vocabulary.HANDOFF_REASONS.items() if r in wf.HANDOFF_REASONS]
             current = (self.data.get(self.add_prefix("reason")) if self.is_bound else self.initial.get("reason"))
             label_word = current if current and current not in wf.HANDOFF_REASONS else "to_person"
             self.fields["reason"] = forms.ChoiceField(
-                label=_("Reason"), widget=Select, choices=[(label_word, _("The answer that led here"))] + reasons)
+                label=_("Reason"), widget=Select, choices=Choices([(label_word, _("The answer that led here"))] + reasons))
         if kind == "notify":
             self.fields["notice"] = forms.ChoiceField(
-                label=_("What they are told"), widget=Select, choices=list(vocabulary.WORKFLOW_NOTICES.items()),
+                label=_("What they are told"), widget=Select, choices=NOTICES,
                 help_text=_("Your CRM gets it as a note on the patient, your webhooks as a workflow.notice event; "
                             "Settings say which of them hear it"))
         if kind == "end":
@@ -733,6 +787,7 @@ def read(data) -> Editor:
             continue
         raw.append((p, kind, data.get(p + "key", ""), data.get(p + "name", "")))
     targets = [(key, name or key) for _p, _k, key, name in raw] + [(wf.END, _("Finish"))]
+    after, goto = Choices([("", _("Go on to the block below"))] + targets), Choices([("", "—")] + targets)
     names = {str(v).strip() for k, v in data.items() if _RECORDED.match(k) and v}  # offered to every condition
     forms_ = []
     for p, kind, _key, _name in raw:
@@ -741,7 +796,7 @@ def read(data) -> Editor:
         chosen = [k[len(p) + 3:] for k in data if k.startswith(p + "on_") and data.get(k)]
         forms_.append(BlockForm(data, prefix=p[:-1], kind=kind, targets=targets, languages=langs,
                                 rows=_int(data, p + "rows", top=20), sets=_int(data, p + "sets", top=20),
-                                chosen=chosen, names=names))
+                                chosen=chosen, names=names, after=after, goto=goto))
     try:
         spare = json.loads(data.get("spare") or "{}")
         spare = spare if isinstance(spare, dict) else {}

@@ -121,8 +121,9 @@ class PreviewForm(forms.Form):
 
 
 @lru_cache(maxsize=1)
-def _zones() -> list[tuple[str, str]]:
-    return [(z, z) for z in COMMON_ZONES + sorted(available_timezones() - set(COMMON_ZONES))]
+def _zones() -> block_forms.Choices:
+    """Every zone, the common ones first: six hundred <option>s written once, not on every page."""
+    return block_forms.Choices([(z, z) for z in COMMON_ZONES + sorted(available_timezones() - set(COMMON_ZONES))])
 
 
 class PublishForm(forms.Form):
@@ -139,11 +140,11 @@ def _numbered(source: str, problems: list[wf.Problem]) -> list[dict]:
 
 
 def _versions(request, slug):
-    versions = Workflow.objects.filter(organization=request.org, slug=slug).order_by("-version")
-    latest = versions.first()
-    if latest is None:
+    """The workflow's versions, newest first, read once (the page lists them and shows one)."""
+    versions = list(Workflow.objects.filter(organization=request.org, slug=slug).order_by("-version"))
+    if not versions:
         raise Http404("no such workflow")
-    return versions, latest
+    return versions, versions[0]
 
 
 def _sample(request, data) -> tuple[PreviewForm, preview.Sample | None]:
@@ -267,7 +268,7 @@ def workflow_edit(request, slug):
         if not (version.isascii() and version.isdigit() and len(version) < 10):
             return HttpResponseBadRequest(_("Version: %(version)r is not a version number.") % {"version": version[:40]},
                                           content_type="text/plain")
-        shown = versions.filter(version=int(version)).first() or latest
+        shown = next((v for v in versions if v.version == int(version)), latest)
     if request.method != "POST":
         try:
             draft = blocks.from_yaml(shown.source)
@@ -356,7 +357,8 @@ def _publish(request, slug, source, publish_form):
 def workflow_preview(request, slug):
     """The preview of the editor's unsaved draft (blocks or text), for htmx: the preview and each message's
     sample beside its block."""
-    _versions(request, slug)
+    if not Workflow.objects.filter(organization=request.org, slug=slug).exists():
+        raise Http404("no such workflow")
     draft = None
     if "b-count" in request.POST:
         editor = block_forms.read(request.POST)
