@@ -7,7 +7,7 @@ import sys
 
 def duedesk(*args, input=None, env=None):
     return subprocess.run([sys.executable, "-m", "duedesk", *args], capture_output=True, text=True, input=input,
-                          timeout=120, env=env)
+                          timeout=600, env=env)  # a bound for a hung command, far past a busy machine
 
 
 def test_workflow_check_prints_every_error_with_its_line_and_fails(tmp_path):

@@ -238,7 +238,7 @@ def test_workflow_check_refuses_retries_the_call_rules_would_never_honour(org, t
     path = tmp_path / "fast.yaml"
     path.write_text(source)
     result = subprocess.run([sys.executable, "-m", "duedesk", "workflow", "check", str(path)],
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=600)
     assert result.returncode == 1
     problems = result.stderr.strip().splitlines()
     assert all(line.startswith(f"{path}:6: step 'late_call': retry {{attempts: 10, every: 1 minute}} can't be "
