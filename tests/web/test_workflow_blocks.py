@@ -568,3 +568,30 @@ def test_choices_shared_by_every_block_mark_each_blocks_own_choice():
     assert shared.render("x", "b").count(" selected") == 1
     assert '<option value="a" selected>' in shared.render("y", "a")
     assert shared.render("z", "gone").count(" selected") == 0
+
+
+def test_a_version_opened_again_reads_as_it_did_for_each_user_language_and_version(login, staff, viewer, org, clock):
+    """The blocks of a stored version are kept once written: opened again they read the same; a viewer, a
+    Spanish reader and a newer version each get their own."""
+    import re
+
+    from duedesk.engine import definitions
+
+    def page(client, **params):
+        html = client.get(URL, params).content.decode()
+        return re.sub(r'(csrfmiddlewaretoken" value=|X-CSRFToken": )"[^"]*"', "", html)
+
+    client = login(staff)
+    first = page(client)
+    assert page(client) == first and "3 days before the due date" in first and "Move up" in first
+    assert "Move up" not in page(login(viewer))
+    staff_client = login(staff)
+    source = definitions.current(org, "payment-reminders").source
+    assert "    at: due_date - 3d\n" in source
+    definitions.save_version(org, "payment-reminders", source.replace("    at: due_date - 3d\n", "    at: due_date - 4d\n"),
+                             user=staff, now=clock())
+    newer = page(staff_client)
+    assert "4 days before the due date" in newer and "3 days before the due date" not in newer
+    assert "3 days before the due date" in page(staff_client, version="1")
+    staff_client.post("/account/", {"language": "es"})
+    assert "4 días antes del vencimiento" in page(staff_client)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
+from collections import OrderedDict
 from datetime import datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
@@ -12,6 +15,7 @@ from django.contrib import messages
 from django.db.models import Count
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.text import slugify
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -227,7 +231,32 @@ def _page(request, slug, versions, latest, shown, *, view, status=200, **extra):
             field.widget.attrs["form"] = "preview-get"
     if view == "text":
         context["lines"] = _numbered(context["source"], context["problems"])
+    if extra.get("stored"):
+        context["blocks_html"] = _stored_blocks(context)
     return render(request, "web/workflows/edit.html", context, status=status)
+
+
+_BLOCKS: OrderedDict = OrderedDict()
+_BLOCKS_LOCK = threading.Lock()
+
+
+def _stored_blocks(context) -> str:
+    """The blocks of a stored version as the editor shows them, kept for the last few versions: they
+    depend only on the version's text, the language, whether the user may change them and the sample
+    patient's messages, and writing out their hundred and fifty fields was most of the page's time."""
+    key = (hashlib.sha256(context["base"].encode()).hexdigest(), get_language(), context["can_change"],
+           tuple(sorted(context.get("samples", {}).items())))
+    with _BLOCKS_LOCK:
+        html = _BLOCKS.get(key)
+        if html is not None:
+            _BLOCKS.move_to_end(key)
+            return html
+    html = render_to_string("web/workflows/_blocks.html", context)
+    with _BLOCKS_LOCK:
+        _BLOCKS[key] = html
+        while len(_BLOCKS) > 16:
+            _BLOCKS.popitem(last=False)
+    return html
 
 
 def _edit(draft: blocks.Draft, op: str) -> tuple[blocks.Draft, str]:
@@ -281,7 +310,7 @@ def workflow_edit(request, slug):
             return _page(request, slug, versions, latest, shown, view="text", source=shown.source, status=status,
                          **asked)
         return _page(request, slug, versions, latest, shown, view="blocks", status=status, base=shown.source,
-                     editor=block_forms.read(block_forms.data_for(draft)), **asked)
+                     editor=block_forms.read(block_forms.data_for(draft)), stored=True, **asked)
     op = request.POST.get("op", "publish")
     publish_form = PublishForm(request.POST)
     if "b-count" not in request.POST:
