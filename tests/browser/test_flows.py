@@ -78,14 +78,16 @@ def test_mark_paid_cancels_pending_steps(logged_in, live_server, clinic, shot):
     page.goto(f"{live_server.url}/contacts/")
     page.get_by_label("Search by name, phone or invoice reference").fill("Carter")
     page.get_by_role("link", name="James Carter").click()
+    from playwright.sync_api import expect
+
     box = page.locator(f"#invoice-{invoice.pk}")
-    assert box.locator(".status-step-pending").count() >= 1
+    expect(box.locator(".status-step-pending").first).to_be_visible()  # once the contact's page is there
     box.get_by_label("Paid on").fill("2026-12-06")
     box.get_by_role("button", name="Record payment").click()
     page.wait_for_selector("text=Payment recorded")
     box = page.locator(f"#invoice-{invoice.pk}")
-    assert box.locator(".status-step-pending").count() == 0
-    assert box.locator(".status-step-cancelled").count() >= 1
+    expect(box.locator(".status-step-pending")).to_have_count(0)
+    expect(box.locator(".status-step-cancelled").first).to_be_visible()
     shot(page, "contact")
 
 
