@@ -104,3 +104,15 @@ def test_an_smtp_server_that_does_not_answer_is_named(deployment, settings):
         settings.SMTP_CONFIGURED, settings.EMAIL_HOST, settings.EMAIL_PORT = True, "127.0.0.1", port
         assert [p for p in problems() if "SMTP" in p][0].startswith(
             f"the SMTP server 127.0.0.1:{port} does not answer")
+
+
+def test_the_doctor_speaks_english_after_a_spanish_page_in_the_same_thread(deployment, settings):
+    """A staff page in Spanish leaves its thread in Spanish; the doctor still finds (and names) a missing token."""
+    from django.utils import translation
+
+    settings.TWILIO_AUTH_TOKENS = {}
+    translation.activate("es")
+    try:
+        assert problems() == ["the auth token's variable CLINIC_TWILIO_TOKEN is not set in the server's environment"]
+    finally:
+        translation.deactivate()

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 from django.conf import settings
 from django.db import DatabaseError, connection
+from django.utils import translation
 
 from duedesk.integrations.twilio import setup
 from duedesk.records.models import Organization
@@ -163,6 +164,13 @@ def check_smtp() -> list[Finding]:
 
 
 def run() -> list[Finding]:
+    # In English whatever the thread last served (check_twilio reads Settings → Twilio's words, which follow the
+    # active language).
+    with translation.override("en"):
+        return _run()
+
+
+def _run() -> list[Finding]:
     findings = check_settings() + check_files() + check_database()
     if not any(f.level == PROBLEM for f in findings if f.subject == "database"):
         with httpx.Client(timeout=settings.TWILIO_TIMEOUT) as client:
