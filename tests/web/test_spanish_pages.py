@@ -130,6 +130,19 @@ def test_the_overview_charts_in_spanish(login, staff, case):
     assert ">Con SMS</text>" in page and ">Con promesa</text>" in page and ">Pagada</text>" in page
 
 
+def test_the_overview_counts_invoices_in_whole_numbers(login, staff, case):
+    """PostgreSQL sums the tallies' counts as numeric: the chart's plural is given a whole number, not a Decimal
+    (Django warns, and will refuse)."""
+    import warnings
+
+    in_spanish(staff)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        page = login(staff).get("/").content.decode()
+    assert "1–30: $300.00 en 1 factura</title>" in page
+    assert not [w for w in caught if "Plural value" in str(w.message)]
+
+
 def test_the_workflow_preview_gives_the_patients_time_in_spanish_order():
     from datetime import UTC, datetime
 

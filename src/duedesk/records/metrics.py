@@ -104,7 +104,8 @@ def invoice_figures(org: Organization, now: datetime) -> dict:
     funnel = dict.fromkeys(("texted", "texted_paid", "called", "called_promised", "called_promised_paid"), 0)
     tags = 0
     for status, bucket, texted, called, handed, promised, n, balance, paid_in, written_here, tags_here in rows:
-        balance, paid = _money(balance), status == "paid"
+        # PostgreSQL sums bigints as numeric: counted invoices are whole numbers (a page's plural needs an int)
+        n, balance, paid = int(n or 0), _money(balance), status == "paid"
         collected += _money(paid_in)
         written += written_here
         tags += tags_here
