@@ -72,6 +72,34 @@ def test_a_search_reads_the_contacts_once_for_its_counts_pages_and_rows(login, s
     assert sum(" LIKE " in q["sql"].upper() for q in queries.captured_queries) == 1  # the contacts, matched
 
 
+def test_a_page_of_the_inbox_counts_once_and_reads_only_what_its_rows_show(login, staff, make_contact, make_invoice,
+                                                                             clock):
+    """At 100,000 contacts the list's time went on Python, not SQL: the filter's count (already read with the
+    others) gives the number of pages, and the rows read neither the transcripts nor the contacts' and invoices'
+    other columns. What a row shows stays: the name, the summary, the reason, the invoice with its balance,
+    who has it and when it was opened."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    first = _open(make_contact, make_invoice, clock, "hardship", "Ana", "Reyes")
+    for n in range(52):
+        _open(make_contact, make_invoice, clock, "no_response", "Pat", f"Number{n}", hours=1, invoice=False)
+    client = login(staff)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/inbox/?page=2")
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert page.context["page"].paginator.num_pages == 2 and len(page.context["handoffs"]) == 3
+    assert sum("COUNT(" in q.upper() for q in sql) == 1  # every filter's count, in one query
+    assert not any('"transcript"' in q or '"legal_holds"' in q or '"amount_due"' in q for q in sql)
+    html = page.content.decode()
+    assert f'<a href="/inbox/{first.pk}/">Ana Reyes</a>' in html and "Ana hardship" in html
+    assert f"{first.invoice.external_ref} <span class=\"muted\">$120.00</span>" in html
+    assert 'aria-label="Pick Ana Reyes"' in html and ">Hardship</span>" in html and ">Unassigned</td>" in html
+    client.cookies["django_language"] = "es"
+    spanish = client.get("/inbox/?page=2").content.decode()
+    assert ">Dificultades económicas</span>" in spanish and "Sin asignar" in spanish
+
+
 def test_bulk_assign_then_resolve_names_the_one_that_cannot_be(login, staff, make_contact, make_invoice, clock):
     a = _open(make_contact, make_invoice, clock, "no_response", "Omar", "Haddad")
     b = _open(make_contact, make_invoice, clock, "no_response", "Ellen", "Park")
