@@ -1,6 +1,7 @@
-"""A billing office's everyday stories in a real browser, at desktop and phone widths: export the inbox as CSV
-with a filter, record a payment and undo it, and set Twilio up down to a test call to one's own phone. Each page
-keeps its fields labelled and nothing scrolls sideways on a phone."""
+"""A billing office's everyday stories in a real browser, at desktop and phone widths: resolve a hardship handoff
+with a payment plan that must add up, import a CSV with bad rows and download its problems, export the inbox as
+CSV with a filter, record a payment and undo it, and set Twilio up down to a test call to one's own phone. Each
+page keeps its fields labelled and nothing scrolls sideways on a phone."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WIDTHS = [1280, 390]
 FITS = "document.documentElement.scrollWidth <= window.innerWidth + 1"
+WIDEST = """[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+  .slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"""
 
 
 @pytest.fixture(params=WIDTHS, ids=lambda w: f"{w}px")
@@ -30,7 +33,74 @@ def office(request, browser, live_server, clinic):
 
 def looks_right(page):
     assert page.evaluate(UNLABELLED) == []
-    assert page.evaluate(FITS), "the page scrolls sideways"
+    assert page.evaluate(FITS), ("the page scrolls sideways", page.evaluate(WIDEST))
+
+
+def test_resolve_a_hardship_handoff_with_a_plan_that_must_add_up(office, live_server, clinic, shot):
+    page = office
+    page.goto(f"{live_server.url}/inbox/")
+    page.locator(".filters a", has_text="Hardship").click()
+    page.wait_for_url("**/inbox/?filter=hardship")
+    page.get_by_role("link", name="Ana Reyes").click()
+    transcript = page.locator(".transcript:visible")
+    assert transcript.count() == 1  # once, at either width
+    assert "I lost my job last month" in transcript.inner_text()
+    answers = page.get_by_label("Collected answers").text_content()
+    assert "Identity verified" in answers and "$100 a month" in answers
+    looks_right(page)
+    if page.viewport_size["width"] == 1280:
+        shot(page, "handoff")
+    page.get_by_label("Outcome").select_option("payment_plan")
+    page.get_by_label("Number of instalments").fill("3")
+    page.get_by_label("First payment on").fill("2027-01-15")
+    page.get_by_role("button", name="Build the instalments").click()
+    page.wait_for_selector("#plan-rows tr.instalment-row >> nth=2")  # swapped in by htmx, the page stays
+    page.get_by_label("Instalment 1 amount").fill("50.00")  # does not add up to $300.00 any more
+    page.get_by_role("button", name="Resolve handoff").click()
+    page.wait_for_selector("text=$50.00 short of the balance of $300.00")
+    page.get_by_label("Instalment 3 amount").fill("150.00")
+    page.get_by_role("button", name="Resolve handoff").click()
+    page.wait_for_selector("text=Resolved: Set a payment plan")
+    assert page.locator("tr.instalment").count() == 3
+    assert "Instalment reminder" in page.get_by_label("Planned steps").inner_text()
+    looks_right(page)
+
+
+def test_import_a_csv_with_two_bad_rows_and_download_the_problems(office, live_server, clinic, clock, shot,
+                                                                  tmp_path):
+    from duedesk.integrations.jobs import Between
+
+    page = office
+    file = tmp_path / "december.csv"
+    file.write_text("Invoice #,First,Last,Mobile,Balance,Due\n"
+                    "DEC-1,Ana,Diaz,212 555 0301,120.00,2026-12-20\n"
+                    "DEC-2,Tom,Ruiz,212 555 0302,lots,2026-12-20\n"
+                    "DEC-3,Lia,Moss,212 555 0303,80.00,2026-12-21\n"
+                    "DEC-4,Kim,Park,no phone,60.00,2026-12-21\n")
+    desk = page.viewport_size["width"] == 1280
+    page.goto(f"{live_server.url}/contacts/")
+    page.get_by_role("link", name="Import invoices (CSV or Excel)").click()
+    page.get_by_label("CSV or Excel file").set_input_files(str(file))
+    page.get_by_role("button", name="Upload").click()
+    page.wait_for_selector("text=Which column is which?")
+    page.get_by_label("First", exact=True).select_option("first_name")
+    page.get_by_label("Last", exact=True).select_option("last_name")
+    looks_right(page)
+    if desk:
+        shot(page, "import-columns")
+    page.get_by_role("button", name="Import").click()
+    page.wait_for_selector("text=Waiting for the worker to start")
+    Between(clock, every=0)()  # the worker's turn: the page polls and shows the report
+    page.wait_for_selector("text=rows with problems, not imported")
+    assert "2 invoices added" in " ".join(page.locator(".facts").inner_text().split())
+    looks_right(page)
+    if desk:
+        shot(page, "import-report")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the problems (CSV)").click()
+    lines = open(download.value.path(), encoding="utf-8-sig").read().splitlines()
+    assert lines[0] == "line,column,reason" and [row.split(",")[:2] for row in lines[1:]] == [
+        ["3", "Balance"], ["5", "Mobile"]]  # the columns as the file names them
 
 
 def test_export_the_inbox_as_csv_with_a_filter(office, live_server):
