@@ -140,3 +140,30 @@ def test_the_handoff_page_in_spanish(login, staff, case):
     client.post("/account/", {"language": "es"})
     page = client.get(f"/inbox/{case['handoff'].pk}/").content.decode()
     assert "<b>Paciente</b>" in page and "<summary>detalles</summary>Se entendió como: Dificultades económicas" in page
+
+
+def test_the_contact_page_reads_only_what_it_shows_and_says_it_as_before(login, staff, case, clock):
+    """A contact's page spent its time on Python, not SQL: each event's invoice and handoff are read for the
+    columns the timeline shows (not the handoff's encrypted answers or summary, not the invoice's amounts), the
+    organization is the one the page was opened in, and the steps bring no enrollment. Each row still says
+    what happened, when, and who did it, in the page's language."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = login(staff)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(f"/contacts/{case['contact'].pk}/").content.decode()
+    sql = [q["sql"] for q in queries.captured_queries]
+    events = [q for q in sql if 'FROM "records_event"' in q]
+    assert events and not any('"records_handoff"."collected"' in q or '"records_handoff"."summary"' in q
+                              or '"records_invoice"."amount_due"' in q for q in events)
+    assert not any(q.lstrip().startswith('SELECT "records_organization"') for q in sql)
+    assert not any('"engine_enrollment"."workflow' in q for q in sql if 'FROM "engine_step"' in q)
+    assert '<span class="ev-kind">Handed to a person</span>' in page and "by duedesk" in page
+    assert "Transcript (2 turns)" in page and "I lost my job, I can do 100 a month" in page
+    assert ('<tr class="step step-pending"><td>Past due</td><td>Wait</td><td>Dec 7, 2026 10:00 AM EST</td>'
+            '<td><span class="status status-step-pending">Pending</span></td></tr>') in page
+    client.cookies["django_language"] = "es"
+    spanish = client.get(f"/contacts/{case['contact'].pk}/").content.decode()
+    assert '<span class="ev-kind">Pasado a una persona</span>' in spanish and "por duedesk" in spanish
+    assert '<span class="status status-step-pending">Pendiente</span>' in spanish

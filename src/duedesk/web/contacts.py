@@ -10,7 +10,7 @@ from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import OuterRef, Q, Subquery, Sum
+from django.db.models import F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Lower
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
@@ -30,6 +30,7 @@ from duedesk.records.models import Contact, Event, Invoice, LineChange
 from duedesk.records.search import person_matches
 from duedesk.web import access, timeline
 from duedesk.web.access import actor, member, scoped
+from duedesk.web.block_forms import Fast
 from duedesk.web.labels import state
 from duedesk.web.templatetags.dates import day
 from duedesk.web.templatetags.money import money
@@ -97,7 +98,7 @@ class LanguageField(forms.ChoiceField):
             return value  # refused by the choice check, with its usual words
 
 
-class ContactForm(forms.ModelForm):
+class ContactForm(Fast, forms.ModelForm):
     """The same rules as the import and the API (intake.checks): a real time zone, a language outreach
     speaks, names without control characters, a birth date within the accepted years."""
 
@@ -132,7 +133,7 @@ class ContactForm(forms.ModelForm):
             raise forms.ValidationError(_("Phone: '%(phone)s' is not a valid phone number.") % {"phone": raw}) from None
 
 
-class InvoiceForm(forms.Form):
+class InvoiceForm(Fast, forms.Form):
     """Due date and amount; the engine re-plans outreach from them. Errors name the field."""
 
     due_date = in_the_years(forms.DateField(
@@ -153,7 +154,7 @@ class InvoiceForm(forms.Form):
 EDITABLE = ("open", "in_plan", "hardship", "disputed")
 
 
-class ConsentForm(forms.Form):
+class ConsentForm(Fast, forms.Form):
     """Consent for billing recorded or withdrawn by staff, for one of the contact's lines: the number (texts
     and calls) or the email address. Recording it needs the day it was given and what shows it."""
 
@@ -193,7 +194,7 @@ def _today(contact: Contact, now) -> date:
     return now.astimezone(ZoneInfo(contact.organization.timezone)).date()
 
 
-class PaymentForm(forms.Form):
+class PaymentForm(Fast, forms.Form):
     amount = forms.DecimalField(label=gettext_lazy("Amount paid"), min_value=0.01, max_digits=12, decimal_places=2)
     paid_on = in_the_years(forms.DateField(label=gettext_lazy("Paid on"), widget=forms.DateInput(attrs={"type": "date"})))
     method = forms.ChoiceField(label=gettext_lazy("How"), choices=list(actions.PAYMENT_METHODS.items()), initial="card",
@@ -205,10 +206,11 @@ class PaymentForm(forms.Form):
 def _invoices(contact, bound: InvoiceForm | None = None, bound_pk: int | None = None):
     invoices = list(contact.invoices.order_by("-due_date", "-pk"))
     today = access.now().astimezone(ZoneInfo(contact.organization.timezone)).date()  # "Paid on": the office's today
-    steps = Step.objects.filter(enrollment__invoice__in=invoices).select_related("enrollment").order_by("run_at")
+    steps = (Step.objects.filter(enrollment__invoice__in=invoices).only("step_id", "kind", "run_at", "status")
+             .annotate(of_invoice=F("enrollment__invoice_id")).order_by("run_at"))
     by_invoice: dict[int, list] = {}
     for s in steps:
-        by_invoice.setdefault(s.enrollment.invoice_id, []).append(s)
+        by_invoice.setdefault(s.of_invoice, []).append(s)
     payments: dict[int, list] = {}
     undone: set[int] = set()
     for ev in Event.objects.filter(invoice__in=invoices, kind__in=("payment.recorded", "payment.undone")).order_by(
@@ -233,6 +235,7 @@ def _invoices(contact, bound: InvoiceForm | None = None, bound_pk: int | None = 
 @member
 def contact_detail(request, pk, form=None, status=200, invoice_form=None, invoice_pk=None, consent_form=None):
     contact = scoped(request, Contact, pk=pk)
+    contact.organization = request.org  # the one it was looked up in
     channels = []
     lines.prefetch([contact])  # its number and address: one query
     for ch in Contact.CHANNELS:  # the state of the number (or address) each channel goes to
@@ -249,7 +252,7 @@ def contact_detail(request, pk, form=None, status=200, invoice_form=None, invoic
         "section": "contacts", "contact": contact, "invoices": _invoices(contact, invoice_form, invoice_pk), "channels": channels,
         "events": timeline.for_contact(contact), "form": form or ContactForm(instance=contact),
         "can_change": request.membership.role in ("owner", "staff"),
-        "handoffs": contact.handoffs.filter(status="open"),
+        "handoffs": contact.handoffs.filter(status="open").only("pk", "reason", "contact"),
         "consent_form": consent_form or ConsentForm(contact=contact, today=_today(contact, access.now())),
     }, status=status)
 

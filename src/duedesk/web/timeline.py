@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext, gettext_lazy, pgettext, pgettext_lazy
 from django.utils.translation import gettext as _
@@ -13,7 +14,7 @@ from duedesk.records.models import Event
 from duedesk.web.blocks import words
 from duedesk.web.labels import state
 from duedesk.web.preview import KIND_WORDS
-from duedesk.web.templatetags.dates import day, when_short
+from duedesk.web.templatetags.dates import day, when, when_short
 from duedesk.web.templatetags.money import money
 
 # Names and labels live in core.vocabulary; these are the timeline's short names for them.
@@ -33,6 +34,7 @@ def in_words(steps):
     steps = list(steps)
     for s in steps:
         s.name, s.kind_words = words(s.step_id), gettext(KIND_WORDS.get(s.kind, s.kind))
+        s.when, s.status_words = when(s.run_at), state(s.get_status_display())
     return steps
 
 
@@ -207,15 +209,22 @@ def _outcome(outcome: str) -> str:
 
 
 def rows(events) -> list[dict]:
-    out = []
+    """Each event with what the page shows already in words and in the page's zone (its label, its time, who
+    did it): worked out once here, each kind's label translated once, not through the template language."""
+    out, labels = [], {}
     for e in events:
         d = e.detail or {}
         transcript = d.get("transcript") or (e.handoff.transcript if e.kind == "handoff.opened" and e.handoff else None)
+        if e.kind not in labels:
+            labels[e.kind] = state(vocabulary.label(LABELS, e.kind))
+        at = timezone.localtime(e.at)
         out.append({
-            "at": e.at, "kind": e.kind, "group": e.kind.split(".")[0], "channel": e.channel,
+            "at": e.at, "iso": at.isoformat(), "when": when(at), "kind": e.kind, "group": e.kind.split(".")[0],
+            "channel": e.channel,
             "channel_words": gettext(KIND_WORDS[e.channel]) if e.channel in KIND_WORDS else e.channel,
-            "label": vocabulary.label(LABELS, e.kind),
+            "label": labels[e.kind],
             "text": _text(e), "actor": actor_words(e.actor),
+            "by": _("by %(who)s") % {"who": actor_words(e.actor)},
             "transcript": turns(transcript),
             "quoted": e.kind in ("sms.sent", "sms.received"),
             "invoice_ref": e.invoice.external_ref if e.invoice_id and e.invoice else "",
@@ -224,6 +233,11 @@ def rows(events) -> list[dict]:
 
 
 def for_contact(contact, limit: int = 300) -> list[dict]:
+    # Only what a row shows: not every column of each event's invoice and handoff (their JSON parsed, their
+    # encrypted answers decrypted) for each of up to 300 events.
     qs = (Event.objects.filter(organization_id=contact.organization_id, contact=contact)
-          .select_related("invoice", "handoff").order_by("-at", "-id")[:limit])
+          .select_related("invoice", "handoff")
+          .only("kind", "channel", "actor", "detail", "at", "contact_id", "invoice__external_ref", "invoice__currency",
+                "handoff__transcript")
+          .order_by("-at", "-id")[:limit])
     return rows(qs)
