@@ -166,3 +166,76 @@ def test_webhooks_and_the_account_page_in_spanish(login, owner):
     page = client.post("/settings/webhooks/", {"url": "https://", "kind": "standard"}).content.decode()
     assert "Introduzca una URL válida." in page  # Django's own Spanish
     assert "· Propietario</p>" in client.get("/account/").content.decode()
+
+
+def test_what_the_engine_wrote_reads_in_spanish(login, staff, case, clock):
+    """The timeline's and the inbox's sentences the engine stored in English (so a row reads on its own) are said
+    in the viewer's language, with their days and block names as the page says them; English pages and the
+    stored rows are unchanged."""
+    from decimal import Decimal
+
+    from duedesk.engine import actions
+    from duedesk.records.models import Handoff
+    from duedesk.records.timeline import log
+
+    contact, invoice = case["contact"], case["invoice"]
+    now = clock()
+    log(invoice.organization_id, "step.skipped", now, contact=contact, invoice=invoice, step="heads_up",
+        reason="2026-11-28 has passed")
+    log(invoice.organization_id, "enrollment.done", now, contact=contact, invoice=invoice, reason="completed")
+    log(invoice.organization_id, "enrollment.exited", now, contact=contact, invoice=invoice, reason="outreach_off")
+    log(invoice.organization_id, "contact.unreachable", now, contact=contact, channel="sms", reason="not_mobile")
+    actions.pause_invoice(invoice, None, now, actor="patient", reason="says it was paid")
+    actions.record_payment(invoice, Decimal("350.00"), now, actor="staff:dana")
+    overpaid = Handoff.objects.get(reason="overpaid")
+    assert overpaid.summary == "Paid $350.00 with $300.00 owed: $50.00 to refund or apply"  # as stored
+
+    in_spanish(staff)
+    client = login(staff)
+    page = client.get(f"/contacts/{contact.pk}/").content.decode()
+    assert "el 28 nov 2026 ya pasó · “Heads up”" in page and "has passed" not in page
+    assert "todos los pasos hechos" in page and ">completed<" not in page
+    assert "el contacto desactivó el contacto" not in page and "outreach_off" not in page
+    assert "no es un número móvil" in page and "not_mobile" not in page
+    assert "Pagó $350.00 con $300.00 pendientes: $50.00 para devolver o aplicar" in page
+    assert "Paid $350.00 with" not in page
+    inbox = client.get("/inbox/").content.decode()
+    assert "Pagó $350.00 con $300.00 pendientes" in inbox
+    detail = client.get(f"/inbox/{overpaid.pk}/").content.decode()
+    assert "<p>Pagó $350.00 con $300.00 pendientes: $50.00 para devolver o aplicar</p>" in detail
+
+    Membership.objects.filter(user=staff).update(language="en")
+    page = client.get(f"/contacts/{contact.pk}/").content.decode()
+    assert "2026-11-28 has passed" not in page and "Nov 28, 2026 has passed · “Heads up”" in page
+    assert "every step done" in page and "Paid $350.00 with $300.00 owed: $50.00 to refund or apply" in page
+
+
+def test_a_handoff_without_a_summary_gives_its_reason_in_spanish(login, staff, case, clock):
+    from duedesk.engine import actions
+
+    handoff = actions.open_handoff(case["contact"], "no_response", clock(), invoice=case["invoice"])
+    in_spanish(staff)
+    page = login(staff).get(f"/inbox/{handoff.pk}/").content.decode()
+    assert "<p>Sin respuesta</p>" in page
+
+
+def test_the_block_editor_offers_its_choices_in_spanish(login, owner):
+    from duedesk import workflows
+    from duedesk.web import block_forms, blocks
+
+    in_spanish(owner)
+    data = block_forms.data_for(blocks.from_yaml(workflows.read("default")))
+    data.update(op="add", add_kind="notify")
+    added = login(owner).post("/workflows/payment-reminders/", data)
+    page = added.content.decode()
+    assert "No se pudo enviar ni llamar" in page and "Could not be sent or placed" not in page  # what a block ended with
+    assert ">Último aviso enviado</option>" in page and ">Final notice sent<" not in page  # the notify block's notice
+    assert ">Verificar el pago</option>" in page or ">Dificultades económicas</option>" in page  # a handoff's reason
+    from tests.web.test_workflow_blocks import NOTIFYING
+
+    data = block_forms.data_for(blocks.from_yaml(NOTIFYING.replace("notify: collections", "notify: final_notice")))
+    data.update(due="2027-03-10", language="en", start="2027-02-20", tz="America/Chicago")
+    preview = login(owner).post("/workflows/payment-reminders/preview/", data, HTTP_HX_REQUEST="true")
+    assert "Avisar a otros sistemas: Último aviso enviado" in preview.content.decode()
+    listed = login(owner).get("/workflows/").content.decode()
+    assert "Recordatorios de pago" in listed and "Recordatorios del alquiler" in listed

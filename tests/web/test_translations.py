@@ -253,3 +253,19 @@ def test_model_forms_name_every_field_in_the_pages_language():
     english = [(type(form).__name__, name) for form in forms for name, field in form.fields.items()
                if not isinstance(field.label, Promise) or (field.help_text and not isinstance(field.help_text, Promise))]
     assert not english, english
+
+
+def test_the_ready_workflows_are_listed_for_translation():
+    """Settings → Workflows lists the workflows duedesk ships by their name and description, in the page's
+    language: a new or reworded shipped workflow fails here until web/labels.py lists its words."""
+    from django.utils import translation
+
+    from duedesk import workflows
+    from duedesk.core import workflow as wf
+    from duedesk.web.labels import READY_WORKFLOWS
+
+    with translation.override("en"):
+        listed = {str(words) for words in READY_WORKFLOWS}
+    shipped = {words for name in workflows.names() for words in (wf.parse(workflows.read(name)).name,
+                                                                 wf.parse(workflows.read(name)).description)}
+    assert shipped <= listed, shipped - listed

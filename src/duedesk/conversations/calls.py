@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 
 from duedesk.channels.paylinks import pay_link_for
-from duedesk.core import content, dialog, render, timing
+from duedesk.core import content, dialog, render, timing, vocabulary
 from duedesk.core.nlu import understand
 from duedesk.core.phones import country_for_phone
 from duedesk.engine import actions
@@ -215,7 +215,7 @@ def _apply(call: Call, turn: dialog.Turn, now: datetime) -> None:
             until = data["until"]
             if isinstance(until, date) and not isinstance(until, datetime):
                 until = datetime.combine(until, time(0), tzinfo=ZoneInfo(contact.tz()))
-            actions.pause_invoice(invoice, until, now, reason="says it was paid")
+            actions.pause_invoice(invoice, until, now, reason=vocabulary.sentence("says_paid"))
         elif effect.kind == "schedule_callback":
             call_actions.remember_callback(call, data["at"], part=data.get("part"), asked=bool(data.get("asked")))
         elif effect.kind in ("identity_verified", "identity_failed", "transfer"):

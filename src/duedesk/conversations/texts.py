@@ -14,7 +14,7 @@ from django.db.models import F, OuterRef, Q, Subquery
 from duedesk.channels.paylinks import pay_link_for
 from duedesk.conversations import choosing, identity
 from duedesk.conversations.keywords import callback_number, keyword
-from duedesk.core import render, timing
+from duedesk.core import render, timing, vocabulary
 from duedesk.engine import actions, definitions
 from duedesk.engine.actions.holds import CONTACT_HOLDS, HOLD_FOR_INTENT, place_legal_hold, set_contact_hours
 from duedesk.engine.actions.lines import stop as stop_line
@@ -226,7 +226,7 @@ def converse(contact: Contact, invoice: Invoice | None, body: str, now: datetime
     elif intent == "already_paid":
         until_day = timing.add_business_days(today, 3)
         until = datetime.combine(until_day, time(0), tzinfo=ZoneInfo(contact.tz()))
-        actions.pause_invoice(invoice, until, now, actor="patient", reason="says it was paid")
+        actions.pause_invoice(invoice, until, now, actor="patient", reason=vocabulary.sentence("says_paid"))
         actions.open_handoff(contact, "verify_payment", now, invoice=invoice, summary=body, transcript=thread(contact))
         _reply(contact, invoice, "already_paid", now, transports)
     elif intent == "pay_now" or (intent == "question" and heard.question_topic in ("amount", "due_date")):

@@ -75,9 +75,9 @@ INVOICE_STATUSES = frozenset(vocabulary.INVOICE_STATUSES)
 _BLOCKING_STATUSES = ("paid", "written_off", "disputed", "hardship")
 # Legal stops, in the order they are named when more than one applies.
 LEGAL_HOLDS = {
-    "cease_communication": "the contact asked us to stop contacting them",
-    "attorney_represented": "an attorney represents the contact for this invoice",
-    "bankruptcy": "the contact filed for bankruptcy",
+    "cease_communication": vocabulary.SENTENCES["hold_cease"],
+    "attorney_represented": vocabulary.SENTENCES["hold_attorney"],
+    "bankruptcy": vocabulary.SENTENCES["hold_bankruptcy"],
 }
 
 CALL_LIMIT = 7  # attempts allowed below this count ...

@@ -188,6 +188,63 @@ GATE_RULES = {
     "state_calls_MA": "Massachusetts' limit of 2 calls about one invoice in 7 days",
 }
 
+# Why an invoice's reminders finished (engine.Enrollment.exit_reason, the `reason` of enrollment.done and
+# enrollment.exited), besides the gate's rules (GATE_RULES, which name the legal holds too). A workflow's
+# `end` block may give its own reason: that one is the author's words and shown as written.
+FINISH_REASONS = {
+    "completed": "every step done",
+    "end": "the workflow reached its end",
+    "no_runnable_step": "no step could be planned",
+    "replaced": "another workflow started for this invoice",
+    "paid": "the invoice is paid",
+    "written_off": "the invoice is written off",
+    "disputed": "the invoice is disputed",
+    "hardship": "hardship: a person handles this invoice",
+    "in_plan": "the invoice is in a payment plan",
+    "payment_plan": "the invoice is in a payment plan",
+}
+
+# Why a number or address was marked unreachable (the `reason` of contact.unreachable): the provider's effect
+# (integrations/twilio/errors.py) or what the patient or the call found.
+UNREACHABLE_REASONS = {
+    "invalid_number": "not a valid number",
+    "not_mobile": "not a mobile number",
+    "unreachable": "the provider cannot reach it",
+    "blocked": "blocked by the patient or the carrier",
+    "opted_out": "opted out with the carrier",
+    "fax": "a fax machine answered",
+    "wrong_number": "the person says it is the wrong number",
+    "permanent": "the provider refused it for good",
+}
+
+# The sentences the engine, the importer and the integrations write into the timeline and into handoffs'
+# summaries, with their %(name)s values. They are stored in English as written here, so a stored row reads
+# on its own (the API, CRM notes, exports); the pages find the sentence again and say it in their language.
+SENTENCES = {
+    "overpaid": "Paid %(paid)s with %(owed)s owed: %(credit)s to refund or apply",
+    "text_unknown": "We could not confirm whether a text the patient asked for went out: \"%(body)s\". Check with "
+                    "the patient before sending it again.",
+    "step_unknown": "We could not confirm whether the %(kind)s for step '%(step)s' went out. Check with the patient "
+                    "before sending anything else.",
+    "stripe_refund": "Stripe refunded %(amount)s %(currency)s; the balance is open again.",
+    "day_passed": "%(day)s has passed",
+    "no_anchor": "no %(field)s to count from",
+    "says_paid": "says it was paid",
+    "payment_plan": "payment plan",
+    "resumed": "resumed",
+    "reminders_resumed": "reminders resumed",
+    "owed_again": "balance owed again",
+    "hold_cease": "the contact asked us to stop contacting them",
+    "hold_attorney": "an attorney represents the contact for this invoice",
+    "hold_bankruptcy": "the contact filed for bankruptcy",
+}
+
+
+def sentence(name: str, **values) -> str:
+    """One of SENTENCES with its values, as it is stored."""
+    return SENTENCES[name] % values if values else SENTENCES[name]
+
+
 # A line's history (records.LineChange.what): the consent and opt-out record of one number or address.
 LINE_CHANGES = {
     "consent_given": "Consent recorded",

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import dateparser
 
-from duedesk.core import timing
+from duedesk.core import timing, vocabulary
 from duedesk.core import workflow as wf
 
 SENDS = ("sms", "email", "call")
@@ -88,12 +88,12 @@ def plan(step: wf.Step, anchors: Anchors, now: datetime, tz: str, window: timing
         base = (timing.local_date(anchors.trigger_at, tz) if at.field == "trigger.date" and anchors.trigger_at
                 else field_date(at, anchors))
         if base is None:
-            return Plan(None, f"no {at.field or 'due_date'} to count from")
+            return Plan(None, vocabulary.sentence("no_anchor", field=at.field or "due_date"))
         target = base + timedelta(days=at.days)
         late_is_stale = at.days <= 0 or (at.field == "promise.date")
     if target < today:
         if send and late_is_stale:
-            return Plan(None, f"{target.isoformat()} has passed")
+            return Plan(None, vocabulary.sentence("day_passed", day=target.isoformat()))
         return Plan(timing.next_open(now, tz, window) if send else now)
     if send:
         return Plan(max(timing.window_opening(target, tz, window), timing.next_open(now, tz, window)))

@@ -17,7 +17,7 @@ from django.db import transaction
 from duedesk.channels.base import CallRequest, Outgoing
 from duedesk.channels.errors import CHANNEL_PAUSED, TransportError
 from duedesk.channels.paylinks import pay_link_for
-from duedesk.core import compliance, render
+from duedesk.core import compliance, render, vocabulary
 from duedesk.core import workflow as wf
 from duedesk.core.contact_hours import ContactHours
 from duedesk.core.phones import timezone_for_phone
@@ -468,6 +468,5 @@ def mark_unknown(step: Step, record, now: datetime, error: str = "") -> None:
             channel=step.kind, step=step.step_id, error=error)
         actions.open_handoff(
             enrollment.contact, "unknown_send", now, invoice=enrollment.invoice,
-            summary=f"We could not confirm whether the {step.kind} for step '{step.step_id}' went out. "
-            "Check with the patient before sending anything else.",
+            summary=vocabulary.sentence("step_unknown", kind=step.kind, step=step.step_id),
         )

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from duedesk.core import render
+from duedesk.core import render, vocabulary
 from duedesk.core.compliance import LEGAL_HOLDS
 from duedesk.core.nlu import legal_stop_in
 from duedesk.engine import actions, definitions
@@ -143,9 +143,9 @@ def set_payment_plan(invoice: Invoice, instalments: list[tuple[date, Decimal]], 
     with transaction.atomic():
         rows = actions.replace_instalments(invoice, instalments, now)
         actions.exit_invoice_enrollments(invoice, "payment_plan", now)
-        invoice = actions.set_invoice_status(invoice, "in_plan", now, actor=actor, note="payment plan")
+        invoice = actions.set_invoice_status(invoice, "in_plan", now, actor=actor, note=vocabulary.sentence("payment_plan"))
         if invoice.paused_until:
-            actions.pause_invoice(invoice, None, now, actor=actor, reason="payment plan")
+            actions.pause_invoice(invoice, None, now, actor=actor, reason=vocabulary.sentence("payment_plan"))
         log(invoice.organization_id, "plan.created", now, contact=invoice.contact, invoice=invoice, actor=actor,
             instalments=[{"date": r.due_date, "amount": str(r.amount)} for r in rows])
         actions.enroll_invoice(invoice, now, workflow=plan_workflow(invoice.organization))
@@ -186,9 +186,9 @@ def resolve(handoff: Handoff, outcome: str, now: datetime, *, actor: str, note: 
             release_legal_hold(handoff.contact, handoff.reason, now, invoice=invoice, actor=actor)
         if outcome == "resume" and invoice is not None:
             if invoice.paused_until:
-                actions.pause_invoice(invoice, None, now, actor=actor, reason="resumed")
+                actions.pause_invoice(invoice, None, now, actor=actor, reason=vocabulary.sentence("resumed"))
             if invoice.status in ("hardship", "disputed"):
-                invoice = actions.set_invoice_status(invoice, "open", now, actor=actor, note="reminders resumed")
+                invoice = actions.set_invoice_status(invoice, "open", now, actor=actor, note=vocabulary.sentence("reminders_resumed"))
             actions.enroll_invoice(invoice, now)
         elif outcome == "pause":
             if until is None:

@@ -136,7 +136,7 @@ def _rows(handoffs) -> list[dict]:
             reasons[h.reason] = pgettext("state", h.reason_label())
         out.append({
             "pk": h.pk, "link": f"{link}{h.pk}/", "who": who, "pick": _("Pick %(who)s") % {"who": who},
-            "resolved": h.status == "resolved", "summary": Truncator(h.summary).chars(80) if h.summary else "",
+            "resolved": h.status == "resolved", "summary": Truncator(timeline.said(h.summary)).chars(80) if h.summary else "",
             "reason": h.reason, "reason_words": reasons[h.reason],
             "invoice": invoice.external_ref if invoice else None,
             "balance": money(invoice.balance, invoice.currency) if invoice else "",

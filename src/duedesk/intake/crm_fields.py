@@ -21,6 +21,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from duedesk.core import vocabulary
 from duedesk.intake.importer import parse_amount, parse_date
 from duedesk.records.models import Contact, Invoice
 
@@ -172,6 +173,6 @@ def _sync_invoice(contact: Contact, ref: str, due: date | None, balance: Decimal
         return invoice
     if balance is not None and balance > 0 and invoice.status == "paid":
         # Owed again (a new charge in the CRM): outreach starts over for the open balance.
-        invoice = actions.set_invoice_status(invoice, "open", now, actor=actor, note="balance owed again")
+        invoice = actions.set_invoice_status(invoice, "open", now, actor=actor, note=vocabulary.sentence("owed_again"))
     amount_due = balance if balance is not None and balance > invoice.amount_due else None
     return actions.update_invoice(invoice, now, due_date=due, amount_due=amount_due, balance=balance, actor=actor)

@@ -20,7 +20,7 @@ from django import forms
 from django.forms.renderers import DjangoTemplates
 from django.utils.choices import BaseChoiceIterator
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language, ngettext, pgettext
+from django.utils.translation import get_language, ngettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from duedesk.core import conditions, vocabulary
@@ -60,7 +60,8 @@ def fast_selects(form: forms.Form) -> None:
 
 
 def outcome_words(outcome: str) -> str:
-    return vocabulary.label(vocabulary.WORKFLOW_OUTCOMES, outcome)
+    """What a block ended with, in the page's language ("Could not be sent or placed", "No se pudo enviar")."""
+    return pgettext("state", vocabulary.label(vocabulary.WORKFLOW_OUTCOMES, outcome))
 
 
 def outcomes_for(kind: str, chosen) -> list[str]:
@@ -130,7 +131,7 @@ def _flatatt(attrs: dict) -> str:
 WAIT_KINDS = Choices(WHEN_KINDS[1:])
 UNIT_CHOICES = Choices(UNITS)
 ATTEMPTS = Choices([("", _("One call, no retries"))] + [(str(n), str(n)) for n in range(2, 11)])
-NOTICES = Choices(vocabulary.WORKFLOW_NOTICES.items())
+NOTICES = Choices((notice, pgettext_lazy("state", label)) for notice, label in vocabulary.WORKFLOW_NOTICES.items())
 
 
 def escape(value) -> str:
@@ -544,7 +545,8 @@ class BlockForm(forms.Form):
                     choices=goto)
             self.fields["otherwise"] = forms.ChoiceField(label=_("Otherwise"), required=False, choices=after, widget=Select)
         if kind == "handoff":
-            reasons = [(r, label) for r, label in vocabulary.HANDOFF_REASONS.items() if r in wf.HANDOFF_REASONS]
+            reasons = [(r, pgettext("state", label)) for r, label in vocabulary.HANDOFF_REASONS.items()
+                       if r in wf.HANDOFF_REASONS]
             current = (self.data.get(self.add_prefix("reason")) if self.is_bound else self.initial.get("reason"))
             label_word = current if current and current not in wf.HANDOFF_REASONS else "to_person"
             self.fields["reason"] = forms.ChoiceField(

@@ -11,13 +11,28 @@ from __future__ import annotations
 
 from django.utils.translation import pgettext, pgettext_lazy
 
-SHOWN = ("HANDOFF_REASONS", "HANDOFF_STATUSES", "INVOICE_STATUSES", "INSTALMENT_STATUSES", "EVENT_KINDS", "CHANNELS",
+SHOWN = ("HANDOFF_REASONS", "FINISH_REASONS", "UNREACHABLE_REASONS", "SENTENCES", "HANDOFF_STATUSES", "INVOICE_STATUSES", "INSTALMENT_STATUSES", "EVENT_KINDS", "CHANNELS",
          "PROMISE_STATUSES", "ENROLLMENT_STATUSES", "STEP_STATUSES", "LINE_CHANGES", "CALL_OUTCOMES",
          "WORKFLOW_OUTCOMES", "WORKFLOW_NOTICES", "GATE_RULES", "UNDERSTOOD")
 NOT_SHOWN = ("CHANNEL_PLURALS",)
 # Model fields whose choices the pages show (get_..._display), translated in the same context.
 CHOICES_SHOWN = (("records.Membership", "role"), ("intake.Upload", "status"), ("crm.Connection", "status"),
                  ("outbound_webhooks.Delivery", "status"), ("outbound_webhooks.Endpoint", "kind"))
+
+
+# The workflows duedesk ships (src/duedesk/workflows/*.yaml), as "Ready workflows" lists them; once added, a
+# workflow's name and description are the organization's own and shown as they are.
+READY_WORKFLOWS = (
+    pgettext_lazy("ready workflow", "Payment reminders"),
+    pgettext_lazy("ready workflow", "Text 3 days before due, call 5 days late, track promises, hand disputes and "
+                                    "hardship to a person."),
+    pgettext_lazy("ready workflow", "Failed payment recovery"),
+    pgettext_lazy("ready workflow", "Text within the hour, email the next morning, call two days before the next "
+                                    "billing date."),
+    pgettext_lazy("ready workflow", "Rent reminders"),
+    pgettext_lazy("ready workflow", "Text on the 27th, call on the 8th, track promises, hand hardship and disputes "
+                                    "to a person."),
+)
 
 
 def state(label: str) -> str:
@@ -277,4 +292,32 @@ LABELS = (
     pgettext_lazy("state", "Texted"),
     pgettext_lazy("state", "Called"),
     pgettext_lazy("state", "Promised"),
+    # Why reminders finished, why a line is unreachable, and the sentences the engine stores (vocabulary.SENTENCES)
+    pgettext_lazy("state", "every step done"),
+    pgettext_lazy("state", "the workflow reached its end"),
+    pgettext_lazy("state", "no step could be planned"),
+    pgettext_lazy("state", "another workflow started for this invoice"),
+    pgettext_lazy("state", "the invoice is in a payment plan"),
+    pgettext_lazy("state", "not a valid number"),
+    pgettext_lazy("state", "not a mobile number"),
+    pgettext_lazy("state", "the provider cannot reach it"),
+    pgettext_lazy("state", "blocked by the patient or the carrier"),
+    pgettext_lazy("state", "opted out with the carrier"),
+    pgettext_lazy("state", "a fax machine answered"),
+    pgettext_lazy("state", "the person says it is the wrong number"),
+    pgettext_lazy("state", "the provider refused it for good"),
+    pgettext_lazy("state", "Paid %(paid)s with %(owed)s owed: %(credit)s to refund or apply"),
+    pgettext_lazy("state", "We could not confirm whether a text the patient asked for went out: \"%(body)s\". Check with the patient before sending it again."),
+    pgettext_lazy("state", "We could not confirm whether the %(kind)s for step '%(step)s' went out. Check with the patient before sending anything else."),
+    pgettext_lazy("state", "Stripe refunded %(amount)s %(currency)s; the balance is open again."),
+    pgettext_lazy("state", "%(day)s has passed"),
+    pgettext_lazy("state", "no %(field)s to count from"),
+    pgettext_lazy("state", "says it was paid"),
+    pgettext_lazy("state", "payment plan"),
+    pgettext_lazy("state", "resumed"),
+    pgettext_lazy("state", "reminders resumed"),
+    pgettext_lazy("state", "balance owed again"),
+    pgettext_lazy("state", "the contact asked us to stop contacting them"),
+    pgettext_lazy("state", "an attorney represents the contact for this invoice"),
+    pgettext_lazy("state", "the contact filed for bankruptcy"),
 )

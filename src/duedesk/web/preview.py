@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from duedesk.core import compliance, conditions, render, timing, vocabulary
 from duedesk.core import workflow as wf
@@ -80,12 +81,13 @@ def _what(step: wf.Step, names: dict[str, str]) -> str:
     if step.kind == "wait":
         return _("Wait %(when)s") % {"when": timing_words(step.at.source if step.at else "", "wait")}
     if step.kind == "handoff":
-        reason = vocabulary.label(vocabulary.HANDOFF_REASONS, step.reason) if step.reason in wf.HANDOFF_REASONS \
+        reason = pgettext("state", vocabulary.label(vocabulary.HANDOFF_REASONS, step.reason)) \
+            if step.reason in wf.HANDOFF_REASONS \
             else _("the answer that led here")
         return _("Hand to a person (%(reason)s)") % {"reason": reason}
     if step.kind == "notify":
         return _("Tell other systems: %(notice)s") % {
-            "notice": vocabulary.label(vocabulary.WORKFLOW_NOTICES, step.notice or "")}
+            "notice": pgettext("state", vocabulary.label(vocabulary.WORKFLOW_NOTICES, step.notice or ""))}
     if step.kind == "update":
         return _("Record %(what)s") % {"what": ", ".join(f"{k} = {v}" for k, v in step.set.items())}
     if step.kind == "branch":

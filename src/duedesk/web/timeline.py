@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from django.utils import timezone
@@ -116,6 +117,46 @@ def _day(value) -> str:
         return str(value)
 
 
+def _field(name) -> str:
+    """A workflow's date to count from ("due_date", "contact.fields.visit_date") as the block editor names it."""
+    from duedesk.web.block_forms import FIELDS, field_words
+
+    name = str(name)
+    return field_words(name if name in FIELDS or "invoice." + name not in FIELDS else "invoice." + name)
+
+
+# How a stored sentence's values are said on a page; the rest are shown as they were written.
+_VALUES = {"day": _day, "field": _field, "step": lambda step: words(str(step)),
+           "kind": lambda kind: gettext(KIND_WORDS[kind]).lower() if kind in KIND_WORDS else kind}
+_SENTENCES = [(re.compile("^" + re.sub(r"%\\\((\w+)\\\)s", r"(?P<\1>.+?)", re.escape(english)) + "$", re.S), english)
+              for english in vocabulary.SENTENCES.values()]
+
+
+def said(text) -> str:
+    """What the engine, the importer or an integration wrote (vocabulary.SENTENCES, stored in English so the
+    row reads on its own) in the page's language, its values as the page says them ("2026-11-28 has passed"
+    -> "pasó el 28 nov 2026"). Anything else (a patient's or a person's own words) as it was written."""
+    text = str(text or "")
+    for pattern, english in _SENTENCES:
+        found = pattern.match(text)
+        if found:
+            values = {name: _VALUES[name](value) if name in _VALUES else value
+                      for name, value in found.groupdict().items()}
+            return state(english) % values if values else state(english)
+    return text
+
+
+def reason_words(reason) -> str:
+    """Why reminders finished or a step was skipped, in words: the finish's reason, the gate's rule, a stored
+    sentence, or (a workflow's own `end` reason) as its author wrote it."""
+    reason = str(reason or "")
+    if reason in vocabulary.FINISH_REASONS:
+        return state(vocabulary.FINISH_REASONS[reason])
+    if reason in RULES:
+        return rule_words(reason)
+    return said(reason)
+
+
 def _step(d: dict) -> str:
     return f" · “{words(d['step'])}”" if d.get("step") else ""
 
@@ -130,10 +171,10 @@ def _text(e: Event) -> str:
     if k in ("step.deferred", "sms.deferred"):
         words = {"rule": rule_words(d.get("rule", ""), e.channel)}
         if d.get("until"):
-            said = _("Waiting: %(rule)s · moved to %(when)s") % {**words, "when": _when(d["until"])}
+            line = _("Waiting: %(rule)s · moved to %(when)s") % {**words, "when": _when(d["until"])}
         else:
-            said = _("Waiting: %(rule)s") % words
-        return said + _step(d)
+            line = _("Waiting: %(rule)s") % words
+        return line + _step(d)
     if k == "call.completed":
         outcome = d.get("outcome", "")
         bits = [state(CALL_OUTCOMES[outcome]) if outcome in CALL_OUTCOMES else str(outcome).replace("_", " ")]
@@ -158,10 +199,10 @@ def _text(e: Event) -> str:
                 f" · {d['reason']}" if d.get("reason") else "")
         if k == "payment.refunded":
             return _("%(amount)s given back · balance %(balance)s") % amounts
-        said = _("%(amount)s paid · balance %(balance)s") % amounts
+        line = _("%(amount)s paid · balance %(balance)s") % amounts
         if d.get("credit"):
-            said += _(" · %(credit)s paid beyond the balance, kept as credit") % {"credit": money(d["credit"], cur)}
-        return said
+            line += _(" · %(credit)s paid beyond the balance, kept as credit") % {"credit": money(d["credit"], cur)}
+        return line
     if k == "promise.recorded":
         cur = e.invoice.currency if e.invoice_id and e.invoice else "USD"
         return _("Will pay on %(day)s") % {"day": _day(d.get("date"))} + (
@@ -169,14 +210,14 @@ def _text(e: Event) -> str:
     if k.startswith("handoff."):
         reason, outcome = d.get("reason", ""), d.get("outcome", "")
         bits = [state(vocabulary.HANDOFF_REASONS[reason]) if reason in vocabulary.HANDOFF_REASONS else reason,
-                d.get("summary", ""), _outcome(outcome), d.get("note", "")]
+                said(d.get("summary")), _outcome(outcome), said(d.get("note"))]
         if d.get("to"):
             bits.append(_("to %(person)s") % {"person": d["to"]})
         return " · ".join(b for b in bits if b)
     if k == "invoice.status_changed":
         statuses = vocabulary.INVOICE_STATUSES
         old, new = (state(statuses[s]) if s in statuses else str(s) for s in (d.get("old"), d.get("new")))
-        return f"{old} → {new}" + (f" · {d['note']}" if d.get("note") else "")
+        return f"{old} → {new}" + (f" · {said(d['note'])}" if d.get("note") else "")
     if k == "invoice.paused":
         return _("until %(when)s") % {"when": _until(d["until"])} if d.get("until") else _("pause cleared")
     if k == "plan.created":
@@ -189,8 +230,14 @@ def _text(e: Event) -> str:
         return (state(notices[notice]) if notice in notices else vocabulary.label(notices, notice)) + _step(d)
     if k in ("enrollment.started",):
         return f"{d.get('workflow')} v{d.get('version')}"
+    if k == "compliance.legal_hold" and d.get("rule") in RULES:
+        return rule_words(d["rule"])
+    if k == "contact.unreachable" and d.get("reason") in vocabulary.UNREACHABLE_REASONS:
+        return state(vocabulary.UNREACHABLE_REASONS[d["reason"]])
+    if k == "step.skipped":
+        return reason_words(d.get("reason")) + _step(d)
     if "reason" in d:
-        return str(d["reason"])
+        return reason_words(d["reason"])
     return ""
 
 

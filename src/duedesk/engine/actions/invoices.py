@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from django.db import transaction
 
+from duedesk.core import vocabulary
 from duedesk.core.render import money
 from duedesk.engine.actions.enrollments import (
     CLOSED_INVOICE,
@@ -87,8 +88,9 @@ def record_payment(invoice: Invoice, amount: Decimal, now: datetime, *, actor: s
             exit_invoice_enrollments(invoice, "paid", now)
         if credit:
             open_handoff(invoice.contact, "overpaid", now, invoice=invoice, actor=actor,
-                         summary=f"Paid {money(amount, invoice.currency, 'en')} with {money(owed, invoice.currency, 'en')} "
-                                 f"owed: {money(credit, invoice.currency, 'en')} to refund or apply",
+                         summary=vocabulary.sentence("overpaid", paid=money(amount, invoice.currency, "en"),
+                                                     owed=money(owed, invoice.currency, "en"),
+                                                     credit=money(credit, invoice.currency, "en")),
                          collected={"amount_paid": str(amount), "balance_before": str(owed),
                                     "credit": str(credit)})
         return invoice

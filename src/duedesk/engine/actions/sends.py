@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from duedesk.channels.base import Outgoing
 from duedesk.channels.errors import CHANNEL_PAUSED, TransportError
-from duedesk.core import compliance, render
+from duedesk.core import compliance, render, vocabulary
 from duedesk.records.models import Contact, Handoff, Invoice, Message
 from duedesk.records.prepared import Prepared
 from duedesk.records.timeline import log
@@ -208,8 +208,7 @@ def recover_stranded_texts(now: datetime, transports_for, limit: int = 100) -> d
                 log(contact.organization_id, "sms.unknown", now, contact=contact, invoice=invoice, channel="sms",
                     error=lookup_error, body=message.body)
                 open_handoff(contact, "unknown_send", now, invoice=invoice,
-                             summary="We could not confirm whether a text the patient asked for went out: "
-                             f"\"{message.body}\". Check with the patient before sending it again.")
+                             summary=vocabulary.sentence("text_unknown", body=message.body))
                 counts["unknown"] += 1
     return counts
 

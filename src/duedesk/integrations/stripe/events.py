@@ -6,6 +6,7 @@ import logging
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from duedesk.core import vocabulary
 from duedesk.engine import actions
 from duedesk.intake import importer
 from duedesk.integrations.stripe.client import from_minor
@@ -78,7 +79,7 @@ def charge_refunded(org: Organization, charge: dict, now: datetime) -> str:
     amount = from_minor(new, charge["currency"])
     invoice = actions.record_refund(payment.invoice, amount, now, actor="stripe", source=f"Stripe charge {charge['id']}")
     actions.open_handoff(invoice.contact, "refund", now, invoice=invoice,
-                         summary=f"Stripe refunded {amount} {invoice.currency}; the balance is open again.")
+                         summary=vocabulary.sentence("stripe_refund", amount=amount, currency=invoice.currency))
     return "refund recorded"
 
 

@@ -1,0 +1,108 @@
+"""Every staff page, walked as a Spanish-speaking owner would: no English sentence and no internal code in
+what the page shows, beyond what the clinic itself wrote in English (a patient's words, the English message of
+a workflow) and names that stay as they are (Twilio's fields, webhook event types)."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from duedesk.core import vocabulary
+from duedesk.records.models import Membership
+from tests.web.test_isolation import _urls
+
+pytestmark = pytest.mark.django_db
+
+_HIDDEN = re.compile(r"<(script|style|textarea|code|pre|datalist)\b.*?</\1>|<!--.*?-->", re.S | re.I)
+_TAG = re.compile(r"<[^>]*>", re.S)
+# English that is never Spanish: a few of the commonest words of an English sentence.
+_ENGLISH = re.compile(r"\b(the|and|with|your|you|was|were|has|have|been|not|from|for|this|that|will|when|"
+                      r"could|should|must|of|to|is|are|on|at|by|it)\b", re.I)
+_TABLES = [table for name, table in vars(vocabulary).items() if name.isupper() and isinstance(table, dict)]
+# Codes: the vocabulary's names with an underscore (no_response, payment_plan) as they would leak.
+CODES = {name for table in _TABLES for name in table if "_" in name}
+# A part of a line ("Recordatorios terminados · completed") that is a bare code or a label left in English.
+BARE = {name for table in _TABLES for name in table} | {label for table in _TABLES for label in table.values()}
+
+
+# Labels whose Spanish is written the same, or names a Spanish page keeps ("Email", "Stripe").
+SAME = {"Email", "email", "Stripe", "duedesk", "all", "es", "en", "open", "call", "sms"}
+
+
+def shown(page: str) -> list[str]:
+    """The page's visible text, one piece per text between tags (attributes and the YAML box left out)."""
+    text = _HIDDEN.sub(" ", page)
+    return [html.unescape(" ".join(piece.split())) for piece in _TAG.split(text) if piece.strip()]
+
+
+def case_of(piece: str, allowed: set[str]) -> bool:
+    return any(a in piece for a in allowed if len(a) > 20)
+
+
+def english_or_codes(page: str, allowed: set[str]) -> list[str]:
+    found = []
+    for piece in shown(page):
+        if (piece in allowed or piece.split(" — ")[0] in allowed or case_of(piece, allowed)
+                or "Maple Clinic" in piece):  # a message to a patient in the workflow's English
+            continue
+        parts = {part.strip(" .“”") for part in re.split(r" · |→|: ", piece)}
+        if (len(_ENGLISH.findall(piece)) >= 2 or any(re.search(rf"\b{re.escape(c)}\b", piece) for c in CODES)
+                or parts & BARE - SAME - allowed):
+            found.append(piece)
+    return found
+
+
+def _theirs(case) -> set[str]:
+    """What stays as it is on a Spanish page: the organization's workflows' block names (its own words), the
+    names Twilio's English console gives its fields, the webhook event types receivers read."""
+    from duedesk.core import workflow as wf
+    from duedesk.engine.models import Workflow
+    from duedesk.integrations.twilio.setup import WEBHOOKS
+    from duedesk.integrations.webhooks.catalogue import TYPES
+    from duedesk.web.blocks import words
+
+    org = case["contact"].organization
+    names = {words(step.id) for w in Workflow.objects.filter(organization=org) for step in wf.parse(w.source).steps}
+    return names | {label for label, _name, _where in WEBHOOKS} | set(TYPES)
+
+
+def _history(case, clock):
+    """What an invoice's timeline holds after a busy month: the engine's and the importer's own sentences."""
+    from duedesk.engine import actions
+    from duedesk.records.timeline import log
+
+    contact, invoice = case["contact"], case["invoice"]
+    org = invoice.organization_id
+    now = clock()
+    log(org, "step.skipped", now, contact=contact, invoice=invoice, step="heads_up", reason="2026-11-28 has passed")
+    log(org, "step.skipped", now, contact=contact, invoice=invoice, step="visit_call",
+        reason="no contact.fields.visit_date to count from")
+    log(org, "enrollment.done", now, contact=contact, invoice=invoice, reason="completed")
+    log(org, "enrollment.exited", now, contact=contact, invoice=invoice, reason="outreach_off")
+    log(org, "workflow.notice", now, contact=contact, invoice=invoice, notice="final_notice", step="final")
+    actions.pause_invoice(invoice, now + timedelta(days=5), now, actor="patient", reason="says it was paid")
+    actions.record_payment(invoice, Decimal("350.00"), now, actor="staff:dana")
+
+
+def test_every_staff_page_in_spanish(login, owner, staff, case, clock):
+    Membership.objects.filter(user=owner).update(language="es")
+    _history(case, clock)
+    gets, _posts = _urls(case, staff)
+    client = login(owner)
+    allowed = _theirs(case) | {"Lost her job; asks to pay over three months", "lost job", "100 a month",
+                               "Can you pay the balance this month?", "I lost my job, I can do 100 a month",
+                               # the conditions' own language, as the block editor's hint writes it
+                               'Con and, or, not y paréntesis, como invoice.balance > 0 and promise.status != "kept"'}
+    left = {}
+    for name, url in gets.items():
+        if url.endswith(".csv") or name in ("calendar_connect", "crm_salesforce_callback", "calendar_connected"):
+            continue
+        response = client.get(url, follow=True)
+        found = english_or_codes(response.content.decode(), allowed)
+        if found:
+            left[name] = found
+    assert not left, "\n".join(f"{name}: {found}" for name, found in left.items())
