@@ -1,4 +1,5 @@
 import os
+import shutil
 import tempfile
 
 import pytest
@@ -16,14 +17,34 @@ pytest_plugins = ["tests.factories"]
 
 def pytest_configure(config):
     """Hash the tests' passwords quickly (Django's advice for test settings): a real hash costs ~0.4 s of CPU
-    and hundreds of tests make users. Deployments keep the settings' hashers."""
+    and hundreds of tests make users. Deployments keep the settings' hashers. SQLite tests run on a file."""
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # SQLite tests run on a file of their own (one per test process), not Django's default in-memory database:
+    # with the live server, the voice relay or a fake provider calling back, two threads use the database at once,
+    # and connections to a shared in-memory database fail at once with "database table is locked" when they meet
+    # (no busy timeout), while the live server shares the test's own connection. On a file, WAL and the busy
+    # timeout work as in a deployment.
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        folder = tempfile.mkdtemp(prefix="duedesk-test-db-")
+        config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+        database.setdefault("TEST", {})["NAME"] = os.path.join(folder, "test")
     if not hasattr(config, "workerinput"):  # the run's first process, before it starts the test processes
         from tests.browser.chromium import install_in_background
 
         install_in_background()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """The SQLite test database readable by this user only, as a deployment's is (settings.py makes it 0600
+    before SQLite opens it; Django makes the test database anew, under the umask)."""
+    from django.db import connection
+
+    if connection.vendor == "sqlite" and not connection.is_in_memory_db():
+        os.chmod(connection.settings_dict["NAME"], 0o600)
 
 
 # `make test` runs the suite on SQLite, then again on PostgreSQL. The second pass is for what the database
