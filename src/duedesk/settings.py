@@ -111,6 +111,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "duedesk.web.access.RequestLanguage",  # the language below is the request's: the thread's comes back after
     "django.middleware.locale.LocaleMiddleware",  # signed out: the browser's language (English or Spanish)
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

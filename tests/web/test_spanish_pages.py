@@ -5,6 +5,7 @@ the timeline's events and sentences, choices and labels, and every date in Spani
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 
 from duedesk.records.models import Membership
 
@@ -239,3 +240,39 @@ def test_the_block_editor_offers_its_choices_in_spanish(login, owner):
     assert "Avisar a otros sistemas: Último aviso enviado" in preview.content.decode()
     listed = login(owner).get("/workflows/").content.decode()
     assert "Recordatorios de pago" in listed and "Recordatorios del alquiler" in listed
+
+
+def test_a_spanish_page_leaves_the_thread_in_the_language_it_had(login, staff, case):
+    """The pages' language is the request's: after a Spanish page, the thread that served it (the next request,
+    a command, the worker, a test) speaks what it spoke before."""
+    in_spanish(staff)
+    client = login(staff)
+    assert translation.get_language() == "en-us"
+    assert "Abierto el 7 dic 2026" in client.get(f"/inbox/{case['handoff'].pk}/").content.decode()
+    assert translation.get_language() == "en-us"
+    assert "Ana Reyes" in b"".join(client.get("/inbox/export.csv").streaming_content).decode()
+    assert translation.get_language() == "en-us"
+    with translation.override("es"):  # a thread already in Spanish gets Spanish back after an English page
+        Membership.objects.filter(user=staff).update(language="en")
+        assert "Opened Dec 7, 2026" in client.get(f"/inbox/{case['handoff'].pk}/").content.decode()
+        assert translation.get_language() == "es"
+
+
+def test_a_streamed_response_is_written_in_the_requests_language_after_the_view_returned(rf):
+    """A streamed file (a CSV export) is written row by row after the middleware returned: each row in the
+    language of the request, and the thread's own language between rows and after."""
+    from django.http import StreamingHttpResponse
+
+    from duedesk.web.access import RequestLanguage
+
+    def view(request):
+        translation.activate("es")  # as the staff member's language does
+        return StreamingHttpResponse(translation.pgettext("state", "Dispute") for _ in range(2))
+
+    response = RequestLanguage(view)(rf.get("/inbox/export.csv"))
+    assert translation.get_language() == "en-us"
+    rows = iter(response.streaming_content)
+    assert next(rows) == b"Disputa"
+    assert translation.get_language() == "en-us"
+    assert b"".join(rows) == b"Disputa"
+    assert translation.get_language() == "en-us"

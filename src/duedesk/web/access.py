@@ -3,6 +3,7 @@ what they may change. Another organization's row is a 404 (we do not confirm it 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from functools import lru_cache, wraps
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -27,6 +28,38 @@ def current_membership(request) -> Membership | None:
         )
         request._membership = cached
     return cached
+
+
+class RequestLanguage:
+    """Middleware: the language a request was served in (the browser's, then the staff member's) is the
+    request's alone. The thread gets back the language it had before, so whatever runs next in it (the next
+    request, a command, a test, a webhook) does not speak Spanish because a Spanish page came before it; a
+    streamed response (a CSV export, written row by row after this returns) is still written in the request's."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        before = translation.get_language()
+        try:
+            response = self.get_response(request)
+            language = translation.get_language()
+        finally:
+            translation.activate(before)
+        if response.streaming and language != before and not response.is_async:
+            response.streaming_content = _speaking(language, response.streaming_content)
+        return response
+
+
+def _speaking(language: str, chunks: Iterable) -> Iterator:
+    """The chunks, each one made with `language` active, and the thread's own language between them."""
+    chunks = iter(chunks)
+    while True:
+        with translation.override(language):
+            chunk = next(chunks, None)
+        if chunk is None:
+            return
+        yield chunk
 
 
 class StaffLanguage:
