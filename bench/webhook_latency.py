@@ -10,14 +10,18 @@ signed exactly as Twilio signs. Prints p50/p99 per endpoint. Runs on PostgreSQL 
 database beside DUEDESK_TEST_POSTGRES_URL, dropped after); skipped when that is not set.
 
 Each run also reports the CPU the web workers and the database's backends spent per request (Linux), which
-the machine's other load moves far less than it moves latency.
+the machine's other load moves far less than it moves latency, and what the database's backends serving them
+were doing (sampled from pg_stat_activity: running, waiting for a lock, for the disk, or for the web worker
+between two statements). --trace adds, from inside the workers, what the slowest 1% of each run's requests spent
+their time on (their own CPU, their queries, their commit, waiting for the GIL or a core) and the garbage
+collector's pauses.
 
 The machine is shared and its load moves the figures by an order of magnitude, so each run also measures a
 signed webhook that does nothing but find its organization, check the signature and answer empty TwiML
 (bench/webhook_floor), and prints each webhook's p50/p99 as a ratio to that floor, measured in the same run.
 Every run sends new texts (new MessageSids) and new call turns (new turn numbers), never a retry.
 
-    python bench/webhook_latency.py [--clients 50] [--requests 20] [--workers 2]
+    python bench/webhook_latency.py [--clients 50] [--requests 20] [--workers 2] [--trace] [--no-waits]
 """
 
 from __future__ import annotations
@@ -172,14 +176,59 @@ class Cpu:
         return f", CPU per request: web {self.web / n * 1000:.1f} ms, database {self.db / n * 1000:.1f} ms"
 
 
-def _run(kind, clients, requests, base, phones, calls, interval=0.0, run=0, floor=None, cpu=None):
+class Waits:
+    """What the database's backends serving the webhooks were doing, sampled from pg_stat_activity every
+    `every` seconds during a run: of the samples where a backend was inside a statement or a transaction, how
+    many found it running, waiting for a lock (and on which), for the disk (WALSync: a commit's flush) or for
+    the client (the web worker's Python between two statements). A stall that CPU per request does not show
+    (one transaction waiting on another's row, a commit waiting on the disk) shows here."""
+
+    def __init__(self, url: str, database: str, every: float = 0.02):
+        self.url, self.database, self.every = url, database, every
+        self.seen: dict[str, int] = {}
+        self.samples = 0
+
+    def _sample(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            query = ("SELECT state, wait_event_type, wait_event FROM pg_stat_activity WHERE datname = %s"
+                     " AND state IN ('active', 'idle in transaction') AND pid <> pg_backend_pid()")
+            while not self.stop.wait(self.every):
+                self.samples += 1
+                for state, kind, event in conn.execute(query, (self.database,)):
+                    what = ("in transaction, waiting for the web worker" if state == "idle in transaction"
+                            else f"{kind}:{event}" if kind else "running")
+                    self.seen[what] = self.seen.get(what, 0) + 1
+
+    def __enter__(self):
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+    def report(self) -> str:
+        busy = sum(self.seen.values())
+        if not busy:
+            return f"        database: nothing in flight in {self.samples} samples"
+        top = sorted(self.seen.items(), key=lambda kv: -kv[1])[:6]
+        return (f"        database, {self.samples} samples every {self.every * 1000:.0f} ms, backends in flight "
+                f"{busy / self.samples:.2f} on average: "
+                + ", ".join(f"{what} {n / busy:.0%}" for what, n in top))
+
+
+def _run(kind, clients, requests, base, phones, calls, interval=0.0, run=0, floor=None, cpu=None, waits=None):
     out: list = []
     barrier = threading.Barrier(clients)
     threads = [threading.Thread(target=_client, args=(kind, i, phones, calls, requests, base, out, barrier,
                                                       interval, run))
                for i in range(clients)]
     started = time.perf_counter()
-    with cpu or contextlib.nullcontext() as used:
+    with cpu or contextlib.nullcontext() as used, waits or contextlib.nullcontext() as sampled:
         for t in threads:
             t.start()
         for t in threads:
@@ -194,7 +243,38 @@ def _run(kind, clients, requests, base, phones, calls, interval=0.0, run=0, floo
     print(f"{kind:>5} ({mode}): {len(out)} requests from {clients} clients in {elapsed:.1f} s ({len(out) / elapsed:.0f}/s), "
           f"p50 {p50:.0f} ms, p99 {p99:.0f} ms{ratio}, non-200: {bad}"
           f"{used.per_request(len(times) + clients) if used else ''}", flush=True)
+    if sampled:
+        print(sampled.report(), flush=True)
     return p50, p99
+
+
+def _traced(ready: Path, windows) -> None:
+    """Where the requests' time went inside the workers (--trace): per run, the p50 and p99 of the time a
+    request spent in its worker, and for the slowest 1% what it was made of on average: its thread's CPU, its
+    queries (sent to answered), its commit (the write-ahead log's flush, when it is waited for) and the rest
+    (waiting for a core or for the GIL while other threads run Python); the garbage collector's pauses."""
+    import json
+
+    requests, collections = [], []
+    for trace in ready.glob("trace-*.json"):
+        data = json.loads(trace.read_text())
+        requests += data["requests"]
+        collections += data["collections"]
+    print("inside the workers (--trace):")
+    for kind, interval, start, end in windows:
+        mine = sorted((r for r in requests if start <= r[1] <= end), key=lambda r: r[2])
+        if not mine:
+            continue
+        slow = mine[int(len(mine) * 0.99):]
+        wall, cpu, db, commit = (statistics.mean(r[i] for r in slow) * 1000 for i in (2, 3, 4, 6))
+        pauses = [c[1] for c in collections if start <= c[0] <= end]
+        mode = f"every ~{interval:g} s" if interval else "closed loop"
+        print(f"{kind:>5} ({mode}): in the worker p50 {mine[len(mine) // 2][2] * 1000:.0f} ms, "
+              f"p99 {mine[int(len(mine) * 0.99)][2] * 1000:.0f} ms; slowest 1%: {wall:.0f} ms = CPU {cpu:.0f} + "
+              f"queries {db:.0f} + commit {commit:.0f} + the rest {wall - cpu - db - commit:.0f} ms "
+              f"({statistics.mean(r[5] for r in slow):.0f} queries); "
+              f"collections: {len(pauses)}, {sum(pauses) * 1000:.0f} ms in all, longest "
+              f"{max(pauses, default=0) * 1000:.1f} ms", flush=True)
 
 
 def _load() -> str:
@@ -207,6 +287,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between a client's requests")
+    parser.add_argument("--trace", action="store_true",
+                        help="the workers note each request's CPU, query time and the collector's pauses, and the "
+                             "bench says where the slowest requests' time went (bench/webhook_floor/gunicorn.conf.py)")
+    parser.add_argument("--no-waits", dest="waits", action="store_false",
+                        help="don't sample what the database's backends wait on (pg_stat_activity, 50 times a second)")
     args = parser.parse_args()
     base_db = os.environ.get("DUEDESK_TEST_POSTGRES_URL")
     if not base_db:
@@ -247,7 +332,7 @@ def main() -> None:
              "--workers", str(args.workers), "--threads", "4", "--log-level", "warning",
              "--pythonpath", str(ROOT / "bench"), "--config", str(ROOT / "bench/webhook_floor/gunicorn.conf.py")],
             env={**env, "DUEDESK_TWILIO_BASE_URL": fake.base_url, "DJANGO_SETTINGS_MODULE": "webhook_floor.settings",
-                 "BENCH_READY_DIR": str(ready)},
+                 "BENCH_READY_DIR": str(ready), **({"BENCH_TRACE": "1"} if args.trace else {})},
             cwd=str(ROOT),
         )
         # Measured once every worker has loaded the application (which warms it: duedesk/warm.py), as a
@@ -263,17 +348,29 @@ def main() -> None:
         def cpu():
             return Cpu(server.pid, scratch, admin)
 
+        def waits():
+            return Waits(base_db, scratch) if args.waits else None
+
+        windows = []  # (kind, interval, started, ended): what --trace's notes are sorted by
         for run, interval in enumerate(modes):
-            floor = _run("floor", args.clients, args.requests, base, phones, calls, interval, run, cpu=cpu())
-            _run("sms", args.clients, args.requests, base, phones, calls, interval, run, floor, cpu())
-            _run("turn", args.clients, args.requests, base, phones, calls, interval, run, floor, cpu())
+            floor = None
+            for kind in ("floor", "sms", "turn"):
+                started = time.time()
+                result = _run(kind, args.clients, args.requests, base, phones, calls, interval, run, floor, cpu(),
+                              waits())
+                floor = floor or result
+                windows.append((kind, interval, started, time.time()))
         print(f"load average after: {_load()}")
         print(f"replies given back as TwiML <Message>: {sum(replies)} for {len(replies)} texts; "
               f"texted through Twilio's REST API from a webhook: {len(fake.messages)}")
+        server.terminate()
+        server.wait(timeout=30)
+        if args.trace:
+            _traced(ready, windows)
     finally:
         if fake is not None:
             fake.stop()
-        if server is not None:
+        if server is not None and server.poll() is None:
             server.terminate()
             server.wait(timeout=10)
         from django.db import connections
