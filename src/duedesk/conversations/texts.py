@@ -81,16 +81,18 @@ def receive_text(org: Organization, sender: str, to: str, body: str, now: dateti
     not kept at all, so the provider's retry acts on it. Control characters (NUL and the like, which no
     phone means and PostgreSQL refuses) are taken out before anything is stored."""
     sender, to, body = clean(sender), clean(to), clean(body)
+    word = keyword(body)
     try:
         with transaction.atomic(), timeline.told_once():  # the CRM outbox looks once, not per event
             contact = next(iter(_CONTACT_BY_PHONE(org.pk, sender)), None)
             if contact is not None:
                 contact.organization = org  # found by it: not read again
             invoice = _current_invoice(contact) if contact else None
+            # HELP changes nothing about the patient: its answer need not wait for the disk (records/commits.py).
             message = record_inbound_text(org, contact, invoice, sender=sender, to=to, body=body,
-                                          provider_id=provider_id, now=now)
+                                          provider_id=provider_id, now=now, durable=word != "help")
             if contact is not None:
-                _act(contact, invoice, body, now, transports)
+                _act(contact, invoice, body, now, transports, word)
     except IntegrityError:
         if provider_id and Message.objects.filter(organization=org, provider_id=provider_id,
                                                   direction="in").exists():
@@ -107,8 +109,7 @@ def clean(text: str) -> str:
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def _act(contact: Contact, invoice: Invoice | None, body: str, now: datetime, transports) -> None:
-    word = keyword(body)
+def _act(contact: Contact, invoice: Invoice | None, body: str, now: datetime, transports, word: str | None) -> None:
     if word == "stop":
         if stop_line(contact, ("all",), now, source="sms keyword", evidence=body):  # one confirmation per opt-out
             _reply(contact, invoice, "stop", now, transports)

@@ -205,6 +205,8 @@ def test_a_number_found_unreachable_before_the_worker_sends_the_pay_link_stops_i
 
 
 def _synchronous_commit() -> str:
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is PostgreSQL's")
     with connection.cursor() as cursor:
         cursor.execute("SHOW synchronous_commit")
         return cursor.fetchone()[0]
@@ -243,4 +245,30 @@ def test_a_turn_that_opens_a_handoff_waits_for_the_disk(twilio_post, hook_clock,
         "voice_turn_speech", CallSid=call.provider_id, SpeechResult="I want to speak to a person please"))
     assert response.status_code == 200
     assert Handoff.objects.filter(contact=call.contact).exists()
+    assert _synchronous_commit() == "on"
+
+
+@pytest.mark.postgres_only
+def test_a_help_text_is_answered_without_waiting_for_the_disk(twilio_post, hook_clock, connected_org, make_invoice):
+    """HELP changes nothing about the patient: the text and its answer commit without waiting for the write-ahead
+    log's flush (lost together, never half, only if the database server crashes just then)."""
+    invoice = make_invoice()
+    assert _synchronous_commit() == "on"
+    response = twilio_post.post("/hooks/twilio/sms", payload("sms_inbound", To=CLINIC_NUMBER,
+                                                             From=invoice.contact.phone, Body="HELP"))
+    assert response.status_code == 200 and "Call us at" in response.content.decode()
+    assert Message.objects.filter(contact=invoice.contact, direction="in", body="HELP").exists()
+    assert _synchronous_commit() == "off"  # SET LOCAL: the test's own transaction is still the text's
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize("body", ["STOP", "I can pay on Friday", "Who is this?"])
+def test_a_text_that_changes_anything_waits_for_the_disk(twilio_post, hook_clock, connected_org, make_invoice, body):
+    """An opt-out, a promise, the consent a text gives: their commit waits for the flush, as before."""
+    invoice = make_invoice()
+    actions.enroll_invoice(invoice, hook_clock())
+    response = twilio_post.post("/hooks/twilio/sms", payload("sms_inbound", To=CLINIC_NUMBER,
+                                                             From=invoice.contact.phone, Body=body))
+    assert response.status_code == 200
+    assert Message.objects.filter(contact=invoice.contact, direction="in", body=body).exists()
     assert _synchronous_commit() == "on"

@@ -17,6 +17,7 @@ from duedesk.engine.actions.lines import mark_unreachable
 from duedesk.engine.actions.sends import content_sha256
 from duedesk.engine.advance import plan_retry
 from duedesk.engine.models import Enrollment, Step
+from duedesk.records.commits import without_flush
 from duedesk.records.models import Call, CallTurn
 from duedesk.records.timeline import log
 
@@ -79,8 +80,8 @@ def record_call_turn(call: Call, dialog_state: dict, outcome: str | None, *, dur
         call.outcome = outcome
     state = Call._meta.get_field("dialog_state")
     sql = _turn_update(connection)
-    if not durable and connection.vendor == "postgresql":
-        sql = "SET LOCAL synchronous_commit TO OFF; " + sql  # one round trip (client-side binding)
+    if not durable:
+        sql = without_flush(sql)  # one round trip (records/commits.py)
     with connection.cursor() as cursor:
         cursor.execute(sql, [state.get_db_prep_save(dialog_state, connection), call.outcome, call.pk])
 

@@ -6,11 +6,13 @@ message forward) and these verbs write the rows and their events, in the caller'
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import datetime
 
 from django.db import transaction
 
 from duedesk.engine.actions.lines import mark_unreachable
+from duedesk.records.commits import next_statement_without_flush
 from duedesk.records.models import Contact, Invoice, Message, Organization
 from duedesk.records.timeline import log
 
@@ -18,10 +20,14 @@ DELIVERY_EVENTS = ("delivered", "undelivered", "failed")
 
 
 def record_inbound_text(org: Organization, contact: Contact | None, invoice: Invoice | None, *, sender: str,
-                        to: str, body: str, provider_id: str, now: datetime) -> Message:
+                        to: str, body: str, provider_id: str, now: datetime, durable: bool = True) -> Message:
     """Store a text from a patient (or from a number we don't know) and put it on the timeline. The unique
-    key on (organization, provider id) makes a second delivery of the same text fail here."""
-    with transaction.atomic(savepoint=False):
+    key on (organization, provider id) makes a second delivery of the same text fail here.
+
+    `durable` False: what the text asks changes nothing (HELP: the office's number is answered), so its
+    transaction commits without waiting for the disk (records/commits.py): a database server crash in the next
+    fraction of a second loses the text with its answer's record, whole; nothing is done twice."""
+    with transaction.atomic(savepoint=False), (nullcontext() if durable else next_statement_without_flush()):
         message = Message.objects.create(
             organization=org, contact=contact, invoice=invoice, channel="sms", direction="in", to=to,
             sender=sender, body=body, status="received", provider_id=provider_id, created_at=now,
