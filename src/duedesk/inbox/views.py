@@ -31,6 +31,7 @@ from duedesk.records import search
 from duedesk.records.models import Event, Handoff, Membership
 from duedesk.web import access, timeline
 from duedesk.web.access import member, scoped
+from duedesk.web.block_forms import Fast
 from duedesk.web.templatetags.dates import when_short
 from duedesk.web.templatetags.money import money
 
@@ -201,17 +202,17 @@ _LINES = checks.validator(checks.check_text, multiline=True)  # line breaks yes,
 _YEARS = checks.validator(checks.check_date)
 
 
-class ReplyForm(forms.Form):
+class ReplyForm(Fast, forms.Form):
     body = forms.CharField(label=gettext_lazy("Text message"), widget=forms.Textarea(attrs={"rows": 3}), max_length=600,
                            validators=[_LINES])
 
 
-class NoteForm(forms.Form):
+class NoteForm(Fast, forms.Form):
     text = forms.CharField(label=gettext_lazy("Note"), widget=forms.Textarea(attrs={"rows": 2}), max_length=4000,
                            validators=[_LINES])
 
 
-class ResolveForm(forms.Form):
+class ResolveForm(Fast, forms.Form):
     outcome = forms.ChoiceField(label=gettext_lazy("Outcome"), choices=list(actions.OUTCOMES.items()))
     note = forms.CharField(label=gettext_lazy("Note for the timeline"), required=False, max_length=2000, validators=[_LINES])
     until = forms.DateField(label=gettext_lazy("Pause until"), required=False, widget=forms.DateInput(attrs={"type": "date"}),

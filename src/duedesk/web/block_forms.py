@@ -114,10 +114,20 @@ class Select(forms.Select):
         if isinstance(self.choices, Choices):
             options = self.choices.options(selected)
         else:
-            options = "".join(
-                f'<option value="{escape(choice)}"{" selected" if str(choice) == selected else ""}>{escape(label)}</option>'
-                for choice, label in self.choices)
+            options = _options(self.choices, selected)
         return mark_safe(f"<select{_flatatt(attrs)}>{options}</select>")
+
+
+def _options(choices, selected: str) -> str:
+    """The options; a group (its label and its choices: the settings' time zones) in an optgroup."""
+    out = []
+    for value, label in choices:
+        if isinstance(label, (list, tuple)):
+            out.append(f'<optgroup label="{escape(value)}">{_options(label, selected)}</optgroup>')
+        else:
+            out.append(f'<option value="{escape(value)}"{" selected" if str(value) == selected else ""}>'
+                       f"{escape(label)}</option>")
+    return "".join(out)
 
 
 def _flatatt(attrs: dict) -> str:

@@ -24,6 +24,7 @@ from duedesk.engine.actions.channels import resume_channel as _resume
 from duedesk.records.models import Membership, Organization
 from duedesk.web import access, accounts
 from duedesk.web.access import member, scoped
+from duedesk.web.block_forms import Fast
 
 owner_only = member(roles=("owner",))
 
@@ -70,7 +71,7 @@ LOOKUP_CHOICES = [
 ]
 
 
-class OrganizationForm(forms.ModelForm):
+class OrganizationForm(Fast, forms.ModelForm):
     timezone = forms.ChoiceField(label=gettext_lazy("Time zone"), choices=zone_choices)
     window_days = forms.MultipleChoiceField(label=gettext_lazy("Send days"), choices=WEEKDAYS,
                                             widget=forms.CheckboxSelectMultiple,
@@ -185,7 +186,7 @@ def _is_date(text: str) -> bool:
     return True
 
 
-class InviteForm(forms.Form):
+class InviteForm(Fast, forms.Form):
     email = forms.EmailField(label=gettext_lazy("Email"))
     role = forms.ChoiceField(label=gettext_lazy("Role"), choices=ROLES, initial="staff")
 
