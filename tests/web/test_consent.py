@@ -101,6 +101,6 @@ def test_the_history_shows_every_change_of_each_line_even_after_a_contact_is_gon
     assert "Phone number +12125550177" in html and "Email address rosa@example.com" in html
     rows = [c.what for c in page.context["history"][0]["changes"]]
     assert rows == ["opted_out", "line_type", "consent_given"]
-    assert "Opted out" in html and "STOP" in html and "sms keyword" in html  # Luis's, though he is gone
-    assert "given 2026-11-02" in html and "Line type: <b>mobile</b>" in html
+    assert "Opted out" in html and "STOP" in html and "a keyword in a text" in html  # Luis's, though he is gone
+    assert "given Nov 2, 2026" in html and "2026-11-02" not in html.split("<main")[1] and "Line type: <b>mobile</b>" in html
     assert page.context["history"][1]["changes"] == []  # nothing happened to the email address

@@ -57,3 +57,23 @@ def test_another_organizations_connection_is_a_404(client, django_user_model, or
     other = Organization.objects.create(slug="other", name="Other")
     login(client, django_user_model, other, "owner")
     assert client.post(f"/settings/integrations/{connection.pk}/sync/").status_code == 404
+
+
+def test_the_writes_waiting_and_failed_name_their_events_in_the_owners_language(client, django_user_model, org,
+                                                                                 connection, make_contact):
+    from django.utils import timezone
+
+    from duedesk.records.timeline import log
+
+    contact = make_contact()
+    now = timezone.now()
+    for kind, status in (("payment.recorded", "pending"), ("handoff.opened", "failed")):
+        event = log(org, kind, now, contact=contact)
+        OutboxItem.objects.filter(event=event).delete()
+        OutboxItem.objects.create(organization=org, connection=connection, event=event, contact=contact,
+                                  status=status, attempts=1, run_at=now, created_at=now, last_error="502")
+    login(client, django_user_model, org, "owner")
+    Membership.objects.filter(role="owner").update(language="es")
+    page = client.get("/settings/integrations/").content.decode()
+    assert "<li>Pago registrado · " in page and "<li>Pasado a una persona (" in page
+    assert "payment.recorded" not in page and "handoff.opened" not in page

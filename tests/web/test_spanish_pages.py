@@ -276,3 +276,27 @@ def test_a_streamed_response_is_written_in_the_requests_language_after_the_view_
     assert translation.get_language() == "en-us"
     assert b"".join(rows) == b"Disputa"
     assert translation.get_language() == "en-us"
+
+
+def test_the_consent_history_in_spanish(login, staff, case, clock):
+    """A line's basis, where each change came from, its channels and its type in words, never their codes."""
+    from datetime import date
+
+    from duedesk.engine import actions
+    from duedesk.records.models import Line
+
+    contact, now = case["contact"], clock()
+    actions.give_consent(contact, now, basis="express", source="staff", evidence="signed form", actor="staff:dana",
+                         kinds=("phone",), given_on=date(2026, 12, 1))
+    actions.opt_out(contact, ("sms",), now, source="sms keyword")
+    actions.mark_unreachable(contact, "call", "fax", now)
+    Line.objects.filter(organization_id=contact.organization_id, kind="phone").update(line_type="landline")
+    in_spanish(staff)
+    page = login(staff).get(f"/contacts/{contact.pk}/consent/history/").content.decode()
+    assert "<b>consentimiento expreso</b>" in page and "de un miembro del personal" in page
+    assert "dado el 1 dic 2026" in page and "consentimiento expreso, dado el 1 dic 2026: signed form" in page
+    assert "Tipo de línea: <b>fija</b>" in page or "<b>fija</b>" in page
+    assert "<td>SMS</td><td>una palabra clave en un SMS</td>" in page
+    assert "<td>Llamadas</td><td>una respuesta</td>" in page and "<td>contestó un fax</td>" in page
+    for code in ("express", "provided_number", "sms keyword", "landline", ">sms<", ">call<", "2026-12-01"):
+        assert code not in page.split("<main")[1], code

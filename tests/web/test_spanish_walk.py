@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from duedesk.core import vocabulary
-from duedesk.records.models import Membership
+from duedesk.records.models import Line, Membership
 from tests.web.test_isolation import _urls
 
 pytestmark = pytest.mark.django_db
@@ -86,6 +86,10 @@ def _history(case, clock):
     log(org, "workflow.notice", now, contact=contact, invoice=invoice, notice="final_notice", step="final")
     actions.pause_invoice(invoice, now + timedelta(days=5), now, actor="patient", reason="says it was paid")
     actions.record_payment(invoice, Decimal("350.00"), now, actor="staff:dana")
+    actions.give_consent(contact, now, basis="express", source="staff", actor="staff:dana", kinds=("phone",))
+    actions.opt_out(contact, ("sms",), now)
+    actions.mark_unreachable(contact, "call", "fax", now)
+    Line.objects.filter(organization_id=org).update(line_type="mobile")
 
 
 def test_every_staff_page_in_spanish(login, owner, staff, case, clock):

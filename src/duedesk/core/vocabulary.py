@@ -255,6 +255,47 @@ LINE_CHANGES = {
     "line_type": "Line type looked up",
 }
 
+# The grounds on which a number or address may be texted and called about the bill (engine/actions/lines.py
+# CONSENT_BASES), as the consent history says them.
+CONSENT_BASES = {
+    "express": "express consent",
+    "provided_number": "number given for the bill",
+    "inbound_text": "the patient texted us first",
+}
+
+# Where a line's change or its consent came from (records.LineChange.source, a consent record's source).
+LINE_SOURCES = {
+    "staff": "a staff member",
+    "staff note": "a staff member's note",
+    "import": "an import",
+    "api": "the API",
+    "crm": "the CRM",
+    "sms reply": "a text reply",
+    "sms keyword": "a keyword in a text",
+    "inbound text": "a text from the patient",
+    "incoming call": "a call from the patient",
+    "call": "a call",
+    "reply": "a reply",
+    "provider": "the provider",
+    "lookup": "a line type lookup",
+}
+
+# What kind of line a number is, as the provider's lookup says (Twilio Lookup v2's line type intelligence).
+LINE_TYPES = {
+    "mobile": "mobile",
+    "landline": "landline",
+    "fixedVoip": "internet phone at a fixed address",
+    "nonFixedVoip": "internet phone",
+    "tollFree": "toll-free number",
+    "personal": "personal number",
+    "premium": "premium-rate number",
+    "sharedCost": "shared-cost number",
+    "uan": "company number",
+    "voicemail": "voicemail-only number",
+    "pager": "pager",
+    "unknown": "unknown",
+}
+
 # Every kind of timeline Event the code writes, with the label the timeline shows. A test reads the source
 # for every kind written and fails when one is missing here.
 EVENT_KINDS = {

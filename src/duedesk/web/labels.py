@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.utils.translation import pgettext, pgettext_lazy
 
-SHOWN = ("HANDOFF_REASONS", "FINISH_REASONS", "UNREACHABLE_REASONS", "SENTENCES", "HANDOFF_STATUSES", "INVOICE_STATUSES", "INSTALMENT_STATUSES", "EVENT_KINDS", "CHANNELS",
+SHOWN = ("HANDOFF_REASONS", "CONSENT_BASES", "LINE_SOURCES", "LINE_TYPES", "FINISH_REASONS", "UNREACHABLE_REASONS", "SENTENCES", "HANDOFF_STATUSES", "INVOICE_STATUSES", "INSTALMENT_STATUSES", "EVENT_KINDS", "CHANNELS",
          "PROMISE_STATUSES", "ENROLLMENT_STATUSES", "STEP_STATUSES", "LINE_CHANGES", "CALL_OUTCOMES",
          "WORKFLOW_OUTCOMES", "WORKFLOW_NOTICES", "GATE_RULES", "UNDERSTOOD")
 NOT_SHOWN = ("CHANNEL_PLURALS",)
@@ -320,4 +320,33 @@ LABELS = (
     pgettext_lazy("state", "the contact asked us to stop contacting them"),
     pgettext_lazy("state", "an attorney represents the contact for this invoice"),
     pgettext_lazy("state", "the contact filed for bankruptcy"),
+    # A line's consent basis, the source of its changes and its type
+    pgettext_lazy("state", "express consent"),
+    pgettext_lazy("state", "number given for the bill"),
+    pgettext_lazy("state", "the patient texted us first"),
+    pgettext_lazy("state", "a staff member"),
+    pgettext_lazy("state", "a staff member's note"),
+    pgettext_lazy("state", "an import"),
+    pgettext_lazy("state", "the API"),
+    pgettext_lazy("state", "the CRM"),
+    pgettext_lazy("state", "a text reply"),
+    pgettext_lazy("state", "a keyword in a text"),
+    pgettext_lazy("state", "a text from the patient"),
+    pgettext_lazy("state", "a call from the patient"),
+    pgettext_lazy("state", "a call"),
+    pgettext_lazy("state", "a reply"),
+    pgettext_lazy("state", "the provider"),
+    pgettext_lazy("state", "a line type lookup"),
+    pgettext_lazy("state", "mobile"),
+    pgettext_lazy("state", "landline"),
+    pgettext_lazy("state", "internet phone at a fixed address"),
+    pgettext_lazy("state", "internet phone"),
+    pgettext_lazy("state", "toll-free number"),
+    pgettext_lazy("state", "personal number"),
+    pgettext_lazy("state", "premium-rate number"),
+    pgettext_lazy("state", "shared-cost number"),
+    pgettext_lazy("state", "company number"),
+    pgettext_lazy("state", "voicemail-only number"),
+    pgettext_lazy("state", "pager"),
+    pgettext_lazy("state", "unknown"),
 )

@@ -11,11 +11,12 @@ from datetime import date, datetime
 
 from django.db import IntegrityError, transaction
 
+from duedesk.core import vocabulary
 from duedesk.records.lines import PURPOSE, address_for, addresses
 from duedesk.records.models import Contact, Line, LineChange, Organization
 from duedesk.records.timeline import log
 
-CONSENT_BASES = ("express", "provided_number", "inbound_text")
+CONSENT_BASES = tuple(vocabulary.CONSENT_BASES)
 
 
 def lock_line(org: Organization | int, kind: str, address: str) -> Line:
