@@ -68,6 +68,23 @@ def test_handoffs_open_and_median_time_to_resolve(org, make_contact, clock):
     assert figures.open == 1 and figures.median_to_resolve == timedelta(hours=4)
 
 
+def test_the_median_time_to_resolve_is_the_lower_middle_read_as_one_span(org, make_contact, clock):
+    """Of an even number the lower of the two middle spans (as before); the overview reads that one span, not
+    every resolved handoff's times."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    assert metrics.handoffs(org, clock()).median_to_resolve is None
+    for minutes in (50 * 60, 2 * 60, 30 * 60, 4 * 60 + 15):
+        handoff = actions.open_handoff(make_contact(), "dispute", clock())
+        handoff.status, handoff.resolved_at = "resolved", clock() + timedelta(minutes=minutes)
+        handoff.save()
+    with CaptureQueriesContext(connection) as queries:
+        figures = metrics.handoffs(org, clock())
+    assert figures.open == 0 and figures.median_to_resolve == timedelta(hours=4, minutes=15)
+    assert len(queries.captured_queries) == 2 and "LIMIT 1 OFFSET 1" in queries.captured_queries[-1]["sql"]
+
+
 def test_aging_buckets(org, make_invoice, clock):
     today = date(2026, 12, 7)
     for days, amount in ((-3, "10"), (0, "5"), (1, "20"), (30, "21"), (31, "30"), (60, "31"), (61, "40"),
