@@ -225,3 +225,21 @@ def test_a_header_written_over_two_lines_keeps_every_rows_line_number(login, sta
     the_worker_runs(clock)
     assert [p[:2] for p in Upload.objects.get().problems] == [[4, "Amount\ndue"], [5, "Cell"]]
     assert Invoice.objects.get().external_ref == "A-1"
+
+
+def test_the_report_is_in_spanish_on_the_page_and_the_same_file_for_everyone(login, staff, clock):
+    """A Spanish-speaking staff member reads each problem in Spanish on the page; the downloaded report is the
+    same English file whoever downloads it (its reasons as stored, read by spreadsheets and sent on)."""
+    from duedesk.records.models import Membership
+
+    client = login(staff)
+    upload(client, "december.csv", GOOD_AND_BAD.encode())
+    done = Upload.objects.get()
+    the_worker_runs(clock)
+    english = csv_rows(client.get(f"/contacts/import/{done.pk}/problems.csv"))
+    Membership.objects.filter(user=staff).update(language="es")
+    page = client.get(f"/contacts/import/{done.pk}/").content.decode()
+    assert "&#x27;twelve&#x27; no es un importe" in page and "is not an amount" not in page
+    assert "&#x27;not a phone&#x27; no es un número de teléfono válido" in page
+    assert csv_rows(client.get(f"/contacts/import/{done.pk}/problems.csv")) == english
+    assert english[0] == ["line", "column", "reason"] and english[1][2] == "'twelve' is not an amount"

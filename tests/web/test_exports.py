@@ -89,3 +89,22 @@ def test_the_attempts_export_is_the_auditors_record_for_owners(login, owner, sta
     (header, attempt) = rows(login(owner).get("/audit/export.csv"))
     assert header[2] == "at (America/New_York)" and attempt[1] == "sms"
     assert attempt[8] == "provided_number" and attempt[9] == "ab" * 32
+
+
+def test_an_export_is_the_same_english_file_whatever_the_pages_language(login, staff, case, clock):
+    """Column names and words (reason, status, outcome) stay English for a Spanish-speaking staff member: the
+    office's spreadsheets, the people it sends files to and the importer read one file, not one per language."""
+    from duedesk.inbox import actions as inbox_actions
+    from duedesk.records.models import Membership
+
+    inbox_actions.resolve(case["handoff"], "disputed", clock(), actor="staff:dana")
+    client = login(staff)
+    files = {url: rows(client.get(url)) for url in ("/inbox/export.csv?status=all", "/contacts/export.csv",
+                                                   "/promises/export.csv", "/payments/export.csv")}
+    Membership.objects.filter(user=staff).update(language="es")
+    assert "Bandeja de entrada" in client.get("/inbox/").content.decode()  # the pages are in Spanish
+    for url, english in files.items():
+        assert rows(client.get(url)) == english, url
+    inbox = files["/inbox/export.csv?status=all"]
+    assert inbox[0][:3] == ["opened (America/New_York)", "reason", "status"]
+    assert inbox[1][1:3] == ["Hardship", "Resolved"] and inbox[1][8] == "Mark disputed"

@@ -237,6 +237,19 @@ SENTENCES = {
     "hold_cease": "the contact asked us to stop contacting them",
     "hold_attorney": "an attorney represents the contact for this invoice",
     "hold_bankruptcy": "the contact filed for bankruptcy",
+    # An import's bad cells (intake/importer.py), as its report gives them
+    "missing": "is missing",
+    "no_phone_or_email": "is missing (a phone or an email is needed)",
+    "not_a_date": "%(value)s is not a date (use YYYY-MM-DD or MM/DD/YYYY)",
+    "no_such_day": "%(value)s is not a date on the calendar",
+    "not_an_amount": "%(value)s is not an amount",
+    "negative": "%(value)s is negative; an amount due cannot be",
+    "too_large": "%(value)s is too large",
+    "not_a_phone": "%(value)s is not a valid phone number",
+    "not_a_zip": "%(value)s is not a US ZIP code (12345 or 12345-6789)",
+    "not_past": "%(value)s is not in the past",
+    "not_a_currency": "%(value)s is not an ISO 4217 currency code (like USD)",
+    "twice": "%(ref)s is already on line %(line)s of this file",
 }
 
 

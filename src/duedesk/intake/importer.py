@@ -27,6 +27,7 @@ from pathlib import Path
 
 from django.db import DatabaseError, transaction
 
+from duedesk.core import vocabulary
 from duedesk.core.phones import normalize_phone
 from duedesk.intake import checks
 from duedesk.records.lines import email_address
@@ -129,11 +130,11 @@ def parse_date(text: str) -> date:
     elif m := _US_DATE.fullmatch(value):
         month, day, year = (int(g) for g in m.groups())
     else:
-        raise ValueError(f"{value!r} is not a date (use YYYY-MM-DD or MM/DD/YYYY)")
+        raise ValueError(vocabulary.sentence("not_a_date", value=repr(value)))
     try:
         day_ = date(year, month, day)
     except ValueError:
-        raise ValueError(f"{value!r} is not a date on the calendar") from None
+        raise ValueError(vocabulary.sentence("no_such_day", value=repr(value))) from None
     return checks.check_date(day_)
 
 
@@ -141,15 +142,15 @@ def parse_amount(text: str) -> Decimal:
     """A plain amount: 1234.50 or 1,234.50. No currency signs, at most two decimals, not negative."""
     value = str(text).strip()
     if not (_PLAIN_AMOUNT.fullmatch(value) or _GROUPED_AMOUNT.fullmatch(value)):
-        raise ValueError(f"{value!r} is not an amount")
+        raise ValueError(vocabulary.sentence("not_an_amount", value=repr(value)))
     try:
         amount = Decimal(value.replace(",", ""))
     except InvalidOperation:
-        raise ValueError(f"{value!r} is not an amount") from None
+        raise ValueError(vocabulary.sentence("not_an_amount", value=repr(value))) from None
     if amount < 0:
-        raise ValueError(f"{value!r} is negative; an amount due cannot be")
+        raise ValueError(vocabulary.sentence("negative", value=repr(value)))
     if amount > MAX_AMOUNT:
-        raise ValueError(f"{value!r} is too large")
+        raise ValueError(vocabulary.sentence("too_large", value=repr(value)))
     return amount
 
 
@@ -185,7 +186,7 @@ def check_row(raw: dict, line: int, org: Organization, now: datetime) -> tuple[I
 
     ref = text("external_ref", 100)
     if not ref:
-        bad("external_ref", "is missing")
+        bad("external_ref", vocabulary.sentence("missing"))
     first_name = text("first_name", 100)
     last_name = text("last_name", 100)
 
@@ -194,7 +195,7 @@ def check_row(raw: dict, line: int, org: Organization, now: datetime) -> tuple[I
         try:
             phone = normalize_phone(phone)
         except ValueError:
-            bad("phone", f"{phone!r} is not a valid phone number")
+            bad("phone", vocabulary.sentence("not_a_phone", value=repr(phone)))
     email = cell("email")
     if email:
         try:
@@ -203,11 +204,11 @@ def check_row(raw: dict, line: int, org: Organization, now: datetime) -> tuple[I
         except ValueError as error:
             bad("email", str(error))
     if not phone and not email:
-        bad("phone", "is missing (a phone or an email is needed)")
+        bad("phone", vocabulary.sentence("no_phone_or_email"))
 
     zip_code = cell("zip_code")
     if zip_code and not ZIP_CODE.fullmatch(zip_code):
-        bad("zip_code", f"{zip_code[:20]!r} is not a US ZIP code (12345 or 12345-6789)")
+        bad("zip_code", vocabulary.sentence("not_a_zip", value=repr(zip_code[:20])))
     zone = cell("timezone")
     if zone:
         try:
@@ -229,12 +230,12 @@ def check_row(raw: dict, line: int, org: Organization, now: datetime) -> tuple[I
             bad("date_of_birth", str(error))
         else:
             if dob >= now.date():
-                bad("date_of_birth", f"{cell('date_of_birth')!r} is not in the past")
+                bad("date_of_birth", vocabulary.sentence("not_past", value=repr(cell("date_of_birth"))))
                 dob = None
 
     amount = None
     if not cell("amount_due"):
-        bad("amount_due", "is missing")
+        bad("amount_due", vocabulary.sentence("missing"))
     else:
         try:
             amount = parse_amount(cell("amount_due"))
@@ -243,11 +244,11 @@ def check_row(raw: dict, line: int, org: Organization, now: datetime) -> tuple[I
 
     currency = cell("currency").upper() or org.default_currency
     if not is_currency(currency):
-        bad("currency", f"{cell('currency')!r} is not an ISO 4217 currency code (like USD)")
+        bad("currency", vocabulary.sentence("not_a_currency", value=repr(cell("currency"))))
 
     due = None
     if not cell("due_date"):
-        bad("due_date", "is missing")
+        bad("due_date", vocabulary.sentence("missing"))
     else:
         try:
             due = parse_date(cell("due_date"))
@@ -534,7 +535,7 @@ def _check_and_write(org, rows, now, result, seen, chunk, writer, import_one, pr
         if ref:
             first_line = seen.setdefault(ref, line)
             if first_line != line:
-                errors = [RowError(line, "external_ref", f"{ref!r} is already on line {first_line} of this file")]
+                errors = [RowError(line, "external_ref", vocabulary.sentence("twice", ref=repr(ref), line=first_line))]
                 row = None
         if row is None:
             result.errors.extend(errors)

@@ -3,7 +3,13 @@ promises, payments and the audit of attempts.
 
 Streamed row by row (StreamingHttpResponse over a server-side cursor), so 100,000 rows never sit in memory.
 Times are in the organization's zone, named in the column header; amounts are plain numbers with their
-currency beside them. A cell that starts with = + - @ (or a tab or carriage return) would run as a formula
+currency beside them.
+
+A file is written in English whatever the language of the pages of whoever downloads it: its column names
+and its words (a reason, a status, an outcome) are the same for everyone in the office, for the accountant
+and the agency it is sent to, for a spreadsheet's filters and formulas that read them and for the importer
+that reads a file back (its columns are matched by their English names). The pages around the download, and
+the import's report on its page, are in the staff member's language. A cell that starts with = + - @ (or a tab or carriage return) would run as a formula
 when a spreadsheet opens it (OWASP "CSV injection"): it is written with a leading apostrophe.
 """
 
@@ -17,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from duedesk.core import vocabulary
@@ -64,8 +71,14 @@ def stream_csv(filename: str, header: list[str], rows: Iterable[Iterable]) -> St
         yield "\ufeff"  # a byte-order mark, so Excel opens accented names as UTF-8
         yield writer.writerow(header)
         with _reading():
-            for row in rows:
-                yield writer.writerow([safe_cell(v) for v in row])
+            found = iter(rows)
+            while True:
+                with translation.override("en"):  # each row, as it is made (the request's language is around it)
+                    row = next(found, None)
+                    if row is None:
+                        return
+                    line = writer.writerow([safe_cell(v) for v in row])
+                yield line
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

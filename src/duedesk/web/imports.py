@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from duedesk.intake import uploads
 from duedesk.intake.importer import COLUMNS
 from duedesk.intake.models import Upload
-from duedesk.web import access
+from duedesk.web import access, timeline
 from duedesk.web.access import member, scoped
 from duedesk.web.exports import stream_csv
 
@@ -85,7 +85,7 @@ def _samples(upload: Upload, count: int = 3) -> list[list[str]]:
 @member
 def import_detail(request, pk):
     upload = scoped(request, Upload, pk=pk)
-    context = {"section": "contacts", "upload": upload, "shown": upload.problems[:100]}
+    context = {"section": "contacts", "upload": upload, "shown": [(line, column, timeline.said(reason)) for line, column, reason in upload.problems[:100]]}
     if request.htmx:
         return render(request, "web/imports/_progress.html", context)
     return render(request, "web/imports/detail.html", context)

@@ -349,4 +349,17 @@ LABELS = (
     pgettext_lazy("state", "voicemail-only number"),
     pgettext_lazy("state", "pager"),
     pgettext_lazy("state", "unknown"),
+    # An import's bad cells
+    pgettext_lazy("state", "is missing"),
+    pgettext_lazy("state", "is missing (a phone or an email is needed)"),
+    pgettext_lazy("state", "%(value)s is not a date (use YYYY-MM-DD or MM/DD/YYYY)"),
+    pgettext_lazy("state", "%(value)s is not a date on the calendar"),
+    pgettext_lazy("state", "%(value)s is not an amount"),
+    pgettext_lazy("state", "%(value)s is negative; an amount due cannot be"),
+    pgettext_lazy("state", "%(value)s is too large"),
+    pgettext_lazy("state", "%(value)s is not a valid phone number"),
+    pgettext_lazy("state", "%(value)s is not a US ZIP code (12345 or 12345-6789)"),
+    pgettext_lazy("state", "%(value)s is not in the past"),
+    pgettext_lazy("state", "%(value)s is not an ISO 4217 currency code (like USD)"),
+    pgettext_lazy("state", "%(ref)s is already on line %(line)s of this file"),
 )
