@@ -10,15 +10,21 @@ the last one idle.
     python bench/engine_throughput.py [--count 100000] [--json]
 
 PostgreSQL comes from DUEDESK_BENCH_POSTGRES_URL or DUEDESK_TEST_POSTGRES_URL (a database named
-duedesk_bench_engine is dropped and created there); without one only SQLite is measured.
+duedesk_bench_engine_<pid> is created there and dropped at the end); without one only SQLite is measured.
+
+Beside the rates, each JSON line gives the CPU time per step of the worker processes and of their database
+backends (`worker_cpu_ms`, `db_cpu_ms`; the backends' only when PostgreSQL runs on this machine), and the same for
+the baseline: on a shared machine the rates follow the load, the CPU per step much less.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import hashlib
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -37,6 +43,26 @@ def _django(url: str):
     import django
 
     django.setup()
+
+
+def _backend_cpu(connection) -> float | None:
+    """CPU seconds of this connection's database backend so far, when it runs on this machine."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def role_seed(url: str, count: int) -> None:
@@ -64,6 +90,7 @@ def role_baseline(url: str, count: int) -> None:
     # id of Twilio's length, the key of the step.
     sha = hashlib.sha256(body.encode()).hexdigest()
     detail = json.dumps({"body": body, "step": "heads_up", "consent": "provided_number", "sha256": sha})
+    cpu, db = _cpu(), _backend_cpu(connection)
     start = time.perf_counter()
     for i in range(0, len(ids), 100):
         batch = [(*row, "SM" + uuid.uuid4().hex) for row in ids[i:i + 100]]
@@ -93,7 +120,9 @@ def role_baseline(url: str, count: int) -> None:
                             [('{"last_outcome": "sent"}', e) for pk, e, *_ in batch])
             cur.executemany("UPDATE records_invoice SET first_texted_at=%s WHERE id=%s AND first_texted_at IS NULL",
                             [(NOW, inv) for pk, e, o, c, inv, sid in batch])
-    print(f"{len(ids) / (time.perf_counter() - start):.0f}")
+    elapsed = time.perf_counter() - start
+    db_after = _backend_cpu(connection)
+    print(len(ids) / elapsed, _cpu() - cpu, -1 if db is None or db_after is None else db_after - db)
 
 
 def role_work(url: str) -> None:
@@ -101,6 +130,8 @@ def role_work(url: str) -> None:
     waits for the word to start (so Python's and Django's start-up are not counted), and prints how many
     steps it ran and when it started and finished (time.time())."""
     _django(url)
+    from django.db import connection
+
     from duedesk.channels.providers import transports_for_process
     from duedesk.channels.registry import simulated
     from duedesk.engine.worker import Worker
@@ -112,20 +143,23 @@ def role_work(url: str) -> None:
     worker = Worker(transports, clock=clock, batch=250, after_batch=Between(clock))
     print("ready", flush=True)
     sys.stdin.readline()
-    start = time.time()
+    start, cpu, db = time.time(), _cpu(), _backend_cpu(connection)
     total = worker.run(until_idle=True)
-    print(total, start, time.time(), flush=True)
+    end, cpu = time.time(), _cpu() - cpu
+    db_after = _backend_cpu(connection)  # the same connection: the worker reconnects only after an error
+    print(total, start, end, cpu, -1 if db is None or db_after is None else db_after - db, flush=True)
 
 
 def _run(args: list[str], env: dict) -> str:
     return subprocess.run(args, env=env, capture_output=True, text=True, check=True, cwd=ROOT).stdout.strip()
 
 
-def measure(url: str, count: int, workers: int) -> tuple[float, float]:
+def measure(url: str, count: int, workers: int) -> dict:
     env = {**os.environ, "DUEDESK_DATABASE_URL": url}
     me = [sys.executable, os.path.abspath(__file__)]
     _run(me + ["--role", "seed", "--url", url, "--count", str(count)], env)
-    baseline = float(_run(me + ["--role", "baseline", "--url", url, "--count", str(count)], env).splitlines()[-1])
+    baseline, base_cpu, base_db = (float(x) for x in _run(me + ["--role", "baseline", "--url", url, "--count", str(count)],
+                                                          env).splitlines()[-1].split())
     _run(me + ["--role", "seed", "--url", url, "--count", str(count)], env)
     procs = [subprocess.Popen(me + ["--role", "work", "--url", url], env=env, stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True, cwd=ROOT) for _ in range(workers)]
@@ -136,11 +170,23 @@ def measure(url: str, count: int, workers: int) -> tuple[float, float]:
         p.stdin.write("go\n")
         p.stdin.flush()
     runs = [p.communicate()[0].strip().splitlines()[-1].split() for p in procs]
-    done = sum(int(n) for n, _, _ in runs)
-    elapsed = max(float(end) for _, _, end in runs) - min(float(start) for _, start, _ in runs)
+    done = sum(int(run[0]) for run in runs)
+    elapsed = max(float(run[2]) for run in runs) - min(float(run[1]) for run in runs)
     if done < count:
         raise SystemExit(f"only {done} of {count} steps ran")
-    return count / elapsed, baseline
+    db = [float(run[4]) for run in runs]
+    ms = lambda seconds: round(seconds * 1000 / count, 3)  # noqa: E731
+    return {"steps_per_s": round(count / elapsed), "baseline_per_s": round(baseline),
+            "worker_cpu_ms": ms(sum(float(run[3]) for run in runs)),
+            "db_cpu_ms": ms(sum(db)) if min(db) >= 0 else None,
+            "baseline_cpu_ms": ms(base_cpu), "baseline_db_cpu_ms": ms(base_db) if base_db >= 0 else None}
+
+
+def _drop(admin: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def main() -> None:
@@ -169,10 +215,12 @@ def main() -> None:
         import psycopg
 
         admin = pg.rsplit("/", 1)[0] + "/postgres"
+        name = f"duedesk_bench_engine_{os.getpid()}"  # its own: two runs side by side don't flush each other's
         with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS duedesk_bench_engine WITH (FORCE)")
-            conn.execute("CREATE DATABASE duedesk_bench_engine")
-        pg_url = pg.rsplit("/", 1)[0] + "/duedesk_bench_engine"
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {name}")
+        atexit.register(_drop, admin, name)
+        pg_url = pg.rsplit("/", 1)[0] + "/" + name
         _run([sys.executable, "-m", "duedesk", "migrate", "-v0"], {**os.environ, "DUEDESK_DATABASE_URL": pg_url})
         runs += [("PostgreSQL", 1, pg_url), ("PostgreSQL", 4, pg_url)]
     elif not args.json:
@@ -180,17 +228,18 @@ def main() -> None:
 
     if args.json:
         for store, workers, url in runs:
-            rate, baseline = measure(url, args.count, workers)
-            print(json.dumps({"store": store.lower(), "workers": workers, "steps_per_s": round(rate),
-                              "baseline_per_s": round(baseline)}), flush=True)
+            print(json.dumps({"store": store.lower(), "workers": workers, **measure(url, args.count, workers)}),
+                  flush=True)
         return
     print(f"{args.count:,} texts due at once, simulated transport, {os.cpu_count()} cores")
     print(f"{'store':<11} {'workers':>7} {'engine steps/s':>15} {'per worker':>11} {'baseline rows/s':>16} "
-          f"{'baseline/engine':>16}")
+          f"{'baseline/engine':>16} {'CPU ms/step: worker':>20} {'db':>5} {'baseline':>9} {'db':>5}")
     for store, workers, url in runs:
-        rate, baseline = measure(url, args.count, workers)
+        m = measure(url, args.count, workers)
+        rate, baseline = m["steps_per_s"], m["baseline_per_s"]
+        db, base_db = (f"{x:.2f}" if x is not None else "-" for x in (m["db_cpu_ms"], m["baseline_db_cpu_ms"]))
         print(f"{store:<11} {workers:>7} {rate:>15.0f} {rate / workers:>11.0f} {baseline:>16.0f} "
-              f"{baseline / rate:>15.2f}x")
+              f"{baseline / rate:>15.2f}x {m['worker_cpu_ms']:>20.2f} {db:>5} {m['baseline_cpu_ms']:>9.2f} {base_db:>5}")
 
 
 if __name__ == "__main__":
