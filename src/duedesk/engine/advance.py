@@ -24,7 +24,7 @@ from django.db.models import Count, Q
 from duedesk.engine import definitions
 from duedesk.engine.models import Enrollment, Step
 from duedesk.engine.planning import Anchors, walk
-from duedesk.records import bulk
+from duedesk.records import bulk, instances
 from duedesk.records.models import Instalment, Invoice, Message, Promise
 from duedesk.records.timeline import event, save_all
 
@@ -40,9 +40,9 @@ def step_key(enrollment_id: int, step_id: str, occurrence: int) -> str:
 def new_step(organization_id: int, enrollment_id: int, step_id: str, kind: str, occurrence: int,
              run_at: datetime, now: datetime, status: str = "pending") -> Step:
     """The one place a Step row is built (unsaved)."""
-    return Step(organization_id=organization_id, enrollment_id=enrollment_id, step_id=step_id, kind=kind,
-                occurrence=occurrence, run_at=run_at, status=status, created_at=now,
-                idempotency_key=step_key(enrollment_id, step_id, occurrence))
+    return instances.build(Step, organization_id=organization_id, enrollment_id=enrollment_id, step_id=step_id,
+                           kind=kind, occurrence=occurrence, run_at=run_at, status=status, created_at=now,
+                           idempotency_key=step_key(enrollment_id, step_id, occurrence))
 
 
 # ----------------------------------------------------------------------------- planning the next step

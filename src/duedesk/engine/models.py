@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from duedesk.core import vocabulary
+from duedesk.records.instances import QuickLoad
 from duedesk.records.models import Contact, Invoice, Organization
 
 
@@ -25,7 +26,7 @@ class Workflow(models.Model):
         return f"{self.name} v{self.version}"
 
 
-class Enrollment(models.Model):
+class Enrollment(QuickLoad, models.Model):
     STATUSES = vocabulary.choices(vocabulary.ENROLLMENT_STATUSES)
     LIVE = ("active", "waiting", "paused")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="enrollments")
@@ -53,7 +54,7 @@ class Enrollment(models.Model):
                                 name="live_enrollments_by_workflow")]
 
 
-class Step(models.Model):
+class Step(QuickLoad, models.Model):
     """A unit of scheduled work. The idempotency key is unique: a step is never sent twice."""
 
     STATUSES = vocabulary.choices(vocabulary.STEP_STATUSES)

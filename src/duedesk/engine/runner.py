@@ -27,7 +27,7 @@ from duedesk.engine.actions.channels import pause_channel
 from duedesk.engine.actions.sends import content_sha256
 from duedesk.engine.advance import UNSETTLED, first_contact
 from duedesk.engine.models import Enrollment, Step
-from duedesk.records import lines
+from duedesk.records import instances, lines
 from duedesk.records.models import Call, Contact, Event, Invoice, Message
 from duedesk.records.timeline import log
 
@@ -147,8 +147,8 @@ def compose(step: Step, definition: wf.Workflow, invoice: Invoice, contact: Cont
         subject_src = definition.subject(step_def.template, ctx.lang) or "{{ org.name }}"
         subject, body, html = render.render_email(subject_src, definition.text(step_def.template, ctx.lang), ctx)
         to = contact.email
-    message = Message(
-        organization_id=contact.organization_id, contact_id=contact.pk, invoice_id=invoice.pk, step_id=step.pk,
+    message = instances.build(
+        Message, organization_id=contact.organization_id, contact_id=contact.pk, invoice_id=invoice.pk, step_id=step.pk,
         channel=step.kind,
         direction="out", to=to, subject=subject, body=body, status="sending",
         idempotency_key=step.idempotency_key, created_at=now, content_sha256=content_sha256(subject, body),

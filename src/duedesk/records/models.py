@@ -13,6 +13,7 @@ from duedesk.core import vocabulary
 from duedesk.core.phones import contact_timezone
 from duedesk.core.timing import SendWindow, parse_dates, public_holidays
 from duedesk.records.fields import EncryptedDateField, EncryptedJSONField, EncryptedTextField, FoldedTextField
+from duedesk.records.instances import QuickLoad
 
 
 @lru_cache(maxsize=256)
@@ -27,7 +28,7 @@ def _days_closed(calendar: str, closed: tuple, opened: tuple, years: tuple[int, 
     return (public_holidays(calendar, years) - worked, parse_dates(closed, "closed_dates") - worked)
 
 
-class Organization(models.Model):
+class Organization(QuickLoad, models.Model):
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=200)
     timezone = models.CharField(max_length=64, default="America/New_York")
@@ -135,7 +136,7 @@ class Membership(models.Model):
         constraints = [models.UniqueConstraint(fields=["user", "organization"], name="one_membership_per_org")]
 
 
-class Contact(models.Model):
+class Contact(QuickLoad, models.Model):
     CHANNELS = ("sms", "call", "email")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="contacts")
     external_id = models.CharField(max_length=100, blank=True)
@@ -204,7 +205,7 @@ class Contact(models.Model):
         return merged(self, "unreachable")
 
 
-class Line(models.Model):
+class Line(QuickLoad, models.Model):
     """A phone number or an email address within an organization: the person's line.
 
     Opt-outs, "unreachable" and consent belong to the number (or address), not to a contact row: a parent and a
@@ -263,7 +264,7 @@ class LineChange(models.Model):
         ordering = ["at", "id"]
 
 
-class Invoice(models.Model):
+class Invoice(QuickLoad, models.Model):
     STATUSES = vocabulary.choices(vocabulary.INVOICE_STATUSES)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invoices")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="invoices")
@@ -325,7 +326,7 @@ class InvoiceTally(models.Model):
     paid = models.DecimalField(max_digits=14, decimal_places=2)
 
 
-class Promise(models.Model):
+class Promise(QuickLoad, models.Model):
     STATUSES = vocabulary.choices(vocabulary.PROMISE_STATUSES)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="promises")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="promises")
@@ -371,7 +372,7 @@ class Handoff(models.Model):
         return vocabulary.label(vocabulary.HANDOFF_REASONS, self.reason)
 
 
-class Message(models.Model):
+class Message(QuickLoad, models.Model):
     """One text or email, in or out. Written before the provider is asked (record-before-send)."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="messages")
@@ -456,7 +457,7 @@ class CallTurn(models.Model):
 PAYMENT_KINDS = ("payment.recorded", "payment.refunded", "payment.undone")
 
 
-class Event(models.Model):
+class Event(QuickLoad, models.Model):
     """The append-only timeline. Written in the same transaction as the change it reports."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="events")

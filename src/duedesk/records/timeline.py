@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from duedesk.records import bulk
+from duedesk.records import bulk, instances
 from duedesk.records.models import Contact, Event, Handoff, Invoice, Organization
 
 # Called with the events just written, inside the same transaction (e.g. the CRM outbox queues its writes
@@ -79,8 +79,8 @@ def event(
 ) -> Event:
     """An unsaved Event, for callers that write many at once with bulk_create."""
     org_id = org if isinstance(org, int) else org.pk
-    return Event(
-        organization_id=org_id,
+    return instances.build(
+        Event, organization_id=org_id,
         kind=kind,
         at=at,
         # Ids, not the objects: quicker to build by the hundred, and the timeline only keeps the ids.
