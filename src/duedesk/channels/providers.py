@@ -22,6 +22,14 @@ def _real_transports(org):
     return import_string(path)(org)
 
 
+def preload() -> None:
+    """Import the providers' clients (Twilio's, the payment provider's) now, as a worker starts, rather than
+    during its first batch."""
+    for path in (getattr(settings, "TRANSPORTS_FOR_ORG", ""), getattr(settings, "PAY_LINK_FOR_INVOICE", "")):
+        if path:
+            import_string(path)
+
+
 def transports_for_process() -> PerOrganization:
     global _instance
     if _instance is None:

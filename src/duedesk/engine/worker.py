@@ -26,6 +26,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Case, CharField, DateTimeField, F, Q, Value, When
 from django.utils import timezone
 
+from duedesk.channels import providers
 from duedesk.channels.errors import TransportError
 from duedesk.engine import line_types
 from duedesk.engine.actions.sends import recover_stranded_texts, send_waiting_texts
@@ -48,6 +49,15 @@ TAKE_AT_ONCE = 20
 # the line types ahead) run at most once per this many seconds of real time rather than before every batch:
 # they found nothing new a fifth of a second earlier, and cost a dozen round trips each time.
 HOUSEKEEPING_EVERY = 1.0
+
+
+def _preload() -> None:
+    """What a worker's first batch would import on its way (the holiday calendars, the phone numbers' geocoding
+    data, the providers' clients: about a second of CPU), imported as the worker starts."""
+    import holidays.countries  # noqa: F401
+    from phonenumbers import geocoder  # noqa: F401
+
+    providers.preload()
 
 
 def _skip_locked(qs):
@@ -230,6 +240,7 @@ class Worker:
                  batch: int = 100, worker_id: str | None = None, lease: timedelta = LEASE,
                  after_batch: Callable[[], None] | None = None, sleep: Callable[[float], None] = _time.sleep,
                  monotonic: Callable[[], float] = _time.monotonic):
+        _preload()
         self.transports_for = transports_for
         self.clock = clock
         self.batch = batch

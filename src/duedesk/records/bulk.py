@@ -100,5 +100,14 @@ class AnyOf(models.Lookup):
         return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]
 
 
+class AnyText(AnyOf):
+    """`address__any=[…]` for text columns: the same, with strings (Django prepares each value of an `__in`
+    list on its own, which cost more than the query for a batch's few hundred phone numbers)."""
+
+    def get_prep_lookup(self):
+        return [str(v) for v in self.rhs]
+
+
 models.IntegerField.register_lookup(AnyOf)
 models.ForeignKey.register_lookup(AnyOf)
+models.CharField.register_lookup(AnyText)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from duedesk.records import bulk  # noqa: F401  (the `__any` lookups)
 from duedesk.records.models import Contact, Line, Organization
 from duedesk.records.prepared import Prepared
 
@@ -70,8 +71,8 @@ def prefetch(contacts) -> None:
     wanted = {(c.organization_id, *key) for c in contacts for key in addresses(c)}
     # Two lists, not one OR per address (building hundreds of Q objects cost more than the query itself);
     # a number that is another organization's line or an email address's is left out below.
-    rows = Line.objects.filter(organization_id__in={w[0] for w in wanted}, kind__in={w[1] for w in wanted},
-                               address__in={w[2] for w in wanted}) if wanted else []  # the unique index
+    rows = Line.objects.filter(organization_id__any={w[0] for w in wanted}, kind__any={w[1] for w in wanted},
+                               address__any={w[2] for w in wanted}) if wanted else []  # the unique index
     found = {k: ln for ln in rows if (k := (ln.organization_id, ln.kind, ln.address)) in wanted}
     for c in contacts:
         c._lines = {k: found[(c.organization_id, *k)] for k in addresses(c) if (c.organization_id, *k) in found}
