@@ -11,7 +11,11 @@ class RecordsConfig(AppConfig):
         from django.conf import settings
 
         from duedesk.core.nlu import llm, model
-        from duedesk.records import bulk  # noqa: F401 - registers the `__any` lookup
+        from duedesk.records import (
+            bulk,  # noqa: F401 - registers the `__any` lookup
+            timestamps,
+        )
 
         model.configure(enabled=settings.NLU_MODEL)
         llm.configure(**settings.LLM)
+        timestamps.install()
