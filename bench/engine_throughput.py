@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -220,6 +221,7 @@ def main() -> None:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
             conn.execute(f"CREATE DATABASE {name}")
         atexit.register(_drop, admin, name)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # atexit runs on SIGTERM too
         pg_url = pg.rsplit("/", 1)[0] + "/" + name
         _run([sys.executable, "-m", "duedesk", "migrate", "-v0"], {**os.environ, "DUEDESK_DATABASE_URL": pg_url})
         runs += [("PostgreSQL", 1, pg_url), ("PostgreSQL", 4, pg_url)]
