@@ -131,6 +131,17 @@ def test_the_overview_charts_in_spanish(login, staff, case):
     assert ">Con SMS</text>" in page and ">Con promesa</text>" in page and ">Pagada</text>" in page
 
 
+def test_the_overview_names_the_promises_states_in_spanish(login, staff, case, clock):
+    from datetime import date
+
+    from duedesk.engine import actions
+
+    actions.record_promise(case["invoice"], date(2026, 12, 20), clock(), channel="sms")
+    in_spanish(staff)
+    page = login(staff).get("/").content.decode()
+    assert "<title>Pendiente: 1</title>" in page and "<title>pending: 1</title>" not in page
+
+
 def test_the_overview_counts_invoices_in_whole_numbers(login, staff, case):
     """PostgreSQL sums the tallies' counts as numeric: the chart's plural is given a whole number, not a Decimal
     (Django warns, and will refuse)."""

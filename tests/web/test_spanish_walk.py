@@ -26,7 +26,8 @@ _TABLES = [table for name, table in vars(vocabulary).items() if name.isupper() a
 # Codes: the vocabulary's names with an underscore (no_response, payment_plan) as they would leak.
 CODES = {name for table in _TABLES for name in table if "_" in name}
 # A part of a line ("Recordatorios terminados · completed") that is a bare code or a label left in English.
-BARE = {name for table in _TABLES for name in table} | {label for table in _TABLES for label in table.values()}
+NAMES = {name for table in _TABLES for name, label in table.items() if name != label}  # "mobile" is both
+BARE = NAMES | {label for table in _TABLES for label in table.values()}
 
 
 # Labels whose Spanish is written the same, or names a Spanish page keeps ("Email", "Stripe").
@@ -43,21 +44,25 @@ def case_of(piece: str, allowed: set[str]) -> bool:
     return any(a in piece for a in allowed if len(a) > 20)
 
 
-def english_or_codes(page: str, allowed: set[str]) -> list[str]:
+def english_or_codes(page: str, allowed: set[str], english: bool = False) -> list[str]:
+    """Pieces of a Spanish page with English or a code in them (`english`: an English page, codes only)."""
     found = []
     for piece in shown(page):
         if (piece in allowed or piece.split(" — ")[0] in allowed or case_of(piece, allowed)
                 or "Maple Clinic" in piece):  # a message to a patient in the workflow's English
             continue
         parts = {part.strip(" .“”") for part in re.split(r" · |→|: ", piece)}
-        if (len(_ENGLISH.findall(piece)) >= 2 or any(re.search(rf"\b{re.escape(c)}\b", piece) for c in CODES)
-                or parts & BARE - SAME - allowed):
+        codes = any(re.search(rf"\b{re.escape(c)}\b", piece) for c in CODES)
+        if english:
+            if codes or parts & NAMES - SAME - allowed:
+                found.append(piece)
+        elif len(_ENGLISH.findall(piece)) >= 2 or codes or parts & BARE - SAME - allowed:
             found.append(piece)
     return found
 
 
 def _theirs(case) -> set[str]:
-    """What stays as it is on a Spanish page: the organization's workflows' block names (its own words), the
+    """What stays as it is on a Spanish page: the organization's workflows' names and block names (its own words), the
     names Twilio's English console gives its fields, the webhook event types receivers read."""
     from duedesk.core import workflow as wf
     from duedesk.engine.models import Workflow
@@ -66,7 +71,8 @@ def _theirs(case) -> set[str]:
     from duedesk.web.blocks import words
 
     org = case["contact"].organization
-    names = {words(step.id) for w in Workflow.objects.filter(organization=org) for step in wf.parse(w.source).steps}
+    mine = Workflow.objects.filter(organization=org)
+    names = {words(step.id) for w in mine for step in wf.parse(w.source).steps} | {w.name for w in mine}
     return names | {label for label, _name, _where in WEBHOOKS} | set(TYPES)
 
 
@@ -90,10 +96,24 @@ def _history(case, clock):
     actions.opt_out(contact, ("sms",), now)
     actions.mark_unreachable(contact, "call", "fax", now)
     Line.objects.filter(organization_id=org).update(line_type="mobile")
+    from datetime import date
+
+    from duedesk.engine.actions.holds import place_legal_hold
+    from duedesk.inbox import actions as inbox
+
+    actions.record_promise(invoice, date(2026, 12, 20), now, channel="sms")
+    inbox.resolve(case["handoff"], "payment_plan", now, actor="staff:dana",
+                  instalments=[(date(2027, 1, 15), Decimal("25.00"))])
+    actions.set_invoice_status(invoice, "open", now, actor="staff:dana", note="reminders resumed")
+    place_legal_hold(contact, "attorney_represented", now, invoice=invoice, source="call")
+    actions.open_handoff(contact, "unknown_send", now, invoice=invoice,
+                         summary=vocabulary.sentence("step_unknown", kind="call", step="late_call"))
 
 
-def test_every_staff_page_in_spanish(login, owner, staff, case, clock):
-    Membership.objects.filter(user=owner).update(language="es")
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_every_staff_page_in_spanish(login, owner, staff, case, clock, language):
+    """In Spanish no English sentence and no code; in English no code either."""
+    Membership.objects.filter(user=owner).update(language=language)
     _history(case, clock)
     gets, _posts = _urls(case, staff)
     client = login(owner)
@@ -106,7 +126,7 @@ def test_every_staff_page_in_spanish(login, owner, staff, case, clock):
         if url.endswith(".csv") or name in ("calendar_connect", "crm_salesforce_callback", "calendar_connected"):
             continue
         response = client.get(url, follow=True)
-        found = english_or_codes(response.content.decode(), allowed)
+        found = english_or_codes(response.content.decode(), allowed, english=language == "en")
         if found:
             left[name] = found
     assert not left, "\n".join(f"{name}: {found}" for name, found in left.items())

@@ -86,3 +86,9 @@ def iso_day(value) -> str:
 def event_kind(kind) -> str:
     """A timeline event's kind ("payment.recorded") as the timeline names it ("Payment recorded")."""
     return state(vocabulary.label(vocabulary.EVENT_KINDS, str(kind or "")))
+
+
+@register.filter
+def label(code, table: str) -> str:
+    """A code in words from a vocabulary table: {{ s.key|label:"PROMISE_STATUSES" }} -> "Pendiente"."""
+    return _in_words(getattr(vocabulary, table), code)
