@@ -9,7 +9,7 @@ no per-field preparation by the ORM and no statement text to parse, which is mos
 from __future__ import annotations
 
 from django.db import connection, models
-from django.db.models.sql import UpdateQuery
+from django.db.models.sql import InsertQuery, UpdateQuery
 from django.utils import timezone
 
 # Fields whose Python value PostgreSQL takes as it is (psycopg adapts it); the rest (JSON, encrypted
@@ -72,12 +72,49 @@ def together(statements: list[tuple[str, list] | None]) -> None:
     if not statements:
         return
     with connection.cursor() as cursor:
-        if (connection.vendor == "postgresql" and len(statements) > 1
-                and not connection.settings_dict.get("OPTIONS", {}).get("server_side_binding")):
+        if len(statements) > 1 and combines_statements():
             cursor.execute("; ".join(sql for sql, _ in statements), [p for _, params in statements for p in params])
             return
         for sql, params in statements:
             cursor.execute(sql, params)
+
+
+def combines_statements() -> bool:
+    """Several statements can go as one query: PostgreSQL with parameters bound by the client."""
+    return (connection.vendor == "postgresql"
+            and not connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"))
+
+
+def insert_each(objs: list[models.Model]) -> list[models.Model]:
+    """New rows of different models (a text and its timeline event) written as save() writes them (auto_now,
+    encrypted columns, the id from the database) in one round trip on PostgreSQL: one statement of data-modifying
+    CTEs, so they are written together or not at all, and a unique key one of them breaks raises IntegrityError
+    as save() would. One save() each elsewhere (SQLite). Like bulk_create it sends no signals and calls no
+    model's own save()."""
+    if len(objs) < 2 or not combines_statements():
+        for obj in objs:
+            obj.save(force_insert=True)
+        return objs
+    parts, params, ids = [], [], []
+    for n, obj in enumerate(objs):
+        meta = obj._meta
+        query = InsertQuery(type(obj))
+        query.insert_values([f for f in meta.local_concrete_fields
+                             if not f.generated and (obj.pk is not None or f is not meta.auto_field)], [obj])
+        compiler = query.get_compiler(connection=connection)
+        compiler.returning_fields = [meta.pk]
+        [(sql, values)] = compiler.as_sql()
+        parts.append(f"r{n} AS ({sql})")
+        params += values
+        ids.append(f"(SELECT {connection.ops.quote_name(meta.pk.column)} FROM r{n})")
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(parts)} SELECT {', '.join(ids)}", params)
+        row = cursor.fetchone()
+    for obj, pk in zip(objs, row, strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    return objs
 
 
 class AnyOf(models.Lookup):

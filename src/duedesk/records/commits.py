@@ -16,18 +16,21 @@ from contextlib import contextmanager
 
 from django.db import connection
 
+from duedesk.records.bulk import combines_statements
+
 NO_FLUSH = "SET LOCAL synchronous_commit TO OFF"
 
 
 def without_flush(sql: str) -> str:
-    """`sql` followed by the setting for the rest of its transaction; its result is `sql`'s own (the first)."""
-    return f"{sql}; {NO_FLUSH}" if connection.vendor == "postgresql" else sql
+    """`sql` followed by the setting for the rest of its transaction; its result is `sql`'s own (the first).
+    Unchanged where one query can't carry two statements (SQLite; parameters bound by the server)."""
+    return f"{sql}; {NO_FLUSH}" if combines_statements() else sql
 
 
 @contextmanager
 def next_statement_without_flush() -> Iterator[None]:
     """Inside a transaction: the next statement sent through the ORM carries the setting along."""
-    if connection.vendor != "postgresql" or not connection.in_atomic_block:
+    if not connection.in_atomic_block:
         yield
         return
     sent: list[bool] = []

@@ -29,6 +29,15 @@ def log(org: Organization | int, kind: str, at: datetime, **fields) -> Event:
     return ev
 
 
+def log_with(row, org: Organization | int, kind: str, at: datetime, **fields) -> Event:
+    """Write a new `row` (a text, say) and the Event that reports it, in one round trip (bulk.insert_each);
+    `fields` as log()'s."""
+    ev = event(org, kind, at, **fields)
+    bulk.insert_each([row, ev])
+    _tell([ev])
+    return ev
+
+
 def _tell(events: list[Event]) -> None:
     held = getattr(_held, "events", None)
     if held is not None:

@@ -14,7 +14,7 @@ from django.db import transaction
 from duedesk.engine.actions.lines import mark_unreachable
 from duedesk.records.commits import next_statement_without_flush
 from duedesk.records.models import Contact, Invoice, Message, Organization
-from duedesk.records.timeline import log
+from duedesk.records.timeline import log, log_with
 
 DELIVERY_EVENTS = ("delivered", "undelivered", "failed")
 
@@ -28,12 +28,12 @@ def record_inbound_text(org: Organization, contact: Contact | None, invoice: Inv
     transaction commits without waiting for the disk (records/commits.py): a database server crash in the next
     fraction of a second loses the text with its answer's record, whole; nothing is done twice."""
     with transaction.atomic(savepoint=False), (nullcontext() if durable else next_statement_without_flush()):
-        message = Message.objects.create(
+        message = Message(
             organization=org, contact=contact, invoice=invoice, channel="sms", direction="in", to=to,
             sender=sender, body=body, status="received", provider_id=provider_id, created_at=now,
         )
-        log(org, "sms.received", now, contact=contact, invoice=invoice, channel="sms", actor="patient",
-            body=body, **({} if contact else {"from": sender}))
+        log_with(message, org, "sms.received", now, contact=contact, invoice=invoice, channel="sms", actor="patient",
+                 body=body, **({} if contact else {"from": sender}))  # one round trip for both
         return message
 
 

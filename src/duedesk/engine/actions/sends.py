@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -18,7 +19,7 @@ from duedesk.channels.errors import CHANNEL_PAUSED, TransportError
 from duedesk.core import compliance, render, vocabulary
 from duedesk.records.models import Contact, Handoff, Invoice, Message
 from duedesk.records.prepared import Prepared
-from duedesk.records.timeline import log
+from duedesk.records.timeline import log, log_with
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,8 @@ def send_text_now(contact: Contact, body: str, now: datetime, transports, *, inv
         # it is recorded once, already handed over, in the caller's transaction (no savepoint, no update).
         accepted = sms.send(_outgoing(contact.organization_id, contact.phone, body, key))
         with transaction.atomic(savepoint=False):
-            message = _record(contact, invoice, body, key, now, consent, accepted.status, accepted.provider_id)
-            _log_sent(message, contact, invoice, handoff, actor, now)
+            message = _message(contact, invoice, body, key, now, consent, accepted.status, accepted.provider_id)
+            _log_sent(message, contact, invoice, handoff, actor, now, with_message=True)  # one round trip for both
         return TextResult(decision, message)
     with transaction.atomic():  # recorded before the provider is asked
         message = _record(contact, invoice, body, key, now, consent, "sending")
@@ -265,19 +266,29 @@ def _hand_over(message: Message, sms, decision: compliance.Decision, invoice: In
     return TextResult(decision, message)
 
 
-def _record(contact: Contact, invoice: Invoice | None, body: str, key: str, now: datetime, consent: str,
-            status: str, provider_id: str = "") -> Message:
-    return Message.objects.create(
+def _message(contact: Contact, invoice: Invoice | None, body: str, key: str, now: datetime, consent: str,
+             status: str, provider_id: str = "") -> Message:
+    """The outbound text, not yet written."""
+    return Message(
         organization_id=contact.organization_id, contact=contact, invoice=invoice, channel="sms", direction="out",
         to=contact.phone, sender=contact.organization.sms_from, body=body, status=status, provider_id=provider_id,
         idempotency_key=key, created_at=now, content_sha256=content_sha256("", body), consent_basis=consent,
     )
 
 
+def _record(contact: Contact, invoice: Invoice | None, body: str, key: str, now: datetime, consent: str,
+            status: str, provider_id: str = "") -> Message:
+    message = _message(contact, invoice, body, key, now, consent, status, provider_id)
+    message.save(force_insert=True)
+    return message
+
+
 def _log_sent(message: Message, contact: Contact, invoice: Invoice | None, handoff: Handoff | None, actor: str,
-              now: datetime) -> None:
-    log(contact.organization_id, "sms.sent", now, contact=contact, invoice=invoice, handoff=handoff,
-        channel="sms", actor=actor, body=message.body, consent=message.consent_basis, sha256=message.content_sha256)
+              now: datetime, *, with_message: bool = False) -> None:
+    """`with_message`: the text is new, and written with its event (one round trip)."""
+    write = partial(log_with, message) if with_message else log
+    write(contact.organization_id, "sms.sent", now, contact=contact, invoice=invoice, handoff=handoff,
+          channel="sms", actor=actor, body=message.body, consent=message.consent_basis, sha256=message.content_sha256)
     # A text about an invoice (a staff reply, the pay link) counts as texted. The time only ever moves earlier,
     # so an invoice read in this transaction as texted already by then needs no UPDATE.
     if invoice is not None and invoice.pk and (invoice.first_texted_at is None or invoice.first_texted_at > now):
