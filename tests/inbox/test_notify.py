@@ -8,12 +8,16 @@ import pytest
 from django.core import mail
 
 from duedesk.engine import actions
+from tests.loopback import PATIENCE
 
 pytestmark = pytest.mark.django_db(transaction=True)  # notices go out after the commit
 
 
 @pytest.fixture
-def chat_hook():
+def chat_hook(monkeypatch):
+    from duedesk.integrations.webhooks import outbox
+
+    monkeypatch.setattr(outbox, "TIMEOUT", PATIENCE)  # the hook answers at once; a busy machine may not run it
     received = []
 
     class Hook(BaseHTTPRequestHandler):

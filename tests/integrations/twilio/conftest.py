@@ -80,8 +80,9 @@ def twilio_post(client, settings):
 
 @pytest.fixture
 def fake(clock):
-    # Callbacks only on flush(): the test decides when Twilio calls back, on its own thread.
-    with FakeTwilio(callbacks="manual", clock=clock) as f:
+    # Callbacks only on flush(): the test decides when Twilio calls back, on its own thread; our webhooks' answers
+    # are waited for as long as a busy machine needs (Twilio gives up after 15 s).
+    with FakeTwilio(callbacks="manual", clock=clock, webhook_timeout=PATIENCE) as f:
         yield f
 
 

@@ -63,7 +63,7 @@ class Hooks:
 
 @pytest.fixture
 def fake():
-    with FakeTwilio() as f:
+    with FakeTwilio(webhook_timeout=PATIENCE) as f:
         yield f
 
 

@@ -56,8 +56,11 @@ class FakeTwilio:
         callback_workers: int = 4,
         clock: Callable[[], datetime] | None = None,
         dedupe: bool = True,
+        webhook_timeout: float = 15.0,
     ) -> None:
         self.dedupe = dedupe
+        # How long the fake waits for our webhooks' answers: Twilio's 15 s, or longer for tests on a busy machine.
+        self.webhook_timeout = webhook_timeout
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.host, self.port = host, port
@@ -78,7 +81,7 @@ class FakeTwilio:
         self._by_sid: dict[str, dict | FakeCall] = {}
         self._idempotent: dict[tuple[str, str], str] = {}
         self._scripts: dict[str, Callee] = {}
-        self._dispatcher = Dispatcher(auth_token, callbacks, callback_workers)
+        self._dispatcher = Dispatcher(auth_token, callbacks, callback_workers, webhook_timeout)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -216,7 +219,7 @@ class FakeTwilio:
         with self._lock:
             self.inbound.append(params)
         headers = {"X-Twilio-Signature": sign(self.auth_token, to_webhook_url, params)}
-        response = httpx.post(to_webhook_url, data=params, headers=headers, timeout=15.0)
+        response = httpx.post(to_webhook_url, data=params, headers=headers, timeout=self.webhook_timeout)
         self.reply_from_twiml(response, from_=to, to=from_)
         return response
 
