@@ -234,8 +234,10 @@ def test_backoff_delay_is_bounded_and_grows():
 def test_retry_after_accepts_seconds_and_http_dates():
     assert _retry_after("3") == 3.0
     assert _retry_after(None) is None and _retry_after("soon") is None
-    later = format_datetime(datetime.now(UTC) + timedelta(seconds=60), usegmt=True)
-    assert 55 <= _retry_after(later) <= 61
+    now = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
+    later = format_datetime(now + timedelta(seconds=60), usegmt=True)
+    assert _retry_after(later, now=now.timestamp) == 60.0
+    assert _retry_after(format_datetime(now - timedelta(seconds=5), usegmt=True), now=now.timestamp) == 0.0
 
 
 def test_signing_round_trip_with_repeated_fields():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email.utils
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -264,8 +265,8 @@ def _parse(response: httpx.Response, *, accepted: bool) -> dict:
                          scope=codes.scope(code, status), effect=codes.channel_effect(code))
 
 
-def _retry_after(value: str | None) -> float | None:
-    """Retry-After is either seconds or an HTTP date."""
+def _retry_after(value: str | None, now: Callable[[], float] = time.time) -> float | None:
+    """Retry-After is either seconds or an HTTP date (the seconds from `now()` until then)."""
     if not value:
         return None
     try:
@@ -276,7 +277,7 @@ def _retry_after(value: str | None) -> float | None:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(0.0, when.timestamp() - time.time())
+    return max(0.0, when.timestamp() - now())
 
 
 def _iso_utc(value: datetime) -> str:
