@@ -12,6 +12,7 @@ from django.core import mail
 from duedesk.integrations.crm.connections import check_connection
 from duedesk.integrations.crm.models import Connection, OutboxItem
 from duedesk.integrations.crm.sync import sync_connection
+from tests.loopback import PATIENCE, wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -58,12 +59,15 @@ def test_server_errors_are_retried_with_backoff_and_shown_in_words(crm, one_text
 
 def test_a_timeout_after_the_crm_accepted_the_write_does_not_duplicate_it(crm, one_text, clock, settings):
     settings.CRM_TIMEOUT = 0.5
-    crm.fake.fail_next(method="POST", path=crm.activity_path, status=201, accept=True, delay=3)
+    # The CRM makes the text, and its answer is held until the fake stops: it never comes in time, however busy
+    # the machine is.
+    crm.fake.fail_next(method="POST", path=crm.activity_path, status=201, accept=True, delay=PATIENCE)
     result = sync_connection(crm.conn, clock(), do_pull=False)
     assert result.pushed.retrying == 1
     item = OutboxItem.objects.get(pk=one_text.pk)
     assert "did not answer in time" in item.last_error
-    assert len(crm.texts()) == 1  # the CRM made it; we never heard
+    wait_until(lambda: crm.texts(), "the CRM to make the text")  # it made it; we never heard
+    assert len(crm.texts()) == 1
     clock.advance(minutes=5)
     sync_connection(crm.conn, clock(), do_pull=False)
     item.refresh_from_db()

@@ -2,14 +2,14 @@
 hands each request to the fake as (method, path, query, JSON body, headers) and writes its answer.
 
 A fake answers `serve_request(...) -> (status, payload, headers, fault)`; a fault with a `delay` holds the
-answer back after the request was carried out, so a client that has given up never hears it (the lost
-answer the outbox must look up), and `bad_json()` is its answer to a body that is not JSON."""
+answer back after the request was carried out (for that many seconds, or until the fake stops), so a client
+that has given up never hears it (the lost answer the outbox must look up), and `bad_json()` is its answer to
+a body that is not JSON."""
 
 from __future__ import annotations
 
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -38,7 +38,7 @@ class Handler(BaseHTTPRequestHandler):
         status, payload, headers, fault = self.fake.serve_request(
             method, parts.path, parse_qs(parts.query), body, {k.lower(): v for k, v in self.headers.items()})
         if fault and fault.get("delay"):
-            time.sleep(float(fault["delay"]))  # the client has given up: its answer is lost
+            self.fake.stopping.wait(float(fault["delay"]))  # the client has given up: its answer is lost
         self._send(status, payload, headers)
 
     def _send(self, status: int, payload, headers: dict):
@@ -102,6 +102,7 @@ class Fake:
         return {"error": message}
 
     def start(self):
+        self.stopping = threading.Event()
         self.server, self.port = start(self, self.host, self.port)
         return self
 
@@ -110,6 +111,7 @@ class Fake:
         return f"http://{self.host}:{self.port}"
 
     def stop(self) -> None:
+        self.stopping.set()  # answers held back are let go
         stop(self.server)
 
     def __enter__(self):
