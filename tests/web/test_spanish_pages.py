@@ -215,6 +215,10 @@ def test_what_the_engine_wrote_reads_in_spanish(login, staff, case, clock):
     assert "Pagó $350.00 con $300.00 pendientes" in inbox
     detail = client.get(f"/inbox/{overpaid.pk}/").content.decode()
     assert "<p>Pagó $350.00 con $300.00 pendientes: $50.00 para devolver o aplicar</p>" in detail
+    assert "<dt>Importe pagado</dt><dd>350.00</dd>" in detail and "<dt>Saldo anterior</dt><dd>300.00</dd>" in detail
+    actions.record_payment(invoice, Decimal("1.00"), now, actor="stripe")
+    page = client.get(f"/contacts/{contact.pk}/").content.decode()
+    assert "<td>Stripe</td>" in page and "<td>stripe</td>" not in page  # who recorded it, in words
 
     Membership.objects.filter(user=staff).update(language="en")
     page = client.get(f"/contacts/{contact.pk}/").content.decode()

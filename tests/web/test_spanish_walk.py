@@ -92,6 +92,7 @@ def _history(case, clock):
     log(org, "workflow.notice", now, contact=contact, invoice=invoice, notice="final_notice", step="final")
     actions.pause_invoice(invoice, now + timedelta(days=5), now, actor="patient", reason="says it was paid")
     actions.record_payment(invoice, Decimal("350.00"), now, actor="staff:dana")
+    actions.record_payment(invoice, Decimal("1.00"), now, actor="stripe")
     actions.give_consent(contact, now, basis="express", source="staff", actor="staff:dana", kinds=("phone",))
     actions.opt_out(contact, ("sms",), now)
     actions.mark_unreachable(contact, "call", "fax", now)
@@ -122,7 +123,10 @@ def test_every_staff_page_in_spanish(login, owner, staff, case, clock, language)
                                # the conditions' own language, as the block editor's hint writes it
                                'Con and, or, not y paréntesis, como invoice.balance > 0 and promise.status != "kept"'}
     left = {}
-    for name, url in gets.items():
+    from duedesk.records.models import Handoff
+
+    pages = {**gets, **{f"handoff {h.reason}": f"/inbox/{h.pk}/" for h in Handoff.objects.all()}}
+    for name, url in pages.items():
         if url.endswith(".csv") or name in ("calendar_connect", "crm_salesforce_callback", "calendar_connected"):
             continue
         response = client.get(url, follow=True)

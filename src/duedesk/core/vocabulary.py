@@ -268,6 +268,16 @@ LINE_CHANGES = {
     "line_type": "Line type looked up",
 }
 
+# What a handoff collected beyond the call's own answers (identity, promised date, stated reason, amount
+# offered), as the handoff's page names each: an overpayment's figures, where a legal stop was heard.
+COLLECTED = {
+    "outcome": "How it ended",
+    "amount_paid": "Amount paid",
+    "balance_before": "Balance before",
+    "credit": "Credit",
+    "source": "Heard in",
+}
+
 # The grounds on which a number or address may be texted and called about the bill (engine/actions/lines.py
 # CONSENT_BASES), as the consent history says them.
 CONSENT_BASES = {

@@ -331,7 +331,7 @@ def inbox_detail(request, pk, forms_=None, status=None, plan_rows=None):
         "collected": [(label, handoff.collected.get(key)) for key, label in (
             ("identity_verified", _("Identity verified")), ("promised_date", _("Promised date")),
             ("stated_reason", _("Stated reason")), ("amount_offered", _("Amount offered"))) if key in handoff.collected],
-        "extra_collected": [(timeline.words(k), _collected_words(k, v)) for k, v in handoff.collected.items()
+        "extra_collected": [(timeline.collected_words(k), _collected_words(k, v)) for k, v in handoff.collected.items()
                             if k not in ("identity_verified", "promised_date", "stated_reason", "amount_offered")],
         "events": timeline.for_contact(contact),
         "team": team,
@@ -353,6 +353,8 @@ def _collected_words(key: str, value):
     """A collected answer's value for staff: an outcome in words ("Answer not understood", not "unclear")."""
     if key == "outcome" and isinstance(value, str):
         return pgettext("state", vocabulary.label(vocabulary.WORKFLOW_OUTCOMES, value))
+    if key == "source" and value in vocabulary.LINE_SOURCES:
+        return pgettext("state", vocabulary.LINE_SOURCES[value])
     return value
 
 

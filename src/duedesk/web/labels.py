@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.utils.translation import pgettext, pgettext_lazy
 
-SHOWN = ("HANDOFF_REASONS", "CONSENT_BASES", "LINE_SOURCES", "LINE_TYPES", "FINISH_REASONS", "UNREACHABLE_REASONS", "SENTENCES", "HANDOFF_STATUSES", "INVOICE_STATUSES", "INSTALMENT_STATUSES", "EVENT_KINDS", "CHANNELS",
+SHOWN = ("HANDOFF_REASONS", "COLLECTED", "CONSENT_BASES", "LINE_SOURCES", "LINE_TYPES", "FINISH_REASONS", "UNREACHABLE_REASONS", "SENTENCES", "HANDOFF_STATUSES", "INVOICE_STATUSES", "INSTALMENT_STATUSES", "EVENT_KINDS", "CHANNELS",
          "PROMISE_STATUSES", "ENROLLMENT_STATUSES", "STEP_STATUSES", "LINE_CHANGES", "CALL_OUTCOMES",
          "WORKFLOW_OUTCOMES", "WORKFLOW_NOTICES", "GATE_RULES", "UNDERSTOOD")
 NOT_SHOWN = ("CHANNEL_PLURALS",)
@@ -362,4 +362,10 @@ LABELS = (
     pgettext_lazy("state", "%(value)s is not in the past"),
     pgettext_lazy("state", "%(value)s is not an ISO 4217 currency code (like USD)"),
     pgettext_lazy("state", "%(ref)s is already on line %(line)s of this file"),
+    # What a handoff collected
+    pgettext_lazy("state", "How it ended"),
+    pgettext_lazy("state", "Amount paid"),
+    pgettext_lazy("state", "Balance before"),
+    pgettext_lazy("state", "Credit"),
+    pgettext_lazy("state", "Heard in"),
 )

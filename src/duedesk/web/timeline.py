@@ -146,6 +146,11 @@ def said(text) -> str:
     return text
 
 
+def collected_words(key: str) -> str:
+    """A handoff's collected answer's name in words ("amount_paid" -> "Importe pagado")."""
+    return state(vocabulary.COLLECTED[key]) if key in vocabulary.COLLECTED else words(key)
+
+
 def reason_words(reason) -> str:
     """Why reminders finished or a step was skipped, in words: the finish's reason, the gate's rule, a stored
     sentence, or (a workflow's own `end` reason) as its author wrote it."""

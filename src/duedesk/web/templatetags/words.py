@@ -92,3 +92,9 @@ def event_kind(kind) -> str:
 def label(code, table: str) -> str:
     """A code in words from a vocabulary table: {{ s.key|label:"PROMISE_STATUSES" }} -> "Pendiente"."""
     return _in_words(getattr(vocabulary, table), code)
+
+
+@register.filter
+def actor(who) -> str:
+    """Who did it, in words: a staff member by their name, the rest by what they are ('the workflow')."""
+    return timeline.actor_words(who)
