@@ -216,10 +216,8 @@ def _running(request, slug) -> int:
 
 
 def _page(request, slug, versions, latest, shown, *, view, status=200, **extra):
-    editor = extra.get("editor")
-    if editor is not None:
-        for form in editor.forms:
-            form.samples = extra.get("samples", {})
+    if extra.get("editor") is not None:
+        _sampled(extra["editor"], extra.get("samples", {}))
     context = {"section": "workflows", "slug": slug, "versions": versions, "shown": shown, "latest": latest,
                "can_change": request.membership.role in ("owner", "staff"), "view": view,
                "running": _running(request, slug), "publish_form": extra.pop("publish_form", None) or PublishForm(),
@@ -236,6 +234,12 @@ def _page(request, slug, versions, latest, shown, *, view, status=200, **extra):
     return render(request, "web/workflows/edit.html", context, status=status)
 
 
+def _sampled(editor, samples: dict):
+    for form in editor.forms:
+        form.samples = samples
+    return editor
+
+
 _BLOCKS: OrderedDict = OrderedDict()
 _BLOCKS_LOCK = threading.Lock()
 
@@ -243,7 +247,8 @@ _BLOCKS_LOCK = threading.Lock()
 def _stored_blocks(context) -> str:
     """The blocks of a stored version as the editor shows them, kept for the last few versions: they
     depend only on the version's text, the language, whether the user may change them and the sample
-    patient's messages, and writing out their hundred and fifty fields was most of the page's time."""
+    patient's messages, and writing out their hundred and fifty fields was most of the page's time. The
+    editor's forms (`stored`: what builds them) are built only when the blocks are written out."""
     key = (hashlib.sha256(context["base"].encode()).hexdigest(), get_language(), context["can_change"],
            tuple(sorted(context.get("samples", {}).items())))
     with _BLOCKS_LOCK:
@@ -251,6 +256,8 @@ def _stored_blocks(context) -> str:
         if html is not None:
             _BLOCKS.move_to_end(key)
             return html
+    if context.get("editor") is None:
+        context["editor"] = _sampled(context["stored"](), context.get("samples", {}))
     html = render_to_string("web/workflows/_blocks.html", context)
     with _BLOCKS_LOCK:
         _BLOCKS[key] = html
@@ -310,7 +317,7 @@ def workflow_edit(request, slug):
             return _page(request, slug, versions, latest, shown, view="text", source=shown.source, status=status,
                          **asked)
         return _page(request, slug, versions, latest, shown, view="blocks", status=status, base=shown.source,
-                     editor=block_forms.read(block_forms.data_for(draft)), stored=True, **asked)
+                     stored=lambda: block_forms.read(block_forms.data_for(draft)), **asked)
     op = request.POST.get("op", "publish")
     publish_form = PublishForm(request.POST)
     if "b-count" not in request.POST:
