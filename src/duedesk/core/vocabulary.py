@@ -271,7 +271,7 @@ LINE_CHANGES = {
 # What a handoff collected beyond the call's own answers (identity, promised date, stated reason, amount
 # offered), as the handoff's page names each: an overpayment's figures, where a legal stop was heard.
 COLLECTED = {
-    "outcome": "How it ended",
+    "outcome": "Outcome",
     "amount_paid": "Amount paid",
     "balance_before": "Balance before",
     "credit": "Credit",

@@ -363,7 +363,7 @@ LABELS = (
     pgettext_lazy("state", "%(value)s is not an ISO 4217 currency code (like USD)"),
     pgettext_lazy("state", "%(ref)s is already on line %(line)s of this file"),
     # What a handoff collected
-    pgettext_lazy("state", "How it ended"),
+    pgettext_lazy("state", "Outcome"),
     pgettext_lazy("state", "Amount paid"),
     pgettext_lazy("state", "Balance before"),
     pgettext_lazy("state", "Credit"),
