@@ -49,10 +49,12 @@ def test_every_field_is_labelled_and_nothing_scrolls_sideways_on_a_phone(browser
 
 def test_detail_pages_label_every_field(logged_in, live_server, clinic):
     page = logged_in
-    page.get_by_role("link", name="Inbox").click()
-    page.locator("table a, .handoff a").first.click()
-    assert page.evaluate(UNLABELLED) == []
-    page.get_by_role("link", name="Contacts").click()
-    page.locator("table a, .contact a").first.click()
-    assert page.evaluate(UNLABELLED) == []
+    for section, links in (("Inbox", "table a, .handoff a"), ("Contacts", "table a, .contact a")):
+        page.get_by_role("link", name=section).click()
+        page.wait_for_url(f"{live_server.url}/{section.lower()}/")  # the list's page, not the one before it
+        detail = page.locator(links).first
+        address = detail.get_attribute("href")
+        detail.click()
+        page.wait_for_url(f"{live_server.url}{address}")  # looked at once the detail page has loaded
+        assert page.evaluate(UNLABELLED) == []
 

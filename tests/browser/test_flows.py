@@ -18,19 +18,21 @@ def test_log_in_and_overview_charts(logged_in, live_server, shot):
 
 
 def test_invalid_workflow_shows_error_on_its_line(logged_in, live_server, shot):
+    from playwright.sync_api import expect
+
     page = logged_in
     page.get_by_role("link", name="Workflows").click()
     page.get_by_role("link", name="Payment reminders").click()
     page.get_by_role("button", name="Edit as text").click()
+    expect(page.get_by_role("button", name="Edit as blocks")).to_be_visible()  # the text view is there
     source = page.locator("#source").input_value()
     broken = source.replace("    at: due_date - 3d", "    at: due_date - soon", 1)
     line = broken.splitlines().index("    at: due_date - soon") + 1
     page.locator("#source").fill(broken)
     page.get_by_role("button", name="Check and publish").click()
-    page.wait_for_selector("#problems")
-    assert f"line {line}:" in page.locator("#problems").inner_text()
-    assert page.locator(f"#L{line}.has-error").count() == 1
-    assert f"line {line}:" in page.locator(".line-errors").inner_text()
+    expect(page.locator("#problems")).to_contain_text(f"line {line}:")
+    expect(page.locator(f"#L{line}.has-error")).to_have_count(1)
+    expect(page.locator(".line-errors")).to_contain_text(f"line {line}:")
     page.locator(f"#L{line}").scroll_into_view_if_needed()
     shot(page, "workflow-error", full_page=False)
 

@@ -37,13 +37,15 @@ def looks_right(page):
 
 
 def test_resolve_a_hardship_handoff_with_a_plan_that_must_add_up(office, live_server, clinic, shot):
+    from playwright.sync_api import expect
+
     page = office
     page.goto(f"{live_server.url}/inbox/")
     page.locator(".filters a", has_text="Hardship").click()
     page.wait_for_url("**/inbox/?filter=hardship")
     page.get_by_role("link", name="Ana Reyes").click()
     transcript = page.locator(".transcript:visible")
-    assert transcript.count() == 1  # once, at either width
+    expect(transcript).to_have_count(1)  # once, at either width (when the handoff's page is there)
     assert "I lost my job last month" in transcript.inner_text()
     answers = page.get_by_label("Collected answers").text_content()
     assert "Identity verified" in answers and "$100 a month" in answers
@@ -61,7 +63,7 @@ def test_resolve_a_hardship_handoff_with_a_plan_that_must_add_up(office, live_se
     page.get_by_label("Instalment 3 amount").fill("150.00")
     page.get_by_role("button", name="Resolve handoff").click()
     page.wait_for_selector("text=Resolved: Set a payment plan")
-    assert page.locator("tr.instalment").count() == 3
+    expect(page.locator("tr.instalment")).to_have_count(3)
     assert "Instalment reminder" in page.get_by_label("Planned steps").inner_text()
     looks_right(page)
 
@@ -121,6 +123,8 @@ def test_export_the_inbox_as_csv_with_a_filter(office, live_server):
 
 
 def test_record_a_payment_then_undo_it(office, live_server, clinic):
+    from playwright.sync_api import expect
+
     page = office
     ellen = clinic["contacts"][7]
     page.goto(f"{live_server.url}/contacts/{ellen.pk}/")
@@ -132,8 +136,8 @@ def test_record_a_payment_then_undo_it(office, live_server, clinic):
     invoice.get_by_label("How").select_option(label="Check")
     invoice.get_by_label("Receipt or check number").fill("CHK-1042")
     invoice.get_by_role("button", name="Record payment").click()
-    assert page.get_by_text("balance $310.00", exact=False).first.is_visible()
-    assert invoice.locator(".invoice-head b").first.inner_text() == "$310.00"
+    expect(page.get_by_text("balance $310.00", exact=False).first).to_be_visible()  # once the answer is there
+    expect(invoice.locator(".invoice-head b").first).to_have_text("$310.00")
     payments = invoice.locator("tr.payment")
     assert "CHK-1042" in payments.inner_text() and "$200.00" in payments.inner_text()
     timeline = page.locator(".timeline")
@@ -143,9 +147,9 @@ def test_record_a_payment_then_undo_it(office, live_server, clinic):
     invoice.locator("details.payment-undo summary").click()
     invoice.get_by_label("Why").fill("Check bounced")
     invoice.get_by_role("button", name="Undo payment").click()
-    assert page.get_by_text("Reminders are planned again.", exact=False).is_visible()
-    assert invoice.locator(".invoice-head b").first.inner_text() == "$510.00"
-    assert invoice.locator("tr.payment-undone").count() == 1
+    expect(page.get_by_text("Reminders are planned again.", exact=False)).to_be_visible()
+    expect(invoice.locator(".invoice-head b").first).to_have_text("$510.00")
+    expect(invoice.locator("tr.payment-undone")).to_have_count(1)
     assert "$200.00 taken off again · balance $510.00 · Check bounced" in timeline.inner_text()
     looks_right(page)
 
@@ -166,7 +170,7 @@ def test_fill_the_twilio_page_see_the_webhooks_and_place_a_test_call(office, liv
 
     page = office
     page.goto(f"{live_server.url}/settings/twilio/")
-    assert page.get_by_role("heading", name="Not ready yet").is_visible()
+    expect(page.get_by_role("heading", name="Not ready yet")).to_be_visible()
     looks_right(page)
     page.get_by_label("Account SID").fill(twilio.account_sid)
     page.get_by_label("Auth token's environment variable").fill("MAPLE_TWILIO_TOKEN")
@@ -175,9 +179,9 @@ def test_fill_the_twilio_page_see_the_webhooks_and_place_a_test_call(office, liv
     page.get_by_label("Callback number (the office line)").fill("212 555 0100")
     page.get_by_label("Name said in voicemails").fill("Dana")
     page.get_by_role("button", name="Save").click()
-    assert page.get_by_text("Twilio settings saved.").is_visible()
-    assert page.get_by_text("Twilio is set up: texts and calls go through your account.").is_visible()
-    assert page.get_by_label("Account SID").input_value() == twilio.account_sid
+    expect(page.get_by_text("Twilio settings saved.")).to_be_visible()  # once the saved page is there
+    expect(page.get_by_text("Twilio is set up: texts and calls go through your account.")).to_be_visible()
+    expect(page.get_by_label("Account SID")).to_have_value(twilio.account_sid)
 
     hooks = page.locator("input.webhook-url")
     urls = [hooks.nth(i).input_value() for i in range(hooks.count())]
@@ -192,7 +196,7 @@ def test_fill_the_twilio_page_see_the_webhooks_and_place_a_test_call(office, liv
     page.get_by_label("Your mobile number").fill("646 555 0123")
     page.get_by_role("button", name="Place a test call").click()
     page.get_by_text("Test call placed to +16465550123").wait_for()
-    assert page.get_by_text("your phone should ring now", exact=False).is_visible()
+    expect(page.get_by_text("your phone should ring now", exact=False)).to_be_visible()
     [call] = twilio.calls
     assert call.params["From"] == "+12125550155"
     assert "This is a test call from duedesk for Maple Clinic." in call.params["Twiml"]
