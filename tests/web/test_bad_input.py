@@ -150,3 +150,16 @@ def test_a_payment_plan_outside_the_years_is_refused(login, staff, case):
     assert response.status_code == 400
     assert "Line 1: &#x27;9999-01-15&#x27; is outside the years 1900-2200." in response.content.decode()
     assert not Workflow.objects.filter(slug="payment-plan").exists() or not handoff.invoice.instalments.exists()
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"timezone": "Not/AZone"}, "&#x27;Not/AZone&#x27; no es una zona horaria (use un nombre como America/New_York)."),
+    ({"first_name": "A\x07na"}, "Esto contiene un carácter de control (U+0007)."),
+    ({"date_of_birth": "0001-01-01"}, "&#x27;0001-01-01&#x27; está fuera de los años 1900-2200."),
+])
+def test_a_refused_field_is_explained_in_the_staff_members_language(login, staff, case, change, message):
+    from duedesk.records.models import Membership
+
+    Membership.objects.filter(user=staff).update(language="es")
+    response = login(staff).post(f"/contacts/{case['contact'].pk}/edit/", {**CONTACT, **change})
+    assert response.status_code == 400 and message in response.content.decode()

@@ -8,6 +8,7 @@ as they are where they are shown.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 INVOICE_STATUSES = {
@@ -250,12 +251,33 @@ SENTENCES = {
     "not_past": "%(value)s is not in the past",
     "not_a_currency": "%(value)s is not an ISO 4217 currency code (like USD)",
     "twice": "%(ref)s is already on line %(line)s of this file",
+    "not_yes_no": "%(value)s is not yes or no",
+    "currency_fixed": "invoice %(ref)s is in %(currency)s; it cannot change to %(new)s",
+    # What every way in refuses (intake/checks.py): the import's cells, the API's and the staff forms' fields
+    "out_of_years": "%(value)s is outside the years %(low)s-%(high)s",
+    "control_character": "contains a control character (%(what)s)",
+    "too_long": "is longer than %(limit)s characters",
+    "not_a_zone": "%(value)s is not a time zone (use a name like America/New_York)",
+    "not_an_email": "%(value)s is not an email address",
 }
 
 
 def sentence(name: str, **values) -> str:
     """One of SENTENCES with its values, as it is stored."""
     return SENTENCES[name] % values if values else SENTENCES[name]
+
+
+_SENTENCES = [(re.compile("^" + re.sub(r"%\\\((\w+)\\\)s", r"(?P<\1>.+?)", re.escape(english)) + "$", re.S), english)
+              for english in SENTENCES.values()]
+
+
+def found_sentence(text: str) -> tuple[str, dict[str, str]] | None:
+    """Which of SENTENCES a stored text is, with its values: ("%(day)s has passed", {"day": "2026-11-28"})."""
+    for pattern, english in _SENTENCES:
+        found = pattern.match(text)
+        if found:
+            return english, found.groupdict()
+    return None
 
 
 # A line's history (records.LineChange.what): the consent and opt-out record of one number or address.

@@ -25,8 +25,10 @@ from zoneinfo import available_timezones
 from django.conf import settings
 from django.core import validators as django_validators
 from django.core.exceptions import ValidationError
+from django.utils.translation import pgettext
 
 from duedesk.core import language as languages
+from duedesk.core import vocabulary
 
 LANGUAGES = languages.LANGUAGES  # the languages outreach speaks: en, es
 EMAIL_MAX = 254  # Contact.email (EmailField's max_length): RFC 5321's longest path
@@ -45,7 +47,7 @@ def check_date(value: date) -> date:
     """A date (or a moment) within the configured years."""
     low, high = year_range()
     if not low <= value.year <= high:
-        raise ValueError(f"{value.isoformat()!r} is outside the years {low}-{high}")
+        raise ValueError(vocabulary.sentence("out_of_years", value=repr(value.isoformat()), low=low, high=high))
     return value
 
 
@@ -70,9 +72,9 @@ def check_text(value: str, limit: int | None = None, *, multiline: bool = False)
     """Text as it will be stored: no control characters, at most `limit` characters."""
     bad = control_character(value, multiline=multiline)
     if bad:
-        raise ValueError(f"contains a control character ({bad})")
+        raise ValueError(vocabulary.sentence("control_character", what=bad))
     if limit is not None and len(value) > limit:
-        raise ValueError(f"is longer than {limit} characters")
+        raise ValueError(vocabulary.sentence("too_long", limit=limit))
     return value
 
 
@@ -117,7 +119,7 @@ def is_timezone(name: str) -> bool:
 
 def check_timezone(name: str) -> str:
     if not is_timezone(name):
-        raise ValueError(f"{name!r} is not a time zone (use a name like America/New_York)")
+        raise ValueError(vocabulary.sentence("not_a_zone", value=repr(name)))
     return name
 
 
@@ -128,11 +130,11 @@ def check_language(code: str) -> str:
 
 def check_email(value: str) -> str:
     if len(value) > EMAIL_MAX:
-        raise ValueError(f"is longer than {EMAIL_MAX} characters")
+        raise ValueError(vocabulary.sentence("too_long", limit=EMAIL_MAX))
     try:
         django_validators.validate_email(value)
     except ValidationError:
-        raise ValueError(f"{value!r} is not an email address") from None
+        raise ValueError(vocabulary.sentence("not_an_email", value=repr(value))) from None
     return value
 
 
@@ -149,9 +151,20 @@ def validator(check: Callable, *args, **kwargs) -> Callable:
             check(value, *args, **kwargs)
         except ValueError as error:
             # Not code="invalid": a field would swap in its own message for that code.
-            raise ValidationError(_sentence(str(error)), code="refused") from None
+            raise ValidationError(_sentence(_in_page_language(str(error))), code="refused") from None
 
     return validate
+
+
+def _in_page_language(message: str) -> str:
+    """A check's sentence (vocabulary.SENTENCES) in the language of the page whose form refused the value."""
+    found = vocabulary.found_sentence(message)
+    if found is None:
+        return message
+    english, values = found
+    said = pgettext("state", english) % values
+    return pgettext("check", "This %(problem)s") % {"problem": said} if english.startswith(("contains", "is ")) \
+        else said
 
 
 def _sentence(message: str) -> str:

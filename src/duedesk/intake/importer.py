@@ -259,7 +259,7 @@ def check_row(raw: dict, line: int, org: Organization, now: datetime) -> tuple[I
     if cell("consent"):
         consent = CONSENT_WORDS.get(cell("consent").lower())
         if consent is None:
-            bad("consent", f"{cell('consent')!r} is not yes or no")
+            bad("consent", vocabulary.sentence("not_yes_no", value=repr(cell("consent"))))
 
     if errors:
         return None, errors
@@ -426,8 +426,8 @@ def import_row(org: Organization, row: InvoiceRow, now: datetime, actor: str = "
         if invoice is not None:
             _record_consent(invoice.contact, row, now, actor, origin)
             if invoice.currency != row.currency:
-                raise RowProblem("currency", f"invoice {row.external_ref} is in {invoice.currency}; "
-                                              f"it cannot change to {row.currency}")
+                raise RowProblem("currency", vocabulary.sentence("currency_fixed", ref=row.external_ref,
+                                                                  currency=invoice.currency, new=row.currency))
             changes = {}
             if row.due_date != invoice.due_date:
                 changes["due_date"] = row.due_date

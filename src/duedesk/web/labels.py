@@ -368,4 +368,12 @@ LABELS = (
     pgettext_lazy("state", "Balance before"),
     pgettext_lazy("state", "Credit"),
     pgettext_lazy("state", "Heard in"),
+    # What every way in refuses
+    pgettext_lazy("state", "%(value)s is not yes or no"),
+    pgettext_lazy("state", "invoice %(ref)s is in %(currency)s; it cannot change to %(new)s"),
+    pgettext_lazy("state", "%(value)s is outside the years %(low)s-%(high)s"),
+    pgettext_lazy("state", "contains a control character (%(what)s)"),
+    pgettext_lazy("state", "is longer than %(limit)s characters"),
+    pgettext_lazy("state", "%(value)s is not a time zone (use a name like America/New_York)"),
+    pgettext_lazy("state", "%(value)s is not an email address"),
 )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 
 from django.utils import timezone
@@ -128,8 +127,6 @@ def _field(name) -> str:
 # How a stored sentence's values are said on a page; the rest are shown as they were written.
 _VALUES = {"day": _day, "field": _field, "step": lambda step: words(str(step)),
            "kind": lambda kind: gettext(KIND_WORDS[kind]).lower() if kind in KIND_WORDS else kind}
-_SENTENCES = [(re.compile("^" + re.sub(r"%\\\((\w+)\\\)s", r"(?P<\1>.+?)", re.escape(english)) + "$", re.S), english)
-              for english in vocabulary.SENTENCES.values()]
 
 
 def said(text) -> str:
@@ -137,13 +134,12 @@ def said(text) -> str:
     row reads on its own) in the page's language, its values as the page says them ("2026-11-28 has passed"
     -> "pasó el 28 nov 2026"). Anything else (a patient's or a person's own words) as it was written."""
     text = str(text or "")
-    for pattern, english in _SENTENCES:
-        found = pattern.match(text)
-        if found:
-            values = {name: _VALUES[name](value) if name in _VALUES else value
-                      for name, value in found.groupdict().items()}
-            return state(english) % values if values else state(english)
-    return text
+    found = vocabulary.found_sentence(text)
+    if found is None:
+        return text
+    english, values = found
+    values = {name: _VALUES[name](value) if name in _VALUES else value for name, value in values.items()}
+    return state(english) % values if values else state(english)
 
 
 def collected_words(key: str) -> str:
