@@ -85,6 +85,10 @@ def _seed(clients: int, public_url: str):
 
 
 replies: list[int] = []  # <Message> replies per measured text (one each: the HELP answer)
+# Measured call turns answered without a question (no <Gather>): each call gives up after 20 of the patient's turns
+# (core/dialog/machine.py: a handoff, a flushed commit), so the 21st turn of every call and every turn after it (the
+# closed loop's) is one; their times, reported apart and still counted in the turns' p50/p99.
+ended: list[float] = []
 
 
 def _client(kind, index, phones, calls, requests, base, out, barrier, interval=0.0, run=0):
@@ -119,6 +123,8 @@ def _client(kind, index, phones, calls, requests, base, out, barrier, interval=0
                 out.append((took, response.status_code))
                 if kind == "sms":
                     replies.append(response.text.count("<Message"))
+                elif kind == "turn" and "<Gather" not in response.text:
+                    ended.append(took)
             if interval:
                 time.sleep(max(0.0, pace.uniform(0.5 * interval, 1.5 * interval) - took))
 
@@ -243,6 +249,12 @@ def _run(kind, clients, requests, base, phones, calls, interval=0.0, run=0, floo
     print(f"{kind:>5} ({mode}): {len(out)} requests from {clients} clients in {elapsed:.1f} s ({len(out) / elapsed:.0f}/s), "
           f"p50 {p50:.0f} ms, p99 {p99:.0f} ms{ratio}, non-200: {bad}"
           f"{used.per_request(len(times) + clients) if used else ''}", flush=True)
+    if kind == "turn" and ended:
+        gone = sorted(ended)
+        print(f"        of which {len(gone)} answered without a question (the script gives a call up after 20 of the "
+              f"patient's turns, to a person, and then has ended it), p50 {statistics.median(gone) * 1000:.0f} ms, "
+              f"max {gone[-1] * 1000:.0f} ms", flush=True)
+        ended.clear()
     if sampled:
         print(sampled.report(), flush=True)
     return p50, p99
