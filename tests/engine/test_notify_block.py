@@ -19,6 +19,7 @@ from duedesk.integrations.crm.touches import touch_for
 from duedesk.integrations.webhooks import outbox as webhooks
 from duedesk.integrations.webhooks.models import Delivery, Endpoint
 from duedesk.records.models import Event
+from tests.loopback import refused_port
 
 pytestmark = pytest.mark.django_db
 
@@ -63,10 +64,11 @@ def crm(org, invoice, clock):
 
 @pytest.fixture
 def endpoint(org, clock):
-    ep = Endpoint(organization=org, url="http://127.0.0.1:9/hooks", created_at=clock())
-    webhooks.start_cursor(ep)  # it hears what happens from now on
-    ep.save()
-    return ep
+    with refused_port() as port:  # a receiver that is down, and nothing else can answer there meanwhile
+        ep = Endpoint(organization=org, url=f"http://127.0.0.1:{port}/hooks", created_at=clock())
+        webhooks.start_cursor(ep)  # it hears what happens from now on
+        ep.save()
+        yield ep
 
 
 def notices(invoice):

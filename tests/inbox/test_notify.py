@@ -8,7 +8,7 @@ import pytest
 from django.core import mail
 
 from duedesk.engine import actions
-from tests.loopback import PATIENCE
+from tests.loopback import PATIENCE, refused_port
 
 pytestmark = pytest.mark.django_db(transaction=True)  # notices go out after the commit
 
@@ -82,10 +82,11 @@ def test_a_chat_webhook_that_is_down_never_breaks_the_handoff(org, make_invoice,
     from duedesk.integrations.webhooks.models import Delivery, Endpoint
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    Endpoint.objects.create(organization=org, kind="chat", url="http://127.0.0.1:9/unreachable",
-                            event_types=["handoff.opened"], created_at=clock())
-    invoice = make_invoice()
-    handoff = actions.open_handoff(invoice.contact, "dispute", clock(), invoice=invoice)
-    outbox.tick(clock())
+    with refused_port() as port:  # nothing else can answer there meanwhile
+        Endpoint.objects.create(organization=org, kind="chat", url=f"http://127.0.0.1:{port}/unreachable",
+                                event_types=["handoff.opened"], created_at=clock())
+        invoice = make_invoice()
+        handoff = actions.open_handoff(invoice.contact, "dispute", clock(), invoice=invoice)
+        outbox.tick(clock())
     assert handoff.pk and handoff.status == "open"
     assert Delivery.objects.get().status == "pending"  # tried again later
