@@ -22,7 +22,7 @@ def test_a_payment_and_an_invoice_edit_in_spanish(login, staff, case, clock):
     in_spanish(staff)
     client, invoice = login(staff), case["invoice"]
     log(invoice.organization_id, "call.completed", clock(), contact=case["contact"], invoice=invoice, channel="call",
-        outcome="no_answer")
+        outcome="no_answer", answered_by="machine_end_beep")
     page = client.post(f"/invoices/{invoice.pk}/edit/", {f"inv{invoice.pk}-due_date": "2027-01-15",
                                                          f"inv{invoice.pk}-amount_due": "0"}).content.decode()
     assert "Importe: debe ser mayor que cero." in page  # the form's error
@@ -34,6 +34,7 @@ def test_a_payment_and_an_invoice_edit_in_spanish(login, staff, case, clock):
     assert "Pago registrado" in page and "$50.00 pagados · saldo $250.00" in page  # the timeline
     assert '<span class="tag">Llamada</span>' in page and '<span class="tag">call</span>' not in page  # the channel
     assert "Llamada completada" in page and "no contestó" in page  # the event and how the call ended
+    assert "contestó: un contestador (tras el pitido)" in page and "machine end" not in page  # who picked up
     assert f'<p class="ev-actor">por {staff.username}</p>' in page and "staff:" not in page  # who, by name
     assert "7 dic 2026, 10:00 a.m. EST" in page and "Dec 7" not in page  # the timeline's and the steps' times
     assert "de $300.00 · vence el 1 dic 2026" in page  # the invoice's due day

@@ -120,6 +120,17 @@ CALL_OUTCOMES = {
     "unknown_caller": "a caller not in our records",
 }
 
+# Who or what picked up a call, as Twilio's answering machine detection says (AnsweredBy), for the timeline.
+ANSWERED_BY = {
+    "human": "a person",
+    "machine_start": "an answering machine",
+    "machine_end_beep": "an answering machine (after the beep)",
+    "machine_end_silence": "an answering machine (after a silence)",
+    "machine_end_other": "an answering machine",
+    "fax": "a fax machine",
+    "unknown": "not known",
+}
+
 # What a workflow step can end with (core.workflow.OUTCOMES), as the workflow editor offers them: "if the
 # patient promised a date, go to ...".
 WORKFLOW_OUTCOMES = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.utils.translation import pgettext, pgettext_lazy
 
-SHOWN = ("HANDOFF_REASONS", "COLLECTED", "CONSENT_BASES", "LINE_SOURCES", "LINE_TYPES", "FINISH_REASONS", "UNREACHABLE_REASONS", "SENTENCES", "HANDOFF_STATUSES", "INVOICE_STATUSES", "INSTALMENT_STATUSES", "EVENT_KINDS", "CHANNELS",
+SHOWN = ("HANDOFF_REASONS", "ANSWERED_BY", "COLLECTED", "CONSENT_BASES", "LINE_SOURCES", "LINE_TYPES", "FINISH_REASONS", "UNREACHABLE_REASONS", "SENTENCES", "HANDOFF_STATUSES", "INVOICE_STATUSES", "INSTALMENT_STATUSES", "EVENT_KINDS", "CHANNELS",
          "PROMISE_STATUSES", "ENROLLMENT_STATUSES", "STEP_STATUSES", "LINE_CHANGES", "CALL_OUTCOMES",
          "WORKFLOW_OUTCOMES", "WORKFLOW_NOTICES", "GATE_RULES", "UNDERSTOOD")
 NOT_SHOWN = ("CHANNEL_PLURALS",)
@@ -376,4 +376,11 @@ LABELS = (
     pgettext_lazy("state", "is longer than %(limit)s characters"),
     pgettext_lazy("state", "%(value)s is not a time zone (use a name like America/New_York)"),
     pgettext_lazy("state", "%(value)s is not an email address"),
+    # Who picked up a call
+    pgettext_lazy("state", "a person"),
+    pgettext_lazy("state", "an answering machine"),
+    pgettext_lazy("state", "an answering machine (after the beep)"),
+    pgettext_lazy("state", "an answering machine (after a silence)"),
+    pgettext_lazy("state", "a fax machine"),
+    pgettext_lazy("state", "not known"),
 )

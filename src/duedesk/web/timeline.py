@@ -180,7 +180,9 @@ def _text(e: Event) -> str:
         outcome = d.get("outcome", "")
         bits = [state(CALL_OUTCOMES[outcome]) if outcome in CALL_OUTCOMES else str(outcome).replace("_", " ")]
         if d.get("answered_by") and d["answered_by"] != "human":
-            bits.append(_("answered by %(who)s") % {"who": d["answered_by"].replace("_", " ")})
+            who = d["answered_by"]
+            bits.append(_("answered by %(who)s") % {
+                "who": state(vocabulary.ANSWERED_BY[who]) if who in vocabulary.ANSWERED_BY else who.replace("_", " ")})
         promised = (d.get("collected") or {}).get("promised_date")
         if promised:
             bits.append(_("will pay on %(day)s") % {"day": _day(promised)})
