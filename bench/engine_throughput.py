@@ -128,20 +128,21 @@ def role_baseline(url: str, count: int) -> None:
 
 def role_work(url: str) -> None:
     """One worker process, as `duedesk worker --until-idle --at NOW` builds it. It says when it is ready,
-    waits for the word to start (so Python's and Django's start-up are not counted), and prints how many
-    steps it ran and when it started and finished (time.time())."""
+    waits for the word to start (so Python's, Django's and the first batch's imports are not counted), and
+    prints how many steps it ran, when it started and finished (time.time()) and its CPU and its backend's."""
     _django(url)
     from django.db import connection
 
     from duedesk.channels.providers import transports_for_process
     from duedesk.channels.registry import simulated
-    from duedesk.engine.worker import Worker
+    from duedesk.engine.worker import Worker, preload
     from duedesk.integrations.jobs import Between
 
     clock = lambda: NOW  # noqa: E731
     transports = transports_for_process()
     transports.fallback = simulated(clock)
     worker = Worker(transports, clock=clock, batch=250, after_batch=Between(clock))
+    preload()  # start-up: what the first batch would import (holiday calendars, geocoding data, providers' clients)
     print("ready", flush=True)
     sys.stdin.readline()
     start, cpu, db = time.time(), _cpu(), _backend_cpu(connection)
