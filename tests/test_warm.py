@@ -21,8 +21,10 @@ SRC = Path(duedesk.__file__).parent
 REQUEST_PATH = ["integrations/twilio/webhooks.py", "conversations", "engine/actions", "engine/runner.py",
                 "engine/advance.py", "engine/definitions.py", "channels", "records", "core"]
 # Imported inside a function, and loaded on a webhook's way anyway or never on it: the PostgreSQL driver (with
-# the database backend; records/rows.py's import workers name it), an LLM client only when one is configured.
+# the database backend; records/rows.py's import workers name it), an LLM client only when one is configured,
+# and the database backend's own modules (loaded with the backend; records/timestamps.py names one).
 NOT_ON_THE_WAY = {"psycopg", "openai"}
+BACKENDS = "django.db.backends."
 
 
 @cache
@@ -38,7 +40,7 @@ def _imported_in_functions() -> frozenset[str]:
             for function in ast.walk(ast.parse(file.read_text())):
                 if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
                     found.update(_imports(function, package))
-    return frozenset(name for name in found if name.split(".")[0] not in NOT_ON_THE_WAY)
+    return frozenset(name for name in found if name.split(".")[0] not in NOT_ON_THE_WAY and not name.startswith(BACKENDS))
 
 
 def _imports(function: ast.AST, package: str):
