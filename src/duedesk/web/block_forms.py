@@ -58,7 +58,6 @@ def fast_selects(form: forms.Form) -> None:
             f.widget = Select(choices=f.choices)
 
 
-
 def outcome_words(outcome: str) -> str:
     """What a block ended with, in the page's language ("Could not be sent or placed", "No se pudo enviar")."""
     return pgettext("state", vocabulary.label(vocabulary.WORKFLOW_OUTCOMES, outcome))
