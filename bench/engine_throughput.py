@@ -135,21 +135,35 @@ def role_work(url: str) -> None:
 
     from duedesk.channels.providers import transports_for_process
     from duedesk.channels.registry import simulated
-    from duedesk.engine.worker import Worker, preload
+    from duedesk.engine.worker import for_process, preload
     from duedesk.integrations.jobs import Between
 
     clock = lambda: NOW  # noqa: E731
     transports = transports_for_process()
     transports.fallback = simulated(clock)
-    worker = Worker(transports, clock=clock, batch=250, after_batch=Between(clock))
     preload()  # start-up: what the first batch would import (holiday calendars, geocoding data, providers' clients)
+    worker = for_process(transports, clock, 250, after_batch=Between(clock))  # as `duedesk worker` builds it
+    # On PostgreSQL the worker settles its batches on a thread with a connection of its own (engine/settler.py):
+    # its backend's CPU is read on that thread, before its first settling and after each.
+    settling: dict[str, float | None] = {}
+    settle = worker.runner.settler._settle
+
+    def measured(*args):
+        settling.setdefault("first", _backend_cpu(connection))
+        settle(*args)
+        settling["last"] = _backend_cpu(connection)
+
+    worker.runner.settler._settle = measured
     print("ready", flush=True)
     sys.stdin.readline()
     start, cpu, db = time.time(), _cpu(), _backend_cpu(connection)
     total = worker.run(until_idle=True)
     end, cpu = time.time(), _cpu() - cpu
     db_after = _backend_cpu(connection)  # the same connection: the worker reconnects only after an error
-    print(total, start, end, cpu, -1 if db is None or db_after is None else db_after - db, flush=True)
+    db_cpu = -1 if db is None or db_after is None else db_after - db
+    if worker.runner.settler.background and db_cpu >= 0:
+        db_cpu += (settling.get("last") or 0) - (settling.get("first") or 0)
+    print(total, start, end, cpu, db_cpu, flush=True)
 
 
 def _run(args: list[str], env: dict) -> str:

@@ -86,7 +86,7 @@ def worker(batch: int = typer.Option(250, help="Steps claimed per batch"),
 
     from duedesk.channels.providers import transports_for_process
     from duedesk.channels.registry import simulated
-    from duedesk.engine.worker import Worker
+    from duedesk.engine.worker import for_process
     from duedesk.integrations.jobs import Between
 
     clock = timezone.now
@@ -95,7 +95,7 @@ def worker(batch: int = typer.Option(250, help="Steps claimed per batch"),
         moment = datetime.fromisoformat(at)
         clock = lambda: moment  # noqa: E731
         transports.fallback = simulated(clock)
-    w = Worker(transports, clock=clock, batch=batch, after_batch=Between(clock))
+    w = for_process(transports, clock, batch, after_batch=Between(clock))
     total = w.run(until_idle=until_idle)
     if until_idle:
         typer.echo(total)

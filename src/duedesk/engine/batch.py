@@ -26,6 +26,7 @@ from duedesk.engine import advance, definitions
 from duedesk.engine.lease import LEASE
 from duedesk.engine.models import Enrollment, Step
 from duedesk.engine.runner import StepRunner, compose, gate_input, message_context
+from duedesk.engine.settler import Settler
 from duedesk.records import bulk, lines
 from duedesk.records.models import Invoice, Message, Organization, Promise
 from duedesk.records.timeline import event, save_all
@@ -43,8 +44,11 @@ UNREAD = ("created_at", "updated_at", "first_called_at", "contact__date_of_birth
 
 
 class BatchRunner:
-    def __init__(self, transports_for, worker_id: str, status_callback: str = ""):
+    def __init__(self, transports_for, worker_id: str, status_callback: str = "", settle_in_background: bool = False):
         self.single = StepRunner(transports_for, worker_id)
+        # Accepted sends are settled in line, or on a thread of its own while the next batch is checked
+        # (engine/settler.py: a worker on PostgreSQL).
+        self.settler = Settler(self._settle_now, settle_in_background)
         self.transports_for = transports_for
         self.worker_id = worker_id
         self.status_callback = status_callback
@@ -137,6 +141,9 @@ class BatchRunner:
             accepted.add(advance.Sent(step, message, result.provider_id, result.status, at))
 
     def _settle(self, sent: list[advance.Sent], promises: dict, now: datetime) -> None:
+        self.settler.submit(sent, promises, now)
+
+    def _settle_now(self, sent: list[advance.Sent], promises: dict, now: datetime) -> None:
         with transaction.atomic():
             # Only rows still ours: a batch that stalled past its lease may find a peer already reconciled one.
             # Their enrollments are locked in the same statement (a payment in flight finishes first) and read
