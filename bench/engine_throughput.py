@@ -142,7 +142,7 @@ def role_work(url: str) -> None:
     transports = transports_for_process()
     transports.fallback = simulated(clock)
     preload()  # start-up: what the first batch would import (holiday calendars, geocoding data, providers' clients)
-    worker = for_process(transports, clock, 250, after_batch=Between(clock))  # as `duedesk worker` builds it
+    worker = for_process(transports, clock, after_batch=Between(clock))  # as `duedesk worker` builds it
     # On PostgreSQL the worker settles its batches on a thread with a connection of its own (engine/settler.py):
     # its backend's CPU is read on that thread, before its first settling and after each.
     settling: dict[str, float | None] = {}

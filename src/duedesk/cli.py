@@ -75,7 +75,7 @@ def nlu_eval(file: Path):
 
 
 @app.command()
-def worker(batch: int = typer.Option(250, help="Steps claimed per batch"),
+def worker(batch: int = typer.Option(1000, help="Steps claimed per batch (fewer when a sender's rate is low)"),  # engine.worker.BATCH
            until_idle: bool = typer.Option(False, "--until-idle", help="Stop when nothing is due"),
            at: str = typer.Option(None, "--at", help="Run as if it were this ISO 8601 moment (tests, benchmarks)")):
     """Run the outreach worker until SIGTERM (or, with --until-idle, until nothing is due)."""
