@@ -60,7 +60,8 @@ class Step(QuickLoad, models.Model):
     STATUSES = vocabulary.choices(vocabulary.STEP_STATUSES)
     PENDING = ("pending", "claimed", "held")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="steps")
-    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="steps")
+    # No index of its own: (enrollment, status) below serves every lookup by enrollment.
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="steps", db_index=False)
     step_id = models.CharField(max_length=64)
     kind = models.CharField(max_length=10)
     occurrence = models.PositiveIntegerField(default=1)
@@ -82,6 +83,10 @@ class Step(QuickLoad, models.Model):
             # Retries are claimed before the rest (worker.claim): found without reading every due step.
             models.Index(fields=["run_at"], condition=models.Q(status="pending", attempts__gt=0),
                          name="step_retry_due"),
-            models.Index(fields=["status", "lease_until"], name="step_lease"),
+            # Leases (recovery, the heartbeat, a worker's own rows) and held steps (a channel resumed): only the
+            # rows in those states carry it, not the pending and finished ones, which are most of the table and
+            # whose every change of status would otherwise write an entry here too.
+            models.Index(fields=["status", "lease_until"], condition=models.Q(status__in=("claimed", "sending", "held")),
+                         name="step_lease"),
             models.Index(fields=["enrollment", "status"]),
         ]
