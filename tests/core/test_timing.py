@@ -1,3 +1,4 @@
+import dataclasses
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -34,6 +35,18 @@ def test_clamped_never_outside_legal_hours():
     assert (w.start, w.end) == (time(8), time(21))
     inside = SendWindow(start=time(10), end=time(17)).clamped()
     assert (inside.start, inside.end) == (time(10), time(17))
+
+
+def test_clamped_is_kept_per_window_and_not_a_field():
+    """The clamped window is kept on the (frozen) window it came from: asked again, the same; another window's
+    is its own; equality, hashing and repr stay the fields'."""
+    wide = SendWindow(start=time(6), end=time(23))
+    assert wide.clamped() is wide.clamped()
+    narrow = dataclasses.replace(wide, end=time(12))
+    assert (narrow.clamped().start, narrow.clamped().end) == (time(8), time(12))
+    assert (wide.clamped().start, wide.clamped().end) == (time(8), time(21))
+    assert wide == SendWindow(start=time(6), end=time(23)) and hash(wide) == hash(SendWindow(start=time(6), end=time(23)))
+    assert "_clamped" not in repr(wide)
 
 
 def test_from_config_forms():

@@ -51,12 +51,19 @@ class SendWindow:
         object.__setattr__(self, "days", days)
 
     def clamped(self) -> SendWindow:
-        """The window cut to the legal 08:00-21:00, whatever was configured."""
-        return SendWindow(
+        """The window cut to the legal 08:00-21:00, whatever was configured. Kept on the window (it is frozen):
+        the gate and the planner ask for it several times a send."""
+        try:
+            return self.__dict__["_clamped"]
+        except KeyError:
+            pass
+        clamped = SendWindow(
             start=max(self.start, LEGAL_EARLIEST),
             end=min(self.end, LEGAL_LATEST),
             days=self.days,
         )
+        object.__setattr__(self, "_clamped", clamped)  # not a field: equality, hash and repr are the fields'
+        return clamped
 
     def is_empty(self) -> bool:
         w = self.clamped()
