@@ -287,3 +287,78 @@ def test_pick():
     assert pick({"en": "Hello", "es": ""}, "es") == "Hello"
     with pytest.raises(KeyError):
         pick({"es": "Hola"}, "fr")
+
+
+# --- plain templates rendered without Jinja -------------------------------------
+
+
+def _jinja(src, ctx, roots=None):
+    """What Jinja itself renders (the path every template took before plain ones were read directly)."""
+    from duedesk.core import render
+
+    variables = template_variables(ctx)
+    if roots is not None:
+        variables = {k: v for k, v in variables.items() if k in roots}
+    return render._compiled(render._TEXT_ENV, src).render(variables)
+
+
+def _shipped_texts():
+    from duedesk import workflows
+    from duedesk.core import workflow as wf
+
+    for name in workflows.names():
+        for key, entry in wf.parse(workflows.read(name)).templates.items():
+            for lang, text in entry.items():
+                yield f"{name}:{key}:{lang}", text
+
+
+@pytest.mark.parametrize("ctx", [CTX, CTX_ES, MessageContext(org_name="A & B <Clinic>", first_name="{{ x }}",
+                                                             lang="es-MX", amount=Decimal("0"), pay_link="")])
+def test_plain_templates_render_as_jinja_does(ctx):
+    from duedesk.core import render
+
+    texts = dict(_shipped_texts())
+    assert texts and all(render._plain(render._TEXT_ENV, src) is not None for src in texts.values())
+    texts.update({
+        "newlines": "Line one\r\n{{ org.name }}\n\n  {{ org.callback_number }}  \n",
+        "braces in data": "{ org.name } {{ org.name }}}",
+        "empty": "",
+        "data only": "Hello",
+    })
+    for where, src in texts.items():
+        for roots in (None, render.TEXT_ROOTS):
+            try:
+                expected = _jinja(src, ctx, roots)
+            except Exception as error:  # noqa: BLE001 - the same refusal either way
+                with pytest.raises(RenderError):
+                    render._render(render._TEXT_ENV, src, ctx, roots)
+                assert type(error).__name__ == "UndefinedError", where
+                continue
+            assert render._render(render._TEXT_ENV, src, ctx, roots) == expected, where
+
+
+def test_templates_that_are_not_plain_go_to_jinja():
+    from duedesk.core import render
+
+    for src in ("{{ org.name | upper }}", "{% if promise.date %}x{% endif %}", "{{ invoice['amount'] }}",
+                "{{ org.items }}", "{{ org.name }", "{{ org }}", "{{ 'x' * 2 }}"):
+        assert render._plain(render._TEXT_ENV, src) is None, src
+    assert render_sms("{{ org.name | upper }} {{ invoice.amount }}", CTX).startswith("RIVERSIDE CLINIC $1,234.50")
+    # A value the message does not have, or a patient's name in a text, is refused as before.
+    with pytest.raises(RenderError, match="does not have"):
+        render_sms("Due {{ promise.date }}", CTX)
+    with pytest.raises(RenderError, match="does not have"):
+        render_sms("Hi {{ contact.first_name }}", CTX)
+    with pytest.raises(RenderError, match="syntax error"):
+        render_sms("{{ org.name }", CTX)
+    assert render_email("{{ org.name }}", "Hi {{ contact.first_name }}", CTX)[1].startswith("Hi Ana")
+
+
+def test_a_text_that_gives_a_keyword_gets_no_opt_out_line():
+    from duedesk.core.render import identified_text
+
+    for body in ("Text STOP to end", "Envíe ALTO", "Reply START again", "UNSUBSCRIBE here", "stop? STOP."):
+        assert identified_text(body, "Clinic", "en", opt_out=True) == f"Clinic: {body}"
+    # The words inside others are no instruction ("STOPPED", "UNSTOPPABLE", lower case).
+    for body in ("STOPPED", "UNSTOPPABLE ALTOS", "stop", "RESTARTED"):
+        assert identified_text(body, "Clinic", "en", opt_out=True) == f"Clinic: {body} Reply STOP to opt out."

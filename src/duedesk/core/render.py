@@ -146,8 +146,62 @@ def _compiled(env: _Sandbox, src: str):
 TEXT_ROOTS = ("org", "invoice", "promise")
 
 
+@lru_cache(maxsize=512)
+def _plain(env: _Sandbox, src: str) -> tuple[str | tuple[str, str], ...] | None:
+    """The template as its literal text and `{{ root.field }}` values (root and field as template_variables
+    names them), when that is all it is (every shipped text is), else None: anything else (a filter, a
+    condition, a syntax error) is Jinja's to render or to refuse. In the text environment Jinja renders such a
+    template as exactly this text with each value's `str()` (the sandbox reads a dict's key when the dict has
+    no attribute of that name, as none of the field names is); a value the message does not have is left to
+    Jinja, which raises."""
+    if env.autoescape is not False:
+        return None
+    try:
+        tree = env.parse(src)
+    except TemplateError:
+        return None
+    parts: list[str | tuple[str, str]] = []
+    for node in tree.body:
+        if type(node) is not nodes.Output:
+            return None
+        for child in node.nodes:
+            if type(child) is nodes.TemplateData:
+                parts.append(child.data)
+            elif (type(child) is nodes.Getattr and type(child.node) is nodes.Name and child.node.ctx == "load"
+                  and child.attr in ALLOWED_VARIABLES.get(child.node.name, ())):
+                parts.append((child.node.name, child.attr))
+            else:
+                return None
+    return tuple(parts)
+
+
+def _render_plain(parts, variables: dict, roots: tuple[str, ...] | None) -> str | None:
+    """A plain template (_plain) rendered, or None when it names a value this message does not have."""
+    out = []
+    for part in parts:
+        if type(part) is str:
+            out.append(part)
+            continue
+        root, name = part
+        if roots is not None and root not in roots:
+            return None
+        value = variables[root].get(name, _MISSING)
+        if value is _MISSING:
+            return None
+        out.append(str(value))
+    return "".join(out)
+
+
+_MISSING = object()
+
+
 def _render(env: _Sandbox, src: str, ctx: MessageContext, roots: tuple[str, ...] | None = None) -> str:
     variables = template_variables(ctx)
+    parts = _plain(env, src)
+    if parts is not None:
+        text = _render_plain(parts, variables, roots)
+        if text is not None:
+            return text
     if roots is not None:
         variables = {k: v for k, v in variables.items() if k in roots}
     try:
@@ -182,9 +236,15 @@ def identified_text(body: str, org_name: str, lang: str, *, opt_out: bool) -> st
     if org and org.lower() not in text.lower():
         text = f"{org}: {text}"
     line = OPT_OUT_LINE[lang_code(lang)]
-    if opt_out and line.lower() not in text.lower() and not _KEYWORD_INSTRUCTION.search(text):
+    if opt_out and line.lower() not in text.lower() and not _gives_keyword(text):
         text = f"{text} {line}"
     return text
+
+
+def _gives_keyword(text: str) -> bool:
+    # The words looked for first, as plain substrings: the pattern can only match where one of them is.
+    return (("STOP" in text or "ALTO" in text or "START" in text or "UNSUBSCRIBE" in text)
+            and _KEYWORD_INSTRUCTION.search(text) is not None)
 
 
 _STYLE_BODY = "font-family: Arial, Helvetica, sans-serif; font-size: 15px; line-height: 1.5; color: #222222;"
