@@ -8,9 +8,14 @@ no per-field preparation by the ORM and no statement text to parse, which is mos
 
 from __future__ import annotations
 
+import inspect
+import operator
+
 from django.db import connection, models
 from django.db.models.sql import InsertQuery, UpdateQuery
 from django.utils import timezone
+
+from duedesk.records import instances
 
 # Fields whose Python value PostgreSQL takes as it is (psycopg adapts it); the rest (JSON, encrypted
 # text) go through the field's own get_db_prep_save. Exact types: a subclass may change the value.
@@ -28,15 +33,12 @@ def insert(objs: list[models.Model]) -> list[models.Model]:
     if connection.vendor != "postgresql":
         return model.objects.bulk_create(objs)
     meta = model._meta
-    fields = meta.concrete_fields
+    plan = _copy_plan(model)
     now = timezone.now()
-    for f in fields:
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-            for obj in objs:
-                if f.auto_now or getattr(obj, f.attname) is None:
-                    setattr(obj, f.attname, now)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    prepared = [(f.attname, None if type(f) in _AS_IS else f) for f in fields]
+    for f in plan.auto:
+        for obj in objs:
+            if f.auto_now or getattr(obj, f.attname) is None:
+                setattr(obj, f.attname, now)
     with connection.cursor() as cursor:
         # The sequence's name is looked up once (OFFSET 0 keeps the subquery apart), not once a row: that
         # catalog lookup cost eight times the nextval calls themselves.
@@ -44,15 +46,54 @@ def insert(objs: list[models.Model]) -> list[models.Model]:
                        " generate_series(1, %s)", [meta.db_table, meta.pk.column, len(objs)])
         for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
             obj.pk = pk
-        with cursor.cursor.copy(f"COPY {connection.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN") as copy:
+        values_of, attnames, prepare = plan.values_of, plan.attnames, plan.prepare
+        with cursor.cursor.copy(plan.sql) as copy:
             for obj in objs:
-                copy.write_row([getattr(obj, attname) if field is None
-                                else field.get_db_prep_save(getattr(obj, attname), connection)
-                                for attname, field in prepared])
+                row = None
+                if values_of is not None:
+                    try:
+                        row = values_of(obj.__dict__)  # each column's value as getattr reads it (plain descriptors)
+                    except KeyError:  # an attribute not set (deferred): read as Django reads it
+                        pass
+                if row is None:
+                    row = [getattr(obj, attname) for attname in attnames]
+                if prepare:
+                    row = list(row)
+                    for i, field in prepare:
+                        row[i] = field.get_db_prep_save(row[i], connection)
+                copy.write_row(row)
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
     return objs
+
+
+class _CopyPlan:
+    """What writing rows of one model with COPY takes, worked out once per model: the statement, the columns'
+    attribute names (read straight from the instance's dict where the model's descriptor for it is Django's
+    plain one, which reads that dict too), and the fields whose values go through get_db_prep_save."""
+
+    def __init__(self, model: type[models.Model]):
+        meta = model._meta
+        fields = meta.concrete_fields
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        self.sql = f"COPY {connection.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN"
+        self.attnames = [f.attname for f in fields]
+        self.auto = [f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
+        self.prepare = [(i, f) for i, f in enumerate(fields) if type(f) not in _AS_IS]
+        plain = len(fields) > 1 and all(
+            type(inspect.getattr_static(model, name, None)) in instances.PLAIN_DESCRIPTORS for name in self.attnames)
+        self.values_of = operator.itemgetter(*self.attnames) if plain else None
+
+
+_copy_plans: dict[type, _CopyPlan] = {}
+
+
+def _copy_plan(model: type[models.Model]) -> _CopyPlan:
+    plan = _copy_plans.get(model)
+    if plan is None:
+        plan = _copy_plans[model] = _CopyPlan(model)
+    return plan
 
 
 def update_sql(queryset: models.QuerySet, **values) -> tuple[str, list]:

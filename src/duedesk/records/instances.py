@@ -19,7 +19,7 @@ from django.db.models.base import DEFERRED, ModelState
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.query_utils import DeferredAttribute
 
-_PLAIN = (DeferredAttribute, ForeignKeyDeferredAttribute)
+_PLAIN = PLAIN_DESCRIPTORS = (DeferredAttribute, ForeignKeyDeferredAttribute)  # Django's own: they read __dict__
 
 
 class _Plan:
