@@ -46,6 +46,20 @@ def test_deferred_columns_stay_deferred_and_load_when_read(make_invoice):
     assert contact.first_name == invoice.contact.first_name  # read when asked for, as Django does
 
 
+def test_rows_of_queries_deferring_different_columns_read_in_turn_get_their_own_columns(make_invoice):
+    """The columns a deferring query fills are kept for its rows: two such queries read in turn each get theirs."""
+    invoices = [make_invoice(), make_invoice()]
+    ids = [i.contact_id for i in invoices]
+    by_phone = Contact.objects.filter(pk__in=ids).only("pk", "phone").order_by("pk").iterator(chunk_size=1)
+    by_name = Contact.objects.filter(pk__in=ids).defer("phone", "fields").order_by("pk").iterator(chunk_size=1)
+    for _ in ids:
+        phone, name = next(by_phone), next(by_name)
+        assert phone.get_deferred_fields() >= {"first_name", "fields"} and "phone" not in phone.get_deferred_fields()
+        assert name.get_deferred_fields() == {"phone", "fields"}
+        assert name.first_name == Contact.objects.get(pk=name.pk).first_name
+    assert Contact.objects.only("pk", "phone").get(pk=ids[0]).phone == invoices[0].contact.phone
+
+
 def test_built_instances_get_the_defaults_and_save(make_invoice, org, clock):
     invoice = make_invoice()
     built = instances.build(Event, organization_id=org.pk, kind="sms.sent", at=clock(), invoice_id=invoice.pk)

@@ -33,6 +33,8 @@ class _Plan:
         # is called for every instance, a constant one is the same value every time.
         self.constant = {f.attname: f.get_default() for f in fields if not (f.has_default() and callable(f.default))}
         self.called = [(f.attname, f) for f in fields if f.has_default() and callable(f.default)]
+        # The names a query with deferred columns read last, and the attributes they fill (QuickLoad.from_db).
+        self.last_read: tuple[object, list[str]] = (None, [])
 
 
 _plans: dict[type, _Plan | None] = {}
@@ -85,7 +87,12 @@ class QuickLoad:
         if len(values) == len(plan.attnames):
             attnames = plan.attnames
         else:  # some columns deferred: the values come in the model's column order, the deferred ones left out
-            attnames = [name for name in plan.attnames if name in field_names]
+            last = plan.last_read  # a query passes the same list of names with each of its rows
+            if last[0] is field_names:
+                attnames = last[1]
+            else:
+                attnames = [name for name in plan.attnames if name in field_names]
+                plan.last_read = (field_names, attnames)  # one assignment: threads see a pair or the other
         attrs = new.__dict__
         for name, value in zip(attnames, values, strict=True):
             if value is not DEFERRED:
