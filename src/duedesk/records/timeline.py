@@ -102,9 +102,12 @@ def event(
     )
 
 
+_AS_IS = (str, int, float, bool)  # exact types jsonable returns unchanged: not asked again, value by value
+
+
 def jsonable(value):
     if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items() if v is not None}
+        return {k: v if type(v) in _AS_IS else jsonable(v) for k, v in value.items() if v is not None}
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
     if isinstance(value, str | int | float | bool) or value is None:
