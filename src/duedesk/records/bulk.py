@@ -168,7 +168,7 @@ class AnyOf(models.Lookup):
     prepare_rhs = False
 
     def get_prep_lookup(self):
-        return [int(v) for v in self.rhs]
+        return list(map(int, self.rhs))
 
     def as_sql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
@@ -185,7 +185,7 @@ class AnyText(AnyOf):
     list on its own, which cost more than the query for a batch's few hundred phone numbers)."""
 
     def get_prep_lookup(self):
-        return [str(v) for v in self.rhs]
+        return list(map(str, self.rhs))
 
 
 models.IntegerField.register_lookup(AnyOf)
