@@ -97,3 +97,25 @@ def test_writes_sent_together_each_take_effect_in_one_round_trip(make_invoice, o
     first = Enrollment.objects.get(pk=enrollments[0].pk)
     assert (first.current_step, first.data) == ("past_due", {"last_outcome": "sent; \"quoted\""})
     assert Enrollment.objects.get(pk=enrollments[1].pk).current_step == "heads_up"
+
+
+def test_each_new_step_counts_the_visits_its_enrollment_made_of_that_step_only(make_invoice, org, clock):
+    """forward numbers a step's visit by the rows its own enrollment has of that step: another step's rows, or
+    another enrollment's rows of the same step, do not count; two moves to one step in a batch count each other."""
+    from duedesk.engine import advance
+
+    a, b, c = (_enrollment(make_invoice(), org, clock) for _ in range(3))
+    bulk.insert([new_step(org.pk, a.pk, "late_text", "sms", 1, clock(), clock(), status="done"),
+                 new_step(org.pk, a.pk, "follow_up_text", "sms", 1, clock(), clock(), status="done"),
+                 new_step(org.pk, a.pk, "follow_up_text", "sms", 2, clock(), clock(), status="done"),
+                 new_step(org.pk, b.pk, "follow_up_text", "sms", 1, clock(), clock(), status="done"),
+                 new_step(org.pk, c.pk, "heads_up", "sms", 1, clock(), clock(), status="done")])
+    for e in (a, b, c):
+        e.refresh_from_db()
+    moves = [advance.Move(a, "late_text"), advance.Move(b, "late_text"), advance.Move(c, "follow_up_text"),
+             advance.Move(b, "follow_up_text"), advance.Move(c, "late_text"), advance.Move(c, "late_text")]
+    made = advance.forward(moves, clock())
+    assert [(s.enrollment_id, s.step_id, s.occurrence) for s in made] == [
+        (a.pk, "late_text", 2), (b.pk, "late_text", 1), (c.pk, "follow_up_text", 1),
+        (b.pk, "follow_up_text", 2), (c.pk, "late_text", 1), (c.pk, "late_text", 2)]
+    assert all(s.pk for s in made) and made[0].idempotency_key == f"e{a.pk}:late_text:2"

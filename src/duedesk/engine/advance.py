@@ -95,8 +95,7 @@ def forward(moves: list[Move], now: datetime, promises: dict | None = None,
             promises = {p.invoice_id: p for p in Promise.objects.filter(
                 invoice_id__any=invoice_ids, status="pending").order_by("created_at", "pk")}
         instalments = _next_instalments(invoice_ids)
-        occurrences = _occurrences([m.enrollment.pk for m in moves])
-        events, made, finished = [], [], []
+        events, planned, finished = [], [], []
         newer = definitions.versions({m.enrollment.data["move_to"] for m in moves if (m.enrollment.data or {}).get(
             "move_to")})
         for move in moves:
@@ -121,12 +120,22 @@ def forward(moves: list[Move], now: datetime, promises: dict | None = None,
                 events.append(event(enrollment.organization_id, "enrollment.exited" if where.finish[0] == "exited"
                                     else "enrollment.done", now, contact=contact, invoice=invoice,
                                     reason=where.finish[1]))
+                planned.append(None)
+                continue
+            planned.append((enrollment.pk, enrollment.organization_id, where))
+        # Each new step's visit: the rows its enrollment has of that step so far, plus one (the moves before it
+        # in this batch counted too). Nothing above writes a step.
+        occurrences = _occurrences({(pk, where.step_id) for pk, _, where in filter(None, planned)})
+        made: list[Step | None] = []
+        for plan in planned:
+            if plan is None:
                 made.append(None)
                 continue
-            key = (enrollment.pk, where.step_id)
+            enrollment_id, organization_id, where = plan
+            key = (enrollment_id, where.step_id)
             occurrences[key] = occurrences.get(key, 0) + 1
-            made.append(new_step(enrollment.organization_id, enrollment.pk, where.step_id, where.kind,
-                                 occurrences[key], where.run_at, now))
+            made.append(new_step(organization_id, enrollment_id, where.step_id, where.kind, occurrences[key],
+                                 where.run_at, now))
         if finished:
             bulk.together(writes)  # the steps done first: what a finished enrollment cancels is what is left
             writes = []
@@ -245,10 +254,13 @@ def _write_enrollments(enrollments: list[Enrollment]) -> list[tuple[str, list]]:
             for (current, status, reason, ended, data, workflow_id), ids in groups.items()]
 
 
-def _occurrences(enrollment_ids: list[int]) -> dict[tuple[int, str], int]:
-    rows = (Step.objects.filter(enrollment_id__any=enrollment_ids)
+def _occurrences(wanted: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
+    """How many rows each (enrollment, step id) has: asked of those the batch plans only (most have none yet)."""
+    if not wanted:
+        return {}
+    rows = (Step.objects.filter(enrollment_id__any={e for e, _ in wanted}, step_id__any={sid for _, sid in wanted})
             .values_list("enrollment_id", "step_id").annotate(n=Count("id")))
-    return {(e, sid): n for e, sid, n in rows}
+    return {(e, sid): n for e, sid, n in rows if (e, sid) in wanted}
 
 
 def _next_instalments(invoice_ids: list[int]) -> dict[int, date]:
