@@ -153,9 +153,10 @@ def check(g: GateInput) -> Decision:
             return Block("landline_text", "the number is a landline: it cannot receive texts")
         return Allow()
 
-    for hold, detail in LEGAL_HOLDS.items():
-        if hold in g.legal_holds:
-            return Block(hold, detail)
+    if g.legal_holds:
+        for hold, detail in LEGAL_HOLDS.items():
+            if hold in g.legal_holds:
+                return Block(hold, detail)
     if g.purpose != "staff" and not g.outreach_on:
         return Block("outreach_off", "outreach is switched off for this contact")
     if "all" in g.opted_out or g.channel in g.opted_out:
@@ -340,16 +341,17 @@ def _validate(g: GateInput) -> None:
         raise ValueError(f"channel: unknown channel {g.channel!r}")
     if g.purpose not in PURPOSES:
         raise ValueError(f"purpose: unknown purpose {g.purpose!r}")
-    if unknown := g.legal_holds - LEGAL_HOLDS.keys():
+    if g.legal_holds and (unknown := g.legal_holds - LEGAL_HOLDS.keys()):
         raise ValueError(f"legal_holds: unknown hold {sorted(unknown)[0]!r}")
     if g.invoice_status not in INVOICE_STATUSES:
         raise ValueError(f"invoice_status: unknown status {g.invoice_status!r}")
-    for name in ("now", "paused_until", "last_conversation", "last_unanswered_call"):
-        value = getattr(g, name)
+    for name, value in (("now", g.now), ("paused_until", g.paused_until), ("last_conversation", g.last_conversation),
+                        ("last_unanswered_call", g.last_unanswered_call)):
         if value is not None and (value.tzinfo is None or value.utcoffset() is None):
             raise ValueError(f"{name}: expected a timezone-aware datetime")
-    for name in ("call_attempts", "person_calls", "line_calls"):
-        if any(a.tzinfo is None or a.utcoffset() is None for a in getattr(g, name)):
+    for name, moments in (("call_attempts", g.call_attempts), ("person_calls", g.person_calls),
+                          ("line_calls", g.line_calls)):
+        if moments and any(a.tzinfo is None or a.utcoffset() is None for a in moments):
             raise ValueError(f"{name}: expected timezone-aware datetimes")
 
 
