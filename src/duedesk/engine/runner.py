@@ -140,7 +140,9 @@ def compose(step: Step, definition: wf.Workflow, invoice: Invoice, contact: Cont
     subject = html = ""
     # One language for the whole message: the template's, so the amount, the date and the opt-out line
     # match the body ("es-MX" reads the Spanish text; a template with no Spanish is wholly English).
-    ctx = dataclasses.replace(ctx, lang=definition.language_for(step_def.template, ctx.lang))
+    lang = definition.language_for(step_def.template, ctx.lang)
+    if lang != ctx.lang:
+        ctx = dataclasses.replace(ctx, lang=lang)
     if step.kind == "sms":
         body, to = render.render_sms(definition.text(step_def.template, ctx.lang), ctx), contact.phone
     else:

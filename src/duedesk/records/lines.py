@@ -99,11 +99,16 @@ class LineState:
         return self.consent == "express"
 
 
+# The state of a line with no row (a number never looked up, opted out or consented): the same for every
+# contact, and frozen.
+_NO_ROW = {True: LineState(consent=PROVIDED_NUMBER), False: LineState()}
+
+
 def state(contact: Contact, channel: str, accept_provided_number: bool) -> LineState:
     line = line_for(contact, channel)
     if line is None:
         has_address = address_for(contact, channel) is not None
-        return LineState(consent=PROVIDED_NUMBER if accept_provided_number and has_address else None)
+        return _NO_ROW[bool(accept_provided_number and has_address)]
     return LineState(
         opted_out=frozenset(line.opted_out),
         unreachable=frozenset(line.unreachable),
