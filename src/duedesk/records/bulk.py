@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 import operator
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models.sql import InsertQuery, UpdateQuery
 from django.utils import timezone
 
@@ -30,7 +30,8 @@ def insert(objs: list[models.Model]) -> list[models.Model]:
     if not objs:
         return objs
     model = type(objs[0])
-    if connection.vendor != "postgresql":
+    db = connections[DEFAULT_DB_ALIAS]  # the connection itself: `connection` looks it up at every use
+    if db.vendor != "postgresql":
         return model.objects.bulk_create(objs)
     meta = model._meta
     plan = _copy_plan(model)
@@ -39,7 +40,7 @@ def insert(objs: list[models.Model]) -> list[models.Model]:
         for obj in objs:
             if f.auto_now or getattr(obj, f.attname) is None:
                 setattr(obj, f.attname, now)
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         # The sequence's name is looked up once (OFFSET 0 keeps the subquery apart), not once a row: that
         # catalog lookup cost eight times the nextval calls themselves.
         cursor.execute("SELECT nextval(s.seq) FROM (SELECT pg_get_serial_sequence(%s, %s)::regclass AS seq OFFSET 0) s,"
@@ -60,11 +61,11 @@ def insert(objs: list[models.Model]) -> list[models.Model]:
                 if prepare:
                     row = list(row)
                     for i, field in prepare:
-                        row[i] = field.get_db_prep_save(row[i], connection)
+                        row[i] = field.get_db_prep_save(row[i], db)
                 copy.write_row(row)
     for obj in objs:
         obj._state.adding = False
-        obj._state.db = connection.alias
+        obj._state.db = db.alias
     return objs
 
 
