@@ -35,3 +35,38 @@ def test_a_batch_reads_its_contacts_lines_in_one_query(make_invoice, org):
     if connection.vendor == "postgresql":
         assert "= ANY(" in queries[0]["sql"]
     assert [s.opted_out for s in states] == [frozenset(), frozenset({"sms"}), frozenset()]
+
+
+def test_lists_of_ids_go_to_postgresql_as_the_same_array_text(org, make_invoice):
+    """A list of plain ints is written as psycopg writes it (records/bulk: in one go); any other list as psycopg
+    writes it; and the rows found are the same."""
+    if connection.vendor != "postgresql":
+        pytest.skip("arrays are PostgreSQL's")
+    from psycopg.adapt import PyFormat, Transformer
+    from psycopg.types.array import ListBinaryDumper, ListDumper
+
+    connection.ensure_connection()
+    adapters = connection.connection.adapters
+    assert adapters.get_dumper(list, PyFormat.TEXT).__name__ == "IdListDumper"
+    assert adapters.get_dumper(list, PyFormat.BINARY) is ListBinaryDumper
+    ours = adapters.get_dumper(list, PyFormat.TEXT)
+    tx = Transformer(connection.connection)
+    for value in ([1, 2, 3], [5], [2**40, -7, 0], [-(2**63), 2**63 - 1], [10**30, 1], [1, None, 3], [True, False],
+                  [], [None], [[1, 2], [3, 4]], ["a", "b c"], [1.5, 2], list(range(300))):
+        assert _dumped(tx, ours, value) == _dumped(tx, ListDumper, value), value
+    assert _dumped(tx, ours, [3, 1, 2]) == (ListDumper(list, tx).upgrade([3, 1, 2], PyFormat.TEXT).oid, b"{3,1,2}")
+    invoices = [make_invoice() for _ in range(3)]
+    ids = [invoices[0].pk, invoices[2].pk, 10**12]
+    assert sorted(Contact.objects.filter(invoices__pk__any=ids).values_list("pk", flat=True)) == \
+        sorted([invoices[0].contact_id, invoices[2].contact_id])
+
+
+def _dumped(tx, dumper, value):
+    """The array's type and text as the dumper writes it, or the error it raises."""
+    from psycopg.adapt import PyFormat
+
+    try:
+        upgraded = dumper(list, tx).upgrade(value, PyFormat.TEXT)
+        return upgraded.oid, upgraded.dump(value)
+    except Exception as error:  # noqa: BLE001 - the same refusal either way
+        return type(error)
