@@ -119,3 +119,20 @@ def test_each_new_step_counts_the_visits_its_enrollment_made_of_that_step_only(m
         (a.pk, "late_text", 2), (b.pk, "late_text", 1), (c.pk, "follow_up_text", 1),
         (b.pk, "follow_up_text", 2), (c.pk, "late_text", 1), (c.pk, "late_text", 2)]
     assert all(s.pk for s in made) and made[0].idempotency_key == f"e{a.pk}:late_text:2"
+
+
+def test_the_next_pending_instalment_of_each_invoice(make_invoice, org, clock):
+    from datetime import date
+    from decimal import Decimal
+
+    from duedesk.engine import advance
+    from duedesk.records.models import Instalment
+
+    a, b, c = make_invoice(), make_invoice(), make_invoice()
+    for invoice, day, status in ((a, date(2027, 1, 5), "pending"), (a, date(2027, 1, 1), "paid"),
+                                 (a, date(2027, 2, 5), "pending"), (b, date(2027, 3, 1), "pending"),
+                                 (c, date(2027, 1, 2), "paid")):
+        Instalment.objects.create(organization=org, invoice=invoice, due_date=day, amount=Decimal("10"),
+                                  status=status, created_at=clock())
+    assert advance._next_instalments([a.pk, b.pk, c.pk, a.pk]) == {a.pk: date(2027, 1, 5), b.pk: date(2027, 3, 1)}
+    assert advance._next_instalments([]) == {}
