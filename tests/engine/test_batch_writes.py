@@ -136,3 +136,20 @@ def test_the_next_pending_instalment_of_each_invoice(make_invoice, org, clock):
                                   status=status, created_at=clock())
     assert advance._next_instalments([a.pk, b.pk, c.pk, a.pk]) == {a.pk: date(2027, 1, 5), b.pk: date(2027, 3, 1)}
     assert advance._next_instalments([]) == {}
+
+
+def test_enrollments_written_together_keep_each_its_own_data(make_invoice, org, clock):
+    """The batch's enrollments are written in groups of equal places and data: values JSON tells apart stay apart
+    (true is not 1), and the same data in another key order is written the same."""
+    from duedesk.engine import advance
+
+    enrollments = [_enrollment(make_invoice(), org, clock) for _ in range(5)]
+    datas = [{"flag": True}, {"flag": 1}, {"a": 1, "b": [1, 2]}, {"b": [1, 2], "a": 1}, {"flag": 1.5}]
+    for e, data in zip(enrollments, datas, strict=True):
+        e.data, e.current_step = data, "late_text"
+    bulk.together(advance._write_enrollments(enrollments))
+    stored = {e.pk: (e.data, e.current_step) for e in Enrollment.objects.filter(pk__in=[e.pk for e in enrollments])}
+    assert [stored[e.pk] for e in enrollments] == [({"flag": True}, "late_text"), ({"flag": 1}, "late_text"),
+                                                   ({"a": 1, "b": [1, 2]}, "late_text"),
+                                                   ({"a": 1, "b": [1, 2]}, "late_text"), ({"flag": 1.5}, "late_text")]
+    assert type(stored[enrollments[0].pk][0]["flag"]) is bool and type(stored[enrollments[1].pk][0]["flag"]) is int

@@ -245,13 +245,15 @@ def cancel_not_started(enrollment_ids: list[int], now: datetime) -> int:
 
 def _write_enrollments(enrollments: list[Enrollment]) -> list[tuple[str, list]]:
     """The UPDATEs for the enrollments' new places: one per group (most of a batch moves to the same step)."""
-    groups: dict[tuple, list[int]] = defaultdict(list)
+    groups: dict[tuple, list[Enrollment]] = defaultdict(list)
     for e in enrollments:
-        groups[(e.current_step, e.status, e.exit_reason, e.ended_at, json.dumps(e.data, sort_keys=True),
-                e.workflow_id)].append(e.pk)
-    return [bulk.update_sql(Enrollment.objects.filter(pk__any=ids), current_step=current, status=status,
-                            exit_reason=reason, ended_at=ended, data=json.loads(data), workflow_id=workflow_id)
-            for (current, status, reason, ended, data, workflow_id), ids in groups.items()]
+        # The data's repr tells the groups apart (equal reprs of JSON values are equal JSON; a dict written in
+        # another order is a group of its own): the JSON each group writes is written once, for its first.
+        groups[(e.current_step, e.status, e.exit_reason, e.ended_at, repr(e.data), e.workflow_id)].append(e)
+    return [bulk.update_sql(Enrollment.objects.filter(pk__any=[e.pk for e in group]), current_step=current,
+                            status=status, exit_reason=reason, ended_at=ended,
+                            data=json.loads(json.dumps(group[0].data, sort_keys=True)), workflow_id=workflow_id)
+            for (current, status, reason, ended, _, workflow_id), group in groups.items()]
 
 
 def _occurrences(wanted: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
