@@ -47,8 +47,9 @@ def insert(objs: list[models.Model]) -> list[models.Model]:
         # catalog lookup cost eight times the nextval calls themselves.
         cursor.execute("SELECT nextval(s.seq) FROM (SELECT pg_get_serial_sequence(%s, %s)::regclass AS seq OFFSET 0) s,"
                        " generate_series(1, %s)", [meta.db_table, meta.pk.column, len(objs)])
+        pk_attname = plan.pk_attname
         for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
-            obj.pk = pk
+            setattr(obj, pk_attname, pk)  # `obj.pk = pk` for a model with no parents
         values_of, attnames, prepare = plan.values_of, plan.attnames, plan.prepare
         with cursor.cursor.copy(plan.sql) as copy:
             for obj in objs:
@@ -82,6 +83,9 @@ class _CopyPlan:
         columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
         self.sql = f"COPY {connection.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN"
         self.attnames = [f.attname for f in fields]
+        if meta.parents:
+            raise ValueError(f"bulk.insert writes one table: {model.__name__} has parents")
+        self.pk_attname = meta.pk.attname
         self.auto = [f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
         self.prepare = [(i, f) for i, f in enumerate(fields) if type(f) not in _AS_IS]
         plain = len(fields) > 1 and all(
