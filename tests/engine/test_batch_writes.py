@@ -153,3 +153,26 @@ def test_enrollments_written_together_keep_each_its_own_data(make_invoice, org, 
                                                    ({"a": 1, "b": [1, 2]}, "late_text"),
                                                    ({"a": 1, "b": [1, 2]}, "late_text"), ({"flag": 1.5}, "late_text")]
     assert type(stored[enrollments[0].pk][0]["flag"]) is bool and type(stored[enrollments[1].pk][0]["flag"]) is int
+
+
+def test_the_simulated_transport_records_a_handover_in_one_write(clock, db):
+    from itertools import count
+
+    from duedesk.channels.base import Outgoing
+    from duedesk.channels.models import SimulatedSend
+    from duedesk.channels.simulated import SimulatedTransport
+
+    ticks = count()
+    moments = lambda: clock() + timedelta(seconds=next(ticks))  # noqa: E731 - each row reads the clock
+    transport = SimulatedTransport(moments)
+    msgs = [Outgoing(channel=channel, to=to, body=f"body {i} \\ \t tab", idempotency_key=f"e{i}:heads_up:1")
+            for i, (channel, to) in enumerate((("sms", "+12125550101"), ("email", "a@example.com"), ("sms", "+1")))]
+    accepted = transport.send_many(msgs)
+    rows = list(SimulatedSend.objects.order_by("pk").values_list("channel", "to", "body", "idempotency_key",
+                                                                 "provider_id", "at"))
+    assert rows == [(m.channel, m.to, m.body, m.idempotency_key, a.provider_id, clock() + timedelta(seconds=i))
+                    for i, (m, a) in enumerate(zip(msgs, accepted, strict=True))]
+    assert [a.provider_id[:2] for a in accepted] == ["SM", "EM", "SM"] and len(accepted[0].provider_id) == 34
+    assert transport.lookup("e1:heads_up:1", "a@example.com", clock()).provider_id == accepted[1].provider_id
+    with pytest.raises(ValueError):
+        bulk.insert_values(SimulatedSend, ("channel", "to"), [("sms", "+1")])

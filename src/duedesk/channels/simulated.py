@@ -11,7 +11,9 @@ from datetime import datetime
 
 from duedesk.channels.base import Accepted, CallRequest, Outgoing
 from duedesk.channels.models import SimulatedSend
-from duedesk.records import bulk, instances
+from duedesk.records import bulk
+
+_COLUMNS = ("channel", "to", "body", "idempotency_key", "provider_id", "at")  # a SimulatedSend's, as send_many writes
 
 
 class SimulatedTransport:
@@ -34,11 +36,10 @@ class SimulatedTransport:
 
     def send_many(self, msgs: list[Outgoing]) -> list[Accepted]:
         """A batch in one write: all recorded or none (a crash before it returns is reconciled by lookup)."""
-        rows = [instances.build(SimulatedSend, channel=m.channel, to=m.to, body=m.body, idempotency_key=m.idempotency_key,
-                              provider_id=self._provider_id("SM" if m.channel == "sms" else "EM"), at=self.clock())
-                for m in msgs]
-        bulk.insert(rows)
-        return [Accepted(r.provider_id, "sent") for r in rows]
+        rows = [(m.channel, m.to, m.body, m.idempotency_key, self._provider_id("SM" if m.channel == "sms" else "EM"),
+                 self.clock()) for m in msgs]
+        bulk.insert_values(SimulatedSend, _COLUMNS, rows)
+        return [Accepted(provider_id, "sent") for _, _, _, _, provider_id, _ in rows]
 
     def lookup(self, idempotency_key: str, to: str, since: datetime) -> Accepted | None:
         row = SimulatedSend.objects.filter(idempotency_key=idempotency_key).first()

@@ -72,6 +72,32 @@ def insert(objs: list[models.Model]) -> list[models.Model]:
     return objs
 
 
+def insert_values(model: type[models.Model], columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """New rows of `model` given as the values of every column but the id (attribute names, in `columns`' order),
+    for a caller that needs no instance and no id back: on PostgreSQL one COPY (the ids from the table's own
+    sequence), values prepared as insert() prepares them; elsewhere bulk_create."""
+    if not rows:
+        return
+    plan = _copy_plan(model)
+    if set(columns) != set(plan.attnames) - {plan.pk_attname} or plan.auto:
+        raise ValueError(f"insert_values needs every column of {model.__name__} but its id, and no automatic one")
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql":
+        model.objects.bulk_create([model(**dict(zip(columns, row, strict=True))) for row in rows])
+        return
+    fields = [model._meta.get_field(name) for name in columns]  # attribute names of plain columns are field names
+    prepare = [(i, f) for i, f in enumerate(fields) if type(f) not in _AS_IS]
+    sql = (f"COPY {db.ops.quote_name(model._meta.db_table)} ({', '.join(db.ops.quote_name(f.column) for f in fields)})"
+           " FROM STDIN")
+    with db.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for row in rows:
+            if prepare:
+                row = list(row)
+                for i, field in prepare:
+                    row[i] = field.get_db_prep_save(row[i], db)
+            copy.write_row(row)
+
+
 class _CopyPlan:
     """What writing rows of one model with COPY takes, worked out once per model: the statement, the columns'
     attribute names (read straight from the instance's dict where the model's descriptor for it is Django's
