@@ -258,7 +258,9 @@ def _id_list_dumper():
 
     class IdListDumper(ListDumper):
         def dump(self, obj):
-            if self.sub_dumper is not None and self.delimiter == b"," and set(map(type, obj)) == _INTS:
+            # (getattr: should psycopg rename what it keeps, every list goes back to its own writing)
+            if getattr(self, "sub_dumper", None) is not None and getattr(self, "delimiter", None) == b"," \
+                    and set(map(type, obj)) == _INTS:
                 return ("{" + ",".join(map(str, obj)) + "}").encode()
             return super().dump(obj)
 
