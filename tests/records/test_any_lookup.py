@@ -37,9 +37,9 @@ def test_a_batch_reads_its_contacts_lines_in_one_query(make_invoice, org):
     assert [s.opted_out for s in states] == [frozenset(), frozenset({"sms"}), frozenset()]
 
 
-def test_lists_of_ids_go_to_postgresql_as_the_same_array_text(org, make_invoice):
-    """A list of plain ints is written as psycopg writes it (records/bulk: in one go); any other list as psycopg
-    writes it; and the rows found are the same."""
+def test_lists_of_ids_and_texts_go_to_postgresql_as_the_same_array_text(org, make_invoice):
+    """A list of plain ints, or of plain strings none of which needs quoting, is written as psycopg writes it
+    (records/bulk: in one go); any other list as psycopg writes it; and the rows found are the same."""
     if connection.vendor != "postgresql":
         pytest.skip("arrays are PostgreSQL's")
     from psycopg.adapt import PyFormat, Transformer
@@ -52,9 +52,14 @@ def test_lists_of_ids_go_to_postgresql_as_the_same_array_text(org, make_invoice)
     ours = adapters.get_dumper(list, PyFormat.TEXT)
     tx = Transformer(connection.connection)
     for value in ([1, 2, 3], [5], [2**40, -7, 0], [-(2**63), 2**63 - 1], [10**30, 1], [1, None, 3], [True, False],
-                  [], [None], [[1, 2], [3, 4]], ["a", "b c"], [1.5, 2], list(range(300))):
+                  [], [None], [[1, 2], [3, 4]], ["a", "b c"], [1.5, 2], list(range(300)),
+                  ["a", "b"], ["+12125550100", "+1"], [f"SM{n:032x}" for n in range(300)], ["sent"] * 5, ["NULL"],
+                  ["null", "x"], ["x", "Null"], ["nul", "nulls"], ["a,b"], [""], ["a", ""], ["x\xa0y"], ["é", "ñ"],
+                  ["a\\b"], ['a"b'], ["{x}"], ["x y"], ["tab\t"], ["a\x00"], ["a", None], ["\u3000"],
+                  ["a@example.com", "B@EXAMPLE.COM"]):
         assert _dumped(tx, ours, value) == _dumped(tx, ListDumper, value), value
     assert _dumped(tx, ours, [3, 1, 2]) == (ListDumper(list, tx).upgrade([3, 1, 2], PyFormat.TEXT).oid, b"{3,1,2}")
+    assert _dumped(tx, ours, ["b", "a"])[1] == b"{b,a}" and _dumped(tx, ours, ["b", "a b"])[1] == b'{b,"a b"}'
     invoices = [make_invoice() for _ in range(3)]
     ids = [invoices[0].pk, invoices[2].pk, 10**12]
     assert sorted(Contact.objects.filter(invoices__pk__any=ids).values_list("pk", flat=True)) == \

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import operator
+import re
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.backends.signals import connection_created
@@ -259,13 +260,23 @@ def _id_list_dumper():
     class IdListDumper(ListDumper):
         def dump(self, obj):
             # (getattr: should psycopg rename what it keeps, every list goes back to its own writing)
-            if getattr(self, "sub_dumper", None) is not None and getattr(self, "delimiter", None) == b"," \
-                    and set(map(type, obj)) == _INTS:
-                return ("{" + ",".join(map(str, obj)) + "}").encode()
+            if getattr(self, "sub_dumper", None) is not None and getattr(self, "delimiter", None) == b",":
+                types = set(map(type, obj))
+                if types == _INTS:
+                    return ("{" + ",".join(map(str, obj)) + "}").encode()
+                if types == _STRS and getattr(self._tx, "encoding", None) == "utf-8":
+                    text = ",".join(obj)
+                    # No element that psycopg would quote (empty, NULL, a comma, a quote, a brace, a backslash,
+                    # a space of any kind) nor refuse (NUL): then it writes them as they are, as here.
+                    if text.count(",") == len(obj) - 1 and "" not in obj and not _TO_QUOTE.search(text) \
+                            and not _NULL.search(text):
+                        return ("{" + text + "}").encode()
             return super().dump(obj)
 
     return IdListDumper
 
 
-_INTS = {int}
+_INTS, _STRS = {int}, {str}
+_TO_QUOTE = re.compile(r'["{}\\\s\x00\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]')  # \s: any space
+_NULL = re.compile(r"(?:^|,)null(?:,|$)", re.IGNORECASE)
 connection_created.connect(_install_id_arrays, dispatch_uid="duedesk.records.bulk.id_arrays")
