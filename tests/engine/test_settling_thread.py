@@ -112,3 +112,55 @@ def test_a_worker_process_settles_behind_on_postgresql_only_and_sets_its_collect
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def _wait_for_a_lock_wait(seconds=10.0):
+    """Until a backend of this database waits for a row lock (the settling thread behind the payment)."""
+    import time
+
+    from django.db import connections
+
+    with connections["default"].cursor() as cursor:
+        for _ in range(int(seconds / 0.02)):
+            cursor.execute("SELECT pg_stat_clear_snapshot()")  # else read once per transaction
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                           " AND wait_event_type = 'Lock'")
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.02)
+    raise AssertionError("the settling never waited for the payment")
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_payment_in_flight_while_its_text_is_settled_does_not_deadlock_with_the_settling(make_invoice, clock,
+                                                                                          transports):
+    """A payment locks its invoice, then its enrollment; the settling writes the invoice's first text after it
+    locked the enrollment. It takes the invoice first, so it waits for the payment instead of holding the
+    enrollment the payment needs next (PostgreSQL would abort one of them: a webhook's 500, or a text sent
+    and left for recovery)."""
+    from django.db import transaction
+
+    from duedesk.engine.models import Enrollment
+    from duedesk.records.models import Invoice
+
+    _on_postgresql()
+    (invoice,) = _due_texts(make_invoice, clock, 1)
+    worker = _background_worker(transports, clock)
+    go_on = threading.Event()
+    settle = worker.runner.settler._settle
+    worker.runner.settler._settle = lambda *args: (go_on.wait(10), settle(*args))
+    assert worker.tick() == 1  # handed over; its settling waits for go_on
+
+    with transaction.atomic():  # a payment, as record_payment takes its rows
+        Invoice.objects.select_for_update().get(pk=invoice.pk)
+        go_on.set()
+        _wait_for_a_lock_wait()
+        enrollment = Enrollment.objects.select_for_update().get(invoice=invoice)
+        Enrollment.objects.filter(pk=enrollment.pk).update(status="exited", exit_reason="paid", ended_at=clock())
+    worker.runner.settler.close()
+
+    assert Event.objects.filter(kind="sms.sent", invoice=invoice).count() == 1  # settled, not left for recovery
+    assert Step.objects.get(enrollment__invoice=invoice, step_id="heads_up").status == "done"
+    assert Enrollment.objects.get(invoice=invoice).status == "exited"  # read after the payment: not moved on
+    assert not Step.objects.filter(enrollment__invoice=invoice, status="pending").exists()

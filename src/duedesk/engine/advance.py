@@ -305,10 +305,12 @@ class Sent:
 def settle_sends(sent: list[Sent], now: datetime, promises: dict | None = None,
                  live: dict[int, str] | None = None) -> None:
     """The provider took these texts and emails: record that, each at its own moment, and go forward.
-    `live`: the enrollments' statuses, when the caller has locked them already (complete)."""
+    `live`: the enrollments' statuses, when the caller has locked them (after their invoices) already."""
     if not sent:
         return
     with transaction.atomic(savepoint=False):
+        if live is None:
+            lock_invoices([s.step.enrollment.invoice_id for s in sent])
         for s in sent:
             s.message.provider_id, s.message.status = s.provider_id, s.status
         events, texted = [], {}
@@ -324,6 +326,16 @@ def settle_sends(sent: list[Sent], now: datetime, promises: dict | None = None,
         save_all(events)
         complete([(s.step, "sent") for s in sent], now, promises, {s.step.pk: s.at for s in sent}, live,
                  [_set_provider_ids([s.message for s in sent]), _first_texted(texted)])
+
+
+def lock_invoices(invoice_ids: list[int]) -> None:
+    """The invoices first, in one order, as a payment and the check before sending take them. A payment holds
+    its invoice, then takes its enrollment; settling takes the enrollment and then writes the invoice
+    (`first_texted_at`), so it takes the invoice before either, and waits for a payment in flight."""
+    if connection.vendor == "postgresql":  # SQLite: one writer at a time, nothing to lock
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM records_invoice WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
+                           [sorted(set(invoice_ids))])
 
 
 def first_contact(invoice_ids: list[int], field: str, now: datetime) -> None:

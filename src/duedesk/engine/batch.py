@@ -146,8 +146,9 @@ class BatchRunner:
     def _settle_now(self, sent: list[advance.Sent], promises: dict, now: datetime) -> None:
         with transaction.atomic():
             # Only rows still ours: a batch that stalled past its lease may find a peer already reconciled one.
-            # Their enrollments are locked in the same statement (a payment in flight finishes first) and read
-            # fresh: a finished one does not go forward.
+            # Their invoices are locked first, as a payment locks them (a payment in flight finishes first), then
+            # the steps and enrollments in one statement, read fresh: a finished enrollment does not go forward.
+            advance.lock_invoices([s.step.enrollment.invoice_id for s in sent])
             mine = self._still_mine([s.step.pk for s in sent])
             live = {s.step.enrollment_id: mine[s.step.pk] for s in sent if s.step.pk in mine}
             advance.settle_sends([s for s in sent if s.step.pk in mine], now, promises, live)
