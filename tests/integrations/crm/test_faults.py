@@ -58,9 +58,10 @@ def test_server_errors_are_retried_with_backoff_and_shown_in_words(crm, one_text
 
 
 def test_a_timeout_after_the_crm_accepted_the_write_does_not_duplicate_it(crm, one_text, clock, settings):
-    settings.CRM_TIMEOUT = 0.5
     # The CRM makes the text, and its answer is held until the fake stops: it never comes in time, however busy
-    # the machine is.
+    # the machine is. The timeout leaves the sync's other requests (a CRM that looks the person up first) two
+    # seconds each, room for a stall on a busy machine.
+    settings.CRM_TIMEOUT = 2.0
     crm.fake.fail_next(method="POST", path=crm.activity_path, status=201, accept=True, delay=PATIENCE)
     result = sync_connection(crm.conn, clock(), do_pull=False)
     assert result.pushed.retrying == 1
