@@ -260,30 +260,15 @@ def _occurrences(wanted: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
     """How many rows each (enrollment, step id) has: asked of those the batch plans only (most have none yet)."""
     if not wanted:
         return {}
-    enrollment_ids, step_ids = list({e for e, _ in wanted}), list({sid for _, sid in wanted})
-    if connection.vendor == "postgresql":  # the ORM's query, written once (building it cost more than running it)
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT enrollment_id, step_id, COUNT(id) FROM engine_step"
-                           " WHERE enrollment_id = ANY(%s) AND step_id = ANY(%s) GROUP BY enrollment_id, step_id",
-                           [enrollment_ids, step_ids])
-            rows = cursor.fetchall()
-    else:
-        rows = (Step.objects.filter(enrollment_id__any=enrollment_ids, step_id__any=step_ids)
-                .values_list("enrollment_id", "step_id").annotate(n=Count("id")))
+    rows = (Step.objects.filter(enrollment_id__any={e for e, _ in wanted}, step_id__any={sid for _, sid in wanted})
+            .values_list("enrollment_id", "step_id").annotate(n=Count("id")))
     return {(e, sid): n for e, sid, n in rows if (e, sid) in wanted}
 
 
 def _next_instalments(invoice_ids: list[int]) -> dict[int, date]:
-    if connection.vendor == "postgresql":  # as _occurrences
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT invoice_id, due_date FROM records_instalment"
-                           " WHERE invoice_id = ANY(%s) AND status = 'pending' ORDER BY due_date", [invoice_ids])
-            rows = cursor.fetchall()
-    else:
-        rows = (Instalment.objects.filter(invoice_id__any=invoice_ids, status="pending")
-                .order_by("due_date").values_list("invoice_id", "due_date"))
     first: dict[int, date] = {}
-    for invoice_id, due in rows:
+    for invoice_id, due in (Instalment.objects.filter(invoice_id__any=invoice_ids, status="pending")
+                            .order_by("due_date").values_list("invoice_id", "due_date")):
         first.setdefault(invoice_id, due)
     return first
 

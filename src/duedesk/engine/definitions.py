@@ -15,19 +15,7 @@ from duedesk.records.timeline import log
 
 
 def parsed(workflow: Workflow) -> wf.Workflow:
-    # Kept by the reader for the texts it read last; a batch asks for the one its rows run several times a text,
-    # so the last one asked for is kept here too (by the identity of its text: a version's text never changes).
-    global _last
-    source = workflow.source
-    last = _last
-    if last[0] is source:
-        return last[1]
-    definition = wf.parse(source)
-    _last = (source, definition)  # one assignment: another thread sees this pair or the one before
-    return definition
-
-
-_last: tuple[str | None, wf.Workflow | None] = (None, None)
+    return wf.parse(workflow.source)  # kept by the reader for the texts it read last
 
 
 def parsed_source(source: str) -> wf.Workflow:
