@@ -14,7 +14,6 @@ import operator
 import re
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
-from django.db.backends.signals import connection_created
 from django.db.models.sql import InsertQuery, UpdateQuery
 from django.utils import timezone
 
@@ -51,22 +50,7 @@ def insert(objs: list[models.Model]) -> list[models.Model]:
         pk_attname = plan.pk_attname
         for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
             setattr(obj, pk_attname, pk)  # `obj.pk = pk` for a model with no parents
-        values_of, attnames, prepare = plan.values_of, plan.attnames, plan.prepare
-        with cursor.cursor.copy(plan.sql) as copy:
-            for obj in objs:
-                row = None
-                if values_of is not None:
-                    try:
-                        row = values_of(obj.__dict__)  # each column's value as getattr reads it (plain descriptors)
-                    except KeyError:  # an attribute not set (deferred): read as Django reads it
-                        pass
-                if row is None:
-                    row = [getattr(obj, attname) for attname in attnames]
-                if prepare:
-                    row = list(row)
-                    for i, field in prepare:
-                        row[i] = field.get_db_prep_save(row[i], db)
-                copy.write_row(row)
+        _copy(cursor, plan.sql, map(plan.row, objs), plan.prepare, db)
     for obj in objs:
         obj._state.adding = False
         obj._state.db = db.alias
@@ -87,10 +71,23 @@ def insert_values(model: type[models.Model], columns: tuple[str, ...], rows: lis
         model.objects.bulk_create([model(**dict(zip(columns, row, strict=True))) for row in rows])
         return
     fields = [model._meta.get_field(name) for name in columns]  # attribute names of plain columns are field names
-    prepare = [(i, f) for i, f in enumerate(fields) if type(f) not in _AS_IS]
-    sql = (f"COPY {db.ops.quote_name(model._meta.db_table)} ({', '.join(db.ops.quote_name(f.column) for f in fields)})"
-           " FROM STDIN")
-    with db.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+    with db.cursor() as cursor:
+        _copy(cursor, _copy_sql(model, fields), rows, _to_prepare(fields), db)
+
+
+def _copy_sql(model: type[models.Model], fields) -> str:
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    return f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
+
+
+def _to_prepare(fields) -> list[tuple[int, models.Field]]:
+    """The columns whose values go through their field's get_db_prep_save (JSON, encrypted text)."""
+    return [(i, f) for i, f in enumerate(fields) if type(f) not in _AS_IS]
+
+
+def _copy(cursor, sql: str, rows, prepare: list[tuple[int, models.Field]], db) -> None:
+    """One COPY of `rows` (each a sequence of the statement's columns' values), the `prepare` columns prepared."""
+    with cursor.cursor.copy(sql) as copy:
         for row in rows:
             if prepare:
                 row = list(row)
@@ -107,17 +104,26 @@ class _CopyPlan:
     def __init__(self, model: type[models.Model]):
         meta = model._meta
         fields = meta.concrete_fields
-        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-        self.sql = f"COPY {connection.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN"
+        self.sql = _copy_sql(model, fields)
         self.attnames = [f.attname for f in fields]
         if meta.parents:
             raise ValueError(f"bulk.insert writes one table: {model.__name__} has parents")
         self.pk_attname = meta.pk.attname
         self.auto = [f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
-        self.prepare = [(i, f) for i, f in enumerate(fields) if type(f) not in _AS_IS]
+        self.prepare = _to_prepare(fields)
         plain = len(fields) > 1 and all(
             type(inspect.getattr_static(model, name, None)) in instances.PLAIN_DESCRIPTORS for name in self.attnames)
         self.values_of = operator.itemgetter(*self.attnames) if plain else None
+
+    def row(self, obj: models.Model):
+        """Each column's value as getattr reads it: straight from the instance's dict where every descriptor is
+        Django's plain one; an attribute not set there (deferred) is read as Django reads it."""
+        if self.values_of is not None:
+            try:
+                return self.values_of(obj.__dict__)
+            except KeyError:
+                pass
+        return [getattr(obj, attname) for attname in self.attnames]
 
 
 _copy_plans: dict[type, _CopyPlan] = {}
@@ -234,13 +240,8 @@ models.CharField.register_lookup(AnyText)
 # ints is written here in one go, the same text (an int never needs quoting). Anything else is psycopg's.
 
 
-def _install_id_arrays(sender, connection, **kwargs) -> None:
-    if connection.vendor != "postgresql":
-        return
-    from django.db.backends.postgresql.psycopg_any import is_psycopg3
-
-    if not is_psycopg3:
-        return
+def quicken_arrays(connection) -> None:
+    """On a new psycopg 3 connection (records/adapters.py)."""
     from psycopg.adapt import PyFormat
     from psycopg.types.array import ListDumper
 
@@ -279,4 +280,3 @@ def _id_list_dumper():
 _INTS, _STRS = {int}, {str}
 _TO_QUOTE = re.compile(r'["{}\\\s\x00\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]')  # \s: any space
 _NULL = re.compile(r"(?:^|,)null(?:,|$)", re.IGNORECASE)
-connection_created.connect(_install_id_arrays, dispatch_uid="duedesk.records.bulk.id_arrays")
