@@ -12,10 +12,10 @@ class RecordsConfig(AppConfig):
 
         from duedesk.core.nlu import llm, model
         from duedesk.records import (
+            adapters,
             bulk,  # noqa: F401 - registers the `__any` lookup
-            timestamps,
         )
 
         model.configure(enabled=settings.NLU_MODEL)
         llm.configure(**settings.LLM)
-        timestamps.install()
+        adapters.install()

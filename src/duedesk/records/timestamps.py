@@ -11,20 +11,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.backends.signals import connection_created
 
+def quicken(connection) -> None:
+    """On a new psycopg 3 connection (records/adapters.py)."""
+    from django.db.backends.postgresql.psycopg_any import BaseTzLoader
 
-def install() -> None:
-    connection_created.connect(_on_connect, dispatch_uid="duedesk.records.timestamps")
-
-
-def _on_connect(sender, connection, **kwargs) -> None:
-    if connection.vendor != "postgresql":
-        return
-    from django.db.backends.postgresql.psycopg_any import BaseTzLoader, is_psycopg3
-
-    if not is_psycopg3:
-        return
     adapters = connection.connection.adapters
     current = adapters.get_loader(connection.Database.postgres.types["timestamptz"].oid,
                                   connection.Database.pq.Format.TEXT)
