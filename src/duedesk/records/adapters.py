@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django.db.backends.signals import connection_created
 
+from duedesk.records import bulk, timestamps
+
 
 def install() -> None:
     connection_created.connect(_on_connect, dispatch_uid="duedesk.records.adapters")
@@ -17,7 +19,5 @@ def _on_connect(sender, connection, **kwargs) -> None:
 
     if not is_psycopg3:
         return
-    from duedesk.records import bulk, timestamps
-
     timestamps.quicken(connection)
     bulk.quicken_arrays(connection)
