@@ -7,7 +7,7 @@ The issue's target: at least 2,000 steps/s per worker process, and within 2x of 
 workers are timed from the word to start (each has started Python and Django and is connected) to
 the last one idle.
 
-    python bench/engine_throughput.py [--count 100000] [--json]
+    python bench/engine_throughput.py [--count 100000] [--json] [--store postgresql] [--workers 1] [--batch 250]
 
 PostgreSQL comes from DUEDESK_BENCH_POSTGRES_URL or DUEDESK_TEST_POSTGRES_URL (a database named
 duedesk_bench_engine_<pid> is created there and dropped at the end); without one only SQLite is measured.
@@ -126,7 +126,7 @@ def role_baseline(url: str, count: int) -> None:
     print(len(ids) / elapsed, _cpu() - cpu, -1 if db is None or db_after is None else db_after - db)
 
 
-def role_work(url: str) -> None:
+def role_work(url: str, batch: int | None = None) -> None:
     """One worker process, as `duedesk worker --until-idle --at NOW` builds it. It says when it is ready,
     waits for the word to start (so Python's, Django's and the first batch's imports are not counted), and
     prints how many steps it ran, when it started and finished (time.time()) and its CPU and its backend's."""
@@ -135,14 +135,14 @@ def role_work(url: str) -> None:
 
     from duedesk.channels.providers import transports_for_process
     from duedesk.channels.registry import simulated
-    from duedesk.engine.worker import for_process, preload
+    from duedesk.engine.worker import BATCH, for_process, preload
     from duedesk.integrations.jobs import Between
 
     clock = lambda: NOW  # noqa: E731
     transports = transports_for_process()
     transports.fallback = simulated(clock)
     preload()  # start-up: what the first batch would import (holiday calendars, geocoding data, providers' clients)
-    worker = for_process(transports, clock, after_batch=Between(clock))  # as `duedesk worker` builds it
+    worker = for_process(transports, clock, batch or BATCH, after_batch=Between(clock))  # as `duedesk worker` does
     # On PostgreSQL the worker settles its batches on a thread with a connection of its own (engine/settler.py):
     # its backend's CPU is read on that thread, before its first settling and after each.
     settling: dict[str, float | None] = {}
@@ -170,14 +170,15 @@ def _run(args: list[str], env: dict) -> str:
     return subprocess.run(args, env=env, capture_output=True, text=True, check=True, cwd=ROOT).stdout.strip()
 
 
-def measure(url: str, count: int, workers: int) -> dict:
+def measure(url: str, count: int, workers: int, batch: int | None = None) -> dict:
     env = {**os.environ, "DUEDESK_DATABASE_URL": url}
     me = [sys.executable, os.path.abspath(__file__)]
     _run(me + ["--role", "seed", "--url", url, "--count", str(count)], env)
     baseline, base_cpu, base_db = (float(x) for x in _run(me + ["--role", "baseline", "--url", url, "--count", str(count)],
                                                           env).splitlines()[-1].split())
     _run(me + ["--role", "seed", "--url", url, "--count", str(count)], env)
-    procs = [subprocess.Popen(me + ["--role", "work", "--url", url], env=env, stdin=subprocess.PIPE,
+    work = me + ["--role", "work", "--url", url] + (["--batch", str(batch)] if batch else [])
+    procs = [subprocess.Popen(work, env=env, stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True, cwd=ROOT) for _ in range(workers)]
     for p in procs:  # every worker started up and connected
         if p.stdout.readline().strip() != "ready":
@@ -212,13 +213,15 @@ def main() -> None:
     parser.add_argument("--url")
     parser.add_argument("--json", action="store_true", help="one JSON object per line per run, no table")
     parser.add_argument("--store", choices=("sqlite", "postgresql"), help="measure only this one")
+    parser.add_argument("--workers", type=int, help="on PostgreSQL, only this many workers (1 and 4 by default)")
+    parser.add_argument("--batch", type=int, help="steps a worker claims at a time (the worker command's by default)")
     args = parser.parse_args()
     if args.role == "seed":
         return role_seed(args.url, args.count)
     if args.role == "baseline":
         return role_baseline(args.url, args.count)
     if args.role == "work":
-        return role_work(args.url)
+        return role_work(args.url, args.batch)
 
     runs = []
     sqlite_dir = tempfile.mkdtemp(prefix="duedesk-bench-")
@@ -239,20 +242,21 @@ def main() -> None:
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # atexit runs on SIGTERM too
         pg_url = pg.rsplit("/", 1)[0] + "/" + name
         _run([sys.executable, "-m", "duedesk", "migrate", "-v0"], {**os.environ, "DUEDESK_DATABASE_URL": pg_url})
-        runs += [("PostgreSQL", 1, pg_url), ("PostgreSQL", 4, pg_url)]
+        runs += [("PostgreSQL", n, pg_url) for n in ([args.workers] if args.workers else [1, 4])]
     elif not args.json:
         print("PostgreSQL: skipped (set DUEDESK_BENCH_POSTGRES_URL or DUEDESK_TEST_POSTGRES_URL)")
 
     if args.json:
         for store, workers, url in runs:
-            print(json.dumps({"store": store.lower(), "workers": workers, **measure(url, args.count, workers)}),
+            print(json.dumps({"store": store.lower(), "workers": workers,
+                              **measure(url, args.count, workers, args.batch)}),
                   flush=True)
         return
     print(f"{args.count:,} texts due at once, simulated transport, {os.cpu_count()} cores")
     print(f"{'store':<11} {'workers':>7} {'engine steps/s':>15} {'per worker':>11} {'baseline rows/s':>16} "
           f"{'baseline/engine':>16} {'CPU ms/step: worker':>20} {'db':>5} {'baseline':>9} {'db':>5}")
     for store, workers, url in runs:
-        m = measure(url, args.count, workers)
+        m = measure(url, args.count, workers, args.batch)
         rate, baseline = m["steps_per_s"], m["baseline_per_s"]
         db, base_db = (f"{x:.2f}" if x is not None else "-" for x in (m["db_cpu_ms"], m["baseline_db_cpu_ms"]))
         print(f"{store:<11} {workers:>7} {rate:>15.0f} {rate / workers:>11.0f} {baseline:>16.0f} "
